@@ -1,1 +1,74 @@
-//! tmp
+//! Reference workloads for the criterion benchmarks in `benches/`.
+//!
+//! [`bare_heap_station`] runs the validation station on the simplest event loop there is:
+//! a `BinaryHeap` of `(time, seq, event)` and nothing else. The engine benchmark runs the
+//! same station on `sim-core`; both draw the same random numbers and give the same result
+//! (a test pins this), so the ratio of their times is the engine's overhead.
+
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
+
+use sim_core::queueing::station::{
+    ServiceTime, Station, StationConfig, StationEvent, StationResult,
+};
+use sim_core::{RngStreams, SimTime};
+
+/// The benchmark workload: M/M/8 at ρ = 0.9 with `arrivals` customers.
+pub fn mmc_workload(arrivals: u64) -> StationConfig {
+    StationConfig {
+        servers: 8,
+        arrival_rate: 7.2,
+        service: ServiceTime::Exponential { mean_s: 1.0 },
+        customers: arrivals,
+        warmup_customers: arrivals / 10,
+    }
+}
+
+/// Runs `cfg` on a bare binary-heap loop.
+pub fn bare_heap_station(cfg: StationConfig, streams: &RngStreams) -> StationResult {
+    let mut station = Station::new(cfg, streams);
+    let mut heap: BinaryHeap<Reverse<(SimTime, u64, StationEvent)>> = BinaryHeap::new();
+    let mut seq = 0u64;
+    let mut events = 0u64;
+    heap.push(Reverse((
+        SimTime::ZERO + station.first_arrival(),
+        seq,
+        StationEvent::CustomerArrived,
+    )));
+    while let Some(Reverse((now, _, event))) = heap.pop() {
+        events += 1;
+        match event {
+            StationEvent::CustomerArrived => {
+                let reaction = station.on_arrival(now);
+                if let Some(d) = reaction.next_arrival {
+                    seq += 1;
+                    heap.push(Reverse((now + d, seq, StationEvent::CustomerArrived)));
+                }
+                if let Some(s) = reaction.service {
+                    seq += 1;
+                    heap.push(Reverse((now + s, seq, StationEvent::ServiceCompleted)));
+                }
+            }
+            StationEvent::ServiceCompleted => {
+                if let Some(s) = station.on_departure(now) {
+                    seq += 1;
+                    heap.push(Reverse((now + s, seq, StationEvent::ServiceCompleted)));
+                }
+            }
+        }
+    }
+    station.result(events)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sim_core::queueing::station::simulate;
+
+    #[test]
+    fn bare_loop_and_engine_run_the_same_workload() {
+        let streams = RngStreams::new(9, 0);
+        let cfg = mmc_workload(50_000);
+        assert_eq!(bare_heap_station(cfg, &streams), simulate(cfg, &streams));
+    }
+}

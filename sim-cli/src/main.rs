@@ -1,1 +1,36 @@
-fn main(){}
+//! capsim: a discrete-event capacity simulator for Cluster API management clusters on
+//! Nutanix. The binary is thin: it parses arguments, runs a command from `cmd/`, and maps
+//! errors to exit codes.
+
+mod cli;
+mod cmd;
+mod table;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use cli::{Cli, Command};
+
+/// What a command reports back to `main`.
+pub enum Outcome {
+    /// Everything the command checks passed.
+    Success,
+    /// The command ran, and what it checks did not pass (exit status 1).
+    ChecksFailed,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Validate(args) => cmd::validate::run(&args),
+    };
+    match result {
+        Ok(Outcome::Success) => ExitCode::SUCCESS,
+        Ok(Outcome::ChecksFailed) => ExitCode::from(1),
+        Err(err) => {
+            eprintln!("capsim: error: {err:#}");
+            ExitCode::from(2)
+        }
+    }
+}

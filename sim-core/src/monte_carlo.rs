@@ -44,7 +44,11 @@ pub struct MonteCarlo {
 impl MonteCarlo {
     /// `replicas` replicas under master seed `seed`, on rayon's global pool.
     pub fn new(seed: u64, replicas: u64) -> Self {
-        MonteCarlo { seed, replicas, threads: None }
+        MonteCarlo {
+            seed,
+            replicas,
+            threads: None,
+        }
     }
 
     /// Runs on a private pool of `threads` threads instead of the global pool.
@@ -63,7 +67,12 @@ impl MonteCarlo {
         let work = || {
             (0..self.replicas)
                 .into_par_iter()
-                .map(|index| replica(Replica { index, streams: RngStreams::new(seed, index) }))
+                .map(|index| {
+                    replica(Replica {
+                        index,
+                        streams: RngStreams::new(seed, index),
+                    })
+                })
                 .collect::<Vec<R>>()
         };
         in_pool(self.threads, work)
@@ -99,7 +108,10 @@ mod tests {
         let mut rng = r.streams.stream(StreamId::named("test"));
         // Uneven work per replica, so threads finish out of order.
         let n = 1 + (r.index * 7919) % 5000;
-        (r.index, (0..n).fold(0u64, |acc, _| acc.wrapping_add(rng.random::<u64>())))
+        (
+            r.index,
+            (0..n).fold(0u64, |acc, _| acc.wrapping_add(rng.random::<u64>())),
+        )
     }
 
     #[test]

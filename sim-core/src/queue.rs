@@ -84,7 +84,10 @@ impl<E> EventQueue<E> {
 
     /// An empty queue with room for `capacity` events before it reallocates.
     pub fn with_capacity(capacity: usize) -> Self {
-        EventQueue { heap: BinaryHeap::with_capacity(capacity), ..Self::new() }
+        EventQueue {
+            heap: BinaryHeap::with_capacity(capacity),
+            ..Self::new()
+        }
     }
 
     /// Adds `event` at `time`; it runs after every event already queued for that time.
@@ -147,7 +150,10 @@ impl<E> EventQueue<E> {
     }
 
     fn has_left_heap(&self, id: EventId) -> bool {
-        id.seq >= self.next_seq || self.last_popped.is_some_and(|last| (id.time, id.seq) <= last)
+        id.seq >= self.next_seq
+            || self
+                .last_popped
+                .is_some_and(|last| (id.time, id.seq) <= last)
     }
 
     /// Events still due to fire.
@@ -229,7 +235,10 @@ mod tests {
         let mut q = EventQueue::new();
         q.push(SimTime::from_secs(1), 1);
         q.push(SimTime::from_secs(2), 2);
-        assert_eq!(q.pop_until(SimTime::from_secs(1)), Some((SimTime::from_secs(1), 1)));
+        assert_eq!(
+            q.pop_until(SimTime::from_secs(1)),
+            Some((SimTime::from_secs(1), 1))
+        );
         assert_eq!(q.pop_until(SimTime::from_secs(1)), None);
         assert_eq!(q.peek_time(), Some(SimTime::from_secs(2)));
     }

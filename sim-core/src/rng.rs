@@ -46,7 +46,9 @@ pub struct RngStreams {
 impl RngStreams {
     /// The streams of replica `replica` under `master_seed`.
     pub const fn new(master_seed: u64, replica: u64) -> Self {
-        RngStreams { base: splitmix64(splitmix64(master_seed) ^ replica.wrapping_mul(GOLDEN)) }
+        RngStreams {
+            base: splitmix64(splitmix64(master_seed) ^ replica.wrapping_mul(GOLDEN)),
+        }
     }
 
     /// A fresh generator for stream `id`; the same id always gives the same draws.
@@ -113,15 +115,21 @@ mod tests {
         let alone = draws(streams.stream(StreamId::named("prism-central")), 50);
         let mut noisy = streams.stream(StreamId::named("apiserver"));
         let _ = (0..10_000).map(|_| noisy.random::<u64>()).count();
-        let added = streams.stream(StreamId::named("a-new-component"));
-        drop(added);
-        assert_eq!(draws(streams.stream(StreamId::named("prism-central")), 50), alone);
+        let _added = streams.stream(StreamId::named("a-new-component"));
+        assert_eq!(
+            draws(streams.stream(StreamId::named("prism-central")), 50),
+            alone
+        );
     }
 
     #[test]
     fn indexed_streams_are_distinct_across_many_indices() {
         let mut firsts: Vec<u64> = (0..10_000)
-            .map(|i| RngStreams::new(1, 0).stream(StreamId::indexed("worker", i)).random::<u64>())
+            .map(|i| {
+                RngStreams::new(1, 0)
+                    .stream(StreamId::indexed("worker", i))
+                    .random::<u64>()
+            })
             .collect();
         firsts.sort_unstable();
         firsts.dedup();

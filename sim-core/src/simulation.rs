@@ -28,7 +28,11 @@ pub struct Scheduler<E> {
 
 impl<E> Scheduler<E> {
     fn new() -> Self {
-        Scheduler { now: SimTime::ZERO, queue: EventQueue::new(), steps: 0 }
+        Scheduler {
+            now: SimTime::ZERO,
+            queue: EventQueue::new(),
+            steps: 0,
+        }
     }
 
     /// The current simulated time.
@@ -44,7 +48,11 @@ impl<E> Scheduler<E> {
     /// running on would silently reorder causality.
     #[inline]
     pub fn schedule_at(&mut self, time: SimTime, event: E) -> EventId {
-        assert!(time >= self.now, "event scheduled in the past: at {time}, now {}", self.now);
+        assert!(
+            time >= self.now,
+            "event scheduled in the past: at {time}, now {}",
+            self.now
+        );
         self.queue.push(time, event)
     }
 
@@ -116,7 +124,11 @@ pub struct Simulation<M: Model> {
 impl<M: Model> Simulation<M> {
     /// A simulation at time zero with no events and no step budget.
     pub fn new(model: M) -> Self {
-        Simulation { model, sched: Scheduler::new(), step_budget: u64::MAX }
+        Simulation {
+            model,
+            sched: Scheduler::new(),
+            step_budget: u64::MAX,
+        }
     }
 
     /// Stops any run with [`SimError::StepBudgetExceeded`] once this many events have been
@@ -174,7 +186,10 @@ impl<M: Model> Simulation<M> {
             if self.sched.steps >= self.step_budget {
                 // Put it back so the state stays consistent for inspection.
                 self.sched.queue.push(time, event);
-                return Err(SimError::StepBudgetExceeded { budget: self.step_budget, at: time });
+                return Err(SimError::StepBudgetExceeded {
+                    budget: self.step_budget,
+                    at: time,
+                });
             }
             self.sched.steps += 1;
             self.sched.now = time;
@@ -184,7 +199,11 @@ impl<M: Model> Simulation<M> {
             return Ok(RunEnd::Exhausted);
         }
         self.sched.now = bound;
-        if self.sched.queue.is_empty() { Ok(RunEnd::Exhausted) } else { Ok(RunEnd::ReachedBound) }
+        if self.sched.queue.is_empty() {
+            Ok(RunEnd::Exhausted)
+        } else {
+            Ok(RunEnd::ReachedBound)
+        }
     }
 
     /// Runs until no event is left.
@@ -235,13 +254,19 @@ mod tests {
         assert_eq!(sim.model().log, vec![(SimTime::from_secs(10), 1)]);
         assert_eq!(sim.now(), SimTime::from_secs(10));
         assert_eq!(sim.run().unwrap(), RunEnd::Exhausted);
-        assert_eq!(sim.model().log.last(), Some(&(SimTime::from_nanos(10_000_000_001), 2)));
+        assert_eq!(
+            sim.model().log.last(),
+            Some(&(SimTime::from_nanos(10_000_000_001), 2))
+        );
     }
 
     #[test]
     fn run_until_advances_the_clock_when_nothing_is_due() {
         let mut sim = Simulation::new(Recorder::default());
-        assert_eq!(sim.run_until(SimTime::from_secs(3)).unwrap(), RunEnd::Exhausted);
+        assert_eq!(
+            sim.run_until(SimTime::from_secs(3)).unwrap(),
+            RunEnd::Exhausted
+        );
         assert_eq!(sim.now(), SimTime::from_secs(3));
     }
 
@@ -249,8 +274,20 @@ mod tests {
     fn events_scheduled_by_handlers_run_in_order() {
         let mut sim = Simulation::new(Recorder::default());
         let s = sim.scheduler_mut();
-        s.schedule_at(SimTime::ZERO, Ev::Spawn { delay: SimDuration::from_secs(2), child: 2 });
-        s.schedule_at(SimTime::ZERO, Ev::Spawn { delay: SimDuration::from_secs(1), child: 1 });
+        s.schedule_at(
+            SimTime::ZERO,
+            Ev::Spawn {
+                delay: SimDuration::from_secs(2),
+                child: 2,
+            },
+        );
+        s.schedule_at(
+            SimTime::ZERO,
+            Ev::Spawn {
+                delay: SimDuration::from_secs(1),
+                child: 1,
+            },
+        );
         s.schedule_at(SimTime::from_secs(2), Ev::Mark(3));
         sim.run().unwrap();
         // Mark(3) was scheduled before the spawned Mark(2), so at t = 2 s it runs first.
@@ -281,7 +318,13 @@ mod tests {
         let mut sim = Simulation::new(Recorder::default()).with_step_budget(1000);
         sim.scheduler_mut().schedule_at(SimTime::ZERO, Ev::Forever);
         let err = sim.run().unwrap_err();
-        assert_eq!(err, SimError::StepBudgetExceeded { budget: 1000, at: SimTime::from_secs(1000) });
+        assert_eq!(
+            err,
+            SimError::StepBudgetExceeded {
+                budget: 1000,
+                at: SimTime::from_secs(1000)
+            }
+        );
         assert_eq!(sim.steps(), 1000);
     }
 
@@ -290,6 +333,7 @@ mod tests {
     fn scheduling_in_the_past_is_a_bug() {
         let mut sim = Simulation::new(Recorder::default());
         sim.run_until(SimTime::from_secs(5)).unwrap();
-        sim.scheduler_mut().schedule_at(SimTime::from_secs(1), Ev::Mark(0));
+        sim.scheduler_mut()
+            .schedule_at(SimTime::from_secs(1), Ev::Mark(0));
     }
 }

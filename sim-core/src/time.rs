@@ -17,12 +17,16 @@ const NANOS_PER_MIN: u64 = 60 * NANOS_PER_SEC;
 const NANOS_PER_HOUR: u64 = 60 * NANOS_PER_MIN;
 
 /// An instant of simulated time, counted from the start of the run [ns].
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+)]
 #[serde(transparent)]
 pub struct SimTime(u64);
 
 /// A span of simulated time [ns].
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+)]
 #[serde(transparent)]
 pub struct SimDuration(u64);
 
@@ -171,7 +175,11 @@ impl Sub<SimTime> for SimTime {
     /// Panics if `earlier` is later than `self`; use [`SimTime::saturating_since`] when
     /// the order is not known.
     fn sub(self, earlier: SimTime) -> SimDuration {
-        SimDuration(self.0.checked_sub(earlier.0).expect("SimTime subtraction went negative"))
+        SimDuration(
+            self.0
+                .checked_sub(earlier.0)
+                .expect("SimTime subtraction went negative"),
+        )
     }
 }
 
@@ -191,7 +199,11 @@ impl AddAssign for SimDuration {
 impl Sub for SimDuration {
     type Output = SimDuration;
     fn sub(self, other: SimDuration) -> SimDuration {
-        SimDuration(self.0.checked_sub(other.0).expect("SimDuration subtraction went negative"))
+        SimDuration(
+            self.0
+                .checked_sub(other.0)
+                .expect("SimDuration subtraction went negative"),
+        )
     }
 }
 
@@ -256,7 +268,10 @@ mod tests {
         assert_eq!(SimDuration::from_millis(1), SimDuration::from_micros(1000));
         assert_eq!(SimDuration::from_mins(2), SimDuration::from_secs(120));
         assert_eq!(SimDuration::from_hours(1), SimDuration::from_mins(60));
-        assert_eq!(SimDuration::from_secs_f64(0.25), SimDuration::from_millis(250));
+        assert_eq!(
+            SimDuration::from_secs_f64(0.25),
+            SimDuration::from_millis(250)
+        );
         assert_eq!(SimTime::from_secs(3).as_nanos(), 3_000_000_000);
     }
 

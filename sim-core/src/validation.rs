@@ -16,6 +16,11 @@ use crate::simulation::{Model, Scheduler, Simulation};
 use crate::stats::Summary;
 use crate::time::{SimDuration, SimTime};
 
+/// Replicas per queueing check in the full-size run.
+pub const FULL_REPLICAS: u64 = 40;
+/// Customers per replica in the full-size run.
+pub const FULL_CUSTOMERS: u64 = 1_000_000;
+
 /// How big and how strict the validation run is.
 #[derive(Clone, Copy, Debug, Serialize)]
 pub struct ValidationPlan {
@@ -34,12 +39,12 @@ pub struct ValidationPlan {
 }
 
 impl ValidationPlan {
-    /// The full-size run of `capsim validate`: 30 replicas of 400,000 customers.
+    /// The full-size run of `capsim validate`: 40 replicas of 1,000,000 customers.
     pub fn full(seed: u64) -> Self {
         ValidationPlan {
             seed,
-            replicas: 30,
-            customers: 400_000,
+            replicas: FULL_REPLICAS,
+            customers: FULL_CUSTOMERS,
             threads: None,
             confidence: 0.99,
             little_tolerance: 0.01,
@@ -197,7 +202,11 @@ fn ci_check(
 fn little_check(runs: &[StationResult], tolerance: f64) -> Check {
     let n = runs.len().max(1) as f64;
     let l: f64 = runs.iter().map(|r| r.mean_queue_len).sum::<f64>() / n;
-    let lambda_w: f64 = runs.iter().map(|r| r.window_arrival_rate * r.mean_wait_s).sum::<f64>() / n;
+    let lambda_w: f64 = runs
+        .iter()
+        .map(|r| r.window_arrival_rate * r.mean_wait_s)
+        .sum::<f64>()
+        / n;
     let worst = runs
         .iter()
         .map(|r| rel_error(r.mean_queue_len, r.window_arrival_rate * r.mean_wait_s).abs())
@@ -269,10 +278,17 @@ fn fifo_check() -> Check {
         sim.scheduler_mut().schedule_at(t, ProbeEvent::Fired(i));
     }
     sim.run().expect("no budget");
-    let mut expected: Vec<(SimTime, u64)> =
-        (0..n).map(|i| (SimTime::from_millis((i * 37) % 100), i)).collect();
+    let mut expected: Vec<(SimTime, u64)> = (0..n)
+        .map(|i| (SimTime::from_millis((i * 37) % 100), i))
+        .collect();
     expected.sort_by_key(|&(t, _)| t); // stable: push order within an instant
-    let in_place = sim.model().fired.iter().zip(&expected).filter(|(a, b)| a == b).count() as u64;
+    let in_place = sim
+        .model()
+        .fired
+        .iter()
+        .zip(&expected)
+        .filter(|(a, b)| a == b)
+        .count() as u64;
     count_check(
         "engine_fifo",
         "Equal-time events run in scheduling order",
@@ -288,11 +304,14 @@ fn cancellation_check() -> Check {
     let mut sim = Simulation::new(Probe::default());
     let n = 10_000u64;
     for i in 0..n {
-        let id = sim.scheduler_mut().schedule_at(SimTime::from_secs(10 + i), ProbeEvent::Fired(i));
+        let id = sim
+            .scheduler_mut()
+            .schedule_at(SimTime::from_secs(10 + i), ProbeEvent::Fired(i));
         sim.model_mut().ids.push(id);
     }
     for i in (0..n as usize).step_by(3) {
-        sim.scheduler_mut().schedule_at(SimTime::from_secs(i as u64), ProbeEvent::Cancel(i));
+        sim.scheduler_mut()
+            .schedule_at(SimTime::from_secs(i as u64), ProbeEvent::Cancel(i));
     }
     sim.run().expect("no budget");
     let fired = &sim.model().fired;
@@ -315,11 +334,18 @@ fn run_until_check() -> Check {
     let bound = SimTime::from_secs(60);
     for i in 0..1000u64 {
         sim.scheduler_mut().schedule_at(bound, ProbeEvent::Fired(i));
-        sim.scheduler_mut()
-            .schedule_at(bound + SimDuration::from_nanos(1), ProbeEvent::Fired(1000 + i));
+        sim.scheduler_mut().schedule_at(
+            bound + SimDuration::from_nanos(1),
+            ProbeEvent::Fired(1000 + i),
+        );
     }
     sim.run_until(bound).expect("no budget");
-    let at_bound = sim.model().fired.iter().filter(|(t, _)| *t == bound).count() as u64;
+    let at_bound = sim
+        .model()
+        .fired
+        .iter()
+        .filter(|(t, _)| *t == bound)
+        .count() as u64;
     let beyond = sim.model().fired.len() as u64 - at_bound;
     let mut check = count_check(
         "engine_run_until",
@@ -354,8 +380,16 @@ fn determinism_checks(
     let bits = |r: &StationResult| {
         [r.mean_wait_s, r.wait_p99_s, r.p_wait, r.mean_queue_len].map(f64::to_bits)
     };
-    let identical = one.iter().zip(&two).filter(|(a, b)| bits(a) == bits(b)).count() as u64;
-    let differing = one.iter().zip(&other).filter(|(a, b)| bits(a) != bits(b)).count() as u64;
+    let identical = one
+        .iter()
+        .zip(&two)
+        .filter(|(a, b)| bits(a) == bits(b))
+        .count() as u64;
+    let differing = one
+        .iter()
+        .zip(&other)
+        .filter(|(a, b)| bits(a) != bits(b))
+        .count() as u64;
     let mut same = count_check(
         "determinism_threads",
         "Same seed on 1 and 2 threads: bit-identical replicas",
@@ -388,8 +422,12 @@ mod tests {
 
     #[test]
     fn a_wrong_analytic_value_fails_the_ci_check() {
-        // The check must be able to fail: the same replicas against a value 10 % off.
-        let plan = ValidationPlan { replicas: 8, customers: 20_000, ..ValidationPlan::full(1) };
+        // The check must be able to fail: the same replicas against a value 50 % off.
+        let plan = ValidationPlan {
+            replicas: 8,
+            customers: 20_000,
+            ..ValidationPlan::full(1)
+        };
         let cfg = StationConfig {
             servers: 1,
             arrival_rate: 0.5,

@@ -184,8 +184,7 @@ impl Station {
             self.queue_len.restart_window(now);
             self.window_start = now;
         }
-        let next_arrival =
-            (self.arrived < self.cfg.customers).then(|| self.draw_interarrival());
+        let next_arrival = (self.arrived < self.cfg.customers).then(|| self.draw_interarrival());
         let service = if self.busy < self.cfg.servers {
             self.busy += 1;
             if self.measured(index) {
@@ -197,7 +196,10 @@ impl Station {
             self.queue_len.add(now, 1.0);
             None
         };
-        ArrivalReaction { next_arrival, service }
+        ArrivalReaction {
+            next_arrival,
+            service,
+        }
     }
 
     /// A server finishes at `now`; returns the service time of the next customer it
@@ -223,14 +225,25 @@ impl Station {
 
     /// The measurements, once every customer has left.
     pub fn result(&self, events: u64) -> StationResult {
-        let window = self.last_departure.saturating_since(self.window_start).as_secs_f64();
+        let window = self
+            .last_departure
+            .saturating_since(self.window_start)
+            .as_secs_f64();
         let measured = self.waits.count();
         StationResult {
             mean_wait_s: self.waits.mean_secs(),
             wait_p99_s: self.waits.quantile(0.99).as_secs_f64(),
-            p_wait: if measured == 0 { 0.0 } else { self.waited as f64 / measured as f64 },
+            p_wait: if measured == 0 {
+                0.0
+            } else {
+                self.waited as f64 / measured as f64
+            },
             mean_queue_len: self.queue_len.mean(self.last_departure),
-            window_arrival_rate: if window > 0.0 { measured as f64 / window } else { 0.0 },
+            window_arrival_rate: if window > 0.0 {
+                measured as f64 / window
+            } else {
+                0.0
+            },
             measured,
             events,
         }
@@ -266,7 +279,8 @@ pub fn simulate(cfg: StationConfig, streams: &RngStreams) -> StationResult {
     let mut station = Station::new(cfg, streams);
     let first = station.first_arrival();
     let mut sim = Simulation::new(station);
-    sim.scheduler_mut().schedule_in(first, StationEvent::CustomerArrived);
+    sim.scheduler_mut()
+        .schedule_in(first, StationEvent::CustomerArrived);
     // A station with finite customers always drains; no step budget is needed.
     sim.run().expect("no step budget is set");
     let events = sim.steps();
@@ -300,8 +314,16 @@ mod tests {
         // ρ = 0.5: Wq = 1 s. 200k customers put the estimate within a few percent.
         let r = simulate(mm1(200_000), &RngStreams::new(3, 0));
         let want = mmc_mean_wait(1, 0.5, 1.0);
-        assert!((r.mean_wait_s - want).abs() / want < 0.05, "{} vs {want}", r.mean_wait_s);
-        assert!((r.p_wait - 0.5).abs() < 0.01, "P(wait) = ρ for M/M/1, got {}", r.p_wait);
+        assert!(
+            (r.mean_wait_s - want).abs() / want < 0.05,
+            "{} vs {want}",
+            r.mean_wait_s
+        );
+        assert!(
+            (r.p_wait - 0.5).abs() < 0.01,
+            "P(wait) = ρ for M/M/1, got {}",
+            r.p_wait
+        );
     }
 
     #[test]

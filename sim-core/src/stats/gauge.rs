@@ -100,7 +100,11 @@ impl TimeWeightedGauge {
     /// Time in the window up to `now` during which the level was above the threshold.
     pub fn time_above(&self, now: SimTime) -> SimDuration {
         let tail = now.saturating_since(self.last);
-        if self.value > self.threshold { self.above + tail } else { self.above }
+        if self.value > self.threshold {
+            self.above + tail
+        } else {
+            self.above
+        }
     }
 }
 
@@ -124,7 +128,10 @@ mod tests {
     fn time_above_counts_an_open_interval_up_to_now() {
         let mut g = TimeWeightedGauge::new(1.0);
         g.add(SimTime::from_secs(2), 3.0);
-        assert_eq!(g.time_above(SimTime::from_secs(7)), SimDuration::from_secs(5));
+        assert_eq!(
+            g.time_above(SimTime::from_secs(7)),
+            SimDuration::from_secs(5)
+        );
         assert!((g.mean(SimTime::from_secs(7)) - 15.0 / 7.0).abs() < 1e-12);
     }
 

@@ -33,11 +33,19 @@ impl Default for LatencyHistogram {
 impl LatencyHistogram {
     /// An empty histogram that grows to any duration it is given.
     pub fn new() -> Self {
-        let mut hist =
-            Histogram::new_with_bounds(LOWEST_DISCERNIBLE_NS, INITIAL_HIGHEST_NS, SIGNIFICANT_DIGITS)
-                .expect("constant histogram bounds are valid");
+        let mut hist = Histogram::new_with_bounds(
+            LOWEST_DISCERNIBLE_NS,
+            INITIAL_HIGHEST_NS,
+            SIGNIFICANT_DIGITS,
+        )
+        .expect("constant histogram bounds are valid");
         hist.auto(true);
-        LatencyHistogram { hist, sum_ns: 0, min_ns: u64::MAX, max_ns: 0 }
+        LatencyHistogram {
+            hist,
+            sum_ns: 0,
+            min_ns: u64::MAX,
+            max_ns: 0,
+        }
     }
 
     /// Records one duration.
@@ -97,7 +105,11 @@ impl LatencyHistogram {
 
     /// The smallest value recorded, or zero when empty.
     pub fn min(&self) -> SimDuration {
-        if self.is_empty() { SimDuration::ZERO } else { SimDuration::from_nanos(self.min_ns) }
+        if self.is_empty() {
+            SimDuration::ZERO
+        } else {
+            SimDuration::from_nanos(self.min_ns)
+        }
     }
 
     /// The largest value recorded, or zero when empty.
@@ -107,7 +119,9 @@ impl LatencyHistogram {
 
     /// Adds every record of `other` to this histogram.
     pub fn merge(&mut self, other: &LatencyHistogram) {
-        self.hist.add(&other.hist).expect("auto-resizing histograms always merge");
+        self.hist
+            .add(&other.hist)
+            .expect("auto-resizing histograms always merge");
         self.sum_ns += other.sum_ns;
         self.min_ns = self.min_ns.min(other.min_ns);
         self.max_ns = self.max_ns.max(other.max_ns);
@@ -143,11 +157,18 @@ mod tests {
 
     #[test]
     fn merging_equals_recording_everything_in_one() {
-        let (mut a, mut b, mut all) =
-            (LatencyHistogram::new(), LatencyHistogram::new(), LatencyHistogram::new());
+        let (mut a, mut b, mut all) = (
+            LatencyHistogram::new(),
+            LatencyHistogram::new(),
+            LatencyHistogram::new(),
+        );
         for i in 1..=10_000u64 {
             let d = SimDuration::from_micros(i * 37 % 9_973 + 1);
-            if i % 3 == 0 { a.record(d) } else { b.record(d) }
+            if i % 3 == 0 {
+                a.record(d)
+            } else {
+                b.record(d)
+            }
             all.record(d);
         }
         let mut ba = b.clone();

@@ -41,8 +41,7 @@ impl Summary {
     /// confidence outside (0, 1).
     pub fn of(values: &[f64], confidence: f64) -> Option<Summary> {
         let n = values.len();
-        if n == 0 || values.iter().any(|v| v.is_nan()) || !(confidence > 0.0 && confidence < 1.0)
-        {
+        if n == 0 || values.iter().any(|v| v.is_nan()) || !(confidence > 0.0 && confidence < 1.0) {
             return None;
         }
         let mean = values.iter().sum::<f64>() / n as f64;

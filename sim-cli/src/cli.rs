@@ -1,0 +1,60 @@
+//! Command-line interface: one subcommand per module in `cmd/`.
+
+use clap::{Parser, Subcommand};
+
+use crate::cmd;
+
+/// Capacity simulator for Cluster API management clusters on Nutanix (NKP, CAPX, Prism
+/// Central).
+///
+/// capsim is a discrete-event simulator: every figure it prints comes out of simulated
+/// requests queueing at simulated resources, over Monte Carlo replicas.
+#[derive(Debug, Parser)]
+#[command(
+    name = "capsim",
+    version,
+    propagate_version = true,
+    after_help = "Examples:\n  \
+        capsim validate                 # show the engine matches queueing theory\n  \
+        capsim validate --json > v.json # the same checks as JSON"
+)]
+pub struct Cli {
+    /// The command to run.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// capsim's commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Check the simulation engine against queueing theory (Erlang C, Pollaczek–Khinchine,
+    /// Little's law) and its own guarantees (FIFO ties, cancellation, determinism).
+    Validate(cmd::validate::Args),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn cli_is_valid() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn every_command_has_an_example_in_its_help() {
+        let cli = Cli::command();
+        for sub in cli.get_subcommands() {
+            let help = sub
+                .get_after_help()
+                .map(|h| h.to_string())
+                .unwrap_or_default();
+            assert!(
+                help.contains("capsim "),
+                "`capsim {}` has no example",
+                sub.get_name()
+            );
+        }
+    }
+}

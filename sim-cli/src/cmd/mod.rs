@@ -1,0 +1,3 @@
+//! One module per command: its `Args` and its `run`.
+
+pub mod validate;
