@@ -88,18 +88,26 @@ impl Dist {
         match *self {
             Dist::Constant(v) if finite(v) && v >= 0.0 => Ok(()),
             Dist::Constant(v) => Err(format!("constant {v} must be a finite number ≥ 0")),
-            Dist::Uniform { min, max } if finite(min) && finite(max) && 0.0 <= min && min <= max => {
+            Dist::Uniform { min, max }
+                if finite(min) && finite(max) && 0.0 <= min && min <= max =>
+            {
                 Ok(())
             }
-            Dist::Uniform { min, max } => Err(format!("uniform {{min: {min}, max: {max}}} needs 0 ≤ min ≤ max")),
-            Dist::Lognormal { p50, p95 } if finite(p50) && finite(p95) && 0.0 < p50 && p50 <= p95 => {
+            Dist::Uniform { min, max } => Err(format!(
+                "uniform {{min: {min}, max: {max}}} needs 0 ≤ min ≤ max"
+            )),
+            Dist::Lognormal { p50, p95 }
+                if finite(p50) && finite(p95) && 0.0 < p50 && p50 <= p95 =>
+            {
                 Ok(())
             }
-            Dist::Lognormal { p50, p95 } => {
-                Err(format!("lognormal {{p50: {p50}, p95: {p95}}} needs 0 < p50 ≤ p95"))
-            }
+            Dist::Lognormal { p50, p95 } => Err(format!(
+                "lognormal {{p50: {p50}, p95: {p95}}} needs 0 < p50 ≤ p95"
+            )),
             Dist::Normal { mean, sd } if finite(mean) && finite(sd) && sd >= 0.0 => Ok(()),
-            Dist::Normal { mean, sd } => Err(format!("normal {{mean: {mean}, sd: {sd}}} needs sd ≥ 0")),
+            Dist::Normal { mean, sd } => {
+                Err(format!("normal {{mean: {mean}, sd: {sd}}} needs sd ≥ 0"))
+            }
         }
     }
 }
@@ -119,14 +127,26 @@ mod tests {
 
     #[test]
     fn lognormal_hits_its_median_and_p95() {
-        let v = draws(Dist::Lognormal { p50: 60.0, p95: 110.0 }, 200_000);
+        let v = draws(
+            Dist::Lognormal {
+                p50: 60.0,
+                p95: 110.0,
+            },
+            200_000,
+        );
         assert!((quantile_sorted(&v, 0.5) / 60.0 - 1.0).abs() < 0.01);
         assert!((quantile_sorted(&v, 0.95) / 110.0 - 1.0).abs() < 0.015);
     }
 
     #[test]
     fn uniform_stays_in_range_with_the_right_mean() {
-        let v = draws(Dist::Uniform { min: 30.0, max: 120.0 }, 100_000);
+        let v = draws(
+            Dist::Uniform {
+                min: 30.0,
+                max: 120.0,
+            },
+            100_000,
+        );
         assert!(v[0] >= 30.0 && v[v.len() - 1] < 120.0);
         let mean = v.iter().sum::<f64>() / v.len() as f64;
         assert!((mean - 75.0).abs() < 0.5);
@@ -140,7 +160,15 @@ mod tests {
 
     #[test]
     fn invalid_parameters_are_explained() {
-        assert!(Dist::Lognormal { p50: 10.0, p95: 5.0 }.check().unwrap_err().contains("p50 ≤ p95"));
+        assert!(
+            Dist::Lognormal {
+                p50: 10.0,
+                p95: 5.0
+            }
+            .check()
+            .unwrap_err()
+            .contains("p50 ≤ p95")
+        );
         assert!(Dist::Uniform { min: 3.0, max: 1.0 }.check().is_err());
         assert!(Dist::Constant(-1.0).check().is_err());
         assert!(Dist::Constant(2.0).check().is_ok());

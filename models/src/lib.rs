@@ -8,6 +8,9 @@
 //! It depends on [`sim_core`] for time, events, random streams and statistics, and knows
 //! nothing of terminals, files or charts: `sim-cli` does the presenting.
 
+pub mod apiserver;
 pub mod dist;
+pub mod etcd;
+pub mod prism_central;
 pub mod rate_limiter;
 pub mod workqueue;

@@ -97,7 +97,9 @@ impl ClientLimiter {
     pub fn new(setting: ClientRateLimit) -> Self {
         match setting {
             ClientRateLimit::Off => ClientLimiter(None),
-            ClientRateLimit::Limited { qps, burst } => ClientLimiter(Some(TokenBucket::new(qps, burst))),
+            ClientRateLimit::Limited { qps, burst } => {
+                ClientLimiter(Some(TokenBucket::new(qps, burst)))
+            }
         }
     }
 
@@ -130,7 +132,10 @@ mod tests {
         // 10,000 requests at once through 20 QPS / burst 30: the last one is served at
         // (10,000 − 30) / 20 s, so the long-run rate is the QPS.
         let mut b = TokenBucket::new(20.0, 30);
-        let last = (0..10_000).map(|_| b.reserve(SimTime::ZERO)).last().unwrap();
+        let last = (0..10_000)
+            .map(|_| b.reserve(SimTime::ZERO))
+            .last()
+            .unwrap();
         let rate = 10_000.0 / last.as_secs_f64();
         assert!((last.as_secs_f64() - 9_970.0 / 20.0).abs() < 1e-6, "{last}");
         assert!((rate / 20.0 - 1.0).abs() < 0.005, "rate {rate}");

@@ -54,7 +54,13 @@ pub struct WorkQueueConfig {
 impl WorkQueueConfig {
     /// client-go's defaults for the given implementation.
     pub fn default_for(kind: QueueKind) -> Self {
-        WorkQueueConfig { kind, base_delay_s: 0.005, max_delay_s: 1000.0, overall_qps: 10.0, overall_burst: 100 }
+        WorkQueueConfig {
+            kind,
+            base_delay_s: 0.005,
+            max_delay_s: 1000.0,
+            overall_qps: 10.0,
+            overall_burst: 100,
+        }
     }
 }
 
@@ -370,7 +376,9 @@ mod tests {
     #[test]
     fn backoff_doubles_until_max_delay() {
         let mut q = queue(QueueKind::Priority);
-        let delays: Vec<f64> = (0..20).map(|_| q.next_backoff(5, T0).as_secs_f64()).collect();
+        let delays: Vec<f64> = (0..20)
+            .map(|_| q.next_backoff(5, T0).as_secs_f64())
+            .collect();
         assert!((delays[0] - 0.005).abs() < 1e-9);
         assert!((delays[1] - 0.010).abs() < 1e-9);
         assert!((delays[10] - 0.005 * 1024.0).abs() < 1e-9);
@@ -397,7 +405,10 @@ mod tests {
         let early = q.add_after(4, T0, SimDuration::from_secs(5)).unwrap();
         assert_eq!(q.add_after(4, T0, SimDuration::from_secs(60)), None);
         assert!(q.delay_elapsed(4, early, early));
-        assert!(!q.delay_elapsed(4, late, late), "superseded wake-up is ignored");
+        assert!(
+            !q.delay_elapsed(4, late, late),
+            "superseded wake-up is ignored"
+        );
         assert_eq!(q.get(early).map(|(k, _)| k), Some(4));
     }
 }
