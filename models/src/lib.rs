@@ -13,4 +13,5 @@ pub mod dist;
 pub mod etcd;
 pub mod prism_central;
 pub mod rate_limiter;
+pub mod units;
 pub mod workqueue;
