@@ -9,8 +9,10 @@
 //! nothing of terminals, files or charts: `sim-cli` does the presenting.
 
 pub mod apiserver;
+pub mod config;
 pub mod dist;
 pub mod etcd;
+pub mod presets;
 pub mod prism_central;
 pub mod rate_limiter;
 pub mod units;

@@ -43,7 +43,10 @@ pub fn parse_bytes(s: &str) -> Result<u64, String> {
             (&s[..i], mult)
         }
     };
-    let v: f64 = num.trim().parse().map_err(|_| format!("'{s}' is not a byte quantity (e.g. 8Gi)"))?;
+    let v: f64 = num
+        .trim()
+        .parse()
+        .map_err(|_| format!("'{s}' is not a byte quantity (e.g. 8Gi)"))?;
     if !(v.is_finite() && v >= 0.0) {
         return Err(format!("'{s}' must be ≥ 0"));
     }
@@ -69,7 +72,11 @@ pub fn parse_cores(s: &str) -> Result<f64, String> {
 pub fn parse_secs(s: &str) -> Result<f64, String> {
     let s = s.trim();
     if let Ok(v) = s.parse::<f64>() {
-        return if v.is_finite() && v >= 0.0 { Ok(v) } else { Err(format!("'{s}' must be ≥ 0")) };
+        return if v.is_finite() && v >= 0.0 {
+            Ok(v)
+        } else {
+            Err(format!("'{s}' must be ≥ 0"))
+        };
     }
     let bad = || format!("'{s}' is not a duration (e.g. 30s, 15m, 1h30m, 250ms)");
     let mut total = 0.0;
@@ -78,7 +85,9 @@ pub fn parse_secs(s: &str) -> Result<f64, String> {
         return Err(bad());
     }
     while !rest.is_empty() {
-        let num_end = rest.find(|c: char| !(c.is_ascii_digit() || c == '.')).ok_or_else(bad)?;
+        let num_end = rest
+            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .ok_or_else(bad)?;
         if num_end == 0 {
             return Err(bad());
         }

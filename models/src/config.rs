@@ -1,0 +1,567 @@
+//! Every knob of the simulated management cluster, named as the real components name them.
+//!
+//! The built-in defaults live in `models/presets/defaults.yaml` (CAPI v1.12 and Kubernetes
+//! defaults, plus documented estimates where no source gives a number); the guide's tiers
+//! are partial overrides in `models/presets/<tier>.yaml`. Knobs are addressed by dotted
+//! kebab-case paths (`capx-controller-manager.nutanixmachine-concurrency`,
+//! `etcd.quota-backend-bytes`), which `--set` and scenario files share.
+
+use std::fmt;
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+use crate::dist::Dist;
+use crate::prism_central::PcSize;
+use crate::units::{Bytes, Cores, Secs};
+use crate::workqueue::QueueKind;
+
+/// The whole management cluster.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct ModelConfig {
+    /// CAPI core: Cluster, ClusterTopology, MachineDeployment, MachineSet, Machine.
+    pub capi_controller_manager: ManagerConfig,
+    /// Kubeadm bootstrap provider (CABPK): KubeadmConfig.
+    pub capi_kubeadm_bootstrap: ManagerConfig,
+    /// Kubeadm control plane provider: KubeadmControlPlane.
+    pub capi_kubeadm_control_plane: ManagerConfig,
+    /// CAPX: NutanixCluster, NutanixMachine.
+    pub capx_controller_manager: ManagerConfig,
+    /// The management cluster's API servers.
+    pub kube_apiserver: ApiServerConfig,
+    /// The management cluster's etcd.
+    pub etcd: EtcdSettings,
+    /// Prism Central.
+    pub prism_central: PrismCentralSettings,
+    /// Workload machines from power-on to node ready.
+    pub machine_boot: BootSettings,
+    /// The management cluster's nodes, by role.
+    pub nodes: NodesConfig,
+    /// Costs and sizes that no flag sets: CPU per reconcile, object sizes, memory.
+    pub costs: Costs,
+    /// The scale-testing checklist's thresholds.
+    pub thresholds: Thresholds,
+}
+
+/// `--kube-api-qps`: a rate, or off (controller-runtime's QPS = −1).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Qps(pub Option<f64>);
+
+impl Serialize for Qps {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self.0 {
+            Some(v) => s.serialize_f64(v),
+            None => s.serialize_str("off"),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Qps {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Raw {
+            Num(f64),
+            Str(String),
+            // YAML 1.1 reads a bare `off` as the boolean false.
+            Bool(bool),
+        }
+        match Raw::deserialize(d)? {
+            Raw::Bool(false) => Ok(Qps(None)),
+            Raw::Bool(true) => Err(serde::de::Error::custom(
+                "kube-api-qps: true is not a rate; give a number > 0, or \"off\"",
+            )),
+            // client-go: a negative QPS disables the limiter; zero means "use the default".
+            Raw::Num(v) if v < 0.0 => Ok(Qps(None)),
+            Raw::Num(v) if v > 0.0 && v.is_finite() => Ok(Qps(Some(v))),
+            Raw::Num(v) => Err(serde::de::Error::custom(format!(
+                "kube-api-qps {v}: must be > 0, or -1 / \"off\" to disable the client-side limiter"
+            ))),
+            Raw::Str(s) if s == "off" => Ok(Qps(None)),
+            Raw::Str(s) => s.parse::<f64>().map(|v| Qps(Some(v))).map_err(|_| {
+                serde::de::Error::custom(format!("kube-api-qps '{s}': a number > 0, or \"off\""))
+            }),
+        }
+    }
+}
+
+/// A limit that can be lifted: a number, or `unlimited`.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Limit(pub Option<f64>);
+
+impl Serialize for Limit {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self.0 {
+            Some(v) => s.serialize_f64(v),
+            None => s.serialize_str("unlimited"),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Limit {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Raw {
+            Num(f64),
+            Str(String),
+        }
+        match Raw::deserialize(d)? {
+            Raw::Num(v) if v > 0.0 && v.is_finite() => Ok(Limit(Some(v))),
+            Raw::Str(s) if s == "unlimited" => Ok(Limit(None)),
+            Raw::Str(s) => match s.parse::<f64>() {
+                Ok(v) if v > 0.0 && v.is_finite() => Ok(Limit(Some(v))),
+                _ => Err(serde::de::Error::custom(format!(
+                    "'{s}': a number > 0, or \"unlimited\""
+                ))),
+            },
+            Raw::Num(v) => Err(serde::de::Error::custom(format!(
+                "{v}: must be > 0, or \"unlimited\""
+            ))),
+        }
+    }
+}
+
+impl fmt::Display for Limit {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0 {
+            Some(v) => write!(f, "{v}"),
+            None => f.write_str("unlimited"),
+        }
+    }
+}
+
+/// One controller manager process (a Deployment's container).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct ManagerConfig {
+    /// `--kube-api-qps`: sustained client requests per second, or `off`.
+    pub kube_api_qps: Qps,
+    /// `--kube-api-burst`.
+    pub kube_api_burst: u32,
+    /// `--sync-period`: every object is re-enqueued this often (with up to 10 % jitter).
+    pub sync_period: Secs,
+    /// Workqueue implementation: `legacy` (controller-runtime ≤ v0.22) or `priority`.
+    pub queue: QueueKind,
+    /// `resources.limits.cpu`.
+    pub cpu_limit: Cores,
+    /// `resources.limits.memory`.
+    pub memory_limit: Bytes,
+    /// Memory of the process with empty caches.
+    pub memory_base: Bytes,
+    /// Time from an OOM kill to the restarted process running again.
+    pub restart_delay: Secs,
+    /// `--cluster-concurrency`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cluster_concurrency: Option<u32>,
+    /// `--clustertopology-concurrency`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub clustertopology_concurrency: Option<u32>,
+    /// `--machinedeployment-concurrency`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub machinedeployment_concurrency: Option<u32>,
+    /// `--machineset-concurrency`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub machineset_concurrency: Option<u32>,
+    /// `--machine-concurrency`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub machine_concurrency: Option<u32>,
+    /// `--kubeadmconfig-concurrency`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kubeadmconfig_concurrency: Option<u32>,
+    /// `--kubeadmcontrolplane-concurrency`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kubeadmcontrolplane_concurrency: Option<u32>,
+    /// CAPX `--max-concurrent-reconciles` for NutanixCluster (the guide's
+    /// `nutanixcluster-concurrency`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nutanixcluster_concurrency: Option<u32>,
+    /// CAPX `--max-concurrent-reconciles` for NutanixMachine (the guide's
+    /// `nutanixmachine-concurrency`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nutanixmachine_concurrency: Option<u32>,
+}
+
+/// The API server.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct ApiServerConfig {
+    /// API server replicas, one per control-plane node.
+    pub replicas: u32,
+    /// `--max-requests-inflight`.
+    pub max_requests_inflight: u32,
+    /// `--max-mutating-requests-inflight`.
+    pub max_mutating_requests_inflight: u32,
+    /// `--request-timeout`; APF's queue wait limit is min(timeout/4, 1m).
+    pub request_timeout: Secs,
+    /// Retry-After of a 429; client-go waits this long before retrying.
+    pub retry_after: Secs,
+    /// client-go's retries of a 429 before the request fails (`maxRetries`, 10).
+    pub client_max_retries: u32,
+    /// Time to process a write before it reaches etcd: authn/z, admission (CAPI's
+    /// webhooks included), conversion, encoding [s].
+    pub write_processing: Dist,
+    /// API server CPU per write [s].
+    pub write_cpu: Dist,
+    /// API server CPU per object returned by a LIST [s].
+    pub list_cpu_per_object: f64,
+    /// API server CPU to send one watch event to one watcher [s].
+    pub watch_event_cpu: f64,
+    /// Memory of one API server with an empty cache.
+    pub memory_base: Bytes,
+    /// Watch-cache memory per byte stored in etcd (decoded objects are larger).
+    pub memory_per_stored_byte: f64,
+}
+
+/// The disk under etcd's WAL.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum DiskClass {
+    /// SATA/SAS SSD.
+    Ssd,
+    /// NVMe SSD.
+    Nvme,
+    /// Two NVMe SSDs in RAID-1.
+    NvmeRaid1,
+    /// The distribution given in `etcd.fsync`.
+    Custom,
+}
+
+/// etcd.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct EtcdSettings {
+    /// Disk class; sets the WAL fsync latency unless `custom`.
+    pub disk: DiskClass,
+    /// WAL fsync latency for `disk: custom` [s].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fsync: Option<Dist>,
+    /// Raft round trip to a quorum, followers' fsync included [s].
+    pub raft_rtt: Dist,
+    /// Backend apply cost per write [s].
+    pub apply_per_write: f64,
+    /// `--quota-backend-bytes`.
+    pub quota_backend_bytes: Bytes,
+    /// `--auto-compaction-retention` (periodic mode); 0s disables it.
+    pub auto_compaction_retention: Secs,
+    /// The API server's `--etcd-compaction-interval`.
+    pub compaction_interval: Secs,
+    /// Bytes a revision costs beyond its value (key, index, bbolt overhead).
+    pub revision_overhead: Bytes,
+    /// etcd's memory with an empty database.
+    pub memory_base: Bytes,
+}
+
+impl EtcdSettings {
+    /// WAL fsync latency of the configured disk [s]. Estimates for the classes: SATA SSD
+    /// p50 2 ms / p95 8 ms, NVMe 0.4 / 1.5 ms, NVMe RAID-1 0.6 / 2 ms (see docs/model.md).
+    pub fn fsync_dist(&self) -> Dist {
+        match (self.disk, self.fsync) {
+            (DiskClass::Custom, Some(d)) | (_, Some(d)) => d,
+            (DiskClass::Ssd, None) | (DiskClass::Custom, None) => Dist::Lognormal {
+                p50: 0.002,
+                p95: 0.008,
+            },
+            (DiskClass::Nvme, None) => Dist::Lognormal {
+                p50: 0.0004,
+                p95: 0.0015,
+            },
+            (DiskClass::NvmeRaid1, None) => Dist::Lognormal {
+                p50: 0.0006,
+                p95: 0.002,
+            },
+        }
+    }
+}
+
+/// Prism Central.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct PrismCentralSettings {
+    /// PC size: `x-small`, `small`, `large` or `x-large`.
+    pub size: PcSize,
+    /// Requests/s before 429s; default from the size.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub api_rate_limit: Option<Limit>,
+    /// Concurrent tasks; default from the size.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_concurrent_tasks: Option<Limit>,
+    /// Latency of one API call [s].
+    pub api_latency: Dist,
+    /// VM create (clone) task [s].
+    pub vm_create: Dist,
+    /// VM power-on task [s].
+    pub vm_power_on: Dist,
+    /// VM delete task [s].
+    pub vm_delete: Dist,
+    /// Task latency growth with every slot busy.
+    pub load_slowdown: f64,
+    /// Attempts of a request answered 429 before the call fails (v4 SDK: 5).
+    pub retry_attempts: u32,
+    /// Wait between those attempts (v4 SDK: 3s).
+    pub retry_interval: Secs,
+    /// CAPX's task polling interval (1s).
+    pub task_poll_interval: Secs,
+    /// Lookup calls CAPX makes before a VM create (find VM by name, cluster, subnet,
+    /// categories, image) [count].
+    pub lookups_per_vm_create: u32,
+}
+
+/// Workload machines from power-on to node ready.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct BootSettings {
+    /// First control-plane machine: boot and `kubeadm init` until the API server answers [s].
+    pub control_plane_init: Dist,
+    /// Other control-plane machines: boot and `kubeadm join --control-plane` [s].
+    pub control_plane_join: Dist,
+    /// Workers: boot and `kubeadm join` until the node is registered [s].
+    pub worker_join: Dist,
+}
+
+/// A group of identical nodes.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct NodePool {
+    /// Nodes [count].
+    pub count: u32,
+    /// vCPU per node.
+    pub vcpu: f64,
+    /// Memory per node.
+    pub memory: Bytes,
+}
+
+/// The management cluster's nodes.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct NodesConfig {
+    /// Control-plane nodes (API server; etcd too unless dedicated).
+    pub control_plane: NodePool,
+    /// Dedicated etcd nodes, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub etcd: Option<NodePool>,
+    /// Worker nodes running the controllers.
+    pub workers: NodePool,
+}
+
+/// Costs that no flag sets. Estimates unless docs/model.md gives a source.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct Costs {
+    /// CPU of one reconcile that writes nothing [s].
+    pub reconcile_cpu: Dist,
+    /// Extra CPU per write a reconcile makes (building the object, the patch) [s].
+    pub cpu_per_write: Dist,
+    /// CPU of a ClusterTopology reconcile (it computes the desired state and dry-runs) [s].
+    pub topology_reconcile_cpu: Dist,
+    /// Controller memory per cached object, as a multiple of its stored size.
+    pub cache_bytes_per_stored_byte: f64,
+    /// Object sizes as stored in etcd.
+    pub object_size: ObjectSizes,
+}
+
+/// Bytes of each kind of object as stored (JSON or protobuf, metadata included).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+#[allow(missing_docs)]
+pub struct ObjectSizes {
+    pub cluster: Bytes,
+    pub nutanix_cluster: Bytes,
+    pub kubeadm_control_plane: Bytes,
+    pub machine_deployment: Bytes,
+    pub machine_set: Bytes,
+    pub machine: Bytes,
+    pub kubeadm_config: Bytes,
+    pub nutanix_machine: Bytes,
+    pub template: Bytes,
+    pub secret: Bytes,
+    pub bootstrap_secret: Bytes,
+    pub config_map: Bytes,
+    pub event: Bytes,
+    pub lease: Bytes,
+}
+
+/// The scale-testing checklist of the guide ("During Scale").
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct Thresholds {
+    /// Controller reconcile time p99 below this.
+    pub reconcile_p99: Secs,
+    /// Workqueue depth below this [items].
+    pub workqueue_depth: f64,
+    /// Controller CPU below this fraction of its limit.
+    pub controller_cpu_fraction: f64,
+    /// Controller memory below this fraction of its limit.
+    pub controller_memory_fraction: f64,
+    /// etcd database size below this fraction of the quota.
+    pub etcd_size_fraction: f64,
+    /// WAL fsync p99 below this.
+    pub wal_fsync_p99: Secs,
+    /// VM creation time p95 below this.
+    pub vm_create_p95: Secs,
+    /// Mutating API call latency p99 below this (Karmada's target, in the guide).
+    pub api_mutating_p99: Secs,
+}
+
+/// Why a configuration was refused.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("{source_name}: {field} = {value}: {reason}")]
+pub struct ConfigError {
+    /// Where the value came from: a file name, a preset, or `--set`.
+    pub source_name: String,
+    /// The knob's dotted path.
+    pub field: String,
+    /// The value given.
+    pub value: String,
+    /// What is allowed.
+    pub reason: String,
+}
+
+impl ModelConfig {
+    /// The four managers, in a fixed order, with their names.
+    pub fn managers(&self) -> [(&'static str, &ManagerConfig); 4] {
+        [
+            ("capi-controller-manager", &self.capi_controller_manager),
+            ("capi-kubeadm-bootstrap", &self.capi_kubeadm_bootstrap),
+            (
+                "capi-kubeadm-control-plane",
+                &self.capi_kubeadm_control_plane,
+            ),
+            ("capx-controller-manager", &self.capx_controller_manager),
+        ]
+    }
+
+    /// Checks every value against its allowed range; the first problem is returned with
+    /// its path.
+    pub fn validate(&self, source_name: &str) -> Result<(), ConfigError> {
+        let err = |field: String, value: String, reason: &str| ConfigError {
+            source_name: source_name.to_string(),
+            field,
+            value,
+            reason: reason.to_string(),
+        };
+        for (name, m) in self.managers() {
+            if m.kube_api_burst == 0 {
+                return Err(err(
+                    format!("{name}.kube-api-burst"),
+                    "0".into(),
+                    "must be ≥ 1",
+                ));
+            }
+            if m.sync_period.0 < 1.0 {
+                return Err(err(
+                    format!("{name}.sync-period"),
+                    m.sync_period.to_string(),
+                    "must be ≥ 1s",
+                ));
+            }
+            for (field, v) in concurrency_fields(m) {
+                if let Some(v) = v
+                    && !(1..=10_000).contains(&v)
+                {
+                    return Err(err(
+                        format!("{name}.{field}"),
+                        v.to_string(),
+                        "must be between 1 and 10000",
+                    ));
+                }
+            }
+            if m.memory_limit.0 <= m.memory_base.0 {
+                return Err(err(
+                    format!("{name}.memory-limit"),
+                    m.memory_limit.to_string(),
+                    "must exceed memory-base (the process's memory with empty caches)",
+                ));
+            }
+        }
+        let api = &self.kube_apiserver;
+        if !(1..=15).contains(&api.replicas) {
+            return Err(err(
+                "kube-apiserver.replicas".into(),
+                api.replicas.to_string(),
+                "must be between 1 and 15",
+            ));
+        }
+        if api.max_requests_inflight + api.max_mutating_requests_inflight < 7 {
+            return Err(err(
+                "kube-apiserver.max-requests-inflight".into(),
+                api.max_requests_inflight.to_string(),
+                "with max-mutating-requests-inflight must give at least 7 seats (one per priority level)",
+            ));
+        }
+        if self.etcd.quota_backend_bytes.0 < (1 << 20) {
+            return Err(err(
+                "etcd.quota-backend-bytes".into(),
+                self.etcd.quota_backend_bytes.to_string(),
+                "must be at least 1Mi (etcd's default is 2Gi, suggested maximum 8Gi)",
+            ));
+        }
+        if self.etcd.compaction_interval.0 <= 0.0 {
+            return Err(err(
+                "etcd.compaction-interval".into(),
+                self.etcd.compaction_interval.to_string(),
+                "must be > 0",
+            ));
+        }
+        let dists: [(&str, Dist); 12] = [
+            ("kube-apiserver.write-processing", api.write_processing),
+            ("kube-apiserver.write-cpu", api.write_cpu),
+            ("etcd.raft-rtt", self.etcd.raft_rtt),
+            ("etcd.fsync", self.etcd.fsync_dist()),
+            ("prism-central.api-latency", self.prism_central.api_latency),
+            ("prism-central.vm-create", self.prism_central.vm_create),
+            ("prism-central.vm-power-on", self.prism_central.vm_power_on),
+            ("prism-central.vm-delete", self.prism_central.vm_delete),
+            (
+                "machine-boot.control-plane-init",
+                self.machine_boot.control_plane_init,
+            ),
+            ("machine-boot.worker-join", self.machine_boot.worker_join),
+            ("costs.reconcile-cpu", self.costs.reconcile_cpu),
+            (
+                "costs.topology-reconcile-cpu",
+                self.costs.topology_reconcile_cpu,
+            ),
+        ];
+        for (field, d) in dists {
+            d.check()
+                .map_err(|reason| err(field.into(), format!("{d:?}"), &reason))?;
+        }
+        if self.prism_central.task_poll_interval.0 <= 0.0 {
+            return Err(err(
+                "prism-central.task-poll-interval".into(),
+                self.prism_central.task_poll_interval.to_string(),
+                "must be > 0 (CAPX polls every 1s)",
+            ));
+        }
+        if self.nodes.control_plane.count == 0 {
+            return Err(err(
+                "nodes.control-plane.count".into(),
+                "0".into(),
+                "must be ≥ 1",
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// A manager's concurrency flags by name.
+pub fn concurrency_fields(m: &ManagerConfig) -> [(&'static str, Option<u32>); 9] {
+    [
+        ("cluster-concurrency", m.cluster_concurrency),
+        ("clustertopology-concurrency", m.clustertopology_concurrency),
+        (
+            "machinedeployment-concurrency",
+            m.machinedeployment_concurrency,
+        ),
+        ("machineset-concurrency", m.machineset_concurrency),
+        ("machine-concurrency", m.machine_concurrency),
+        ("kubeadmconfig-concurrency", m.kubeadmconfig_concurrency),
+        (
+            "kubeadmcontrolplane-concurrency",
+            m.kubeadmcontrolplane_concurrency,
+        ),
+        ("nutanixcluster-concurrency", m.nutanixcluster_concurrency),
+        ("nutanixmachine-concurrency", m.nutanixmachine_concurrency),
+    ]
+}

@@ -1,0 +1,389 @@
+//! Built-in configurations: the defaults and the guide's five tiers, embedded as YAML, and
+//! `--set key=value` overrides by dotted path.
+//!
+//! A configuration is resolved in layers: `presets/defaults.yaml`, then the tier's file,
+//! then each `--set`, merged key by key, then validated as a whole.
+
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+use crate::config::{ConfigError, ModelConfig};
+
+/// The guide's scale tiers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Tier {
+    /// 1–20 clusters.
+    Small,
+    /// 21–100 clusters.
+    Medium,
+    /// 101–500 clusters.
+    Large,
+    /// 501–2,000 clusters.
+    Xl,
+    /// More than 2,000 clusters.
+    Extreme,
+}
+
+const DEFAULTS_YAML: &str = include_str!("../presets/defaults.yaml");
+
+impl Tier {
+    /// All tiers, smallest first.
+    pub const ALL: [Tier; 5] = [
+        Tier::Small,
+        Tier::Medium,
+        Tier::Large,
+        Tier::Xl,
+        Tier::Extreme,
+    ];
+
+    /// The tier's name as the CLI spells it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Tier::Small => "small",
+            Tier::Medium => "medium",
+            Tier::Large => "large",
+            Tier::Xl => "xl",
+            Tier::Extreme => "extreme",
+        }
+    }
+
+    /// The fleet sizes [clusters] the guide gives the tier, inclusive; `None` for no upper
+    /// bound.
+    pub fn fleet_range(self) -> (u32, Option<u32>) {
+        match self {
+            Tier::Small => (1, Some(20)),
+            Tier::Medium => (21, Some(100)),
+            Tier::Large => (101, Some(500)),
+            Tier::Xl => (501, Some(2000)),
+            Tier::Extreme => (2001, None),
+        }
+    }
+
+    /// The tier whose fleet range holds `clusters`.
+    pub fn for_fleet(clusters: u32) -> Tier {
+        Tier::ALL
+            .into_iter()
+            .find(|t| t.fleet_range().1.is_none_or(|hi| clusters <= hi))
+            .unwrap_or(Tier::Extreme)
+    }
+
+    /// The tier called `name`.
+    pub fn parse(name: &str) -> Option<Tier> {
+        Tier::ALL.into_iter().find(|t| t.name() == name)
+    }
+
+    fn overrides_yaml(self) -> &'static str {
+        match self {
+            Tier::Small => include_str!("../presets/small.yaml"),
+            Tier::Medium => include_str!("../presets/medium.yaml"),
+            Tier::Large => include_str!("../presets/large.yaml"),
+            Tier::Xl => include_str!("../presets/xl.yaml"),
+            Tier::Extreme => include_str!("../presets/extreme.yaml"),
+        }
+    }
+}
+
+/// Paths that are valid although the defaults leave them unset.
+const OPTIONAL_PATHS: &[&str] = &[
+    "etcd.fsync",
+    "prism-central.api-rate-limit",
+    "prism-central.max-concurrent-tasks",
+    "nodes.etcd",
+    "nodes.etcd.count",
+    "nodes.etcd.vcpu",
+    "nodes.etcd.memory",
+];
+
+fn yaml_value(text: &str, source: &str) -> Result<Value, ConfigError> {
+    serde_saphyr::from_str::<Value>(text).map_err(|e| ConfigError {
+        source_name: source.to_string(),
+        field: "(file)".into(),
+        value: String::new(),
+        reason: e.to_string(),
+    })
+}
+
+/// Merges `over` into `base`, key by key; non-mapping values replace.
+pub fn merge(base: &mut Value, over: Value) {
+    match (base, over) {
+        (Value::Object(b), Value::Object(o)) => {
+            for (k, v) in o {
+                match b.get_mut(&k) {
+                    Some(slot) => merge(slot, v),
+                    None => {
+                        b.insert(k, v);
+                    }
+                }
+            }
+        }
+        (slot, v) => *slot = v,
+    }
+}
+
+/// Every dotted path a value can be set at.
+pub fn settable_paths() -> Vec<String> {
+    let base = yaml_value(DEFAULTS_YAML, "presets/defaults.yaml").expect("built-in defaults parse");
+    let mut paths = Vec::new();
+    collect_paths(&base, String::new(), &mut paths);
+    paths.extend(OPTIONAL_PATHS.iter().map(|s| s.to_string()));
+    paths.sort();
+    paths.dedup();
+    paths
+}
+
+fn collect_paths(v: &Value, prefix: String, out: &mut Vec<String>) {
+    if let Value::Object(map) = v {
+        if !prefix.is_empty() {
+            out.push(prefix.clone());
+        }
+        for (k, child) in map {
+            // A distribution's inner keys ({lognormal: {p50, p95}}) are values, not knobs.
+            let is_dist = ["constant", "uniform", "lognormal", "normal"].contains(&k.as_str());
+            if is_dist {
+                continue;
+            }
+            let path = if prefix.is_empty() {
+                k.clone()
+            } else {
+                format!("{prefix}.{k}")
+            };
+            collect_paths(child, path, out);
+        }
+        if map
+            .keys()
+            .any(|k| ["constant", "uniform", "lognormal", "normal"].contains(&k.as_str()))
+            && !prefix.is_empty()
+        {
+            out.push(prefix);
+        }
+    } else {
+        out.push(prefix);
+    }
+}
+
+/// Edit distance between two strings (Levenshtein), for "did you mean" suggestions.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut cur = vec![i + 1; b.len() + 1];
+        for (j, cb) in b.iter().enumerate() {
+            cur[j + 1] = (prev[j] + usize::from(ca != *cb))
+                .min(prev[j + 1] + 1)
+                .min(cur[j] + 1);
+        }
+        prev = cur;
+    }
+    prev[b.len()]
+}
+
+/// The settable paths nearest to `key`, best first.
+pub fn nearest_paths(key: &str, n: usize) -> Vec<String> {
+    let mut scored: Vec<(usize, String)> = settable_paths()
+        .into_iter()
+        .map(|p| {
+            // Score by the whole path and by its last segment, so a right knob under the
+            // wrong manager still comes up.
+            let last = p.rsplit('.').next().unwrap_or(&p).to_string();
+            let key_last = key.rsplit('.').next().unwrap_or(key);
+            let prefix = if last.starts_with(key_last) || p.starts_with(key) {
+                1
+            } else {
+                usize::MAX
+            };
+            (
+                edit_distance(key, &p)
+                    .min(edit_distance(key_last, &last) + 2)
+                    .min(prefix),
+                p,
+            )
+        })
+        .collect();
+    scored.sort();
+    scored.into_iter().take(n).map(|(_, p)| p).collect()
+}
+
+/// One `--set KEY=VALUE`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Override {
+    /// Dotted path.
+    pub key: String,
+    /// The value as written; read as YAML, so `50`, `8Gi`, `off` and
+    /// `{lognormal: {p50: 60, p95: 110}}` all work.
+    pub value: String,
+}
+
+impl std::str::FromStr for Override {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        let (key, value) = s
+            .split_once('=')
+            .ok_or_else(|| format!("'{s}' is not KEY=VALUE (e.g. etcd.quota-backend-bytes=8Gi)"))?;
+        if key.trim().is_empty() || value.trim().is_empty() {
+            return Err(format!("'{s}': both KEY and VALUE are needed"));
+        }
+        Ok(Override {
+            key: key.trim().to_string(),
+            value: value.trim().to_string(),
+        })
+    }
+}
+
+fn set_path(root: &mut Value, ov: &Override) -> Result<(), ConfigError> {
+    let err = |reason: String| ConfigError {
+        source_name: "--set".into(),
+        field: ov.key.clone(),
+        value: ov.value.clone(),
+        reason,
+    };
+    if !settable_paths().contains(&ov.key) {
+        let near = nearest_paths(&ov.key, 3);
+        return Err(err(format!(
+            "unknown key; did you mean {}?",
+            near.join(", ")
+        )));
+    }
+    let value: Value =
+        serde_saphyr::from_str(&ov.value).map_err(|e| err(format!("not a valid value: {e}")))?;
+    let mut slot = root;
+    for part in ov.key.split('.') {
+        let map = match slot {
+            Value::Object(m) => m,
+            other => {
+                *other = Value::Object(Map::new());
+                match other {
+                    Value::Object(m) => m,
+                    _ => unreachable!("just made an object"),
+                }
+            }
+        };
+        slot = map.entry(part.to_string()).or_insert(Value::Null);
+    }
+    *slot = value;
+    Ok(())
+}
+
+/// The configuration of `tier` with `overrides` applied, validated.
+pub fn resolve(tier: Tier, overrides: &[Override]) -> Result<ModelConfig, ConfigError> {
+    let mut v = yaml_value(DEFAULTS_YAML, "presets/defaults.yaml")?;
+    let source = format!("presets/{}.yaml", tier.name());
+    merge(&mut v, yaml_value(tier.overrides_yaml(), &source)?);
+    let decode = |v: &Value| serde_json::from_value::<ModelConfig>(v.clone());
+    decode(&v).map_err(|e| ConfigError {
+        source_name: source.clone(),
+        field: "(preset)".into(),
+        value: String::new(),
+        reason: e.to_string(),
+    })?;
+    for ov in overrides {
+        set_path(&mut v, ov)?;
+        // Decode after each override, so an error names the override that caused it.
+        decode(&v).map_err(|e| ConfigError {
+            source_name: "--set".into(),
+            field: ov.key.clone(),
+            value: ov.value.clone(),
+            reason: e.to_string(),
+        })?;
+    }
+    let cfg = decode(&v).expect("decoded above");
+    cfg.validate(if overrides.is_empty() {
+        &source
+    } else {
+        "--set"
+    })?;
+    Ok(cfg)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn set(s: &str) -> Override {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn every_tier_resolves_and_validates() {
+        for tier in Tier::ALL {
+            let cfg = resolve(tier, &[]).unwrap_or_else(|e| panic!("{}: {e}", tier.name()));
+            assert!(cfg.capi_controller_manager.machine_concurrency.is_some());
+        }
+        let medium = resolve(Tier::Medium, &[]).unwrap();
+        assert_eq!(
+            medium.capx_controller_manager.nutanixmachine_concurrency,
+            Some(50)
+        );
+        assert_eq!(medium.etcd.quota_backend_bytes.0, 4 << 30);
+        // Values the tier leaves out come from the defaults.
+        assert_eq!(medium.kube_apiserver.request_timeout.0, 60.0);
+    }
+
+    #[test]
+    fn fleet_size_picks_the_guides_tier() {
+        assert_eq!(Tier::for_fleet(1), Tier::Small);
+        assert_eq!(Tier::for_fleet(20), Tier::Small);
+        assert_eq!(Tier::for_fleet(21), Tier::Medium);
+        assert_eq!(Tier::for_fleet(500), Tier::Large);
+        assert_eq!(Tier::for_fleet(2000), Tier::Xl);
+        assert_eq!(Tier::for_fleet(2001), Tier::Extreme);
+    }
+
+    #[test]
+    fn set_overrides_knobs_by_their_flag_names() {
+        let cfg = resolve(
+            Tier::Medium,
+            &[
+                set("capx-controller-manager.nutanixmachine-concurrency=7"),
+                set("etcd.quota-backend-bytes=8Gi"),
+                set("prism-central.max-concurrent-tasks=20"),
+                set("capi-controller-manager.kube-api-qps=off"),
+                set("prism-central.vm-create={lognormal: {p50: 60, p95: 110}}"),
+            ],
+        )
+        .unwrap();
+        assert_eq!(
+            cfg.capx_controller_manager.nutanixmachine_concurrency,
+            Some(7)
+        );
+        assert_eq!(cfg.etcd.quota_backend_bytes.0, 8 << 30);
+        assert_eq!(
+            cfg.prism_central.max_concurrent_tasks.map(|l| l.0),
+            Some(Some(20.0))
+        );
+        assert_eq!(cfg.capi_controller_manager.kube_api_qps.0, None);
+    }
+
+    #[test]
+    fn unknown_keys_suggest_the_nearest() {
+        let e = resolve(
+            Tier::Small,
+            &[set("capx-controller-manager.nutanixmachine-concurency=5")],
+        )
+        .unwrap_err();
+        assert!(
+            e.reason
+                .contains("capx-controller-manager.nutanixmachine-concurrency"),
+            "{e}"
+        );
+        let e = resolve(Tier::Small, &[set("etcd.quota=8Gi")]).unwrap_err();
+        assert!(e.reason.contains("etcd.quota-backend-bytes"), "{e}");
+    }
+
+    #[test]
+    fn bad_values_name_the_field_and_the_allowed_range() {
+        let e = resolve(
+            Tier::Small,
+            &[set("capi-controller-manager.machine-concurrency=0")],
+        )
+        .unwrap_err();
+        assert_eq!(e.field, "capi-controller-manager.machine-concurrency");
+        assert!(e.reason.contains("between 1 and 10000"), "{e}");
+        let e = resolve(Tier::Small, &[set("etcd.quota-backend-bytes=8Gb")]).unwrap_err();
+        assert!(
+            e.to_string().contains("etcd.quota-backend-bytes = 8Gb"),
+            "{e}"
+        );
+        assert!("novalue".parse::<Override>().is_err());
+    }
+}
