@@ -138,7 +138,7 @@ fn format_secs(v: f64) -> String {
 
 fn format_bytes(v: u64) -> String {
     for (suffix, shift) in [("Ti", 40), ("Gi", 30), ("Mi", 20), ("Ki", 10)] {
-        if v >= 1 << shift && v % (1 << shift) == 0 {
+        if v >= 1 << shift && v.is_multiple_of(1 << shift) {
             return format!("{}{suffix}", v >> shift);
         }
     }
