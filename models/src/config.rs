@@ -201,6 +201,8 @@ pub struct ApiServerConfig {
     /// Time to process a write before it reaches etcd: authn/z, admission (CAPI's
     /// webhooks included), conversion, encoding [s].
     pub write_processing: Dist,
+    /// Time to serve a GET that reads through to etcd (a Lease, an uncached read) [s].
+    pub read_processing: Dist,
     /// API server CPU per write [s].
     pub write_cpu: Dist,
     /// API server CPU per object returned by a LIST [s].
@@ -250,6 +252,8 @@ pub struct EtcdSettings {
     pub revision_overhead: Bytes,
     /// etcd's memory with an empty database.
     pub memory_base: Bytes,
+    /// etcd CPU per write (raft, WAL, backend) [s].
+    pub cpu_per_write: f64,
 }
 
 impl EtcdSettings {
@@ -294,6 +298,8 @@ pub struct PrismCentralSettings {
     pub vm_power_on: Dist,
     /// VM delete task [s].
     pub vm_delete: Dist,
+    /// VM update task (CAPX's custom attributes) [s].
+    pub vm_update: Dist,
     /// Task latency growth with every slot busy.
     pub load_slowdown: f64,
     /// Attempts of a request answered 429 before the call fails (v4 SDK: 5).

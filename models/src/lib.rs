@@ -10,10 +10,17 @@
 
 pub mod apiserver;
 pub mod config;
+pub mod controllers;
 pub mod dist;
 pub mod etcd;
+pub mod fleet;
 pub mod presets;
 pub mod prism_central;
 pub mod rate_limiter;
+pub mod reconcile;
+pub mod report;
+pub mod run;
+pub mod slab;
 pub mod units;
 pub mod workqueue;
+pub mod world;

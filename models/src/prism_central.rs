@@ -73,6 +73,8 @@ pub struct PrismCentralConfig {
     pub vm_power_on: Dist,
     /// VM delete task [s].
     pub vm_delete: Dist,
+    /// VM update task [s].
+    pub vm_update: Dist,
     /// Latency growth at full task concurrency (0.5: 50 % slower with every slot busy).
     pub load_slowdown: f64,
 }
@@ -86,6 +88,8 @@ pub enum TaskKind {
     VmPowerOn,
     /// Delete a VM.
     VmDelete,
+    /// Update a VM (CAPX sets custom attributes after the create).
+    VmUpdate,
 }
 
 /// Prism Central's state.
@@ -182,19 +186,25 @@ impl<T: Copy> PrismCentral<T> {
             TaskKind::VmCreate => self.cfg.vm_create.sample(rng),
             TaskKind::VmPowerOn => self.cfg.vm_power_on.sample(rng),
             TaskKind::VmDelete => self.cfg.vm_delete.sample(rng),
+            TaskKind::VmUpdate => self.cfg.vm_update.sample(rng),
         };
         SimDuration::from_secs_f64(base * (1.0 + self.cfg.load_slowdown * load))
     }
 
-    /// A task finished at `now`; if one was waiting it starts, and its id and duration are
-    /// returned.
-    pub fn task_finished(&mut self, now: SimTime, rng: &mut SimRng) -> Option<(T, SimDuration)> {
+    /// A task finished at `now`; if one was waiting it starts, and its id, its duration
+    /// and how long it waited for the slot are returned.
+    pub fn task_finished(
+        &mut self,
+        now: SimTime,
+        rng: &mut SimRng,
+    ) -> Option<(T, SimDuration, SimDuration)> {
         self.running -= 1;
         self.running_gauge.set(now, f64::from(self.running));
         let (task, kind, queued_at) = self.waiting.pop_front()?;
         self.queue_gauge.set(now, self.waiting.len() as f64);
-        self.slot_wait.record(now - queued_at);
-        Some((task, self.start(now, kind, rng)))
+        let waited = now - queued_at;
+        self.slot_wait.record(waited);
+        Some((task, self.start(now, kind, rng), waited))
     }
 }
 
@@ -211,6 +221,7 @@ mod tests {
             vm_create: Dist::Constant(60.0),
             vm_power_on: Dist::Constant(10.0),
             vm_delete: Dist::Constant(20.0),
+            vm_update: Dist::Constant(2.0),
             load_slowdown: 0.0,
         })
     }
@@ -228,8 +239,11 @@ mod tests {
         assert_eq!(started, 3);
         assert_eq!(p.running(), 3);
         // As each finishes, exactly one waiting task takes its slot, in FIFO order.
-        let (next, d) = p.task_finished(SimTime::from_secs(60), &mut rng).unwrap();
-        assert_eq!((next, d), (3, SimDuration::from_secs(60)));
+        let (next, d, waited) = p.task_finished(SimTime::from_secs(60), &mut rng).unwrap();
+        assert_eq!(
+            (next, d, waited),
+            (3, SimDuration::from_secs(60), SimDuration::from_secs(60))
+        );
         assert_eq!(p.running(), 3);
         assert_eq!(p.running_gauge.max(), 3.0);
         assert_eq!(p.slot_wait.max(), SimDuration::from_secs(60));

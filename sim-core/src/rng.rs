@@ -35,6 +35,11 @@ impl StreamId {
     pub const fn from_raw(id: u64) -> Self {
         StreamId(id)
     }
+
+    /// The stream's number.
+    pub const fn raw(self) -> u64 {
+        self.0
+    }
 }
 
 /// The streams of one replica of one run.

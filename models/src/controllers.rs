@@ -1,0 +1,420 @@
+//! The controllers, the manager process each runs in, and who watches what.
+//!
+//! Managers as deployed: `capi-controller-manager` (Cluster, ClusterTopology,
+//! MachineDeployment, MachineSet, Machine), `capi-kubeadm-bootstrap` (KubeadmConfig),
+//! `capi-kubeadm-control-plane` (KubeadmControlPlane), `capx-controller-manager`
+//! (NutanixCluster, NutanixMachine). Each manager has one client rate limiter shared by its
+//! controllers, and informers for the kinds its controllers watch.
+//!
+//! The watch table says which workqueues a change of each kind reaches and under which
+//! key (the object itself, its owner, or every machine of its cluster), after the
+//! `Watches(...)` and map functions of each controller's `SetupWithManager` in CAPI v1.12
+//! and CAPX v1.10. Cluster changes reach the machine-level controllers only on the
+//! transitions their predicates let through (infrastructure provisioned, control plane
+//! initialized).
+
+use serde::Serialize;
+
+use crate::fleet::ObjKind;
+
+/// A controller.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Controller {
+    /// CAPI core, Cluster.
+    Cluster,
+    /// CAPI core, ClusterTopology (ClusterClass).
+    ClusterTopology,
+    /// CAPI core, MachineDeployment (and the topology MD controller).
+    MachineDeployment,
+    /// CAPI core, MachineSet (and the topology MS controller).
+    MachineSet,
+    /// CAPI core, Machine.
+    Machine,
+    /// CABPK, KubeadmConfig.
+    KubeadmConfig,
+    /// KCP, KubeadmControlPlane.
+    KubeadmControlPlane,
+    /// CAPX, NutanixCluster.
+    NutanixCluster,
+    /// CAPX, NutanixMachine.
+    NutanixMachine,
+}
+
+/// Whether a controller's keys are clusters or machines.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum KeySpace {
+    /// One key per workload cluster.
+    Cluster,
+    /// One key per machine.
+    Machine,
+}
+
+impl Controller {
+    /// Every controller, in a fixed order.
+    pub const ALL: [Controller; 9] = [
+        Controller::Cluster,
+        Controller::ClusterTopology,
+        Controller::MachineDeployment,
+        Controller::MachineSet,
+        Controller::Machine,
+        Controller::KubeadmConfig,
+        Controller::KubeadmControlPlane,
+        Controller::NutanixCluster,
+        Controller::NutanixMachine,
+    ];
+
+    /// Position in [`Controller::ALL`].
+    pub fn index(self) -> usize {
+        self as usize
+    }
+
+    /// The controller's name, as in controller-runtime metrics (`controller` label).
+    pub fn name(self) -> &'static str {
+        match self {
+            Controller::Cluster => "cluster",
+            Controller::ClusterTopology => "topology/cluster",
+            Controller::MachineDeployment => "machinedeployment",
+            Controller::MachineSet => "machineset",
+            Controller::Machine => "machine",
+            Controller::KubeadmConfig => "kubeadmconfig",
+            Controller::KubeadmControlPlane => "kubeadmcontrolplane",
+            Controller::NutanixCluster => "nutanixcluster",
+            Controller::NutanixMachine => "nutanixmachine",
+        }
+    }
+
+    /// The manager it runs in: index into [`crate::config::ModelConfig::managers`].
+    pub fn manager(self) -> usize {
+        match self {
+            Controller::Cluster
+            | Controller::ClusterTopology
+            | Controller::MachineDeployment
+            | Controller::MachineSet
+            | Controller::Machine => 0,
+            Controller::KubeadmConfig => 1,
+            Controller::KubeadmControlPlane => 2,
+            Controller::NutanixCluster | Controller::NutanixMachine => 3,
+        }
+    }
+
+    /// Its keys.
+    pub fn key_space(self) -> KeySpace {
+        match self {
+            Controller::Machine | Controller::KubeadmConfig | Controller::NutanixMachine => {
+                KeySpace::Machine
+            }
+            _ => KeySpace::Cluster,
+        }
+    }
+
+    /// The kind it reconciles.
+    pub fn kind(self) -> ObjKind {
+        match self {
+            Controller::Cluster | Controller::ClusterTopology => ObjKind::Cluster,
+            Controller::MachineDeployment => ObjKind::MachineDeployment,
+            Controller::MachineSet => ObjKind::MachineSet,
+            Controller::Machine => ObjKind::Machine,
+            Controller::KubeadmConfig => ObjKind::KubeadmConfig,
+            Controller::KubeadmControlPlane => ObjKind::KubeadmControlPlane,
+            Controller::NutanixCluster => ObjKind::NutanixCluster,
+            Controller::NutanixMachine => ObjKind::NutanixMachine,
+        }
+    }
+
+    /// The flag that sets its worker count, by the guide's naming.
+    pub fn concurrency_flag(self) -> &'static str {
+        match self {
+            Controller::Cluster => "cluster-concurrency",
+            Controller::ClusterTopology => "clustertopology-concurrency",
+            Controller::MachineDeployment => "machinedeployment-concurrency",
+            Controller::MachineSet => "machineset-concurrency",
+            Controller::Machine => "machine-concurrency",
+            Controller::KubeadmConfig => "kubeadmconfig-concurrency",
+            Controller::KubeadmControlPlane => "kubeadmcontrolplane-concurrency",
+            Controller::NutanixCluster => "nutanixcluster-concurrency",
+            Controller::NutanixMachine => "nutanixmachine-concurrency",
+        }
+    }
+}
+
+/// Which key of a watching controller a change maps to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MapTo {
+    /// The changed object's own key (cluster or machine).
+    Same,
+    /// The cluster the changed machine-level object belongs to.
+    OwningCluster,
+    /// Every machine of the changed cluster.
+    MachinesOfCluster,
+}
+
+/// When a watch passes a Cluster change on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum When {
+    /// Every change.
+    Always,
+    /// Only when the Cluster reports its infrastructure provisioned.
+    InfraProvisioned,
+    /// Only when the Cluster reports its control plane initialized.
+    ControlPlaneInitialized,
+    /// Only for control-plane Machines (KCP owns them) or only for workers (the MS does).
+    ControlPlaneMachine,
+    /// Only for worker Machines.
+    WorkerMachine,
+}
+
+/// One watch: a change of `kind` enqueues `controller` at `map_to`, `when` allows.
+#[derive(Clone, Copy, Debug)]
+pub struct Watch {
+    /// The kind whose changes are watched.
+    pub kind: ObjKind,
+    /// The controller whose queue receives them.
+    pub controller: Controller,
+    /// Which key.
+    pub map_to: MapTo,
+    /// Filter.
+    pub when: When,
+}
+
+const fn w(kind: ObjKind, controller: Controller, map_to: MapTo, when: When) -> Watch {
+    Watch {
+        kind,
+        controller,
+        map_to,
+        when,
+    }
+}
+
+/// Who watches what (data, after the controllers' `SetupWithManager`).
+pub const WATCHES: &[Watch] = &[
+    w(
+        ObjKind::Cluster,
+        Controller::Cluster,
+        MapTo::Same,
+        When::Always,
+    ),
+    w(
+        ObjKind::Cluster,
+        Controller::ClusterTopology,
+        MapTo::Same,
+        When::Always,
+    ),
+    w(
+        ObjKind::Cluster,
+        Controller::KubeadmControlPlane,
+        MapTo::Same,
+        When::InfraProvisioned,
+    ),
+    w(
+        ObjKind::Cluster,
+        Controller::KubeadmConfig,
+        MapTo::MachinesOfCluster,
+        When::InfraProvisioned,
+    ),
+    w(
+        ObjKind::Cluster,
+        Controller::KubeadmConfig,
+        MapTo::MachinesOfCluster,
+        When::ControlPlaneInitialized,
+    ),
+    w(
+        ObjKind::Cluster,
+        Controller::Machine,
+        MapTo::MachinesOfCluster,
+        When::ControlPlaneInitialized,
+    ),
+    w(
+        ObjKind::Cluster,
+        Controller::NutanixMachine,
+        MapTo::MachinesOfCluster,
+        When::ControlPlaneInitialized,
+    ),
+    w(
+        ObjKind::NutanixCluster,
+        Controller::NutanixCluster,
+        MapTo::Same,
+        When::Always,
+    ),
+    w(
+        ObjKind::NutanixCluster,
+        Controller::Cluster,
+        MapTo::Same,
+        When::Always,
+    ),
+    w(
+        ObjKind::NutanixCluster,
+        Controller::ClusterTopology,
+        MapTo::Same,
+        When::Always,
+    ),
+    w(
+        ObjKind::KubeadmControlPlane,
+        Controller::KubeadmControlPlane,
+        MapTo::Same,
+        When::Always,
+    ),
+    w(
+        ObjKind::KubeadmControlPlane,
+        Controller::Cluster,
+        MapTo::Same,
+        When::Always,
+    ),
+    w(
+        ObjKind::KubeadmControlPlane,
+        Controller::ClusterTopology,
+        MapTo::Same,
+        When::Always,
+    ),
+    w(
+        ObjKind::MachineDeployment,
+        Controller::MachineDeployment,
+        MapTo::Same,
+        When::Always,
+    ),
+    w(
+        ObjKind::MachineDeployment,
+        Controller::ClusterTopology,
+        MapTo::Same,
+        When::Always,
+    ),
+    w(
+        ObjKind::MachineDeployment,
+        Controller::Cluster,
+        MapTo::Same,
+        When::Always,
+    ),
+    w(
+        ObjKind::MachineSet,
+        Controller::MachineSet,
+        MapTo::Same,
+        When::Always,
+    ),
+    w(
+        ObjKind::MachineSet,
+        Controller::MachineDeployment,
+        MapTo::Same,
+        When::Always,
+    ),
+    w(
+        ObjKind::Machine,
+        Controller::Machine,
+        MapTo::Same,
+        When::Always,
+    ),
+    w(
+        ObjKind::Machine,
+        Controller::KubeadmControlPlane,
+        MapTo::OwningCluster,
+        When::ControlPlaneMachine,
+    ),
+    w(
+        ObjKind::Machine,
+        Controller::MachineSet,
+        MapTo::OwningCluster,
+        When::WorkerMachine,
+    ),
+    w(
+        ObjKind::Machine,
+        Controller::Cluster,
+        MapTo::OwningCluster,
+        When::Always,
+    ),
+    w(
+        ObjKind::Machine,
+        Controller::KubeadmConfig,
+        MapTo::Same,
+        When::Always,
+    ),
+    w(
+        ObjKind::Machine,
+        Controller::NutanixMachine,
+        MapTo::Same,
+        When::Always,
+    ),
+    w(
+        ObjKind::KubeadmConfig,
+        Controller::KubeadmConfig,
+        MapTo::Same,
+        When::Always,
+    ),
+    w(
+        ObjKind::KubeadmConfig,
+        Controller::Machine,
+        MapTo::Same,
+        When::Always,
+    ),
+    w(
+        ObjKind::NutanixMachine,
+        Controller::NutanixMachine,
+        MapTo::Same,
+        When::Always,
+    ),
+    w(
+        ObjKind::NutanixMachine,
+        Controller::Machine,
+        MapTo::Same,
+        When::Always,
+    ),
+];
+
+/// The kinds each manager keeps in its informer cache (index as in
+/// [`crate::config::ModelConfig::managers`]). CAPI core tracks the bootstrap and
+/// infrastructure objects it references through its external-object tracker.
+pub fn cached_kinds(manager: usize) -> &'static [ObjKind] {
+    match manager {
+        0 => &[
+            ObjKind::Cluster,
+            ObjKind::MachineDeployment,
+            ObjKind::MachineSet,
+            ObjKind::Machine,
+            ObjKind::NutanixCluster,
+            ObjKind::KubeadmControlPlane,
+            ObjKind::KubeadmConfig,
+            ObjKind::NutanixMachine,
+            ObjKind::Template,
+        ],
+        1 => &[ObjKind::KubeadmConfig, ObjKind::Machine, ObjKind::Cluster],
+        2 => &[
+            ObjKind::KubeadmControlPlane,
+            ObjKind::Machine,
+            ObjKind::Cluster,
+            ObjKind::KubeadmConfig,
+        ],
+        _ => &[
+            ObjKind::NutanixCluster,
+            ObjKind::NutanixMachine,
+            ObjKind::Cluster,
+            ObjKind::Machine,
+        ],
+    }
+}
+
+/// Number of managers whose informers watch `kind` (the watch fan-out of a write).
+pub fn watchers_of(kind: ObjKind) -> u32 {
+    (0..4).filter(|&m| cached_kinds(m).contains(&kind)).count() as u32
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_controller_watches_its_own_kind() {
+        for c in Controller::ALL {
+            assert!(
+                WATCHES
+                    .iter()
+                    .any(|w| w.controller == c && w.kind == c.kind() && w.map_to == MapTo::Same),
+                "{} does not watch {}",
+                c.name(),
+                c.kind().name()
+            );
+            assert!(
+                cached_kinds(c.manager()).contains(&c.kind()),
+                "{} caches its kind",
+                c.name()
+            );
+        }
+    }
+}

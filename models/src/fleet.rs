@@ -1,0 +1,321 @@
+//! The objects of a fleet of workload clusters, as the management cluster stores them.
+//!
+//! One workload cluster is a `Cluster` with its NutanixCluster, KubeadmControlPlane,
+//! MachineDeployment and MachineSet (one each: ClusterClass topology with one worker
+//! class), templates, Secrets and a lock ConfigMap; each of its machines is a `Machine`
+//! with a KubeadmConfig, a NutanixMachine, a bootstrap-data Secret and a VM. Objects are
+//! flags and counters on [`ClusterState`] and [`MachineState`]: which exist, which
+//! finalizers and owner references are set, what each status last reported.
+
+use serde::Serialize;
+use sim_core::SimTime;
+
+use crate::config::ObjectSizes;
+
+/// The kinds of object the management cluster stores.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ObjKind {
+    /// cluster.x-k8s.io Cluster.
+    Cluster,
+    /// NutanixCluster.
+    NutanixCluster,
+    /// KubeadmControlPlane.
+    KubeadmControlPlane,
+    /// MachineDeployment.
+    MachineDeployment,
+    /// MachineSet.
+    MachineSet,
+    /// Machine.
+    Machine,
+    /// KubeadmConfig.
+    KubeadmConfig,
+    /// NutanixMachine.
+    NutanixMachine,
+    /// NutanixMachineTemplate and KubeadmConfigTemplate.
+    Template,
+    /// Secrets: certificates, kubeconfig, bootstrap data, the topology shim.
+    Secret,
+    /// ConfigMaps: the kubeadm init lock.
+    ConfigMap,
+    /// core/v1 Event.
+    Event,
+    /// coordination.k8s.io Lease (leader election).
+    Lease,
+}
+
+impl ObjKind {
+    /// Every kind, in a fixed order.
+    pub const ALL: [ObjKind; 13] = [
+        ObjKind::Cluster,
+        ObjKind::NutanixCluster,
+        ObjKind::KubeadmControlPlane,
+        ObjKind::MachineDeployment,
+        ObjKind::MachineSet,
+        ObjKind::Machine,
+        ObjKind::KubeadmConfig,
+        ObjKind::NutanixMachine,
+        ObjKind::Template,
+        ObjKind::Secret,
+        ObjKind::ConfigMap,
+        ObjKind::Event,
+        ObjKind::Lease,
+    ];
+
+    /// Position in [`ObjKind::ALL`].
+    pub fn index(self) -> usize {
+        self as usize
+    }
+
+    /// The kind's name as `kubectl` prints it.
+    pub fn name(self) -> &'static str {
+        match self {
+            ObjKind::Cluster => "Cluster",
+            ObjKind::NutanixCluster => "NutanixCluster",
+            ObjKind::KubeadmControlPlane => "KubeadmControlPlane",
+            ObjKind::MachineDeployment => "MachineDeployment",
+            ObjKind::MachineSet => "MachineSet",
+            ObjKind::Machine => "Machine",
+            ObjKind::KubeadmConfig => "KubeadmConfig",
+            ObjKind::NutanixMachine => "NutanixMachine",
+            ObjKind::Template => "Template",
+            ObjKind::Secret => "Secret",
+            ObjKind::ConfigMap => "ConfigMap",
+            ObjKind::Event => "Event",
+            ObjKind::Lease => "Lease",
+        }
+    }
+
+    /// Stored size of one object of this kind [bytes].
+    pub fn size(self, sizes: &ObjectSizes) -> u64 {
+        match self {
+            ObjKind::Cluster => sizes.cluster.0,
+            ObjKind::NutanixCluster => sizes.nutanix_cluster.0,
+            ObjKind::KubeadmControlPlane => sizes.kubeadm_control_plane.0,
+            ObjKind::MachineDeployment => sizes.machine_deployment.0,
+            ObjKind::MachineSet => sizes.machine_set.0,
+            ObjKind::Machine => sizes.machine.0,
+            ObjKind::KubeadmConfig => sizes.kubeadm_config.0,
+            ObjKind::NutanixMachine => sizes.nutanix_machine.0,
+            ObjKind::Template => sizes.template.0,
+            ObjKind::Secret => sizes.secret.0,
+            ObjKind::ConfigMap => sizes.config_map.0,
+            ObjKind::Event => sizes.event.0,
+            ObjKind::Lease => sizes.lease.0,
+        }
+    }
+}
+
+/// One workload cluster's cluster-level objects.
+#[derive(Clone, Debug, Default)]
+pub struct ClusterState {
+    /// Index of its first machine; control-plane machines come first.
+    pub first_machine: u32,
+    /// Control-plane machines wanted.
+    pub cp_replicas: u32,
+    /// Worker machines wanted.
+    pub workers: u32,
+    /// When the user applied the Cluster.
+    pub created_at: Option<SimTime>,
+    /// When the Cluster's status first reported every machine running.
+    pub ready_at: Option<SimTime>,
+
+    // Cluster
+    /// The Cluster exists.
+    pub exists: bool,
+    /// Cluster controller: finalizer.
+    pub finalizer: bool,
+    /// Cluster controller: Paused condition.
+    pub paused: bool,
+    /// ClusterTopology: refs and templates applied.
+    pub topology_applied: bool,
+    /// The topology shim Secret exists.
+    pub shim: bool,
+    /// Cluster spec: control-plane endpoint copied from the NutanixCluster.
+    pub endpoint: bool,
+    /// Last status the Cluster controller wrote.
+    pub status_sig: u64,
+    /// Cluster status: phase last reported (0 Pending, 1 Provisioning, 2 Provisioned).
+    pub phase_reported: u8,
+    /// Cluster status: InfrastructureReady reported.
+    pub infra_reported: bool,
+    /// Cluster status: ControlPlaneInitialized reported.
+    pub cp_init_reported: bool,
+
+    // NutanixCluster
+    /// Exists.
+    pub nc_exists: bool,
+    /// Cluster owner reference set by the Cluster controller.
+    pub nc_owned: bool,
+    /// Ready (CAPX).
+    pub nc_ready: bool,
+
+    // KubeadmControlPlane
+    /// Exists.
+    pub kcp_exists: bool,
+    /// Owner reference set by the Cluster controller.
+    pub kcp_owned: bool,
+    /// Finalizer.
+    pub kcp_finalizer: bool,
+    /// Paused condition.
+    pub kcp_paused: bool,
+    /// Certificates and kubeconfig Secrets created.
+    pub certs: bool,
+    /// Control-plane machines created.
+    pub cp_created: u32,
+    /// The first control-plane node answers (kubeadm init finished).
+    pub cp_api_up: bool,
+    /// Last status KCP wrote.
+    pub kcp_status_sig: u64,
+    /// KCP status: `version` set (unblocks the MachineSet preflight check).
+    pub kcp_version_reported: bool,
+    /// KCP status: initialized.
+    pub kcp_init_reported: bool,
+
+    // MachineDeployment and MachineSet
+    /// MD exists.
+    pub md_exists: bool,
+    /// MD finalizers (topology and MD controller).
+    pub md_finalizer: bool,
+    /// MD Paused condition.
+    pub md_paused: bool,
+    /// Last status the MD controller wrote.
+    pub md_status_sig: u64,
+    /// MS exists.
+    pub ms_exists: bool,
+    /// MS finalizers.
+    pub ms_finalizer: bool,
+    /// MS Paused condition.
+    pub ms_paused: bool,
+    /// MS preflight failure reported in its status.
+    pub ms_preflight_reported: bool,
+    /// Worker machines created by the MS.
+    pub workers_created: u32,
+    /// Last status the MS controller wrote.
+    pub ms_status_sig: u64,
+
+    /// The kubeadm init lock ConfigMap exists.
+    pub init_lock: bool,
+    /// Machines whose Machine status reports Running.
+    pub running: u32,
+    /// Control-plane machines whose status reports Running.
+    pub cp_running: u32,
+    /// Workers whose status reports Running.
+    pub workers_running: u32,
+}
+
+impl ClusterState {
+    /// Machines wanted in total.
+    pub fn machines(&self) -> u32 {
+        self.cp_replicas + self.workers
+    }
+
+    /// Index range of its machines.
+    pub fn machine_range(&self) -> std::ops::Range<u32> {
+        self.first_machine..self.first_machine + self.machines()
+    }
+}
+
+/// One machine's objects.
+#[derive(Clone, Debug, Default)]
+pub struct MachineState {
+    /// Its cluster.
+    pub cluster: u32,
+    /// Position among its cluster's control-plane machines, if it is one.
+    pub cp_index: Option<u32>,
+    /// When its Machine was created.
+    pub created_at: Option<SimTime>,
+    /// When its Machine status first reported Running.
+    pub running_at: Option<SimTime>,
+
+    // Machine
+    /// Exists.
+    pub exists: bool,
+    /// Finalizer.
+    pub finalizer: bool,
+    /// Paused condition.
+    pub paused: bool,
+    /// spec.bootstrap.dataSecretName set.
+    pub bootstrap_ref: bool,
+    /// spec.providerID set.
+    pub provider_id: bool,
+    /// Last status the Machine controller wrote.
+    pub status_sig: u64,
+    /// Status reports Running (nodeRef set).
+    pub running: bool,
+
+    // KubeadmConfig
+    /// Exists.
+    pub kc_exists: bool,
+    /// Machine owner reference set.
+    pub kc_owned: bool,
+    /// Paused condition.
+    pub kc_paused: bool,
+    /// Waiting-for-control-plane condition reported.
+    pub kc_waiting_reported: bool,
+    /// Bootstrap data Secret created and status ready.
+    pub kc_ready: bool,
+    /// Certificate-expiry annotation set by KCP.
+    pub kc_cert_expiry: bool,
+    /// Labels and annotations applied by the owner's metadata field manager.
+    pub metadata_applied: bool,
+
+    // NutanixMachine and the VM
+    /// Exists.
+    pub nm_exists: bool,
+    /// Machine owner reference set.
+    pub nm_owned: bool,
+    /// Finalizer and first conditions.
+    pub nm_finalizer: bool,
+    /// Waiting reason last reported.
+    pub nm_reason_sig: u64,
+    /// A VM create has been sent to Prism Central.
+    pub vm_requested: bool,
+    /// The VM is powered on.
+    pub vm_powered: bool,
+    /// Ready with providerID and addresses.
+    pub nm_ready: bool,
+    /// The node joined the workload cluster.
+    pub node_joined: bool,
+    /// Prism Central tasks of this VM that finished, one bit per task kind.
+    pub task_done: u8,
+}
+
+impl MachineState {
+    /// Whether it is a control-plane machine.
+    pub fn is_cp(&self) -> bool {
+        self.cp_index.is_some()
+    }
+
+    /// Whether it runs `kubeadm init` (the first control-plane machine).
+    pub fn is_init(&self) -> bool {
+        self.cp_index == Some(0)
+    }
+}
+
+/// Builds the fleet: `clusters` clusters of `cp_replicas` control-plane machines and
+/// `workers` workers each, nothing created yet.
+pub fn make_fleet(
+    clusters: u32,
+    cp_replicas: u32,
+    workers: u32,
+) -> (Vec<ClusterState>, Vec<MachineState>) {
+    let mut cs = Vec::with_capacity(clusters as usize);
+    let mut ms = Vec::with_capacity((clusters * (cp_replicas + workers)) as usize);
+    for c in 0..clusters {
+        cs.push(ClusterState {
+            first_machine: ms.len() as u32,
+            cp_replicas,
+            workers,
+            ..ClusterState::default()
+        });
+        for i in 0..cp_replicas + workers {
+            ms.push(MachineState {
+                cluster: c,
+                cp_index: (i < cp_replicas).then_some(i),
+                ..MachineState::default()
+            });
+        }
+    }
+    (cs, ms)
+}

@@ -1,0 +1,769 @@
+//! What one reconcile of each controller does, given what its informer cache shows.
+//!
+//! A reconcile is a recipe: CPU time, then Prism Central work (CAPX), then writes in order,
+//! then a result (done, requeue-after, or requeue with backoff). This module decides the
+//! recipe from the objects' state; the world executes it: the writes go through the
+//! manager's rate limiter, the API server and etcd, and each one's effect lands on the
+//! state when etcd commits it. The steps and their order follow CAPI v1.12.3 and CAPX
+//! v1.10.0 (docs/model.md lists each with its source function):
+//!
+//! - every CAPI object: finalizer patch and return, then a Paused-condition patch and
+//!   return (`EnsureFinalizer`, `EnsurePausedCondition`);
+//! - status patches only when the status the controller computes differs from the last one
+//!   it wrote (`patch.Helper` sends nothing when nothing changed);
+//! - MachineSet and KCP create each machine's KubeadmConfig and NutanixMachine by
+//!   server-side apply plus a managedFields patch, then the Machine, and apply labels and
+//!   annotations with their metadata field manager on the next reconcile;
+//! - requeue intervals from the code: KCP 20 s until initialized and 15 s on a failed
+//!   scale-up preflight; MachineSet 15 s on preflight failure and until all replicas are
+//!   ready; KubeadmConfig 30 s while the control plane is not initialized and 5 min token
+//!   refresh; NutanixMachine 5 s while the Machine lacks its providerID.
+
+use sim_core::SimDuration;
+
+use crate::controllers::Controller;
+use crate::fleet::{ClusterState, MachineState, ObjKind};
+
+/// How a write changes the object.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Verb {
+    /// POST, or a server-side apply that creates.
+    Create,
+    /// PATCH or APPLY of metadata or spec.
+    Patch,
+    /// PATCH of the status subresource.
+    StatusPatch,
+    /// DELETE.
+    Delete,
+    /// An UPDATE that changes nothing: an API request, no etcd write (CAPX's credential
+    /// Secret on every NutanixCluster reconcile).
+    NoopUpdate,
+}
+
+/// The state change a write makes once etcd commits it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[allow(missing_docs)]
+pub enum Effect {
+    None,
+    ClusterCreated,
+    ClusterFinalizer,
+    ClusterPaused,
+    TopologyApplied,
+    ShimCreated,
+    ShimDeleted,
+    ClusterEndpoint,
+    ClusterStatus {
+        sig: u64,
+        phase: u8,
+        infra: bool,
+        cp_init: bool,
+        ready: bool,
+    },
+    NcCreated,
+    NcOwned,
+    NcReady,
+    KcpCreated,
+    KcpOwned,
+    KcpFinalizer,
+    KcpPaused,
+    CertsCreated,
+    KcpStatus {
+        sig: u64,
+        version: bool,
+        init: bool,
+    },
+    MdCreated,
+    MdFinalizer,
+    MdPaused,
+    MdStatus {
+        sig: u64,
+    },
+    MsCreated,
+    MsFinalizer,
+    MsPaused,
+    MsStatus {
+        sig: u64,
+        preflight: bool,
+    },
+    LockCreated,
+    LockDeleted,
+    KcCreated,
+    NmCreated,
+    MachineCreated,
+    MetadataApplied,
+    MachineFinalizer,
+    MachinePaused,
+    KcOwned,
+    NmOwned,
+    BootstrapRef,
+    ProviderId,
+    MachineStatus {
+        sig: u64,
+        running: bool,
+    },
+    KcPaused,
+    KcWaiting,
+    KcReady,
+    KcCertExpiry,
+    NmFinalizer,
+    NmReason {
+        sig: u64,
+    },
+    NmReady,
+}
+
+/// The object a write is about: a cluster's or a machine's.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Target {
+    /// A cluster-level object of cluster `.0`.
+    Cluster(u32),
+    /// A machine-level object of machine `.0`.
+    Machine(u32),
+}
+
+/// One API write.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Write {
+    /// Kind of the object written.
+    pub kind: ObjKind,
+    /// How.
+    pub verb: Verb,
+    /// Whose.
+    pub target: Target,
+    /// What it changes.
+    pub effect: Effect,
+}
+
+/// Prism Central work a reconcile does before its writes, holding its worker.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PcWork {
+    /// NutanixCluster: list the cluster's category, create it.
+    ClusterCategory,
+    /// NutanixMachine: look-ups, create the VM, set its custom attributes, power it on,
+    /// each task polled every second until done.
+    ProvisionVm,
+}
+
+/// How a reconcile ends.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// `ctrl.Result{}`: forget the backoff.
+    Done,
+    /// `RequeueAfter`: forget the backoff, add the key again after the delay.
+    RequeueAfter(SimDuration),
+    /// `Requeue: true`: add the key again after the per-item backoff.
+    Requeue,
+}
+
+/// One reconcile's recipe.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Plan {
+    /// Writes, in order.
+    pub writes: Vec<Write>,
+    /// Kubernetes Events recorded, on `event_target`'s objects.
+    pub events: u32,
+    /// Prism Central work before the writes.
+    pub pc: Option<PcWork>,
+    /// The result.
+    pub outcome: Outcome,
+}
+
+impl Plan {
+    fn new() -> Self {
+        Plan {
+            writes: Vec::new(),
+            events: 0,
+            pc: None,
+            outcome: Outcome::Done,
+        }
+    }
+
+    fn write(&mut self, kind: ObjKind, verb: Verb, target: Target, effect: Effect) {
+        self.writes.push(Write {
+            kind,
+            verb,
+            target,
+            effect,
+        });
+    }
+
+    fn done(self) -> Self {
+        self
+    }
+
+    fn after(mut self, secs: u64) -> Self {
+        self.outcome = Outcome::RequeueAfter(SimDuration::from_secs(secs));
+        self
+    }
+}
+
+/// A status as a small integer signature: the controller patches when it changes.
+fn sig(parts: &[u64]) -> u64 {
+    parts.iter().fold(0x9E37_79B9u64, |h, &p| {
+        h.wrapping_mul(31).wrapping_add(p + 1)
+    })
+}
+
+/// The reconcile of `controller` for `key` (a cluster or machine index).
+pub fn plan(
+    controller: Controller,
+    key: u32,
+    clusters: &[ClusterState],
+    machines: &[MachineState],
+) -> Plan {
+    match controller {
+        Controller::Cluster => cluster(key, &clusters[key as usize]),
+        Controller::ClusterTopology => topology(key, &clusters[key as usize]),
+        Controller::NutanixCluster => nutanix_cluster(key, &clusters[key as usize]),
+        Controller::KubeadmControlPlane => kcp(key, &clusters[key as usize], machines),
+        Controller::MachineDeployment => machine_deployment(key, &clusters[key as usize]),
+        Controller::MachineSet => machine_set(key, &clusters[key as usize], machines),
+        Controller::Machine => {
+            let m = &machines[key as usize];
+            machine(key, m, &clusters[m.cluster as usize])
+        }
+        Controller::KubeadmConfig => {
+            let m = &machines[key as usize];
+            kubeadm_config(key, m, &clusters[m.cluster as usize])
+        }
+        Controller::NutanixMachine => nutanix_machine(key, &machines[key as usize]),
+    }
+}
+
+fn cluster(c: u32, cl: &ClusterState) -> Plan {
+    let mut p = Plan::new();
+    let t = Target::Cluster(c);
+    if !cl.exists {
+        return p;
+    }
+    if !cl.finalizer {
+        p.write(ObjKind::Cluster, Verb::Patch, t, Effect::ClusterFinalizer);
+        return p;
+    }
+    if !cl.paused {
+        p.write(
+            ObjKind::Cluster,
+            Verb::StatusPatch,
+            t,
+            Effect::ClusterPaused,
+        );
+        return p;
+    }
+    if cl.topology_applied {
+        if cl.nc_exists && !cl.nc_owned {
+            p.write(ObjKind::NutanixCluster, Verb::Patch, t, Effect::NcOwned);
+        }
+        if cl.kcp_exists && !cl.kcp_owned {
+            p.write(
+                ObjKind::KubeadmControlPlane,
+                Verb::Patch,
+                t,
+                Effect::KcpOwned,
+            );
+        }
+        if cl.nc_ready && !cl.endpoint {
+            p.write(ObjKind::Cluster, Verb::Patch, t, Effect::ClusterEndpoint);
+        }
+    }
+    let infra = cl.nc_ready;
+    let cp_init = cl.kcp_init_reported;
+    let ready = cl.running == cl.machines() && cl.kcp_init_reported;
+    let phase: u8 = match (cl.topology_applied, infra && cl.endpoint) {
+        (false, _) => 0,
+        (true, false) => 1,
+        (true, true) => 2,
+    };
+    let s = sig(&[
+        u64::from(phase),
+        infra as u64,
+        cp_init as u64,
+        cl.cp_running as u64,
+        cl.workers_running as u64,
+    ]);
+    if s != cl.status_sig {
+        // One event per phase change (Pending, Provisioning, Provisioned) and per
+        // condition that turned true (InfrastructureReady, ControlPlaneInitialized).
+        p.events += u32::from(cl.status_sig == 0 || phase != cl.phase_reported)
+            + u32::from(infra && !cl.infra_reported)
+            + u32::from(cp_init && !cl.cp_init_reported);
+        let effect = Effect::ClusterStatus {
+            sig: s,
+            phase,
+            infra,
+            cp_init,
+            ready,
+        };
+        p.write(ObjKind::Cluster, Verb::StatusPatch, t, effect);
+    }
+    p.done()
+}
+
+fn topology(c: u32, cl: &ClusterState) -> Plan {
+    let mut p = Plan::new();
+    let t = Target::Cluster(c);
+    if !cl.exists {
+        return p;
+    }
+    if !cl.topology_applied {
+        p.write(ObjKind::Secret, Verb::Create, t, Effect::ShimCreated);
+        p.write(ObjKind::NutanixCluster, Verb::Create, t, Effect::NcCreated);
+        p.write(ObjKind::Template, Verb::Create, t, Effect::None);
+        p.write(
+            ObjKind::KubeadmControlPlane,
+            Verb::Create,
+            t,
+            Effect::KcpCreated,
+        );
+        p.write(ObjKind::Cluster, Verb::Patch, t, Effect::TopologyApplied);
+        p.write(ObjKind::Template, Verb::Create, t, Effect::None);
+        p.write(ObjKind::Template, Verb::Create, t, Effect::None);
+        p.write(
+            ObjKind::MachineDeployment,
+            Verb::Create,
+            t,
+            Effect::MdCreated,
+        );
+        p.write(ObjKind::Cluster, Verb::StatusPatch, t, Effect::None);
+        p.events = 7; // TopologyCreate ×6, TopologyUpdate ×1
+    } else if cl.shim && cl.nc_owned && cl.kcp_owned {
+        p.write(ObjKind::Secret, Verb::Delete, t, Effect::ShimDeleted);
+    }
+    p.done()
+}
+
+fn nutanix_cluster(c: u32, cl: &ClusterState) -> Plan {
+    let mut p = Plan::new();
+    let t = Target::Cluster(c);
+    if !cl.nc_exists || !cl.nc_owned {
+        return p; // "Waiting for Cluster Controller to set OwnerRef"
+    }
+    if !cl.nc_ready {
+        p.pc = Some(PcWork::ClusterCategory);
+        p.write(ObjKind::Secret, Verb::Patch, t, Effect::None); // credential Secret ownerRef
+        p.write(ObjKind::NutanixCluster, Verb::Patch, t, Effect::None); // finalizer
+        p.write(ObjKind::NutanixCluster, Verb::StatusPatch, t, Effect::None); // conditions
+        p.write(
+            ObjKind::NutanixCluster,
+            Verb::StatusPatch,
+            t,
+            Effect::NcReady,
+        );
+    } else {
+        p.write(ObjKind::Secret, Verb::NoopUpdate, t, Effect::None);
+    }
+    p.done()
+}
+
+/// The five writes that create one machine's objects (CAPI v1.12): apply + managedFields
+/// patch for the bootstrap and infrastructure objects, then the Machine.
+fn create_machine_objects(p: &mut Plan, m: u32, infra_first: bool) {
+    let t = Target::Machine(m);
+    let kc = |p: &mut Plan| {
+        p.write(ObjKind::KubeadmConfig, Verb::Create, t, Effect::KcCreated);
+        p.write(ObjKind::KubeadmConfig, Verb::Patch, t, Effect::None);
+    };
+    let nm = |p: &mut Plan| {
+        p.write(ObjKind::NutanixMachine, Verb::Create, t, Effect::NmCreated);
+        p.write(ObjKind::NutanixMachine, Verb::Patch, t, Effect::None);
+    };
+    if infra_first {
+        nm(p);
+        kc(p);
+    } else {
+        kc(p);
+        nm(p);
+    }
+    p.write(ObjKind::Machine, Verb::Create, t, Effect::MachineCreated);
+}
+
+fn kcp(c: u32, cl: &ClusterState, machines: &[MachineState]) -> Plan {
+    let mut p = Plan::new();
+    let t = Target::Cluster(c);
+    if !cl.kcp_exists {
+        return p;
+    }
+    if !cl.kcp_finalizer {
+        p.write(
+            ObjKind::KubeadmControlPlane,
+            Verb::Patch,
+            t,
+            Effect::KcpFinalizer,
+        );
+        return p;
+    }
+    if !cl.kcp_owned {
+        return p; // "Cluster Controller has not yet set OwnerRef"
+    }
+    if !cl.kcp_paused {
+        p.write(
+            ObjKind::KubeadmControlPlane,
+            Verb::StatusPatch,
+            t,
+            Effect::KcpPaused,
+        );
+        return p;
+    }
+    let cp = |i: u32| &machines[(cl.first_machine + i) as usize];
+    let version = cl.cp_created > 0;
+    let init = cl.cp_api_up;
+    let ready = (0..cl.cp_created).filter(|&i| cp(i).running).count() as u64;
+    let status = |p: &mut Plan| {
+        let s = sig(&[version as u64, init as u64, cl.cp_created as u64, ready]);
+        if s != cl.kcp_status_sig {
+            p.write(
+                ObjKind::KubeadmControlPlane,
+                Verb::StatusPatch,
+                t,
+                Effect::KcpStatus {
+                    sig: s,
+                    version,
+                    init,
+                },
+            );
+        }
+    };
+    if !cl.infra_reported {
+        status(&mut p);
+        return p.after(20);
+    }
+    if !cl.certs {
+        for _ in 0..4 {
+            p.write(ObjKind::Secret, Verb::Create, t, Effect::None); // ca, sa, proxy, etcd
+        }
+        p.write(ObjKind::Secret, Verb::Create, t, Effect::CertsCreated); // kubeconfig
+    }
+    if cl.cp_created == 0 {
+        create_machine_objects(&mut p, cl.first_machine, true);
+        status(&mut p);
+        p.outcome = Outcome::Requeue;
+        return p;
+    }
+    for i in 0..cl.cp_created {
+        let m = cp(i);
+        if m.exists && !m.metadata_applied {
+            let mt = Target::Machine(cl.first_machine + i);
+            p.write(ObjKind::NutanixMachine, Verb::Patch, mt, Effect::None);
+            p.write(
+                ObjKind::KubeadmConfig,
+                Verb::Patch,
+                mt,
+                Effect::MetadataApplied,
+            );
+        }
+        if m.node_joined && m.kc_ready && !m.kc_cert_expiry {
+            p.write(
+                ObjKind::KubeadmConfig,
+                Verb::Patch,
+                Target::Machine(cl.first_machine + i),
+                Effect::KcCertExpiry,
+            );
+        }
+    }
+    if !init {
+        status(&mut p);
+        return p.after(20);
+    }
+    if cl.cp_created < cl.cp_replicas {
+        // Scale-up preflight: every existing CP machine has its node and healthy pods.
+        let healthy = (0..cl.cp_created).all(|i| cp(i).node_joined && cp(i).running);
+        if healthy {
+            create_machine_objects(&mut p, cl.first_machine + cl.cp_created, true);
+            status(&mut p);
+            p.outcome = Outcome::Requeue;
+            return p;
+        }
+        p.events += 1; // Warning ControlPlaneUnhealthy
+        status(&mut p);
+        return p.after(15);
+    }
+    status(&mut p);
+    if ready < u64::from(cl.cp_replicas) {
+        p.after(20)
+    } else {
+        p.done()
+    }
+}
+
+fn machine_deployment(c: u32, cl: &ClusterState) -> Plan {
+    let mut p = Plan::new();
+    let t = Target::Cluster(c);
+    if !cl.md_exists {
+        return p;
+    }
+    if !cl.md_finalizer {
+        // The topology MD controller's finalizer, then the MD controller's.
+        p.write(ObjKind::MachineDeployment, Verb::Patch, t, Effect::None);
+        p.write(
+            ObjKind::MachineDeployment,
+            Verb::Patch,
+            t,
+            Effect::MdFinalizer,
+        );
+        return p;
+    }
+    if !cl.md_paused {
+        p.write(
+            ObjKind::MachineDeployment,
+            Verb::StatusPatch,
+            t,
+            Effect::MdPaused,
+        );
+        return p;
+    }
+    if !cl.ms_exists {
+        p.write(ObjKind::MachineSet, Verb::Create, t, Effect::MsCreated);
+        p.write(ObjKind::MachineDeployment, Verb::Patch, t, Effect::None); // revision annotation
+        p.events += 1; // SuccessfulCreate
+    }
+    let s = sig(&[
+        cl.ms_exists as u64,
+        cl.workers_created as u64,
+        cl.workers_running as u64,
+    ]);
+    if s != cl.md_status_sig {
+        p.write(
+            ObjKind::MachineDeployment,
+            Verb::StatusPatch,
+            t,
+            Effect::MdStatus { sig: s },
+        );
+    }
+    p.done()
+}
+
+fn machine_set(c: u32, cl: &ClusterState, machines: &[MachineState]) -> Plan {
+    let mut p = Plan::new();
+    let t = Target::Cluster(c);
+    if !cl.ms_exists {
+        return p;
+    }
+    if !cl.ms_finalizer {
+        p.write(ObjKind::MachineSet, Verb::Patch, t, Effect::None);
+        p.write(ObjKind::MachineSet, Verb::Patch, t, Effect::MsFinalizer);
+        return p;
+    }
+    if !cl.ms_paused {
+        p.write(ObjKind::MachineSet, Verb::StatusPatch, t, Effect::MsPaused);
+        return p;
+    }
+    let status = |p: &mut Plan, preflight: bool| {
+        let s = sig(&[
+            preflight as u64,
+            cl.workers_created as u64,
+            cl.workers_running as u64,
+        ]);
+        if s != cl.ms_status_sig {
+            p.write(
+                ObjKind::MachineSet,
+                Verb::StatusPatch,
+                t,
+                Effect::MsStatus { sig: s, preflight },
+            );
+        }
+    };
+    if cl.workers_created < cl.workers {
+        // controlPlaneStablePreflightCheck: the KCP must report a version.
+        if !cl.kcp_version_reported {
+            status(&mut p, true);
+            return p.after(15);
+        }
+        for i in cl.workers_created..cl.workers {
+            create_machine_objects(&mut p, cl.first_machine + cl.cp_replicas + i, false);
+            p.events += 1; // SuccessfulCreate
+        }
+        status(&mut p, false);
+        return p;
+    }
+    for i in 0..cl.workers {
+        let m = cl.first_machine + cl.cp_replicas + i;
+        if machines[m as usize].exists && !machines[m as usize].metadata_applied {
+            p.write(
+                ObjKind::NutanixMachine,
+                Verb::Patch,
+                Target::Machine(m),
+                Effect::None,
+            );
+            p.write(
+                ObjKind::KubeadmConfig,
+                Verb::Patch,
+                Target::Machine(m),
+                Effect::MetadataApplied,
+            );
+        }
+    }
+    status(&mut p, false);
+    if cl.workers_running < cl.workers {
+        p.after(15)
+    } else {
+        p.done()
+    }
+}
+
+fn machine(m: u32, ms: &MachineState, cl: &ClusterState) -> Plan {
+    let mut p = Plan::new();
+    let t = Target::Machine(m);
+    if !ms.exists {
+        return p;
+    }
+    if !ms.finalizer {
+        p.write(ObjKind::Machine, Verb::Patch, t, Effect::MachineFinalizer);
+        return p;
+    }
+    if !ms.paused {
+        p.write(
+            ObjKind::Machine,
+            Verb::StatusPatch,
+            t,
+            Effect::MachinePaused,
+        );
+        return p;
+    }
+    if ms.kc_exists && !ms.kc_owned {
+        p.write(ObjKind::KubeadmConfig, Verb::Patch, t, Effect::KcOwned);
+    }
+    if ms.nm_exists && !ms.nm_owned {
+        p.write(ObjKind::NutanixMachine, Verb::Patch, t, Effect::NmOwned);
+    }
+    if ms.kc_ready && !ms.bootstrap_ref {
+        p.write(ObjKind::Machine, Verb::Patch, t, Effect::BootstrapRef);
+    }
+    if ms.nm_ready && !ms.provider_id {
+        p.write(ObjKind::Machine, Verb::Patch, t, Effect::ProviderId);
+    }
+    // The node is seen through the ClusterCache once the workload API server answers.
+    let node_ref = ms.provider_id && ms.node_joined && cl.cp_api_up;
+    let phase = if node_ref {
+        3
+    } else if ms.nm_ready {
+        2
+    } else if ms.kc_ready {
+        1
+    } else {
+        0
+    };
+    let s = sig(&[phase, ms.kc_owned as u64, ms.nm_owned as u64]);
+    if s != ms.status_sig {
+        if node_ref && !ms.running {
+            p.events += 1; // SuccessfulSetNodeRef
+        }
+        p.write(
+            ObjKind::Machine,
+            Verb::StatusPatch,
+            t,
+            Effect::MachineStatus {
+                sig: s,
+                running: node_ref,
+            },
+        );
+    }
+    p.done()
+}
+
+fn kubeadm_config(m: u32, ms: &MachineState, cl: &ClusterState) -> Plan {
+    let mut p = Plan::new();
+    let t = Target::Machine(m);
+    let ct = Target::Cluster(ms.cluster);
+    if !ms.kc_exists || !ms.kc_owned {
+        return p; // no Machine owner yet
+    }
+    if !ms.kc_paused {
+        p.write(
+            ObjKind::KubeadmConfig,
+            Verb::StatusPatch,
+            t,
+            Effect::KcPaused,
+        );
+        return p;
+    }
+    if ms.kc_ready {
+        // Token refresh every TokenTTL/3 until the node joins: workload-cluster writes only.
+        return if ms.node_joined {
+            p.done()
+        } else {
+            p.after(300)
+        };
+    }
+    if !cl.infra_reported {
+        return p; // the Cluster watch brings it back
+    }
+    if ms.is_init() {
+        if !cl.init_lock {
+            p.write(ObjKind::ConfigMap, Verb::Create, ct, Effect::LockCreated);
+        }
+    } else {
+        if !cl.cp_init_reported {
+            if !ms.kc_waiting_reported {
+                p.write(
+                    ObjKind::KubeadmConfig,
+                    Verb::StatusPatch,
+                    t,
+                    Effect::KcWaiting,
+                );
+            }
+            return p.after(30);
+        }
+        if cl.init_lock {
+            p.write(ObjKind::ConfigMap, Verb::Delete, ct, Effect::LockDeleted);
+        }
+        p.write(ObjKind::KubeadmConfig, Verb::Patch, t, Effect::None); // join token in spec
+    }
+    p.write(ObjKind::Secret, Verb::Create, t, Effect::None); // bootstrap data
+    p.write(ObjKind::KubeadmConfig, Verb::StatusPatch, t, Effect::None); // conditions
+    p.write(
+        ObjKind::KubeadmConfig,
+        Verb::StatusPatch,
+        t,
+        Effect::KcReady,
+    );
+    if ms.is_init() { p.done() } else { p.after(300) }
+}
+
+fn nutanix_machine(m: u32, ms: &MachineState) -> Plan {
+    let mut p = Plan::new();
+    let t = Target::Machine(m);
+    if !ms.nm_exists || !ms.nm_owned {
+        return p;
+    }
+    if !ms.nm_finalizer {
+        p.write(ObjKind::NutanixMachine, Verb::Patch, t, Effect::NmFinalizer);
+        p.write(
+            ObjKind::NutanixMachine,
+            Verb::StatusPatch,
+            t,
+            Effect::NmReason { sig: 1 },
+        );
+        return p;
+    }
+    if !ms.bootstrap_ref {
+        // VMProvisioned=False: ControlplaneNotInitialized or BootstrapDataNotReady.
+        let reason = if ms.kc_ready { 3 } else { 2 };
+        if reason != ms.nm_reason_sig {
+            p.write(
+                ObjKind::NutanixMachine,
+                Verb::StatusPatch,
+                t,
+                Effect::NmReason { sig: reason },
+            );
+        }
+        return p;
+    }
+    if !ms.nm_ready {
+        if ms.vm_requested && !ms.vm_powered {
+            return p.after(5); // a task of this VM is still pending
+        }
+        p.pc = Some(PcWork::ProvisionVm);
+        p.write(ObjKind::NutanixMachine, Verb::Patch, t, Effect::None); // providerID, vmUUID
+        p.write(ObjKind::NutanixMachine, Verb::StatusPatch, t, Effect::None); // conditions
+        p.write(
+            ObjKind::NutanixMachine,
+            Verb::StatusPatch,
+            t,
+            Effect::NmReady,
+        );
+        return p;
+    }
+    if !ms.provider_id {
+        return p.after(5);
+    }
+    p.done()
+}

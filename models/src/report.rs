@@ -1,0 +1,585 @@
+//! One run's results: every figure `capsim run` prints, as a serde document.
+//!
+//! Every number here is read off the simulation (histograms, gauges, counters of the
+//! world); the checklist compares them with the thresholds of the configuration; the
+//! bottleneck is the resource with the largest share of the waiting time on the machines'
+//! paths to Running.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+use sim_core::SimTime;
+use sim_core::stats::quantile_sorted;
+
+use crate::config::ModelConfig;
+use crate::controllers::Controller;
+use crate::fleet::ObjKind;
+use crate::world::{FleetSpec, Resource, World};
+
+/// Version of the JSON document; bumped when a field changes meaning.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// The whole result of one run.
+#[derive(Clone, Debug, Serialize)]
+pub struct RunReport {
+    /// Version of this document's layout.
+    pub schema_version: u32,
+    /// The preset the configuration started from.
+    pub tier: String,
+    /// Master seed.
+    pub seed: u64,
+    /// Fleet creation figures.
+    pub fleet: FleetFigures,
+    /// API server figures.
+    pub apiserver: ApiServerFigures,
+    /// One entry per controller.
+    pub controllers: Vec<ControllerFigures>,
+    /// One entry per manager process.
+    pub managers: Vec<ManagerReport>,
+    /// etcd figures.
+    pub etcd: EtcdFigures,
+    /// Prism Central figures.
+    pub prism_central: PrismCentralFigures,
+    /// The management cluster's own demand against its nodes.
+    pub capacity: Vec<NodeRoleDemand>,
+    /// The guide's scale-testing checklist.
+    pub checklist: Vec<ChecklistItem>,
+    /// The resource with the largest share of waiting.
+    pub bottleneck: Bottleneck,
+    /// Waiting time by resource on the machines' paths to Running.
+    pub waiting: Vec<WaitShare>,
+    /// Writes that reached etcd, by kind [count].
+    pub writes_by_kind: BTreeMap<String, u64>,
+    /// Simulation events handled [count].
+    pub sim_events: u64,
+}
+
+/// Fleet creation.
+#[derive(Clone, Debug, Serialize)]
+pub struct FleetFigures {
+    /// Workload clusters [count].
+    pub clusters: u32,
+    /// Machines per cluster, control plane included [count].
+    pub machines_per_cluster: u32,
+    /// Control-plane machines per cluster [count].
+    pub control_plane_replicas: u32,
+    /// From the first apply to the last Cluster reporting ready [s]; absent if the fleet
+    /// did not become ready within the simulated time.
+    pub time_to_ready_s: Option<f64>,
+    /// Clusters that became ready [count].
+    pub clusters_ready: u32,
+    /// Machines whose status reached Running [count].
+    pub machines_running: u32,
+    /// Per-cluster time to ready, median [s] (ready clusters only).
+    pub cluster_ready_p50_s: f64,
+    /// Per-cluster time to ready, 95th percentile [s].
+    pub cluster_ready_p95_s: f64,
+    /// Per-machine time from Machine create to Running, 95th percentile [s].
+    pub machine_ready_p95_s: f64,
+    /// Simulated time covered [s].
+    pub simulated_s: f64,
+}
+
+/// API server.
+#[derive(Clone, Debug, Serialize)]
+pub struct ApiServerFigures {
+    /// Replicas.
+    pub replicas: u32,
+    /// Mutating request latency p99, APF queueing included [s].
+    pub mutating_p99_s: f64,
+    /// Read-only request latency p99 [s] (reads that reach the API server: Lease GETs,
+    /// relists; controllers read from their caches).
+    pub readonly_p99_s: f64,
+    /// Requests answered 429 [count].
+    pub requests_429: u64,
+    /// Requests that failed for good (retries exhausted, NOSPACE) [count].
+    pub requests_failed: u64,
+    /// Peak seats in use at the workload-low priority level of one replica [seats].
+    pub seats_peak: f64,
+    /// Seats of that level [seats].
+    pub seats_limit: u32,
+    /// API requests by kind [count].
+    pub requests_by_kind: BTreeMap<String, u64>,
+}
+
+/// One controller.
+#[derive(Clone, Debug, Serialize)]
+pub struct ControllerFigures {
+    /// Controller name.
+    pub name: String,
+    /// Its manager.
+    pub manager: String,
+    /// Workers (`*-concurrency`) [count].
+    pub workers: u32,
+    /// Highest workqueue depth [items].
+    pub depth_max: f64,
+    /// Time an item waited in the queue, p99 [s].
+    pub queue_latency_p99_s: f64,
+    /// Reconcile duration, p99 [s].
+    pub reconcile_p99_s: f64,
+    /// Reconciles [count].
+    pub reconciles: u64,
+    /// Reconciles that ended in an error [count].
+    pub errors: u64,
+    /// Adds with backoff (errors and `Requeue: true`) [count].
+    pub retries: u64,
+}
+
+/// One manager process.
+#[derive(Clone, Debug, Serialize)]
+pub struct ManagerReport {
+    /// Deployment name.
+    pub name: String,
+    /// Highest 1-minute average CPU [cores].
+    pub cpu_peak_cores: f64,
+    /// CPU limit [cores].
+    pub cpu_limit_cores: f64,
+    /// Highest memory [bytes].
+    pub memory_peak_bytes: f64,
+    /// Memory limit [bytes].
+    pub memory_limit_bytes: f64,
+    /// OOM kills [count].
+    pub oom_kills: u32,
+    /// Wait for a rate-limiter token, p99 [s].
+    pub rate_limiter_wait_p99_s: f64,
+    /// Time all requests waited for tokens [s].
+    pub rate_limiter_wait_total_s: f64,
+}
+
+/// etcd.
+#[derive(Clone, Debug, Serialize)]
+pub struct EtcdFigures {
+    /// Highest database size [bytes].
+    pub db_peak_bytes: u64,
+    /// `--quota-backend-bytes` [bytes].
+    pub quota_bytes: u64,
+    /// Peak size over quota [fraction].
+    pub db_peak_fraction: f64,
+    /// Live objects at the end [bytes].
+    pub live_bytes: u64,
+    /// WAL fsync p99 [s].
+    pub fsync_p99_s: f64,
+    /// Commit latency (arrival at the leader to commit) p99 [s].
+    pub commit_p99_s: f64,
+    /// Writes committed [count].
+    pub writes: u64,
+    /// Mean write rate over the run [1/s].
+    pub writes_per_s: f64,
+    /// Largest group-commit batch [writes].
+    pub max_batch: usize,
+    /// When the NOSPACE alarm was raised [s], if it was.
+    pub nospace_at_s: Option<f64>,
+}
+
+/// Prism Central.
+#[derive(Clone, Debug, Serialize)]
+pub struct PrismCentralFigures {
+    /// Highest number of tasks waiting for a slot [count].
+    pub queue_depth_max: f64,
+    /// Highest number of tasks running [count].
+    pub tasks_running_max: f64,
+    /// Task slots; absent when unlimited.
+    pub task_slots: Option<u32>,
+    /// VM create, CAPX's POST to CAPX seeing the task done, p95 [s].
+    pub vm_create_p95_s: f64,
+    /// API requests answered 429 [count].
+    pub rate_limited: u64,
+    /// API requests accepted [count].
+    pub requests: u64,
+}
+
+/// Demand of one node role against its capacity.
+#[derive(Clone, Debug, Serialize)]
+pub struct NodeRoleDemand {
+    /// Node role.
+    pub role: String,
+    /// What runs there.
+    pub runs: String,
+    /// Nodes [count].
+    pub nodes: u32,
+    /// Peak CPU demand per node [cores].
+    pub cpu_demand_cores: f64,
+    /// vCPU per node.
+    pub cpu_capacity_cores: f64,
+    /// Peak memory demand per node [bytes].
+    pub memory_demand_bytes: f64,
+    /// Memory per node [bytes].
+    pub memory_capacity_bytes: f64,
+    /// Whether demand fits (memory above capacity is an OOM kill).
+    pub fits: bool,
+}
+
+/// One checklist item.
+#[derive(Clone, Debug, Serialize)]
+pub struct ChecklistItem {
+    /// The guide's wording.
+    pub name: String,
+    /// The simulated value.
+    pub value: f64,
+    /// The threshold it must stay below (or equal, for counts that must be zero).
+    pub threshold: f64,
+    /// Unit of value and threshold.
+    pub unit: String,
+    /// Whether it passed.
+    pub pass: bool,
+}
+
+/// The bottleneck.
+#[derive(Clone, Debug, Serialize)]
+pub struct Bottleneck {
+    /// Resource with the largest share of waiting.
+    pub resource: String,
+    /// Its share of all waiting [fraction].
+    pub share: f64,
+}
+
+/// Waiting at one resource.
+#[derive(Clone, Debug, Serialize)]
+pub struct WaitShare {
+    /// Resource.
+    pub resource: String,
+    /// Waiting summed over every machine's path [s].
+    pub seconds: f64,
+    /// Share of all waiting [fraction].
+    pub share: f64,
+}
+
+fn quantile(mut v: Vec<f64>, q: f64) -> f64 {
+    if v.is_empty() {
+        return 0.0;
+    }
+    v.sort_by(f64::total_cmp);
+    quantile_sorted(&v, q)
+}
+
+/// Builds the report of a finished world.
+pub fn build(
+    world: &World,
+    cfg: &ModelConfig,
+    tier: &str,
+    seed: u64,
+    fleet: FleetSpec,
+    now: SimTime,
+    steps: u64,
+) -> RunReport {
+    let m = &world.metrics;
+    let t = now.as_secs_f64();
+    let cluster_times: Vec<f64> = world
+        .clusters
+        .iter()
+        .filter_map(|c| Some((c.ready_at? - c.created_at?).as_secs_f64()))
+        .collect();
+    let machine_times: Vec<f64> = world
+        .machines
+        .iter()
+        .filter_map(|x| Some((x.running_at? - x.created_at?).as_secs_f64()))
+        .collect();
+    let fleet_fig = FleetFigures {
+        clusters: fleet.clusters,
+        machines_per_cluster: fleet.machines_per_cluster,
+        control_plane_replicas: fleet.control_plane_replicas,
+        time_to_ready_s: m.fleet_ready_at.map(|t| t.as_secs_f64()),
+        clusters_ready: world.clusters_ready,
+        machines_running: world.machines_running,
+        cluster_ready_p50_s: quantile(cluster_times.clone(), 0.5),
+        cluster_ready_p95_s: quantile(cluster_times, 0.95),
+        machine_ready_p95_s: quantile(machine_times, 0.95),
+        simulated_s: t,
+    };
+    let (seats_peak, seats_limit) = world.apf_peak_seats();
+    let by_kind = |counts: &[u64]| -> BTreeMap<String, u64> {
+        ObjKind::ALL
+            .iter()
+            .filter(|k| counts[k.index()] > 0)
+            .map(|k| (k.name().to_string(), counts[k.index()]))
+            .collect()
+    };
+    let apiserver = ApiServerFigures {
+        replicas: cfg.kube_apiserver.replicas,
+        mutating_p99_s: m.api_mutating.quantile(0.99).as_secs_f64(),
+        readonly_p99_s: m.api_readonly.quantile(0.99).as_secs_f64(),
+        requests_429: m.api_429,
+        requests_failed: m.api_failed,
+        seats_peak,
+        seats_limit,
+        requests_by_kind: by_kind(&m.requests_by_kind),
+    };
+    let names = cfg.managers();
+    let controllers: Vec<ControllerFigures> = world
+        .ctrls
+        .iter()
+        .map(|c| ControllerFigures {
+            name: c.ctrl.name().to_string(),
+            manager: names[c.ctrl.manager()].0.to_string(),
+            workers: workers_of(cfg, c.ctrl),
+            depth_max: c.queue.depth_gauge.max(),
+            queue_latency_p99_s: c.queue.queue_latency.quantile(0.99).as_secs_f64(),
+            reconcile_p99_s: c.reconcile_time.quantile(0.99).as_secs_f64(),
+            reconciles: c.reconciles,
+            errors: c.errors,
+            retries: c.queue.retries,
+        })
+        .collect();
+    let mf = world.manager_figures();
+    let managers: Vec<ManagerReport> = mf
+        .iter()
+        .map(|x| ManagerReport {
+            name: x.name.to_string(),
+            cpu_peak_cores: x.cpu_peak_cores,
+            cpu_limit_cores: x.cpu_limit_cores,
+            memory_peak_bytes: x.memory_peak_bytes,
+            memory_limit_bytes: x.memory_limit_bytes,
+            oom_kills: x.oom_kills,
+            rate_limiter_wait_p99_s: x.limiter_wait_p99_s,
+            rate_limiter_wait_total_s: x.limiter_wait_total_s,
+        })
+        .collect();
+    let db_peak = world.store.db_size();
+    let quota = world.store.quota();
+    let etcd = EtcdFigures {
+        db_peak_bytes: db_peak,
+        quota_bytes: quota,
+        db_peak_fraction: db_peak as f64 / quota as f64,
+        live_bytes: world.store.live_bytes(),
+        fsync_p99_s: world.etcd.fsync.quantile(0.99).as_secs_f64(),
+        commit_p99_s: world.etcd.commit_latency.quantile(0.99).as_secs_f64(),
+        writes: world.etcd.committed,
+        writes_per_s: if t > 0.0 {
+            world.etcd.committed as f64 / t
+        } else {
+            0.0
+        },
+        max_batch: world.etcd.max_batch,
+        nospace_at_s: world.store.nospace_at.map(|t| t.as_secs_f64()),
+    };
+    let pcc = world.pc.config();
+    let prism_central = PrismCentralFigures {
+        queue_depth_max: world.pc.queue_gauge.max(),
+        tasks_running_max: world.pc.running_gauge.max(),
+        task_slots: pcc.max_concurrent_tasks,
+        vm_create_p95_s: m.vm_create.quantile(0.95).as_secs_f64(),
+        rate_limited: world.pc.rate_limited,
+        requests: world.pc.requests,
+    };
+    let capacity = capacity(world, cfg, t, db_peak);
+    let oom_total: u32 = mf.iter().map(|x| x.oom_kills).sum::<u32>()
+        + capacity.iter().filter(|c| !c.fits).count() as u32;
+    let th = &cfg.thresholds;
+    let max_of = |v: Vec<f64>| v.into_iter().fold(0.0, f64::max);
+    let item = |name: &str, value: f64, threshold: f64, unit: &str, pass: bool| ChecklistItem {
+        name: name.to_string(),
+        value,
+        threshold,
+        unit: unit.to_string(),
+        pass,
+    };
+    let reconcile_p99 = max_of(controllers.iter().map(|c| c.reconcile_p99_s).collect());
+    let depth = max_of(controllers.iter().map(|c| c.depth_max).collect());
+    let cpu_frac = max_of(
+        mf.iter()
+            .map(|x| x.cpu_peak_cores / x.cpu_limit_cores)
+            .collect(),
+    );
+    let mem_frac = max_of(
+        mf.iter()
+            .map(|x| x.memory_peak_bytes / x.memory_limit_bytes)
+            .collect(),
+    );
+    let checklist = vec![
+        item(
+            "All clusters ready",
+            f64::from(world.clusters_ready),
+            f64::from(fleet.clusters),
+            "clusters",
+            world.clusters_ready == fleet.clusters,
+        ),
+        item(
+            "Controller reconcile time p99 < 60s",
+            reconcile_p99,
+            th.reconcile_p99.0,
+            "s",
+            reconcile_p99 < th.reconcile_p99.0,
+        ),
+        item(
+            "Work queue depth < 100",
+            depth,
+            th.workqueue_depth,
+            "items",
+            depth < th.workqueue_depth,
+        ),
+        item(
+            "Controller CPU < 80% of limits",
+            cpu_frac,
+            th.controller_cpu_fraction,
+            "fraction",
+            cpu_frac < th.controller_cpu_fraction,
+        ),
+        item(
+            "Controller memory < 80% of limits",
+            mem_frac,
+            th.controller_memory_fraction,
+            "fraction",
+            mem_frac < th.controller_memory_fraction,
+        ),
+        item(
+            "No OOM kills",
+            f64::from(oom_total),
+            0.0,
+            "kills",
+            oom_total == 0,
+        ),
+        item(
+            "etcd database size < 75% of quota",
+            etcd.db_peak_fraction,
+            th.etcd_size_fraction,
+            "fraction",
+            etcd.db_peak_fraction < th.etcd_size_fraction,
+        ),
+        item(
+            "WAL fsync latency < 25ms p99",
+            etcd.fsync_p99_s,
+            th.wal_fsync_p99.0,
+            "s",
+            etcd.fsync_p99_s < th.wal_fsync_p99.0,
+        ),
+        item(
+            "No etcd alarms triggered",
+            f64::from(u8::from(etcd.nospace_at_s.is_some())),
+            0.0,
+            "alarms",
+            etcd.nospace_at_s.is_none(),
+        ),
+        item(
+            "VM creation time < 5 minutes p95",
+            prism_central.vm_create_p95_s,
+            th.vm_create_p95.0,
+            "s",
+            prism_central.vm_create_p95_s < th.vm_create_p95.0,
+        ),
+        item(
+            "API call latency (mutating) < 1s p99",
+            apiserver.mutating_p99_s,
+            th.api_mutating_p99.0,
+            "s",
+            apiserver.mutating_p99_s < th.api_mutating_p99.0,
+        ),
+    ];
+    // Every machine's path: its own waits plus its cluster's cluster-level waits.
+    let mut totals = [0.0; 6];
+    for (i, mw) in m.machine_waits.iter().enumerate() {
+        let c = world.machines[i].cluster as usize;
+        for r in 0..6 {
+            totals[r] += mw[r] + m.cluster_waits[c][r];
+        }
+    }
+    let sum: f64 = totals.iter().sum();
+    let waiting: Vec<WaitShare> = Resource::ALL
+        .iter()
+        .map(|r| WaitShare {
+            resource: r.name().to_string(),
+            seconds: totals[*r as usize],
+            share: if sum > 0.0 {
+                totals[*r as usize] / sum
+            } else {
+                0.0
+            },
+        })
+        .collect();
+    let top = waiting
+        .iter()
+        .fold(None::<&WaitShare>, |best, w| match best {
+            Some(b) if b.seconds >= w.seconds => Some(b),
+            _ => Some(w),
+        })
+        .expect("six resources");
+    let bottleneck = Bottleneck {
+        resource: top.resource.clone(),
+        share: top.share,
+    };
+    RunReport {
+        schema_version: SCHEMA_VERSION,
+        tier: tier.to_string(),
+        seed,
+        fleet: fleet_fig,
+        apiserver,
+        controllers,
+        managers,
+        etcd,
+        prism_central,
+        capacity,
+        checklist,
+        bottleneck,
+        waiting,
+        writes_by_kind: by_kind(&m.writes_by_kind),
+        sim_events: steps,
+    }
+}
+
+fn workers_of(cfg: &ModelConfig, c: Controller) -> u32 {
+    let m = cfg.managers()[c.manager()].1;
+    crate::config::concurrency_fields(m)
+        .iter()
+        .find(|(flag, _)| *flag == c.concurrency_flag())
+        .and_then(|(_, v)| *v)
+        .unwrap_or(1)
+}
+
+fn capacity(world: &World, cfg: &ModelConfig, t: f64, db_peak: u64) -> Vec<NodeRoleDemand> {
+    let api = &cfg.kube_apiserver;
+    let n = &cfg.nodes;
+    let stored = world.store.live_bytes() as f64;
+    let api_mem = api.memory_base.0 as f64 + api.memory_per_stored_byte * stored;
+    let api_cpu = world
+        .apiserver_cpu_seconds()
+        .into_iter()
+        .fold(0.0, f64::max)
+        / t.max(1.0);
+    let etcd_mem = cfg.etcd.memory_base.0 as f64 + db_peak as f64;
+    let etcd_cpu = cfg.etcd.cpu_per_write * world.etcd.committed as f64 / t.max(1.0);
+    let mut out = Vec::new();
+    let role = |role: &str, runs: &str, pool: &crate::config::NodePool, cpu: f64, mem: f64| {
+        NodeRoleDemand {
+            role: role.to_string(),
+            runs: runs.to_string(),
+            nodes: pool.count,
+            cpu_demand_cores: cpu,
+            cpu_capacity_cores: pool.vcpu,
+            memory_demand_bytes: mem,
+            memory_capacity_bytes: pool.memory.0 as f64,
+            fits: mem <= pool.memory.0 as f64,
+        }
+    };
+    match &n.etcd {
+        Some(pool) => {
+            out.push(role(
+                "control-plane",
+                "kube-apiserver",
+                &n.control_plane,
+                api_cpu,
+                api_mem,
+            ));
+            out.push(role("etcd", "etcd", pool, etcd_cpu, etcd_mem));
+        }
+        None => out.push(role(
+            "control-plane",
+            "kube-apiserver + etcd",
+            &n.control_plane,
+            api_cpu + etcd_cpu,
+            api_mem + etcd_mem,
+        )),
+    }
+    // Controllers are spread over the worker nodes; demand per node is the total over the
+    // node count (the scheduler packs by requests, which this leaves out).
+    let mf = world.manager_figures();
+    let cpu: f64 = mf.iter().map(|x| x.cpu_peak_cores).sum();
+    let mem: f64 = mf.iter().map(|x| x.memory_peak_bytes).sum();
+    let workers = n.workers.count.max(1) as f64;
+    out.push(role(
+        "workers",
+        "CAPI, CABPK, KCP and CAPX managers",
+        &n.workers,
+        cpu / workers,
+        mem / workers,
+    ));
+    out
+}

@@ -1,0 +1,70 @@
+//! One fleet creation on one management cluster, from configuration to report.
+
+use sim_core::{RngStreams, SimDuration, SimError, SimTime, Simulation};
+
+use crate::config::ModelConfig;
+use crate::report::{self, RunReport};
+use crate::world::{FleetSpec, TimelineRow, World};
+
+/// What to run.
+#[derive(Clone, Debug)]
+pub struct RunPlan {
+    /// The management cluster.
+    pub config: ModelConfig,
+    /// The preset it came from, for the report.
+    pub tier: String,
+    /// The fleet to create.
+    pub fleet: FleetSpec,
+    /// Master seed.
+    pub seed: u64,
+    /// Replica index (Monte Carlo).
+    pub replica: u64,
+    /// Sample gauges for a timeline.
+    pub timeline: bool,
+    /// Simulated time after which the run stops even if the fleet is not ready.
+    pub max_simulated: SimDuration,
+}
+
+/// A run's report and, if asked for, its timeline.
+pub struct RunOutput {
+    /// The figures.
+    pub report: RunReport,
+    /// Gauges over simulated time.
+    pub timeline: Vec<TimelineRow>,
+}
+
+/// Events one run may handle before it is stopped as a runaway: far above what the
+/// largest fleet needs (about 200 per machine).
+const STEP_BUDGET: u64 = 2_000_000_000;
+
+/// Runs the plan to the end: every cluster ready, the deadline, or 30 minutes after a
+/// NOSPACE alarm.
+pub fn run(plan: &RunPlan) -> Result<RunOutput, SimError> {
+    let streams = RngStreams::new(plan.seed, plan.replica);
+    let mut world = World::new(plan.config.clone(), plan.fleet, &streams, plan.timeline);
+    world.deadline = SimTime::ZERO + plan.max_simulated;
+    let mut sim = Simulation::new(world).with_step_budget(STEP_BUDGET);
+    {
+        let (w, s) = sim.parts_mut();
+        w.start(s);
+    }
+    let step = SimDuration::from_secs(60);
+    while !sim.model().finished {
+        let until = sim.now() + step;
+        sim.run_until(until)?;
+    }
+    let now = sim.now();
+    let steps = sim.steps();
+    let mut world = sim.into_model();
+    let report = report::build(
+        &world,
+        &plan.config,
+        &plan.tier,
+        plan.seed,
+        plan.fleet,
+        now,
+        steps,
+    );
+    let timeline = std::mem::take(&mut world.metrics.timeline);
+    Ok(RunOutput { report, timeline })
+}

@@ -1,0 +1,1856 @@
+//! The simulated management cluster: managers, controllers, API servers, etcd and Prism
+//! Central, wired together, creating a fleet object by object.
+//!
+//! A reconcile takes a worker, waits for a CPU slot of its manager's pod, runs its recipe
+//! ([`crate::reconcile`]): Prism Central calls, then writes one after another. Each write
+//! waits for a token of the manager's rate limiter, is admitted by API Priority and
+//! Fairness on the API server replica the manager's connection is pinned to (client-go
+//! keeps one HTTP/2 connection), is processed, joins etcd's next group commit, and when it
+//! commits its effect lands on the fleet state and every watching controller's queue
+//! receives the change. The reconcile then finishes: done, requeue-after or requeue with
+//! backoff.
+
+use std::collections::VecDeque;
+
+use sim_core::stats::LatencyHistogram;
+use sim_core::{EventId, Model, RngStreams, Scheduler, SimDuration, SimRng, SimTime, StreamId};
+
+use crate::apiserver::apf::{self, Admission, PriorityLevel};
+use crate::config::{ManagerConfig, ModelConfig};
+use crate::controllers::{Controller, KeySpace, MapTo, WATCHES, When, cached_kinds, watchers_of};
+use crate::etcd::{EtcdConfig, EtcdStore, GroupCommit};
+use crate::fleet::{ClusterState, MachineState, ObjKind, make_fleet};
+use crate::prism_central::{PrismCentral, PrismCentralConfig, TaskKind};
+use crate::rate_limiter::{ClientLimiter, ClientRateLimit};
+use crate::reconcile::{self, Effect, Outcome, PcWork, Plan, Target, Verb, Write};
+use crate::slab::Slab;
+use crate::workqueue::{Priority, WorkQueue, WorkQueueConfig};
+
+/// Where time is spent waiting, for bottleneck attribution.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Resource {
+    /// The manager's client-side token bucket.
+    RateLimiter,
+    /// A controller's workqueue, waiting for a worker.
+    Workqueue,
+    /// The controller pod's CPU limit (throttling).
+    Cpu,
+    /// APF queues of the API server, 429 retries included.
+    ApfQueue,
+    /// etcd: waiting for the next group commit and the commit itself.
+    Etcd,
+    /// Prism Central: task slots and 429 retries.
+    PrismCentral,
+}
+
+impl Resource {
+    /// Every resource, in report order.
+    pub const ALL: [Resource; 6] = [
+        Resource::RateLimiter,
+        Resource::Workqueue,
+        Resource::Cpu,
+        Resource::ApfQueue,
+        Resource::Etcd,
+        Resource::PrismCentral,
+    ];
+
+    /// Name in reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            Resource::RateLimiter => "rate-limiter",
+            Resource::Workqueue => "workqueue",
+            Resource::Cpu => "controller-cpu",
+            Resource::ApfQueue => "apf-queue",
+            Resource::Etcd => "etcd",
+            Resource::PrismCentral => "prism-central",
+        }
+    }
+}
+
+/// Time in service, for the attribution's other half.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Service {
+    /// Reconcile CPU.
+    Reconcile,
+    /// API server processing.
+    ApiServer,
+    /// Prism Central calls and tasks.
+    PrismCentral,
+    /// VM boot and kubeadm.
+    Boot,
+}
+
+/// Who a wait is on behalf of.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Owner {
+    None,
+    Cluster(u32),
+    Machine(u32),
+}
+
+impl From<Target> for Owner {
+    fn from(t: Target) -> Self {
+        match t {
+            Target::Cluster(c) => Owner::Cluster(c),
+            Target::Machine(m) => Owner::Machine(m),
+        }
+    }
+}
+
+/// The world's events: past-tense facts.
+#[derive(Clone, Copy, Debug)]
+#[allow(missing_docs)] // variant fields are named for what the variant's doc says
+pub enum Event {
+    /// The user applied Cluster `.0`.
+    ClusterApplied(u32),
+    /// A delayed add of a workqueue is due.
+    QueueDelayElapsed { ctrl: u8, key: u32, at: SimTime },
+    /// A reconcile got its CPU time.
+    CpuDone(u32),
+    /// A request's rate-limiter token is due.
+    TokenGranted(u32),
+    /// A request waited in an APF queue longer than the queue-wait limit.
+    ApfQueueTimedOut(u32),
+    /// Retry-After of a 429 elapsed.
+    RetryAfterElapsed(u32),
+    /// The API server finished processing a request.
+    RequestProcessed(u32),
+    /// etcd committed the batch in flight.
+    EtcdBatchCommitted,
+    /// A Prism Central API call answered.
+    PcCallAnswered(u32),
+    /// The SDK's wait after a Prism Central 429 elapsed.
+    PcRetryElapsed(u32),
+    /// CAPX's task poll interval elapsed.
+    PcPollDue(u32),
+    /// A Prism Central task finished: machine, kind.
+    PcTaskFinished { machine: u32, kind: u8 },
+    /// A machine's node joined its workload cluster.
+    NodeJoined(u32),
+    /// A manager's informer resync period elapsed.
+    ResyncDue { manager: u8, kind: u8 },
+    /// A manager renews its leader-election Lease.
+    LeaseRenewalDue(u8),
+    /// The API server's etcd compaction runs.
+    CompactionDue,
+    /// etcd's periodic auto-compaction runs.
+    AutoCompactionDue,
+    /// Expired Events are deleted (1 h TTL).
+    EventTtlSweep,
+    /// An OOM-killed manager runs again.
+    ManagerRestarted(u8),
+    /// Metrics are sampled.
+    SampleDue,
+}
+
+/// What a request asks of the API server.
+#[derive(Clone, Copy, Debug)]
+enum Op {
+    Write(Write),
+    /// A GET served from etcd (the Lease read before a renewal).
+    Read,
+    /// A LIST of every object of a kind (a relist after a restart).
+    List {
+        objects: u32,
+    },
+    /// A Lease renewal.
+    LeaseUpdate,
+    /// A Kubernetes Event create.
+    EventCreate,
+}
+
+struct Request {
+    rec: Option<u32>,
+    manager: u8,
+    op: Op,
+    owner: Owner,
+    level: u8,
+    replica: u8,
+    width: u32,
+    attempts: u32,
+    /// When this attempt reached the API server.
+    arrived: SimTime,
+    /// When this attempt started waiting (for its token, or its Retry-After).
+    waiting_since: SimTime,
+    apf_queue: u32,
+    timeout: Option<EventId>,
+}
+
+/// A Prism Central operation of a recipe.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum PcOp {
+    Call,
+    /// POST that starts a task, then poll it until done.
+    Task(TaskKind),
+}
+
+struct PcProgress {
+    ops: &'static [PcOp],
+    idx: usize,
+    attempts: u32,
+    polling: bool,
+    task_submitted_at: SimTime,
+}
+
+struct Reconcile {
+    ctrl: Controller,
+    key: u32,
+    epoch: u32,
+    started: SimTime,
+    cpu: SimDuration,
+    cpu_queued_at: SimTime,
+    plan: Plan,
+    next_write: usize,
+    pc: Option<PcProgress>,
+    failed: bool,
+}
+
+struct ManagerRt {
+    name: &'static str,
+    limiter: ClientLimiter,
+    cores: u32,
+    speed: f64,
+    cpu_busy: u32,
+    cpu_queue: VecDeque<u32>,
+    epoch: u32,
+    up: bool,
+    replica: u8,
+    hand: Vec<u32>,
+    memory_limit: f64,
+    memory_base: f64,
+    memory: f64,
+    memory_peak: f64,
+    cpu_seconds: f64,
+    cpu_window: VecDeque<f64>,
+    cpu_peak_cores: f64,
+    cpu_limit: f64,
+    oom_kills: u32,
+    limiter_wait: LatencyHistogram,
+    limiter_wait_total: f64,
+    sync_period: f64,
+}
+
+/// One controller's runtime state and figures.
+pub struct ControllerRt {
+    /// Which controller.
+    pub ctrl: Controller,
+    /// Its workqueue (depth and latency figures inside).
+    pub queue: WorkQueue,
+    workers: u32,
+    busy: u32,
+    /// Reconcile durations, dequeue to result.
+    pub reconcile_time: LatencyHistogram,
+    /// Reconciles finished [count].
+    pub reconciles: u64,
+    /// Reconciles ended by an error [count].
+    pub errors: u64,
+}
+
+struct ApiServerRt {
+    levels: Vec<PriorityLevel<u32>>,
+    cpu_seconds: f64,
+}
+
+/// Figures collected during the run.
+pub struct Metrics {
+    /// Mutating request latency, APF arrival to response.
+    pub api_mutating: LatencyHistogram,
+    /// Read-only request latency.
+    pub api_readonly: LatencyHistogram,
+    /// Requests answered 429 by APF [count].
+    pub api_429: u64,
+    /// Requests that failed after client-go's retries, or with NOSPACE [count].
+    pub api_failed: u64,
+    /// Writes committed by kind [count].
+    pub writes_by_kind: [u64; ObjKind::ALL.len()],
+    /// API requests by kind, no-op updates included [count].
+    pub requests_by_kind: [u64; ObjKind::ALL.len()],
+    /// VM create, from CAPX's POST to CAPX seeing the task done.
+    pub vm_create: LatencyHistogram,
+    /// Waiting time by resource, summed over every machine's path [s].
+    pub machine_waits: Vec<[f64; 6]>,
+    /// Waiting time by resource on cluster-level objects, per cluster [s].
+    pub cluster_waits: Vec<[f64; 6]>,
+    /// Service time by kind, summed over the fleet [s].
+    pub service: [f64; 4],
+    /// Timeline rows, if sampling was asked for.
+    pub timeline: Vec<TimelineRow>,
+    /// Time the last cluster became ready.
+    pub fleet_ready_at: Option<SimTime>,
+    /// Kubernetes Events alive [count].
+    pub events_alive: u64,
+}
+
+/// Gauges sampled over simulated time.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct TimelineRow {
+    /// Simulated time [s].
+    pub t_s: f64,
+    /// Workqueue depth per controller, in [`Controller::ALL`] order [items].
+    pub queue_depth: Vec<usize>,
+    /// APF seats in use, all levels and replicas [seats].
+    pub seats_in_use: u32,
+    /// Requests waiting in APF queues [count].
+    pub apf_queued: usize,
+    /// etcd database size [bytes].
+    pub etcd_db_bytes: u64,
+    /// VM tasks running in Prism Central [count].
+    pub pc_tasks_running: u32,
+    /// VM tasks waiting for a Prism Central slot [count].
+    pub pc_tasks_waiting: f64,
+    /// Machines whose status reports Running [count].
+    pub machines_running: u32,
+    /// Clusters ready [count].
+    pub clusters_ready: u32,
+}
+
+/// The fleet to create.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct FleetSpec {
+    /// Workload clusters [count].
+    pub clusters: u32,
+    /// Machines per cluster, control plane included [count].
+    pub machines_per_cluster: u32,
+    /// Control-plane machines per cluster (1, 3 or 5).
+    pub control_plane_replicas: u32,
+}
+
+/// Index of the priority levels used (in [`apf::default_levels`] order).
+const LEVEL_LEADER_ELECTION: u8 = 2;
+const LEVEL_WORKLOAD_LOW: u8 = 4;
+const LEVEL_GLOBAL_DEFAULT: u8 = 5;
+/// The "manager" number of the user applying Clusters.
+const USER: u8 = 4;
+/// Interval of metric samples [s].
+pub const SAMPLE_INTERVAL_S: u64 = 15;
+
+const CLUSTER_CATEGORY_OPS: &[PcOp] = &[PcOp::Call, PcOp::Call];
+
+/// The simulated management cluster.
+pub struct World {
+    cfg: ModelConfig,
+    etcd_cfg: EtcdConfig,
+    /// Workload clusters' objects.
+    pub clusters: Vec<ClusterState>,
+    /// Machines' objects.
+    pub machines: Vec<MachineState>,
+    managers: Vec<ManagerRt>,
+    /// Controllers, in [`Controller::ALL`] order.
+    pub ctrls: Vec<ControllerRt>,
+    recs: Slab<Reconcile>,
+    reqs: Slab<Request>,
+    apiservers: Vec<ApiServerRt>,
+    /// etcd's group commit (fsync and commit figures inside).
+    pub etcd: GroupCommit<u32>,
+    /// etcd's size accounting.
+    pub store: EtcdStore,
+    /// Prism Central (queue and rate-limit figures inside).
+    pub pc: PrismCentral<u32>,
+    rng_etcd: SimRng,
+    rng_api: SimRng,
+    rng_pc: SimRng,
+    rng_boot: SimRng,
+    rng_cpu: SimRng,
+    rng_resync: SimRng,
+    /// Figures.
+    pub metrics: Metrics,
+    stored_by_kind: [u64; ObjKind::ALL.len()],
+    count_by_kind: [u64; ObjKind::ALL.len()],
+    event_expiry: VecDeque<SimTime>,
+    compaction_mark: SimTime,
+    queue_wait_limit: SimDuration,
+    next_user_replica: u8,
+    /// Clusters ready [count].
+    pub clusters_ready: u32,
+    /// Machines running [count].
+    pub machines_running: u32,
+    timeline: bool,
+    /// Set when the run has nothing left to do.
+    pub finished: bool,
+    /// Simulated time limit.
+    pub deadline: SimTime,
+}
+
+fn manager_rt(name: &'static str, m: &ManagerConfig, replica: u8, hand: Vec<u32>) -> ManagerRt {
+    let limit = m.cpu_limit.0;
+    let cores = limit.ceil().max(1.0) as u32;
+    ManagerRt {
+        name,
+        limiter: ClientLimiter::new(match m.kube_api_qps.0 {
+            Some(qps) => ClientRateLimit::Limited {
+                qps,
+                burst: m.kube_api_burst,
+            },
+            None => ClientRateLimit::Off,
+        }),
+        cores,
+        speed: limit / f64::from(cores),
+        cpu_busy: 0,
+        cpu_queue: VecDeque::new(),
+        epoch: 0,
+        up: true,
+        replica,
+        hand,
+        memory_limit: m.memory_limit.0 as f64,
+        memory_base: m.memory_base.0 as f64,
+        memory: m.memory_base.0 as f64,
+        memory_peak: m.memory_base.0 as f64,
+        cpu_seconds: 0.0,
+        cpu_window: VecDeque::new(),
+        cpu_peak_cores: 0.0,
+        cpu_limit: limit,
+        oom_kills: 0,
+        limiter_wait: LatencyHistogram::new(),
+        limiter_wait_total: 0.0,
+        sync_period: m.sync_period.0,
+    }
+}
+
+fn concurrency(cfg: &ModelConfig, c: Controller) -> u32 {
+    let m = cfg.managers()[c.manager()].1;
+    let v = match c {
+        Controller::Cluster => m.cluster_concurrency,
+        Controller::ClusterTopology => m.clustertopology_concurrency,
+        Controller::MachineDeployment => m.machinedeployment_concurrency,
+        Controller::MachineSet => m.machineset_concurrency,
+        Controller::Machine => m.machine_concurrency,
+        Controller::KubeadmConfig => m.kubeadmconfig_concurrency,
+        Controller::KubeadmControlPlane => m.kubeadmcontrolplane_concurrency,
+        Controller::NutanixCluster => m.nutanixcluster_concurrency,
+        Controller::NutanixMachine => m.nutanixmachine_concurrency,
+    };
+    // controller-runtime's MaxConcurrentReconciles default.
+    v.unwrap_or(1)
+}
+
+impl World {
+    /// A management cluster configured by `cfg`, about to create `fleet`, drawing from
+    /// `streams`. `timeline` turns on sampling of gauges.
+    pub fn new(cfg: ModelConfig, fleet: FleetSpec, streams: &RngStreams, timeline: bool) -> Self {
+        let workers = fleet
+            .machines_per_cluster
+            .saturating_sub(fleet.control_plane_replicas);
+        let (clusters, machines) =
+            make_fleet(fleet.clusters, fleet.control_plane_replicas, workers);
+        let api = &cfg.kube_apiserver;
+        let levels = apf::default_levels();
+        let seats = apf::nominal_limits(
+            api.max_requests_inflight + api.max_mutating_requests_inflight,
+            &levels,
+        );
+        let apiservers = (0..api.replicas)
+            .map(|_| ApiServerRt {
+                levels: levels
+                    .iter()
+                    .zip(&seats)
+                    .map(|(l, &s)| PriorityLevel::new(l, s))
+                    .collect(),
+                cpu_seconds: 0.0,
+            })
+            .collect();
+        let wl = &levels[LEVEL_WORKLOAD_LOW as usize];
+        let managers = cfg
+            .managers()
+            .iter()
+            .enumerate()
+            .map(|(i, (name, m))| {
+                // Flow distinguisher: the manager's service account (user).
+                let hash = sim_core::rng::splitmix64(StreamId::named(name).raw());
+                let hand = apf::deal_hand(hash, wl.queues, wl.hand_size);
+                manager_rt(name, m, (i as u32 % api.replicas) as u8, hand)
+            })
+            .collect();
+        let thresholds = &cfg.thresholds;
+        let ctrls = Controller::ALL
+            .iter()
+            .map(|&c| {
+                let mcfg = cfg.managers()[c.manager()].1;
+                ControllerRt {
+                    ctrl: c,
+                    queue: WorkQueue::new(
+                        WorkQueueConfig::default_for(mcfg.queue),
+                        thresholds.workqueue_depth,
+                    ),
+                    workers: concurrency(&cfg, c),
+                    busy: 0,
+                    reconcile_time: LatencyHistogram::new(),
+                    reconciles: 0,
+                    errors: 0,
+                }
+            })
+            .collect();
+        let e = &cfg.etcd;
+        let etcd_cfg = EtcdConfig {
+            fsync: e.fsync_dist(),
+            raft_rtt: e.raft_rtt,
+            apply_per_write_s: e.apply_per_write,
+            quota_backend_bytes: e.quota_backend_bytes.0,
+            auto_compaction_retention_s: e.auto_compaction_retention.0,
+            apiserver_compaction_interval_s: e.compaction_interval.0,
+            revision_overhead_bytes: e.revision_overhead.0,
+        };
+        let store = EtcdStore::new(
+            &etcd_cfg,
+            thresholds.etcd_size_fraction * e.quota_backend_bytes.0 as f64,
+        );
+        let p = &cfg.prism_central;
+        let pc = PrismCentral::new(PrismCentralConfig {
+            api_rate_limit: match p.api_rate_limit {
+                Some(l) => l.0,
+                None => Some(p.size.api_rate_limit()),
+            },
+            max_concurrent_tasks: match p.max_concurrent_tasks {
+                Some(l) => l.0.map(|v| v.round().max(1.0) as u32),
+                None => Some(p.size.max_concurrent_tasks()),
+            },
+            api_latency: p.api_latency,
+            vm_create: p.vm_create,
+            vm_power_on: p.vm_power_on,
+            vm_delete: p.vm_delete,
+            vm_update: p.vm_update,
+            load_slowdown: p.load_slowdown,
+        });
+        let queue_wait_limit = SimDuration::from_secs_f64((api.request_timeout.0 / 4.0).min(60.0));
+        let n_clusters = clusters.len();
+        let n_machines = machines.len();
+        World {
+            etcd_cfg,
+            clusters,
+            machines,
+            managers,
+            ctrls,
+            recs: Slab::default(),
+            reqs: Slab::default(),
+            apiservers,
+            etcd: GroupCommit::default(),
+            store,
+            pc,
+            rng_etcd: streams.stream(StreamId::named("etcd")),
+            rng_api: streams.stream(StreamId::named("kube-apiserver")),
+            rng_pc: streams.stream(StreamId::named("prism-central")),
+            rng_boot: streams.stream(StreamId::named("machine-boot")),
+            rng_cpu: streams.stream(StreamId::named("reconcile-cpu")),
+            rng_resync: streams.stream(StreamId::named("resync-jitter")),
+            metrics: Metrics {
+                api_mutating: LatencyHistogram::new(),
+                api_readonly: LatencyHistogram::new(),
+                api_429: 0,
+                api_failed: 0,
+                writes_by_kind: [0; ObjKind::ALL.len()],
+                requests_by_kind: [0; ObjKind::ALL.len()],
+                vm_create: LatencyHistogram::new(),
+                machine_waits: vec![[0.0; 6]; n_machines],
+                cluster_waits: vec![[0.0; 6]; n_clusters],
+                service: [0.0; 4],
+                timeline: Vec::new(),
+                fleet_ready_at: None,
+                events_alive: 0,
+            },
+            stored_by_kind: [0; ObjKind::ALL.len()],
+            count_by_kind: [0; ObjKind::ALL.len()],
+            event_expiry: VecDeque::new(),
+            compaction_mark: SimTime::ZERO,
+            queue_wait_limit,
+            next_user_replica: 0,
+            clusters_ready: 0,
+            machines_running: 0,
+            timeline,
+            finished: false,
+            deadline: SimTime::MAX,
+            cfg,
+        }
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &ModelConfig {
+        &self.cfg
+    }
+
+    /// Schedules the periodic events and the user's applies: every Cluster at `at`.
+    pub fn start(&mut self, sched: &mut Scheduler<Event>) {
+        for c in 0..self.clusters.len() as u32 {
+            sched.schedule_at(SimTime::ZERO, Event::ClusterApplied(c));
+        }
+        for m in 0..self.managers.len() as u8 {
+            let kinds = cached_kinds(m as usize);
+            for &k in kinds {
+                let d = self.resync_delay(m as usize);
+                sched.schedule_in(
+                    d,
+                    Event::ResyncDue {
+                        manager: m,
+                        kind: k as u8,
+                    },
+                );
+            }
+            sched.schedule_in(SimDuration::ZERO, Event::LeaseRenewalDue(m));
+        }
+        let compaction = SimDuration::from_secs_f64(self.cfg.etcd.compaction_interval.0);
+        sched.schedule_in(compaction, Event::CompactionDue);
+        if self.cfg.etcd.auto_compaction_retention.0 > 0.0 {
+            let every = self.cfg.etcd.auto_compaction_retention.0.min(3600.0);
+            sched.schedule_in(SimDuration::from_secs_f64(every), Event::AutoCompactionDue);
+        }
+        sched.schedule_in(SimDuration::from_secs(60), Event::EventTtlSweep);
+        sched.schedule_in(SimDuration::from_secs(SAMPLE_INTERVAL_S), Event::SampleDue);
+    }
+
+    fn resync_delay(&mut self, manager: usize) -> SimDuration {
+        // controller-runtime's informer resync: the period times a factor in [0.9, 1.0).
+        use rand::RngExt;
+        let f: f64 = self.rng_resync.random_range(0.9..1.0);
+        SimDuration::from_secs_f64(self.managers[manager].sync_period * f)
+    }
+
+    fn wait(&mut self, owner: Owner, r: Resource, d: SimDuration) {
+        let s = d.as_secs_f64();
+        match owner {
+            Owner::Machine(m) => self.metrics.machine_waits[m as usize][r as usize] += s,
+            Owner::Cluster(c) => self.metrics.cluster_waits[c as usize][r as usize] += s,
+            Owner::None => {}
+        }
+    }
+
+    fn owner_of(ctrl: Controller, key: u32) -> Owner {
+        match ctrl.key_space() {
+            KeySpace::Cluster => Owner::Cluster(key),
+            KeySpace::Machine => Owner::Machine(key),
+        }
+    }
+
+    // ----- workqueues and workers -------------------------------------------------------
+
+    fn enqueue(
+        &mut self,
+        sched: &mut Scheduler<Event>,
+        ctrl: Controller,
+        key: u32,
+        prio: Priority,
+    ) {
+        let now = sched.now();
+        let c = ctrl.index();
+        if !self.managers[ctrl.manager()].up {
+            return; // a dead process has no queue; the relist after restart catches up
+        }
+        if self.ctrls[c].queue.add(key, now, prio) {
+            self.dispatch(sched, ctrl);
+        }
+    }
+
+    fn schedule_delay(
+        &mut self,
+        sched: &mut Scheduler<Event>,
+        ctrl: Controller,
+        key: u32,
+        at: Option<SimTime>,
+    ) {
+        if let Some(at) = at {
+            sched.schedule_at(
+                at,
+                Event::QueueDelayElapsed {
+                    ctrl: ctrl.index() as u8,
+                    key,
+                    at,
+                },
+            );
+        }
+    }
+
+    fn dispatch(&mut self, sched: &mut Scheduler<Event>, ctrl: Controller) {
+        let now = sched.now();
+        let c = ctrl.index();
+        while self.ctrls[c].busy < self.ctrls[c].workers {
+            let Some((key, waited)) = self.ctrls[c].queue.get(now) else {
+                break;
+            };
+            self.ctrls[c].busy += 1;
+            self.wait(Self::owner_of(ctrl, key), Resource::Workqueue, waited);
+            self.start_reconcile(sched, ctrl, key);
+        }
+    }
+
+    fn start_reconcile(&mut self, sched: &mut Scheduler<Event>, ctrl: Controller, key: u32) {
+        let now = sched.now();
+        let plan = reconcile::plan(ctrl, key, &self.clusters, &self.machines);
+        let costs = &self.cfg.costs;
+        let base = if ctrl == Controller::ClusterTopology {
+            costs.topology_reconcile_cpu
+        } else {
+            costs.reconcile_cpu
+        };
+        let mut cpu = base.sample(&mut self.rng_cpu);
+        for _ in 0..plan.writes.len() {
+            cpu += costs.cpu_per_write.sample(&mut self.rng_cpu);
+        }
+        let mgr = ctrl.manager();
+        let rec = self.recs.insert(Reconcile {
+            ctrl,
+            key,
+            epoch: self.managers[mgr].epoch,
+            started: now,
+            cpu: SimDuration::from_secs_f64(cpu),
+            cpu_queued_at: now,
+            plan,
+            next_write: 0,
+            pc: None,
+            failed: false,
+        });
+        let m = &mut self.managers[mgr];
+        if m.cpu_busy < m.cores {
+            m.cpu_busy += 1;
+            self.run_cpu(sched, rec);
+        } else {
+            m.cpu_queue.push_back(rec);
+        }
+    }
+
+    fn run_cpu(&mut self, sched: &mut Scheduler<Event>, rec: u32) {
+        let r = self.recs.get(rec).expect("live reconcile");
+        let m = &mut self.managers[r.ctrl.manager()];
+        let wall = SimDuration::from_secs_f64(r.cpu.as_secs_f64() / m.speed);
+        m.cpu_seconds += r.cpu.as_secs_f64();
+        let (owner, queued_at) = (Self::owner_of(r.ctrl, r.key), r.cpu_queued_at);
+        self.metrics.service[Service::Reconcile as usize] += wall.as_secs_f64();
+        self.wait(owner, Resource::Cpu, sched.now() - queued_at);
+        sched.schedule_in(wall, Event::CpuDone(rec));
+    }
+
+    fn cpu_done(&mut self, sched: &mut Scheduler<Event>, rec: u32) {
+        let Some(r) = self.recs.get(rec) else { return };
+        let mgr = r.ctrl.manager();
+        if r.epoch != self.managers[mgr].epoch {
+            self.recs.remove(rec); // the process that ran it was killed
+            return;
+        }
+        match self.managers[mgr].cpu_queue.pop_front() {
+            Some(next) => self.run_cpu(sched, next),
+            None => self.managers[mgr].cpu_busy -= 1,
+        }
+        let r = self.recs.get_mut(rec).expect("checked above");
+        match r.plan.pc {
+            Some(PcWork::ProvisionVm) => {
+                let m = &self.machines[r.key as usize];
+                // CAPX finds an existing VM by name: a restarted reconcile skips to the end.
+                let ops: &'static [PcOp] = if m.vm_powered {
+                    &[PcOp::Call]
+                } else {
+                    PROVISION_OPS
+                };
+                r.pc = Some(PcProgress {
+                    ops,
+                    idx: 0,
+                    attempts: 0,
+                    polling: false,
+                    task_submitted_at: SimTime::ZERO,
+                });
+                self.pc_next(sched, rec);
+            }
+            Some(PcWork::ClusterCategory) => {
+                r.pc = Some(PcProgress {
+                    ops: CLUSTER_CATEGORY_OPS,
+                    idx: 0,
+                    attempts: 0,
+                    polling: false,
+                    task_submitted_at: SimTime::ZERO,
+                });
+                self.pc_next(sched, rec);
+            }
+            None => self.next_write(sched, rec),
+        }
+    }
+
+    fn next_write(&mut self, sched: &mut Scheduler<Event>, rec: u32) {
+        let r = self.recs.get_mut(rec).expect("live reconcile");
+        if r.next_write < r.plan.writes.len() {
+            let w = r.plan.writes[r.next_write];
+            let mgr = r.ctrl.manager() as u8;
+            self.issue(sched, Some(rec), mgr, Op::Write(w), w.target.into());
+        } else {
+            self.finish(sched, rec);
+        }
+    }
+
+    fn finish(&mut self, sched: &mut Scheduler<Event>, rec: u32) {
+        let now = sched.now();
+        let r = self.recs.remove(rec).expect("live reconcile");
+        let mgr = r.ctrl.manager();
+        if r.epoch != self.managers[mgr].epoch {
+            return;
+        }
+        let owner = match r.plan.writes.first() {
+            Some(w) => w.target.into(),
+            None => Self::owner_of(r.ctrl, r.key),
+        };
+        for _ in 0..r.plan.events {
+            self.issue(sched, None, mgr as u8, Op::EventCreate, owner);
+        }
+        let c = r.ctrl.index();
+        let ct = &mut self.ctrls[c];
+        ct.reconciles += 1;
+        ct.reconcile_time.record(now - r.started);
+        ct.busy -= 1;
+        // An add during the reconcile puts the key back in the queue here.
+        ct.queue.done(r.key, now);
+        let delay = if r.failed {
+            ct.errors += 1;
+            ct.queue.add_rate_limited(r.key, now)
+        } else {
+            match r.plan.outcome {
+                Outcome::Done => {
+                    ct.queue.forget(r.key);
+                    None
+                }
+                Outcome::RequeueAfter(d) => {
+                    ct.queue.forget(r.key);
+                    ct.queue.add_after(r.key, now, d)
+                }
+                Outcome::Requeue => ct.queue.add_rate_limited(r.key, now),
+            }
+        };
+        self.schedule_delay(sched, r.ctrl, r.key, delay);
+        self.dispatch(sched, r.ctrl);
+    }
+
+    // ----- API requests -----------------------------------------------------------------
+
+    fn issue(
+        &mut self,
+        sched: &mut Scheduler<Event>,
+        rec: Option<u32>,
+        manager: u8,
+        op: Op,
+        owner: Owner,
+    ) {
+        let now = sched.now();
+        let (level, replica) = match op {
+            Op::LeaseUpdate | Op::Read => (
+                LEVEL_LEADER_ELECTION,
+                self.managers[manager as usize].replica,
+            ),
+            _ if manager == USER => {
+                let r = self.next_user_replica;
+                self.next_user_replica = (r + 1) % self.apiservers.len() as u8;
+                (LEVEL_GLOBAL_DEFAULT, r)
+            }
+            _ => (LEVEL_WORKLOAD_LOW, self.managers[manager as usize].replica),
+        };
+        let width = match op {
+            // LIST: one seat per 100 objects, capped at 10.
+            Op::List { objects } => objects.div_ceil(100).clamp(1, 10),
+            _ => 1,
+        };
+        let req = self.reqs.insert(Request {
+            rec,
+            manager,
+            op,
+            owner,
+            level,
+            replica,
+            width,
+            attempts: 0,
+            arrived: now,
+            waiting_since: now,
+            apf_queue: 0,
+            timeout: None,
+        });
+        self.through_limiter(sched, req);
+    }
+
+    fn through_limiter(&mut self, sched: &mut Scheduler<Event>, req: u32) {
+        let now = sched.now();
+        let r = self.reqs.get_mut(req).expect("live request");
+        r.waiting_since = now;
+        // The manager's own clients share its bucket; Events go through the recorder's
+        // own client (not modelled) and the user's kubectl is not limited here.
+        let limited =
+            r.manager != USER && !matches!(r.op, Op::EventCreate | Op::LeaseUpdate | Op::Read);
+        let wait = if limited {
+            self.managers[r.manager as usize].limiter.reserve(now)
+        } else {
+            SimDuration::ZERO
+        };
+        if wait > SimDuration::ZERO {
+            let m = &mut self.managers[r.manager as usize];
+            m.limiter_wait.record(wait);
+            m.limiter_wait_total += wait.as_secs_f64();
+            let owner = r.owner;
+            self.wait(owner, Resource::RateLimiter, wait);
+            sched.schedule_in(wait, Event::TokenGranted(req));
+        } else {
+            if limited {
+                self.managers[r.manager as usize]
+                    .limiter_wait
+                    .record(SimDuration::ZERO);
+            }
+            self.admit(sched, req);
+        }
+    }
+
+    fn admit(&mut self, sched: &mut Scheduler<Event>, req: u32) {
+        let now = sched.now();
+        let r = self.reqs.get_mut(req).expect("live request");
+        r.arrived = now;
+        let (replica, level, width) = (r.replica as usize, r.level as usize, r.width);
+        let hand: &[u32] = if r.manager == USER || level != LEVEL_WORKLOAD_LOW as usize {
+            &[0, 1, 2, 3]
+        } else {
+            &self.managers[r.manager as usize].hand
+        };
+        let admission = self.apiservers[replica].levels[level].arrive(now, req, hand, width);
+        match admission {
+            Admission::Dispatched => self.execute(sched, req),
+            Admission::Queued(q) => {
+                let id = sched.schedule_in(self.queue_wait_limit, Event::ApfQueueTimedOut(req));
+                let r = self.reqs.get_mut(req).expect("live request");
+                r.apf_queue = q;
+                r.timeout = Some(id);
+            }
+            Admission::Rejected => self.rejected(sched, req),
+        }
+    }
+
+    fn rejected(&mut self, sched: &mut Scheduler<Event>, req: u32) {
+        self.metrics.api_429 += 1;
+        let max = self.cfg.kube_apiserver.client_max_retries;
+        let r = self.reqs.get_mut(req).expect("live request");
+        r.attempts += 1;
+        if r.attempts > max {
+            self.fail_request(sched, req);
+        } else {
+            r.waiting_since = sched.now();
+            let d = SimDuration::from_secs_f64(self.cfg.kube_apiserver.retry_after.0);
+            sched.schedule_in(d, Event::RetryAfterElapsed(req));
+        }
+    }
+
+    fn execute(&mut self, sched: &mut Scheduler<Event>, req: u32) {
+        let now = sched.now();
+        let r = self.reqs.get_mut(req).expect("live request");
+        if let Some(id) = r.timeout.take() {
+            sched.cancel(id);
+        }
+        let (owner, waited) = (r.owner, now - r.arrived);
+        let replica = r.replica as usize;
+        let api = &self.cfg.kube_apiserver;
+        let (d, cpu) = match r.op {
+            Op::Write(_) | Op::LeaseUpdate | Op::EventCreate => (
+                api.write_processing.sample_duration(&mut self.rng_api),
+                api.write_cpu.sample(&mut self.rng_api),
+            ),
+            Op::Read => {
+                let d = api.read_processing.sample_duration(&mut self.rng_api);
+                (d, d.as_secs_f64() * 0.5)
+            }
+            Op::List { objects } => {
+                let cpu = api.list_cpu_per_object * f64::from(objects);
+                (SimDuration::from_secs_f64(cpu), cpu)
+            }
+        };
+        self.apiservers[replica].cpu_seconds += cpu;
+        self.metrics.service[Service::ApiServer as usize] += d.as_secs_f64();
+        self.wait(owner, Resource::ApfQueue, waited);
+        sched.schedule_in(d, Event::RequestProcessed(req));
+    }
+
+    fn processed(&mut self, sched: &mut Scheduler<Event>, req: u32) {
+        let now = sched.now();
+        let r = self.reqs.get(req).expect("live request");
+        let kind = match r.op {
+            Op::Write(w) => Some((w.kind, w.verb)),
+            Op::LeaseUpdate => Some((ObjKind::Lease, Verb::Patch)),
+            Op::EventCreate => Some((ObjKind::Event, Verb::Create)),
+            Op::Read | Op::List { .. } => None,
+        };
+        let Some((kind, verb)) = kind else {
+            self.complete(sched, req, true);
+            return;
+        };
+        self.metrics.requests_by_kind[kind.index()] += 1;
+        if verb == Verb::NoopUpdate {
+            self.complete(sched, req, true);
+            return;
+        }
+        // etcd's quota check happens before the proposal (quotaKVServer).
+        if verb != Verb::Delete && self.store.nospace_at.is_some() {
+            self.store.rejected_writes += 1;
+            self.fail_request(sched, req);
+            return;
+        }
+        if let Some(d) = self
+            .etcd
+            .submit(req, now, &self.etcd_cfg, &mut self.rng_etcd)
+        {
+            sched.schedule_in(d, Event::EtcdBatchCommitted);
+        }
+    }
+
+    fn batch_committed(&mut self, sched: &mut Scheduler<Event>) {
+        let now = sched.now();
+        let mut batch = Vec::new();
+        let next = self
+            .etcd
+            .batch_committed(now, &self.etcd_cfg, &mut self.rng_etcd, |req| {
+                batch.push(req)
+            });
+        if let Some(d) = next {
+            sched.schedule_in(d, Event::EtcdBatchCommitted);
+        }
+        for req in batch {
+            let ok = self.commit(sched, req);
+            self.complete(sched, req, ok);
+        }
+    }
+
+    /// Applies a committed write to the store and the fleet; `false` if etcd refused it.
+    fn commit(&mut self, sched: &mut Scheduler<Event>, req: u32) -> bool {
+        let now = sched.now();
+        let r = self.reqs.get(req).expect("live request");
+        let (owner, submitted) = (r.owner, r.arrived);
+        let (kind, verb, write) = match r.op {
+            Op::Write(w) => (w.kind, w.verb, Some(w)),
+            Op::LeaseUpdate => (ObjKind::Lease, Verb::Patch, None),
+            Op::EventCreate => (ObjKind::Event, Verb::Create, None),
+            Op::Read | Op::List { .. } => unreachable!("reads do not reach etcd's write path"),
+        };
+        let size = kind.size(&self.cfg.costs.object_size);
+        let result = match verb {
+            Verb::Create => self.store.put(now, None, size),
+            Verb::Patch | Verb::StatusPatch => {
+                if kind == ObjKind::Lease
+                    && self.count_by_kind[kind.index()] < self.managers.len() as u64
+                {
+                    self.store.put(now, None, size)
+                } else {
+                    self.store.put(now, Some(size), size)
+                }
+            }
+            Verb::Delete => {
+                self.store.delete(now, size);
+                Ok(())
+            }
+            Verb::NoopUpdate => Ok(()),
+        };
+        if result.is_err() {
+            return false;
+        }
+        self.wait(owner, Resource::Etcd, now.saturating_since(submitted));
+        self.metrics.writes_by_kind[kind.index()] += 1;
+        match verb {
+            Verb::Create => self.object_created(kind, size, true),
+            Verb::Delete => self.object_created(kind, size, false),
+            Verb::Patch | Verb::StatusPatch if kind == ObjKind::Lease => {
+                if self.count_by_kind[kind.index()] < self.managers.len() as u64 {
+                    self.object_created(kind, size, true);
+                }
+            }
+            _ => {}
+        }
+        if kind == ObjKind::Event {
+            self.metrics.events_alive += 1;
+            self.event_expiry
+                .push_back(now + SimDuration::from_hours(1));
+        }
+        if let Some(w) = write {
+            let apiserver_cpu =
+                self.cfg.kube_apiserver.watch_event_cpu * f64::from(watchers_of(kind));
+            let replica = self.reqs.get(req).expect("live").replica as usize;
+            self.apiservers[replica].cpu_seconds += apiserver_cpu;
+            self.apply(sched, w);
+        }
+        true
+    }
+
+    fn object_created(&mut self, kind: ObjKind, size: u64, created: bool) {
+        let k = kind.index();
+        if created {
+            self.stored_by_kind[k] += size;
+            self.count_by_kind[k] += 1;
+        } else {
+            self.stored_by_kind[k] = self.stored_by_kind[k].saturating_sub(size);
+            self.count_by_kind[k] = self.count_by_kind[k].saturating_sub(1);
+        }
+        for m in 0..self.managers.len() {
+            if cached_kinds(m).contains(&kind) {
+                let cached: u64 = cached_kinds(m)
+                    .iter()
+                    .map(|k| self.stored_by_kind[k.index()])
+                    .sum();
+                let mg = &mut self.managers[m];
+                mg.memory =
+                    mg.memory_base + self.cfg.costs.cache_bytes_per_stored_byte * cached as f64;
+                mg.memory_peak = mg.memory_peak.max(mg.memory);
+            }
+        }
+    }
+
+    fn complete(&mut self, sched: &mut Scheduler<Event>, req: u32, ok: bool) {
+        let now = sched.now();
+        let r = self.reqs.remove(req).expect("live request");
+        let latency = now - r.arrived;
+        match r.op {
+            Op::Read | Op::List { .. } => self.metrics.api_readonly.record(latency),
+            _ => self.metrics.api_mutating.record(latency),
+        }
+        let (replica, level) = (r.replica as usize, r.level as usize);
+        let mut dispatched = Vec::new();
+        self.apiservers[replica].levels[level].release(now, r.width, |q| dispatched.push(q));
+        for q in dispatched {
+            self.execute(sched, q);
+        }
+        if let Op::LeaseUpdate = r.op {
+            return;
+        }
+        if let Some(rec) = r.rec {
+            self.request_done(sched, rec, ok);
+        }
+    }
+
+    fn fail_request(&mut self, sched: &mut Scheduler<Event>, req: u32) {
+        self.metrics.api_failed += 1;
+        let r = self.reqs.remove(req).expect("live request");
+        if let Some(rec) = r.rec {
+            self.request_done(sched, rec, false);
+        }
+    }
+
+    fn request_done(&mut self, sched: &mut Scheduler<Event>, rec: u32, ok: bool) {
+        let Some(r) = self.recs.get_mut(rec) else {
+            return;
+        };
+        if r.epoch != self.managers[r.ctrl.manager()].epoch {
+            self.recs.remove(rec);
+            return;
+        }
+        if ok {
+            r.next_write += 1;
+            self.next_write(sched, rec);
+        } else {
+            // The write failed: the reconcile returns the error.
+            r.failed = true;
+            self.finish(sched, rec);
+        }
+    }
+
+    // ----- effects and watches ----------------------------------------------------------
+
+    fn apply(&mut self, sched: &mut Scheduler<Event>, w: Write) {
+        let now = sched.now();
+        let mut infra_transition = false;
+        let mut init_transition = false;
+        match w.target {
+            Target::Cluster(c) => {
+                let cl = &mut self.clusters[c as usize];
+                match w.effect {
+                    Effect::ClusterCreated => {
+                        cl.exists = true;
+                        cl.created_at = Some(now);
+                    }
+                    Effect::ClusterFinalizer => cl.finalizer = true,
+                    Effect::ClusterPaused => cl.paused = true,
+                    Effect::TopologyApplied => cl.topology_applied = true,
+                    Effect::ShimCreated => cl.shim = true,
+                    Effect::ShimDeleted => cl.shim = false,
+                    Effect::ClusterEndpoint => cl.endpoint = true,
+                    Effect::ClusterStatus {
+                        sig,
+                        phase,
+                        infra,
+                        cp_init,
+                        ready,
+                    } => {
+                        infra_transition = infra && !cl.infra_reported;
+                        init_transition = cp_init && !cl.cp_init_reported;
+                        cl.status_sig = sig;
+                        cl.phase_reported = phase;
+                        cl.infra_reported |= infra;
+                        cl.cp_init_reported |= cp_init;
+                        if ready && cl.ready_at.is_none() {
+                            cl.ready_at = Some(now);
+                            self.clusters_ready += 1;
+                            if self.clusters_ready == self.clusters.len() as u32 {
+                                self.metrics.fleet_ready_at = Some(now);
+                            }
+                        }
+                    }
+                    Effect::NcCreated => cl.nc_exists = true,
+                    Effect::NcOwned => cl.nc_owned = true,
+                    Effect::NcReady => cl.nc_ready = true,
+                    Effect::KcpCreated => cl.kcp_exists = true,
+                    Effect::KcpOwned => cl.kcp_owned = true,
+                    Effect::KcpFinalizer => cl.kcp_finalizer = true,
+                    Effect::KcpPaused => cl.kcp_paused = true,
+                    Effect::CertsCreated => cl.certs = true,
+                    Effect::KcpStatus { sig, version, init } => {
+                        cl.kcp_status_sig = sig;
+                        cl.kcp_version_reported |= version;
+                        cl.kcp_init_reported |= init;
+                    }
+                    Effect::MdCreated => cl.md_exists = true,
+                    Effect::MdFinalizer => cl.md_finalizer = true,
+                    Effect::MdPaused => cl.md_paused = true,
+                    Effect::MdStatus { sig } => cl.md_status_sig = sig,
+                    Effect::MsCreated => cl.ms_exists = true,
+                    Effect::MsFinalizer => cl.ms_finalizer = true,
+                    Effect::MsPaused => cl.ms_paused = true,
+                    Effect::MsStatus { sig, preflight } => {
+                        cl.ms_status_sig = sig;
+                        cl.ms_preflight_reported = preflight;
+                    }
+                    Effect::LockCreated => cl.init_lock = true,
+                    Effect::LockDeleted => cl.init_lock = false,
+                    _ => {}
+                }
+            }
+            Target::Machine(m) => {
+                let ms = &mut self.machines[m as usize];
+                let c = ms.cluster as usize;
+                match w.effect {
+                    Effect::KcCreated => ms.kc_exists = true,
+                    Effect::NmCreated => ms.nm_exists = true,
+                    Effect::MachineCreated => {
+                        ms.exists = true;
+                        ms.created_at = Some(now);
+                        // MachineSet-created Machines carry the finalizer already.
+                        ms.finalizer = !ms.is_cp();
+                        let cl = &mut self.clusters[c];
+                        if ms.is_cp() {
+                            cl.cp_created += 1;
+                        } else {
+                            cl.workers_created += 1;
+                        }
+                    }
+                    Effect::MetadataApplied => ms.metadata_applied = true,
+                    Effect::MachineFinalizer => ms.finalizer = true,
+                    Effect::MachinePaused => ms.paused = true,
+                    Effect::KcOwned => ms.kc_owned = true,
+                    Effect::NmOwned => ms.nm_owned = true,
+                    Effect::BootstrapRef => ms.bootstrap_ref = true,
+                    Effect::ProviderId => ms.provider_id = true,
+                    Effect::MachineStatus { sig, running } => {
+                        ms.status_sig = sig;
+                        if running && !ms.running {
+                            ms.running = true;
+                            ms.running_at = Some(now);
+                            self.machines_running += 1;
+                            let is_cp = ms.is_cp();
+                            let cl = &mut self.clusters[c];
+                            cl.running += 1;
+                            if is_cp {
+                                cl.cp_running += 1;
+                            } else {
+                                cl.workers_running += 1;
+                            }
+                        }
+                    }
+                    Effect::KcPaused => ms.kc_paused = true,
+                    Effect::KcWaiting => ms.kc_waiting_reported = true,
+                    Effect::KcReady => ms.kc_ready = true,
+                    Effect::KcCertExpiry => ms.kc_cert_expiry = true,
+                    Effect::NmFinalizer => ms.nm_finalizer = true,
+                    Effect::NmReason { sig } => ms.nm_reason_sig = sig,
+                    Effect::NmReady => ms.nm_ready = true,
+                    _ => {}
+                }
+            }
+        }
+        if w.verb == Verb::Delete && matches!(w.kind, ObjKind::Secret | ObjKind::ConfigMap) {
+            return; // nobody watches these deletions
+        }
+        self.fan_out(
+            sched,
+            w.kind,
+            w.target,
+            infra_transition,
+            init_transition,
+            Priority::Normal,
+        );
+    }
+
+    /// Delivers a change of `kind` on `target` to every watching controller.
+    fn fan_out(
+        &mut self,
+        sched: &mut Scheduler<Event>,
+        kind: ObjKind,
+        target: Target,
+        infra_transition: bool,
+        init_transition: bool,
+        prio: Priority,
+    ) {
+        for watch in WATCHES.iter().filter(|w| w.kind == kind) {
+            let pass = match (watch.when, target) {
+                (When::Always, _) => true,
+                (When::InfraProvisioned, _) => infra_transition,
+                (When::ControlPlaneInitialized, _) => init_transition,
+                (When::ControlPlaneMachine, Target::Machine(m)) => {
+                    self.machines[m as usize].is_cp()
+                }
+                (When::WorkerMachine, Target::Machine(m)) => !self.machines[m as usize].is_cp(),
+                _ => false,
+            };
+            if !pass {
+                continue;
+            }
+            let ctrl = watch.controller;
+            match (watch.map_to, target) {
+                (MapTo::Same, Target::Cluster(c)) if ctrl.key_space() == KeySpace::Cluster => {
+                    self.enqueue(sched, ctrl, c, prio)
+                }
+                (MapTo::Same, Target::Machine(m)) if ctrl.key_space() == KeySpace::Machine => {
+                    self.enqueue(sched, ctrl, m, prio)
+                }
+                (MapTo::OwningCluster, Target::Machine(m)) => {
+                    let c = self.machines[m as usize].cluster;
+                    self.enqueue(sched, ctrl, c, prio)
+                }
+                (MapTo::MachinesOfCluster, Target::Cluster(c)) => {
+                    for m in self.clusters[c as usize].machine_range() {
+                        if self.machine_object_exists(ctrl, m) {
+                            self.enqueue(sched, ctrl, m, prio);
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+
+    fn machine_object_exists(&self, ctrl: Controller, m: u32) -> bool {
+        let ms = &self.machines[m as usize];
+        match ctrl {
+            Controller::Machine => ms.exists,
+            Controller::KubeadmConfig => ms.kc_exists,
+            Controller::NutanixMachine => ms.nm_exists,
+            _ => false,
+        }
+    }
+
+    fn cluster_object_exists(&self, kind: ObjKind, c: u32) -> bool {
+        let cl = &self.clusters[c as usize];
+        match kind {
+            ObjKind::Cluster => cl.exists,
+            ObjKind::NutanixCluster => cl.nc_exists,
+            ObjKind::KubeadmControlPlane => cl.kcp_exists,
+            ObjKind::MachineDeployment => cl.md_exists,
+            ObjKind::MachineSet => cl.ms_exists,
+            _ => false,
+        }
+    }
+
+    // ----- Prism Central ----------------------------------------------------------------
+
+    fn pc_next(&mut self, sched: &mut Scheduler<Event>, rec: u32) {
+        let r = self.recs.get_mut(rec).expect("live reconcile");
+        let p = r.pc.as_mut().expect("pc work in progress");
+        if p.idx >= p.ops.len() {
+            r.pc = None;
+            self.next_write(sched, rec);
+            return;
+        }
+        p.attempts = 0;
+        p.polling = false;
+        self.pc_call(sched, rec);
+    }
+
+    /// Sends one Prism Central API call for the reconcile's current operation (its POST,
+    /// or a poll of its task).
+    fn pc_call(&mut self, sched: &mut Scheduler<Event>, rec: u32) {
+        let now = sched.now();
+        match self.pc.request(now, &mut self.rng_pc) {
+            Some(latency) => {
+                self.metrics.service[Service::PrismCentral as usize] += latency.as_secs_f64();
+                sched.schedule_in(latency, Event::PcCallAnswered(rec));
+            }
+            None => {
+                let max = self.cfg.prism_central.retry_attempts;
+                let retry = SimDuration::from_secs_f64(self.cfg.prism_central.retry_interval.0);
+                let r = self.recs.get_mut(rec).expect("live reconcile");
+                let p = r.pc.as_mut().expect("pc work");
+                p.attempts += 1;
+                let owner = Self::owner_of(r.ctrl, r.key);
+                if p.attempts >= max {
+                    // ErrRateLimit: the reconcile fails and backs off.
+                    r.failed = true;
+                    r.pc = None;
+                    self.finish(sched, rec);
+                } else {
+                    self.wait(owner, Resource::PrismCentral, retry);
+                    sched.schedule_in(retry, Event::PcRetryElapsed(rec));
+                }
+            }
+        }
+    }
+
+    fn pc_answered(&mut self, sched: &mut Scheduler<Event>, rec: u32) {
+        let now = sched.now();
+        let Some(r) = self.recs.get_mut(rec) else {
+            return;
+        };
+        if r.epoch != self.managers[r.ctrl.manager()].epoch {
+            self.recs.remove(rec);
+            return;
+        }
+        let key = r.key;
+        let p = r.pc.as_mut().expect("pc work");
+        match p.ops[p.idx] {
+            PcOp::Call => {
+                p.idx += 1;
+                self.pc_next(sched, rec);
+            }
+            PcOp::Task(kind) if !p.polling => {
+                // The POST returned a task id: the task queues for a slot; CAPX polls.
+                p.polling = true;
+                p.attempts = 0;
+                p.task_submitted_at = now;
+                let ms = &mut self.machines[key as usize];
+                if kind == TaskKind::VmCreate {
+                    ms.vm_requested = true;
+                }
+                task_flag_clear(ms, kind);
+                let task = key * 4 + task_code(kind) as u32;
+                if let Some(d) = self.pc.submit(now, task, kind, &mut self.rng_pc) {
+                    sched.schedule_in(
+                        d,
+                        Event::PcTaskFinished {
+                            machine: key,
+                            kind: task_code(kind),
+                        },
+                    );
+                }
+                let poll = SimDuration::from_secs_f64(self.cfg.prism_central.task_poll_interval.0);
+                sched.schedule_in(poll, Event::PcPollDue(rec));
+            }
+            PcOp::Task(kind) => {
+                if task_flag(&self.machines[key as usize], kind) {
+                    if kind == TaskKind::VmCreate {
+                        self.metrics.vm_create.record(now - p.task_submitted_at);
+                    }
+                    p.idx += 1;
+                    self.pc_next(sched, rec);
+                } else {
+                    let poll =
+                        SimDuration::from_secs_f64(self.cfg.prism_central.task_poll_interval.0);
+                    sched.schedule_in(poll, Event::PcPollDue(rec));
+                }
+            }
+        }
+    }
+
+    fn pc_task_finished(&mut self, sched: &mut Scheduler<Event>, machine: u32, kind: u8) {
+        let now = sched.now();
+        let kind = task_kind(kind);
+        let ms = &mut self.machines[machine as usize];
+        match kind {
+            TaskKind::VmCreate => ms.vm_requested = true,
+            TaskKind::VmPowerOn => {
+                ms.vm_powered = true;
+                let boot = &self.cfg.machine_boot;
+                let d = match ms.cp_index {
+                    Some(0) => boot.control_plane_init,
+                    Some(_) => boot.control_plane_join,
+                    None => boot.worker_join,
+                }
+                .sample_duration(&mut self.rng_boot);
+                self.metrics.service[Service::Boot as usize] += d.as_secs_f64();
+                sched.schedule_in(d, Event::NodeJoined(machine));
+            }
+            TaskKind::VmUpdate | TaskKind::VmDelete => {}
+        }
+        task_flag_set(&mut self.machines[machine as usize], kind);
+        if let Some((next, d, waited)) = self.pc.task_finished(now, &mut self.rng_pc) {
+            let (m, k) = (next / 4, (next % 4) as u8);
+            self.wait(Owner::Machine(m), Resource::PrismCentral, waited);
+            sched.schedule_in(
+                d,
+                Event::PcTaskFinished {
+                    machine: m,
+                    kind: k,
+                },
+            );
+        }
+    }
+
+    // ----- periodic work ----------------------------------------------------------------
+
+    fn resync(&mut self, sched: &mut Scheduler<Event>, manager: u8, kind: ObjKind) {
+        let d = self.resync_delay(manager as usize);
+        sched.schedule_in(
+            d,
+            Event::ResyncDue {
+                manager,
+                kind: kind as u8,
+            },
+        );
+        // The informer redelivers every cached object of the kind to the manager's
+        // handlers; only its own controllers' queues receive them.
+        for &ctrl in Controller::ALL
+            .iter()
+            .filter(|c| c.manager() == manager as usize && c.kind() == kind)
+        {
+            match ctrl.key_space() {
+                KeySpace::Cluster => {
+                    for c in 0..self.clusters.len() as u32 {
+                        if self.cluster_object_exists(kind, c) {
+                            self.enqueue(sched, ctrl, c, Priority::Low);
+                        }
+                    }
+                }
+                KeySpace::Machine => {
+                    for m in 0..self.machines.len() as u32 {
+                        if self.machine_object_exists(ctrl, m) {
+                            self.enqueue(sched, ctrl, m, Priority::Low);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    fn lease(&mut self, sched: &mut Scheduler<Event>, manager: u8) {
+        // client-go leader election renews every RetryPeriod: 2 s, KCP 5 s; a GET then
+        // an UPDATE of the Lease.
+        let period = if manager == 2 { 5 } else { 2 };
+        sched.schedule_in(
+            SimDuration::from_secs(period),
+            Event::LeaseRenewalDue(manager),
+        );
+        if !self.managers[manager as usize].up {
+            return;
+        }
+        self.issue(sched, None, manager, Op::Read, Owner::None);
+        self.issue(sched, None, manager, Op::LeaseUpdate, Owner::None);
+    }
+
+    fn oom_check(&mut self, sched: &mut Scheduler<Event>) {
+        for m in 0..self.managers.len() {
+            let mg = &self.managers[m];
+            if mg.up && mg.memory > mg.memory_limit {
+                self.oom_kill(sched, m);
+            }
+        }
+    }
+
+    fn oom_kill(&mut self, sched: &mut Scheduler<Event>, m: usize) {
+        let now = sched.now();
+        let mg = &mut self.managers[m];
+        mg.oom_kills += 1;
+        mg.epoch += 1;
+        mg.up = false;
+        mg.cpu_busy = 0;
+        mg.cpu_queue.clear();
+        // CrashLoopBackOff doubles the restart delay, capped at 5 minutes.
+        let base = self.cfg.managers()[m].1.restart_delay.0;
+        let delay = (base * 2f64.powi(mg.oom_kills as i32 - 1)).min(300.0);
+        for ct in self.ctrls.iter_mut().filter(|c| c.ctrl.manager() == m) {
+            ct.queue.clear(now);
+            ct.busy = 0;
+        }
+        sched.schedule_in(
+            SimDuration::from_secs_f64(delay),
+            Event::ManagerRestarted(m as u8),
+        );
+    }
+
+    fn restarted(&mut self, sched: &mut Scheduler<Event>, m: u8) {
+        let mg = &mut self.managers[m as usize];
+        if mg.memory > mg.memory_limit {
+            // The caches fill up again during the initial list: killed again.
+            mg.up = true;
+            self.oom_kill(sched, m as usize);
+            return;
+        }
+        mg.up = true;
+        for &kind in cached_kinds(m as usize) {
+            let objects = self.count_by_kind[kind.index()] as u32;
+            self.issue(sched, None, m, Op::List { objects }, Owner::None);
+        }
+        for &ctrl in Controller::ALL.iter().filter(|c| c.manager() == m as usize) {
+            match ctrl.key_space() {
+                KeySpace::Cluster => {
+                    for c in 0..self.clusters.len() as u32 {
+                        if self.cluster_object_exists(ctrl.kind(), c) {
+                            self.enqueue(sched, ctrl, c, Priority::Low);
+                        }
+                    }
+                }
+                KeySpace::Machine => {
+                    for k in 0..self.machines.len() as u32 {
+                        if self.machine_object_exists(ctrl, k) {
+                            self.enqueue(sched, ctrl, k, Priority::Low);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    fn sample(&mut self, sched: &mut Scheduler<Event>) {
+        let now = sched.now();
+        sched.schedule_in(SimDuration::from_secs(SAMPLE_INTERVAL_S), Event::SampleDue);
+        for mg in &mut self.managers {
+            mg.cpu_window.push_back(mg.cpu_seconds);
+            if mg.cpu_window.len() > 5 {
+                mg.cpu_window.pop_front();
+            }
+            if mg.cpu_window.len() == 5 {
+                let used = mg.cpu_window[4] - mg.cpu_window[0];
+                mg.cpu_peak_cores = mg.cpu_peak_cores.max(used / (4 * SAMPLE_INTERVAL_S) as f64);
+            }
+        }
+        self.oom_check(sched);
+        if self.timeline {
+            let (mut seats, mut queued) = (0, 0);
+            for a in &self.apiservers {
+                for l in &a.levels {
+                    seats += l.in_use();
+                    queued += l.queued();
+                }
+            }
+            self.metrics.timeline.push(TimelineRow {
+                t_s: now.as_secs_f64(),
+                queue_depth: self.ctrls.iter().map(|c| c.queue.len()).collect(),
+                seats_in_use: seats,
+                apf_queued: queued,
+                etcd_db_bytes: self.store.db_size(),
+                pc_tasks_running: self.pc.running(),
+                pc_tasks_waiting: self.pc.queue_gauge.value(),
+                machines_running: self.machines_running,
+                clusters_ready: self.clusters_ready,
+            });
+        }
+        let all_ready = self.clusters_ready == self.clusters.len() as u32;
+        let stuck_on_quota = self
+            .store
+            .nospace_at
+            .is_some_and(|t| now > t + SimDuration::from_mins(30));
+        if all_ready || stuck_on_quota || now >= self.deadline {
+            self.finished = true;
+        }
+    }
+
+    // ----- read-outs for the report -----------------------------------------------------
+
+    /// Managers' figures: name, peak 1-minute CPU [cores], CPU limit [cores], peak memory,
+    /// memory limit [bytes], OOM kills, rate-limiter waits.
+    pub fn manager_figures(&self) -> Vec<ManagerFigures> {
+        self.managers
+            .iter()
+            .map(|m| ManagerFigures {
+                name: m.name,
+                cpu_peak_cores: m.cpu_peak_cores,
+                cpu_limit_cores: m.cpu_limit,
+                cpu_seconds: m.cpu_seconds,
+                memory_peak_bytes: m.memory_peak,
+                memory_limit_bytes: m.memory_limit,
+                oom_kills: m.oom_kills,
+                limiter_wait_p99_s: m.limiter_wait.quantile(0.99).as_secs_f64(),
+                limiter_wait_total_s: m.limiter_wait_total,
+            })
+            .collect()
+    }
+
+    /// API servers' CPU [core-seconds], per replica.
+    pub fn apiserver_cpu_seconds(&self) -> Vec<f64> {
+        self.apiservers.iter().map(|a| a.cpu_seconds).collect()
+    }
+
+    /// Peak APF seats in use on any replica's workload-low level, and its seats.
+    pub fn apf_peak_seats(&self) -> (f64, u32) {
+        let l = LEVEL_WORKLOAD_LOW as usize;
+        let peak = self
+            .apiservers
+            .iter()
+            .map(|a| a.levels[l].seats_gauge.max())
+            .fold(0.0, f64::max);
+        (peak, self.apiservers[0].levels[l].seats())
+    }
+
+    /// Requests rejected by each level, summed over replicas.
+    pub fn apf_rejected(&self) -> u64 {
+        self.apiservers
+            .iter()
+            .flat_map(|a| a.levels.iter())
+            .map(|l| l.rejected)
+            .sum()
+    }
+
+    /// Objects stored per kind [count].
+    pub fn objects_by_kind(&self) -> [u64; ObjKind::ALL.len()] {
+        self.count_by_kind
+    }
+}
+
+/// One manager's figures for the report.
+#[derive(Clone, Debug)]
+pub struct ManagerFigures {
+    /// Deployment name.
+    pub name: &'static str,
+    /// Highest 1-minute average CPU use [cores].
+    pub cpu_peak_cores: f64,
+    /// CPU limit [cores].
+    pub cpu_limit_cores: f64,
+    /// CPU used over the run [core-seconds].
+    pub cpu_seconds: f64,
+    /// Highest memory [bytes].
+    pub memory_peak_bytes: f64,
+    /// Memory limit [bytes].
+    pub memory_limit_bytes: f64,
+    /// OOM kills [count].
+    pub oom_kills: u32,
+    /// 99th percentile of the wait for a rate-limiter token [s].
+    pub limiter_wait_p99_s: f64,
+    /// Total time requests waited for tokens [s].
+    pub limiter_wait_total_s: f64,
+}
+
+const PROVISION_OPS: &[PcOp] = &[
+    PcOp::Call,
+    PcOp::Call,
+    PcOp::Call,
+    PcOp::Call,
+    PcOp::Call,
+    PcOp::Call,
+    PcOp::Task(TaskKind::VmCreate),
+    PcOp::Call,
+    PcOp::Call,
+    PcOp::Task(TaskKind::VmUpdate),
+    PcOp::Call,
+    PcOp::Call,
+    PcOp::Task(TaskKind::VmPowerOn),
+    PcOp::Call,
+    PcOp::Call,
+];
+
+fn task_code(kind: TaskKind) -> u8 {
+    match kind {
+        TaskKind::VmCreate => 0,
+        TaskKind::VmUpdate => 1,
+        TaskKind::VmPowerOn => 2,
+        TaskKind::VmDelete => 3,
+    }
+}
+
+fn task_kind(code: u8) -> TaskKind {
+    match code {
+        0 => TaskKind::VmCreate,
+        1 => TaskKind::VmUpdate,
+        2 => TaskKind::VmPowerOn,
+        _ => TaskKind::VmDelete,
+    }
+}
+
+/// Whether the machine's task of `kind` has finished (the poll's answer).
+fn task_flag(ms: &MachineState, kind: TaskKind) -> bool {
+    ms.task_done & (1 << task_code(kind)) != 0
+}
+
+fn task_flag_set(ms: &mut MachineState, kind: TaskKind) {
+    ms.task_done |= 1 << task_code(kind);
+}
+
+fn task_flag_clear(ms: &mut MachineState, kind: TaskKind) {
+    ms.task_done &= !(1 << task_code(kind));
+}
+
+impl Model for World {
+    type Event = Event;
+
+    fn handle(&mut self, event: Event, sched: &mut Scheduler<Event>) {
+        match event {
+            Event::ClusterApplied(c) => {
+                let w = Write {
+                    kind: ObjKind::Cluster,
+                    verb: Verb::Create,
+                    target: Target::Cluster(c),
+                    effect: Effect::ClusterCreated,
+                };
+                self.issue(sched, None, USER, Op::Write(w), Owner::Cluster(c));
+            }
+            Event::QueueDelayElapsed { ctrl, key, at } => {
+                let c = Controller::ALL[ctrl as usize];
+                let now = sched.now();
+                if self.managers[c.manager()].up
+                    && self.ctrls[ctrl as usize].queue.delay_elapsed(key, now, at)
+                {
+                    self.dispatch(sched, c);
+                }
+            }
+            Event::CpuDone(rec) => self.cpu_done(sched, rec),
+            Event::TokenGranted(req) => self.admit(sched, req),
+            Event::ApfQueueTimedOut(req) => {
+                let now = sched.now();
+                let r = self.reqs.get(req).expect("queued request");
+                let (replica, level, q) = (r.replica as usize, r.level as usize, r.apf_queue);
+                if self.apiservers[replica].levels[level].time_out(now, q, req) {
+                    let owner = r.owner;
+                    self.wait(owner, Resource::ApfQueue, self.queue_wait_limit);
+                    self.reqs.get_mut(req).expect("live").timeout = None;
+                    self.rejected(sched, req);
+                }
+            }
+            Event::RetryAfterElapsed(req) => {
+                let now = sched.now();
+                let r = self.reqs.get(req).expect("live request");
+                let owner = r.owner;
+                self.wait(owner, Resource::ApfQueue, now - r.waiting_since);
+                self.through_limiter(sched, req);
+            }
+            Event::RequestProcessed(req) => self.processed(sched, req),
+            Event::EtcdBatchCommitted => self.batch_committed(sched),
+            Event::PcCallAnswered(rec) => self.pc_answered(sched, rec),
+            Event::PcRetryElapsed(rec) | Event::PcPollDue(rec) => {
+                let Some(r) = self.recs.get(rec) else { return };
+                if r.epoch != self.managers[r.ctrl.manager()].epoch {
+                    self.recs.remove(rec);
+                    return;
+                }
+                self.pc_call(sched, rec);
+            }
+            Event::PcTaskFinished { machine, kind } => self.pc_task_finished(sched, machine, kind),
+            Event::NodeJoined(m) => {
+                let ms = &mut self.machines[m as usize];
+                ms.node_joined = true;
+                let c = ms.cluster;
+                if ms.is_init() {
+                    self.clusters[c as usize].cp_api_up = true;
+                    self.enqueue(sched, Controller::KubeadmControlPlane, c, Priority::Normal);
+                }
+                // The ClusterCache's node watch maps the node to its Machine.
+                self.enqueue(sched, Controller::Machine, m, Priority::Normal);
+            }
+            Event::ResyncDue { manager, kind } => {
+                self.resync(sched, manager, ObjKind::ALL[kind as usize])
+            }
+            Event::LeaseRenewalDue(m) => self.lease(sched, m),
+            Event::CompactionDue => {
+                // Compacts to the revision of the previous run.
+                let every = SimDuration::from_secs_f64(self.cfg.etcd.compaction_interval.0);
+                sched.schedule_in(every, Event::CompactionDue);
+                self.store.compact(self.compaction_mark);
+                self.compaction_mark = sched.now();
+            }
+            Event::AutoCompactionDue => {
+                let retention = self.cfg.etcd.auto_compaction_retention.0;
+                let every = SimDuration::from_secs_f64(retention.min(3600.0));
+                sched.schedule_in(every, Event::AutoCompactionDue);
+                let point = sched
+                    .now()
+                    .saturating_since(SimTime::ZERO)
+                    .saturating_sub(SimDuration::from_secs_f64(retention));
+                self.store.compact(SimTime::ZERO + point);
+            }
+            Event::EventTtlSweep => {
+                let now = sched.now();
+                sched.schedule_in(SimDuration::from_secs(60), Event::EventTtlSweep);
+                let size = ObjKind::Event.size(&self.cfg.costs.object_size);
+                while self.event_expiry.front().is_some_and(|&t| t <= now) {
+                    self.event_expiry.pop_front();
+                    self.store.delete(now, size);
+                    self.object_created(ObjKind::Event, size, false);
+                    self.metrics.events_alive -= 1;
+                }
+            }
+            Event::ManagerRestarted(m) => self.restarted(sched, m),
+            Event::SampleDue => self.sample(sched),
+        }
+    }
+}
