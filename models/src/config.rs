@@ -393,6 +393,9 @@ pub struct ObjectSizes {
 pub struct Thresholds {
     /// Controller reconcile time p99 below this.
     pub reconcile_p99: Secs,
+    /// Controllers the reconcile-time item applies to: the guide's alert selects
+    /// `controller=~"cluster|machine|kubeadmcontrolplane"`.
+    pub reconcile_p99_controllers: Vec<String>,
     /// Workqueue depth below this [items].
     pub workqueue_depth: f64,
     /// Controller CPU below this fraction of its limit.
@@ -539,6 +542,22 @@ impl ModelConfig {
                 self.prism_central.task_poll_interval.to_string(),
                 "must be > 0 (CAPX polls every 1s)",
             ));
+        }
+        for name in &self.thresholds.reconcile_p99_controllers {
+            if !crate::controllers::Controller::ALL
+                .iter()
+                .any(|c| c.name() == name)
+            {
+                let names: Vec<&str> = crate::controllers::Controller::ALL
+                    .iter()
+                    .map(|c| c.name())
+                    .collect();
+                return Err(err(
+                    "thresholds.reconcile-p99-controllers".into(),
+                    name.clone(),
+                    &format!("not a controller; choose from {}", names.join(", ")),
+                ));
+            }
         }
         if self.nodes.control_plane.count == 0 {
             return Err(err(

@@ -194,6 +194,8 @@ pub struct ClusterState {
     /// Last status the MS controller wrote.
     pub ms_status_sig: u64,
 
+    /// KCP's event recorder has recorded ControlPlaneUnhealthy for this cluster.
+    pub kcp_unhealthy_event: bool,
     /// The kubeadm init lock ConfigMap exists.
     pub init_lock: bool,
     /// Machines whose Machine status reports Running.
@@ -269,8 +271,8 @@ pub struct MachineState {
     pub nm_finalizer: bool,
     /// Waiting reason last reported.
     pub nm_reason_sig: u64,
-    /// A VM create has been sent to Prism Central.
-    pub vm_requested: bool,
+    /// Prism Central tasks of this VM submitted and not finished, one bit per task kind.
+    pub tasks_pending: u8,
     /// The VM is powered on.
     pub vm_powered: bool,
     /// Ready with providerID and addresses.

@@ -160,8 +160,13 @@ pub enum Outcome {
 pub struct Plan {
     /// Writes, in order.
     pub writes: Vec<Write>,
-    /// Kubernetes Events recorded, on `event_target`'s objects.
+    /// Kubernetes Events recorded (new Event objects).
     pub events: u32,
+    /// Repeats of an Event already recorded: client-go's correlator patches its count.
+    pub event_repeats: u32,
+    /// KCP recorded its first ControlPlaneUnhealthy event for this cluster (the event
+    /// recorder remembers it in memory, so later ones are count patches).
+    pub records_unhealthy_event: bool,
     /// Prism Central work before the writes.
     pub pc: Option<PcWork>,
     /// The result.
@@ -173,6 +178,8 @@ impl Plan {
         Plan {
             writes: Vec::new(),
             events: 0,
+            event_repeats: 0,
+            records_unhealthy_event: false,
             pc: None,
             outcome: Outcome::Done,
         }
@@ -472,7 +479,13 @@ fn kcp(c: u32, cl: &ClusterState, machines: &[MachineState]) -> Plan {
             p.outcome = Outcome::Requeue;
             return p;
         }
-        p.events += 1; // Warning ControlPlaneUnhealthy
+        // Warning ControlPlaneUnhealthy: recorded once, then its count is patched.
+        if cl.kcp_unhealthy_event {
+            p.event_repeats += 1;
+        } else {
+            p.events += 1;
+            p.records_unhealthy_event = true;
+        }
         status(&mut p);
         return p.after(15);
     }
@@ -748,7 +761,7 @@ fn nutanix_machine(m: u32, ms: &MachineState) -> Plan {
         return p;
     }
     if !ms.nm_ready {
-        if ms.vm_requested && !ms.vm_powered {
+        if ms.tasks_pending != 0 {
             return p.after(5); // a task of this VM is still pending
         }
         p.pc = Some(PcWork::ProvisionVm);

@@ -84,6 +84,9 @@ pub struct WorkQueue {
     token: Vec<u32>,
     queued_priority: Vec<Option<Priority>>,
     added_at: Vec<SimTime>,
+    /// When the item last became available to a worker (its add, or the `done` of the
+    /// reconcile it waited behind).
+    ready_at: Vec<SimTime>,
     failures: Vec<u32>,
     /// Earliest pending `add_after` time per key.
     delayed_until: Vec<Option<SimTime>>,
@@ -110,6 +113,7 @@ impl WorkQueue {
             token: Vec::new(),
             queued_priority: Vec::new(),
             added_at: Vec::new(),
+            ready_at: Vec::new(),
             failures: Vec::new(),
             delayed_until: Vec::new(),
             overall: (cfg.kind == QueueKind::Legacy)
@@ -130,6 +134,7 @@ impl WorkQueue {
             self.token.resize(n, 0);
             self.queued_priority.resize(n, None);
             self.added_at.resize(n, SimTime::ZERO);
+            self.ready_at.resize(n, SimTime::ZERO);
             self.failures.resize(n, 0);
             self.delayed_until.resize(n, None);
         }
@@ -168,6 +173,7 @@ impl WorkQueue {
             return false;
         }
         self.push(key, priority);
+        self.ready_at[k] = now;
         self.depth += 1;
         self.depth_gauge.set(now, self.depth as f64);
         true
@@ -238,7 +244,9 @@ impl WorkQueue {
         self.failures.get(key as usize).copied().unwrap_or(0)
     }
 
-    /// Hands the next item to a worker, with the time it waited in the queue.
+    /// Hands the next item to a worker, with the time it waited for a worker: from when it
+    /// became available, so time spent behind its own reconcile is not counted. (The queue
+    /// latency histogram counts from the add, as client-go's `queue_duration` does.)
     pub fn get(&mut self, now: SimTime) -> Option<(u32, SimDuration)> {
         loop {
             let (key, token) = match self.normal.pop_front() {
@@ -254,9 +262,9 @@ impl WorkQueue {
             self.queued_priority[k] = None;
             self.depth -= 1;
             self.depth_gauge.set(now, self.depth as f64);
-            let waited = now.saturating_since(self.added_at[k]);
-            self.queue_latency.record(waited);
-            return Some((key, waited));
+            self.queue_latency
+                .record(now.saturating_since(self.added_at[k]));
+            return Some((key, now.saturating_since(self.ready_at[k])));
         }
     }
 
@@ -268,6 +276,7 @@ impl WorkQueue {
         if self.dirty[k] {
             let priority = self.queued_priority[k].unwrap_or(Priority::Normal);
             self.push(key, priority);
+            self.ready_at[k] = now;
             self.depth += 1;
             self.depth_gauge.set(now, self.depth as f64);
             return true;
@@ -336,11 +345,21 @@ mod tests {
             assert!(!q.add(1, T0, Priority::Normal));
         }
         assert_eq!(q.get(T0), None, "the key is in process");
-        // ...and queued exactly once when the worker is done.
-        assert!(q.done(1, T0));
-        assert_eq!(q.get(T0).map(|(k, _)| k), Some(1));
-        assert!(!q.done(1, T0));
-        assert_eq!(q.get(T0), None);
+        // ...and queued exactly once when the worker is done; its wait for a worker counts
+        // from the done, not from the add.
+        let t5 = SimTime::from_secs(5);
+        assert!(q.done(1, t5));
+        assert_eq!(
+            q.get(SimTime::from_secs(6)),
+            Some((1, SimDuration::from_secs(1)))
+        );
+        assert_eq!(
+            q.queue_latency.max(),
+            SimDuration::from_secs(6),
+            "client-go counts from the add"
+        );
+        assert!(!q.done(1, SimTime::from_secs(6)));
+        assert_eq!(q.get(SimTime::from_secs(6)), None);
     }
 
     #[test]

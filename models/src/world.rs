@@ -157,6 +157,8 @@ enum Op {
     LeaseUpdate,
     /// A Kubernetes Event create.
     EventCreate,
+    /// A Kubernetes Event count patch (a repeat).
+    EventPatch,
 }
 
 struct Request {
@@ -358,6 +360,7 @@ pub struct World {
     count_by_kind: [u64; ObjKind::ALL.len()],
     event_expiry: VecDeque<SimTime>,
     compaction_mark: SimTime,
+    lease_created: [bool; 4],
     queue_wait_limit: SimDuration,
     next_user_replica: u8,
     /// Clusters ready [count].
@@ -550,6 +553,7 @@ impl World {
             count_by_kind: [0; ObjKind::ALL.len()],
             event_expiry: VecDeque::new(),
             compaction_mark: SimTime::ZERO,
+            lease_created: [false; 4],
             queue_wait_limit,
             next_user_replica: 0,
             clusters_ready: 0,
@@ -731,11 +735,7 @@ impl World {
             Some(PcWork::ProvisionVm) => {
                 let m = &self.machines[r.key as usize];
                 // CAPX finds an existing VM by name: a restarted reconcile skips to the end.
-                let ops: &'static [PcOp] = if m.vm_powered {
-                    &[PcOp::Call]
-                } else {
-                    PROVISION_OPS
-                };
+                let ops = provision_ops(m);
                 r.pc = Some(PcProgress {
                     ops,
                     idx: 0,
@@ -783,6 +783,12 @@ impl World {
         };
         for _ in 0..r.plan.events {
             self.issue(sched, None, mgr as u8, Op::EventCreate, owner);
+        }
+        for _ in 0..r.plan.event_repeats {
+            self.issue(sched, None, mgr as u8, Op::EventPatch, owner);
+        }
+        if r.plan.records_unhealthy_event {
+            self.clusters[r.key as usize].kcp_unhealthy_event = true;
         }
         let c = r.ctrl.index();
         let ct = &mut self.ctrls[c];
@@ -862,8 +868,11 @@ impl World {
         r.waiting_since = now;
         // The manager's own clients share its bucket; Events go through the recorder's
         // own client (not modelled) and the user's kubectl is not limited here.
-        let limited =
-            r.manager != USER && !matches!(r.op, Op::EventCreate | Op::LeaseUpdate | Op::Read);
+        let limited = r.manager != USER
+            && !matches!(
+                r.op,
+                Op::EventCreate | Op::EventPatch | Op::LeaseUpdate | Op::Read
+            );
         let wait = if limited {
             self.managers[r.manager as usize].limiter.reserve(now)
         } else {
@@ -933,7 +942,7 @@ impl World {
         let replica = r.replica as usize;
         let api = &self.cfg.kube_apiserver;
         let (d, cpu) = match r.op {
-            Op::Write(_) | Op::LeaseUpdate | Op::EventCreate => (
+            Op::Write(_) | Op::LeaseUpdate | Op::EventCreate | Op::EventPatch => (
                 api.write_processing.sample_duration(&mut self.rng_api),
                 api.write_cpu.sample(&mut self.rng_api),
             ),
@@ -959,6 +968,7 @@ impl World {
             Op::Write(w) => Some((w.kind, w.verb)),
             Op::LeaseUpdate => Some((ObjKind::Lease, Verb::Patch)),
             Op::EventCreate => Some((ObjKind::Event, Verb::Create)),
+            Op::EventPatch => Some((ObjKind::Event, Verb::Patch)),
             Op::Read | Op::List { .. } => None,
         };
         let Some((kind, verb)) = kind else {
@@ -1006,24 +1016,31 @@ impl World {
         let now = sched.now();
         let r = self.reqs.get(req).expect("live request");
         let (owner, submitted) = (r.owner, r.arrived);
+        let first_lease = !self.lease_created[r.manager.min(3) as usize];
         let (kind, verb, write) = match r.op {
             Op::Write(w) => (w.kind, w.verb, Some(w)),
+            // The first renewal creates the manager's Lease.
+            Op::LeaseUpdate if first_lease => (ObjKind::Lease, Verb::Create, None),
             Op::LeaseUpdate => (ObjKind::Lease, Verb::Patch, None),
             Op::EventCreate => (ObjKind::Event, Verb::Create, None),
+            Op::EventPatch => (ObjKind::Event, Verb::Patch, None),
             Op::Read | Op::List { .. } => unreachable!("reads do not reach etcd's write path"),
         };
+        // A delete of an object already gone is a 404: no write (two joining
+        // KubeadmConfigs both unlock the init lock).
+        if let Some(Write {
+            effect: Effect::LockDeleted,
+            target: Target::Cluster(c),
+            ..
+        }) = write
+            && !self.clusters[c as usize].init_lock
+        {
+            return true;
+        }
         let size = kind.size(&self.cfg.costs.object_size);
         let result = match verb {
             Verb::Create => self.store.put(now, None, size),
-            Verb::Patch | Verb::StatusPatch => {
-                if kind == ObjKind::Lease
-                    && self.count_by_kind[kind.index()] < self.managers.len() as u64
-                {
-                    self.store.put(now, None, size)
-                } else {
-                    self.store.put(now, Some(size), size)
-                }
-            }
+            Verb::Patch | Verb::StatusPatch => self.store.put(now, Some(size), size),
             Verb::Delete => {
                 self.store.delete(now, size);
                 Ok(())
@@ -1038,14 +1055,12 @@ impl World {
         match verb {
             Verb::Create => self.object_created(kind, size, true),
             Verb::Delete => self.object_created(kind, size, false),
-            Verb::Patch | Verb::StatusPatch if kind == ObjKind::Lease => {
-                if self.count_by_kind[kind.index()] < self.managers.len() as u64 {
-                    self.object_created(kind, size, true);
-                }
-            }
             _ => {}
         }
-        if kind == ObjKind::Event {
+        if let Op::LeaseUpdate = self.reqs.get(req).expect("live").op {
+            self.lease_created[self.reqs.get(req).expect("live").manager as usize] = true;
+        }
+        if kind == ObjKind::Event && verb == Verb::Create {
             self.metrics.events_alive += 1;
             self.event_expiry
                 .push_back(now + SimDuration::from_hours(1));
@@ -1402,10 +1417,8 @@ impl World {
                 p.attempts = 0;
                 p.task_submitted_at = now;
                 let ms = &mut self.machines[key as usize];
-                if kind == TaskKind::VmCreate {
-                    ms.vm_requested = true;
-                }
                 task_flag_clear(ms, kind);
+                ms.tasks_pending |= 1 << task_code(kind);
                 let task = key * 4 + task_code(kind) as u32;
                 if let Some(d) = self.pc.submit(now, task, kind, &mut self.rng_pc) {
                     sched.schedule_in(
@@ -1440,7 +1453,7 @@ impl World {
         let kind = task_kind(kind);
         let ms = &mut self.machines[machine as usize];
         match kind {
-            TaskKind::VmCreate => ms.vm_requested = true,
+            TaskKind::VmCreate => {}
             TaskKind::VmPowerOn => {
                 ms.vm_powered = true;
                 let boot = &self.cfg.machine_boot;
@@ -1455,7 +1468,9 @@ impl World {
             }
             TaskKind::VmUpdate | TaskKind::VmDelete => {}
         }
-        task_flag_set(&mut self.machines[machine as usize], kind);
+        let ms = &mut self.machines[machine as usize];
+        task_flag_set(ms, kind);
+        ms.tasks_pending &= !(1 << task_code(kind));
         if let Some((next, d, waited)) = self.pc.task_finished(now, &mut self.rng_pc) {
             let (m, k) = (next / 4, (next % 4) as u8);
             self.wait(Owner::Machine(m), Resource::PrismCentral, waited);
@@ -1719,6 +1734,42 @@ const PROVISION_OPS: &[PcOp] = &[
     PcOp::Call,
     PcOp::Call,
 ];
+
+/// After a restart or an error: CAPX finds the VM by name and goes on from the first task
+/// not yet done.
+const RESUME_AT_UPDATE: &[PcOp] = &[
+    PcOp::Call,
+    PcOp::Call,
+    PcOp::Call,
+    PcOp::Task(TaskKind::VmUpdate),
+    PcOp::Call,
+    PcOp::Call,
+    PcOp::Task(TaskKind::VmPowerOn),
+    PcOp::Call,
+    PcOp::Call,
+];
+const RESUME_AT_POWER_ON: &[PcOp] = &[
+    PcOp::Call,
+    PcOp::Call,
+    PcOp::Call,
+    PcOp::Task(TaskKind::VmPowerOn),
+    PcOp::Call,
+    PcOp::Call,
+];
+const FIND_VM: &[PcOp] = &[PcOp::Call];
+
+/// The Prism Central operations a VM-provisioning reconcile still has to do.
+fn provision_ops(m: &MachineState) -> &'static [PcOp] {
+    if task_flag(m, TaskKind::VmPowerOn) {
+        FIND_VM
+    } else if task_flag(m, TaskKind::VmUpdate) {
+        RESUME_AT_POWER_ON
+    } else if task_flag(m, TaskKind::VmCreate) {
+        RESUME_AT_UPDATE
+    } else {
+        PROVISION_OPS
+    }
+}
 
 fn task_code(kind: TaskKind) -> u8 {
     match kind {

@@ -15,8 +15,9 @@ use crate::cmd;
     version,
     propagate_version = true,
     after_help = "Examples:\n  \
-        capsim validate                 # show the engine matches queueing theory\n  \
-        capsim validate --json > v.json # the same checks as JSON"
+        capsim run --clusters 200 --machines-per-cluster 25   # one fleet creation, explained\n  \
+        capsim run --clusters 500 --set etcd.quota-backend-bytes=8Gi\n  \
+        capsim validate                                       # the engine against queueing theory"
 )]
 pub struct Cli {
     /// The command to run.
@@ -27,6 +28,10 @@ pub struct Cli {
 /// capsim's commands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Create a fleet of workload clusters on a simulated management cluster and report
+    /// time to ready, every component's figures, the scale-testing checklist and the
+    /// bottleneck.
+    Run(cmd::run::Args),
     /// Check the simulation engine against queueing theory (Erlang C, Pollaczek–Khinchine,
     /// Little's law) and its own guarantees (FIFO ties, cancellation, determinism).
     Validate(cmd::validate::Args),

@@ -1,3 +1,4 @@
 //! One module per command: its `Args` and its `run`.
 
+pub mod run;
 pub mod validate;

@@ -1,0 +1,391 @@
+//! `capsim run`: one fleet creation on one management cluster, explained.
+
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, bail};
+use models::presets::{self, Override, Tier};
+use models::report::RunReport;
+use models::run::{RunPlan, run as run_fleet};
+use models::world::{FleetSpec, TimelineRow};
+use sim_core::SimDuration;
+
+use crate::Outcome;
+use crate::table::{Align, Table};
+
+/// Output format.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    /// A readable terminal report.
+    Table,
+    /// One JSON document (schema_version 1, documented in docs/outputs.md).
+    Json,
+}
+
+/// Arguments of `capsim run`.
+#[derive(Debug, clap::Args)]
+#[command(after_help = "Examples:\n  \
+    capsim run --clusters 200 --machines-per-cluster 25 --seed 1\n  \
+    capsim run --clusters 50 --tier medium --set capx-controller-manager.nutanixmachine-concurrency=50\n  \
+    capsim run --clusters 300 --set etcd.quota-backend-bytes=8Gi --set prism-central.max-concurrent-tasks=20\n  \
+    capsim run --clusters 100 --format json | jq .bottleneck\n  \
+    capsim run --clusters 100 --timeline timeline.csv\n\n\
+The management cluster is the guide's tier for the fleet size (small ≤ 20 clusters, \
+medium ≤ 100, large ≤ 500, xl ≤ 2000, extreme above), or --tier. Every figure comes from \
+simulated requests queueing at simulated resources; latencies with no published source \
+(object sizes, reconcile CPU, boot times, Prism Central task slots) are documented \
+estimates, see docs/model.md. `--set` takes any knob by its flag name; run with a wrong key \
+to see the nearest ones.")]
+pub struct Args {
+    /// Workload clusters to create at once (1 to 100000).
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    clusters: u32,
+    /// Machines per cluster, control plane included (1 to 1000).
+    #[arg(long, default_value_t = 25, value_parser = clap::value_parser!(u32).range(1..=1000))]
+    machines_per_cluster: u32,
+    /// Control-plane machines per cluster (1, 3 or 5), counted in --machines-per-cluster.
+    #[arg(long, default_value_t = 3, value_parser = parse_cp_replicas)]
+    control_plane_replicas: u32,
+    /// Management-cluster preset; default: the guide's tier for the fleet size.
+    #[arg(long, value_enum)]
+    tier: Option<TierArg>,
+    /// Override a knob: KEY=VALUE, e.g. etcd.quota-backend-bytes=8Gi (repeatable).
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    sets: Vec<Override>,
+    /// Master seed of the random streams.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Stop after this much simulated time even if the fleet is not ready (e.g. 12h).
+    #[arg(long, default_value = "24h", value_parser = parse_duration)]
+    max_time: SimDuration,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    format: Format,
+    /// Write gauges sampled every 15 s of simulated time to this CSV file.
+    #[arg(long, value_name = "FILE.csv")]
+    timeline: Option<PathBuf>,
+}
+
+/// The guide's tiers, as the CLI spells them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum TierArg {
+    /// 1–20 clusters.
+    Small,
+    /// 21–100 clusters.
+    Medium,
+    /// 101–500 clusters.
+    Large,
+    /// 501–2,000 clusters.
+    Xl,
+    /// More than 2,000 clusters.
+    Extreme,
+}
+
+impl From<TierArg> for Tier {
+    fn from(t: TierArg) -> Tier {
+        match t {
+            TierArg::Small => Tier::Small,
+            TierArg::Medium => Tier::Medium,
+            TierArg::Large => Tier::Large,
+            TierArg::Xl => Tier::Xl,
+            TierArg::Extreme => Tier::Extreme,
+        }
+    }
+}
+
+fn parse_cp_replicas(s: &str) -> Result<u32, String> {
+    match s {
+        "1" => Ok(1),
+        "3" => Ok(3),
+        "5" => Ok(5),
+        _ => Err(format!(
+            "'{s}': KubeadmControlPlane replicas must be 1, 3 or 5 (an odd etcd quorum)"
+        )),
+    }
+}
+
+fn parse_duration(s: &str) -> Result<SimDuration, String> {
+    let secs = models::units::parse_secs(s)?;
+    if secs < 60.0 {
+        return Err(format!(
+            "'{s}' is too short: give at least 1m of simulated time"
+        ));
+    }
+    Ok(SimDuration::from_secs_f64(secs))
+}
+
+/// Validates the arguments into a plan.
+pub fn plan(args: &Args) -> anyhow::Result<RunPlan> {
+    if args.control_plane_replicas > args.machines_per_cluster {
+        bail!(
+            "--machines-per-cluster {} is below --control-plane-replicas {}: the count includes \
+             the control plane (e.g. 25 = 3 control plane + 22 workers)",
+            args.machines_per_cluster,
+            args.control_plane_replicas
+        );
+    }
+    let tier = args
+        .tier
+        .map(Tier::from)
+        .unwrap_or_else(|| Tier::for_fleet(args.clusters));
+    let config = presets::resolve(tier, &args.sets)?;
+    Ok(RunPlan {
+        config,
+        tier: tier.name().to_string(),
+        fleet: FleetSpec {
+            clusters: args.clusters,
+            machines_per_cluster: args.machines_per_cluster,
+            control_plane_replicas: args.control_plane_replicas,
+        },
+        seed: args.seed,
+        replica: 0,
+        timeline: args.timeline.is_some(),
+        max_simulated: args.max_time,
+    })
+}
+
+/// Runs the fleet creation and prints its report.
+pub fn run(args: &Args) -> anyhow::Result<Outcome> {
+    let plan = plan(args)?;
+    let out = run_fleet(&plan).context("the simulation stopped")?;
+    if let Some(path) = &args.timeline {
+        write_timeline(path, &out.timeline)?;
+    }
+    match args.format {
+        Format::Json => println!("{}", serde_json::to_string_pretty(&out.report)?),
+        Format::Table => print!("{}", render(&out.report)),
+    }
+    Ok(if out.report.checklist.iter().all(|c| c.pass) {
+        Outcome::Success
+    } else {
+        Outcome::ChecksFailed
+    })
+}
+
+/// Writes the timeline through a temporary file, so a failure leaves no partial file.
+fn write_timeline(path: &Path, rows: &[TimelineRow]) -> anyhow::Result<()> {
+    let ctrl_names: Vec<String> = models::controllers::Controller::ALL
+        .iter()
+        .map(|c| format!("depth_{}", c.name().replace('/', "_")))
+        .collect();
+    let mut text = String::from("t_s,");
+    text.push_str(&ctrl_names.join(","));
+    text.push_str(",apf_seats_in_use,apf_queued,etcd_db_bytes,pc_tasks_running,pc_tasks_waiting,machines_running,clusters_ready\n");
+    for r in rows {
+        let depths: Vec<String> = r.queue_depth.iter().map(|d| d.to_string()).collect();
+        text.push_str(&format!(
+            "{},{},{},{},{},{},{},{},{}\n",
+            r.t_s,
+            depths.join(","),
+            r.seats_in_use,
+            r.apf_queued,
+            r.etcd_db_bytes,
+            r.pc_tasks_running,
+            r.pc_tasks_waiting,
+            r.machines_running,
+            r.clusters_ready
+        ));
+    }
+    let tmp = path.with_extension("csv.partial");
+    let mut f = std::fs::File::create(&tmp)
+        .with_context(|| format!("{}: cannot create the timeline file", tmp.display()))?;
+    f.write_all(text.as_bytes())
+        .with_context(|| format!("{}: cannot write", tmp.display()))?;
+    drop(f);
+    std::fs::rename(&tmp, path)
+        .with_context(|| format!("{}: cannot write the timeline", path.display()))?;
+    Ok(())
+}
+
+fn secs(s: f64) -> String {
+    SimDuration::from_secs_f64(s).to_string()
+}
+
+fn bytes(b: f64) -> String {
+    const GI: f64 = (1u64 << 30) as f64;
+    const MI: f64 = (1u64 << 20) as f64;
+    if b >= GI {
+        format!("{:.2} GiB", b / GI)
+    } else {
+        format!("{:.0} MiB", b / MI)
+    }
+}
+
+fn pct(x: f64) -> String {
+    format!("{:.0} %", x * 100.0)
+}
+
+/// The terminal report.
+pub fn render(r: &RunReport) -> String {
+    let mut o = String::new();
+    let f = &r.fleet;
+    o.push_str(&format!(
+        "capsim run: {} clusters × {} machines ({} control plane), tier {}, seed {}\n\n",
+        f.clusters, f.machines_per_cluster, f.control_plane_replicas, r.tier, r.seed
+    ));
+    o.push_str("Fleet\n");
+    match f.time_to_ready_s {
+        Some(t) => o.push_str(&format!("  time to ready          {}\n", secs(t))),
+        None => o.push_str(&format!(
+            "  time to ready          NOT READY after {} ({} of {} clusters, {} machines running)\n",
+            secs(f.simulated_s),
+            f.clusters_ready,
+            f.clusters,
+            f.machines_running
+        )),
+    }
+    o.push_str(&format!(
+        "  per cluster            p50 {}  p95 {}\n  per machine            p95 {}\n\n",
+        secs(f.cluster_ready_p50_s),
+        secs(f.cluster_ready_p95_s),
+        secs(f.machine_ready_p95_s)
+    ));
+    let a = &r.apiserver;
+    o.push_str(&format!(
+        "API server ({} replicas)\n  mutating p99 {}   read-only p99 {}   429s {}   failed {}   seats peak {:.0} of {} (workload-low, one replica)\n\n",
+        a.replicas,
+        secs(a.mutating_p99_s),
+        secs(a.readonly_p99_s),
+        a.requests_429,
+        a.requests_failed,
+        a.seats_peak,
+        a.seats_limit
+    ));
+    let mut t = Table::new(&[
+        ("controller", Align::Left),
+        ("workers", Align::Right),
+        ("depth max", Align::Right),
+        ("queue p99", Align::Right),
+        ("reconcile p99", Align::Right),
+        ("reconciles", Align::Right),
+        ("errors", Align::Right),
+    ]);
+    for c in &r.controllers {
+        t.row(vec![
+            c.name.clone(),
+            c.workers.to_string(),
+            format!("{:.0}", c.depth_max),
+            secs(c.queue_latency_p99_s),
+            secs(c.reconcile_p99_s),
+            c.reconciles.to_string(),
+            c.errors.to_string(),
+        ]);
+    }
+    o.push_str("Controllers\n");
+    o.push_str(&indent(&t.render()));
+    let mut t = Table::new(&[
+        ("manager", Align::Left),
+        ("CPU peak", Align::Right),
+        ("limit", Align::Right),
+        ("memory peak", Align::Right),
+        ("limit", Align::Right),
+        ("OOM", Align::Right),
+        ("token wait p99", Align::Right),
+        ("token wait total", Align::Right),
+    ]);
+    for m in &r.managers {
+        t.row(vec![
+            m.name.clone(),
+            format!("{:.2}", m.cpu_peak_cores),
+            format!("{}", m.cpu_limit_cores),
+            bytes(m.memory_peak_bytes),
+            bytes(m.memory_limit_bytes),
+            m.oom_kills.to_string(),
+            secs(m.rate_limiter_wait_p99_s),
+            secs(m.rate_limiter_wait_total_s),
+        ]);
+    }
+    o.push_str("\nManagers (CPU: peak 1-minute average, cores)\n");
+    o.push_str(&indent(&t.render()));
+    let e = &r.etcd;
+    o.push_str(&format!(
+        "\netcd\n  database peak {} of {} quota ({})   live {}   fsync p99 {}   commit p99 {}   writes {} ({:.1}/s)   largest batch {}{}\n",
+        bytes(e.db_peak_bytes as f64),
+        bytes(e.quota_bytes as f64),
+        pct(e.db_peak_fraction),
+        bytes(e.live_bytes as f64),
+        secs(e.fsync_p99_s),
+        secs(e.commit_p99_s),
+        e.writes,
+        e.writes_per_s,
+        e.max_batch,
+        match e.nospace_at_s {
+            Some(t) => format!("\n  NOSPACE alarm at {}: every write refused from then on", secs(t)),
+            None => String::new(),
+        }
+    ));
+    let p = &r.prism_central;
+    o.push_str(&format!(
+        "\nPrism Central\n  task queue max {:.0}   tasks running max {:.0} of {}   VM create p95 {}   429s {}   requests {}\n",
+        p.queue_depth_max,
+        p.tasks_running_max,
+        p.task_slots.map_or("unlimited".to_string(), |s| s.to_string()),
+        secs(p.vm_create_p95_s),
+        p.rate_limited,
+        p.requests
+    ));
+    let mut t = Table::new(&[
+        ("node role", Align::Left),
+        ("runs", Align::Left),
+        ("nodes", Align::Right),
+        ("CPU/node", Align::Right),
+        ("vCPU", Align::Right),
+        ("memory/node", Align::Right),
+        ("RAM", Align::Right),
+        ("", Align::Left),
+    ]);
+    for c in &r.capacity {
+        t.row(vec![
+            c.role.clone(),
+            c.runs.clone(),
+            c.nodes.to_string(),
+            format!("{:.2}", c.cpu_demand_cores),
+            format!("{}", c.cpu_capacity_cores),
+            bytes(c.memory_demand_bytes),
+            bytes(c.memory_capacity_bytes),
+            if c.fits { "ok".into() } else { "OOM".into() },
+        ]);
+    }
+    o.push_str("\nManagement cluster demand (peak, per node)\n");
+    o.push_str(&indent(&t.render()));
+    let mut t = Table::new(&[
+        ("check", Align::Left),
+        ("value", Align::Right),
+        ("threshold", Align::Right),
+        ("result", Align::Left),
+    ]);
+    for c in &r.checklist {
+        let show = |v: f64| match c.unit.as_str() {
+            "s" => secs(v),
+            "fraction" => pct(v),
+            _ => format!("{v:.0}"),
+        };
+        t.row(vec![
+            c.name.clone(),
+            show(c.value),
+            show(c.threshold),
+            if c.pass { "pass".into() } else { "FAIL".into() },
+        ]);
+    }
+    o.push_str("\nScale-testing checklist\n");
+    o.push_str(&indent(&t.render()));
+    o.push_str("\nWaiting on the machines' paths to Running\n");
+    for w in &r.waiting {
+        o.push_str(&format!(
+            "  {:<16} {:>10}  {:>5}\n",
+            w.resource,
+            secs(w.seconds),
+            pct(w.share)
+        ));
+    }
+    o.push_str(&format!(
+        "\nBottleneck: {} ({} of all waiting)\n",
+        r.bottleneck.resource,
+        pct(r.bottleneck.share)
+    ));
+    o
+}
+
+fn indent(s: &str) -> String {
+    s.lines().map(|l| format!("  {l}\n")).collect()
+}
