@@ -205,6 +205,8 @@ struct Reconcile {
     next_write: usize,
     pc: Option<PcProgress>,
     failed: bool,
+    /// What its worker is doing now, as a [`Resource`] index (`Workqueue`: in service).
+    activity: u8,
 }
 
 struct ManagerRt {
@@ -246,6 +248,24 @@ pub struct ControllerRt {
     pub reconciles: u64,
     /// Reconciles ended by an error [count].
     pub errors: u64,
+    /// Busy workers by what they are doing now, indexed by [`Resource`] (`Workqueue`
+    /// stands for "in service").
+    activity: [u32; 6],
+    /// ∫ of `activity` over time [worker-seconds].
+    activity_integral: [f64; 6],
+    activity_at: SimTime,
+    /// `activity_integral` when each key last became ready for a worker.
+    ready_snap: Vec<[f64; 6]>,
+}
+
+fn ctrl_advance(ct: &mut ControllerRt, now: SimTime) {
+    let dt = now.saturating_since(ct.activity_at).as_secs_f64();
+    if dt > 0.0 {
+        for i in 0..6 {
+            ct.activity_integral[i] += f64::from(ct.activity[i]) * dt;
+        }
+        ct.activity_at = now;
+    }
 }
 
 struct ApiServerRt {
@@ -361,6 +381,8 @@ pub struct World {
     event_expiry: VecDeque<SimTime>,
     compaction_mark: SimTime,
     lease_created: [bool; 4],
+    /// The reconcile polling each machine's queued task, or `u32::MAX`.
+    poll_rec: Vec<u32>,
     queue_wait_limit: SimDuration,
     next_user_replica: u8,
     /// Clusters ready [count].
@@ -479,6 +501,10 @@ impl World {
                     reconcile_time: LatencyHistogram::new(),
                     reconciles: 0,
                     errors: 0,
+                    activity: [0; 6],
+                    activity_integral: [0.0; 6],
+                    activity_at: SimTime::ZERO,
+                    ready_snap: Vec::new(),
                 }
             })
             .collect();
@@ -554,6 +580,7 @@ impl World {
             event_expiry: VecDeque::new(),
             compaction_mark: SimTime::ZERO,
             lease_created: [false; 4],
+            poll_rec: vec![u32::MAX; n_machines],
             queue_wait_limit,
             next_user_replica: 0,
             clusters_ready: 0,
@@ -607,12 +634,41 @@ impl World {
     }
 
     fn wait(&mut self, owner: Owner, r: Resource, d: SimDuration) {
-        let s = d.as_secs_f64();
+        self.wait_secs(owner, r, d.as_secs_f64());
+    }
+
+    fn wait_secs(&mut self, owner: Owner, r: Resource, s: f64) {
         match owner {
             Owner::Machine(m) => self.metrics.machine_waits[m as usize][r as usize] += s,
             Owner::Cluster(c) => self.metrics.cluster_waits[c as usize][r as usize] += s,
             Owner::None => {}
         }
+    }
+
+    /// The reconcile's worker now waits at `cat` (or is in service: `Workqueue`).
+    fn set_activity(&mut self, now: SimTime, rec: u32, cat: Resource) {
+        let Some(r) = self.recs.get_mut(rec) else {
+            return;
+        };
+        if r.epoch != self.managers[r.ctrl.manager()].epoch || r.activity == cat as u8 {
+            return;
+        }
+        let ct = &mut self.ctrls[r.ctrl.index()];
+        ctrl_advance(ct, now);
+        ct.activity[r.activity as usize] -= 1;
+        ct.activity[cat as usize] += 1;
+        r.activity = cat as u8;
+    }
+
+    /// `key` became ready for a worker of `ctrl` now.
+    fn mark_ready(&mut self, now: SimTime, ctrl: Controller, key: u32) {
+        let ct = &mut self.ctrls[ctrl.index()];
+        ctrl_advance(ct, now);
+        let k = key as usize;
+        if k >= ct.ready_snap.len() {
+            ct.ready_snap.resize(k + 1, [0.0; 6]);
+        }
+        ct.ready_snap[k] = ct.activity_integral;
     }
 
     fn owner_of(ctrl: Controller, key: u32) -> Owner {
@@ -637,6 +693,7 @@ impl World {
             return; // a dead process has no queue; the relist after restart catches up
         }
         if self.ctrls[c].queue.add(key, now, prio) {
+            self.mark_ready(now, ctrl, key);
             self.dispatch(sched, ctrl);
         }
     }
@@ -668,8 +725,38 @@ impl World {
                 break;
             };
             self.ctrls[c].busy += 1;
-            self.wait(Self::owner_of(ctrl, key), Resource::Workqueue, waited);
+            self.charge_queue_wait(now, ctrl, key, waited);
             self.start_reconcile(sched, ctrl, key);
+        }
+    }
+
+    /// An item waited `waited` for a worker because every worker was busy. The wait is
+    /// charged to what those workers were doing meanwhile: waiting at a resource (that
+    /// resource is the cause) or in service (too few workers: the workqueue).
+    fn charge_queue_wait(&mut self, now: SimTime, ctrl: Controller, key: u32, waited: SimDuration) {
+        let w = waited.as_secs_f64();
+        if w <= 0.0 {
+            return;
+        }
+        let ct = &mut self.ctrls[ctrl.index()];
+        ctrl_advance(ct, now);
+        let snap = ct
+            .ready_snap
+            .get(key as usize)
+            .copied()
+            .unwrap_or(ct.activity_integral);
+        let delta: [f64; 6] = std::array::from_fn(|i| (ct.activity_integral[i] - snap[i]).max(0.0));
+        let total: f64 = delta.iter().sum();
+        let owner = Self::owner_of(ctrl, key);
+        if total > 0.0 {
+            for r in Resource::ALL {
+                let share = delta[r as usize] / total;
+                if share > 0.0 {
+                    self.wait_secs(owner, r, w * share);
+                }
+            }
+        } else {
+            self.wait_secs(owner, Resource::Workqueue, w);
         }
     }
 
@@ -698,7 +785,11 @@ impl World {
             next_write: 0,
             pc: None,
             failed: false,
+            activity: Resource::Cpu as u8,
         });
+        let ct = &mut self.ctrls[ctrl.index()];
+        ctrl_advance(ct, now);
+        ct.activity[Resource::Cpu as usize] += 1;
         let m = &mut self.managers[mgr];
         if m.cpu_busy < m.cores {
             m.cpu_busy += 1;
@@ -709,6 +800,7 @@ impl World {
     }
 
     fn run_cpu(&mut self, sched: &mut Scheduler<Event>, rec: u32) {
+        self.set_activity(sched.now(), rec, Resource::Workqueue);
         let r = self.recs.get(rec).expect("live reconcile");
         let m = &mut self.managers[r.ctrl.manager()];
         let wall = SimDuration::from_secs_f64(r.cpu.as_secs_f64() / m.speed);
@@ -773,6 +865,9 @@ impl World {
     fn finish(&mut self, sched: &mut Scheduler<Event>, rec: u32) {
         let now = sched.now();
         let r = self.recs.remove(rec).expect("live reconcile");
+        if r.ctrl == Controller::NutanixMachine && self.poll_rec[r.key as usize] == rec {
+            self.poll_rec[r.key as usize] = u32::MAX;
+        }
         let mgr = r.ctrl.manager();
         if r.epoch != self.managers[mgr].epoch {
             return;
@@ -792,11 +887,16 @@ impl World {
         }
         let c = r.ctrl.index();
         let ct = &mut self.ctrls[c];
+        ctrl_advance(ct, now);
+        ct.activity[r.activity as usize] -= 1;
         ct.reconciles += 1;
         ct.reconcile_time.record(now - r.started);
         ct.busy -= 1;
         // An add during the reconcile puts the key back in the queue here.
-        ct.queue.done(r.key, now);
+        if ct.queue.done(r.key, now) {
+            self.mark_ready(now, r.ctrl, r.key);
+        }
+        let ct = &mut self.ctrls[c];
         let delay = if r.failed {
             ct.errors += 1;
             ct.queue.add_rate_limited(r.key, now)
@@ -882,8 +982,11 @@ impl World {
             let m = &mut self.managers[r.manager as usize];
             m.limiter_wait.record(wait);
             m.limiter_wait_total += wait.as_secs_f64();
-            let owner = r.owner;
+            let (owner, rec) = (r.owner, r.rec);
             self.wait(owner, Resource::RateLimiter, wait);
+            if let Some(rec) = rec {
+                self.set_activity(now, rec, Resource::RateLimiter);
+            }
             sched.schedule_in(wait, Event::TokenGranted(req));
         } else {
             if limited {
@@ -913,6 +1016,9 @@ impl World {
                 let r = self.reqs.get_mut(req).expect("live request");
                 r.apf_queue = q;
                 r.timeout = Some(id);
+                if let Some(rec) = r.rec {
+                    self.set_activity(now, rec, Resource::ApfQueue);
+                }
             }
             Admission::Rejected => self.rejected(sched, req),
         }
@@ -927,8 +1033,12 @@ impl World {
             self.fail_request(sched, req);
         } else {
             r.waiting_since = sched.now();
+            let rec = r.rec;
             let d = SimDuration::from_secs_f64(self.cfg.kube_apiserver.retry_after.0);
             sched.schedule_in(d, Event::RetryAfterElapsed(req));
+            if let Some(rec) = rec {
+                self.set_activity(sched.now(), rec, Resource::ApfQueue);
+            }
         }
     }
 
@@ -938,10 +1048,13 @@ impl World {
         if let Some(id) = r.timeout.take() {
             sched.cancel(id);
         }
-        let (owner, waited) = (r.owner, now - r.arrived);
+        let (owner, waited, rec, op) = (r.owner, now - r.arrived, r.rec, r.op);
         let replica = r.replica as usize;
+        if let Some(rec) = rec {
+            self.set_activity(now, rec, Resource::Workqueue);
+        }
         let api = &self.cfg.kube_apiserver;
-        let (d, cpu) = match r.op {
+        let (d, cpu) = match op {
             Op::Write(_) | Op::LeaseUpdate | Op::EventCreate | Op::EventPatch => (
                 api.write_processing.sample_duration(&mut self.rng_api),
                 api.write_cpu.sample(&mut self.rng_api),
@@ -985,6 +1098,9 @@ impl World {
             self.store.rejected_writes += 1;
             self.fail_request(sched, req);
             return;
+        }
+        if let Some(rec) = r.rec {
+            self.set_activity(now, rec, Resource::Etcd);
         }
         if let Some(d) = self
             .etcd
@@ -1138,6 +1254,7 @@ impl World {
         }
         if ok {
             r.next_write += 1;
+            self.set_activity(sched.now(), rec, Resource::Workqueue);
             self.next_write(sched, rec);
         } else {
             // The write failed: the reconcile returns the error.
@@ -1373,6 +1490,14 @@ impl World {
         match self.pc.request(now, &mut self.rng_pc) {
             Some(latency) => {
                 self.metrics.service[Service::PrismCentral as usize] += latency.as_secs_f64();
+                // A poll of a task still waiting for its slot leaves the worker blocked on
+                // Prism Central; any other call is service.
+                let task_queued = self.recs.get(rec).is_some_and(|r| {
+                    r.ctrl == Controller::NutanixMachine && self.poll_rec[r.key as usize] == rec
+                });
+                if !task_queued {
+                    self.set_activity(now, rec, Resource::Workqueue);
+                }
                 sched.schedule_in(latency, Event::PcCallAnswered(rec));
             }
             None => {
@@ -1389,6 +1514,7 @@ impl World {
                     self.finish(sched, rec);
                 } else {
                     self.wait(owner, Resource::PrismCentral, retry);
+                    self.set_activity(now, rec, Resource::PrismCentral);
                     sched.schedule_in(retry, Event::PcRetryElapsed(rec));
                 }
             }
@@ -1420,14 +1546,21 @@ impl World {
                 task_flag_clear(ms, kind);
                 ms.tasks_pending |= 1 << task_code(kind);
                 let task = key * 4 + task_code(kind) as u32;
-                if let Some(d) = self.pc.submit(now, task, kind, &mut self.rng_pc) {
-                    sched.schedule_in(
-                        d,
-                        Event::PcTaskFinished {
-                            machine: key,
-                            kind: task_code(kind),
-                        },
-                    );
+                match self.pc.submit(now, task, kind, &mut self.rng_pc) {
+                    Some(d) => {
+                        sched.schedule_in(
+                            d,
+                            Event::PcTaskFinished {
+                                machine: key,
+                                kind: task_code(kind),
+                            },
+                        );
+                    }
+                    None => {
+                        // Waiting for a task slot: the worker is blocked on Prism Central.
+                        self.poll_rec[key as usize] = rec;
+                        self.set_activity(now, rec, Resource::PrismCentral);
+                    }
                 }
                 let poll = SimDuration::from_secs_f64(self.cfg.prism_central.task_poll_interval.0);
                 sched.schedule_in(poll, Event::PcPollDue(rec));
@@ -1473,6 +1606,10 @@ impl World {
         ms.tasks_pending &= !(1 << task_code(kind));
         if let Some((next, d, waited)) = self.pc.task_finished(now, &mut self.rng_pc) {
             let (m, k) = (next / 4, (next % 4) as u8);
+            let poller = std::mem::replace(&mut self.poll_rec[m as usize], u32::MAX);
+            if poller != u32::MAX {
+                self.set_activity(now, poller, Resource::Workqueue);
+            }
             self.wait(Owner::Machine(m), Resource::PrismCentral, waited);
             sched.schedule_in(
                 d,
@@ -1558,6 +1695,8 @@ impl World {
         for ct in self.ctrls.iter_mut().filter(|c| c.ctrl.manager() == m) {
             ct.queue.clear(now);
             ct.busy = 0;
+            ctrl_advance(ct, now);
+            ct.activity = [0; 6];
         }
         sched.schedule_in(
             SimDuration::from_secs_f64(delay),
@@ -1822,6 +1961,7 @@ impl Model for World {
                 if self.managers[c.manager()].up
                     && self.ctrls[ctrl as usize].queue.delay_elapsed(key, now, at)
                 {
+                    self.mark_ready(now, c, key);
                     self.dispatch(sched, c);
                 }
             }
