@@ -50,6 +50,9 @@ pub struct RunReport {
     pub waiting: Vec<WaitShare>,
     /// Writes that reached etcd, by kind [count].
     pub writes_by_kind: BTreeMap<String, u64>,
+    /// Writes that reached etcd by kind and verb (`Machine/create`, `Machine/patch`,
+    /// `Machine/status`, `Machine/delete`) [count].
+    pub writes_by_verb: BTreeMap<String, u64>,
     /// Simulation events handled [count].
     pub sim_events: u64,
 }
@@ -517,6 +520,18 @@ pub fn build(
         bottleneck,
         waiting,
         writes_by_kind: by_kind(&m.writes_by_kind),
+        writes_by_verb: ObjKind::ALL
+            .iter()
+            .flat_map(|k| {
+                ["create", "patch", "status", "delete"]
+                    .iter()
+                    .enumerate()
+                    .filter_map(move |(v, name)| {
+                        let n = m.writes_by_verb[k.index()][v];
+                        (n > 0).then(|| (format!("{}/{name}", k.name()), n))
+                    })
+            })
+            .collect(),
         sim_events: steps,
     }
 }

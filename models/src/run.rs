@@ -37,9 +37,33 @@ pub struct RunOutput {
 /// largest fleet needs (about 200 per machine).
 const STEP_BUDGET: u64 = 2_000_000_000;
 
+/// A finished world, for inspection: the world, the simulated time it ended at, and the
+/// events it handled.
+pub struct Finished {
+    /// The world at the end.
+    pub world: World,
+    /// When the run ended.
+    pub now: SimTime,
+    /// Events handled.
+    pub steps: u64,
+}
+
 /// Runs the plan to the end: every cluster ready, the deadline, or 30 minutes after a
 /// NOSPACE alarm.
 pub fn run(plan: &RunPlan) -> Result<RunOutput, SimError> {
+    let Finished {
+        mut world,
+        now,
+        steps,
+    } = simulate(plan)?;
+    let (cfg, fleet) = (&plan.config, plan.fleet);
+    let report = report::build(&world, cfg, &plan.tier, plan.seed, fleet, now, steps);
+    let timeline = std::mem::take(&mut world.metrics.timeline);
+    Ok(RunOutput { report, timeline })
+}
+
+/// Runs the plan and returns the world itself.
+pub fn simulate(plan: &RunPlan) -> Result<Finished, SimError> {
     let streams = RngStreams::new(plan.seed, plan.replica);
     let mut world = World::new(plan.config.clone(), plan.fleet, &streams, plan.timeline);
     world.deadline = SimTime::ZERO + plan.max_simulated;
@@ -55,16 +79,9 @@ pub fn run(plan: &RunPlan) -> Result<RunOutput, SimError> {
     }
     let now = sim.now();
     let steps = sim.steps();
-    let mut world = sim.into_model();
-    let report = report::build(
-        &world,
-        &plan.config,
-        &plan.tier,
-        plan.seed,
-        plan.fleet,
+    Ok(Finished {
+        world: sim.into_model(),
         now,
         steps,
-    );
-    let timeline = std::mem::take(&mut world.metrics.timeline);
-    Ok(RunOutput { report, timeline })
+    })
 }

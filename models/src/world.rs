@@ -285,6 +285,8 @@ pub struct Metrics {
     pub api_failed: u64,
     /// Writes committed by kind [count].
     pub writes_by_kind: [u64; ObjKind::ALL.len()],
+    /// Writes committed by kind and verb: create, patch, status patch, delete [count].
+    pub writes_by_verb: [[u64; 4]; ObjKind::ALL.len()],
     /// API requests by kind, no-op updates included [count].
     pub requests_by_kind: [u64; ObjKind::ALL.len()],
     /// VM create, from CAPX's POST to CAPX seeing the task done.
@@ -566,6 +568,7 @@ impl World {
                 api_429: 0,
                 api_failed: 0,
                 writes_by_kind: [0; ObjKind::ALL.len()],
+                writes_by_verb: [[0; 4]; ObjKind::ALL.len()],
                 requests_by_kind: [0; ObjKind::ALL.len()],
                 vm_create: LatencyHistogram::new(),
                 machine_waits: vec![[0.0; 6]; n_machines],
@@ -1168,6 +1171,13 @@ impl World {
         }
         self.wait(owner, Resource::Etcd, now.saturating_since(submitted));
         self.metrics.writes_by_kind[kind.index()] += 1;
+        let v = match verb {
+            Verb::Create => 0,
+            Verb::Patch | Verb::NoopUpdate => 1,
+            Verb::StatusPatch => 2,
+            Verb::Delete => 3,
+        };
+        self.metrics.writes_by_verb[kind.index()][v] += 1;
         match verb {
             Verb::Create => self.object_created(kind, size, true),
             Verb::Delete => self.object_created(kind, size, false),

@@ -1,7 +1,12 @@
-//! The management-cluster model end to end (issue 3).
+//! The management-cluster model end to end (issue 3): each test runs a small fleet and
+//! checks a property that follows from the real mechanisms, not from the model's output.
 
+use std::collections::BTreeMap;
+
+use models::fleet::ObjKind;
 use models::presets::{self, Override, Tier};
-use models::run::{RunOutput, RunPlan, run};
+use models::report::RunReport;
+use models::run::{Finished, RunPlan, run, simulate};
 use models::world::FleetSpec;
 use sim_core::SimDuration;
 
@@ -22,15 +27,207 @@ fn make_plan(tier: Tier, clusters: u32, machines: u32, cp: u32, sets: &[&str]) -
     }
 }
 
-fn run_plan(plan: &RunPlan) -> RunOutput {
-    run(plan).expect("run completes")
+fn report(plan: &RunPlan) -> RunReport {
+    run(plan).expect("run completes").report
+}
+
+fn item<'a>(r: &'a RunReport, name: &str) -> &'a models::report::ChecklistItem {
+    r.checklist
+        .iter()
+        .find(|c| c.name.starts_with(name))
+        .expect("checklist item")
+}
+
+/// Writes of one cluster with 1 control-plane machine and 1 worker, by kind and verb, as
+/// CAPI v1.12.3 and CAPX v1.10.0 make them (docs/model.md, "Writes of one cluster").
+#[test]
+fn one_cluster_makes_exactly_the_recipes_writes() {
+    let r = report(&make_plan(Tier::Small, 1, 2, 1, &[]));
+    assert_eq!((r.fleet.clusters_ready, r.fleet.machines_running), (1, 2));
+    let w = |k: &str| r.writes_by_verb.get(k).copied().unwrap_or(0);
+    let exact: BTreeMap<&str, u64> = [
+        // Creates: the user's Cluster; topology's shim, NutanixCluster, KCP, 3 templates,
+        // MD; MD's MS; KCP's 4 CA Secrets + kubeconfig; per machine a KubeadmConfig,
+        // NutanixMachine, Machine and bootstrap-data Secret; the init lock; 4 Leases.
+        ("Cluster/create", 1),
+        ("Secret/create", 8),
+        ("NutanixCluster/create", 1),
+        ("KubeadmControlPlane/create", 1),
+        ("Template/create", 3),
+        ("MachineDeployment/create", 1),
+        ("MachineSet/create", 1),
+        ("KubeadmConfig/create", 2),
+        ("NutanixMachine/create", 2),
+        ("Machine/create", 2),
+        ("ConfigMap/create", 1),
+        ("Lease/create", 4),
+        // Deletes: the shim once both refs are owned; the lock by the joining worker.
+        ("Secret/delete", 1),
+        ("ConfigMap/delete", 1),
+        // Metadata and spec patches.
+        ("Cluster/patch", 3), // finalizer, topology refs, control-plane endpoint
+        ("NutanixCluster/patch", 2), // owner ref (Cluster ctrl), finalizer (CAPX)
+        ("KubeadmControlPlane/patch", 2), // owner ref, finalizer
+        ("MachineDeployment/patch", 3), // two finalizers, revision annotation
+        ("MachineSet/patch", 2), // two finalizers
+        ("Machine/patch", 5), // CP finalizer, 2× dataSecretName, 2× providerID
+        // managedFields ×2, metadata ×2, owner ×2, join spec (worker), cert expiry (CP)
+        ("KubeadmConfig/patch", 8),
+        // managedFields ×2, metadata ×2, owner ×2, finalizer ×2, providerID spec ×2
+        ("NutanixMachine/patch", 10),
+        ("Secret/patch", 1), // CAPX's credential Secret, first reconcile only
+    ]
+    .into_iter()
+    .collect();
+    for (key, want) in &exact {
+        assert_eq!(w(key), *want, "{key}");
+    }
+    // Status patches depend on how reconciles interleave; each controller makes at least
+    // the Paused-condition patch and one per state it reports.
+    assert!(
+        w("Cluster/status") >= 3,
+        "topology condition, Paused, status"
+    );
+    assert!(w("Machine/status") >= 4, "Paused and Running, per machine");
+    assert!(
+        w("KubeadmConfig/status") >= 6,
+        "Paused, conditions, ready, per config"
+    );
+    assert!(w("NutanixMachine/status") >= 6);
+    assert_eq!(w("NutanixCluster/status"), 2);
 }
 
 #[test]
-fn one_small_cluster_becomes_ready() {
-    let out = run_plan(&make_plan(Tier::Small, 1, 2, 1, &[]));
-    let r = &out.report;
-    eprintln!("{}", serde_json::to_string_pretty(r).unwrap());
-    assert_eq!(r.fleet.clusters_ready, 1);
-    assert_eq!(r.fleet.machines_running, 2);
+fn kcp_creates_the_next_control_plane_machine_only_after_the_previous_is_ready() {
+    let Finished { world, .. } = simulate(&make_plan(Tier::Small, 2, 5, 3, &[])).unwrap();
+    for c in &world.clusters {
+        let first = c.first_machine as usize;
+        for i in 1..3 {
+            let prev = &world.machines[first + i - 1];
+            let next = &world.machines[first + i];
+            let ready = prev.running_at.expect("previous CP machine ran");
+            assert!(
+                next.created_at.expect("created") >= ready,
+                "CP {i} created before CP {} was ready",
+                i - 1
+            );
+        }
+    }
+}
+
+#[test]
+fn prism_central_never_runs_more_tasks_than_its_limit() {
+    let plan = make_plan(
+        Tier::Small,
+        8,
+        5,
+        1,
+        &["prism-central.max-concurrent-tasks=3"],
+    );
+    let Finished { world, .. } = simulate(&plan).unwrap();
+    assert_eq!(world.pc.running_gauge.max(), 3.0, "saturated, never above");
+    assert!(world.pc.queue_gauge.max() > 0.0, "tasks had to queue");
+}
+
+#[test]
+fn a_starved_rate_limiter_is_named_the_bottleneck() {
+    let sets = [
+        "capi-controller-manager.kube-api-qps=0.2",
+        "capi-controller-manager.kube-api-burst=1",
+    ];
+    let r = report(&make_plan(Tier::Small, 10, 5, 3, &sets));
+    assert_eq!(r.bottleneck.resource, "rate-limiter", "{:?}", r.waiting);
+    assert!(r.bottleneck.share > 0.5);
+}
+
+#[test]
+fn a_single_prism_central_task_slot_is_named_the_bottleneck() {
+    let r = report(&make_plan(
+        Tier::Small,
+        10,
+        5,
+        3,
+        &["prism-central.max-concurrent-tasks=1"],
+    ));
+    assert_eq!(r.bottleneck.resource, "prism-central", "{:?}", r.waiting);
+}
+
+#[test]
+fn a_quota_below_the_fleets_needs_raises_nospace_with_its_time() {
+    let r = report(&make_plan(
+        Tier::Small,
+        20,
+        5,
+        3,
+        &["etcd.quota-backend-bytes=1Mi"],
+    ));
+    let at = r.etcd.nospace_at_s.expect("NOSPACE alarm raised");
+    assert!(at > 0.0 && at < r.fleet.simulated_s);
+    assert!(!item(&r, "No etcd alarms").pass);
+    assert!(
+        r.fleet.time_to_ready_s.is_none(),
+        "the fleet cannot finish without writes"
+    );
+    assert!(
+        r.apiserver.requests_failed > 0,
+        "writes refused under the alarm"
+    );
+}
+
+#[test]
+fn etcd_live_bytes_are_the_objects_of_the_fleet() {
+    // 3 clusters of 1 CP + 3 workers: count the objects a ready fleet must hold.
+    let plan = make_plan(Tier::Small, 3, 4, 1, &[]);
+    let Finished { world, .. } = simulate(&plan).unwrap();
+    let cfg = &plan.config;
+    let (n, m) = (3u64, 4u64);
+    let expected = [
+        (ObjKind::Cluster, n),
+        (ObjKind::NutanixCluster, n),
+        (ObjKind::KubeadmControlPlane, n),
+        (ObjKind::MachineDeployment, n),
+        (ObjKind::MachineSet, n),
+        (ObjKind::Template, 3 * n),
+        (ObjKind::Machine, n * m),
+        (ObjKind::KubeadmConfig, n * m),
+        (ObjKind::NutanixMachine, n * m),
+        // CA ×4 + kubeconfig per cluster, bootstrap data per machine; shim deleted.
+        (ObjKind::Secret, 5 * n + n * m),
+        // The init lock is deleted by the first joining node.
+        (ObjKind::ConfigMap, 0),
+        (ObjKind::Lease, 4),
+        (ObjKind::Event, world.metrics.events_alive),
+    ];
+    let overhead = cfg.etcd.revision_overhead.0;
+    let want: u64 = expected
+        .iter()
+        .map(|(k, count)| count * (k.size(&cfg.costs.object_size) + overhead))
+        .sum();
+    assert_eq!(world.store.live_bytes(), want);
+    assert_eq!(
+        world.store.db_size(),
+        world.store.live_bytes() + world.store.history_bytes() + world.store.free_bytes()
+    );
+}
+
+#[test]
+fn more_clusters_never_finish_sooner_or_store_less() {
+    let sizes = [2, 8, 24];
+    let reports: Vec<RunReport> = sizes
+        .iter()
+        .map(|&n| report(&make_plan(Tier::Small, n, 5, 3, &[])))
+        .collect();
+    for pair in reports.windows(2) {
+        let (a, b) = (&pair[0], &pair[1]);
+        assert!(b.fleet.time_to_ready_s.unwrap() >= a.fleet.time_to_ready_s.unwrap());
+        assert!(b.etcd.db_peak_bytes >= a.etcd.db_peak_bytes);
+    }
+}
+
+#[test]
+fn same_seed_same_report() {
+    let plan = make_plan(Tier::Medium, 25, 6, 3, &[]);
+    let a = serde_json::to_string(&report(&plan)).unwrap();
+    let b = serde_json::to_string(&report(&plan)).unwrap();
+    assert_eq!(a, b);
 }
