@@ -231,3 +231,37 @@ fn same_seed_same_report() {
     let b = serde_json::to_string(&report(&plan)).unwrap();
     assert_eq!(a, b);
 }
+
+#[test]
+fn a_cache_larger_than_the_memory_limit_crash_loops_the_manager() {
+    // capi-controller-manager caches every CAPI object; 132Mi leaves 4 MiB for caches
+    // that need more: OOM kill, restart, relist, killed again (CrashLoopBackOff).
+    let mut plan = make_plan(
+        Tier::Small,
+        20,
+        10,
+        1,
+        &["capi-controller-manager.memory-limit=132Mi"],
+    );
+    plan.max_simulated = SimDuration::from_hours(2);
+    let r = report(&plan);
+    let capi = r
+        .managers
+        .iter()
+        .find(|m| m.name == "capi-controller-manager")
+        .unwrap();
+    assert!(
+        capi.oom_kills >= 2,
+        "killed and killed again after its restart: {}",
+        capi.oom_kills
+    );
+    assert!(!item(&r, "No OOM kills").pass);
+    assert!(r.fleet.time_to_ready_s.is_none());
+    // The other managers were not affected.
+    assert!(
+        r.managers
+            .iter()
+            .filter(|m| m.name != "capi-controller-manager")
+            .all(|m| m.oom_kills == 0)
+    );
+}

@@ -35,7 +35,8 @@ medium ≤ 100, large ≤ 500, xl ≤ 2000, extreme above), or --tier. Every fig
 simulated requests queueing at simulated resources; latencies with no published source \
 (object sizes, reconcile CPU, boot times, Prism Central task slots) are documented \
 estimates, see docs/model.md. `--set` takes any knob by its flag name; run with a wrong key \
-to see the nearest ones.")]
+to see the nearest ones.\n\n\
+Exit status: 0 when every checklist item passes, 1 when one fails, 2 on bad input.")]
 pub struct Args {
     /// Workload clusters to create at once (1 to 100000).
     #[arg(long, value_parser = clap::value_parser!(u32).range(1..=100_000))]
