@@ -398,6 +398,9 @@ pub struct Thresholds {
     pub reconcile_p99_controllers: Vec<String>,
     /// Workqueue depth below this [items].
     pub workqueue_depth: f64,
+    /// ...unless above it only for less than this: the guide's CAPIWorkQueueBacklog alert
+    /// fires after `for: 5m`, so a resync burst that drains sooner does not count.
+    pub workqueue_depth_for: Secs,
     /// Controller CPU below this fraction of its limit.
     pub controller_cpu_fraction: f64,
     /// Controller memory below this fraction of its limit.

@@ -116,6 +116,8 @@ pub struct ControllerFigures {
     pub workers: u32,
     /// Highest workqueue depth [items].
     pub depth_max: f64,
+    /// Longest unbroken time the depth stayed above the checklist threshold [s].
+    pub depth_above_threshold_longest_s: f64,
     /// Time an item waited in the queue, p99 [s].
     pub queue_latency_p99_s: f64,
     /// Reconcile duration, p99 [s].
@@ -234,6 +236,9 @@ pub struct Bottleneck {
     pub resource: String,
     /// Its share of all waiting [fraction].
     pub share: f64,
+    /// Where at that resource: the controller whose workers are all busy, the manager
+    /// whose limiter or CPU is short, Prism Central's task slots or its rate limit.
+    pub at: String,
 }
 
 /// Waiting at one resource.
@@ -316,6 +321,7 @@ pub fn build(
             manager: names[c.ctrl.manager()].0.to_string(),
             workers: workers_of(cfg, c.ctrl),
             depth_max: c.queue.depth_gauge.max(),
+            depth_above_threshold_longest_s: c.queue.depth_gauge.longest_above(now).as_secs_f64(),
             queue_latency_p99_s: c.queue.queue_latency.quantile(0.99).as_secs_f64(),
             reconcile_p99_s: c.reconcile_time.quantile(0.99).as_secs_f64(),
             reconciles: c.reconciles,
@@ -383,7 +389,12 @@ pub fn build(
             .map(|c| c.reconcile_p99_s)
             .collect(),
     );
-    let depth = max_of(controllers.iter().map(|c| c.depth_max).collect());
+    let depth_for = max_of(
+        controllers
+            .iter()
+            .map(|c| c.depth_above_threshold_longest_s)
+            .collect(),
+    );
     let cpu_frac = max_of(
         mf.iter()
             .map(|x| x.cpu_peak_cores / x.cpu_limit_cores)
@@ -410,11 +421,11 @@ pub fn build(
             reconcile_p99 < th.reconcile_p99.0,
         ),
         item(
-            "Work queue depth < 100",
-            depth,
-            th.workqueue_depth,
-            "items",
-            depth < th.workqueue_depth,
+            "Work queue depth < 100 (longest time above, alert fires after 5m)",
+            depth_for,
+            th.workqueue_depth_for.0,
+            "s",
+            depth_for < th.workqueue_depth_for.0,
         ),
         item(
             "Controller CPU < 80% of limits",
@@ -504,6 +515,7 @@ pub fn build(
     let bottleneck = Bottleneck {
         resource: top.resource.clone(),
         share: top.share,
+        at: bottleneck_at(world, &top.resource, &mf),
     };
     RunReport {
         schema_version: SCHEMA_VERSION,
@@ -533,6 +545,67 @@ pub fn build(
             })
             .collect(),
         sim_events: steps,
+    }
+}
+
+/// Where at `resource` the waiting happened.
+fn bottleneck_at(world: &World, resource: &str, mf: &[crate::world::ManagerFigures]) -> String {
+    let argmax = |v: Vec<(String, f64)>| {
+        v.into_iter()
+            .fold(
+                (String::new(), f64::MIN),
+                |b, x| if x.1 > b.1 { x } else { b },
+            )
+            .0
+    };
+    let per_cluster = world
+        .clusters
+        .first()
+        .map_or(1.0, |c| f64::from(c.machines()));
+    match resource {
+        "workqueue" => {
+            // A cluster-level controller's wait delays every machine of its cluster.
+            let waits = Controller::ALL
+                .iter()
+                .map(|c| {
+                    let weight = match c.key_space() {
+                        crate::controllers::KeySpace::Cluster => per_cluster,
+                        crate::controllers::KeySpace::Machine => 1.0,
+                    };
+                    let w = world.metrics.queue_wait_by_ctrl[c.index()] * weight;
+                    (format!("{} workers", c.name()), w)
+                })
+                .collect();
+            argmax(waits)
+        }
+        "rate-limiter" => argmax(
+            mf.iter()
+                .map(|m| (format!("{} client", m.name), m.limiter_wait_total_s))
+                .collect(),
+        ),
+        "controller-cpu" => argmax(
+            mf.iter()
+                .map(|m| {
+                    (
+                        format!("{} CPU limit", m.name),
+                        m.cpu_peak_cores / m.cpu_limit_cores,
+                    )
+                })
+                .collect(),
+        ),
+        "prism-central" => {
+            let retry = world.config().prism_central.retry_interval.0;
+            let slot_wait = world.pc.slot_wait.sum().as_secs_f64();
+            let rate_limit_wait = world.pc.rate_limited as f64 * retry;
+            if slot_wait >= rate_limit_wait {
+                "task slots".to_string()
+            } else {
+                "API rate limit (429s)".to_string()
+            }
+        }
+        "apf-queue" => "workload-low priority level".to_string(),
+        "etcd" => "group commit (fsync)".to_string(),
+        _ => String::new(),
     }
 }
 

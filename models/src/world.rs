@@ -295,6 +295,9 @@ pub struct Metrics {
     pub machine_waits: Vec<[f64; 6]>,
     /// Waiting time by resource on cluster-level objects, per cluster [s].
     pub cluster_waits: Vec<[f64; 6]>,
+    /// Waiting for a worker charged to the workqueue itself (workers busy in service), by
+    /// controller [s].
+    pub queue_wait_by_ctrl: [f64; 9],
     /// Service time by kind, summed over the fleet [s].
     pub service: [f64; 4],
     /// Timeline rows, if sampling was asked for.
@@ -574,6 +577,7 @@ impl World {
                 machine_waits: vec![[0.0; 6]; n_machines],
                 cluster_waits: vec![[0.0; 6]; n_clusters],
                 service: [0.0; 4],
+                queue_wait_by_ctrl: [0.0; 9],
                 timeline: Vec::new(),
                 fleet_ready_at: None,
                 events_alive: 0,
@@ -758,8 +762,11 @@ impl World {
                     self.wait_secs(owner, r, w * share);
                 }
             }
+            let in_service = w * delta[Resource::Workqueue as usize] / total;
+            self.metrics.queue_wait_by_ctrl[ctrl.index()] += in_service;
         } else {
             self.wait_secs(owner, Resource::Workqueue, w);
+            self.metrics.queue_wait_by_ctrl[ctrl.index()] += w;
         }
     }
 

@@ -16,6 +16,10 @@ pub struct TimeWeightedGauge {
     threshold: f64,
     /// Time with value > threshold over [start, last].
     above: SimDuration,
+    /// Start of the current stretch above the threshold, if the level is above it.
+    above_since: Option<SimTime>,
+    /// Longest finished stretch above the threshold.
+    longest_above: SimDuration,
 }
 
 impl Default for TimeWeightedGauge {
@@ -35,6 +39,8 @@ impl TimeWeightedGauge {
             integral: 0.0,
             threshold,
             above: SimDuration::ZERO,
+            above_since: None,
+            longest_above: SimDuration::ZERO,
         }
     }
 
@@ -55,6 +61,14 @@ impl TimeWeightedGauge {
     #[inline]
     pub fn set(&mut self, now: SimTime, value: f64) {
         self.advance(now);
+        match (self.above_since, value > self.threshold) {
+            (None, true) => self.above_since = Some(now),
+            (Some(since), false) => {
+                self.longest_above = self.longest_above.max(now.saturating_since(since));
+                self.above_since = None;
+            }
+            _ => {}
+        }
         self.value = value;
         self.max = self.max.max(value);
     }
@@ -73,6 +87,8 @@ impl TimeWeightedGauge {
         self.last = now;
         self.integral = 0.0;
         self.above = SimDuration::ZERO;
+        self.longest_above = SimDuration::ZERO;
+        self.above_since = (self.value > self.threshold).then_some(now);
         self.max = self.value;
     }
 
@@ -95,6 +111,15 @@ impl TimeWeightedGauge {
         }
         let tail = now.saturating_since(self.last).as_nanos() as f64;
         (self.integral + self.value * tail) / span
+    }
+
+    /// The longest unbroken stretch, up to `now`, during which the level stayed above the
+    /// threshold (an alert's `for:` clause compares this).
+    pub fn longest_above(&self, now: SimTime) -> SimDuration {
+        let current = self
+            .above_since
+            .map_or(SimDuration::ZERO, |s| now.saturating_since(s));
+        self.longest_above.max(current)
     }
 
     /// Time in the window up to `now` during which the level was above the threshold.
@@ -122,6 +147,26 @@ mod tests {
         assert!((g.mean(end) - (2.0 + 30.0) / 10.0).abs() < 1e-12);
         assert_eq!(g.max(), 10.0);
         assert_eq!(g.time_above(end), SimDuration::from_secs(3));
+        assert_eq!(g.longest_above(end), SimDuration::from_secs(3));
+    }
+
+    #[test]
+    fn longest_stretch_above_is_not_the_total_above() {
+        let mut g = TimeWeightedGauge::new(10.0);
+        let t = SimTime::from_secs;
+        g.set(t(0), 20.0);
+        g.set(t(4), 0.0); // 4 s above
+        g.set(t(5), 50.0);
+        g.set(t(6), 11.0); // still above: one stretch from 5 s
+        g.set(t(12), 1.0); // 7 s above
+        assert_eq!(g.time_above(t(20)), SimDuration::from_secs(11));
+        assert_eq!(g.longest_above(t(20)), SimDuration::from_secs(7));
+        g.set(t(30), 99.0);
+        assert_eq!(
+            g.longest_above(t(40)),
+            SimDuration::from_secs(10),
+            "open stretch counts"
+        );
     }
 
     #[test]
