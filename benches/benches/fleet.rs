@@ -1,0 +1,45 @@
+//! One full fleet creation on the default management cluster: 500 and 2,000 clusters of
+//! 25 machines (the guide's tier for the size, seed 1), as `capsim run` does it.
+//!
+//! `cargo bench -p capsim-benches --bench fleet` (about 8 minutes: the 2,000-cluster run
+//! simulates a day of a saturated management cluster).
+
+use std::hint::black_box;
+use std::time::Duration;
+
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use models::presets::{self, Tier};
+use models::run::{RunPlan, run};
+use models::world::FleetSpec;
+use sim_core::SimDuration;
+
+fn make_plan(clusters: u32) -> RunPlan {
+    let tier = Tier::for_fleet(clusters);
+    RunPlan {
+        config: presets::resolve(tier, &[]).expect("built-in preset"),
+        tier: tier.name().to_string(),
+        fleet: FleetSpec { clusters, machines_per_cluster: 25, control_plane_replicas: 3 },
+        seed: 1,
+        replica: 0,
+        timeline: false,
+        max_simulated: SimDuration::from_hours(24),
+    }
+}
+
+fn full_run(c: &mut Criterion) {
+    let mut group = c.benchmark_group("fleet_create_25_machines");
+    group.sample_size(10).warm_up_time(Duration::from_secs(1));
+    for clusters in [500, 2000] {
+        let plan = make_plan(clusters);
+        let events = run(&plan).expect("run").report.sim_events;
+        group.throughput(Throughput::Elements(events));
+        group.measurement_time(Duration::from_secs(if clusters > 1000 { 300 } else { 30 }));
+        group.bench_function(format!("{clusters}_clusters"), |b| {
+            b.iter(|| black_box(run(&plan).expect("run")))
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, full_run);
+criterion_main!(benches);
