@@ -88,7 +88,8 @@ pub struct FleetFigures {
 pub struct ApiServerFigures {
     /// Replicas.
     pub replicas: u32,
-    /// Mutating request latency p99, APF queueing included [s].
+    /// Mutating request latency p99, APF queueing included; every attempt counts, 429
+    /// answers and queue-wait timeouts too [s].
     pub mutating_p99_s: f64,
     /// Read-only request latency p99 [s] (reads that reach the API server: Lease GETs,
     /// relists; controllers read from their caches).
@@ -166,7 +167,7 @@ pub struct EtcdFigures {
     pub fsync_p99_s: f64,
     /// Commit latency (arrival at the leader to commit) p99 [s].
     pub commit_p99_s: f64,
-    /// Writes committed [count].
+    /// Writes etcd applied; writes refused under NOSPACE are not counted [count].
     pub writes: u64,
     /// Mean write rate over the run [1/s].
     pub writes_per_s: f64,
@@ -185,7 +186,8 @@ pub struct PrismCentralFigures {
     pub tasks_running_max: f64,
     /// Task slots; absent when unlimited.
     pub task_slots: Option<u32>,
-    /// VM create, CAPX's POST to CAPX seeing the task done, p95 [s].
+    /// VM create, from Prism Central accepting the create (task submitted) to the task
+    /// finishing: slot wait plus execution, p95 [s].
     pub vm_create_p95_s: f64,
     /// API requests answered 429 [count].
     pub rate_limited: u64,
@@ -344,6 +346,9 @@ pub fn build(
         })
         .collect();
     let db_peak = world.store.db_size();
+    // Writes etcd applied (a write refused under NOSPACE reaches the commit but not the
+    // store).
+    let committed: u64 = m.writes_by_kind.iter().sum();
     let quota = world.store.quota();
     let etcd = EtcdFigures {
         db_peak_bytes: db_peak,
@@ -352,12 +357,8 @@ pub fn build(
         live_bytes: world.store.live_bytes(),
         fsync_p99_s: world.etcd.fsync.quantile(0.99).as_secs_f64(),
         commit_p99_s: world.etcd.commit_latency.quantile(0.99).as_secs_f64(),
-        writes: world.etcd.committed,
-        writes_per_s: if t > 0.0 {
-            world.etcd.committed as f64 / t
-        } else {
-            0.0
-        },
+        writes: committed,
+        writes_per_s: if t > 0.0 { committed as f64 / t } else { 0.0 },
         max_batch: world.etcd.max_batch,
         nospace_at_s: world.store.nospace_at.map(|t| t.as_secs_f64()),
     };
@@ -370,7 +371,7 @@ pub fn build(
         rate_limited: world.pc.rate_limited,
         requests: world.pc.requests,
     };
-    let capacity = capacity(world, cfg, t, db_peak);
+    let capacity = capacity(world, cfg, db_peak);
     let oom_total: u32 = mf.iter().map(|x| x.oom_kills).sum::<u32>()
         + capacity.iter().filter(|c| !c.fits).count() as u32;
     let th = &cfg.thresholds;
@@ -618,18 +619,15 @@ fn workers_of(cfg: &ModelConfig, c: Controller) -> u32 {
         .unwrap_or(1)
 }
 
-fn capacity(world: &World, cfg: &ModelConfig, t: f64, db_peak: u64) -> Vec<NodeRoleDemand> {
+fn capacity(world: &World, cfg: &ModelConfig, db_peak: u64) -> Vec<NodeRoleDemand> {
     let api = &cfg.kube_apiserver;
     let n = &cfg.nodes;
-    let stored = world.store.live_bytes() as f64;
+    let peaks = world.peaks;
+    let stored = peaks.live_bytes.max(world.store.live_bytes()) as f64;
     let api_mem = api.memory_base.0 as f64 + api.memory_per_stored_byte * stored;
-    let api_cpu = world
-        .apiserver_cpu_seconds()
-        .into_iter()
-        .fold(0.0, f64::max)
-        / t.max(1.0);
+    let api_cpu = peaks.apiserver_cpu_cores;
     let etcd_mem = cfg.etcd.memory_base.0 as f64 + db_peak as f64;
-    let etcd_cpu = cfg.etcd.cpu_per_write * world.etcd.committed as f64 / t.max(1.0);
+    let etcd_cpu = cfg.etcd.cpu_per_write * peaks.etcd_writes_per_s;
     let mut out = Vec::new();
     let role = |role: &str, runs: &str, pool: &crate::config::NodePool, cpu: f64, mem: f64| {
         NodeRoleDemand {

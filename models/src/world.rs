@@ -176,6 +176,12 @@ struct Request {
     waiting_since: SimTime,
     apf_queue: u32,
     timeout: Option<EventId>,
+    /// Whether it holds APF seats (it is executing).
+    executing: bool,
+    /// When it reached etcd's leader.
+    etcd_at: SimTime,
+    /// The epoch of the manager process that sent it.
+    epoch: u32,
 }
 
 /// A Prism Central operation of a recipe.
@@ -187,6 +193,8 @@ enum PcOp {
 }
 
 struct PcProgress {
+    /// Look-up calls still to make before `ops`.
+    lookups: u32,
     ops: &'static [PcOp],
     idx: usize,
     attempts: u32,
@@ -232,6 +240,8 @@ struct ManagerRt {
     limiter_wait: LatencyHistogram,
     limiter_wait_total: f64,
     sync_period: f64,
+    /// LISTs of a restarted process still running; its workers wait for them.
+    lists_pending: u32,
 }
 
 /// One controller's runtime state and figures.
@@ -289,7 +299,7 @@ pub struct Metrics {
     pub writes_by_verb: [[u64; 4]; ObjKind::ALL.len()],
     /// API requests by kind, no-op updates included [count].
     pub requests_by_kind: [u64; ObjKind::ALL.len()],
-    /// VM create, from CAPX's POST to CAPX seeing the task done.
+    /// VM create: task submitted to task finished (slot wait plus execution).
     pub vm_create: LatencyHistogram,
     /// Waiting time by resource, summed over every machine's path [s].
     pub machine_waits: Vec<[f64; 6]>,
@@ -343,7 +353,6 @@ pub struct FleetSpec {
 }
 
 /// Index of the priority levels used (in [`apf::default_levels`] order).
-const LEVEL_LEADER_ELECTION: u8 = 2;
 const LEVEL_WORKLOAD_LOW: u8 = 4;
 const LEVEL_GLOBAL_DEFAULT: u8 = 5;
 /// The "manager" number of the user applying Clusters.
@@ -388,6 +397,12 @@ pub struct World {
     lease_created: [bool; 4],
     /// The reconcile polling each machine's queued task, or `u32::MAX`.
     poll_rec: Vec<u32>,
+    /// When each machine's VM create task was submitted.
+    vm_create_submitted: Vec<SimTime>,
+    /// (busiest API server's CPU seconds, etcd writes) at the last samples.
+    cp_window: VecDeque<(f64, f64)>,
+    /// Peaks of the control plane's demand.
+    pub peaks: ControlPlanePeaks,
     queue_wait_limit: SimDuration,
     next_user_replica: u8,
     /// Clusters ready [count].
@@ -433,6 +448,7 @@ fn manager_rt(name: &'static str, m: &ManagerConfig, replica: u8, hand: Vec<u32>
         limiter_wait: LatencyHistogram::new(),
         limiter_wait_total: 0.0,
         sync_period: m.sync_period.0,
+        lists_pending: 0,
     }
 }
 
@@ -588,6 +604,9 @@ impl World {
             compaction_mark: SimTime::ZERO,
             lease_created: [false; 4],
             poll_rec: vec![u32::MAX; n_machines],
+            vm_create_submitted: vec![SimTime::ZERO; n_machines],
+            cp_window: VecDeque::new(),
+            peaks: ControlPlanePeaks::default(),
             queue_wait_limit,
             next_user_replica: 0,
             clusters_ready: 0,
@@ -644,8 +663,12 @@ impl World {
         self.wait_secs(owner, r, d.as_secs_f64());
     }
 
+    /// Charges a wait to its owner's path to Running; waits after the machine runs (or
+    /// the cluster is ready) are off that path.
     fn wait_secs(&mut self, owner: Owner, r: Resource, s: f64) {
         match owner {
+            Owner::Machine(m) if self.machines[m as usize].running => {}
+            Owner::Cluster(c) if self.clusters[c as usize].ready_at.is_some() => {}
             Owner::Machine(m) => self.metrics.machine_waits[m as usize][r as usize] += s,
             Owner::Cluster(c) => self.metrics.cluster_waits[c as usize][r as usize] += s,
             Owner::None => {}
@@ -665,6 +688,16 @@ impl World {
         ct.activity[r.activity as usize] -= 1;
         ct.activity[cat as usize] += 1;
         r.activity = cat as u8;
+    }
+
+    /// Forgets a reconcile whose process was killed.
+    fn drop_orphan(&mut self, rec: u32) {
+        if let Some(r) = self.recs.remove(rec)
+            && r.ctrl == Controller::NutanixMachine
+            && self.poll_rec[r.key as usize] == rec
+        {
+            self.poll_rec[r.key as usize] = u32::MAX;
+        }
     }
 
     /// `key` became ready for a worker of `ctrl` now.
@@ -727,6 +760,9 @@ impl World {
     fn dispatch(&mut self, sched: &mut Scheduler<Event>, ctrl: Controller) {
         let now = sched.now();
         let c = ctrl.index();
+        if self.managers[ctrl.manager()].lists_pending > 0 {
+            return; // workers start once the caches have synced
+        }
         while self.ctrls[c].busy < self.ctrls[c].workers {
             let Some((key, waited)) = self.ctrls[c].queue.get(now) else {
                 break;
@@ -825,7 +861,7 @@ impl World {
         let Some(r) = self.recs.get(rec) else { return };
         let mgr = r.ctrl.manager();
         if r.epoch != self.managers[mgr].epoch {
-            self.recs.remove(rec); // the process that ran it was killed
+            self.drop_orphan(rec); // the process that ran it was killed
             return;
         }
         match self.managers[mgr].cpu_queue.pop_front() {
@@ -838,7 +874,13 @@ impl World {
                 let m = &self.machines[r.key as usize];
                 // CAPX finds an existing VM by name: a restarted reconcile skips to the end.
                 let ops = provision_ops(m);
+                let lookups = if std::ptr::eq(ops, PROVISION_OPS) {
+                    self.cfg.prism_central.lookups_per_vm_create
+                } else {
+                    0
+                };
                 r.pc = Some(PcProgress {
+                    lookups,
                     ops,
                     idx: 0,
                     attempts: 0,
@@ -849,6 +891,7 @@ impl World {
             }
             Some(PcWork::ClusterCategory) => {
                 r.pc = Some(PcProgress {
+                    lookups: 0,
                     ops: CLUSTER_CATEGORY_OPS,
                     idx: 0,
                     attempts: 0,
@@ -882,15 +925,12 @@ impl World {
         if r.epoch != self.managers[mgr].epoch {
             return;
         }
-        let owner = match r.plan.writes.first() {
-            Some(w) => w.target.into(),
-            None => Self::owner_of(r.ctrl, r.key),
-        };
+        // Events are sent asynchronously by the recorder: nothing waits for them.
         for _ in 0..r.plan.events {
-            self.issue(sched, None, mgr as u8, Op::EventCreate, owner);
+            self.issue(sched, None, mgr as u8, Op::EventCreate, Owner::None);
         }
         for _ in 0..r.plan.event_repeats {
-            self.issue(sched, None, mgr as u8, Op::EventPatch, owner);
+            self.issue(sched, None, mgr as u8, Op::EventPatch, Owner::None);
         }
         if r.plan.records_unhealthy_event {
             self.clusters[r.key as usize].kcp_unhealthy_event = true;
@@ -938,11 +978,10 @@ impl World {
         owner: Owner,
     ) {
         let now = sched.now();
+        // The CAPI and CAPX service accounts match the `service-accounts` FlowSchema, so
+        // their Lease traffic shares workload-low with their other requests (only
+        // kube-system users reach the leader-election level).
         let (level, replica) = match op {
-            Op::LeaseUpdate | Op::Read => (
-                LEVEL_LEADER_ELECTION,
-                self.managers[manager as usize].replica,
-            ),
             _ if manager == USER => {
                 let r = self.next_user_replica;
                 self.next_user_replica = (r + 1) % self.apiservers.len() as u8;
@@ -968,6 +1007,13 @@ impl World {
             waiting_since: now,
             apf_queue: 0,
             timeout: None,
+            executing: false,
+            etcd_at: now,
+            epoch: if manager == USER {
+                0
+            } else {
+                self.managers[manager as usize].epoch
+            },
         });
         self.through_limiter(sched, req);
     }
@@ -1036,6 +1082,9 @@ impl World {
 
     fn rejected(&mut self, sched: &mut Scheduler<Event>, req: u32) {
         self.metrics.api_429 += 1;
+        let r = self.reqs.get(req).expect("live request");
+        let (op, latency) = (r.op, sched.now() - r.arrived);
+        self.record_latency(op, latency);
         let max = self.cfg.kube_apiserver.client_max_retries;
         let r = self.reqs.get_mut(req).expect("live request");
         r.attempts += 1;
@@ -1058,6 +1107,7 @@ impl World {
         if let Some(id) = r.timeout.take() {
             sched.cancel(id);
         }
+        r.executing = true;
         let (owner, waited, rec, op) = (r.owner, now - r.arrived, r.rec, r.op);
         let replica = r.replica as usize;
         if let Some(rec) = rec {
@@ -1109,7 +1159,9 @@ impl World {
             self.fail_request(sched, req);
             return;
         }
-        if let Some(rec) = r.rec {
+        let rec = r.rec;
+        self.reqs.get_mut(req).expect("live request").etcd_at = now;
+        if let Some(rec) = rec {
             self.set_activity(now, rec, Resource::Etcd);
         }
         if let Some(d) = self
@@ -1141,7 +1193,7 @@ impl World {
     fn commit(&mut self, sched: &mut Scheduler<Event>, req: u32) -> bool {
         let now = sched.now();
         let r = self.reqs.get(req).expect("live request");
-        let (owner, submitted) = (r.owner, r.arrived);
+        let (owner, submitted) = (r.owner, r.etcd_at);
         let first_lease = !self.lease_created[r.manager.min(3) as usize];
         let (kind, verb, write) = match r.op {
             Op::Write(w) => (w.kind, w.verb, Some(w)),
@@ -1163,7 +1215,16 @@ impl World {
         {
             return true;
         }
-        let size = kind.size(&self.cfg.costs.object_size);
+        let sizes = &self.cfg.costs.object_size;
+        let size = match write {
+            // A machine's Secret is its bootstrap data (cloud-init with certificates).
+            Some(Write {
+                kind: ObjKind::Secret,
+                target: Target::Machine(_),
+                ..
+            }) => sizes.bootstrap_secret.0,
+            _ => kind.size(sizes),
+        };
         let result = match verb {
             Verb::Create => self.store.put(now, None, size),
             Verb::Patch | Verb::StatusPatch => self.store.put(now, Some(size), size),
@@ -1231,34 +1292,58 @@ impl World {
         }
     }
 
-    fn complete(&mut self, sched: &mut Scheduler<Event>, req: u32, ok: bool) {
-        let now = sched.now();
-        let r = self.reqs.remove(req).expect("live request");
-        let latency = now - r.arrived;
-        match r.op {
+    fn record_latency(&mut self, op: Op, latency: SimDuration) {
+        match op {
             Op::Read | Op::List { .. } => self.metrics.api_readonly.record(latency),
             _ => self.metrics.api_mutating.record(latency),
         }
-        let (replica, level) = (r.replica as usize, r.level as usize);
-        let mut dispatched = Vec::new();
-        self.apiservers[replica].levels[level].release(now, r.width, |q| dispatched.push(q));
-        for q in dispatched {
-            self.execute(sched, q);
+    }
+
+    /// The API server answered: releases the request's seats (dispatching what now
+    /// fits) and hands the answer to its reconcile.
+    fn complete(&mut self, sched: &mut Scheduler<Event>, req: u32, ok: bool) {
+        let now = sched.now();
+        let r = self.reqs.remove(req).expect("live request");
+        self.record_latency(r.op, now - r.arrived);
+        if !ok {
+            self.metrics.api_failed += 1;
         }
-        if let Op::LeaseUpdate = r.op {
-            return;
+        if r.executing {
+            let (replica, level) = (r.replica as usize, r.level as usize);
+            let mut dispatched = Vec::new();
+            self.apiservers[replica].levels[level].release(now, r.width, |q| dispatched.push(q));
+            for q in dispatched {
+                self.execute(sched, q);
+            }
+        }
+        if let Op::List { .. } = r.op
+            && r.manager != USER
+            && r.epoch == self.managers[r.manager as usize].epoch
+        {
+            let mg = &mut self.managers[r.manager as usize];
+            mg.lists_pending = mg.lists_pending.saturating_sub(1);
+            if mg.lists_pending == 0 {
+                let m = r.manager as usize;
+                for &ctrl in Controller::ALL.iter().filter(|c| c.manager() == m) {
+                    self.dispatch(sched, ctrl);
+                }
+            }
         }
         if let Some(rec) = r.rec {
             self.request_done(sched, rec, ok);
         }
     }
 
+    /// The request failed for good: retries exhausted, or etcd refused it.
     fn fail_request(&mut self, sched: &mut Scheduler<Event>, req: u32) {
-        self.metrics.api_failed += 1;
-        let r = self.reqs.remove(req).expect("live request");
-        if let Some(rec) = r.rec {
-            self.request_done(sched, rec, false);
-        }
+        self.complete(sched, req, false);
+    }
+
+    /// Whether the process that sent `req` has been killed since (its pending requests
+    /// are never sent).
+    fn sender_dead(&self, req: u32) -> bool {
+        let r = self.reqs.get(req).expect("live request");
+        r.manager != USER && r.epoch != self.managers[r.manager as usize].epoch
     }
 
     fn request_done(&mut self, sched: &mut Scheduler<Event>, rec: u32, ok: bool) {
@@ -1266,7 +1351,7 @@ impl World {
             return;
         };
         if r.epoch != self.managers[r.ctrl.manager()].epoch {
-            self.recs.remove(rec);
+            self.drop_orphan(rec);
             return;
         }
         if ok {
@@ -1490,7 +1575,7 @@ impl World {
     fn pc_next(&mut self, sched: &mut Scheduler<Event>, rec: u32) {
         let r = self.recs.get_mut(rec).expect("live reconcile");
         let p = r.pc.as_mut().expect("pc work in progress");
-        if p.idx >= p.ops.len() {
+        if p.lookups == 0 && p.idx >= p.ops.len() {
             r.pc = None;
             self.next_write(sched, rec);
             return;
@@ -1544,11 +1629,18 @@ impl World {
             return;
         };
         if r.epoch != self.managers[r.ctrl.manager()].epoch {
-            self.recs.remove(rec);
+            self.drop_orphan(rec);
             return;
         }
         let key = r.key;
         let p = r.pc.as_mut().expect("pc work");
+        // Each answered call starts the SDK's retry count afresh.
+        p.attempts = 0;
+        if p.lookups > 0 {
+            p.lookups -= 1;
+            self.pc_next(sched, rec);
+            return;
+        }
         match p.ops[p.idx] {
             PcOp::Call => {
                 p.idx += 1;
@@ -1557,8 +1649,10 @@ impl World {
             PcOp::Task(kind) if !p.polling => {
                 // The POST returned a task id: the task queues for a slot; CAPX polls.
                 p.polling = true;
-                p.attempts = 0;
                 p.task_submitted_at = now;
+                if kind == TaskKind::VmCreate {
+                    self.vm_create_submitted[key as usize] = now;
+                }
                 let ms = &mut self.machines[key as usize];
                 task_flag_clear(ms, kind);
                 ms.tasks_pending |= 1 << task_code(kind);
@@ -1584,9 +1678,6 @@ impl World {
             }
             PcOp::Task(kind) => {
                 if task_flag(&self.machines[key as usize], kind) {
-                    if kind == TaskKind::VmCreate {
-                        self.metrics.vm_create.record(now - p.task_submitted_at);
-                    }
                     p.idx += 1;
                     self.pc_next(sched, rec);
                 } else {
@@ -1603,7 +1694,10 @@ impl World {
         let kind = task_kind(kind);
         let ms = &mut self.machines[machine as usize];
         match kind {
-            TaskKind::VmCreate => {}
+            TaskKind::VmCreate => {
+                let submitted = self.vm_create_submitted[machine as usize];
+                self.metrics.vm_create.record(now - submitted);
+            }
             TaskKind::VmPowerOn => {
                 ms.vm_powered = true;
                 let boot = &self.cfg.machine_boot;
@@ -1705,7 +1799,11 @@ impl World {
         mg.epoch += 1;
         mg.up = false;
         mg.cpu_busy = 0;
-        mg.cpu_queue.clear();
+        let queued: Vec<u32> = mg.cpu_queue.drain(..).collect();
+        for rec in queued {
+            self.drop_orphan(rec);
+        }
+        let mg = &mut self.managers[m];
         // CrashLoopBackOff doubles the restart delay, capped at 5 minutes.
         let base = self.cfg.managers()[m].1.restart_delay.0;
         let delay = (base * 2f64.powi(mg.oom_kills as i32 - 1)).min(300.0);
@@ -1730,6 +1828,17 @@ impl World {
             return;
         }
         mg.up = true;
+        // A new process: a full token bucket, and no worker starts before every informer
+        // has listed (controller-runtime waits for the caches to sync).
+        let mcfg = self.cfg.managers()[m as usize].1;
+        mg.limiter = ClientLimiter::new(match mcfg.kube_api_qps.0 {
+            Some(qps) => ClientRateLimit::Limited {
+                qps,
+                burst: mcfg.kube_api_burst,
+            },
+            None => ClientRateLimit::Off,
+        });
+        mg.lists_pending = cached_kinds(m as usize).len() as u32;
         for &kind in cached_kinds(m as usize) {
             let objects = self.count_by_kind[kind.index()] as u32;
             self.issue(sched, None, m, Op::List { objects }, Owner::None);
@@ -1767,6 +1876,28 @@ impl World {
                 mg.cpu_peak_cores = mg.cpu_peak_cores.max(used / (4 * SAMPLE_INTERVAL_S) as f64);
             }
         }
+        // Control-plane demand: 1-minute windows, as for the managers.
+        let api_cpu = self
+            .apiservers
+            .iter()
+            .map(|a| a.cpu_seconds)
+            .fold(0.0, f64::max);
+        let writes: u64 = self.metrics.writes_by_kind.iter().sum();
+        self.cp_window.push_back((api_cpu, writes as f64));
+        if self.cp_window.len() > 5 {
+            self.cp_window.pop_front();
+        }
+        if self.cp_window.len() == 5 {
+            let span = (4 * SAMPLE_INTERVAL_S) as f64;
+            let (first, last) = (self.cp_window[0], self.cp_window[4]);
+            self.peaks.apiserver_cpu_cores = self
+                .peaks
+                .apiserver_cpu_cores
+                .max((last.0 - first.0) / span);
+            self.peaks.etcd_writes_per_s =
+                self.peaks.etcd_writes_per_s.max((last.1 - first.1) / span);
+        }
+        self.peaks.live_bytes = self.peaks.live_bytes.max(self.store.live_bytes());
         self.oom_check(sched);
         if self.timeline {
             let (mut seats, mut queued) = (0, 0);
@@ -1819,11 +1950,6 @@ impl World {
             .collect()
     }
 
-    /// API servers' CPU [core-seconds], per replica.
-    pub fn apiserver_cpu_seconds(&self) -> Vec<f64> {
-        self.apiservers.iter().map(|a| a.cpu_seconds).collect()
-    }
-
     /// Peak APF seats in use on any replica's workload-low level, and its seats.
     pub fn apf_peak_seats(&self) -> (f64, u32) {
         let l = LEVEL_WORKLOAD_LOW as usize;
@@ -1850,6 +1976,17 @@ impl World {
     }
 }
 
+/// The control plane's highest demand, from 15-second samples.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct ControlPlanePeaks {
+    /// Highest 1-minute average CPU of the busiest API server [cores].
+    pub apiserver_cpu_cores: f64,
+    /// Highest 1-minute average etcd write rate [1/s].
+    pub etcd_writes_per_s: f64,
+    /// Highest live bytes in etcd (what the watch cache holds) [bytes].
+    pub live_bytes: u64,
+}
+
 /// One manager's figures for the report.
 #[derive(Clone, Debug)]
 pub struct ManagerFigures {
@@ -1873,13 +2010,9 @@ pub struct ManagerFigures {
     pub limiter_wait_total_s: f64,
 }
 
+/// CAPX's `getOrCreateVM` after its look-ups (`prism-central.lookups-per-vm-create`):
+/// create, custom attributes, power on, each a POST, a task polled to its end, and GETs.
 const PROVISION_OPS: &[PcOp] = &[
-    PcOp::Call,
-    PcOp::Call,
-    PcOp::Call,
-    PcOp::Call,
-    PcOp::Call,
-    PcOp::Call,
     PcOp::Task(TaskKind::VmCreate),
     PcOp::Call,
     PcOp::Call,
@@ -1983,19 +2116,34 @@ impl Model for World {
                 }
             }
             Event::CpuDone(rec) => self.cpu_done(sched, rec),
-            Event::TokenGranted(req) => self.admit(sched, req),
+            Event::TokenGranted(req) => {
+                if self.sender_dead(req) {
+                    self.reqs.remove(req);
+                } else {
+                    self.admit(sched, req);
+                }
+            }
             Event::ApfQueueTimedOut(req) => {
                 let now = sched.now();
                 let r = self.reqs.get(req).expect("queued request");
                 let (replica, level, q) = (r.replica as usize, r.level as usize, r.apf_queue);
-                if self.apiservers[replica].levels[level].time_out(now, q, req) {
-                    let owner = r.owner;
+                let owner = r.owner;
+                let mut unblocked = Vec::new();
+                let level = &mut self.apiservers[replica].levels[level];
+                if level.time_out(now, q, req, |d| unblocked.push(d)) {
                     self.wait(owner, Resource::ApfQueue, self.queue_wait_limit);
                     self.reqs.get_mut(req).expect("live").timeout = None;
                     self.rejected(sched, req);
                 }
+                for d in unblocked {
+                    self.execute(sched, d);
+                }
             }
             Event::RetryAfterElapsed(req) => {
+                if self.sender_dead(req) {
+                    self.reqs.remove(req);
+                    return;
+                }
                 let now = sched.now();
                 let r = self.reqs.get(req).expect("live request");
                 let owner = r.owner;
@@ -2008,7 +2156,7 @@ impl Model for World {
             Event::PcRetryElapsed(rec) | Event::PcPollDue(rec) => {
                 let Some(r) = self.recs.get(rec) else { return };
                 if r.epoch != self.managers[r.ctrl.manager()].epoch {
-                    self.recs.remove(rec);
+                    self.drop_orphan(rec);
                     return;
                 }
                 self.pc_call(sched, rec);

@@ -191,18 +191,21 @@ fn etcd_live_bytes_are_the_objects_of_the_fleet() {
         (ObjKind::Machine, n * m),
         (ObjKind::KubeadmConfig, n * m),
         (ObjKind::NutanixMachine, n * m),
-        // CA ×4 + kubeconfig per cluster, bootstrap data per machine; shim deleted.
-        (ObjKind::Secret, 5 * n + n * m),
+        // CA ×4 + kubeconfig per cluster; shim deleted. Bootstrap data is counted below.
+        (ObjKind::Secret, 5 * n),
         // The init lock is deleted by the first joining node.
         (ObjKind::ConfigMap, 0),
         (ObjKind::Lease, 4),
         (ObjKind::Event, world.metrics.events_alive),
     ];
     let overhead = cfg.etcd.revision_overhead.0;
+    let sizes = &cfg.costs.object_size;
+    let bootstrap = n * m * (sizes.bootstrap_secret.0 + overhead);
     let want: u64 = expected
         .iter()
-        .map(|(k, count)| count * (k.size(&cfg.costs.object_size) + overhead))
-        .sum();
+        .map(|(k, count)| count * (k.size(sizes) + overhead))
+        .sum::<u64>()
+        + bootstrap;
     assert_eq!(world.store.live_bytes(), want);
     assert_eq!(
         world.store.db_size(),

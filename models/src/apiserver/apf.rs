@@ -214,15 +214,15 @@ impl<R: Copy + PartialEq> PriorityLevel<R> {
     }
 
     /// Removes a request whose queue wait timed out from queue `q`; `false` if it was not
-    /// there (already dispatched).
-    pub fn time_out(&mut self, now: SimTime, q: u32, req: R) -> bool {
+    /// there (already dispatched). Requests it was blocking that now fit are dispatched.
+    pub fn time_out(&mut self, now: SimTime, q: u32, req: R, dispatch: impl FnMut(R)) -> bool {
         let queue = &mut self.queues[q as usize];
         match queue.iter().position(|(r, _)| *r == req) {
             Some(i) => {
                 queue.remove(i);
                 self.queued -= 1;
                 self.rejected += 1;
-                self.queued_gauge.set(now, self.queued as f64);
+                self.dispatch_queued(now, dispatch);
                 true
             }
             None => false,
@@ -339,8 +339,21 @@ mod tests {
         let mut l = level(1, 1, 10);
         l.arrive(T, 1, &[0], 1);
         assert_eq!(l.arrive(T, 2, &[0], 1), Admission::Queued(0));
-        assert!(l.time_out(T, 0, 2));
-        assert!(!l.time_out(T, 0, 2));
+        assert!(l.time_out(T, 0, 2, |_| panic!("nothing fits")));
+        assert!(!l.time_out(T, 0, 2, |_| {}));
         assert_eq!((l.queued(), l.rejected), (0, 1));
+    }
+
+    #[test]
+    fn a_timed_out_wide_request_unblocks_the_ones_behind_it() {
+        // 4 seats, 3 in use; a 4-seat LIST waits at the head, a 1-seat write behind it.
+        let mut l = level(4, 1, 10);
+        l.arrive(T, 1, &[0], 3);
+        assert_eq!(l.arrive(T, 2, &[0], 4), Admission::Queued(0));
+        assert_eq!(l.arrive(T, 3, &[0], 1), Admission::Queued(0));
+        let mut went = Vec::new();
+        assert!(l.time_out(T, 0, 2, |r| went.push(r)));
+        assert_eq!(went, vec![3]);
+        assert_eq!(l.in_use(), 4);
     }
 }
