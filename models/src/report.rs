@@ -129,6 +129,8 @@ pub struct ControllerFigures {
     pub errors: u64,
     /// Adds with backoff (errors and `Requeue: true`) [count].
     pub retries: u64,
+    /// Time its requests waited for the manager's client rate limiter, summed [s].
+    pub rate_limiter_wait_s: f64,
 }
 
 /// One manager process.
@@ -329,6 +331,7 @@ pub fn build(
             reconciles: c.reconciles,
             errors: c.errors,
             retries: c.queue.retries,
+            rate_limiter_wait_s: c.limiter_wait,
         })
         .collect();
     let mf = world.manager_figures();

@@ -258,6 +258,8 @@ pub struct ControllerRt {
     pub reconciles: u64,
     /// Reconciles ended by an error [count].
     pub errors: u64,
+    /// Time this controller's requests waited for the manager's rate limiter [s].
+    pub limiter_wait: f64,
     /// Busy workers by what they are doing now, indexed by [`Resource`] (`Workqueue`
     /// stands for "in service").
     activity: [u32; 6],
@@ -522,6 +524,7 @@ impl World {
                     reconcile_time: LatencyHistogram::new(),
                     reconciles: 0,
                     errors: 0,
+                    limiter_wait: 0.0,
                     activity: [0; 6],
                     activity_integral: [0.0; 6],
                     activity_at: SimTime::ZERO,
@@ -1042,6 +1045,8 @@ impl World {
             self.wait(owner, Resource::RateLimiter, wait);
             if let Some(rec) = rec {
                 self.set_activity(now, rec, Resource::RateLimiter);
+                let c = self.recs.get(rec).expect("live reconcile").ctrl.index();
+                self.ctrls[c].limiter_wait += wait.as_secs_f64();
             }
             sched.schedule_in(wait, Event::TokenGranted(req));
         } else {

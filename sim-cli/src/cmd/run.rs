@@ -263,6 +263,7 @@ pub fn render(r: &RunReport) -> String {
         ("depth max", Align::Right),
         ("queue p99", Align::Right),
         ("reconcile p99", Align::Right),
+        ("token wait", Align::Right),
         ("reconciles", Align::Right),
         ("errors", Align::Right),
     ]);
@@ -273,6 +274,7 @@ pub fn render(r: &RunReport) -> String {
             format!("{:.0}", c.depth_max),
             secs(c.queue_latency_p99_s),
             secs(c.reconcile_p99_s),
+            secs(c.rate_limiter_wait_s),
             c.reconciles.to_string(),
             c.errors.to_string(),
         ]);
