@@ -18,11 +18,7 @@ fn make_plan(clusters: u32) -> RunPlan {
     RunPlan {
         config: presets::resolve(tier, &[]).expect("built-in preset"),
         tier: tier.name().to_string(),
-        fleet: FleetSpec {
-            clusters,
-            machines_per_cluster: 25,
-            control_plane_replicas: 3,
-        },
+        fleet: FleetSpec::all_at_once(clusters, 25, 3),
         seed: 1,
         replica: 0,
         timeline: false,

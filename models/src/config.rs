@@ -151,6 +151,12 @@ pub struct ManagerConfig {
     pub memory_base: Bytes,
     /// Time from an OOM kill to the restarted process running again.
     pub restart_delay: Secs,
+    /// `resources.requests.cpu`: recorded, not simulated (pod scheduling is left out).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpu_request: Option<Cores>,
+    /// `resources.requests.memory`: recorded, not simulated.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub memory_request: Option<Bytes>,
     /// `--cluster-concurrency`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cluster_concurrency: Option<u32>,

@@ -20,6 +20,7 @@ pub mod rate_limiter;
 pub mod reconcile;
 pub mod report;
 pub mod run;
+pub mod scenario;
 pub mod slab;
 pub mod units;
 pub mod workqueue;

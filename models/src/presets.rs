@@ -27,6 +27,45 @@ pub enum Tier {
 
 const DEFAULTS_YAML: &str = include_str!("../presets/defaults.yaml");
 
+/// A named set of defaults: the version of CAPI (and controller-runtime) whose defaults
+/// fill in every knob a scenario leaves out.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub enum Profile {
+    /// CAPI v1.12, controller-runtime v0.22: QPS 20/30, every controller 10 workers,
+    /// legacy workqueue.
+    #[serde(rename = "capi-1.12")]
+    Capi112,
+    /// CAPI v1.13, controller-runtime v0.23: QPS 100/200, concurrency 50/100, priority
+    /// queue, client-side limit off where controller-runtime turns it off.
+    #[serde(rename = "capi-1.13")]
+    Capi113,
+}
+
+impl Profile {
+    /// Every profile.
+    pub const ALL: [Profile; 2] = [Profile::Capi112, Profile::Capi113];
+
+    /// The name scenarios use.
+    pub fn name(self) -> &'static str {
+        match self {
+            Profile::Capi112 => "capi-1.12",
+            Profile::Capi113 => "capi-1.13",
+        }
+    }
+
+    /// The profile called `name`.
+    pub fn parse(name: &str) -> Option<Profile> {
+        Profile::ALL.into_iter().find(|p| p.name() == name)
+    }
+
+    fn overrides_yaml(self) -> Option<&'static str> {
+        match self {
+            Profile::Capi112 => None,
+            Profile::Capi113 => Some(include_str!("../presets/capi-1.13.yaml")),
+        }
+    }
+}
+
 impl Tier {
     /// All tiers, smallest first.
     pub const ALL: [Tier; 5] = [
@@ -93,9 +132,18 @@ const OPTIONAL_PATHS: &[&str] = &[
     "nodes.etcd.count",
     "nodes.etcd.vcpu",
     "nodes.etcd.memory",
+    "capi-controller-manager.cpu-request",
+    "capi-controller-manager.memory-request",
+    "capi-kubeadm-bootstrap.cpu-request",
+    "capi-kubeadm-bootstrap.memory-request",
+    "capi-kubeadm-control-plane.cpu-request",
+    "capi-kubeadm-control-plane.memory-request",
+    "capx-controller-manager.cpu-request",
+    "capx-controller-manager.memory-request",
 ];
 
-fn yaml_value(text: &str, source: &str) -> Result<Value, ConfigError> {
+/// Parses YAML text into a JSON value tree.
+pub fn yaml_value(text: &str, source: &str) -> Result<Value, ConfigError> {
     serde_saphyr::from_str::<Value>(text).map_err(|e| ConfigError {
         source_name: source.to_string(),
         field: "(file)".into(),
@@ -104,9 +152,17 @@ fn yaml_value(text: &str, source: &str) -> Result<Value, ConfigError> {
     })
 }
 
-/// Merges `over` into `base`, key by key; non-mapping values replace.
+/// The names that tag a distribution (`{lognormal: {p50, p95}}`).
+const DIST_TAGS: [&str; 4] = ["constant", "uniform", "lognormal", "normal"];
+
+fn is_dist(v: &Value) -> bool {
+    matches!(v, Value::Object(m) if m.len() == 1 && m.keys().all(|k| DIST_TAGS.contains(&k.as_str())))
+}
+
+/// Merges `over` into `base`, key by key; non-mapping values, and distributions, replace.
 pub fn merge(base: &mut Value, over: Value) {
     match (base, over) {
+        (slot, over) if is_dist(&over) => *slot = over,
         (Value::Object(b), Value::Object(o)) => {
             for (k, v) in o {
                 match b.get_mut(&k) {
@@ -139,7 +195,7 @@ fn collect_paths(v: &Value, prefix: String, out: &mut Vec<String>) {
         }
         for (k, child) in map {
             // A distribution's inner keys ({lognormal: {p50, p95}}) are values, not knobs.
-            let is_dist = ["constant", "uniform", "lognormal", "normal"].contains(&k.as_str());
+            let is_dist = DIST_TAGS.contains(&k.as_str());
             if is_dist {
                 continue;
             }
@@ -150,11 +206,7 @@ fn collect_paths(v: &Value, prefix: String, out: &mut Vec<String>) {
             };
             collect_paths(child, path, out);
         }
-        if map
-            .keys()
-            .any(|k| ["constant", "uniform", "lognormal", "normal"].contains(&k.as_str()))
-            && !prefix.is_empty()
-        {
+        if map.keys().any(|k| DIST_TAGS.contains(&k.as_str())) && !prefix.is_empty() {
             out.push(prefix);
         }
     } else {
@@ -264,17 +316,57 @@ fn set_path(root: &mut Value, ov: &Override) -> Result<(), ConfigError> {
     Ok(())
 }
 
-/// The configuration of `tier` with `overrides` applied, validated.
+/// The configuration of `tier` with `overrides` applied, validated, on the capi-1.12
+/// defaults.
 pub fn resolve(tier: Tier, overrides: &[Override]) -> Result<ModelConfig, ConfigError> {
+    resolve_layers(Profile::Capi112, Some(tier), None, overrides)
+}
+
+/// The value tree of a configuration in layers: the built-in defaults, the profile, the
+/// tier, then `file` (a scenario's knobs, already checked against the settable paths).
+pub fn layered_value(
+    profile: Profile,
+    tier: Option<Tier>,
+    file: Option<(&str, Value)>,
+) -> Result<Value, ConfigError> {
     let mut v = yaml_value(DEFAULTS_YAML, "presets/defaults.yaml")?;
-    let source = format!("presets/{}.yaml", tier.name());
-    merge(&mut v, yaml_value(tier.overrides_yaml(), &source)?);
-    let decode = |v: &Value| serde_json::from_value::<ModelConfig>(v.clone());
-    decode(&v).map_err(|e| ConfigError {
-        source_name: source.clone(),
-        field: "(preset)".into(),
-        value: String::new(),
-        reason: e.to_string(),
+    if let Some(text) = profile.overrides_yaml() {
+        merge(
+            &mut v,
+            yaml_value(text, &format!("presets/{}.yaml", profile.name()))?,
+        );
+    }
+    if let Some(tier) = tier {
+        merge(
+            &mut v,
+            yaml_value(
+                tier.overrides_yaml(),
+                &format!("presets/{}.yaml", tier.name()),
+            )?,
+        );
+    }
+    if let Some((_, knobs)) = file {
+        merge(&mut v, knobs);
+    }
+    Ok(v)
+}
+
+/// Decodes and validates a value tree, with `--set` overrides applied on top.
+pub fn decode(
+    mut v: Value,
+    source: &str,
+    overrides: &[Override],
+) -> Result<ModelConfig, ConfigError> {
+    // Decoding through serde_path_to_error names the field that failed.
+    let decode = |v: &Value| serde_path_to_error::deserialize::<_, ModelConfig>(v.clone());
+    decode(&v).map_err(|e| {
+        let field = e.path().to_string();
+        ConfigError {
+            source_name: source.to_string(),
+            value: value_at(&v, &field),
+            field,
+            reason: e.into_inner().to_string(),
+        }
     })?;
     for ov in overrides {
         set_path(&mut v, ov)?;
@@ -283,16 +375,47 @@ pub fn resolve(tier: Tier, overrides: &[Override]) -> Result<ModelConfig, Config
             source_name: "--set".into(),
             field: ov.key.clone(),
             value: ov.value.clone(),
-            reason: e.to_string(),
+            reason: e.into_inner().to_string(),
         })?;
     }
     let cfg = decode(&v).expect("decoded above");
     cfg.validate(if overrides.is_empty() {
-        &source
+        source
     } else {
         "--set"
     })?;
     Ok(cfg)
+}
+
+/// The value at a dotted path, as text for an error message.
+fn value_at(v: &Value, path: &str) -> String {
+    let mut cur = v;
+    for part in path.split('.') {
+        match cur.get(part) {
+            Some(next) => cur = next,
+            None => return String::new(),
+        }
+    }
+    match cur {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// The configuration from defaults, `profile`, `tier`, and `overrides`, validated.
+pub fn resolve_layers(
+    profile: Profile,
+    tier: Option<Tier>,
+    file: Option<(&str, Value)>,
+    overrides: &[Override],
+) -> Result<ModelConfig, ConfigError> {
+    let source = match (&file, tier) {
+        (Some((name, _)), _) => name.to_string(),
+        (None, Some(t)) => format!("presets/{}.yaml", t.name()),
+        (None, None) => format!("presets/{}.yaml", profile.name()),
+    };
+    let v = layered_value(profile, tier, file)?;
+    decode(v, &source, overrides)
 }
 
 #[cfg(test)]
@@ -317,6 +440,25 @@ mod tests {
         assert_eq!(medium.etcd.quota_backend_bytes.0, 4 << 30);
         // Values the tier leaves out come from the defaults.
         assert_eq!(medium.kube_apiserver.request_timeout.0, 60.0);
+    }
+
+    #[test]
+    fn capi_1_13_profile_raises_qps_and_concurrency() {
+        let cfg = resolve_layers(Profile::Capi113, None, None, &[]).unwrap();
+        assert_eq!(cfg.capi_controller_manager.kube_api_qps.0, Some(100.0));
+        assert_eq!(cfg.capi_controller_manager.machine_concurrency, Some(100));
+        assert_eq!(
+            cfg.capi_kubeadm_control_plane
+                .kubeadmcontrolplane_concurrency,
+            Some(100)
+        );
+        assert_eq!(
+            cfg.capx_controller_manager.kube_api_qps.0, None,
+            "client-side limit off"
+        );
+        let old = resolve_layers(Profile::Capi112, None, None, &[]).unwrap();
+        assert_eq!(old.capi_controller_manager.kube_api_qps.0, Some(20.0));
+        assert_eq!(old.capi_controller_manager.machine_concurrency, Some(10));
     }
 
     #[test]

@@ -344,7 +344,7 @@ pub struct TimelineRow {
 }
 
 /// The fleet to create.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize)]
 pub struct FleetSpec {
     /// Workload clusters [count].
     pub clusters: u32,
@@ -352,6 +352,38 @@ pub struct FleetSpec {
     pub machines_per_cluster: u32,
     /// Control-plane machines per cluster (1, 3 or 5).
     pub control_plane_replicas: u32,
+    /// Clusters applied together, a batch every `batch_interval_s`; all at once if `None`.
+    pub batch: Option<u32>,
+    /// Time between batches [s].
+    pub batch_interval_s: f64,
+}
+
+impl FleetSpec {
+    /// `clusters` clusters of `machines_per_cluster` machines, `control_plane_replicas` of
+    /// them control plane, all applied at once.
+    pub fn all_at_once(
+        clusters: u32,
+        machines_per_cluster: u32,
+        control_plane_replicas: u32,
+    ) -> Self {
+        FleetSpec {
+            clusters,
+            machines_per_cluster,
+            control_plane_replicas,
+            batch: None,
+            batch_interval_s: 0.0,
+        }
+    }
+
+    /// When cluster `c` is applied.
+    pub fn applied_at(&self, c: u32) -> SimTime {
+        match self.batch {
+            Some(b) if b > 0 => {
+                SimTime::ZERO + SimDuration::from_secs_f64(f64::from(c / b) * self.batch_interval_s)
+            }
+            _ => SimTime::ZERO,
+        }
+    }
 }
 
 /// Index of the priority levels used (in [`apf::default_levels`] order).
@@ -414,6 +446,7 @@ pub struct World {
     timeline: bool,
     /// Set when the run has nothing left to do.
     pub finished: bool,
+    fleet: FleetSpec,
     /// Simulated time limit.
     pub deadline: SimTime,
 }
@@ -616,6 +649,7 @@ impl World {
             machines_running: 0,
             timeline,
             finished: false,
+            fleet,
             deadline: SimTime::MAX,
             cfg,
         }
@@ -629,7 +663,7 @@ impl World {
     /// Schedules the periodic events and the user's applies: every Cluster at `at`.
     pub fn start(&mut self, sched: &mut Scheduler<Event>) {
         for c in 0..self.clusters.len() as u32 {
-            sched.schedule_at(SimTime::ZERO, Event::ClusterApplied(c));
+            sched.schedule_at(self.fleet.applied_at(c), Event::ClusterApplied(c));
         }
         for m in 0..self.managers.len() as u8 {
             let kinds = cached_kinds(m as usize);

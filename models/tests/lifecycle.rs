@@ -15,11 +15,7 @@ fn make_plan(tier: Tier, clusters: u32, machines: u32, cp: u32, sets: &[&str]) -
     RunPlan {
         config: presets::resolve(tier, &overrides).unwrap(),
         tier: tier.name().into(),
-        fleet: FleetSpec {
-            clusters,
-            machines_per_cluster: machines,
-            control_plane_replicas: cp,
-        },
+        fleet: FleetSpec::all_at_once(clusters, machines, cp),
         seed: 1,
         replica: 0,
         timeline: false,

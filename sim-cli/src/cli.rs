@@ -32,6 +32,13 @@ pub enum Command {
     /// time to ready, every component's figures, the scale-testing checklist and the
     /// bottleneck.
     Run(cmd::run::Args),
+    /// Check a scenario file or print a built-in preset as one.
+    #[command(after_help = "Examples:\n  \
+        capsim scenario check my.yaml\n  \
+        capsim scenario show --tier large > large.yaml")]
+    Scenario(cmd::scenario::Args),
+    /// The guide's scale tiers: fleet ranges and key settings of the built-in presets.
+    Tiers(cmd::tiers::Args),
     /// Check the simulation engine against queueing theory (Erlang C, Pollaczek–Khinchine,
     /// Little's law) and its own guarantees (FIFO ties, cancellation, determinism).
     Validate(cmd::validate::Args),

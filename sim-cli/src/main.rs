@@ -24,6 +24,8 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Run(args) => cmd::run::run(&args),
+        Command::Scenario(args) => cmd::scenario::run(&args),
+        Command::Tiers(args) => cmd::tiers::run(&args),
         Command::Validate(args) => cmd::validate::run(&args),
     };
     match result {

@@ -235,3 +235,109 @@ fn run_writes_the_timeline_and_leaves_no_partial_file() {
         .stderr(predicate::str::contains("/nonexistent-dir/t.csv"));
     std::fs::remove_dir_all(&dir).ok();
 }
+
+/// Issue 4 (first slice): scenario files.
+#[test]
+fn scenario_check_prints_the_resolved_scenario_and_it_reads_back() {
+    let out = capsim()
+        .args(["scenario", "check"])
+        .arg(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("../scenarios/guide-medium-batches.yaml"),
+        )
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let text = String::from_utf8(out).unwrap();
+    assert!(text.contains("nutanixmachine-concurrency: 50"), "{text}");
+    assert!(text.contains("quota-backend-bytes: 4Gi"), "{text}");
+    let dir = std::env::temp_dir().join(format!("capsim-scn-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let resolved = dir.join("resolved.yaml");
+    std::fs::write(&resolved, &text).unwrap();
+    let again = capsim()
+        .args(["scenario", "check"])
+        .arg(&resolved)
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    assert_eq!(
+        String::from_utf8(again).unwrap(),
+        text,
+        "resolve → write → read gives the same"
+    );
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn scenario_errors_name_file_line_field_and_suggest() {
+    let dir = std::env::temp_dir().join(format!("capsim-bad-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let bad = dir.join("bad.yaml");
+    std::fs::write(
+        &bad,
+        "tier: medium\ncapx-controller-manager:\n  nutanixmachine-concurency: 50\n",
+    )
+    .unwrap();
+    capsim()
+        .args(["scenario", "check"])
+        .arg(&bad)
+        .assert()
+        .code(2)
+        .stdout(predicate::str::is_empty())
+        .stderr(predicate::str::contains(
+            "bad.yaml:3: capx-controller-manager.nutanixmachine-concurency = 50",
+        ))
+        .stderr(predicate::str::contains(
+            "did you mean capx-controller-manager.nutanixmachine-concurrency",
+        ));
+    capsim()
+        .args(["run", "--scenario"])
+        .arg(dir.join("missing.yaml"))
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "missing.yaml: cannot read the scenario file",
+        ));
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn every_example_scenario_runs() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios");
+    let mut n = 0;
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "yaml") {
+            // Shrunk to a few clusters: the file's knobs and workload shape are what is tested.
+            capsim()
+                .args(["run", "--format", "json", "--clusters", "4", "--scenario"])
+                .arg(&path)
+                .assert()
+                .success();
+            n += 1;
+        }
+    }
+    assert!(n >= 1);
+}
+
+#[test]
+fn tiers_lists_the_five_tiers() {
+    capsim()
+        .arg("tiers")
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("small"))
+        .stdout(predicate::str::contains("extreme"))
+        .stdout(predicate::str::contains("2001+"));
+    capsim()
+        .args(["scenario", "show", "--tier", "large"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("tier: large"))
+        .stdout(predicate::str::contains("quota-backend-bytes: 8Gi"));
+}

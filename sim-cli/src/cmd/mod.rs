@@ -1,4 +1,6 @@
 //! One module per command: its `Args` and its `run`.
 
 pub mod run;
+pub mod scenario;
+pub mod tiers;
 pub mod validate;

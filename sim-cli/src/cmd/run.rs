@@ -39,18 +39,23 @@ to see the nearest ones.\n\n\
 Exit status: 0 when the run completes (1 instead if --fail-on-checklist is given and an \
 item fails), 2 on bad input or a failed run.")]
 pub struct Args {
-    /// Workload clusters to create at once (1 to 100000).
+    /// Workload clusters to create at once (1 to 100000); required unless the scenario
+    /// has a create operation, which it overrides.
     #[arg(long, value_parser = clap::value_parser!(u32).range(1..=100_000))]
-    clusters: u32,
-    /// Machines per cluster, control plane included (1 to 1000).
-    #[arg(long, default_value_t = 25, value_parser = clap::value_parser!(u32).range(1..=1000))]
-    machines_per_cluster: u32,
-    /// Control-plane machines per cluster (1, 3 or 5), counted in --machines-per-cluster.
-    #[arg(long, default_value_t = 3, value_parser = parse_cp_replicas)]
-    control_plane_replicas: u32,
+    clusters: Option<u32>,
+    /// Machines per cluster, control plane included (1 to 1000) [default: 25].
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=1000))]
+    machines_per_cluster: Option<u32>,
+    /// Control-plane machines per cluster (1, 3 or 5), counted in --machines-per-cluster
+    /// [default: 3].
+    #[arg(long, value_parser = parse_cp_replicas)]
+    control_plane_replicas: Option<u32>,
     /// Management-cluster preset; default: the guide's tier for the fleet size.
-    #[arg(long, value_enum)]
+    #[arg(long, value_enum, conflicts_with = "scenario")]
     tier: Option<TierArg>,
+    /// A scenario file: the management cluster and its workload (see docs/scenarios.md).
+    #[arg(long, value_name = "FILE.yaml")]
+    scenario: Option<PathBuf>,
     /// Override a knob: KEY=VALUE, e.g. etcd.quota-backend-bytes=8Gi (repeatable).
     #[arg(long = "set", value_name = "KEY=VALUE")]
     sets: Vec<Override>,
@@ -121,27 +126,74 @@ fn parse_duration(s: &str) -> Result<SimDuration, String> {
 
 /// Validates the arguments into a plan.
 pub fn plan(args: &Args) -> anyhow::Result<RunPlan> {
-    if args.control_plane_replicas > args.machines_per_cluster {
+    let scenario = match &args.scenario {
+        Some(path) => Some(crate::cmd::scenario::load_file(path, &args.sets)?),
+        None => None,
+    };
+    let create = scenario.as_ref().and_then(|s| {
+        s.workload
+            .iter()
+            .map(|op| match op {
+                models::scenario::Operation::Create(c) => c.clone(),
+            })
+            .next()
+    });
+    if let Some(s) = &scenario
+        && s.workload.len() > 1
+    {
         bail!(
-            "--machines-per-cluster {} is below --control-plane-replicas {}: the count includes \
-             the control plane (e.g. 25 = 3 control plane + 22 workers)",
-            args.machines_per_cluster,
-            args.control_plane_replicas
+            "{}: the workload has {} operations; this version runs one create operation",
+            args.scenario.as_ref().expect("scenario given").display(),
+            s.workload.len()
         );
     }
-    let tier = args
-        .tier
-        .map(Tier::from)
-        .unwrap_or_else(|| Tier::for_fleet(args.clusters));
-    let config = presets::resolve(tier, &args.sets)?;
+    let clusters = match (args.clusters, &create) {
+        (Some(n), _) => n,
+        (None, Some(c)) => c.clusters,
+        (None, None) => bail!(
+            "--clusters is required (or a --scenario whose workload has a create operation), \
+             e.g. capsim run --clusters 200"
+        ),
+    };
+    let machines = args
+        .machines_per_cluster
+        .or(create.as_ref().map(|c| c.machines_per_cluster))
+        .unwrap_or(25);
+    let cp = args
+        .control_plane_replicas
+        .or(create.as_ref().map(|c| c.control_plane_replicas))
+        .unwrap_or(3);
+    if cp > machines {
+        bail!(
+            "--machines-per-cluster {machines} is below --control-plane-replicas {cp}: the count \
+             includes the control plane (e.g. 25 = 3 control plane + 22 workers)"
+        );
+    }
+    let mut fleet = FleetSpec::all_at_once(clusters, machines, cp);
+    if let Some(c) = &create {
+        fleet.batch = c.batch;
+        fleet.batch_interval_s = c.every.map_or(0.0, |e| e.0);
+    }
+    let (config, label) = match scenario {
+        Some(s) => {
+            let label = match s.tier {
+                Some(t) => t.name().to_string(),
+                None => s.defaults.name().to_string(),
+            };
+            (s.config, label)
+        }
+        None => {
+            let tier = args
+                .tier
+                .map(Tier::from)
+                .unwrap_or_else(|| Tier::for_fleet(clusters));
+            (presets::resolve(tier, &args.sets)?, tier.name().to_string())
+        }
+    };
     Ok(RunPlan {
         config,
-        tier: tier.name().to_string(),
-        fleet: FleetSpec {
-            clusters: args.clusters,
-            machines_per_cluster: args.machines_per_cluster,
-            control_plane_replicas: args.control_plane_replicas,
-        },
+        tier: label,
+        fleet,
         seed: args.seed,
         replica: 0,
         timeline: args.timeline.is_some(),

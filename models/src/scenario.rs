@@ -1,0 +1,557 @@
+//! Scenario files: a management cluster and what is done to it, in YAML, with the real
+//! components' own names.
+//!
+//! ```yaml
+//! name: medium-baseline
+//! defaults: capi-1.12          # or capi-1.13: fills every knob left out
+//! tier: medium                 # optional: the guide's tier on top of the defaults
+//! capi-controller-manager:     # the guide's "Controller Configuration" blocks paste as-is
+//!   kube-api-qps: 100
+//!   machine-concurrency: 100
+//!   sync-period: 20m
+//!   resources:
+//!     limits: { cpu: "8", memory: "16Gi" }
+//! etcd:
+//!   quota-backend-bytes: 8Gi
+//! workload:
+//!   - create: { clusters: 100, machines-per-cluster: 25, batch: 10, every: 5m }
+//! ```
+//!
+//! Layers, each over the one before: built-in defaults, the profile, the tier, the file,
+//! then `--set`. Unknown keys are errors that name the file, the line and the nearest
+//! valid keys.
+
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+use crate::config::{ConfigError, ModelConfig};
+use crate::presets::{self, Override, Profile, Tier};
+use crate::units::{Secs, parse_secs};
+
+/// A scenario, resolved.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Scenario {
+    /// A name for reports.
+    pub name: Option<String>,
+    /// The defaults profile.
+    pub defaults: Profile,
+    /// The guide's tier applied over the defaults, if any.
+    pub tier: Option<Tier>,
+    /// Every knob.
+    pub config: ModelConfig,
+    /// What is done to the management cluster, in order.
+    pub workload: Vec<Operation>,
+}
+
+/// One operation of a workload.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Operation {
+    /// Create workload clusters.
+    Create(CreateOp),
+}
+
+/// Create `clusters` clusters, all at once or in batches.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct CreateOp {
+    /// Workload clusters [count].
+    pub clusters: u32,
+    /// Machines per cluster, control plane included [count].
+    pub machines_per_cluster: u32,
+    /// Control-plane machines per cluster: 1, 3 or 5.
+    pub control_plane_replicas: u32,
+    /// Clusters applied together; all at once when absent.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub batch: Option<u32>,
+    /// Time between batches (the guide's scale-test script waits 5m).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub every: Option<Secs>,
+}
+
+/// Deployment names and the guide's names for the managers.
+const MANAGER_ALIASES: &[(&str, &str)] = &[
+    (
+        "kubeadm-control-plane-controller",
+        "capi-kubeadm-control-plane",
+    ),
+    (
+        "capi-kubeadm-control-plane-controller-manager",
+        "capi-kubeadm-control-plane",
+    ),
+    ("kubeadm-bootstrap-controller", "capi-kubeadm-bootstrap"),
+    (
+        "capi-kubeadm-bootstrap-controller-manager",
+        "capi-kubeadm-bootstrap",
+    ),
+];
+
+const MANAGERS: &[&str] = &[
+    "capi-controller-manager",
+    "capi-kubeadm-bootstrap",
+    "capi-kubeadm-control-plane",
+    "capx-controller-manager",
+];
+
+/// The line (1-based) where `key` is first written as a mapping key, if found.
+fn line_of(text: &str, key: &str) -> Option<usize> {
+    text.lines()
+        .position(|l| {
+            let t = l.trim_start().trim_start_matches("- ");
+            t.strip_prefix(key)
+                .is_some_and(|rest| rest.trim_start().starts_with(':'))
+        })
+        .map(|i| i + 1)
+}
+
+struct Ctx<'a> {
+    file: &'a str,
+    text: &'a str,
+}
+
+impl Ctx<'_> {
+    fn err(&self, key_for_line: &str, field: &str, value: &str, reason: String) -> ConfigError {
+        let source_name = match line_of(self.text, key_for_line) {
+            Some(line) => format!("{}:{line}", self.file),
+            None => self.file.to_string(),
+        };
+        ConfigError {
+            source_name,
+            field: field.to_string(),
+            value: value.to_string(),
+            reason,
+        }
+    }
+}
+
+fn scalar_text(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// Rewrites the guide's spellings into the model's: manager aliases, and
+/// `resources: {limits, requests}` into `cpu-limit`, `memory-limit`, `cpu-request`,
+/// `memory-request`.
+fn normalise(ctx: &Ctx, knobs: &mut Map<String, Value>) -> Result<(), ConfigError> {
+    for (alias, name) in MANAGER_ALIASES {
+        if let Some(v) = knobs.remove(*alias) {
+            if knobs.contains_key(*name) {
+                return Err(ctx.err(
+                    alias,
+                    alias,
+                    "",
+                    format!("{name} is given twice (as {alias} too)"),
+                ));
+            }
+            knobs.insert(name.to_string(), v);
+        }
+    }
+    for manager in MANAGERS {
+        let Some(Value::Object(m)) = knobs.get_mut(*manager) else {
+            continue;
+        };
+        let Some(resources) = m.remove("resources") else {
+            continue;
+        };
+        let Value::Object(resources) = resources else {
+            return Err(ctx.err(
+                "resources",
+                &format!("{manager}.resources"),
+                "",
+                "must be a mapping with limits and requests".into(),
+            ));
+        };
+        for (section, suffix) in [("limits", "limit"), ("requests", "request")] {
+            let Some(part) = resources.get(section) else {
+                continue;
+            };
+            let Value::Object(part) = part else {
+                return Err(ctx.err(
+                    section,
+                    &format!("{manager}.resources.{section}"),
+                    "",
+                    "must be a mapping of cpu and memory".into(),
+                ));
+            };
+            for (k, v) in part {
+                if k != "cpu" && k != "memory" {
+                    return Err(ctx.err(
+                        k,
+                        &format!("{manager}.resources.{section}.{k}"),
+                        &scalar_text(v),
+                        "only cpu and memory are modelled".into(),
+                    ));
+                }
+                m.insert(format!("{k}-{suffix}"), v.clone());
+            }
+        }
+        if let Some(k) = resources
+            .keys()
+            .find(|k| *k != "limits" && *k != "requests")
+        {
+            return Err(ctx.err(
+                k,
+                &format!("{manager}.resources.{k}"),
+                "",
+                "expected limits or requests".into(),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Checks every key of the knob tree against the settable paths.
+fn check_keys(ctx: &Ctx, v: &Value, prefix: &str, paths: &[String]) -> Result<(), ConfigError> {
+    let Value::Object(map) = v else { return Ok(()) };
+    for (k, child) in map {
+        let path = if prefix.is_empty() {
+            k.clone()
+        } else {
+            format!("{prefix}.{k}")
+        };
+        if !paths.contains(&path) {
+            let near = presets::nearest_paths(&path, 3);
+            return Err(ctx.err(
+                k,
+                &path,
+                &scalar_text(child),
+                format!("unknown key; did you mean {}?", near.join(", ")),
+            ));
+        }
+        let has_children = paths.iter().any(|p| {
+            p.len() > path.len() && p.starts_with(&path) && p.as_bytes()[path.len()] == b'.'
+        });
+        if has_children {
+            check_keys(ctx, child, &path, paths)?;
+        }
+    }
+    Ok(())
+}
+
+fn parse_workload(ctx: &Ctx, v: &Value) -> Result<Vec<Operation>, ConfigError> {
+    let Value::Array(items) = v else {
+        return Err(ctx.err(
+            "workload",
+            "workload",
+            &scalar_text(v),
+            "must be a list of operations, e.g. - create: {clusters: 100}".into(),
+        ));
+    };
+    let mut ops = Vec::new();
+    for (i, item) in items.iter().enumerate() {
+        let field = format!("workload[{i}]");
+        let Value::Object(m) = item else {
+            return Err(ctx.err(
+                "workload",
+                &field,
+                &scalar_text(item),
+                "each operation is a mapping like create: {...}".into(),
+            ));
+        };
+        if m.len() != 1 {
+            return Err(ctx.err(
+                "workload",
+                &field,
+                "",
+                "each list item holds exactly one operation".into(),
+            ));
+        }
+        let (op, body) = m.iter().next().expect("one entry");
+        match op.as_str() {
+            "create" => ops.push(Operation::Create(parse_create(ctx, &field, body)?)),
+            "scale" | "upgrade" | "delete" | "steady" | "fault" | "faults" => {
+                return Err(ctx.err(
+                    op,
+                    &format!("{field}.{op}"),
+                    "",
+                    format!("'{op}' is not simulated yet; this version simulates create only"),
+                ));
+            }
+            other => {
+                return Err(ctx.err(other, &format!("{field}.{other}"), "", "unknown operation; choose from create (scale, upgrade, delete, steady and faults come later)".into()));
+            }
+        }
+    }
+    Ok(ops)
+}
+
+fn parse_create(ctx: &Ctx, field: &str, body: &Value) -> Result<CreateOp, ConfigError> {
+    let Value::Object(m) = body else {
+        return Err(ctx.err(
+            "create",
+            &format!("{field}.create"),
+            &scalar_text(body),
+            "must be a mapping with clusters, machines-per-cluster, ...".into(),
+        ));
+    };
+    let count =
+        |key: &str, default: Option<u32>, range: (u32, u32)| -> Result<Option<u32>, ConfigError> {
+            let f = format!("{field}.create.{key}");
+            match m.get(key) {
+                None => Ok(default),
+                Some(v) => match v.as_u64() {
+                    Some(n) if (range.0 as u64..=range.1 as u64).contains(&n) => Ok(Some(n as u32)),
+                    _ => Err(ctx.err(
+                        key,
+                        &f,
+                        &scalar_text(v),
+                        format!("must be a whole number from {} to {}", range.0, range.1),
+                    )),
+                },
+            }
+        };
+    for k in m.keys() {
+        if ![
+            "clusters",
+            "machines-per-cluster",
+            "control-plane-replicas",
+            "batch",
+            "every",
+        ]
+        .contains(&k.as_str())
+        {
+            return Err(ctx.err(k, &format!("{field}.create.{k}"), "", "unknown key; expected clusters, machines-per-cluster, control-plane-replicas, batch, every".into()));
+        }
+    }
+    let clusters = count("clusters", None, (1, 100_000))?.ok_or_else(|| {
+        ctx.err(
+            "create",
+            &format!("{field}.create.clusters"),
+            "",
+            "is required".into(),
+        )
+    })?;
+    let machines = count("machines-per-cluster", Some(25), (1, 1000))?.expect("default");
+    let cp = count("control-plane-replicas", Some(3), (1, 5))?.expect("default");
+    if ![1, 3, 5].contains(&cp) {
+        return Err(ctx.err(
+            "control-plane-replicas",
+            &format!("{field}.create.control-plane-replicas"),
+            &cp.to_string(),
+            "must be 1, 3 or 5".into(),
+        ));
+    }
+    if cp > machines {
+        return Err(ctx.err(
+            "machines-per-cluster",
+            &format!("{field}.create.machines-per-cluster"),
+            &machines.to_string(),
+            format!("is below control-plane-replicas {cp}: the count includes the control plane"),
+        ));
+    }
+    let batch = count("batch", None, (1, 100_000))?;
+    let every = match m.get("every") {
+        None => None,
+        Some(v) => {
+            let text = scalar_text(v);
+            let secs = parse_secs(&text)
+                .map_err(|e| ctx.err("every", &format!("{field}.create.every"), &text, e))?;
+            Some(Secs(secs))
+        }
+    };
+    if batch.is_some() != every.is_some() {
+        return Err(ctx.err(
+            "create",
+            &format!("{field}.create"),
+            "",
+            "batch and every go together (e.g. batch: 10, every: 5m)".into(),
+        ));
+    }
+    Ok(CreateOp {
+        clusters,
+        machines_per_cluster: machines,
+        control_plane_replicas: cp,
+        batch,
+        every,
+    })
+}
+
+/// Reads a scenario from `text` (named `file` in errors), with `overrides` on top.
+pub fn load(file: &str, text: &str, overrides: &[Override]) -> Result<Scenario, ConfigError> {
+    let ctx = Ctx { file, text };
+    let root: Value = serde_saphyr::from_str(text).map_err(|e| ConfigError {
+        source_name: file.to_string(),
+        field: "(file)".into(),
+        value: String::new(),
+        reason: format!("not valid YAML: {e}"),
+    })?;
+    let Value::Object(mut root) = root else {
+        return Err(ctx.err(
+            "",
+            "(file)",
+            "",
+            "a scenario is a YAML mapping (name, defaults, tier, knobs, workload)".into(),
+        ));
+    };
+    let name = root.remove("name").map(|v| scalar_text(&v));
+    root.remove("description");
+    let defaults = match root.remove("defaults") {
+        None => Profile::Capi112,
+        Some(v) => {
+            let text = scalar_text(&v);
+            Profile::parse(&text).ok_or_else(|| {
+                ctx.err(
+                    "defaults",
+                    "defaults",
+                    &text,
+                    "choose from capi-1.12, capi-1.13".into(),
+                )
+            })?
+        }
+    };
+    let tier = match root.remove("tier") {
+        None => None,
+        Some(v) => {
+            let text = scalar_text(&v);
+            Some(Tier::parse(&text).ok_or_else(|| {
+                ctx.err(
+                    "tier",
+                    "tier",
+                    &text,
+                    "choose from small, medium, large, xl, extreme".into(),
+                )
+            })?)
+        }
+    };
+    let workload = match root.remove("workload") {
+        None => Vec::new(),
+        Some(v) => parse_workload(&ctx, &v)?,
+    };
+    normalise(&ctx, &mut root)?;
+    let knobs = Value::Object(root);
+    check_keys(&ctx, &knobs, "", &presets::settable_paths())?;
+    let v = presets::layered_value(defaults, tier, Some((file, knobs)))?;
+    let config = presets::decode(v, file, overrides).map_err(|mut e| {
+        if let Some(line) = line_of(text, e.field.rsplit('.').next().unwrap_or(&e.field))
+            && e.source_name == file
+        {
+            e.source_name = format!("{file}:{line}");
+        }
+        e
+    })?;
+    Ok(Scenario {
+        name,
+        defaults,
+        tier,
+        config,
+        workload,
+    })
+}
+
+/// A scenario as a YAML file with every knob written out, which reads back to the same.
+pub fn to_yaml(s: &Scenario) -> String {
+    let mut out = String::new();
+    out.push_str("# Resolved by capsim: every knob written out.\n");
+    if let Some(name) = &s.name {
+        out.push_str(&format!("name: {name}\n"));
+    }
+    out.push_str(&format!("defaults: {}\n", s.defaults.name()));
+    if let Some(t) = s.tier {
+        out.push_str(&format!("tier: {}\n", t.name()));
+    }
+    let cfg = serde_json::to_value(&s.config).expect("configuration serialises");
+    out.push_str(&serde_saphyr::to_string(&cfg).expect("a JSON tree is valid YAML"));
+    if !s.workload.is_empty() {
+        let w = serde_json::to_value(&s.workload).expect("workload serialises");
+        out.push_str(
+            &serde_saphyr::to_string(&serde_json::json!({ "workload": w })).expect("valid YAML"),
+        );
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GUIDE_MEDIUM_BLOCK: &str = r#"
+# Medium tier - significant tuning
+capi-controller-manager:
+  kube-api-qps: 100
+  kube-api-burst: 200
+  cluster-concurrency: 50
+  machine-concurrency: 100
+  machinedeployment-concurrency: 50
+  machineset-concurrency: 50
+  sync-period: 20m
+  resources:
+    requests: { cpu: "4", memory: "8Gi" }
+    limits: { cpu: "8", memory: "16Gi" }
+
+kubeadm-control-plane-controller:
+  kube-api-qps: 100
+  kube-api-burst: 200
+  kubeadmcontrolplane-concurrency: 50
+  resources:
+    requests: { cpu: "2", memory: "4Gi" }
+    limits: { cpu: "4", memory: "8Gi" }
+
+capx-controller-manager:
+  kube-api-qps: 100
+  kube-api-burst: 200
+  nutanixcluster-concurrency: 30
+  nutanixmachine-concurrency: 50
+  resources:
+    requests: { cpu: "2", memory: "4Gi" }
+    limits: { cpu: "4", memory: "8Gi" }
+"#;
+
+    #[test]
+    fn the_guides_controller_block_parses() {
+        let s = load("guide.yaml", GUIDE_MEDIUM_BLOCK, &[]).unwrap();
+        let c = &s.config;
+        assert_eq!(c.capi_controller_manager.machine_concurrency, Some(100));
+        assert_eq!(c.capi_controller_manager.sync_period.0, 1200.0);
+        assert_eq!(c.capi_controller_manager.cpu_limit.0, 8.0);
+        assert_eq!(c.capi_controller_manager.memory_limit.0, 16 << 30);
+        assert_eq!(
+            c.capi_kubeadm_control_plane.kubeadmcontrolplane_concurrency,
+            Some(50)
+        );
+        assert_eq!(
+            c.capx_controller_manager.nutanixmachine_concurrency,
+            Some(50)
+        );
+        assert_eq!(s.defaults, Profile::Capi112);
+    }
+
+    #[test]
+    fn resolve_write_read_gives_the_same() {
+        let text = "name: rt\ndefaults: capi-1.13\ntier: large\netcd:\n  quota-backend-bytes: 6Gi\n\
+                    workload:\n  - create: {clusters: 40, machines-per-cluster: 7, batch: 10, every: 5m}\n";
+        let a = load("rt.yaml", text, &[]).unwrap();
+        let written = to_yaml(&a);
+        let b = load("resolved.yaml", &written, &[]).unwrap();
+        assert_eq!(a, b, "{written}");
+        assert_eq!(a.config.etcd.quota_backend_bytes.0, 6 << 30);
+    }
+
+    #[test]
+    fn errors_name_the_file_line_field_and_nearest_keys() {
+        let text = "capi-controller-manager:\n  kube-api-qps: 100\n  machine-concurency: 10\n";
+        let e = load("s.yaml", text, &[]).unwrap_err();
+        assert_eq!(e.source_name, "s.yaml:3");
+        assert_eq!(e.field, "capi-controller-manager.machine-concurency");
+        assert!(
+            e.reason
+                .contains("capi-controller-manager.machine-concurrency"),
+            "{e}"
+        );
+        let e = load("s.yaml", "etcd:\n  quota-backend-bytes: 8Gb\n", &[]).unwrap_err();
+        assert!(e.to_string().contains("8Gb"), "{e}");
+        let e = load("s.yaml", "defaults: capi-1.11\n", &[]).unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("s.yaml:1: defaults = capi-1.11: choose from capi-1.12, capi-1.13"),
+            "{e}"
+        );
+        let e = load("s.yaml", "workload:\n  - upgrade: {}\n", &[]).unwrap_err();
+        assert!(e.reason.contains("not simulated yet"), "{e}");
+        let e = load("s.yaml", "workload:\n  - create: {clusters: 0}\n", &[]).unwrap_err();
+        assert!(e.reason.contains("from 1 to 100000"), "{e}");
+        let e = load("s.yaml", ": : :\n", &[]).unwrap_err();
+        assert!(e.reason.contains("YAML"), "{e}");
+    }
+}

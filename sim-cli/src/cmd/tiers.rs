@@ -1,0 +1,90 @@
+//! `capsim tiers`: the guide's scale tiers and their key settings.
+
+use models::presets::{self, Tier};
+
+use crate::Outcome;
+use crate::table::{Align, Table};
+
+/// Arguments of `capsim tiers` (none).
+#[derive(Debug, clap::Args)]
+#[command(after_help = "Examples:\n  capsim tiers\n  capsim scenario show --tier large")]
+pub struct Args {}
+
+/// Prints the table of tiers.
+pub fn run(_args: &Args) -> anyhow::Result<Outcome> {
+    let mut t = Table::new(&[
+        ("tier", Align::Left),
+        ("clusters", Align::Right),
+        ("control plane", Align::Left),
+        ("etcd", Align::Left),
+        ("CAPI QPS/burst", Align::Right),
+        ("machine workers", Align::Right),
+        ("CAPX VM workers", Align::Right),
+        ("inflight", Align::Right),
+        ("Prism Central", Align::Left),
+    ]);
+    for tier in Tier::ALL {
+        let c = presets::resolve(tier, &[])?;
+        let (lo, hi) = tier.fleet_range();
+        let n = &c.nodes;
+        let gib = |b: u64| b >> 30;
+        let etcd = match &n.etcd {
+            Some(e) => format!(
+                "{}× {} vCPU/{} GiB, {}",
+                e.count,
+                e.vcpu,
+                gib(e.memory.0),
+                spelled(&c.etcd.disk)
+            ),
+            None => format!("on control plane, {}", spelled(&c.etcd.disk)),
+        };
+        let qps = match c.capi_controller_manager.kube_api_qps.0 {
+            Some(q) => format!("{q}/{}", c.capi_controller_manager.kube_api_burst),
+            None => "off".into(),
+        };
+        t.row(vec![
+            tier.name().into(),
+            match hi {
+                Some(hi) => format!("{lo}–{hi}"),
+                None => format!("{lo}+"),
+            },
+            format!(
+                "{}× {} vCPU/{} GiB",
+                n.control_plane.count,
+                n.control_plane.vcpu,
+                gib(n.control_plane.memory.0)
+            ),
+            format!("{etcd}, quota {} GiB", gib(c.etcd.quota_backend_bytes.0)),
+            qps,
+            c.capi_controller_manager
+                .machine_concurrency
+                .unwrap_or(1)
+                .to_string(),
+            c.capx_controller_manager
+                .nutanixmachine_concurrency
+                .unwrap_or(1)
+                .to_string(),
+            format!(
+                "{}+{}",
+                c.kube_apiserver.max_requests_inflight,
+                c.kube_apiserver.max_mutating_requests_inflight
+            ),
+            spelled(&c.prism_central.size),
+        ]);
+    }
+    print!(
+        "The NKP CAPI scaling guide's tiers, as built-in presets (capsim scenario show --tier T \
+         prints one in full).\n\n{}",
+        t.render()
+    );
+    Ok(Outcome::Success)
+}
+
+/// An enum value as the scenario files spell it (`nvme-raid1`, `x-large`).
+fn spelled<T: serde::Serialize>(v: &T) -> String {
+    match serde_json::to_value(v) {
+        Ok(serde_json::Value::String(s)) => s,
+        Ok(other) => other.to_string(),
+        Err(_) => String::new(),
+    }
+}
