@@ -23,6 +23,7 @@ fn make_plan(clusters: u32) -> RunPlan {
         replica: 0,
         timeline: false,
         max_simulated: SimDuration::from_hours(24),
+        faults: Vec::new(),
     }
 }
 

@@ -66,6 +66,8 @@ pub struct GroupCommit<W> {
     pub commit_latency: LatencyHistogram,
     /// Writes committed [count].
     pub committed: u64,
+    /// Multiplier of the fsync latency (a disk-latency fault sets it above 1).
+    pub fsync_factor: f64,
 }
 
 impl<W: Copy> Default for GroupCommit<W> {
@@ -79,6 +81,7 @@ impl<W: Copy> Default for GroupCommit<W> {
             fsync: LatencyHistogram::new(),
             commit_latency: LatencyHistogram::new(),
             committed: 0,
+            fsync_factor: 1.0,
         }
     }
 }
@@ -104,7 +107,7 @@ impl<W: Copy> GroupCommit<W> {
     fn start_batch(&mut self, cfg: &EtcdConfig, rng: &mut SimRng) -> SimDuration {
         std::mem::swap(&mut self.in_flight, &mut self.next);
         self.busy = true;
-        let fsync = cfg.fsync.sample_duration(rng);
+        let fsync = SimDuration::from_secs_f64(cfg.fsync.sample(rng) * self.fsync_factor);
         self.fsync.record(fsync);
         self.batches += 1;
         self.max_batch = self.max_batch.max(self.in_flight.len());

@@ -13,6 +13,7 @@ pub mod config;
 pub mod controllers;
 pub mod dist;
 pub mod etcd;
+pub mod faults;
 pub mod fleet;
 pub mod presets;
 pub mod prism_central;

@@ -108,6 +108,10 @@ pub struct PrismCentral<T> {
     pub rate_limited: u64,
     /// API requests accepted [count].
     pub requests: u64,
+    /// Whether Prism Central is down (an outage fault): every request fails.
+    pub down: bool,
+    /// API requests that failed because Prism Central was down [count].
+    pub unavailable: u64,
 }
 
 impl<T: Copy> PrismCentral<T> {
@@ -126,6 +130,8 @@ impl<T: Copy> PrismCentral<T> {
             slot_wait: LatencyHistogram::new(),
             rate_limited: 0,
             requests: 0,
+            down: false,
+            unavailable: 0,
         }
     }
 
@@ -137,6 +143,10 @@ impl<T: Copy> PrismCentral<T> {
     /// An API request reaches the gateway at `now`: `Some(latency)` if accepted, `None`
     /// for 429 Too Many Requests.
     pub fn request(&mut self, now: SimTime, rng: &mut SimRng) -> Option<SimDuration> {
+        if self.down {
+            self.unavailable += 1;
+            return None;
+        }
         let admitted = self.gateway.as_mut().is_none_or(|g| g.try_take(now));
         if admitted {
             self.requests += 1;

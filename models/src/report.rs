@@ -148,6 +148,8 @@ pub struct ManagerReport {
     pub memory_limit_bytes: f64,
     /// OOM kills [count].
     pub oom_kills: u32,
+    /// Restarts injected by a fault [count].
+    pub restarts: u32,
     /// Wait for a rate-limiter token, p99 [s].
     pub rate_limiter_wait_p99_s: f64,
     /// Time all requests waited for tokens [s].
@@ -195,6 +197,8 @@ pub struct PrismCentralFigures {
     pub rate_limited: u64,
     /// API requests accepted [count].
     pub requests: u64,
+    /// API requests that failed because Prism Central was down (outage fault) [count].
+    pub unavailable: u64,
 }
 
 /// Demand of one node role against its capacity.
@@ -344,6 +348,7 @@ pub fn build(
             memory_peak_bytes: x.memory_peak_bytes,
             memory_limit_bytes: x.memory_limit_bytes,
             oom_kills: x.oom_kills,
+            restarts: x.restarts,
             rate_limiter_wait_p99_s: x.limiter_wait_p99_s,
             rate_limiter_wait_total_s: x.limiter_wait_total_s,
         })
@@ -373,6 +378,7 @@ pub fn build(
         vm_create_p95_s: m.vm_create.quantile(0.95).as_secs_f64(),
         rate_limited: world.pc.rate_limited,
         requests: world.pc.requests,
+        unavailable: world.pc.unavailable,
     };
     let capacity = capacity(world, cfg, db_peak);
     let oom_total: u32 = mf.iter().map(|x| x.oom_kills).sum::<u32>()

@@ -3,6 +3,7 @@
 use sim_core::{RngStreams, SimDuration, SimError, SimTime, Simulation};
 
 use crate::config::ModelConfig;
+use crate::faults::Fault;
 use crate::report::{self, RunReport};
 use crate::world::{FleetSpec, TimelineRow, World};
 
@@ -23,6 +24,8 @@ pub struct RunPlan {
     pub timeline: bool,
     /// Simulated time after which the run stops even if the fleet is not ready.
     pub max_simulated: SimDuration,
+    /// Faults injected during the run.
+    pub faults: Vec<Fault>,
 }
 
 /// A run's report and, if asked for, its timeline.
@@ -67,6 +70,7 @@ pub fn simulate(plan: &RunPlan) -> Result<Finished, SimError> {
     let streams = RngStreams::new(plan.seed, plan.replica);
     let mut world = World::new(plan.config.clone(), plan.fleet, &streams, plan.timeline);
     world.deadline = SimTime::ZERO + plan.max_simulated;
+    world.set_faults(plan.faults.clone());
     let mut sim = Simulation::new(world).with_step_budget(STEP_BUDGET);
     {
         let (w, s) = sim.parts_mut();

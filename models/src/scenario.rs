@@ -25,6 +25,7 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 
 use crate::config::{ConfigError, ModelConfig};
+use crate::faults::Fault;
 use crate::presets::{self, Override, Profile, Tier};
 use crate::units::{Secs, parse_secs};
 
@@ -41,6 +42,8 @@ pub struct Scenario {
     pub config: ModelConfig,
     /// What is done to the management cluster, in order.
     pub workload: Vec<Operation>,
+    /// Faults injected at given times.
+    pub faults: Vec<Fault>,
 }
 
 /// One operation of a workload.
@@ -277,6 +280,133 @@ fn parse_workload(ctx: &Ctx, v: &Value) -> Result<Vec<Operation>, ConfigError> {
     Ok(ops)
 }
 
+const MANAGER_NAMES: [&str; 4] = [
+    "capi-controller-manager",
+    "capi-kubeadm-bootstrap",
+    "capi-kubeadm-control-plane",
+    "capx-controller-manager",
+];
+
+fn parse_faults(ctx: &Ctx, v: &Value) -> Result<Vec<Fault>, ConfigError> {
+    let Value::Array(items) = v else {
+        let hint = "must be a list, e.g. - prism-central-outage: {at: 30m, duration: 10m}";
+        return Err(ctx.err("faults", "faults", &scalar_text(v), hint.into()));
+    };
+    let mut out = Vec::new();
+    for (i, item) in items.iter().enumerate() {
+        let field = format!("faults[{i}]");
+        let Value::Object(m) = item else {
+            let hint = "each fault is a mapping like prism-central-outage: {...}";
+            return Err(ctx.err("faults", &field, &scalar_text(item), hint.into()));
+        };
+        let Some((kind, body)) = m.iter().next().filter(|_| m.len() == 1) else {
+            let hint = "each list item holds exactly one fault";
+            return Err(ctx.err("faults", &field, "", hint.into()));
+        };
+        let kf = format!("{field}.{kind}");
+        let Value::Object(b) = body else {
+            let hint = "must be a mapping with at, duration, ...";
+            return Err(ctx.err(kind, &kf, &scalar_text(body), hint.into()));
+        };
+        let dur = |key: &str| -> Result<sim_core::SimDuration, ConfigError> {
+            let f = format!("{kf}.{key}");
+            let Some(v) = b.get(key) else {
+                return Err(ctx.err(kind, &f, "", "is required (a duration such as 30m)".into()));
+            };
+            let text = scalar_text(v);
+            parse_secs(&text)
+                .map(sim_core::SimDuration::from_secs_f64)
+                .map_err(|e| ctx.err(key, &f, &text, e))
+        };
+        let allowed: &[&str] = match kind.as_str() {
+            "prism-central-outage" => &["at", "duration"],
+            "etcd-disk-latency-spike" => &["at", "duration", "factor"],
+            "controller-restart" => &["at", "manager"],
+            "vm-create-failures" | "machine-health-check" => {
+                let why = format!(
+                    "'{kind}' is not simulated yet; this version simulates \
+                     prism-central-outage, etcd-disk-latency-spike and controller-restart"
+                );
+                return Err(ctx.err(kind, &kf, "", why));
+            }
+            other => {
+                let why = "unknown fault; choose from prism-central-outage, \
+                           etcd-disk-latency-spike, controller-restart";
+                return Err(ctx.err(other, &kf, "", why.into()));
+            }
+        };
+        if let Some(k) = b.keys().find(|k| !allowed.contains(&k.as_str())) {
+            let why = format!("unknown key; expected {}", allowed.join(", "));
+            return Err(ctx.err(k, &format!("{kf}.{k}"), "", why));
+        }
+        out.push(match kind.as_str() {
+            "prism-central-outage" => Fault::PrismCentralOutage {
+                at: dur("at")?,
+                duration: dur("duration")?,
+            },
+            "etcd-disk-latency-spike" => {
+                let f = format!("{kf}.factor");
+                let Some(v) = b.get("factor") else {
+                    let why = "is required (e.g. 20 for twenty times slower)";
+                    return Err(ctx.err(kind, &f, "", why.into()));
+                };
+                let factor = v
+                    .as_f64()
+                    .filter(|x| (1.0..=10_000.0).contains(x))
+                    .ok_or_else(|| {
+                        ctx.err(
+                            "factor",
+                            &f,
+                            &scalar_text(v),
+                            "must be a number from 1 to 10000".into(),
+                        )
+                    })?;
+                Fault::EtcdDiskLatencySpike {
+                    at: dur("at")?,
+                    duration: dur("duration")?,
+                    factor,
+                }
+            }
+            _ => {
+                let f = format!("{kf}.manager");
+                let name = b.get("manager").map(scalar_text).unwrap_or_default();
+                let manager = MANAGER_NAMES
+                    .iter()
+                    .position(|m| *m == name)
+                    .ok_or_else(|| {
+                        let why = format!("choose from {}", MANAGER_NAMES.join(", "));
+                        ctx.err("manager", &f, &name, why)
+                    })?;
+                Fault::ControllerRestart {
+                    manager,
+                    at: dur("at")?,
+                }
+            }
+        });
+    }
+    Ok(out)
+}
+
+/// A fault as a scenario file writes it.
+fn fault_value(f: &Fault) -> Value {
+    let d = |x: sim_core::SimDuration| Value::String(Secs(x.as_secs_f64()).to_string());
+    match *f {
+        Fault::PrismCentralOutage { at, duration } => {
+            serde_json::json!({ "prism-central-outage": { "at": d(at), "duration": d(duration) } })
+        }
+        Fault::EtcdDiskLatencySpike {
+            at,
+            duration,
+            factor,
+        } => serde_json::json!({
+            "etcd-disk-latency-spike": { "at": d(at), "duration": d(duration), "factor": factor }
+        }),
+        Fault::ControllerRestart { manager, at } => serde_json::json!({
+            "controller-restart": { "manager": MANAGER_NAMES[manager], "at": d(at) }
+        }),
+    }
+}
+
 fn parse_create(ctx: &Ctx, field: &str, body: &Value) -> Result<CreateOp, ConfigError> {
     let Value::Object(m) = body else {
         return Err(ctx.err(
@@ -419,6 +549,10 @@ pub fn load(file: &str, text: &str, overrides: &[Override]) -> Result<Scenario, 
         None => Vec::new(),
         Some(v) => parse_workload(&ctx, &v)?,
     };
+    let faults = match root.remove("faults") {
+        None => Vec::new(),
+        Some(v) => parse_faults(&ctx, &v)?,
+    };
     normalise(&ctx, &mut root)?;
     let knobs = Value::Object(root);
     check_keys(&ctx, &knobs, "", &presets::settable_paths())?;
@@ -437,6 +571,7 @@ pub fn load(file: &str, text: &str, overrides: &[Override]) -> Result<Scenario, 
         tier,
         config,
         workload,
+        faults,
     })
 }
 
@@ -453,6 +588,11 @@ pub fn to_yaml(s: &Scenario) -> String {
     }
     let cfg = serde_json::to_value(&s.config).expect("configuration serialises");
     out.push_str(&serde_saphyr::to_string(&cfg).expect("a JSON tree is valid YAML"));
+    if !s.faults.is_empty() {
+        let faults: Vec<Value> = s.faults.iter().map(fault_value).collect();
+        let doc = serde_json::json!({ "faults": faults });
+        out.push_str(&serde_saphyr::to_string(&doc).expect("valid YAML"));
+    }
     if !s.workload.is_empty() {
         let w = serde_json::to_value(&s.workload).expect("workload serialises");
         out.push_str(
@@ -520,12 +660,16 @@ capx-controller-manager:
     #[test]
     fn resolve_write_read_gives_the_same() {
         let text = "name: rt\ndefaults: capi-1.13\ntier: large\netcd:\n  quota-backend-bytes: 6Gi\n\
-                    workload:\n  - create: {clusters: 40, machines-per-cluster: 7, batch: 10, every: 5m}\n";
+                    workload:\n  - create: {clusters: 40, machines-per-cluster: 7, batch: 10, every: 5m}\n\
+                    faults:\n  - prism-central-outage: {at: 30m, duration: 10m}\n\
+                    \x20 - etcd-disk-latency-spike: {at: 1h, duration: 5m, factor: 20}\n\
+                    \x20 - controller-restart: {manager: capx-controller-manager, at: 45m}\n";
         let a = load("rt.yaml", text, &[]).unwrap();
         let written = to_yaml(&a);
         let b = load("resolved.yaml", &written, &[]).unwrap();
         assert_eq!(a, b, "{written}");
         assert_eq!(a.config.etcd.quota_backend_bytes.0, 6 << 30);
+        assert_eq!(a.faults.len(), 3);
     }
 
     #[test]

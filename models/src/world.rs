@@ -19,6 +19,7 @@ use crate::apiserver::apf::{self, Admission, PriorityLevel};
 use crate::config::{ManagerConfig, ModelConfig};
 use crate::controllers::{Controller, KeySpace, MapTo, WATCHES, When, cached_kinds, watchers_of};
 use crate::etcd::{EtcdConfig, EtcdStore, GroupCommit};
+use crate::faults::Fault;
 use crate::fleet::{ClusterState, MachineState, ObjKind, make_fleet};
 use crate::prism_central::{PrismCentral, PrismCentralConfig, TaskKind};
 use crate::rate_limiter::{ClientLimiter, ClientRateLimit};
@@ -141,6 +142,10 @@ pub enum Event {
     ManagerRestarted(u8),
     /// Metrics are sampled.
     SampleDue,
+    /// Fault `.0` of the run's list begins.
+    FaultBegan(u8),
+    /// Fault `.0` of the run's list ends.
+    FaultEnded(u8),
 }
 
 /// What a request asks of the API server.
@@ -242,6 +247,8 @@ struct ManagerRt {
     sync_period: f64,
     /// LISTs of a restarted process still running; its workers wait for them.
     lists_pending: u32,
+    /// Restarts injected by a fault [count].
+    restarts: u32,
 }
 
 /// One controller's runtime state and figures.
@@ -337,6 +344,8 @@ pub struct TimelineRow {
     pub pc_tasks_running: u32,
     /// VM tasks waiting for a Prism Central slot [count].
     pub pc_tasks_waiting: f64,
+    /// VM tasks finished since the start [count].
+    pub pc_tasks_finished: u64,
     /// Machines whose status reports Running [count].
     pub machines_running: u32,
     /// Clusters ready [count].
@@ -437,6 +446,14 @@ pub struct World {
     cp_window: VecDeque<(f64, f64)>,
     /// Peaks of the control plane's demand.
     pub peaks: ControlPlanePeaks,
+    /// Faults of the run.
+    faults: Vec<Fault>,
+    /// Prism Central outage windows.
+    outages: Vec<(SimTime, SimTime)>,
+    /// When each machine's task of each kind last started (or was last shifted).
+    task_started: Vec<[SimTime; 4]>,
+    /// Prism Central tasks finished [count].
+    pub tasks_finished: u64,
     queue_wait_limit: SimDuration,
     next_user_replica: u8,
     /// Clusters ready [count].
@@ -484,6 +501,7 @@ fn manager_rt(name: &'static str, m: &ManagerConfig, replica: u8, hand: Vec<u32>
         limiter_wait_total: 0.0,
         sync_period: m.sync_period.0,
         lists_pending: 0,
+        restarts: 0,
     }
 }
 
@@ -643,6 +661,10 @@ impl World {
             vm_create_submitted: vec![SimTime::ZERO; n_machines],
             cp_window: VecDeque::new(),
             peaks: ControlPlanePeaks::default(),
+            faults: Vec::new(),
+            outages: Vec::new(),
+            task_started: vec![[SimTime::ZERO; 4]; n_machines],
+            tasks_finished: 0,
             queue_wait_limit,
             next_user_replica: 0,
             clusters_ready: 0,
@@ -655,6 +677,31 @@ impl World {
         }
     }
 
+    /// Injects `faults` (call before [`World::start`]).
+    pub fn set_faults(&mut self, faults: Vec<Fault>) {
+        self.outages = faults
+            .iter()
+            .filter_map(|f| match *f {
+                Fault::PrismCentralOutage { at, duration } => {
+                    Some((SimTime::ZERO + at, SimTime::ZERO + at + duration))
+                }
+                _ => None,
+            })
+            .collect();
+        self.faults = faults;
+    }
+
+    /// Prism Central downtime within [from, to].
+    fn outage_overlap(&self, from: SimTime, to: SimTime) -> SimDuration {
+        self.outages
+            .iter()
+            .map(|&(a, b)| {
+                let (lo, hi) = (a.max(from), b.min(to));
+                if hi > lo { hi - lo } else { SimDuration::ZERO }
+            })
+            .fold(SimDuration::ZERO, |x, y| x + y)
+    }
+
     /// The configuration.
     pub fn config(&self) -> &ModelConfig {
         &self.cfg
@@ -664,6 +711,17 @@ impl World {
     pub fn start(&mut self, sched: &mut Scheduler<Event>) {
         for c in 0..self.clusters.len() as u32 {
             sched.schedule_at(self.fleet.applied_at(c), Event::ClusterApplied(c));
+        }
+        for (i, f) in self.faults.iter().enumerate() {
+            let (at, end) = match *f {
+                Fault::PrismCentralOutage { at, duration } => (at, Some(at + duration)),
+                Fault::EtcdDiskLatencySpike { at, duration, .. } => (at, Some(at + duration)),
+                Fault::ControllerRestart { at, .. } => (at, None),
+            };
+            sched.schedule_at(SimTime::ZERO + at, Event::FaultBegan(i as u8));
+            if let Some(end) = end {
+                sched.schedule_at(SimTime::ZERO + end, Event::FaultEnded(i as u8));
+            }
         }
         for m in 0..self.managers.len() as u8 {
             let kinds = cached_kinds(m as usize);
@@ -1698,6 +1756,7 @@ impl World {
                 let task = key * 4 + task_code(kind) as u32;
                 match self.pc.submit(now, task, kind, &mut self.rng_pc) {
                     Some(d) => {
+                        self.task_started[key as usize][task_code(kind) as usize] = now;
                         sched.schedule_in(
                             d,
                             Event::PcTaskFinished {
@@ -1730,6 +1789,16 @@ impl World {
 
     fn pc_task_finished(&mut self, sched: &mut Scheduler<Event>, machine: u32, kind: u8) {
         let now = sched.now();
+        // No task progresses while Prism Central is down: one that was running then
+        // finishes that much later.
+        let started = self.task_started[machine as usize][kind as usize];
+        let lost = self.outage_overlap(started, now);
+        if lost > SimDuration::ZERO {
+            self.task_started[machine as usize][kind as usize] = now;
+            sched.schedule_in(lost, Event::PcTaskFinished { machine, kind });
+            return;
+        }
+        self.tasks_finished += 1;
         let kind = task_kind(kind);
         let ms = &mut self.machines[machine as usize];
         match kind {
@@ -1756,6 +1825,7 @@ impl World {
         ms.tasks_pending &= !(1 << task_code(kind));
         if let Some((next, d, waited)) = self.pc.task_finished(now, &mut self.rng_pc) {
             let (m, k) = (next / 4, (next % 4) as u8);
+            self.task_started[m as usize][k as usize] = now;
             let poller = std::mem::replace(&mut self.poll_rec[m as usize], u32::MAX);
             if poller != u32::MAX {
                 self.set_activity(now, poller, Resource::Workqueue);
@@ -1832,9 +1902,18 @@ impl World {
     }
 
     fn oom_kill(&mut self, sched: &mut Scheduler<Event>, m: usize) {
+        self.managers[m].oom_kills += 1;
+        let kills = self.managers[m].oom_kills;
+        // CrashLoopBackOff doubles the restart delay, capped at 5 minutes.
+        let base = self.cfg.managers()[m].1.restart_delay.0;
+        let delay = (base * 2f64.powi(kills as i32 - 1)).min(300.0);
+        self.kill(sched, m, delay);
+    }
+
+    /// The manager's process dies; it runs again after `delay` seconds.
+    fn kill(&mut self, sched: &mut Scheduler<Event>, m: usize, delay: f64) {
         let now = sched.now();
         let mg = &mut self.managers[m];
-        mg.oom_kills += 1;
         mg.epoch += 1;
         mg.up = false;
         mg.cpu_busy = 0;
@@ -1842,10 +1921,6 @@ impl World {
         for rec in queued {
             self.drop_orphan(rec);
         }
-        let mg = &mut self.managers[m];
-        // CrashLoopBackOff doubles the restart delay, capped at 5 minutes.
-        let base = self.cfg.managers()[m].1.restart_delay.0;
-        let delay = (base * 2f64.powi(mg.oom_kills as i32 - 1)).min(300.0);
         for ct in self.ctrls.iter_mut().filter(|c| c.ctrl.manager() == m) {
             ct.queue.clear(now);
             ct.busy = 0;
@@ -1954,6 +2029,7 @@ impl World {
                 etcd_db_bytes: self.store.db_size(),
                 pc_tasks_running: self.pc.running(),
                 pc_tasks_waiting: self.pc.queue_gauge.value(),
+                pc_tasks_finished: self.tasks_finished,
                 machines_running: self.machines_running,
                 clusters_ready: self.clusters_ready,
             });
@@ -1983,6 +2059,7 @@ impl World {
                 memory_peak_bytes: m.memory_peak,
                 memory_limit_bytes: m.memory_limit,
                 oom_kills: m.oom_kills,
+                restarts: m.restarts,
                 limiter_wait_p99_s: m.limiter_wait.quantile(0.99).as_secs_f64(),
                 limiter_wait_total_s: m.limiter_wait_total,
             })
@@ -2043,6 +2120,8 @@ pub struct ManagerFigures {
     pub memory_limit_bytes: f64,
     /// OOM kills [count].
     pub oom_kills: u32,
+    /// Restarts injected by a fault [count].
+    pub restarts: u32,
     /// 99th percentile of the wait for a rate-limiter token [s].
     pub limiter_wait_p99_s: f64,
     /// Total time requests waited for tokens [s].
@@ -2246,6 +2325,22 @@ impl Model for World {
             }
             Event::ManagerRestarted(m) => self.restarted(sched, m),
             Event::SampleDue => self.sample(sched),
+            Event::FaultBegan(i) => match self.faults[i as usize] {
+                Fault::PrismCentralOutage { .. } => self.pc.down = true,
+                Fault::EtcdDiskLatencySpike { factor, .. } => self.etcd.fsync_factor = factor,
+                Fault::ControllerRestart { manager, .. } => {
+                    if self.managers[manager].up {
+                        self.managers[manager].restarts += 1;
+                        let delay = self.cfg.managers()[manager].1.restart_delay.0;
+                        self.kill(sched, manager, delay);
+                    }
+                }
+            },
+            Event::FaultEnded(i) => match self.faults[i as usize] {
+                Fault::PrismCentralOutage { .. } => self.pc.down = false,
+                Fault::EtcdDiskLatencySpike { .. } => self.etcd.fsync_factor = 1.0,
+                Fault::ControllerRestart { .. } => {}
+            },
         }
     }
 }

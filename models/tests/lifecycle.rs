@@ -20,6 +20,7 @@ fn make_plan(tier: Tier, clusters: u32, machines: u32, cp: u32, sets: &[&str]) -
         replica: 0,
         timeline: false,
         max_simulated: SimDuration::from_hours(24),
+        faults: Vec::new(),
     }
 }
 
@@ -262,5 +263,66 @@ fn a_cache_larger_than_the_memory_limit_crash_loops_the_manager() {
             .iter()
             .filter(|m| m.name != "capi-controller-manager")
             .all(|m| m.oom_kills == 0)
+    );
+}
+
+#[test]
+fn a_prism_central_outage_stalls_vm_tasks_for_its_window_then_they_resume() {
+    use models::faults::Fault;
+    let (start, end) = (600.0, 1800.0); // 10 min to 30 min
+    let mut plan = make_plan(Tier::Small, 5, 5, 3, &[]);
+    let baseline = report(&plan);
+    plan.timeline = true;
+    plan.faults = vec![Fault::PrismCentralOutage {
+        at: SimDuration::from_secs(600),
+        duration: SimDuration::from_secs(1200),
+    }];
+    let out = run(&plan).unwrap();
+    let rows = &out.timeline;
+    let at = |t: f64| {
+        rows.iter()
+            .find(|r| r.t_s >= t)
+            .expect("sampled")
+            .pc_tasks_finished
+    };
+    assert!(at(start) > 0, "tasks ran before the outage");
+    assert_eq!(
+        at(start + 15.0),
+        at(end),
+        "no task finished while Prism Central was down"
+    );
+    assert!(
+        out.report.prism_central.unavailable > 0,
+        "CAPX's calls failed meanwhile"
+    );
+    assert_eq!(
+        out.report.fleet.clusters_ready, 5,
+        "VM creates resumed and the fleet became ready"
+    );
+    let delayed = out.report.fleet.time_to_ready_s.unwrap();
+    assert!(
+        delayed > baseline.fleet.time_to_ready_s.unwrap() + 600.0,
+        "{delayed}"
+    );
+}
+
+#[test]
+fn a_controller_restart_loses_its_queues_and_recovers() {
+    use models::faults::Fault;
+    let mut plan = make_plan(Tier::Small, 5, 5, 3, &[]);
+    plan.faults = vec![Fault::ControllerRestart {
+        manager: 3,
+        at: SimDuration::from_secs(900),
+    }];
+    let r = report(&plan);
+    let capx = r
+        .managers
+        .iter()
+        .find(|m| m.name == "capx-controller-manager")
+        .unwrap();
+    assert_eq!((capx.restarts, capx.oom_kills), (1, 0));
+    assert_eq!(
+        r.fleet.clusters_ready, 5,
+        "it relisted and finished the work"
     );
 }

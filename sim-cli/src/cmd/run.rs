@@ -174,6 +174,10 @@ pub fn plan(args: &Args) -> anyhow::Result<RunPlan> {
         fleet.batch = c.batch;
         fleet.batch_interval_s = c.every.map_or(0.0, |e| e.0);
     }
+    let faults = scenario
+        .as_ref()
+        .map(|s| s.faults.clone())
+        .unwrap_or_default();
     let (config, label) = match scenario {
         Some(s) => {
             let label = match s.tier {
@@ -198,6 +202,7 @@ pub fn plan(args: &Args) -> anyhow::Result<RunPlan> {
         replica: 0,
         timeline: args.timeline.is_some(),
         max_simulated: args.max_time,
+        faults,
     })
 }
 
@@ -228,11 +233,11 @@ fn write_timeline(path: &Path, rows: &[TimelineRow]) -> anyhow::Result<()> {
         .collect();
     let mut text = String::from("t_s,");
     text.push_str(&ctrl_names.join(","));
-    text.push_str(",apf_seats_in_use,apf_queued,etcd_db_bytes,pc_tasks_running,pc_tasks_waiting,machines_running,clusters_ready\n");
+    text.push_str(",apf_seats_in_use,apf_queued,etcd_db_bytes,pc_tasks_running,pc_tasks_waiting,pc_tasks_finished,machines_running,clusters_ready\n");
     for r in rows {
         let depths: Vec<String> = r.queue_depth.iter().map(|d| d.to_string()).collect();
         text.push_str(&format!(
-            "{},{},{},{},{},{},{},{},{}\n",
+            "{},{},{},{},{},{},{},{},{},{}\n",
             r.t_s,
             depths.join(","),
             r.seats_in_use,
@@ -240,6 +245,7 @@ fn write_timeline(path: &Path, rows: &[TimelineRow]) -> anyhow::Result<()> {
             r.etcd_db_bytes,
             r.pc_tasks_running,
             r.pc_tasks_waiting,
+            r.pc_tasks_finished,
             r.machines_running,
             r.clusters_ready
         ));
@@ -340,6 +346,7 @@ pub fn render(r: &RunReport) -> String {
         ("memory peak", Align::Right),
         ("limit", Align::Right),
         ("OOM", Align::Right),
+        ("restarts", Align::Right),
         ("token wait p99", Align::Right),
         ("token wait total", Align::Right),
     ]);
@@ -351,6 +358,7 @@ pub fn render(r: &RunReport) -> String {
             bytes(m.memory_peak_bytes),
             bytes(m.memory_limit_bytes),
             m.oom_kills.to_string(),
+            m.restarts.to_string(),
             secs(m.rate_limiter_wait_p99_s),
             secs(m.rate_limiter_wait_total_s),
         ]);
@@ -376,13 +384,18 @@ pub fn render(r: &RunReport) -> String {
     ));
     let p = &r.prism_central;
     o.push_str(&format!(
-        "\nPrism Central\n  task queue max {:.0}   tasks running max {:.0} of {}   VM create p95 {}   429s {}   requests {}\n",
+        "\nPrism Central\n  task queue max {:.0}   tasks running max {:.0} of {}   VM create p95 {}   429s {}   requests {}{}\n",
         p.queue_depth_max,
         p.tasks_running_max,
         p.task_slots.map_or("unlimited".to_string(), |s| s.to_string()),
         secs(p.vm_create_p95_s),
         p.rate_limited,
-        p.requests
+        p.requests,
+        if p.unavailable > 0 {
+            format!("   failed while down {}", p.unavailable)
+        } else {
+            String::new()
+        }
     ));
     let mut t = Table::new(&[
         ("node role", Align::Left),

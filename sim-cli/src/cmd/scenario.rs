@@ -93,6 +93,7 @@ pub fn run(args: &Args) -> anyhow::Result<Outcome> {
                     batch: None,
                     every: None,
                 })],
+                faults: Vec::new(),
             };
             print!("{}", scenario::to_yaml(&s));
         }
