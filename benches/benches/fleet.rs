@@ -24,6 +24,7 @@ fn make_plan(clusters: u32) -> RunPlan {
         timeline: false,
         max_simulated: SimDuration::from_hours(24),
         faults: Vec::new(),
+        management_clusters: 1,
     }
 }
 

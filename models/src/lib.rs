@@ -23,6 +23,7 @@ pub mod report;
 pub mod run;
 pub mod scenario;
 pub mod slab;
+pub mod topology;
 pub mod units;
 pub mod workqueue;
 pub mod world;

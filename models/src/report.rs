@@ -55,6 +55,31 @@ pub struct RunReport {
     pub writes_by_verb: BTreeMap<String, u64>,
     /// Simulation events handled [count].
     pub sim_events: u64,
+    /// With several management clusters: each one's own report. The figures above are
+    /// then fleet-wide: times over all clusters, and for every other figure the worst
+    /// management cluster's (counts summed).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub management_clusters: Vec<RunReport>,
+}
+
+/// Times to ready of the world's clusters and machines [s], for fleet-wide quantiles.
+pub fn fleet_times(world: &World) -> (Vec<f64>, Vec<f64>) {
+    let clusters = world
+        .clusters
+        .iter()
+        .filter_map(|c| Some((c.ready_at? - c.created_at?).as_secs_f64()))
+        .collect();
+    let machines = world
+        .machines
+        .iter()
+        .filter_map(|x| Some((x.running_at? - x.created_at?).as_secs_f64()))
+        .collect();
+    (clusters, machines)
+}
+
+/// The `q`-quantile of `v`, zero when empty.
+pub fn quantile_of(v: Vec<f64>, q: f64) -> f64 {
+    quantile(v, q)
 }
 
 /// Fleet creation.
@@ -280,16 +305,7 @@ pub fn build(
 ) -> RunReport {
     let m = &world.metrics;
     let t = now.as_secs_f64();
-    let cluster_times: Vec<f64> = world
-        .clusters
-        .iter()
-        .filter_map(|c| Some((c.ready_at? - c.created_at?).as_secs_f64()))
-        .collect();
-    let machine_times: Vec<f64> = world
-        .machines
-        .iter()
-        .filter_map(|x| Some((x.running_at? - x.created_at?).as_secs_f64()))
-        .collect();
+    let (cluster_times, machine_times) = fleet_times(world);
     let fleet_fig = FleetFigures {
         clusters: fleet.clusters,
         machines_per_cluster: fleet.machines_per_cluster,
@@ -555,6 +571,7 @@ pub fn build(
             })
             .collect(),
         sim_events: steps,
+        management_clusters: Vec::new(),
     }
 }
 

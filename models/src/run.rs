@@ -26,6 +26,8 @@ pub struct RunPlan {
     pub max_simulated: SimDuration,
     /// Faults injected during the run.
     pub faults: Vec<Fault>,
+    /// Independent management clusters the fleet is split among (1: one).
+    pub management_clusters: u32,
 }
 
 /// A run's report and, if asked for, its timeline.
@@ -52,22 +54,28 @@ pub struct Finished {
 }
 
 /// Runs the plan to the end: every cluster ready, the deadline, or 30 minutes after a
-/// NOSPACE alarm.
+/// NOSPACE alarm. With several management clusters, each runs on its own (in parallel)
+/// and the report combines them ([`crate::topology`]).
 pub fn run(plan: &RunPlan) -> Result<RunOutput, SimError> {
-    let Finished {
-        mut world,
-        now,
-        steps,
-    } = simulate(plan)?;
+    if plan.management_clusters > 1 {
+        return crate::topology::run_split(plan);
+    }
+    let finished = simulate(plan)?;
     let (cfg, fleet) = (&plan.config, plan.fleet);
+    let (now, steps) = (finished.now, finished.steps);
+    let mut world = finished.world;
     let report = report::build(&world, cfg, &plan.tier, plan.seed, fleet, now, steps);
     let timeline = std::mem::take(&mut world.metrics.timeline);
     Ok(RunOutput { report, timeline })
 }
 
-/// Runs the plan and returns the world itself.
+/// Runs the plan on one management cluster and returns the world itself.
 pub fn simulate(plan: &RunPlan) -> Result<Finished, SimError> {
-    let streams = RngStreams::new(plan.seed, plan.replica);
+    simulate_part(plan, RngStreams::new(plan.seed, plan.replica))
+}
+
+/// Runs the plan on one management cluster drawing from `streams`.
+pub fn simulate_part(plan: &RunPlan, streams: RngStreams) -> Result<Finished, SimError> {
     let mut world = World::new(plan.config.clone(), plan.fleet, &streams, plan.timeline);
     world.deadline = SimTime::ZERO + plan.max_simulated;
     world.set_faults(plan.faults.clone());

@@ -44,6 +44,8 @@ pub struct Scenario {
     pub workload: Vec<Operation>,
     /// Faults injected at given times.
     pub faults: Vec<Fault>,
+    /// Identical, independent management clusters the fleet is split among.
+    pub management_clusters: u32,
 }
 
 /// One operation of a workload.
@@ -407,6 +409,37 @@ fn fault_value(f: &Fault) -> Value {
     }
 }
 
+fn parse_topology(ctx: &Ctx, v: &Value) -> Result<u32, ConfigError> {
+    let Value::Object(m) = v else {
+        let hint = "must be a mapping, e.g. topology: {management-clusters: 3}";
+        return Err(ctx.err("topology", "topology", &scalar_text(v), hint.into()));
+    };
+    let mut n = 1;
+    for (k, val) in m {
+        let f = format!("topology.{k}");
+        match k.as_str() {
+            "management-clusters" => match val.as_u64() {
+                Some(x) if (1..=100).contains(&x) => n = x as u32,
+                _ => {
+                    let why = "must be a whole number from 1 to 100";
+                    return Err(ctx.err(k, &f, &scalar_text(val), why.into()));
+                }
+            },
+            "controller-shards" | "prism-centrals" => {
+                let why = format!(
+                    "'{k}' is not simulated yet; this version simulates management-clusters"
+                );
+                return Err(ctx.err(k, &f, &scalar_text(val), why));
+            }
+            other => {
+                let why = "unknown key; expected management-clusters";
+                return Err(ctx.err(other, &f, &scalar_text(val), why.into()));
+            }
+        }
+    }
+    Ok(n)
+}
+
 fn parse_create(ctx: &Ctx, field: &str, body: &Value) -> Result<CreateOp, ConfigError> {
     let Value::Object(m) = body else {
         return Err(ctx.err(
@@ -553,6 +586,10 @@ pub fn load(file: &str, text: &str, overrides: &[Override]) -> Result<Scenario, 
         None => Vec::new(),
         Some(v) => parse_faults(&ctx, &v)?,
     };
+    let management_clusters = match root.remove("topology") {
+        None => 1,
+        Some(v) => parse_topology(&ctx, &v)?,
+    };
     normalise(&ctx, &mut root)?;
     let knobs = Value::Object(root);
     check_keys(&ctx, &knobs, "", &presets::settable_paths())?;
@@ -572,6 +609,7 @@ pub fn load(file: &str, text: &str, overrides: &[Override]) -> Result<Scenario, 
         config,
         workload,
         faults,
+        management_clusters,
     })
 }
 
@@ -588,6 +626,12 @@ pub fn to_yaml(s: &Scenario) -> String {
     }
     let cfg = serde_json::to_value(&s.config).expect("configuration serialises");
     out.push_str(&serde_saphyr::to_string(&cfg).expect("a JSON tree is valid YAML"));
+    if s.management_clusters > 1 {
+        out.push_str(&format!(
+            "topology:\n  management-clusters: {}\n",
+            s.management_clusters
+        ));
+    }
     if !s.faults.is_empty() {
         let faults: Vec<Value> = s.faults.iter().map(fault_value).collect();
         let doc = serde_json::json!({ "faults": faults });
@@ -663,13 +707,15 @@ capx-controller-manager:
                     workload:\n  - create: {clusters: 40, machines-per-cluster: 7, batch: 10, every: 5m}\n\
                     faults:\n  - prism-central-outage: {at: 30m, duration: 10m}\n\
                     \x20 - etcd-disk-latency-spike: {at: 1h, duration: 5m, factor: 20}\n\
-                    \x20 - controller-restart: {manager: capx-controller-manager, at: 45m}\n";
+                    \x20 - controller-restart: {manager: capx-controller-manager, at: 45m}\n\
+                    topology: {management-clusters: 3}\n";
         let a = load("rt.yaml", text, &[]).unwrap();
         let written = to_yaml(&a);
         let b = load("resolved.yaml", &written, &[]).unwrap();
         assert_eq!(a, b, "{written}");
         assert_eq!(a.config.etcd.quota_backend_bytes.0, 6 << 30);
         assert_eq!(a.faults.len(), 3);
+        assert_eq!(a.management_clusters, 3);
     }
 
     #[test]

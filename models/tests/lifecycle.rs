@@ -21,6 +21,7 @@ fn make_plan(tier: Tier, clusters: u32, machines: u32, cp: u32, sets: &[&str]) -
         timeline: false,
         max_simulated: SimDuration::from_hours(24),
         faults: Vec::new(),
+        management_clusters: 1,
     }
 }
 
@@ -324,5 +325,39 @@ fn a_controller_restart_loses_its_queues_and_recovers() {
     assert_eq!(
         r.fleet.clusters_ready, 5,
         "it relisted and finished the work"
+    );
+}
+
+#[test]
+fn a_fleet_split_among_management_clusters_is_reported_whole_and_per_cluster() {
+    let mut plan = make_plan(Tier::Small, 7, 4, 1, &[]);
+    plan.management_clusters = 2;
+    let r = report(&plan);
+    assert_eq!(r.management_clusters.len(), 2);
+    let sizes: Vec<u32> = r
+        .management_clusters
+        .iter()
+        .map(|p| p.fleet.clusters)
+        .collect();
+    assert_eq!(sizes, vec![4, 3]);
+    assert_eq!(r.fleet.clusters, 7);
+    assert_eq!(r.fleet.clusters_ready, 7);
+    let slowest = r
+        .management_clusters
+        .iter()
+        .filter_map(|p| p.fleet.time_to_ready_s)
+        .fold(0.0, f64::max);
+    assert_eq!(r.fleet.time_to_ready_s, Some(slowest));
+    let writes: u64 = r.management_clusters.iter().map(|p| p.etcd.writes).sum();
+    assert_eq!(r.etcd.writes, writes, "counts add up");
+    // Each management cluster draws its own random numbers.
+    assert_ne!(
+        r.management_clusters[0].fleet.cluster_ready_p50_s,
+        r.management_clusters[1].fleet.cluster_ready_p50_s
+    );
+    // And the split run is reproducible.
+    assert_eq!(
+        serde_json::to_string(&report(&plan)).unwrap(),
+        serde_json::to_string(&r).unwrap()
     );
 }

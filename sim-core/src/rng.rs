@@ -56,6 +56,15 @@ impl RngStreams {
         }
     }
 
+    /// The streams of an independent part of the same replica (one of several
+    /// management clusters, say): every stream differs from this one's and from the
+    /// other parts'.
+    pub const fn part(&self, index: u64) -> Self {
+        RngStreams {
+            base: splitmix64(self.base ^ splitmix64(index.wrapping_add(GOLDEN))),
+        }
+    }
+
     /// A fresh generator for stream `id`; the same id always gives the same draws.
     pub fn stream(&self, id: StreamId) -> SimRng {
         SimRng::seed_from_u64(splitmix64(self.base ^ splitmix64(id.0)))
@@ -124,6 +133,24 @@ mod tests {
         assert_eq!(
             draws(streams.stream(StreamId::named("prism-central")), 50),
             alone
+        );
+    }
+
+    #[test]
+    fn parts_have_their_own_streams() {
+        let whole = RngStreams::new(9, 2);
+        let a = draws(whole.part(0).stream(StreamId::named("etcd")), 8);
+        let b = draws(whole.part(1).stream(StreamId::named("etcd")), 8);
+        assert_ne!(a, b);
+        assert_ne!(a, draws(whole.stream(StreamId::named("etcd")), 8));
+        assert_eq!(
+            a,
+            draws(
+                RngStreams::new(9, 2)
+                    .part(0)
+                    .stream(StreamId::named("etcd")),
+                8
+            )
         );
     }
 

@@ -53,6 +53,10 @@ pub struct Args {
     /// Management-cluster preset; default: the guide's tier for the fleet size.
     #[arg(long, value_enum, conflicts_with = "scenario")]
     tier: Option<TierArg>,
+    /// Split the fleet among this many identical, independent management clusters
+    /// (1 to 100), each simulated on its own [default: 1, or the scenario's topology].
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=100))]
+    management_clusters: Option<u32>,
     /// A scenario file: the management cluster and its workload (see docs/scenarios.md).
     #[arg(long, value_name = "FILE.yaml")]
     scenario: Option<PathBuf>,
@@ -178,6 +182,10 @@ pub fn plan(args: &Args) -> anyhow::Result<RunPlan> {
         .as_ref()
         .map(|s| s.faults.clone())
         .unwrap_or_default();
+    let management_clusters = args
+        .management_clusters
+        .or(scenario.as_ref().map(|s| s.management_clusters))
+        .unwrap_or(1);
     let (config, label) = match scenario {
         Some(s) => {
             let label = match s.tier {
@@ -187,10 +195,12 @@ pub fn plan(args: &Args) -> anyhow::Result<RunPlan> {
             (s.config, label)
         }
         None => {
+            // The guide's tier for what each management cluster holds.
+            let per_cluster = clusters.div_ceil(management_clusters);
             let tier = args
                 .tier
                 .map(Tier::from)
-                .unwrap_or_else(|| Tier::for_fleet(clusters));
+                .unwrap_or_else(|| Tier::for_fleet(per_cluster));
             (presets::resolve(tier, &args.sets)?, tier.name().to_string())
         }
     };
@@ -203,6 +213,7 @@ pub fn plan(args: &Args) -> anyhow::Result<RunPlan> {
         timeline: args.timeline.is_some(),
         max_simulated: args.max_time,
         faults,
+        management_clusters,
     })
 }
 
@@ -287,6 +298,41 @@ pub fn render(r: &RunReport) -> String {
         "capsim run: {} clusters × {} machines ({} control plane), tier {}, seed {}\n\n",
         f.clusters, f.machines_per_cluster, f.control_plane_replicas, r.tier, r.seed
     ));
+    if !r.management_clusters.is_empty() {
+        let mut t = Table::new(&[
+            ("management cluster", Align::Left),
+            ("clusters", Align::Right),
+            ("time to ready", Align::Right),
+            ("checklist", Align::Left),
+            ("bottleneck", Align::Left),
+        ]);
+        for (i, p) in r.management_clusters.iter().enumerate() {
+            let failed = p.checklist.iter().filter(|c| !c.pass).count();
+            t.row(vec![
+                format!("#{}", i + 1),
+                p.fleet.clusters.to_string(),
+                p.fleet.time_to_ready_s.map_or("not ready".into(), secs),
+                if failed == 0 {
+                    "pass".into()
+                } else {
+                    format!("{failed} FAIL")
+                },
+                format!(
+                    "{}, {} ({})",
+                    p.bottleneck.resource,
+                    p.bottleneck.at,
+                    pct(p.bottleneck.share)
+                ),
+            ]);
+        }
+        o.push_str(&format!(
+            "The fleet is split among {} independent management clusters; below, fleet-wide \
+             times, and for every other figure the worst management cluster's.\n\n",
+            r.management_clusters.len()
+        ));
+        o.push_str(&indent(&t.render()));
+        o.push('\n');
+    }
     o.push_str("Fleet\n");
     match f.time_to_ready_s {
         Some(t) => o.push_str(&format!("  time to ready          {}\n", secs(t))),

@@ -1,0 +1,235 @@
+//! Several management clusters: the fleet split among M identical, independent
+//! management clusters (the guide's XL and Extreme architectures: regional management
+//! clusters of ~500–600 workload clusters each, and their own Prism Central each).
+//!
+//! Each management cluster is simulated on its own, in parallel, with its own random
+//! streams; the report gives each one's figures and a fleet-wide view: times over every
+//! cluster of the fleet, counts summed, and for every other figure the worst management
+//! cluster's value, since a capacity plan has to hold for each of them.
+
+use rayon::prelude::*;
+use sim_core::{RngStreams, SimError};
+
+use crate::report::{self, Bottleneck, RunReport, WaitShare, quantile_of};
+use crate::run::{RunOutput, RunPlan, simulate_part};
+
+/// The clusters each of `parts` management clusters gets: as even as possible, the first
+/// ones one more when it does not divide.
+pub fn split(clusters: u32, parts: u32) -> Vec<u32> {
+    let parts = parts.max(1);
+    (0..parts)
+        .map(|i| clusters / parts + u32::from(i < clusters % parts))
+        .filter(|&n| n > 0)
+        .collect()
+}
+
+/// One management cluster's report and its clusters' and machines' times to ready [s].
+struct Part {
+    report: RunReport,
+    cluster_times: Vec<f64>,
+    machine_times: Vec<f64>,
+}
+
+/// Runs `plan` split among its management clusters and combines their reports.
+pub fn run_split(plan: &RunPlan) -> Result<RunOutput, SimError> {
+    let shares = split(plan.fleet.clusters, plan.management_clusters);
+    let whole = RngStreams::new(plan.seed, plan.replica);
+    let results: Vec<Result<Part, SimError>> = shares
+        .par_iter()
+        .enumerate()
+        .map(|(i, &n)| {
+            let mut part = plan.clone();
+            part.fleet.clusters = n;
+            part.management_clusters = 1;
+            let finished = simulate_part(&part, whole.part(i as u64))?;
+            let (cluster_times, machine_times) = report::fleet_times(&finished.world);
+            let (cfg, tier) = (&part.config, &part.tier);
+            let (now, steps) = (finished.now, finished.steps);
+            let report = report::build(
+                &finished.world,
+                cfg,
+                tier,
+                part.seed,
+                part.fleet,
+                now,
+                steps,
+            );
+            Ok(Part {
+                report,
+                cluster_times,
+                machine_times,
+            })
+        })
+        .collect();
+    let mut parts = Vec::new();
+    let (mut cluster_times, mut machine_times) = (Vec::new(), Vec::new());
+    for r in results {
+        let p = r?;
+        cluster_times.extend(p.cluster_times);
+        machine_times.extend(p.machine_times);
+        parts.push(p.report);
+    }
+    Ok(RunOutput {
+        report: combine(plan, parts, cluster_times, machine_times),
+        timeline: Vec::new(),
+    })
+}
+
+fn max_f(v: impl Iterator<Item = f64>) -> f64 {
+    v.fold(0.0, f64::max)
+}
+
+/// The fleet-wide report of several management clusters' reports.
+fn combine(
+    plan: &RunPlan,
+    parts: Vec<RunReport>,
+    cluster_times: Vec<f64>,
+    machine_times: Vec<f64>,
+) -> RunReport {
+    let mut r = parts[0].clone();
+    let all = &parts;
+    r.fleet.clusters = plan.fleet.clusters;
+    r.fleet.clusters_ready = all.iter().map(|p| p.fleet.clusters_ready).sum();
+    r.fleet.machines_running = all.iter().map(|p| p.fleet.machines_running).sum();
+    r.fleet.time_to_ready_s = all
+        .iter()
+        .map(|p| p.fleet.time_to_ready_s)
+        .try_fold(0.0, |acc: f64, t| t.map(|t| acc.max(t)));
+    r.fleet.cluster_ready_p50_s = quantile_of(cluster_times.clone(), 0.5);
+    r.fleet.cluster_ready_p95_s = quantile_of(cluster_times, 0.95);
+    r.fleet.machine_ready_p95_s = quantile_of(machine_times, 0.95);
+    r.fleet.simulated_s = max_f(all.iter().map(|p| p.fleet.simulated_s));
+
+    let a = &mut r.apiserver;
+    a.mutating_p99_s = max_f(all.iter().map(|p| p.apiserver.mutating_p99_s));
+    a.readonly_p99_s = max_f(all.iter().map(|p| p.apiserver.readonly_p99_s));
+    a.requests_429 = all.iter().map(|p| p.apiserver.requests_429).sum();
+    a.requests_failed = all.iter().map(|p| p.apiserver.requests_failed).sum();
+    a.seats_peak = max_f(all.iter().map(|p| p.apiserver.seats_peak));
+    for (k, v) in a.requests_by_kind.iter_mut() {
+        *v = all
+            .iter()
+            .map(|p| p.apiserver.requests_by_kind.get(k).copied().unwrap_or(0))
+            .sum();
+    }
+
+    for (i, c) in r.controllers.iter_mut().enumerate() {
+        let each = || all.iter().map(move |p| &p.controllers[i]);
+        c.depth_max = max_f(each().map(|x| x.depth_max));
+        c.depth_above_threshold_longest_s =
+            max_f(each().map(|x| x.depth_above_threshold_longest_s));
+        c.queue_latency_p99_s = max_f(each().map(|x| x.queue_latency_p99_s));
+        c.reconcile_p99_s = max_f(each().map(|x| x.reconcile_p99_s));
+        c.reconciles = each().map(|x| x.reconciles).sum();
+        c.errors = each().map(|x| x.errors).sum();
+        c.retries = each().map(|x| x.retries).sum();
+        c.rate_limiter_wait_s = each().map(|x| x.rate_limiter_wait_s).sum();
+    }
+    for (i, m) in r.managers.iter_mut().enumerate() {
+        let each = || all.iter().map(move |p| &p.managers[i]);
+        m.cpu_peak_cores = max_f(each().map(|x| x.cpu_peak_cores));
+        m.memory_peak_bytes = max_f(each().map(|x| x.memory_peak_bytes));
+        m.oom_kills = each().map(|x| x.oom_kills).sum();
+        m.restarts = each().map(|x| x.restarts).sum();
+        m.rate_limiter_wait_p99_s = max_f(each().map(|x| x.rate_limiter_wait_p99_s));
+        m.rate_limiter_wait_total_s = each().map(|x| x.rate_limiter_wait_total_s).sum();
+    }
+    // etcd and Prism Central: the fullest management cluster's, counts summed.
+    let fullest = all
+        .iter()
+        .max_by(|x, y| x.etcd.db_peak_fraction.total_cmp(&y.etcd.db_peak_fraction))
+        .expect("at least one part");
+    r.etcd = fullest.etcd.clone();
+    r.etcd.writes = all.iter().map(|p| p.etcd.writes).sum();
+    r.etcd.writes_per_s = all.iter().map(|p| p.etcd.writes_per_s).sum();
+    r.etcd.fsync_p99_s = max_f(all.iter().map(|p| p.etcd.fsync_p99_s));
+    r.etcd.commit_p99_s = max_f(all.iter().map(|p| p.etcd.commit_p99_s));
+    r.etcd.nospace_at_s = all
+        .iter()
+        .filter_map(|p| p.etcd.nospace_at_s)
+        .reduce(f64::min);
+    let pc = &mut r.prism_central;
+    pc.queue_depth_max = max_f(all.iter().map(|p| p.prism_central.queue_depth_max));
+    pc.tasks_running_max = max_f(all.iter().map(|p| p.prism_central.tasks_running_max));
+    pc.vm_create_p95_s = max_f(all.iter().map(|p| p.prism_central.vm_create_p95_s));
+    pc.rate_limited = all.iter().map(|p| p.prism_central.rate_limited).sum();
+    pc.requests = all.iter().map(|p| p.prism_central.requests).sum();
+    pc.unavailable = all.iter().map(|p| p.prism_central.unavailable).sum();
+    for (i, c) in r.capacity.iter_mut().enumerate() {
+        let each = || all.iter().map(move |p| &p.capacity[i]);
+        c.cpu_demand_cores = max_f(each().map(|x| x.cpu_demand_cores));
+        c.memory_demand_bytes = max_f(each().map(|x| x.memory_demand_bytes));
+        c.fits = each().all(|x| x.fits);
+    }
+    for (i, item) in r.checklist.iter_mut().enumerate() {
+        let each = || all.iter().map(move |p| &p.checklist[i]);
+        item.pass = each().all(|x| x.pass);
+        item.value = if i == 0 {
+            // "All clusters ready": ready clusters of the whole fleet.
+            f64::from(r.fleet.clusters_ready)
+        } else {
+            max_f(each().map(|x| x.value))
+        };
+        if i == 0 {
+            item.threshold = f64::from(plan.fleet.clusters);
+        }
+    }
+    let totals: Vec<f64> = (0..r.waiting.len())
+        .map(|i| all.iter().map(|p| p.waiting[i].seconds).sum())
+        .collect();
+    let sum: f64 = totals.iter().sum();
+    r.waiting = r
+        .waiting
+        .iter()
+        .zip(&totals)
+        .map(|(w, &s)| WaitShare {
+            resource: w.resource.clone(),
+            seconds: s,
+            share: if sum > 0.0 { s / sum } else { 0.0 },
+        })
+        .collect();
+    let top = r
+        .waiting
+        .iter()
+        .max_by(|x, y| x.seconds.total_cmp(&y.seconds))
+        .expect("six resources")
+        .clone();
+    let at = all
+        .iter()
+        .filter(|p| p.bottleneck.resource == top.resource)
+        .max_by(|x, y| x.bottleneck.share.total_cmp(&y.bottleneck.share))
+        .map_or(String::new(), |p| p.bottleneck.at.clone());
+    r.bottleneck = Bottleneck {
+        resource: top.resource,
+        share: top.share,
+        at,
+    };
+    for (k, v) in r.writes_by_kind.iter_mut() {
+        *v = all
+            .iter()
+            .map(|p| p.writes_by_kind.get(k).copied().unwrap_or(0))
+            .sum();
+    }
+    for (k, v) in r.writes_by_verb.iter_mut() {
+        *v = all
+            .iter()
+            .map(|p| p.writes_by_verb.get(k).copied().unwrap_or(0))
+            .sum();
+    }
+    r.sim_events = all.iter().map(|p| p.sim_events).sum();
+    r.management_clusters = parts;
+    r
+}
+
+#[cfg(test)]
+mod tests {
+    use super::split;
+
+    #[test]
+    fn split_is_even_and_complete() {
+        assert_eq!(split(10, 3), vec![4, 3, 3]);
+        assert_eq!(split(9, 3), vec![3, 3, 3]);
+        assert_eq!(split(2, 5), vec![1, 1]);
+        assert_eq!(split(2000, 3).iter().sum::<u32>(), 2000);
+    }
+}
