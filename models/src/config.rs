@@ -288,6 +288,9 @@ impl EtcdSettings {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case", deny_unknown_fields)]
 pub struct PrismCentralSettings {
+    /// Prism Central instances; the workload clusters are spread over them round-robin
+    /// (each NutanixCluster names its PC).
+    pub count: u32,
     /// PC size: `x-small`, `small`, `large` or `x-large`.
     pub size: PcSize,
     /// Requests/s before 429s; default from the size.
@@ -567,6 +570,13 @@ impl ModelConfig {
                     &format!("not a controller; choose from {}", names.join(", ")),
                 ));
             }
+        }
+        if !(1..=64).contains(&self.prism_central.count) {
+            return Err(err(
+                "prism-central.count".into(),
+                self.prism_central.count.to_string(),
+                "must be between 1 and 64",
+            ));
         }
         if self.nodes.control_plane.count == 0 {
             return Err(err(

@@ -209,6 +209,9 @@ pub struct EtcdFigures {
 /// Prism Central.
 #[derive(Clone, Debug, Serialize)]
 pub struct PrismCentralFigures {
+    /// Prism Central instances the clusters are spread over; the figures below are the
+    /// busiest instance's (queue, running) or sums (requests, 429s) [count].
+    pub instances: u32,
     /// Highest number of tasks waiting for a slot [count].
     pub queue_depth_max: f64,
     /// Highest number of tasks running [count].
@@ -386,16 +389,21 @@ pub fn build(
         max_batch: world.etcd.max_batch,
         nospace_at_s: world.store.nospace_at.map(|t| t.as_secs_f64()),
     };
-    let pcc = world.pc.config();
+    let pcs = &world.pcs;
     let prism_central = PrismCentralFigures {
-        queue_depth_max: world.pc.queue_gauge.max(),
-        tasks_running_max: world.pc.running_gauge.max(),
-        task_slots: pcc.max_concurrent_tasks,
+        instances: pcs.len() as u32,
+        queue_depth_max: pcs.iter().map(|p| p.queue_gauge.max()).fold(0.0, f64::max),
+        tasks_running_max: pcs
+            .iter()
+            .map(|p| p.running_gauge.max())
+            .fold(0.0, f64::max),
+        task_slots: pcs[0].config().max_concurrent_tasks,
         vm_create_p95_s: m.vm_create.quantile(0.95).as_secs_f64(),
-        rate_limited: world.pc.rate_limited,
-        requests: world.pc.requests,
-        unavailable: world.pc.unavailable,
+        rate_limited: pcs.iter().map(|p| p.rate_limited).sum(),
+        requests: pcs.iter().map(|p| p.requests).sum(),
+        unavailable: pcs.iter().map(|p| p.unavailable).sum(),
     };
+
     let capacity = capacity(world, cfg, db_peak);
     let oom_total: u32 = mf.iter().map(|x| x.oom_kills).sum::<u32>()
         + capacity.iter().filter(|c| !c.fits).count() as u32;
@@ -622,8 +630,13 @@ fn bottleneck_at(world: &World, resource: &str, mf: &[crate::world::ManagerFigur
         ),
         "prism-central" => {
             let retry = world.config().prism_central.retry_interval.0;
-            let slot_wait = world.pc.slot_wait.sum().as_secs_f64();
-            let rate_limit_wait = world.pc.rate_limited as f64 * retry;
+            let slot_wait: f64 = world
+                .pcs
+                .iter()
+                .map(|p| p.slot_wait.sum().as_secs_f64())
+                .sum();
+            let limited: u64 = world.pcs.iter().map(|p| p.rate_limited).sum();
+            let rate_limit_wait = limited as f64 * retry;
             if slot_wait >= rate_limit_wait {
                 "task slots".to_string()
             } else {

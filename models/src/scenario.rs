@@ -409,12 +409,12 @@ fn fault_value(f: &Fault) -> Value {
     }
 }
 
-fn parse_topology(ctx: &Ctx, v: &Value) -> Result<u32, ConfigError> {
+fn parse_topology(ctx: &Ctx, v: &Value) -> Result<(u32, Option<u32>), ConfigError> {
     let Value::Object(m) = v else {
         let hint = "must be a mapping, e.g. topology: {management-clusters: 3}";
         return Err(ctx.err("topology", "topology", &scalar_text(v), hint.into()));
     };
-    let mut n = 1;
+    let (mut n, mut pcs) = (1, None);
     for (k, val) in m {
         let f = format!("topology.{k}");
         match k.as_str() {
@@ -425,19 +425,25 @@ fn parse_topology(ctx: &Ctx, v: &Value) -> Result<u32, ConfigError> {
                     return Err(ctx.err(k, &f, &scalar_text(val), why.into()));
                 }
             },
-            "controller-shards" | "prism-centrals" => {
-                let why = format!(
-                    "'{k}' is not simulated yet; this version simulates management-clusters"
-                );
-                return Err(ctx.err(k, &f, &scalar_text(val), why));
+            "prism-centrals" => match val.as_u64() {
+                Some(x) if (1..=64).contains(&x) => pcs = Some(x as u32),
+                _ => {
+                    let why = "must be a whole number from 1 to 64";
+                    return Err(ctx.err(k, &f, &scalar_text(val), why.into()));
+                }
+            },
+            "controller-shards" => {
+                let why = "'controller-shards' is not simulated yet; this version simulates \
+                           management-clusters and prism-centrals";
+                return Err(ctx.err(k, &f, &scalar_text(val), why.into()));
             }
             other => {
-                let why = "unknown key; expected management-clusters";
+                let why = "unknown key; expected management-clusters or prism-centrals";
                 return Err(ctx.err(other, &f, &scalar_text(val), why.into()));
             }
         }
     }
-    Ok(n)
+    Ok((n, pcs))
 }
 
 fn parse_create(ctx: &Ctx, field: &str, body: &Value) -> Result<CreateOp, ConfigError> {
@@ -586,10 +592,26 @@ pub fn load(file: &str, text: &str, overrides: &[Override]) -> Result<Scenario, 
         None => Vec::new(),
         Some(v) => parse_faults(&ctx, &v)?,
     };
-    let management_clusters = match root.remove("topology") {
-        None => 1,
+    let (management_clusters, prism_centrals) = match root.remove("topology") {
+        None => (1, None),
         Some(v) => parse_topology(&ctx, &v)?,
     };
+    if let Some(n) = prism_centrals {
+        // `topology.prism-centrals` is the knob `prism-central.count`.
+        let pc = root
+            .entry("prism-central")
+            .or_insert_with(|| Value::Object(Map::new()));
+        match pc {
+            Value::Object(m) if !m.contains_key("count") => {
+                m.insert("count".into(), Value::from(n));
+            }
+            _ => {
+                let why = "given twice: as topology.prism-centrals and as prism-central.count";
+                let field = "topology.prism-centrals";
+                return Err(ctx.err("prism-centrals", field, &n.to_string(), why.into()));
+            }
+        }
+    }
     normalise(&ctx, &mut root)?;
     let knobs = Value::Object(root);
     check_keys(&ctx, &knobs, "", &presets::settable_paths())?;

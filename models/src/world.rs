@@ -424,7 +424,7 @@ pub struct World {
     /// etcd's size accounting.
     pub store: EtcdStore,
     /// Prism Central (queue and rate-limit figures inside).
-    pub pc: PrismCentral<u32>,
+    pub pcs: Vec<PrismCentral<u32>>,
     rng_etcd: SimRng,
     rng_api: SimRng,
     rng_pc: SimRng,
@@ -598,7 +598,7 @@ impl World {
             thresholds.etcd_size_fraction * e.quota_backend_bytes.0 as f64,
         );
         let p = &cfg.prism_central;
-        let pc = PrismCentral::new(PrismCentralConfig {
+        let pc_cfg = PrismCentralConfig {
             api_rate_limit: match p.api_rate_limit {
                 Some(l) => l.0,
                 None => Some(p.size.api_rate_limit()),
@@ -613,7 +613,10 @@ impl World {
             vm_delete: p.vm_delete,
             vm_update: p.vm_update,
             load_slowdown: p.load_slowdown,
-        });
+        };
+        let pcs = (0..p.count.max(1))
+            .map(|_| PrismCentral::new(pc_cfg))
+            .collect();
         let queue_wait_limit = SimDuration::from_secs_f64((api.request_timeout.0 / 4.0).min(60.0));
         let n_clusters = clusters.len();
         let n_machines = machines.len();
@@ -628,7 +631,7 @@ impl World {
             apiservers,
             etcd: GroupCommit::default(),
             store,
-            pc,
+            pcs,
             rng_etcd: streams.stream(StreamId::named("etcd")),
             rng_api: streams.stream(StreamId::named("kube-apiserver")),
             rng_pc: streams.stream(StreamId::named("prism-central")),
@@ -689,6 +692,19 @@ impl World {
             })
             .collect();
         self.faults = faults;
+    }
+
+    /// The Prism Central serving a cluster: clusters are spread over them round-robin.
+    fn pc_of_cluster(&self, c: u32) -> usize {
+        c as usize % self.pcs.len()
+    }
+
+    /// The Prism Central a reconcile talks to.
+    fn pc_of(&self, ctrl: Controller, key: u32) -> usize {
+        match ctrl.key_space() {
+            KeySpace::Cluster => self.pc_of_cluster(key),
+            KeySpace::Machine => self.pc_of_cluster(self.machines[key as usize].cluster),
+        }
     }
 
     /// Prism Central downtime within [from, to].
@@ -1686,7 +1702,11 @@ impl World {
     /// or a poll of its task).
     fn pc_call(&mut self, sched: &mut Scheduler<Event>, rec: u32) {
         let now = sched.now();
-        match self.pc.request(now, &mut self.rng_pc) {
+        let pc = match self.recs.get(rec) {
+            Some(r) => self.pc_of(r.ctrl, r.key),
+            None => 0,
+        };
+        match self.pcs[pc].request(now, &mut self.rng_pc) {
             Some(latency) => {
                 self.metrics.service[Service::PrismCentral as usize] += latency.as_secs_f64();
                 // A poll of a task still waiting for its slot leaves the worker blocked on
@@ -1754,7 +1774,8 @@ impl World {
                 task_flag_clear(ms, kind);
                 ms.tasks_pending |= 1 << task_code(kind);
                 let task = key * 4 + task_code(kind) as u32;
-                match self.pc.submit(now, task, kind, &mut self.rng_pc) {
+                let pc = self.pc_of_cluster(self.machines[key as usize].cluster);
+                match self.pcs[pc].submit(now, task, kind, &mut self.rng_pc) {
                     Some(d) => {
                         self.task_started[key as usize][task_code(kind) as usize] = now;
                         sched.schedule_in(
@@ -1823,7 +1844,8 @@ impl World {
         let ms = &mut self.machines[machine as usize];
         task_flag_set(ms, kind);
         ms.tasks_pending &= !(1 << task_code(kind));
-        if let Some((next, d, waited)) = self.pc.task_finished(now, &mut self.rng_pc) {
+        let pc = self.pc_of_cluster(self.machines[machine as usize].cluster);
+        if let Some((next, d, waited)) = self.pcs[pc].task_finished(now, &mut self.rng_pc) {
             let (m, k) = (next / 4, (next % 4) as u8);
             self.task_started[m as usize][k as usize] = now;
             let poller = std::mem::replace(&mut self.poll_rec[m as usize], u32::MAX);
@@ -2027,8 +2049,8 @@ impl World {
                 seats_in_use: seats,
                 apf_queued: queued,
                 etcd_db_bytes: self.store.db_size(),
-                pc_tasks_running: self.pc.running(),
-                pc_tasks_waiting: self.pc.queue_gauge.value(),
+                pc_tasks_running: self.pcs.iter().map(|p| p.running()).sum(),
+                pc_tasks_waiting: self.pcs.iter().map(|p| p.queue_gauge.value()).sum(),
                 pc_tasks_finished: self.tasks_finished,
                 machines_running: self.machines_running,
                 clusters_ready: self.clusters_ready,
@@ -2326,7 +2348,7 @@ impl Model for World {
             Event::ManagerRestarted(m) => self.restarted(sched, m),
             Event::SampleDue => self.sample(sched),
             Event::FaultBegan(i) => match self.faults[i as usize] {
-                Fault::PrismCentralOutage { .. } => self.pc.down = true,
+                Fault::PrismCentralOutage { .. } => self.pcs.iter_mut().for_each(|p| p.down = true),
                 Fault::EtcdDiskLatencySpike { factor, .. } => self.etcd.fsync_factor = factor,
                 Fault::ControllerRestart { manager, .. } => {
                     if self.managers[manager].up {
@@ -2337,7 +2359,9 @@ impl Model for World {
                 }
             },
             Event::FaultEnded(i) => match self.faults[i as usize] {
-                Fault::PrismCentralOutage { .. } => self.pc.down = false,
+                Fault::PrismCentralOutage { .. } => {
+                    self.pcs.iter_mut().for_each(|p| p.down = false)
+                }
                 Fault::EtcdDiskLatencySpike { .. } => self.etcd.fsync_factor = 1.0,
                 Fault::ControllerRestart { .. } => {}
             },

@@ -123,8 +123,12 @@ fn prism_central_never_runs_more_tasks_than_its_limit() {
         &["prism-central.max-concurrent-tasks=3"],
     );
     let Finished { world, .. } = simulate(&plan).unwrap();
-    assert_eq!(world.pc.running_gauge.max(), 3.0, "saturated, never above");
-    assert!(world.pc.queue_gauge.max() > 0.0, "tasks had to queue");
+    assert_eq!(
+        world.pcs[0].running_gauge.max(),
+        3.0,
+        "saturated, never above"
+    );
+    assert!(world.pcs[0].queue_gauge.max() > 0.0, "tasks had to queue");
 }
 
 #[test]
@@ -360,4 +364,40 @@ fn a_fleet_split_among_management_clusters_is_reported_whole_and_per_cluster() {
         serde_json::to_string(&report(&plan)).unwrap(),
         serde_json::to_string(&r).unwrap()
     );
+}
+
+#[test]
+fn clusters_spread_over_several_prism_centrals_each_within_its_limits() {
+    let one = make_plan(
+        Tier::Small,
+        6,
+        4,
+        1,
+        &["prism-central.max-concurrent-tasks=2"],
+    );
+    let two = make_plan(
+        Tier::Small,
+        6,
+        4,
+        1,
+        &[
+            "prism-central.max-concurrent-tasks=2",
+            "prism-central.count=2",
+        ],
+    );
+    let Finished { world, .. } = simulate(&two).unwrap();
+    assert_eq!(world.pcs.len(), 2);
+    for pc in &world.pcs {
+        assert!(pc.requests > 0, "each Prism Central served its clusters");
+        assert_eq!(
+            pc.running_gauge.max(),
+            2.0,
+            "each within its own task limit"
+        );
+    }
+    let (t1, t2) = (
+        report(&one).fleet.time_to_ready_s.unwrap(),
+        report(&two).fleet.time_to_ready_s.unwrap(),
+    );
+    assert!(t2 < t1, "twice the task slots finish sooner: {t2} vs {t1}");
 }

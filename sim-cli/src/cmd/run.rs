@@ -430,7 +430,12 @@ pub fn render(r: &RunReport) -> String {
     ));
     let p = &r.prism_central;
     o.push_str(&format!(
-        "\nPrism Central\n  task queue max {:.0}   tasks running max {:.0} of {}   VM create p95 {}   429s {}   requests {}{}\n",
+        "\nPrism Central{}\n  task queue max {:.0}   tasks running max {:.0} of {}   VM create p95 {}   429s {}   requests {}{}\n",
+        if p.instances > 1 {
+            format!(" ({} instances: the busiest one's queue and tasks, all requests)", p.instances)
+        } else {
+            String::new()
+        },
         p.queue_depth_max,
         p.tasks_running_max,
         p.task_slots.map_or("unlimited".to_string(), |s| s.to_string()),
