@@ -15,6 +15,7 @@ pub mod dist;
 pub mod etcd;
 pub mod faults;
 pub mod fleet;
+pub mod import;
 pub mod presets;
 pub mod prism_central;
 pub mod rate_limiter;

@@ -37,6 +37,9 @@ pub enum Command {
         capsim scenario check my.yaml\n  \
         capsim scenario show --tier large > large.yaml")]
     Scenario(cmd::scenario::Args),
+    /// Turn the managers' Deployments and the kube-apiserver and etcd pods, as kubectl
+    /// prints them, into a scenario file.
+    Import(cmd::import::Args),
     /// The guide's scale tiers: fleet ranges and key settings of the built-in presets.
     Tiers(cmd::tiers::Args),
     /// Check the simulation engine against queueing theory (Erlang C, Pollaczek–Khinchine,

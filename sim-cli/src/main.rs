@@ -23,6 +23,7 @@ pub enum Outcome {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
+        Command::Import(args) => cmd::import::run(&args),
         Command::Run(args) => cmd::run::run(&args),
         Command::Scenario(args) => cmd::scenario::run(&args),
         Command::Tiers(args) => cmd::tiers::run(&args),

@@ -341,3 +341,41 @@ fn tiers_lists_the_five_tiers() {
         .stdout(predicate::str::contains("tier: large"))
         .stdout(predicate::str::contains("quota-backend-bytes: 8Gi"));
 }
+
+#[test]
+fn import_turns_manifests_into_a_scenario_and_lists_ignored_flags() {
+    let data = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/manifests.yaml");
+    let out = capsim()
+        .arg("import")
+        .arg(&data)
+        .assert()
+        .success()
+        .stderr(predicate::str::contains("ignored"))
+        .get_output()
+        .stdout
+        .clone();
+    let text = String::from_utf8(out).unwrap();
+    assert!(
+        text.contains("#   Deployment/capi-controller-manager: --leader-elect"),
+        "{text}"
+    );
+    assert!(text.contains("machine-concurrency: 100"), "{text}");
+    assert!(text.contains("nutanixmachine-concurrency: 30"), "{text}");
+    // Nothing importable is an error, not an empty scenario.
+    let dir = std::env::temp_dir().join(format!("capsim-imp-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let other = dir.join("svc.yaml");
+    std::fs::write(
+        &other,
+        "apiVersion: v1\nkind: Service\nmetadata: {name: x}\n",
+    )
+    .unwrap();
+    capsim()
+        .arg("import")
+        .arg(&other)
+        .assert()
+        .code(2)
+        .stdout(predicate::str::is_empty())
+        .stderr(predicate::str::contains("nothing to import"));
+    std::fs::remove_dir_all(&dir).ok();
+}

@@ -1,0 +1,370 @@
+//! Real manifests as input: the Deployments of the CAPI, kubeadm and CAPX managers and the
+//! static pods of kube-apiserver and etcd, as `kubectl get -o yaml` prints them, turned
+//! into a scenario.
+//!
+//! Container args (`--kube-api-qps=100`, `--cluster-concurrency=50`, ...) and resources
+//! become knobs; every flag the model does not use is listed as ignored, never dropped
+//! silently.
+
+use serde_json::{Map, Value};
+
+use crate::config::ConfigError;
+
+/// A manager's Deployment name and the scenario key it becomes.
+const DEPLOYMENTS: &[(&str, &str)] = &[
+    ("capi-controller-manager", "capi-controller-manager"),
+    (
+        "capi-kubeadm-bootstrap-controller-manager",
+        "capi-kubeadm-bootstrap",
+    ),
+    (
+        "capi-kubeadm-control-plane-controller-manager",
+        "capi-kubeadm-control-plane",
+    ),
+    ("capx-controller-manager", "capx-controller-manager"),
+];
+
+/// Flags of the managers that become knobs (the same name in the scenario).
+const MANAGER_FLAGS: &[&str] = &[
+    "kube-api-qps",
+    "kube-api-burst",
+    "sync-period",
+    "cluster-concurrency",
+    "clustertopology-concurrency",
+    "machinedeployment-concurrency",
+    "machineset-concurrency",
+    "machine-concurrency",
+    "kubeadmconfig-concurrency",
+    "kubeadmcontrolplane-concurrency",
+    "nutanixcluster-concurrency",
+    "nutanixmachine-concurrency",
+];
+
+/// What an import produced.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Imported {
+    /// The scenario's knobs, as a value tree.
+    pub knobs: Value,
+    /// Flags and fields seen but not modelled: `object: --flag=value`.
+    pub ignored: Vec<String>,
+    /// Objects read, by name.
+    pub objects: Vec<String>,
+}
+
+fn split_flag(arg: &str) -> Option<(&str, &str)> {
+    let flag = arg.strip_prefix("--")?;
+    Some(flag.split_once('=').unwrap_or((flag, "true")))
+}
+
+/// Numbers stay numbers, so that `--kube-api-qps=100` reads as 100, not "100".
+fn flag_value(v: &str) -> Value {
+    if let Ok(n) = v.parse::<u64>() {
+        return Value::from(n);
+    }
+    if let Ok(x) = v.parse::<f64>() {
+        return Value::from(x);
+    }
+    Value::String(v.to_string())
+}
+
+fn objects_of(doc: Value) -> Vec<Value> {
+    match doc {
+        Value::Object(ref m) if m.get("kind").and_then(Value::as_str) == Some("List") => m
+            .get("items")
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default(),
+        Value::Object(_) => vec![doc],
+        _ => Vec::new(),
+    }
+}
+
+fn str_at<'a>(v: &'a Value, path: &[&str]) -> Option<&'a str> {
+    path.iter().try_fold(v, |cur, k| cur.get(*k))?.as_str()
+}
+
+/// The containers of a Deployment or a Pod.
+fn containers(obj: &Value) -> Vec<Value> {
+    let spec = match str_at(obj, &["kind"]) {
+        Some("Deployment") => obj
+            .get("spec")
+            .and_then(|s| s.get("template"))
+            .and_then(|t| t.get("spec")),
+        Some("Pod") => obj.get("spec"),
+        _ => None,
+    };
+    spec.and_then(|s| s.get("containers"))
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default()
+}
+
+fn args_of(container: &Value) -> Vec<String> {
+    let list = |k: &str| -> Vec<String> {
+        container
+            .get(k)
+            .and_then(Value::as_array)
+            .map(|a| {
+                a.iter()
+                    .filter_map(|x| x.as_str().map(str::to_string))
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let mut all = list("command");
+    all.extend(list("args"));
+    all
+}
+
+fn section<'a>(knobs: &'a mut Map<String, Value>, key: &str) -> &'a mut Map<String, Value> {
+    match knobs
+        .entry(key.to_string())
+        .or_insert_with(|| Value::Object(Map::new()))
+    {
+        Value::Object(m) => m,
+        _ => unreachable!("sections are objects"),
+    }
+}
+
+/// Reads manifests (`files`: name and YAML text, each possibly several documents or a
+/// `List`) into scenario knobs.
+pub fn import(files: &[(String, String)]) -> Result<Imported, ConfigError> {
+    let mut knobs = Map::new();
+    let mut ignored = Vec::new();
+    let mut objects = Vec::new();
+    for (file, text) in files {
+        let docs: Vec<Value> = serde_saphyr::from_multiple(text).map_err(|e| ConfigError {
+            source_name: file.clone(),
+            field: "(file)".into(),
+            value: String::new(),
+            reason: format!("not valid YAML: {e}"),
+        })?;
+        for obj in docs.into_iter().flat_map(objects_of) {
+            let name = str_at(&obj, &["metadata", "name"])
+                .unwrap_or("")
+                .to_string();
+            let kind = str_at(&obj, &["kind"]).unwrap_or("").to_string();
+            let component = str_at(&obj, &["metadata", "labels", "component"]).unwrap_or("");
+            let label = format!("{kind}/{name}");
+            if let Some((_, key)) = DEPLOYMENTS.iter().find(|(d, _)| *d == name) {
+                objects.push(label.clone());
+                import_manager(&obj, key, &label, &mut knobs, &mut ignored);
+            } else if kind == "Pod"
+                && (component == "kube-apiserver" || name.starts_with("kube-apiserver"))
+            {
+                objects.push(label.clone());
+                import_flags(
+                    &obj,
+                    &label,
+                    &mut ignored,
+                    |flag, v, knobs| match flag {
+                        "max-requests-inflight"
+                        | "max-mutating-requests-inflight"
+                        | "request-timeout" => {
+                            section(knobs, "kube-apiserver").insert(flag.into(), flag_value(v));
+                            true
+                        }
+                        "etcd-compaction-interval" => {
+                            section(knobs, "etcd")
+                                .insert("compaction-interval".into(), flag_value(v));
+                            true
+                        }
+                        _ => false,
+                    },
+                    &mut knobs,
+                );
+            } else if kind == "Pod" && (component == "etcd" || name.starts_with("etcd")) {
+                objects.push(label.clone());
+                import_flags(
+                    &obj,
+                    &label,
+                    &mut ignored,
+                    |flag, v, knobs| match flag {
+                        "quota-backend-bytes" | "auto-compaction-retention" => {
+                            section(knobs, "etcd").insert(flag.into(), flag_value(v));
+                            true
+                        }
+                        // Periodic is the mode the model copies; note any other.
+                        "auto-compaction-mode" => v == "periodic",
+                        _ => false,
+                    },
+                    &mut knobs,
+                );
+            } else if !kind.is_empty() {
+                ignored.push(format!(
+                    "{label}: not a manager, kube-apiserver or etcd; skipped"
+                ));
+            }
+        }
+    }
+    Ok(Imported {
+        knobs: Value::Object(knobs),
+        ignored,
+        objects,
+    })
+}
+
+fn import_flags(
+    obj: &Value,
+    label: &str,
+    ignored: &mut Vec<String>,
+    take: impl Fn(&str, &str, &mut Map<String, Value>) -> bool,
+    knobs: &mut Map<String, Value>,
+) {
+    for c in containers(obj) {
+        for arg in args_of(&c) {
+            match split_flag(&arg) {
+                Some((flag, v)) if take(flag, v, knobs) => {}
+                Some(_) => ignored.push(format!("{label}: {arg}")),
+                None => {} // the command itself (kube-apiserver, etcd)
+            }
+        }
+    }
+}
+
+fn import_manager(
+    obj: &Value,
+    key: &str,
+    label: &str,
+    knobs: &mut Map<String, Value>,
+    ignored: &mut Vec<String>,
+) {
+    let conts = containers(obj);
+    let manager = conts
+        .iter()
+        .find(|c| c.get("name").and_then(Value::as_str) == Some("manager"))
+        .or(conts.first())
+        .cloned();
+    let Some(c) = manager else {
+        ignored.push(format!("{label}: no container found"));
+        return;
+    };
+    let m = section(knobs, key);
+    for arg in args_of(&c) {
+        let Some((flag, v)) = split_flag(&arg) else {
+            continue;
+        };
+        if MANAGER_FLAGS.contains(&flag) {
+            m.insert(flag.into(), flag_value(v));
+        } else if flag == "max-concurrent-reconciles" && key == "capx-controller-manager" {
+            // CAPX's one flag sets both of its controllers.
+            m.insert("nutanixcluster-concurrency".into(), flag_value(v));
+            m.insert("nutanixmachine-concurrency".into(), flag_value(v));
+        } else {
+            ignored.push(format!("{label}: {arg}"));
+        }
+    }
+    if let Some(res) = c.get("resources") {
+        for (section_name, suffix) in [("limits", "limit"), ("requests", "request")] {
+            for res_kind in ["cpu", "memory"] {
+                if let Some(v) = res.get(section_name).and_then(|s| s.get(res_kind)) {
+                    m.insert(format!("{res_kind}-{suffix}"), v.clone());
+                }
+            }
+        }
+    }
+}
+
+/// The imported knobs as a scenario file, with the ignored flags as comments.
+pub fn to_scenario(imp: &Imported, name: &str) -> String {
+    let mut out = String::from("# Imported by capsim from:\n");
+    for o in &imp.objects {
+        out.push_str(&format!("#   {o}\n"));
+    }
+    if imp.ignored.is_empty() {
+        out.push_str("# Every flag was used.\n");
+    } else {
+        out.push_str("# Ignored (not modelled):\n");
+        for i in &imp.ignored {
+            out.push_str(&format!("#   {i}\n"));
+        }
+    }
+    out.push_str(&format!("name: {name}\ndefaults: capi-1.12\n"));
+    if imp.knobs.as_object().is_some_and(|m| !m.is_empty()) {
+        out.push_str(&serde_saphyr::to_string(&imp.knobs).expect("a JSON tree is valid YAML"));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MANIFESTS: &str = r#"
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: capi-controller-manager
+  namespace: capi-system
+spec:
+  replicas: 1
+  template:
+    spec:
+      containers:
+      - name: manager
+        command: [/manager]
+        args:
+        - --leader-elect
+        - --diagnostics-address=:8443
+        - --kube-api-qps=100
+        - --kube-api-burst=200
+        - --cluster-concurrency=50
+        - --machine-concurrency=100
+        - --sync-period=20m
+        resources:
+          limits: {cpu: "8", memory: 16Gi}
+          requests: {cpu: "4", memory: 8Gi}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: capx-controller-manager
+spec:
+  template:
+    spec:
+      containers:
+      - name: manager
+        args: [--max-concurrent-reconciles=30, --metrics-bind-addr=:8080]
+---
+apiVersion: v1
+kind: Pod
+metadata:
+  name: etcd-cp-0
+  labels: {component: etcd}
+spec:
+  containers:
+  - name: etcd
+    command: [etcd, --quota-backend-bytes=8589934592, --auto-compaction-retention=15m, --snapshot-count=5000]
+"#;
+
+    #[test]
+    fn manifests_become_knobs_and_unused_flags_are_listed() {
+        let imp = import(&[("m.yaml".into(), MANIFESTS.into())]).unwrap();
+        let k = &imp.knobs;
+        assert_eq!(k["capi-controller-manager"]["kube-api-qps"], 100);
+        assert_eq!(k["capi-controller-manager"]["sync-period"], "20m");
+        assert_eq!(k["capi-controller-manager"]["cpu-limit"], "8");
+        assert_eq!(
+            k["capx-controller-manager"]["nutanixmachine-concurrency"],
+            30
+        );
+        assert_eq!(k["etcd"]["quota-backend-bytes"], 8_589_934_592u64);
+        let ignored = imp.ignored.join("\n");
+        for flag in [
+            "--leader-elect",
+            "--diagnostics-address=:8443",
+            "--metrics-bind-addr=:8080",
+            "--snapshot-count=5000",
+        ] {
+            assert!(ignored.contains(flag), "{flag} not listed in {ignored}");
+        }
+        // The scenario it writes is valid.
+        let text = to_scenario(&imp, "imported");
+        let s = crate::scenario::load("imported.yaml", &text, &[]).unwrap();
+        assert_eq!(
+            s.config.capi_controller_manager.machine_concurrency,
+            Some(100)
+        );
+        assert_eq!(s.config.etcd.quota_backend_bytes.0, 8 << 30);
+    }
+}

@@ -1,0 +1,96 @@
+//! `capsim import`: real manifests into a scenario file.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, bail};
+use models::import;
+
+use crate::Outcome;
+
+/// Arguments of `capsim import`.
+#[derive(Debug, clap::Args)]
+#[command(after_help = "Examples:\n  \
+    kubectl get deploy -n capi-system capi-controller-manager -o yaml > capi.yaml\n  \
+    kubectl get pod -n kube-system -l component=etcd -o yaml > etcd.yaml\n  \
+    capsim import capi.yaml etcd.yaml -o ours.yaml\n  \
+    capsim import manifests/ | capsim scenario check /dev/stdin\n\n\
+Reads the Deployments capi-controller-manager, capi-kubeadm-bootstrap-controller-manager, \
+capi-kubeadm-control-plane-controller-manager and capx-controller-manager, and the static \
+pods of kube-apiserver and etcd. Their container args and resources become a scenario. \
+Flags the model does not use are listed as ignored in the file's header and counted on \
+stderr.")]
+pub struct Args {
+    /// Manifest files or directories (every *.yaml and *.yml inside, sorted).
+    #[arg(required = true)]
+    paths: Vec<PathBuf>,
+    /// Write the scenario to this file instead of standard output.
+    #[arg(short, long, value_name = "FILE.yaml")]
+    output: Option<PathBuf>,
+    /// The scenario's name.
+    #[arg(long, default_value = "imported")]
+    name: String,
+}
+
+fn read_all(paths: &[PathBuf]) -> anyhow::Result<Vec<(String, String)>> {
+    let mut files = Vec::new();
+    for p in paths {
+        if p.is_dir() {
+            let mut inner: Vec<PathBuf> = std::fs::read_dir(p)
+                .with_context(|| format!("{}: cannot list the directory", p.display()))?
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|f| f.extension().is_some_and(|x| x == "yaml" || x == "yml"))
+                .collect();
+            inner.sort();
+            if inner.is_empty() {
+                bail!(
+                    "{}: no *.yaml or *.yml files in this directory",
+                    p.display()
+                );
+            }
+            for f in inner {
+                files.push(read_one(&f)?);
+            }
+        } else {
+            files.push(read_one(p)?);
+        }
+    }
+    Ok(files)
+}
+
+fn read_one(p: &Path) -> anyhow::Result<(String, String)> {
+    let text =
+        std::fs::read_to_string(p).with_context(|| format!("{}: cannot read", p.display()))?;
+    Ok((p.display().to_string(), text))
+}
+
+/// Runs `capsim import`.
+pub fn run(args: &Args) -> anyhow::Result<Outcome> {
+    let files = read_all(&args.paths)?;
+    let imported = import::import(&files)?;
+    if imported.objects.is_empty() {
+        bail!(
+            "none of the manifests is a CAPI, kubeadm or CAPX manager Deployment, or a \
+             kube-apiserver or etcd pod; nothing to import"
+        );
+    }
+    let text = import::to_scenario(&imported, &args.name);
+    // The result must itself be a valid scenario.
+    models::scenario::load("(imported)", &text, &[])
+        .context("the imported scenario is not valid")?;
+    match &args.output {
+        None => print!("{text}"),
+        Some(path) => {
+            let tmp = path.with_extension("yaml.partial");
+            std::fs::write(&tmp, &text)
+                .with_context(|| format!("{}: cannot write", tmp.display()))?;
+            std::fs::rename(&tmp, path)
+                .with_context(|| format!("{}: cannot write", path.display()))?;
+        }
+    }
+    eprintln!(
+        "capsim: imported {} object(s); {} flag(s) or object(s) ignored (listed in the header)",
+        imported.objects.len(),
+        imported.ignored.len()
+    );
+    Ok(Outcome::Success)
+}
