@@ -545,8 +545,9 @@ impl ModelConfig {
             ),
         ];
         for (field, d) in dists {
+            let written = serde_json::to_string(&d).unwrap_or_default();
             d.check()
-                .map_err(|reason| err(field.into(), format!("{d:?}"), &reason))?;
+                .map_err(|reason| err(field.into(), written, &reason))?;
         }
         if self.prism_central.task_poll_interval.0 <= 0.0 {
             return Err(err(

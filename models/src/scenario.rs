@@ -98,14 +98,19 @@ const MANAGERS: &[&str] = &[
     "capx-controller-manager",
 ];
 
-/// The line (1-based) where `key` is first written as a mapping key, if found.
+/// The line (1-based) where `key` is first written as a mapping key, in block or flow
+/// style (`key: v` or `{a: 1, key: v}`), if found.
 fn line_of(text: &str, key: &str) -> Option<usize> {
+    if key.is_empty() {
+        return None;
+    }
+    let is_key_at = |line: &str, at: usize| {
+        let before = line[..at].chars().next_back();
+        let boundary = before.is_none_or(|c| c == ' ' || c == '{' || c == ',' || c == '-');
+        boundary && line[at + key.len()..].trim_start().starts_with(':')
+    };
     text.lines()
-        .position(|l| {
-            let t = l.trim_start().trim_start_matches("- ");
-            t.strip_prefix(key)
-                .is_some_and(|rest| rest.trim_start().starts_with(':'))
-        })
+        .position(|l| l.match_indices(key).any(|(at, _)| is_key_at(l, at)))
         .map(|i| i + 1)
 }
 

@@ -401,3 +401,11 @@ fn clusters_spread_over_several_prism_centrals_each_within_its_limits() {
     );
     assert!(t2 < t1, "twice the task slots finish sooner: {t2} vs {t1}");
 }
+
+#[test]
+fn every_tier_preset_runs() {
+    for tier in Tier::ALL {
+        let r = report(&make_plan(tier, 3, 4, 1, &[]));
+        assert_eq!(r.fleet.clusters_ready, 3, "tier {}", tier.name());
+    }
+}
