@@ -151,6 +151,10 @@ pub struct ManagerConfig {
     pub memory_base: Bytes,
     /// Time from an OOM kill to the restarted process running again.
     pub restart_delay: Secs,
+    /// Instances of this manager, each watching its share of the workload clusters'
+    /// namespaces (the guide's namespace or label sharding), each with its own client rate
+    /// limiter, workers, CPU and memory limits and leader-election Lease.
+    pub shards: u32,
     /// `resources.requests.cpu`: recorded, not simulated (pod scheduling is left out).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cpu_request: Option<Cores>,
@@ -462,6 +466,13 @@ impl ModelConfig {
             reason: reason.to_string(),
         };
         for (name, m) in self.managers() {
+            if !(1..=16).contains(&m.shards) {
+                return Err(err(
+                    format!("{name}.shards"),
+                    m.shards.to_string(),
+                    "must be between 1 and 16",
+                ));
+            }
             if m.kube_api_burst == 0 {
                 return Err(err(
                     format!("{name}.kube-api-burst"),

@@ -339,13 +339,12 @@ pub fn build(
         seats_limit,
         requests_by_kind: by_kind(&m.requests_by_kind),
     };
-    let names = cfg.managers();
     let controllers: Vec<ControllerFigures> = world
         .ctrls
         .iter()
         .map(|c| ControllerFigures {
             name: c.ctrl.name().to_string(),
-            manager: names[c.ctrl.manager()].0.to_string(),
+            manager: c.manager_name.clone(),
             workers: workers_of(cfg, c.ctrl),
             depth_max: c.queue.depth_gauge.max(),
             depth_above_threshold_longest_s: c.queue.depth_gauge.longest_above(now).as_secs_f64(),

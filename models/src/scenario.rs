@@ -414,12 +414,15 @@ fn fault_value(f: &Fault) -> Value {
     }
 }
 
-fn parse_topology(ctx: &Ctx, v: &Value) -> Result<(u32, Option<u32>), ConfigError> {
+/// Topology: management clusters, Prism Centrals, and shards per manager.
+type TopologySpec = (u32, Option<u32>, Vec<(String, u32)>);
+
+fn parse_topology(ctx: &Ctx, v: &Value) -> Result<TopologySpec, ConfigError> {
     let Value::Object(m) = v else {
         let hint = "must be a mapping, e.g. topology: {management-clusters: 3}";
         return Err(ctx.err("topology", "topology", &scalar_text(v), hint.into()));
     };
-    let (mut n, mut pcs) = (1, None);
+    let (mut n, mut pcs, mut shards) = (1, None, Vec::new());
     for (k, val) in m {
         let f = format!("topology.{k}");
         match k.as_str() {
@@ -438,17 +441,34 @@ fn parse_topology(ctx: &Ctx, v: &Value) -> Result<(u32, Option<u32>), ConfigErro
                 }
             },
             "controller-shards" => {
-                let why = "'controller-shards' is not simulated yet; this version simulates \
-                           management-clusters and prism-centrals";
-                return Err(ctx.err(k, &f, &scalar_text(val), why.into()));
+                let Value::Object(per) = val else {
+                    let why =
+                        "must map managers to shard counts, e.g. {capi-controller-manager: 3}";
+                    return Err(ctx.err(k, &f, &scalar_text(val), why.into()));
+                };
+                for (mgr, count) in per {
+                    let g = format!("{f}.{mgr}");
+                    if !MANAGER_NAMES.contains(&mgr.as_str()) {
+                        let why =
+                            format!("not a manager; choose from {}", MANAGER_NAMES.join(", "));
+                        return Err(ctx.err(mgr, &g, &scalar_text(count), why));
+                    }
+                    match count.as_u64() {
+                        Some(x) if (1..=16).contains(&x) => shards.push((mgr.clone(), x as u32)),
+                        _ => {
+                            let why = "must be a whole number from 1 to 16";
+                            return Err(ctx.err(mgr, &g, &scalar_text(count), why.into()));
+                        }
+                    }
+                }
             }
             other => {
-                let why = "unknown key; expected management-clusters or prism-centrals";
+                let why = "unknown key; expected management-clusters, prism-centrals or controller-shards";
                 return Err(ctx.err(other, &f, &scalar_text(val), why.into()));
             }
         }
     }
-    Ok((n, pcs))
+    Ok((n, pcs, shards))
 }
 
 fn parse_create(ctx: &Ctx, field: &str, body: &Value) -> Result<CreateOp, ConfigError> {
@@ -597,10 +617,26 @@ pub fn load(file: &str, text: &str, overrides: &[Override]) -> Result<Scenario, 
         None => Vec::new(),
         Some(v) => parse_faults(&ctx, &v)?,
     };
-    let (management_clusters, prism_centrals) = match root.remove("topology") {
-        None => (1, None),
+    let (management_clusters, prism_centrals, shards) = match root.remove("topology") {
+        None => (1, None, Vec::new()),
         Some(v) => parse_topology(&ctx, &v)?,
     };
+    for (mgr, n) in shards {
+        // `topology.controller-shards.<manager>` is the knob `<manager>.shards`.
+        let m = root
+            .entry(mgr.clone())
+            .or_insert_with(|| Value::Object(Map::new()));
+        match m {
+            Value::Object(m) if !m.contains_key("shards") => {
+                m.insert("shards".into(), Value::from(n));
+            }
+            _ => {
+                let why = format!("given twice: here and as {mgr}.shards");
+                let field = format!("topology.controller-shards.{mgr}");
+                return Err(ctx.err(&mgr, &field, &n.to_string(), why));
+            }
+        }
+    }
     if let Some(n) = prism_centrals {
         // `topology.prism-centrals` is the knob `prism-central.count`.
         let pc = root

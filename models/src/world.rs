@@ -104,8 +104,8 @@ impl From<Target> for Owner {
 pub enum Event {
     /// The user applied Cluster `.0`.
     ClusterApplied(u32),
-    /// A delayed add of a workqueue is due.
-    QueueDelayElapsed { ctrl: u8, key: u32, at: SimTime },
+    /// A delayed add of a controller instance's workqueue is due.
+    QueueDelayElapsed { ci: u16, key: u32, at: SimTime },
     /// A reconcile got its CPU time.
     CpuDone(u32),
     /// A request's rate-limiter token is due.
@@ -209,6 +209,10 @@ struct PcProgress {
 
 struct Reconcile {
     ctrl: Controller,
+    /// Controller instance (index into `ctrls`).
+    ci: usize,
+    /// Manager instance (index into `managers`).
+    mi: usize,
     key: u32,
     epoch: u32,
     started: SimTime,
@@ -223,7 +227,11 @@ struct Reconcile {
 }
 
 struct ManagerRt {
-    name: &'static str,
+    name: String,
+    /// Which manager (index in the configuration's order); several instances share it.
+    kind: usize,
+    /// Which shard of that manager.
+    shard: u32,
     limiter: ClientLimiter,
     cores: u32,
     speed: f64,
@@ -255,6 +263,10 @@ struct ManagerRt {
 pub struct ControllerRt {
     /// Which controller.
     pub ctrl: Controller,
+    /// Its manager instance (index into the world's managers).
+    pub mi: usize,
+    /// Its manager instance's name (`capi-controller-manager`, or `...-shard-2`).
+    pub manager_name: String,
     /// Its workqueue (depth and latency figures inside).
     pub queue: WorkQueue,
     workers: u32,
@@ -399,7 +411,7 @@ impl FleetSpec {
 const LEVEL_WORKLOAD_LOW: u8 = 4;
 const LEVEL_GLOBAL_DEFAULT: u8 = 5;
 /// The "manager" number of the user applying Clusters.
-const USER: u8 = 4;
+const USER: u8 = u8::MAX;
 /// Interval of metric samples [s].
 pub const SAMPLE_INTERVAL_S: u64 = 15;
 
@@ -414,8 +426,14 @@ pub struct World {
     /// Machines' objects.
     pub machines: Vec<MachineState>,
     managers: Vec<ManagerRt>,
-    /// Controllers, in [`Controller::ALL`] order.
+    /// Controller instances: each controller's shards, in [`Controller::ALL`] order.
     pub ctrls: Vec<ControllerRt>,
+    /// Shards of each manager.
+    shards: [u32; 4],
+    /// Index of each manager's first instance in `managers`.
+    mgr_base: [usize; 4],
+    /// Index of each controller's first instance in `ctrls`.
+    ctrl_base: [usize; 9],
     recs: Slab<Reconcile>,
     reqs: Slab<Request>,
     apiservers: Vec<ApiServerRt>,
@@ -437,7 +455,7 @@ pub struct World {
     count_by_kind: [u64; ObjKind::ALL.len()],
     event_expiry: VecDeque<SimTime>,
     compaction_mark: SimTime,
-    lease_created: [bool; 4],
+    lease_created: Vec<bool>,
     /// The reconcile polling each machine's queued task, or `u32::MAX`.
     poll_rec: Vec<u32>,
     /// When each machine's VM create task was submitted.
@@ -468,11 +486,20 @@ pub struct World {
     pub deadline: SimTime,
 }
 
-fn manager_rt(name: &'static str, m: &ManagerConfig, replica: u8, hand: Vec<u32>) -> ManagerRt {
+fn manager_rt(
+    name: String,
+    kind: usize,
+    shard: u32,
+    m: &ManagerConfig,
+    replica: u8,
+    hand: Vec<u32>,
+) -> ManagerRt {
     let limit = m.cpu_limit.0;
     let cores = limit.ceil().max(1.0) as u32;
     ManagerRt {
         name,
+        kind,
+        shard,
         limiter: ClientLimiter::new(match m.kube_api_qps.0 {
             Some(qps) => ClientRateLimit::Limited {
                 qps,
@@ -548,24 +575,39 @@ impl World {
             })
             .collect();
         let wl = &levels[LEVEL_WORKLOAD_LOW as usize];
-        let managers = cfg
-            .managers()
-            .iter()
-            .enumerate()
-            .map(|(i, (name, m))| {
-                // Flow distinguisher: the manager's service account (user).
-                let hash = sim_core::rng::splitmix64(StreamId::named(name).raw());
-                let hand = apf::deal_hand(hash, wl.queues, wl.hand_size);
-                manager_rt(name, m, (i as u32 % api.replicas) as u8, hand)
-            })
-            .collect();
+        // Manager instances: each manager's shards, in configuration order.
+        let mut managers: Vec<ManagerRt> = Vec::new();
+        let mut mgr_base = [0usize; 4];
+        let mut shards = [1u32; 4];
+        for (k, (name, m)) in cfg.managers().iter().enumerate() {
+            mgr_base[k] = managers.len();
+            shards[k] = m.shards.max(1);
+            // Flow distinguisher: the manager's service account, shared by its shards.
+            let hash = sim_core::rng::splitmix64(StreamId::named(name).raw());
+            let hand = apf::deal_hand(hash, wl.queues, wl.hand_size);
+            for s in 0..shards[k] {
+                let i = managers.len() as u32;
+                let label = if shards[k] == 1 {
+                    name.to_string()
+                } else {
+                    format!("{name}-shard-{}", s + 1)
+                };
+                let replica = (i % api.replicas) as u8;
+                managers.push(manager_rt(label, k, s, m, replica, hand.clone()));
+            }
+        }
         let thresholds = &cfg.thresholds;
-        let ctrls = Controller::ALL
-            .iter()
-            .map(|&c| {
-                let mcfg = cfg.managers()[c.manager()].1;
-                ControllerRt {
+        let mut ctrl_base = [0usize; 9];
+        let mut ctrls = Vec::new();
+        for &c in &Controller::ALL {
+            ctrl_base[c.index()] = ctrls.len();
+            let mcfg = cfg.managers()[c.manager()].1;
+            for s in 0..shards[c.manager()] {
+                let mi = mgr_base[c.manager()] + s as usize;
+                ctrls.push(ControllerRt {
                     ctrl: c,
+                    mi,
+                    manager_name: managers[mi].name.clone(),
                     queue: WorkQueue::new(
                         WorkQueueConfig::default_for(mcfg.queue),
                         thresholds.workqueue_depth,
@@ -580,9 +622,9 @@ impl World {
                     activity_integral: [0.0; 6],
                     activity_at: SimTime::ZERO,
                     ready_snap: Vec::new(),
-                }
-            })
-            .collect();
+                });
+            }
+        }
         let e = &cfg.etcd;
         let etcd_cfg = EtcdConfig {
             fsync: e.fsync_dist(),
@@ -619,6 +661,7 @@ impl World {
             .collect();
         let queue_wait_limit = SimDuration::from_secs_f64((api.request_timeout.0 / 4.0).min(60.0));
         let n_clusters = clusters.len();
+        let n_managers = managers.len();
         let n_machines = machines.len();
         World {
             etcd_cfg,
@@ -626,6 +669,9 @@ impl World {
             machines,
             managers,
             ctrls,
+            shards,
+            mgr_base,
+            ctrl_base,
             recs: Slab::default(),
             reqs: Slab::default(),
             apiservers,
@@ -659,7 +705,7 @@ impl World {
             count_by_kind: [0; ObjKind::ALL.len()],
             event_expiry: VecDeque::new(),
             compaction_mark: SimTime::ZERO,
-            lease_created: [false; 4],
+            lease_created: vec![false; n_managers],
             poll_rec: vec![u32::MAX; n_machines],
             vm_create_submitted: vec![SimTime::ZERO; n_machines],
             cp_window: VecDeque::new(),
@@ -740,7 +786,7 @@ impl World {
             }
         }
         for m in 0..self.managers.len() as u8 {
-            let kinds = cached_kinds(m as usize);
+            let kinds = cached_kinds(self.managers[m as usize].kind);
             for &k in kinds {
                 let d = self.resync_delay(m as usize);
                 sched.schedule_in(
@@ -791,10 +837,10 @@ impl World {
         let Some(r) = self.recs.get_mut(rec) else {
             return;
         };
-        if r.epoch != self.managers[r.ctrl.manager()].epoch || r.activity == cat as u8 {
+        if r.epoch != self.managers[r.mi].epoch || r.activity == cat as u8 {
             return;
         }
-        let ct = &mut self.ctrls[r.ctrl.index()];
+        let ct = &mut self.ctrls[r.ci];
         ctrl_advance(ct, now);
         ct.activity[r.activity as usize] -= 1;
         ct.activity[cat as usize] += 1;
@@ -811,15 +857,36 @@ impl World {
         }
     }
 
-    /// `key` became ready for a worker of `ctrl` now.
-    fn mark_ready(&mut self, now: SimTime, ctrl: Controller, key: u32) {
-        let ct = &mut self.ctrls[ctrl.index()];
+    /// `key` became ready for a worker of controller instance `ci` now.
+    fn mark_ready(&mut self, now: SimTime, ci: usize, key: u32) {
+        let ct = &mut self.ctrls[ci];
         ctrl_advance(ct, now);
         let k = key as usize;
         if k >= ct.ready_snap.len() {
             ct.ready_snap.resize(k + 1, [0.0; 6]);
         }
         ct.ready_snap[k] = ct.activity_integral;
+    }
+
+    /// The workload cluster a key belongs to.
+    fn cluster_of(&self, ctrl: Controller, key: u32) -> u32 {
+        match ctrl.key_space() {
+            KeySpace::Cluster => key,
+            KeySpace::Machine => self.machines[key as usize].cluster,
+        }
+    }
+
+    /// The controller instance (shard) that owns `key`: clusters are spread over a
+    /// manager's shards as namespaces are.
+    fn ci(&self, ctrl: Controller, key: u32) -> usize {
+        let shard = self.cluster_of(ctrl, key) % self.shards[ctrl.manager()];
+        self.ctrl_base[ctrl.index()] + shard as usize
+    }
+
+    /// Whether cluster `c` belongs to manager instance `mi`'s shard.
+    fn in_shard(&self, mi: usize, c: u32) -> bool {
+        let m = &self.managers[mi];
+        c % self.shards[m.kind] == m.shard
     }
 
     fn owner_of(ctrl: Controller, key: u32) -> Owner {
@@ -839,20 +906,20 @@ impl World {
         prio: Priority,
     ) {
         let now = sched.now();
-        let c = ctrl.index();
-        if !self.managers[ctrl.manager()].up {
+        let c = self.ci(ctrl, key);
+        if !self.managers[self.ctrls[c].mi].up {
             return; // a dead process has no queue; the relist after restart catches up
         }
         if self.ctrls[c].queue.add(key, now, prio) {
-            self.mark_ready(now, ctrl, key);
-            self.dispatch(sched, ctrl);
+            self.mark_ready(now, c, key);
+            self.dispatch(sched, c);
         }
     }
 
     fn schedule_delay(
         &mut self,
         sched: &mut Scheduler<Event>,
-        ctrl: Controller,
+        ci: usize,
         key: u32,
         at: Option<SimTime>,
     ) {
@@ -860,7 +927,7 @@ impl World {
             sched.schedule_at(
                 at,
                 Event::QueueDelayElapsed {
-                    ctrl: ctrl.index() as u8,
+                    ci: ci as u16,
                     key,
                     at,
                 },
@@ -868,10 +935,9 @@ impl World {
         }
     }
 
-    fn dispatch(&mut self, sched: &mut Scheduler<Event>, ctrl: Controller) {
+    fn dispatch(&mut self, sched: &mut Scheduler<Event>, c: usize) {
         let now = sched.now();
-        let c = ctrl.index();
-        if self.managers[ctrl.manager()].lists_pending > 0 {
+        if self.managers[self.ctrls[c].mi].lists_pending > 0 {
             return; // workers start once the caches have synced
         }
         while self.ctrls[c].busy < self.ctrls[c].workers {
@@ -879,20 +945,21 @@ impl World {
                 break;
             };
             self.ctrls[c].busy += 1;
-            self.charge_queue_wait(now, ctrl, key, waited);
-            self.start_reconcile(sched, ctrl, key);
+            self.charge_queue_wait(now, c, key, waited);
+            self.start_reconcile(sched, c, key);
         }
     }
 
     /// An item waited `waited` for a worker because every worker was busy. The wait is
     /// charged to what those workers were doing meanwhile: waiting at a resource (that
     /// resource is the cause) or in service (too few workers: the workqueue).
-    fn charge_queue_wait(&mut self, now: SimTime, ctrl: Controller, key: u32, waited: SimDuration) {
+    fn charge_queue_wait(&mut self, now: SimTime, ci: usize, key: u32, waited: SimDuration) {
         let w = waited.as_secs_f64();
         if w <= 0.0 {
             return;
         }
-        let ct = &mut self.ctrls[ctrl.index()];
+        let ctrl = self.ctrls[ci].ctrl;
+        let ct = &mut self.ctrls[ci];
         ctrl_advance(ct, now);
         let snap = ct
             .ready_snap
@@ -917,7 +984,8 @@ impl World {
         }
     }
 
-    fn start_reconcile(&mut self, sched: &mut Scheduler<Event>, ctrl: Controller, key: u32) {
+    fn start_reconcile(&mut self, sched: &mut Scheduler<Event>, ci: usize, key: u32) {
+        let ctrl = self.ctrls[ci].ctrl;
         let now = sched.now();
         let plan = reconcile::plan(ctrl, key, &self.clusters, &self.machines);
         let costs = &self.cfg.costs;
@@ -930,9 +998,11 @@ impl World {
         for _ in 0..plan.writes.len() {
             cpu += costs.cpu_per_write.sample(&mut self.rng_cpu);
         }
-        let mgr = ctrl.manager();
+        let mgr = self.ctrls[ci].mi;
         let rec = self.recs.insert(Reconcile {
             ctrl,
+            ci,
+            mi: mgr,
             key,
             epoch: self.managers[mgr].epoch,
             started: now,
@@ -944,7 +1014,7 @@ impl World {
             failed: false,
             activity: Resource::Cpu as u8,
         });
-        let ct = &mut self.ctrls[ctrl.index()];
+        let ct = &mut self.ctrls[ci];
         ctrl_advance(ct, now);
         ct.activity[Resource::Cpu as usize] += 1;
         let m = &mut self.managers[mgr];
@@ -959,7 +1029,7 @@ impl World {
     fn run_cpu(&mut self, sched: &mut Scheduler<Event>, rec: u32) {
         self.set_activity(sched.now(), rec, Resource::Workqueue);
         let r = self.recs.get(rec).expect("live reconcile");
-        let m = &mut self.managers[r.ctrl.manager()];
+        let m = &mut self.managers[r.mi];
         let wall = SimDuration::from_secs_f64(r.cpu.as_secs_f64() / m.speed);
         m.cpu_seconds += r.cpu.as_secs_f64();
         let (owner, queued_at) = (Self::owner_of(r.ctrl, r.key), r.cpu_queued_at);
@@ -970,7 +1040,7 @@ impl World {
 
     fn cpu_done(&mut self, sched: &mut Scheduler<Event>, rec: u32) {
         let Some(r) = self.recs.get(rec) else { return };
-        let mgr = r.ctrl.manager();
+        let mgr = r.mi;
         if r.epoch != self.managers[mgr].epoch {
             self.drop_orphan(rec); // the process that ran it was killed
             return;
@@ -1019,7 +1089,7 @@ impl World {
         let r = self.recs.get_mut(rec).expect("live reconcile");
         if r.next_write < r.plan.writes.len() {
             let w = r.plan.writes[r.next_write];
-            let mgr = r.ctrl.manager() as u8;
+            let mgr = r.mi as u8;
             self.issue(sched, Some(rec), mgr, Op::Write(w), w.target.into());
         } else {
             self.finish(sched, rec);
@@ -1032,7 +1102,7 @@ impl World {
         if r.ctrl == Controller::NutanixMachine && self.poll_rec[r.key as usize] == rec {
             self.poll_rec[r.key as usize] = u32::MAX;
         }
-        let mgr = r.ctrl.manager();
+        let mgr = r.mi;
         if r.epoch != self.managers[mgr].epoch {
             return;
         }
@@ -1046,7 +1116,7 @@ impl World {
         if r.plan.records_unhealthy_event {
             self.clusters[r.key as usize].kcp_unhealthy_event = true;
         }
-        let c = r.ctrl.index();
+        let c = r.ci;
         let ct = &mut self.ctrls[c];
         ctrl_advance(ct, now);
         ct.activity[r.activity as usize] -= 1;
@@ -1055,7 +1125,7 @@ impl World {
         ct.busy -= 1;
         // An add during the reconcile puts the key back in the queue here.
         if ct.queue.done(r.key, now) {
-            self.mark_ready(now, r.ctrl, r.key);
+            self.mark_ready(now, c, r.key);
         }
         let ct = &mut self.ctrls[c];
         let delay = if r.failed {
@@ -1074,8 +1144,8 @@ impl World {
                 Outcome::Requeue => ct.queue.add_rate_limited(r.key, now),
             }
         };
-        self.schedule_delay(sched, r.ctrl, r.key, delay);
-        self.dispatch(sched, r.ctrl);
+        self.schedule_delay(sched, c, r.key, delay);
+        self.dispatch(sched, c);
     }
 
     // ----- API requests -----------------------------------------------------------------
@@ -1153,7 +1223,7 @@ impl World {
             self.wait(owner, Resource::RateLimiter, wait);
             if let Some(rec) = rec {
                 self.set_activity(now, rec, Resource::RateLimiter);
-                let c = self.recs.get(rec).expect("live reconcile").ctrl.index();
+                let c = self.recs.get(rec).expect("live reconcile").ci;
                 self.ctrls[c].limiter_wait += wait.as_secs_f64();
             }
             sched.schedule_in(wait, Event::TokenGranted(req));
@@ -1307,7 +1377,7 @@ impl World {
         let now = sched.now();
         let r = self.reqs.get(req).expect("live request");
         let (owner, submitted) = (r.owner, r.etcd_at);
-        let first_lease = !self.lease_created[r.manager.min(3) as usize];
+        let first_lease = r.manager != USER && !self.lease_created[r.manager as usize];
         let (kind, verb, write) = match r.op {
             Op::Write(w) => (w.kind, w.verb, Some(w)),
             // The first renewal creates the manager's Lease.
@@ -1392,14 +1462,16 @@ impl World {
             self.count_by_kind[k] = self.count_by_kind[k].saturating_sub(1);
         }
         for m in 0..self.managers.len() {
-            if cached_kinds(m).contains(&kind) {
-                let cached: u64 = cached_kinds(m)
+            let k = self.managers[m].kind;
+            if cached_kinds(k).contains(&kind) {
+                // A shard caches its namespaces' objects: the stored bytes split evenly.
+                let cached: u64 = cached_kinds(k)
                     .iter()
                     .map(|k| self.stored_by_kind[k.index()])
                     .sum();
+                let share = cached as f64 / f64::from(self.shards[k]);
                 let mg = &mut self.managers[m];
-                mg.memory =
-                    mg.memory_base + self.cfg.costs.cache_bytes_per_stored_byte * cached as f64;
+                mg.memory = mg.memory_base + self.cfg.costs.cache_bytes_per_stored_byte * share;
                 mg.memory_peak = mg.memory_peak.max(mg.memory);
             }
         }
@@ -1437,8 +1509,10 @@ impl World {
             mg.lists_pending = mg.lists_pending.saturating_sub(1);
             if mg.lists_pending == 0 {
                 let m = r.manager as usize;
-                for &ctrl in Controller::ALL.iter().filter(|c| c.manager() == m) {
-                    self.dispatch(sched, ctrl);
+                for c in 0..self.ctrls.len() {
+                    if self.ctrls[c].mi == m {
+                        self.dispatch(sched, c);
+                    }
                 }
             }
         }
@@ -1463,7 +1537,7 @@ impl World {
         let Some(r) = self.recs.get_mut(rec) else {
             return;
         };
-        if r.epoch != self.managers[r.ctrl.manager()].epoch {
+        if r.epoch != self.managers[r.mi].epoch {
             self.drop_orphan(rec);
             return;
         }
@@ -1745,7 +1819,7 @@ impl World {
         let Some(r) = self.recs.get_mut(rec) else {
             return;
         };
-        if r.epoch != self.managers[r.ctrl.manager()].epoch {
+        if r.epoch != self.managers[r.mi].epoch {
             self.drop_orphan(rec);
             return;
         }
@@ -1876,21 +1950,37 @@ impl World {
         );
         // The informer redelivers every cached object of the kind to the manager's
         // handlers; only its own controllers' queues receive them.
-        for &ctrl in Controller::ALL
+        self.enqueue_shard(sched, manager as usize, |c| c.kind() == kind);
+    }
+
+    /// Enqueues at low priority every existing object of instance `mi`'s shard, for each
+    /// of its controllers that `pick` selects (a resync, or the initial list after a
+    /// restart).
+    fn enqueue_shard(
+        &mut self,
+        sched: &mut Scheduler<Event>,
+        mi: usize,
+        pick: impl Fn(Controller) -> bool,
+    ) {
+        let ctrls: Vec<Controller> = self
+            .ctrls
             .iter()
-            .filter(|c| c.manager() == manager as usize && c.kind() == kind)
-        {
+            .filter(|c| c.mi == mi && pick(c.ctrl))
+            .map(|c| c.ctrl)
+            .collect();
+        for ctrl in ctrls {
             match ctrl.key_space() {
                 KeySpace::Cluster => {
                     for c in 0..self.clusters.len() as u32 {
-                        if self.cluster_object_exists(kind, c) {
+                        if self.in_shard(mi, c) && self.cluster_object_exists(ctrl.kind(), c) {
                             self.enqueue(sched, ctrl, c, Priority::Low);
                         }
                     }
                 }
                 KeySpace::Machine => {
                     for m in 0..self.machines.len() as u32 {
-                        if self.machine_object_exists(ctrl, m) {
+                        let c = self.machines[m as usize].cluster;
+                        if self.in_shard(mi, c) && self.machine_object_exists(ctrl, m) {
                             self.enqueue(sched, ctrl, m, Priority::Low);
                         }
                     }
@@ -1902,7 +1992,11 @@ impl World {
     fn lease(&mut self, sched: &mut Scheduler<Event>, manager: u8) {
         // client-go leader election renews every RetryPeriod: 2 s, KCP 5 s; a GET then
         // an UPDATE of the Lease.
-        let period = if manager == 2 { 5 } else { 2 };
+        let period = if self.managers[manager as usize].kind == 2 {
+            5
+        } else {
+            2
+        };
         sched.schedule_in(
             SimDuration::from_secs(period),
             Event::LeaseRenewalDue(manager),
@@ -1927,7 +2021,7 @@ impl World {
         self.managers[m].oom_kills += 1;
         let kills = self.managers[m].oom_kills;
         // CrashLoopBackOff doubles the restart delay, capped at 5 minutes.
-        let base = self.cfg.managers()[m].1.restart_delay.0;
+        let base = self.cfg.managers()[self.managers[m].kind].1.restart_delay.0;
         let delay = (base * 2f64.powi(kills as i32 - 1)).min(300.0);
         self.kill(sched, m, delay);
     }
@@ -1943,7 +2037,7 @@ impl World {
         for rec in queued {
             self.drop_orphan(rec);
         }
-        for ct in self.ctrls.iter_mut().filter(|c| c.ctrl.manager() == m) {
+        for ct in self.ctrls.iter_mut().filter(|c| c.mi == m) {
             ct.queue.clear(now);
             ct.busy = 0;
             ctrl_advance(ct, now);
@@ -1966,7 +2060,8 @@ impl World {
         mg.up = true;
         // A new process: a full token bucket, and no worker starts before every informer
         // has listed (controller-runtime waits for the caches to sync).
-        let mcfg = self.cfg.managers()[m as usize].1;
+        let kind = mg.kind;
+        let mcfg = self.cfg.managers()[kind].1;
         mg.limiter = ClientLimiter::new(match mcfg.kube_api_qps.0 {
             Some(qps) => ClientRateLimit::Limited {
                 qps,
@@ -1974,29 +2069,13 @@ impl World {
             },
             None => ClientRateLimit::Off,
         });
-        mg.lists_pending = cached_kinds(m as usize).len() as u32;
-        for &kind in cached_kinds(m as usize) {
-            let objects = self.count_by_kind[kind.index()] as u32;
+        mg.lists_pending = cached_kinds(kind).len() as u32;
+        let shards = self.shards[kind];
+        for &k in cached_kinds(kind) {
+            let objects = (self.count_by_kind[k.index()] / u64::from(shards)) as u32;
             self.issue(sched, None, m, Op::List { objects }, Owner::None);
         }
-        for &ctrl in Controller::ALL.iter().filter(|c| c.manager() == m as usize) {
-            match ctrl.key_space() {
-                KeySpace::Cluster => {
-                    for c in 0..self.clusters.len() as u32 {
-                        if self.cluster_object_exists(ctrl.kind(), c) {
-                            self.enqueue(sched, ctrl, c, Priority::Low);
-                        }
-                    }
-                }
-                KeySpace::Machine => {
-                    for k in 0..self.machines.len() as u32 {
-                        if self.machine_object_exists(ctrl, k) {
-                            self.enqueue(sched, ctrl, k, Priority::Low);
-                        }
-                    }
-                }
-            }
-        }
+        self.enqueue_shard(sched, m as usize, |_| true);
     }
 
     fn sample(&mut self, sched: &mut Scheduler<Event>) {
@@ -2045,7 +2124,16 @@ impl World {
             }
             self.metrics.timeline.push(TimelineRow {
                 t_s: now.as_secs_f64(),
-                queue_depth: self.ctrls.iter().map(|c| c.queue.len()).collect(),
+                queue_depth: Controller::ALL
+                    .iter()
+                    .map(|&k| {
+                        self.ctrls
+                            .iter()
+                            .filter(|c| c.ctrl == k)
+                            .map(|c| c.queue.len())
+                            .sum()
+                    })
+                    .collect(),
                 seats_in_use: seats,
                 apf_queued: queued,
                 etcd_db_bytes: self.store.db_size(),
@@ -2074,7 +2162,7 @@ impl World {
         self.managers
             .iter()
             .map(|m| ManagerFigures {
-                name: m.name,
+                name: m.name.clone(),
                 cpu_peak_cores: m.cpu_peak_cores,
                 cpu_limit_cores: m.cpu_limit,
                 cpu_seconds: m.cpu_seconds,
@@ -2128,8 +2216,8 @@ pub struct ControlPlanePeaks {
 /// One manager's figures for the report.
 #[derive(Clone, Debug)]
 pub struct ManagerFigures {
-    /// Deployment name.
-    pub name: &'static str,
+    /// Deployment name (with `-shard-N` when sharded).
+    pub name: String,
     /// Highest 1-minute average CPU use [cores].
     pub cpu_peak_cores: f64,
     /// CPU limit [cores].
@@ -2245,11 +2333,11 @@ impl Model for World {
                 };
                 self.issue(sched, None, USER, Op::Write(w), Owner::Cluster(c));
             }
-            Event::QueueDelayElapsed { ctrl, key, at } => {
-                let c = Controller::ALL[ctrl as usize];
+            Event::QueueDelayElapsed { ci, key, at } => {
+                let c = ci as usize;
                 let now = sched.now();
-                if self.managers[c.manager()].up
-                    && self.ctrls[ctrl as usize].queue.delay_elapsed(key, now, at)
+                if self.managers[self.ctrls[c].mi].up
+                    && self.ctrls[c].queue.delay_elapsed(key, now, at)
                 {
                     self.mark_ready(now, c, key);
                     self.dispatch(sched, c);
@@ -2295,7 +2383,7 @@ impl Model for World {
             Event::PcCallAnswered(rec) => self.pc_answered(sched, rec),
             Event::PcRetryElapsed(rec) | Event::PcPollDue(rec) => {
                 let Some(r) = self.recs.get(rec) else { return };
-                if r.epoch != self.managers[r.ctrl.manager()].epoch {
+                if r.epoch != self.managers[r.mi].epoch {
                     self.drop_orphan(rec);
                     return;
                 }
@@ -2351,10 +2439,14 @@ impl Model for World {
                 Fault::PrismCentralOutage { .. } => self.pcs.iter_mut().for_each(|p| p.down = true),
                 Fault::EtcdDiskLatencySpike { factor, .. } => self.etcd.fsync_factor = factor,
                 Fault::ControllerRestart { manager, .. } => {
-                    if self.managers[manager].up {
-                        self.managers[manager].restarts += 1;
-                        let delay = self.cfg.managers()[manager].1.restart_delay.0;
-                        self.kill(sched, manager, delay);
+                    // Every shard of the manager restarts (a rollout of its Deployments).
+                    let delay = self.cfg.managers()[manager].1.restart_delay.0;
+                    let first = self.mgr_base[manager];
+                    for mi in first..first + self.shards[manager] as usize {
+                        if self.managers[mi].up {
+                            self.managers[mi].restarts += 1;
+                            self.kill(sched, mi, delay);
+                        }
                     }
                 }
             },

@@ -18,6 +18,7 @@ pub fn run(_args: &Args) -> anyhow::Result<Outcome> {
         ("control plane", Align::Left),
         ("etcd", Align::Left),
         ("CAPI QPS/burst", Align::Right),
+        ("CAPI shards", Align::Right),
         ("machine workers", Align::Right),
         ("CAPX VM workers", Align::Right),
         ("inflight", Align::Right),
