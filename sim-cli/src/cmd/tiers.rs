@@ -57,6 +57,7 @@ pub fn run(_args: &Args) -> anyhow::Result<Outcome> {
             ),
             format!("{etcd}, quota {} GiB", gib(c.etcd.quota_backend_bytes.0)),
             qps,
+            c.capi_controller_manager.shards.to_string(),
             c.capi_controller_manager
                 .machine_concurrency
                 .unwrap_or(1)
