@@ -414,6 +414,9 @@ pub struct Thresholds {
     /// ...unless above it only for less than this: the guide's CAPIWorkQueueBacklog alert
     /// fires after `for: 5m`, so a resync burst that drains sooner does not count.
     pub workqueue_depth_for: Secs,
+    /// Controllers the workqueue item applies to: the guide's alert selects
+    /// `name=~"cluster|machine"`.
+    pub workqueue_depth_controllers: Vec<String>,
     /// Controller CPU below this fraction of its limit.
     pub controller_cpu_fraction: f64,
     /// Controller memory below this fraction of its limit.
@@ -567,7 +570,12 @@ impl ModelConfig {
                 "must be > 0 (CAPX polls every 1s)",
             ));
         }
-        for name in &self.thresholds.reconcile_p99_controllers {
+        let th = &self.thresholds;
+        for name in th
+            .reconcile_p99_controllers
+            .iter()
+            .chain(&th.workqueue_depth_controllers)
+        {
             if !crate::controllers::Controller::ALL
                 .iter()
                 .any(|c| c.name() == name)

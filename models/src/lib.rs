@@ -24,6 +24,7 @@ pub mod report;
 pub mod run;
 pub mod scenario;
 pub mod slab;
+pub mod sweep;
 pub mod topology;
 pub mod units;
 pub mod workqueue;

@@ -425,6 +425,7 @@ pub fn build(
     let depth_for = max_of(
         controllers
             .iter()
+            .filter(|c| th.workqueue_depth_controllers.contains(&c.name))
             .map(|c| c.depth_above_threshold_longest_s)
             .collect(),
     );

@@ -32,6 +32,9 @@ pub enum Command {
     /// time to ready, every component's figures, the scale-testing checklist and the
     /// bottleneck.
     Run(cmd::run::Args),
+    /// Monte Carlo across fleet sizes: R replicas per size, the probability that the
+    /// checklist passes, the breaking point and its bottleneck; CSV and JSON outputs.
+    Sweep(cmd::sweep::Args),
     /// Check a scenario file or print a built-in preset as one.
     #[command(after_help = "Examples:\n  \
         capsim scenario check my.yaml\n  \

@@ -379,3 +379,62 @@ fn import_turns_manifests_into_a_scenario_and_lists_ignored_flags() {
         .stderr(predicate::str::contains("nothing to import"));
     std::fs::remove_dir_all(&dir).ok();
 }
+
+/// Issue 5 (first slice): `capsim sweep`.
+#[test]
+fn sweep_output_is_identical_on_one_and_two_threads() {
+    let base = std::env::temp_dir().join(format!("capsim-sweep-{}", std::process::id()));
+    let mut csvs = Vec::new();
+    for threads in ["1", "2"] {
+        let dir = base.join(threads);
+        capsim()
+            .args([
+                "sweep",
+                "--clusters",
+                "2,5",
+                "--replicas",
+                "2",
+                "--machines-per-cluster",
+                "4",
+            ])
+            .args(["--threads", threads, "--out"])
+            .arg(&dir)
+            .assert()
+            .success()
+            .stdout(predicate::str::contains("Checklist"));
+        let read = |f: &str| std::fs::read(dir.join(f)).unwrap();
+        csvs.push((
+            read("replicas.csv"),
+            read("summary.csv"),
+            read("summary.json"),
+        ));
+    }
+    assert_eq!(csvs[0], csvs[1]);
+    let summary: serde_json::Value = serde_json::from_slice(&csvs[0].2).unwrap();
+    assert_eq!(summary["schema_version"], 1);
+    assert_eq!(summary["points"].as_array().unwrap().len(), 2);
+    let replicas = String::from_utf8(csvs[0].0.clone()).unwrap();
+    assert_eq!(
+        replicas.lines().count(),
+        1 + 2 * 2,
+        "a header and one row per point and replica"
+    );
+    std::fs::remove_dir_all(&base).ok();
+}
+
+#[test]
+fn sweep_rejects_bad_ranges() {
+    for (axis, says) in [
+        ("2000..100", "backwards"),
+        ("0..10", "start at 1"),
+        ("", "empty"),
+        ("a..b", "not a whole number"),
+    ] {
+        capsim()
+            .args(["sweep", "--clusters", axis])
+            .assert()
+            .code(2)
+            .stdout(predicate::str::is_empty())
+            .stderr(predicate::str::contains(says));
+    }
+}

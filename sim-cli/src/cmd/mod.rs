@@ -3,5 +3,6 @@
 pub mod import;
 pub mod run;
 pub mod scenario;
+pub mod sweep;
 pub mod tiers;
 pub mod validate;
