@@ -11,21 +11,15 @@ use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use models::presets::{self, Tier};
 use models::run::{RunPlan, run};
 use models::world::FleetSpec;
-use sim_core::SimDuration;
 
 fn make_plan(clusters: u32) -> RunPlan {
     let tier = Tier::for_fleet(clusters);
-    RunPlan {
-        config: presets::resolve(tier, &[]).expect("built-in preset"),
-        tier: tier.name().to_string(),
-        fleet: FleetSpec::all_at_once(clusters, 25, 3),
-        seed: 1,
-        replica: 0,
-        timeline: false,
-        max_simulated: SimDuration::from_hours(24),
-        faults: Vec::new(),
-        management_clusters: 1,
-    }
+    RunPlan::new(
+        presets::resolve(tier, &[]).expect("built-in preset"),
+        tier.name(),
+        FleetSpec::all_at_once(clusters, 25, 3),
+        1,
+    )
 }
 
 fn full_run(c: &mut Criterion) {

@@ -30,6 +30,24 @@ pub struct RunPlan {
     pub management_clusters: u32,
 }
 
+impl RunPlan {
+    /// A plan for `fleet` on `config` (labelled `tier` in the report) under `seed`:
+    /// replica 0, no timeline, a 24-hour deadline, no faults, one management cluster.
+    pub fn new(config: ModelConfig, tier: &str, fleet: FleetSpec, seed: u64) -> Self {
+        RunPlan {
+            config,
+            tier: tier.to_string(),
+            fleet,
+            seed,
+            replica: 0,
+            timeline: false,
+            max_simulated: SimDuration::from_hours(24),
+            faults: Vec::new(),
+            management_clusters: 1,
+        }
+    }
+}
+
 /// A run's report and, if asked for, its timeline.
 pub struct RunOutput {
     /// The figures.

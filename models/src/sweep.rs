@@ -272,11 +272,12 @@ pub fn summarise(clusters: u32, records: &[ReplicaRecord]) -> PointSummary {
         e.0 += 1;
         e.1 += r.bottleneck_share;
     }
-    let (bottleneck, (count, share_sum)) = counts
-        .into_iter()
-        .fold((String::new(), (0, 0.0)), |best, x| {
-            if x.1.0 > best.1.0 { x } else { best }
-        });
+    let (bottleneck, (count, share_sum)) =
+        counts
+            .into_iter()
+            .fold((String::new(), (0, 0.0)), |best, x| {
+                if x.1.0 > best.1.0 { x } else { best }
+            });
     PointSummary {
         clusters,
         replicas: records.len() as u64,

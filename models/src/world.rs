@@ -1053,13 +1053,8 @@ impl World {
         match r.plan.pc {
             Some(PcWork::ProvisionVm) => {
                 let m = &self.machines[r.key as usize];
-                // CAPX finds an existing VM by name: a restarted reconcile skips to the end.
-                let ops = provision_ops(m);
-                let lookups = if std::ptr::eq(ops, PROVISION_OPS) {
-                    self.cfg.prism_central.lookups_per_vm_create
-                } else {
-                    0
-                };
+                // CAPX finds an existing VM by name: a restarted reconcile skips what is done.
+                let (lookups, ops) = provision_ops(m, self.cfg.prism_central.lookups_per_vm_create);
                 r.pc = Some(PcProgress {
                     lookups,
                     ops,
@@ -2252,39 +2247,26 @@ const PROVISION_OPS: &[PcOp] = &[
     PcOp::Call,
 ];
 
-/// After a restart or an error: CAPX finds the VM by name and goes on from the first task
-/// not yet done.
-const RESUME_AT_UPDATE: &[PcOp] = &[
-    PcOp::Call,
-    PcOp::Call,
-    PcOp::Call,
-    PcOp::Task(TaskKind::VmUpdate),
-    PcOp::Call,
-    PcOp::Call,
-    PcOp::Task(TaskKind::VmPowerOn),
-    PcOp::Call,
-    PcOp::Call,
-];
-const RESUME_AT_POWER_ON: &[PcOp] = &[
-    PcOp::Call,
-    PcOp::Call,
-    PcOp::Call,
-    PcOp::Task(TaskKind::VmPowerOn),
-    PcOp::Call,
-    PcOp::Call,
-];
-const FIND_VM: &[PcOp] = &[PcOp::Call];
-
-/// The Prism Central operations a VM-provisioning reconcile still has to do.
-fn provision_ops(m: &MachineState) -> &'static [PcOp] {
+/// The Prism Central operations a VM-provisioning reconcile still has to do: look-up
+/// calls first, then the rest of [`PROVISION_OPS`]. After a restart or an error, CAPX finds
+/// the VM by name (one call) and goes on from the first task not yet done.
+fn provision_ops(m: &MachineState, lookups: u32) -> (u32, &'static [PcOp]) {
+    let from = |kind: TaskKind| {
+        let at = PROVISION_OPS
+            .iter()
+            .position(|op| *op == PcOp::Task(kind))
+            .expect("listed task");
+        // Two GETs (the VM, then its etag) come before each task's POST.
+        at.saturating_sub(2)
+    };
     if task_flag(m, TaskKind::VmPowerOn) {
-        FIND_VM
+        (1, &[])
     } else if task_flag(m, TaskKind::VmUpdate) {
-        RESUME_AT_POWER_ON
+        (1, &PROVISION_OPS[from(TaskKind::VmPowerOn)..])
     } else if task_flag(m, TaskKind::VmCreate) {
-        RESUME_AT_UPDATE
+        (1, &PROVISION_OPS[from(TaskKind::VmUpdate)..])
     } else {
-        PROVISION_OPS
+        (lookups, PROVISION_OPS)
     }
 }
 

@@ -12,17 +12,12 @@ use sim_core::SimDuration;
 
 fn make_plan(tier: Tier, clusters: u32, machines: u32, cp: u32, sets: &[&str]) -> RunPlan {
     let overrides: Vec<Override> = sets.iter().map(|s| s.parse().unwrap()).collect();
-    RunPlan {
-        config: presets::resolve(tier, &overrides).unwrap(),
-        tier: tier.name().into(),
-        fleet: FleetSpec::all_at_once(clusters, machines, cp),
-        seed: 1,
-        replica: 0,
-        timeline: false,
-        max_simulated: SimDuration::from_hours(24),
-        faults: Vec::new(),
-        management_clusters: 1,
-    }
+    RunPlan::new(
+        presets::resolve(tier, &overrides).unwrap(),
+        tier.name(),
+        FleetSpec::all_at_once(clusters, machines, cp),
+        1,
+    )
 }
 
 fn report(plan: &RunPlan) -> RunReport {

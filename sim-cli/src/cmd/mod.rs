@@ -6,3 +6,28 @@ pub mod scenario;
 pub mod sweep;
 pub mod tiers;
 pub mod validate;
+
+use sim_core::SimDuration;
+
+/// Parses `--max-time`: a Go-style duration of at least a minute of simulated time.
+pub fn parse_sim_duration(s: &str) -> Result<SimDuration, String> {
+    let secs = models::units::parse_secs(s)?;
+    if secs < 60.0 {
+        return Err(format!(
+            "'{s}' is too short: give at least 1m of simulated time"
+        ));
+    }
+    Ok(SimDuration::from_secs_f64(secs))
+}
+
+/// Parses `--control-plane-replicas`: 1, 3 or 5.
+pub fn parse_cp_replicas(s: &str) -> Result<u32, String> {
+    match s {
+        "1" => Ok(1),
+        "3" => Ok(3),
+        "5" => Ok(5),
+        _ => Err(format!(
+            "'{s}': KubeadmControlPlane replicas must be 1, 3 or 5 (an odd etcd quorum)"
+        )),
+    }
+}

@@ -48,7 +48,7 @@ pub struct Args {
     machines_per_cluster: Option<u32>,
     /// Control-plane machines per cluster (1, 3 or 5), counted in --machines-per-cluster
     /// [default: 3].
-    #[arg(long, value_parser = parse_cp_replicas)]
+    #[arg(long, value_parser = crate::cmd::parse_cp_replicas)]
     control_plane_replicas: Option<u32>,
     /// Management-cluster preset; default: the guide's tier for the fleet size.
     #[arg(long, value_enum, conflicts_with = "scenario")]
@@ -67,7 +67,7 @@ pub struct Args {
     #[arg(long, default_value_t = 1)]
     seed: u64,
     /// Stop after this much simulated time even if the fleet is not ready (e.g. 12h).
-    #[arg(long, default_value = "24h", value_parser = parse_duration)]
+    #[arg(long, default_value = "24h", value_parser = crate::cmd::parse_sim_duration)]
     max_time: SimDuration,
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Table)]
@@ -105,27 +105,6 @@ impl From<TierArg> for Tier {
             TierArg::Extreme => Tier::Extreme,
         }
     }
-}
-
-fn parse_cp_replicas(s: &str) -> Result<u32, String> {
-    match s {
-        "1" => Ok(1),
-        "3" => Ok(3),
-        "5" => Ok(5),
-        _ => Err(format!(
-            "'{s}': KubeadmControlPlane replicas must be 1, 3 or 5 (an odd etcd quorum)"
-        )),
-    }
-}
-
-fn parse_duration(s: &str) -> Result<SimDuration, String> {
-    let secs = models::units::parse_secs(s)?;
-    if secs < 60.0 {
-        return Err(format!(
-            "'{s}' is too short: give at least 1m of simulated time"
-        ));
-    }
-    Ok(SimDuration::from_secs_f64(secs))
 }
 
 /// Validates the arguments into a plan.

@@ -53,7 +53,7 @@ pub struct Args {
     #[arg(long, default_value_t = 25, value_parser = clap::value_parser!(u32).range(1..=1000))]
     machines_per_cluster: u32,
     /// Control-plane machines per cluster: 1, 3 or 5.
-    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..=5))]
+    #[arg(long, default_value_t = 3, value_parser = crate::cmd::parse_cp_replicas)]
     control_plane_replicas: u32,
     /// Management-cluster preset for every point; default: the guide's tier per size.
     #[arg(long, value_enum, conflicts_with = "scenario")]
@@ -69,33 +69,17 @@ pub struct Args {
     #[arg(long, default_value_t = 0.95)]
     confidence: f64,
     /// Stop each run after this much simulated time (e.g. 12h).
-    #[arg(long, default_value = "24h", value_parser = parse_duration)]
+    #[arg(long, default_value = "24h", value_parser = crate::cmd::parse_sim_duration)]
     max_time: SimDuration,
     /// Directory for replicas.csv, summary.csv and summary.json.
     #[arg(long, default_value = "capsim-out")]
     out: PathBuf,
 }
 
-fn parse_duration(s: &str) -> Result<SimDuration, String> {
-    let secs = models::units::parse_secs(s)?;
-    if secs < 60.0 {
-        return Err(format!(
-            "'{s}' is too short: give at least 1m of simulated time"
-        ));
-    }
-    Ok(SimDuration::from_secs_f64(secs))
-}
-
 /// Runs the sweep and writes its outputs.
 pub fn run(args: &Args) -> anyhow::Result<Outcome> {
     let axis = sweep::parse_axis(&args.clusters, args.step, args.points)
         .map_err(|e| anyhow::anyhow!("--clusters {}: {e}", args.clusters))?;
-    if ![1, 3, 5].contains(&args.control_plane_replicas) {
-        bail!(
-            "--control-plane-replicas {}: must be 1, 3 or 5",
-            args.control_plane_replicas
-        );
-    }
     if args.control_plane_replicas > args.machines_per_cluster {
         bail!(
             "--machines-per-cluster {} is below --control-plane-replicas {}",
@@ -141,21 +125,13 @@ pub fn run(args: &Args) -> anyhow::Result<Outcome> {
             .iter()
             .find(|(x, _, _)| *x == c)
             .expect("resolved point");
-        RunPlan {
-            config: config.clone(),
-            tier: label.clone(),
-            fleet: FleetSpec::all_at_once(
-                c,
-                args.machines_per_cluster,
-                args.control_plane_replicas,
-            ),
-            seed: args.seed,
-            replica: 0,
-            timeline: false,
-            max_simulated: args.max_time,
-            faults: faults.clone(),
-            management_clusters,
-        }
+        let fleet =
+            FleetSpec::all_at_once(c, args.machines_per_cluster, args.control_plane_replicas);
+        let mut plan = RunPlan::new(config.clone(), label, fleet, args.seed);
+        plan.max_simulated = args.max_time;
+        plan.faults = faults.clone();
+        plan.management_clusters = management_clusters;
+        plan
     };
     let total = axis.0.len() * args.replicas as usize;
     let done = AtomicUsize::new(0);
