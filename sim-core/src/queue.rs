@@ -4,13 +4,18 @@
 //! (first in, first out): every push takes the next sequence number, and the heap orders
 //! by time, then by sequence. Models rely on this for reproducible tie-breaking.
 //!
+//! Optionally the queue is two-tier (a calendar over a heap): events beyond the current
+//! time slot wait in per-slot buckets and enter the heap only when their slot begins. A
+//! model with tens of thousands of far timers (requeues minutes ahead) then keeps a small
+//! heap. Order is unchanged: every event still comes out by (time, sequence).
+//!
 //! Cancellation is lazy: a cancelled event stays in the heap and is skipped when it
 //! reaches the top. Because events leave the heap in strictly increasing `(time, seq)`
 //! order, whether an event has already fired is known from its key alone, so cancelling
 //! costs one hash-set insert and an uncancelled run pays one `is_empty` test per pop.
 
 use std::cmp::Ordering;
-use std::collections::{BinaryHeap, HashSet};
+use std::collections::{BTreeMap, BinaryHeap, HashSet};
 
 use crate::time::SimTime;
 
@@ -58,6 +63,13 @@ impl<E> Ord for Entry<E> {
 /// A priority queue of events of type `E`, earliest first, FIFO among equal times.
 pub struct EventQueue<E> {
     heap: BinaryHeap<Entry<E>>,
+    /// Events at or after `near_end`, bucketed by slot (time / `slot_ns`).
+    far: BTreeMap<u64, Vec<Entry<E>>>,
+    far_len: usize,
+    /// Width of a slot [ns]; `u64::MAX` keeps every event in the heap.
+    slot_ns: u64,
+    /// Every event before this instant is in the heap [ns].
+    near_end: u64,
     next_seq: u64,
     /// Sequence numbers of events cancelled while still in the heap.
     cancelled: HashSet<u64>,
@@ -76,6 +88,10 @@ impl<E> EventQueue<E> {
     pub fn new() -> Self {
         EventQueue {
             heap: BinaryHeap::new(),
+            far: BTreeMap::new(),
+            far_len: 0,
+            slot_ns: u64::MAX,
+            near_end: u64::MAX,
             next_seq: 0,
             cancelled: HashSet::new(),
             last_popped: None,
@@ -90,19 +106,61 @@ impl<E> EventQueue<E> {
         }
     }
 
+    /// A two-tier queue: events more than the current `slot` ahead wait in buckets of that
+    /// width until their slot begins.
+    pub fn with_slot(slot: crate::time::SimDuration) -> Self {
+        let slot_ns = slot.as_nanos().max(1);
+        EventQueue {
+            slot_ns,
+            near_end: slot_ns,
+            ..Self::new()
+        }
+    }
+
     /// Adds `event` at `time`; it runs after every event already queued for that time.
     #[inline]
     pub fn push(&mut self, time: SimTime, event: E) -> EventId {
         let seq = self.next_seq;
         self.next_seq += 1;
-        self.heap.push(Entry { time, seq, event });
+        let entry = Entry { time, seq, event };
+        if time.as_nanos() < self.near_end {
+            self.heap.push(entry);
+        } else {
+            self.far
+                .entry(time.as_nanos() / self.slot_ns)
+                .or_default()
+                .push(entry);
+            self.far_len += 1;
+        }
         EventId { time, seq }
+    }
+
+    /// With the heap empty, moves the next non-empty slot into it if that slot starts at or
+    /// before `bound`. Returns whether the heap has events now.
+    #[inline]
+    fn refill(&mut self, bound: SimTime) -> bool {
+        let Some(mut first) = self.far.first_entry() else {
+            return false;
+        };
+        let slot = *first.key();
+        if slot.saturating_mul(self.slot_ns) > bound.as_nanos() {
+            return false;
+        }
+        let entries = std::mem::take(first.get_mut());
+        first.remove();
+        self.far_len -= entries.len();
+        self.near_end = slot.saturating_add(1).saturating_mul(self.slot_ns);
+        self.heap.extend(entries);
+        true
     }
 
     /// Removes and returns the earliest pending event if it is due at or before `bound`.
     #[inline]
     pub fn pop_until(&mut self, bound: SimTime) -> Option<(SimTime, E)> {
         loop {
+            if self.heap.is_empty() && !self.refill(bound) {
+                return None;
+            }
             if self.heap.peek()?.time > bound {
                 return None;
             }
@@ -124,7 +182,11 @@ impl<E> EventQueue<E> {
     /// The time of the earliest pending event.
     pub fn peek_time(&mut self) -> Option<SimTime> {
         // Drop cancelled entries from the top so the answer is a live event's time.
-        while let Some(top) = self.heap.peek() {
+        loop {
+            if self.heap.is_empty() && !self.refill(SimTime::MAX) {
+                return None;
+            }
+            let top = self.heap.peek().expect("refilled");
             if self.cancelled.remove(&top.seq) {
                 let top = self.heap.pop().expect("peeked entry exists");
                 self.last_popped = Some((top.time, top.seq));
@@ -132,7 +194,6 @@ impl<E> EventQueue<E> {
                 return Some(top.time);
             }
         }
-        None
     }
 
     /// Cancels a pending event. Returns `false` if it already fired or was already
@@ -158,7 +219,7 @@ impl<E> EventQueue<E> {
 
     /// Events still due to fire.
     pub fn len(&self) -> usize {
-        self.heap.len() - self.cancelled.len()
+        self.heap.len() + self.far_len - self.cancelled.len()
     }
 
     /// Whether no event is due to fire.
@@ -187,6 +248,48 @@ mod tests {
         assert_eq!(q.pop(), Some((SimTime::from_secs(1), 9999)));
         let order: Vec<u32> = std::iter::from_fn(|| q.pop().map(|(_, e)| e)).collect();
         assert_eq!(order, (0..1000).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn the_two_tier_queue_pops_in_the_same_order_as_the_heap() {
+        use rand::{RngExt, SeedableRng};
+        let mut rng = crate::rng::SimRng::seed_from_u64(8);
+        let mut plain = EventQueue::new();
+        let mut tiered = EventQueue::with_slot(crate::time::SimDuration::from_nanos(1000));
+        let mut now = 0u64;
+        let mut ids = Vec::new();
+        for i in 0..50_000u64 {
+            // Near and far events, many at equal times, pops and cancels interleaved.
+            let t = SimTime::from_nanos(now + rng.random_range(0..20_000) / 7 * 7);
+            plain.push(t, i);
+            ids.push(tiered.push(t, i));
+            if i % 3 == 0 {
+                let (a, b) = (
+                    plain.pop_until(SimTime::from_nanos(now + 500)),
+                    tiered.pop_until(SimTime::from_nanos(now + 500)),
+                );
+                assert_eq!(a, b);
+                if let Some((t, _)) = a {
+                    now = t.as_nanos();
+                }
+            }
+            if i % 11 == 0 {
+                let id = ids[(i / 2) as usize];
+                let plain_id = EventId {
+                    time: id.time,
+                    seq: id.seq,
+                };
+                assert_eq!(plain.cancel(plain_id), tiered.cancel(id));
+            }
+        }
+        assert_eq!(plain.len(), tiered.len());
+        loop {
+            let (a, b) = (plain.pop(), tiered.pop());
+            assert_eq!(a, b);
+            if a.is_none() {
+                break;
+            }
+        }
     }
 
     #[test]
