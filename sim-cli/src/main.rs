@@ -2,6 +2,7 @@
 //! Nutanix. The binary is thin: it parses arguments, runs a command from `cmd/`, and maps
 //! errors to exit codes.
 
+mod chart;
 mod cli;
 mod cmd;
 mod table;

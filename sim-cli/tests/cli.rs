@@ -438,3 +438,44 @@ fn sweep_rejects_bad_ranges() {
             .stderr(predicate::str::contains(says));
     }
 }
+
+#[test]
+fn sweep_draws_png_and_svg_charts_with_axis_labels() {
+    let dir = std::env::temp_dir().join(format!("capsim-charts-{}", std::process::id()));
+    capsim()
+        .args([
+            "sweep",
+            "--clusters",
+            "2,4",
+            "--replicas",
+            "2",
+            "--machines-per-cluster",
+            "4",
+            "--out",
+        ])
+        .arg(&dir)
+        .assert()
+        .success();
+    for name in [
+        "fleet-time-to-ready",
+        "api-mutating-p99",
+        "etcd-size",
+        "vm-create-p95",
+        "controller-cpu",
+    ] {
+        let png = std::fs::read(dir.join("charts").join(format!("{name}.png"))).unwrap();
+        assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n", "{name}.png is a PNG");
+        let svg = std::fs::read_to_string(dir.join("charts").join(format!("{name}.svg"))).unwrap();
+        assert!(svg.starts_with("<svg"), "{name}.svg is an SVG");
+        assert!(
+            svg.contains("fleet size [workload clusters]"),
+            "{name}.svg has its x axis label"
+        );
+    }
+    let svg = std::fs::read_to_string(dir.join("charts/api-mutating-p99.svg")).unwrap();
+    assert!(
+        svg.contains("latency p99 [ms]") && svg.contains("checklist: &lt; 1 s"),
+        "labels and threshold"
+    );
+    std::fs::remove_dir_all(&dir).ok();
+}

@@ -13,6 +13,7 @@ use sim_core::SimDuration;
 use sim_core::monte_carlo::in_pool;
 
 use crate::Outcome;
+use crate::chart::{self, BandPoint, ChartSpec};
 use crate::cmd::run::TierArg;
 use crate::table::{Align, Table};
 
@@ -295,6 +296,103 @@ fn write_outputs(dir: &Path, r: &SweepResult) -> anyhow::Result<()> {
         &dir.join("summary.json"),
         &serde_json::to_string_pretty(&doc)?,
     )?;
+    write_charts(dir, r)?;
+    Ok(())
+}
+
+/// The charts: one figure per chart against the fleet size, with the checklist threshold
+/// (the guide's, as the built-in presets set them).
+fn write_charts(dir: &Path, r: &SweepResult) -> anyhow::Result<()> {
+    let charts = dir.join("charts");
+    std::fs::create_dir_all(&charts)
+        .with_context(|| format!("{}: cannot create", charts.display()))?;
+    let series = |figure: &str, scale: f64| -> Vec<BandPoint> {
+        r.points
+            .iter()
+            .filter_map(|p| {
+                let f = p.figures.get(figure)?;
+                Some(BandPoint {
+                    x: f64::from(p.clusters),
+                    p5: f.p5 * scale,
+                    p50: f.p50 * scale,
+                    p95: f.p95 * scale,
+                })
+            })
+            .collect()
+    };
+    type Spec = (
+        &'static str,
+        &'static str,
+        &'static str,
+        &'static str,
+        f64,
+        Option<(f64, &'static str)>,
+    );
+    let specs: [Spec; 6] = [
+        (
+            "fleet-time-to-ready",
+            "Fleet time to ready",
+            "fleet_time_to_ready_s",
+            "time to ready [h]",
+            1.0 / 3600.0,
+            None,
+        ),
+        (
+            "api-mutating-p99",
+            "API server: mutating request latency p99",
+            "api_mutating_p99_s",
+            "latency p99 [ms]",
+            1000.0,
+            Some((1000.0, "checklist: < 1 s")),
+        ),
+        (
+            "etcd-size",
+            "etcd database peak size over quota",
+            "etcd_db_peak_fraction",
+            "peak size / quota [%]",
+            100.0,
+            Some((75.0, "checklist: < 75 % of quota")),
+        ),
+        (
+            "vm-create-p95",
+            "Prism Central VM create p95",
+            "pc_vm_create_p95_s",
+            "VM create p95 [min]",
+            1.0 / 60.0,
+            Some((5.0, "checklist: < 5 min")),
+        ),
+        (
+            "controller-cpu",
+            "Busiest controller pod's CPU over its limit",
+            "controller_cpu_fraction_max",
+            "peak CPU / limit [%]",
+            100.0,
+            Some((80.0, "checklist: < 80 % of limit")),
+        ),
+        (
+            "workqueue-depth",
+            "Deepest workqueue",
+            "workqueue_depth_max",
+            "depth [items]",
+            1.0,
+            None,
+        ),
+    ];
+    for (name, title, figure, y_label, scale, threshold) in specs {
+        let points = series(figure, scale);
+        if !points.is_empty() {
+            chart::write(
+                &charts,
+                &ChartSpec {
+                    name,
+                    title,
+                    y_label,
+                    points: &points,
+                    threshold,
+                },
+            )?;
+        }
+    }
     Ok(())
 }
 
