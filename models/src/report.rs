@@ -455,7 +455,7 @@ pub fn build(
             reconcile_p99 < th.reconcile_p99.0,
         ),
         item(
-            "Work queue depth < 100 (longest time above, alert fires after 5m)",
+            "Work queue depth < 100 (cluster and machine queues, for 5m)",
             depth_for,
             th.workqueue_depth_for.0,
             "s",

@@ -11,6 +11,7 @@ use std::sync::Once;
 use anyhow::{Context, anyhow};
 use plotters::prelude::*;
 use plotters::style::FontStyle;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 static FONT: Once = Once::new();
 
@@ -130,7 +131,12 @@ where
                 .draw_series(std::iter::once(Text::new(
                     format!("crosses at {}", p.x),
                     (p.x, p.p50),
-                    ("sans-serif", 16).into_font().color(&RED),
+                    // Anchored at its right end, so a crossing at the last size stays
+                    // inside the plot.
+                    ("sans-serif", 16)
+                        .into_font()
+                        .color(&RED)
+                        .pos(Pos::new(HPos::Right, VPos::Bottom)),
                 )))
                 .map_err(err)?;
         }
