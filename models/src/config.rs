@@ -66,7 +66,14 @@ impl<'de> Deserialize<'de> for Qps {
             // YAML 1.1 reads a bare `off` as the boolean false.
             Bool(bool),
         }
-        match Raw::deserialize(d)? {
+        let raw = match Raw::deserialize(d)? {
+            // A quoted number reads as the number.
+            Raw::Str(s) if s.trim().parse::<f64>().is_ok() => {
+                Raw::Num(s.trim().parse::<f64>().expect("checked"))
+            }
+            other => other,
+        };
+        match raw {
             Raw::Bool(false) => Ok(Qps(None)),
             Raw::Bool(true) => Err(serde::de::Error::custom(
                 "kube-api-qps: true is not a rate; give a number > 0, or \"off\"",
@@ -78,9 +85,9 @@ impl<'de> Deserialize<'de> for Qps {
                 "kube-api-qps {v}: must be > 0, or -1 / \"off\" to disable the client-side limiter"
             ))),
             Raw::Str(s) if s == "off" => Ok(Qps(None)),
-            Raw::Str(s) => s.parse::<f64>().map(|v| Qps(Some(v))).map_err(|_| {
-                serde::de::Error::custom(format!("kube-api-qps '{s}': a number > 0, or \"off\""))
-            }),
+            Raw::Str(s) => Err(serde::de::Error::custom(format!(
+                "kube-api-qps '{s}': a number > 0, or \"off\""
+            ))),
         }
     }
 }
@@ -538,7 +545,14 @@ impl ModelConfig {
                 "must be > 0",
             ));
         }
-        let dists: [(&str, Dist); 12] = [
+        let dists: [(&str, Dist); 16] = [
+            ("kube-apiserver.read-processing", api.read_processing),
+            ("prism-central.vm-update", self.prism_central.vm_update),
+            (
+                "machine-boot.control-plane-join",
+                self.machine_boot.control_plane_join,
+            ),
+            ("costs.cpu-per-write", self.costs.cpu_per_write),
             ("kube-apiserver.write-processing", api.write_processing),
             ("kube-apiserver.write-cpu", api.write_cpu),
             ("etcd.raft-rtt", self.etcd.raft_rtt),

@@ -521,6 +521,15 @@ mod tests {
         .unwrap_err();
         assert_eq!(e.field, "capi-controller-manager.machine-concurrency");
         assert!(e.reason.contains("between 1 and 10000"), "{e}");
+        let e = resolve(
+            Tier::Small,
+            &[set("capi-controller-manager.kube-api-qps='0'")],
+        )
+        .unwrap_err();
+        assert!(
+            e.reason.contains("must be > 0"),
+            "a quoted zero is still zero: {e}"
+        );
         let e = resolve(Tier::Small, &[set("etcd.quota-backend-bytes=8Gb")]).unwrap_err();
         assert!(
             e.to_string().contains("etcd.quota-backend-bytes = 8Gb"),
