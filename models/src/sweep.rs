@@ -346,6 +346,97 @@ pub fn sweep(
     })
 }
 
+/// The result of a search for the breaking point.
+#[derive(Clone, Debug, Serialize)]
+pub struct SearchResult {
+    /// The largest size found to pass the checklist with the required probability, if any.
+    pub passing: Option<u32>,
+    /// The smallest size found to fail it, if any.
+    pub failing: Option<u32>,
+    /// Every size evaluated, in the order evaluated.
+    pub evaluated: Vec<PointSummary>,
+}
+
+/// Finds the largest fleet size in `lo..=hi` at which the checklist passes with
+/// probability ≥ `confidence`, to within `resolution` clusters, by bisection (the pass
+/// probability falls as the fleet grows).
+///
+/// Each size first gets `replicas` replicas; where their verdicts disagree, more are run,
+/// up to `max_replicas`, so replicas are spent where the answer is uncertain. Replica r is
+/// the same run as replica r of a grid sweep, so a grid run at the bracket's ends confirms
+/// the answer.
+#[allow(clippy::too_many_arguments)]
+pub fn search(
+    lo: u32,
+    hi: u32,
+    resolution: u32,
+    replicas: u64,
+    max_replicas: u64,
+    confidence: f64,
+    make: impl Fn(u32) -> RunPlan + Sync,
+    progress: impl Fn() + Sync,
+) -> Result<SearchResult, SimError> {
+    let mut evaluated = Vec::new();
+    let mut eval = |c: u32| -> Result<bool, SimError> {
+        let mut records: Vec<ReplicaRecord> = Vec::new();
+        let mut n = replicas.max(1);
+        loop {
+            let have = records.len() as u64;
+            let more: Vec<Result<ReplicaRecord, SimError>> = (have..n)
+                .into_par_iter()
+                .map(|r| {
+                    let mut plan = make(c);
+                    plan.replica = r;
+                    let out = run(&plan)?;
+                    progress();
+                    Ok(record_of(c, r, &out.report))
+                })
+                .collect();
+            for m in more {
+                records.push(m?);
+            }
+            let passed = records.iter().filter(|r| r.checklist_pass).count();
+            let mixed = passed > 0 && passed < records.len();
+            if !mixed || n >= max_replicas {
+                break;
+            }
+            n = (n * 2).min(max_replicas);
+        }
+        let summary = summarise(c, &records);
+        let pass = summary.checklist_pass_probability >= confidence;
+        evaluated.push(summary);
+        Ok(pass)
+    };
+    if !eval(lo)? {
+        return Ok(SearchResult {
+            passing: None,
+            failing: Some(lo),
+            evaluated,
+        });
+    }
+    if eval(hi)? {
+        return Ok(SearchResult {
+            passing: Some(hi),
+            failing: None,
+            evaluated,
+        });
+    }
+    let (mut good, mut bad) = (lo, hi);
+    while bad - good > resolution.max(1) {
+        let mid = good + (bad - good) / 2;
+        if eval(mid)? {
+            good = mid;
+        } else {
+            bad = mid;
+        }
+    }
+    Ok(SearchResult {
+        passing: Some(good),
+        failing: Some(bad),
+        evaluated,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

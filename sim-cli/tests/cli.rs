@@ -479,3 +479,72 @@ fn sweep_draws_png_and_svg_charts_with_axis_labels() {
     );
     std::fs::remove_dir_all(&dir).ok();
 }
+
+#[test]
+fn until_slo_violation_finds_a_breaking_point_that_a_grid_confirms() {
+    let dir = std::env::temp_dir().join(format!("capsim-search-{}", std::process::id()));
+    let common = [
+        "--tier",
+        "small",
+        "--set",
+        "capi-controller-manager.cpu-limit=50m",
+        "--machines-per-cluster",
+        "4",
+    ];
+    capsim()
+        .args([
+            "sweep",
+            "--clusters",
+            "2..60",
+            "--until-slo-violation",
+            "--replicas",
+            "2",
+        ])
+        .args(common)
+        .arg("--out")
+        .arg(dir.join("search"))
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(
+            "Largest fleet passing the checklist",
+        ));
+    let doc: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("search/search.json")).unwrap()).unwrap();
+    let search = &doc["search"];
+    let good = search["passing"].as_u64().expect("a passing size");
+    let bad = search["failing"].as_u64().expect("a failing size");
+    assert!(good < bad);
+    let replicas_at = |c: u64| {
+        search["evaluated"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["clusters"] == c)
+            .unwrap()["replicas"]
+            .as_u64()
+            .unwrap()
+    };
+    for (size, passes) in [(good, true), (bad, false)] {
+        let out = dir.join(format!("grid-{size}"));
+        capsim()
+            .args([
+                "sweep",
+                "--clusters",
+                &size.to_string(),
+                "--replicas",
+                &replicas_at(size).to_string(),
+            ])
+            .args(common)
+            .arg("--out")
+            .arg(&out)
+            .assert()
+            .success();
+        let summary: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(out.join("summary.json")).unwrap()).unwrap();
+        let p = summary["points"][0]["checklist_pass_probability"]
+            .as_f64()
+            .unwrap();
+        assert_eq!(p >= 0.95, passes, "grid at {size}: P(pass) = {p}");
+    }
+    std::fs::remove_dir_all(&dir).ok();
+}

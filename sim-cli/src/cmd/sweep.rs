@@ -72,6 +72,15 @@ pub struct Args {
     /// Stop each run after this much simulated time (e.g. 12h).
     #[arg(long, default_value = "24h", value_parser = crate::cmd::parse_sim_duration)]
     max_time: SimDuration,
+    /// Instead of a grid: find the largest size in the range at which the checklist passes
+    /// with probability ≥ --confidence, by bisection to --step (default a twentieth of the
+    /// range), spending more replicas where they disagree.
+    #[arg(long)]
+    until_slo_violation: bool,
+    /// With --until-slo-violation: replicas a size may get when its first ones disagree
+    /// [default: 4 × --replicas].
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..=1000))]
+    max_replicas: Option<u64>,
     /// Directory for replicas.csv, summary.csv and summary.json.
     #[arg(long, default_value = "capsim-out")]
     out: PathBuf,
@@ -98,23 +107,34 @@ pub fn run(args: &Args) -> anyhow::Result<Outcome> {
         Some(p) => Some(crate::cmd::scenario::load_file(p, &args.sets)?),
         None => None,
     };
-    // Resolve every point's configuration before anything runs, so bad input fails fast.
-    let mut configs = Vec::new();
-    for &c in &axis.0 {
-        let (config, label) = match &scenario {
-            Some(s) => (
-                s.config.clone(),
-                s.tier.map_or(s.defaults.name(), |t| t.name()).to_string(),
-            ),
-            None => {
-                let tier = args
-                    .tier
-                    .map(Tier::from)
-                    .unwrap_or_else(|| Tier::for_fleet(c));
-                (presets::resolve(tier, &args.sets)?, tier.name().to_string())
+    // Resolve every configuration the sizes need before anything runs, so bad input fails
+    // fast: the scenario's, the fixed tier's, or one per guide tier across the range.
+    let sizes: Vec<u32> = if args.until_slo_violation {
+        let (lo, hi) = (axis.0[0], *axis.0.last().expect("non-empty axis"));
+        Tier::ALL
+            .iter()
+            .filter(|t| {
+                let (a, b) = t.fleet_range();
+                b.is_none_or(|b| b >= lo) && a <= hi
+            })
+            .map(|t| t.fleet_range().0.max(lo))
+            .collect()
+    } else {
+        axis.0.clone()
+    };
+    let mut configs: Vec<(Tier, models::config::ModelConfig)> = Vec::new();
+    let tier_of = |c: u32| {
+        args.tier
+            .map(Tier::from)
+            .unwrap_or_else(|| Tier::for_fleet(c))
+    };
+    if scenario.is_none() {
+        for &c in &sizes {
+            let tier = tier_of(c);
+            if !configs.iter().any(|(t, _)| *t == tier) {
+                configs.push((tier, presets::resolve(tier, &args.sets)?));
             }
-        };
-        configs.push((c, config, label));
+        }
     }
     let management_clusters = scenario.as_ref().map_or(1, |s| s.management_clusters);
     let faults = scenario
@@ -122,13 +142,23 @@ pub fn run(args: &Args) -> anyhow::Result<Outcome> {
         .map(|s| s.faults.clone())
         .unwrap_or_default();
     let make = |c: u32| {
-        let (_, config, label) = configs
-            .iter()
-            .find(|(x, _, _)| *x == c)
-            .expect("resolved point");
+        let (config, label) = match &scenario {
+            Some(s) => (
+                s.config.clone(),
+                s.tier.map_or(s.defaults.name(), |t| t.name()).to_string(),
+            ),
+            None => {
+                let tier = tier_of(c);
+                let (_, config) = configs
+                    .iter()
+                    .find(|(t, _)| *t == tier)
+                    .expect("resolved tier");
+                (config.clone(), tier.name().to_string())
+            }
+        };
         let fleet =
             FleetSpec::all_at_once(c, args.machines_per_cluster, args.control_plane_replicas);
-        let mut plan = RunPlan::new(config.clone(), label, fleet, args.seed);
+        let mut plan = RunPlan::new(config, &label, fleet, args.seed);
         plan.max_simulated = args.max_time;
         plan.faults = faults.clone();
         plan.management_clusters = management_clusters;
@@ -144,6 +174,9 @@ pub fn run(args: &Args) -> anyhow::Result<Outcome> {
         }
     };
     let threads = args.threads.map(|t| t as usize);
+    if args.until_slo_violation {
+        return search(args, &axis, threads, make, progress, tty);
+    }
     let result = in_pool(threads, || {
         sweep::sweep(&axis, args.replicas, make, progress)
     })?
@@ -159,6 +192,83 @@ pub fn run(args: &Args) -> anyhow::Result<Outcome> {
             .join("{replicas.csv,summary.csv,summary.json}")
             .display()
     );
+    Ok(Outcome::Success)
+}
+
+/// `--until-slo-violation`: bisection for the breaking point, then its report.
+fn search(
+    args: &Args,
+    axis: &sweep::Axis,
+    threads: Option<usize>,
+    make: impl Fn(u32) -> RunPlan + Sync + Send,
+    progress: impl Fn() + Sync + Send,
+    tty: bool,
+) -> anyhow::Result<Outcome> {
+    if !args.clusters.contains("..") {
+        bail!("--until-slo-violation searches a range: give --clusters a..b, e.g. 100..2000");
+    }
+    let (lo, hi) = (axis.0[0], *axis.0.last().expect("non-empty axis"));
+    let resolution = args.step.unwrap_or(((hi - lo) / 20).max(1));
+    let max_replicas = args
+        .max_replicas
+        .unwrap_or(args.replicas * 4)
+        .max(args.replicas);
+    let result = in_pool(threads, || {
+        sweep::search(
+            lo,
+            hi,
+            resolution,
+            args.replicas,
+            max_replicas,
+            args.confidence,
+            make,
+            progress,
+        )
+    })?
+    .context("a run stopped")?;
+    if tty {
+        eprintln!();
+    }
+    let mut points = result.evaluated.clone();
+    points.sort_by_key(|p| p.clusters);
+    let grid = SweepResult {
+        replicas: Vec::new(),
+        points,
+    };
+    let table = render(&grid, args.confidence);
+    // The table part of the grid rendering; the verdict is the search's own.
+    let table = table.split("\n\n").next().unwrap_or("").to_string();
+    println!("{table}\n");
+    let p = args.confidence;
+    let at = |c: u32| result.evaluated.iter().find(|x| x.clusters == c);
+    match (result.passing, result.failing) {
+        (Some(good), Some(bad)) => {
+            let f = at(bad).expect("evaluated");
+            let (item, prob) = weakest(f).map_or((String::new(), 0.0), |(k, v)| (k.clone(), v));
+            println!(
+                "Largest fleet passing the checklist with P ≥ {p}: {good} clusters (bracket {good}..{bad}, \
+                 resolution {resolution}). At {bad}: {item} passes in {:.0} % of {} replicas. \
+                 Bottleneck there: {} ({:.0} % of waiting).",
+                prob * 100.0,
+                f.replicas,
+                f.bottleneck,
+                f.bottleneck_share * 100.0
+            );
+        }
+        (Some(good), None) => println!(
+            "The checklist passes with P ≥ {p} across the whole range, up to {good} clusters."
+        ),
+        (None, Some(bad)) => println!("The checklist fails already at {bad} clusters (P < {p})."),
+        (None, None) => println!("Nothing was evaluated."),
+    }
+    std::fs::create_dir_all(&args.out)
+        .with_context(|| format!("{}: cannot create", args.out.display()))?;
+    let doc = serde_json::json!({ "schema_version": SCHEMA_VERSION, "search": result });
+    write_atomically(
+        &args.out.join("search.json"),
+        &serde_json::to_string_pretty(&doc)?,
+    )?;
+    println!("\nOutputs: {}", args.out.join("search.json").display());
     Ok(Outcome::Success)
 }
 
