@@ -20,6 +20,7 @@ pub mod presets;
 pub mod prism_central;
 pub mod rate_limiter;
 pub mod reconcile;
+pub mod relief;
 pub mod report;
 pub mod run;
 pub mod scenario;

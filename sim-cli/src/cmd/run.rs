@@ -489,6 +489,10 @@ pub fn render(r: &RunReport) -> String {
         r.bottleneck.at,
         pct(r.bottleneck.share)
     ));
+    let relief = models::relief::relieve(&r.bottleneck.resource, &r.bottleneck.at);
+    if !relief.is_empty() {
+        o.push_str(&format!("Relieve with: {relief}.\n"));
+    }
     o
 }
 

@@ -254,6 +254,7 @@ fn search(
                 f.bottleneck,
                 f.bottleneck_share * 100.0
             );
+            println!("Relieve with: {}.", relief_for(f, &item));
         }
         (Some(good), None) => println!(
             "The checklist passes with P ≥ {p} across the whole range, up to {good} clusters."
@@ -522,6 +523,18 @@ fn weakest(p: &PointSummary) -> Option<(&String, f64)> {
         .min_by(|a, b| a.1.total_cmp(&b.1))
 }
 
+/// What relieves the failing item and the point's bottleneck.
+fn relief_for(p: &PointSummary, item: &str) -> String {
+    let (resource, at) = p.bottleneck.split_once(", ").unwrap_or((&p.bottleneck, ""));
+    let for_item = models::relief::relieve_item(item);
+    let for_bottleneck = models::relief::relieve(resource, at);
+    match (for_item.is_empty(), for_bottleneck.is_empty()) {
+        (false, false) => format!("{for_item}; for the bottleneck, {for_bottleneck}"),
+        (false, true) => for_item,
+        _ => for_bottleneck,
+    }
+}
+
 /// The terminal table and the closing verdict.
 pub fn render(r: &SweepResult, confidence: f64) -> String {
     let mut t = Table::new(&[
@@ -585,6 +598,7 @@ pub fn render(r: &SweepResult, confidence: f64) -> String {
                 f.bottleneck,
                 f.bottleneck_share * 100.0
             ));
+            out.push_str(&format!("Relieve with: {}.\n", relief_for(f, &item)));
         }
         (None, None) => out.push_str("No point was run.\n"),
     }
