@@ -5,6 +5,7 @@
 mod chart;
 mod cli;
 mod cmd;
+mod report;
 mod table;
 
 use std::process::ExitCode;

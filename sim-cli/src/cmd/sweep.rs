@@ -185,7 +185,15 @@ pub fn run(args: &Args) -> anyhow::Result<Outcome> {
         eprintln!();
     }
     write_outputs(&args.out, &result)?;
-    print!("{}", render(&result, args.confidence));
+    let rendered = render(&result, args.confidence);
+    let verdict = rendered
+        .rsplit("\n\n")
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_string();
+    crate::report::write(&args.out, &setup(args), &verdict, &result)?;
+    print!("{rendered}");
     println!(
         "\nOutputs: {}",
         args.out
@@ -193,6 +201,37 @@ pub fn run(args: &Args) -> anyhow::Result<Outcome> {
             .display()
     );
     Ok(Outcome::Success)
+}
+
+/// What was run, in words, for the report.
+fn setup(args: &Args) -> String {
+    let cluster = match (&args.scenario, args.tier) {
+        (Some(p), _) => format!("the management cluster of scenario {}", p.display()),
+        (None, Some(t)) => format!("the {:?} tier preset at every size", t).to_lowercase(),
+        (None, None) => "the guide's tier preset for each fleet size".to_string(),
+    };
+    let sets = if args.sets.is_empty() {
+        String::new()
+    } else {
+        let list: Vec<String> = args
+            .sets
+            .iter()
+            .map(|o| format!("{}={}", o.key, o.value))
+            .collect();
+        format!("\nOverrides: {}", list.join(", "))
+    };
+    format!(
+        "Fleet sizes {} × {} replicas (seed {}); {} machines per cluster, {} of them control plane; \
+         {cluster}; each run stops after {} of simulated time.{sets}\n\
+         Command: capsim {}",
+        args.clusters,
+        args.replicas,
+        args.seed,
+        args.machines_per_cluster,
+        args.control_plane_replicas,
+        args.max_time,
+        std::env::args().skip(1).collect::<Vec<_>>().join(" ")
+    )
 }
 
 /// `--until-slo-violation`: bisection for the breaking point, then its report.

@@ -1,0 +1,113 @@
+//! `report.md` and a self-contained `report.html` for a sweep: what was run, the verdict,
+//! the table per fleet size, and every chart (inlined as SVG in the HTML, so the file has
+//! no external reference and can be mailed or attached to a design review as it is).
+
+use std::fmt::Write as _;
+use std::path::Path;
+
+use anyhow::Context;
+use models::sweep::SweepResult;
+
+/// The charts, in report order, with their captions.
+const CHARTS: &[(&str, &str)] = &[
+    ("fleet-time-to-ready", "Fleet time to ready"),
+    (
+        "controller-cpu",
+        "Busiest controller pod's CPU over its limit",
+    ),
+    ("api-mutating-p99", "API server mutating latency p99"),
+    ("etcd-size", "etcd database peak size over quota"),
+    ("vm-create-p95", "Prism Central VM create p95"),
+    ("workqueue-depth", "Deepest workqueue"),
+];
+
+fn table_md(r: &SweepResult) -> String {
+    let mut t = String::from(
+        "| clusters | ready | fleet time p50 | p95 | P(checklist) | weakest item | bottleneck |\n|---:|---:|---:|---:|---:|---|---|\n",
+    );
+    for p in &r.points {
+        let ft = p.figures.get("fleet_time_to_ready_s");
+        let time = |v: f64| sim_core::SimDuration::from_secs_f64(v).to_string();
+        let weakest = p
+            .pass_probability
+            .iter()
+            .min_by(|a, b| a.1.total_cmp(b.1))
+            .filter(|(_, v)| **v < 1.0)
+            .map_or("–".to_string(), |(k, v)| {
+                format!("{k} ({:.0} %)", v * 100.0)
+            });
+        let _ = writeln!(
+            t,
+            "| {} | {:.0} % | {} | {} | {:.0} % | {} | {} ({:.0} %) |",
+            p.clusters,
+            p.ready_probability * 100.0,
+            ft.map_or("–".into(), |s| time(s.p50)),
+            ft.map_or("–".into(), |s| time(s.p95)),
+            p.checklist_pass_probability * 100.0,
+            weakest.replace('|', "\\|"),
+            p.bottleneck,
+            p.bottleneck_share * 100.0
+        );
+    }
+    t
+}
+
+fn escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+}
+
+/// Writes `report.md` and `report.html` into `dir`, next to `charts/`.
+pub fn write(dir: &Path, setup: &str, verdict: &str, r: &SweepResult) -> anyhow::Result<()> {
+    let mut md = format!(
+        "# capsim sweep report\n\n## What was run\n\n{setup}\n\n## Verdict\n\n{verdict}\n\n## Per fleet size\n\n"
+    );
+    md.push_str(&table_md(r));
+    md.push_str("\nFull figures per size: `summary.csv`, `summary.json`; per replica: `replicas.csv`.\n\n## Charts\n\n");
+    for (name, caption) in CHARTS {
+        if dir.join("charts").join(format!("{name}.svg")).exists() {
+            let _ = writeln!(md, "### {caption}\n\n![{caption}](charts/{name}.svg)\n");
+        }
+    }
+    let mut html = String::from(
+        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>capsim sweep report</title>\n<style>body{font-family:sans-serif;max-width:980px;margin:2em auto;padding:0 1em;color:#222}table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:4px 8px;text-align:right}td:nth-child(6),td:nth-child(7){text-align:left}pre{white-space:pre-wrap;background:#f6f6f6;padding:1em}</style></head><body>\n<h1>capsim sweep report</h1>\n",
+    );
+    let _ = write!(
+        html,
+        "<h2>What was run</h2><pre>{}</pre>\n<h2>Verdict</h2><pre>{}</pre>\n",
+        escape(setup),
+        escape(verdict)
+    );
+    html.push_str("<h2>Per fleet size</h2><table><tr><th>clusters</th><th>ready</th><th>fleet time p50</th><th>p95</th><th>P(checklist)</th><th>weakest item</th><th>bottleneck</th></tr>\n");
+    for line in table_md(r).lines().skip(2) {
+        let cells: Vec<&str> = line.trim_matches('|').split(" | ").collect();
+        html.push_str("<tr>");
+        for c in cells {
+            let _ = write!(
+                html,
+                "<td>{}</td>",
+                escape(c.trim().replace("\\|", "|").as_str())
+            );
+        }
+        html.push_str("</tr>\n");
+    }
+    html.push_str("</table>\n<h2>Charts</h2>\n");
+    for (name, caption) in CHARTS {
+        let path = dir.join("charts").join(format!("{name}.svg"));
+        if let Ok(svg) = std::fs::read_to_string(&path) {
+            // Inline SVG needs no namespace declaration; dropping it leaves no URL at all.
+            let svg = svg.replace(" xmlns=\"http://www.w3.org/2000/svg\"", "");
+            let _ = write!(html, "<h3>{}</h3>\n{svg}\n", escape(caption));
+        }
+    }
+    html.push_str("</body></html>\n");
+    for (file, text) in [("report.md", md), ("report.html", html)] {
+        let path = dir.join(file);
+        let tmp = dir.join(format!("{file}.partial"));
+        std::fs::write(&tmp, text).with_context(|| format!("{}: cannot write", tmp.display()))?;
+        std::fs::rename(&tmp, &path)
+            .with_context(|| format!("{}: cannot write", path.display()))?;
+    }
+    Ok(())
+}
