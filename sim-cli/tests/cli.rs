@@ -477,6 +477,22 @@ fn sweep_draws_png_and_svg_charts_with_axis_labels() {
         svg.contains("latency p99 [ms]") && svg.contains("checklist: &lt; 1 s"),
         "labels and threshold"
     );
+    // The reports: Markdown linking the charts, HTML with them inlined and nothing external.
+    let md = std::fs::read_to_string(dir.join("report.md")).unwrap();
+    assert!(
+        md.contains("## Verdict") && md.contains("](charts/fleet-time-to-ready.svg)"),
+        "{md}"
+    );
+    let html = std::fs::read_to_string(dir.join("report.html")).unwrap();
+    assert!(html.matches("<svg").count() >= 5, "charts inlined");
+    for external in [
+        "src=", "href=", "http:", "https:", "<link", "@import", "url(",
+    ] {
+        assert!(
+            !html.contains(external),
+            "report.html refers outside itself: {external}"
+        );
+    }
     std::fs::remove_dir_all(&dir).ok();
 }
 
