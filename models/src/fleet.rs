@@ -187,8 +187,6 @@ pub struct ClusterState {
     pub ms_finalizer: bool,
     /// MS Paused condition.
     pub ms_paused: bool,
-    /// MS preflight failure reported in its status.
-    pub ms_preflight_reported: bool,
     /// Worker machines created by the MS.
     pub workers_created: u32,
     /// Last status the MS controller wrote.
@@ -273,8 +271,6 @@ pub struct MachineState {
     pub nm_reason_sig: u64,
     /// Prism Central tasks of this VM submitted and not finished, one bit per task kind.
     pub tasks_pending: u8,
-    /// The VM is powered on.
-    pub vm_powered: bool,
     /// Ready with providerID and addresses.
     pub nm_ready: bool,
     /// The node joined the workload cluster.

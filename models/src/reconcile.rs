@@ -83,7 +83,6 @@ pub enum Effect {
     MsPaused,
     MsStatus {
         sig: u64,
-        preflight: bool,
     },
     LockCreated,
     LockDeleted,
@@ -570,7 +569,7 @@ fn machine_set(c: u32, cl: &ClusterState, machines: &[MachineState]) -> Plan {
                 ObjKind::MachineSet,
                 Verb::StatusPatch,
                 t,
-                Effect::MsStatus { sig: s, preflight },
+                Effect::MsStatus { sig: s },
             );
         }
     };

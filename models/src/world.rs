@@ -1608,10 +1608,7 @@ impl World {
                     Effect::MsCreated => cl.ms_exists = true,
                     Effect::MsFinalizer => cl.ms_finalizer = true,
                     Effect::MsPaused => cl.ms_paused = true,
-                    Effect::MsStatus { sig, preflight } => {
-                        cl.ms_status_sig = sig;
-                        cl.ms_preflight_reported = preflight;
-                    }
+                    Effect::MsStatus { sig } => cl.ms_status_sig = sig,
                     Effect::LockCreated => cl.init_lock = true,
                     Effect::LockDeleted => cl.init_lock = false,
                     _ => {}
@@ -1897,7 +1894,6 @@ impl World {
                 self.metrics.vm_create.record(now - submitted);
             }
             TaskKind::VmPowerOn => {
-                ms.vm_powered = true;
                 let boot = &self.cfg.machine_boot;
                 let d = match ms.cp_index {
                     Some(0) => boot.control_plane_init,
