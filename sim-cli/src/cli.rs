@@ -17,6 +17,7 @@ use crate::cmd;
     after_help = "Examples:\n  \
         capsim run --clusters 200 --machines-per-cluster 25   # one fleet creation, explained\n  \
         capsim run --clusters 500 --set etcd.quota-backend-bytes=8Gi\n  \
+        capsim sweep --clusters 100..2000 --replicas 3        # where the checklist breaks, and why\n  \
         capsim validate                                       # the engine against queueing theory"
 )]
 pub struct Cli {
