@@ -1,0 +1,45 @@
+//! A small Monte Carlo sweep, as `capsim sweep --clusters 100..400 --step 100 --replicas 2`
+//! runs it, on one worker thread and on two: the replicas' parallel speed-up.
+//!
+//! `cargo bench -p capsim-benches --bench sweep` (about 3 minutes).
+
+use std::hint::black_box;
+use std::time::Duration;
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use models::presets::{self, Tier};
+use models::run::RunPlan;
+use models::sweep::{Axis, sweep};
+use models::world::FleetSpec;
+
+fn make_plan(clusters: u32) -> RunPlan {
+    let tier = Tier::for_fleet(clusters);
+    RunPlan::new(
+        presets::resolve(tier, &[]).expect("built-in preset"),
+        tier.name(),
+        FleetSpec::all_at_once(clusters, 25, 3),
+        1,
+    )
+}
+
+fn small_sweep(c: &mut Criterion) {
+    let axis = Axis(vec![100, 200, 300, 400]);
+    let mut group = c.benchmark_group("sweep_100_to_400_x2");
+    group
+        .sample_size(10)
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(40));
+    for threads in [1, 2] {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .expect("thread pool");
+        group.bench_function(format!("{threads}_threads"), |b| {
+            b.iter(|| pool.install(|| black_box(sweep(&axis, 2, make_plan, || {}).expect("sweep"))))
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, small_sweep);
+criterion_main!(benches);
