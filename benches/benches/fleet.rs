@@ -7,26 +7,15 @@
 use std::hint::black_box;
 use std::time::Duration;
 
+use capsim_benches::fleet_plan;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use models::presets::{self, Tier};
-use models::run::{RunPlan, run};
-use models::world::FleetSpec;
-
-fn make_plan(clusters: u32) -> RunPlan {
-    let tier = Tier::for_fleet(clusters);
-    RunPlan::new(
-        presets::resolve(tier, &[]).expect("built-in preset"),
-        tier.name(),
-        FleetSpec::all_at_once(clusters, 25, 3),
-        1,
-    )
-}
+use models::run::run;
 
 fn full_run(c: &mut Criterion) {
     let mut group = c.benchmark_group("fleet_create_25_machines");
     group.sample_size(10).warm_up_time(Duration::from_secs(1));
     for clusters in [500, 2000] {
-        let plan = make_plan(clusters);
+        let plan = fleet_plan(clusters);
         let events = run(&plan).expect("run").report.sim_events;
         group.throughput(Throughput::Elements(events));
         group.measurement_time(Duration::from_secs(if clusters > 1000 { 300 } else { 30 }));

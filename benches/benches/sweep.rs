@@ -6,21 +6,9 @@
 use std::hint::black_box;
 use std::time::Duration;
 
+use capsim_benches::fleet_plan;
 use criterion::{Criterion, criterion_group, criterion_main};
-use models::presets::{self, Tier};
-use models::run::RunPlan;
 use models::sweep::{Axis, sweep};
-use models::world::FleetSpec;
-
-fn make_plan(clusters: u32) -> RunPlan {
-    let tier = Tier::for_fleet(clusters);
-    RunPlan::new(
-        presets::resolve(tier, &[]).expect("built-in preset"),
-        tier.name(),
-        FleetSpec::all_at_once(clusters, 25, 3),
-        1,
-    )
-}
 
 fn small_sweep(c: &mut Criterion) {
     let axis = Axis(vec![100, 200, 300, 400]);
@@ -35,7 +23,9 @@ fn small_sweep(c: &mut Criterion) {
             .build()
             .expect("thread pool");
         group.bench_function(format!("{threads}_threads"), |b| {
-            b.iter(|| pool.install(|| black_box(sweep(&axis, 2, make_plan, || {}).expect("sweep"))))
+            b.iter(|| {
+                pool.install(|| black_box(sweep(&axis, 2, fleet_plan, || {}).expect("sweep")))
+            })
         });
     }
     group.finish();

@@ -60,6 +60,18 @@ pub fn bare_heap_station(cfg: StationConfig, streams: &RngStreams) -> StationRes
     station.result(events)
 }
 
+/// The plan `capsim run --clusters N` makes: `clusters` clusters of 25 machines and 3
+/// control-plane nodes, all created at once, on the guide's tier for the size, seed 1.
+pub fn fleet_plan(clusters: u32) -> models::run::RunPlan {
+    let tier = models::presets::Tier::for_fleet(clusters);
+    models::run::RunPlan::new(
+        models::presets::resolve(tier, &[]).expect("built-in preset"),
+        tier.name(),
+        models::world::FleetSpec::all_at_once(clusters, 25, 3),
+        1,
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
