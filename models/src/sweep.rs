@@ -304,6 +304,20 @@ pub struct SweepResult {
     pub points: Vec<PointSummary>,
 }
 
+/// Runs replica `replica` of `make(clusters)`, then calls `progress`.
+fn run_replica(
+    make: &(impl Fn(u32) -> RunPlan + Sync),
+    clusters: u32,
+    replica: u64,
+    progress: &(impl Fn() + Sync),
+) -> Result<ReplicaRecord, SimError> {
+    let mut plan = make(clusters);
+    plan.replica = replica;
+    let out = run(&plan)?;
+    progress();
+    Ok(record_of(clusters, replica, &out.report))
+}
+
 /// Runs `replicas` replicas of `make(clusters)` at every point of `axis`, calling
 /// `progress` after each run (from any thread).
 pub fn sweep(
@@ -319,13 +333,7 @@ pub fn sweep(
         .collect();
     let runs: Vec<Result<ReplicaRecord, SimError>> = pairs
         .par_iter()
-        .map(|&(c, r)| {
-            let mut plan = make(c);
-            plan.replica = r;
-            let out = run(&plan)?;
-            progress();
-            Ok(record_of(c, r, &out.report))
-        })
+        .map(|&(c, r)| run_replica(&make, c, r, &progress))
         .collect();
     let records = runs.into_iter().collect::<Result<Vec<_>, _>>()?;
     let points = axis
@@ -384,13 +392,7 @@ pub fn search(
             let have = records.len() as u64;
             let more: Vec<Result<ReplicaRecord, SimError>> = (have..n)
                 .into_par_iter()
-                .map(|r| {
-                    let mut plan = make(c);
-                    plan.replica = r;
-                    let out = run(&plan)?;
-                    progress();
-                    Ok(record_of(c, r, &out.report))
-                })
+                .map(|r| run_replica(&make, c, r, &progress))
                 .collect();
             for m in more {
                 records.push(m?);
