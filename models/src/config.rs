@@ -41,6 +41,38 @@ pub struct ModelConfig {
     pub costs: Costs,
     /// The scale-testing checklist's thresholds.
     pub thresholds: Thresholds,
+    /// How a fleet is laid out over management clusters.
+    #[serde(default)]
+    pub topology: TopologySettings,
+}
+
+/// How a fleet is laid out over management clusters.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct TopologySettings {
+    /// Workload clusters one management cluster holds at most; a larger fleet is split
+    /// over ⌈clusters / this⌉ identical management clusters (the guide's XL and Extreme
+    /// tiers: regional management clusters of ~600 and ~500 clusters). `unlimited`: one
+    /// management cluster, whatever the fleet size.
+    pub clusters_per_management_cluster: Limit,
+}
+
+impl Default for TopologySettings {
+    fn default() -> Self {
+        TopologySettings {
+            clusters_per_management_cluster: Limit(None),
+        }
+    }
+}
+
+impl TopologySettings {
+    /// Management clusters a fleet of `clusters` needs: ⌈clusters / cap⌉, at least 1.
+    pub fn management_clusters_for(&self, clusters: u32) -> u32 {
+        match self.clusters_per_management_cluster.0 {
+            Some(cap) => clusters.div_ceil(cap as u32).max(1),
+            None => 1,
+        }
+    }
 }
 
 /// `--kube-api-qps`: a rate, or off (controller-runtime's QPS = −1).
@@ -515,6 +547,15 @@ impl ModelConfig {
                     "must exceed memory-base (the process's memory with empty caches)",
                 ));
             }
+        }
+        if let Some(cap) = self.topology.clusters_per_management_cluster.0
+            && (cap.fract() != 0.0 || !(1.0..=100_000.0).contains(&cap))
+        {
+            return Err(err(
+                "topology.clusters-per-management-cluster".into(),
+                cap.to_string(),
+                "must be a whole number from 1 to 100000, or unlimited",
+            ));
         }
         let api = &self.kube_apiserver;
         if !(1..=15).contains(&api.replicas) {

@@ -45,7 +45,9 @@ pub struct Scenario {
     /// Faults injected at given times.
     pub faults: Vec<Fault>,
     /// Identical, independent management clusters the fleet is split among.
-    pub management_clusters: u32,
+    /// Given explicitly (`topology.management-clusters`); otherwise the configuration's
+    /// `topology.clusters-per-management-cluster` decides per fleet size.
+    pub management_clusters: Option<u32>,
 }
 
 /// One operation of a workload.
@@ -414,20 +416,29 @@ fn fault_value(f: &Fault) -> Value {
     }
 }
 
-/// Topology: management clusters, Prism Centrals, and shards per manager.
-type TopologySpec = (u32, Option<u32>, Vec<(String, u32)>);
+/// Topology: management clusters, Prism Centrals, shards per manager, and the knobs of
+/// the configuration's own `topology` section.
+type TopologySpec = (
+    Option<u32>,
+    Option<u32>,
+    Vec<(String, u32)>,
+    Map<String, Value>,
+);
 
 fn parse_topology(ctx: &Ctx, v: &Value) -> Result<TopologySpec, ConfigError> {
     let Value::Object(m) = v else {
         let hint = "must be a mapping, e.g. topology: {management-clusters: 3}";
         return Err(ctx.err("topology", "topology", &scalar_text(v), hint.into()));
     };
-    let (mut n, mut pcs, mut shards) = (1, None, Vec::new());
+    let (mut n, mut pcs, mut shards, mut knobs) = (None, None, Vec::new(), Map::new());
     for (k, val) in m {
         let f = format!("topology.{k}");
         match k.as_str() {
+            "clusters-per-management-cluster" => {
+                knobs.insert(k.clone(), val.clone());
+            }
             "management-clusters" => match val.as_u64() {
-                Some(x) if (1..=100).contains(&x) => n = x as u32,
+                Some(x) if (1..=100).contains(&x) => n = Some(x as u32),
                 _ => {
                     let why = "must be a whole number from 1 to 100";
                     return Err(ctx.err(k, &f, &scalar_text(val), why.into()));
@@ -463,12 +474,12 @@ fn parse_topology(ctx: &Ctx, v: &Value) -> Result<TopologySpec, ConfigError> {
                 }
             }
             other => {
-                let why = "unknown key; expected management-clusters, prism-centrals or controller-shards";
+                let why = "unknown key; expected management-clusters, clusters-per-management-cluster, prism-centrals or controller-shards";
                 return Err(ctx.err(other, &f, &scalar_text(val), why.into()));
             }
         }
     }
-    Ok((n, pcs, shards))
+    Ok((n, pcs, shards, knobs))
 }
 
 fn parse_create(ctx: &Ctx, field: &str, body: &Value) -> Result<CreateOp, ConfigError> {
@@ -617,10 +628,14 @@ pub fn load(file: &str, text: &str, overrides: &[Override]) -> Result<Scenario, 
         None => Vec::new(),
         Some(v) => parse_faults(&ctx, &v)?,
     };
-    let (management_clusters, prism_centrals, shards) = match root.remove("topology") {
-        None => (1, None, Vec::new()),
-        Some(v) => parse_topology(&ctx, &v)?,
-    };
+    let (management_clusters, prism_centrals, shards, topology_knobs) =
+        match root.remove("topology") {
+            None => (None, None, Vec::new(), Map::new()),
+            Some(v) => parse_topology(&ctx, &v)?,
+        };
+    if !topology_knobs.is_empty() {
+        root.insert("topology".into(), Value::Object(topology_knobs));
+    }
     for (mgr, n) in shards {
         // `topology.controller-shards.<manager>` is the knob `<manager>.shards`.
         let m = root
@@ -687,14 +702,11 @@ pub fn to_yaml(s: &Scenario) -> String {
     if let Some(t) = s.tier {
         out.push_str(&format!("tier: {}\n", t.name()));
     }
-    let cfg = serde_json::to_value(&s.config).expect("configuration serialises");
-    out.push_str(&serde_saphyr::to_string(&cfg).expect("a JSON tree is valid YAML"));
-    if s.management_clusters > 1 {
-        out.push_str(&format!(
-            "topology:\n  management-clusters: {}\n",
-            s.management_clusters
-        ));
+    let mut cfg = serde_json::to_value(&s.config).expect("configuration serialises");
+    if let (Some(n), Some(Value::Object(t))) = (s.management_clusters, cfg.get_mut("topology")) {
+        t.insert("management-clusters".into(), Value::from(n));
     }
+    out.push_str(&serde_saphyr::to_string(&cfg).expect("a JSON tree is valid YAML"));
     if !s.faults.is_empty() {
         let faults: Vec<Value> = s.faults.iter().map(fault_value).collect();
         let doc = serde_json::json!({ "faults": faults });
@@ -778,7 +790,27 @@ capx-controller-manager:
         assert_eq!(a, b, "{written}");
         assert_eq!(a.config.etcd.quota_backend_bytes.0, 6 << 30);
         assert_eq!(a.faults.len(), 3);
-        assert_eq!(a.management_clusters, 3);
+        assert_eq!(a.management_clusters, Some(3));
+    }
+
+    #[test]
+    fn a_cap_per_management_cluster_splits_the_fleet_and_reads_back() {
+        let text = "topology: {clusters-per-management-cluster: 400}\n";
+        let a = load("cap.yaml", text, &[]).unwrap();
+        let b = load("resolved.yaml", &to_yaml(&a), &[]).unwrap();
+        assert_eq!(a, b);
+        assert_eq!(a.management_clusters, None);
+        let t = &a.config.topology;
+        assert_eq!(t.management_clusters_for(400), 1);
+        assert_eq!(t.management_clusters_for(401), 2);
+        assert_eq!(t.management_clusters_for(2000), 5);
+        let e = load(
+            "cap.yaml",
+            "topology: {clusters-per-management-cluster: 0}\n",
+            &[],
+        )
+        .unwrap_err();
+        assert_eq!(e.field, "topology.clusters-per-management-cluster", "{e}");
     }
 
     #[test]

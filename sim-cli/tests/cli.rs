@@ -326,6 +326,29 @@ fn every_example_scenario_runs() {
 }
 
 #[test]
+fn the_xl_tier_splits_the_fleet_into_management_clusters_of_at_most_600() {
+    let out = capsim()
+        .args(["run", "--clusters", "1201", "--machines-per-cluster", "1"])
+        .args(["--control-plane-replicas", "1", "--format", "json"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let parts = v["management_clusters"].as_array().expect("an array");
+    let sizes: Vec<u64> = parts
+        .iter()
+        .map(|p| p["fleet"]["clusters"].as_u64().unwrap())
+        .collect();
+    // ⌈1201 / 600⌉ = 3 management clusters, as even as possible.
+    assert_eq!(sizes, vec![401, 400, 400]);
+    assert_eq!(v["fleet"]["clusters"], 1201);
+}
+
+#[test]
 fn tiers_lists_the_five_tiers() {
     capsim()
         .arg("tiers")
@@ -333,7 +356,8 @@ fn tiers_lists_the_five_tiers() {
         .success()
         .stdout(predicate::str::contains("small"))
         .stdout(predicate::str::contains("extreme"))
-        .stdout(predicate::str::contains("2001+"));
+        .stdout(predicate::str::contains("2001+"))
+        .stdout(predicate::str::contains("≤ 600"));
     capsim()
         .args(["scenario", "show", "--tier", "large"])
         .assert()

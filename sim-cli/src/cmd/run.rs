@@ -54,7 +54,9 @@ pub struct Args {
     #[arg(long, value_enum, conflicts_with = "scenario")]
     tier: Option<TierArg>,
     /// Split the fleet among this many identical, independent management clusters
-    /// (1 to 100), each simulated on its own [default: 1, or the scenario's topology].
+    /// (1 to 100), each simulated on its own [default: the scenario's topology, else
+    /// ⌈clusters / topology.clusters-per-management-cluster⌉: the XL tier holds ≤ 600 per
+    /// management cluster, Extreme ≤ 500, the other tiers the whole fleet].
     #[arg(long, value_parser = clap::value_parser!(u32).range(1..=100))]
     management_clusters: Option<u32>,
     /// A scenario file: the management cluster and its workload (see docs/scenarios.md).
@@ -161,10 +163,9 @@ pub fn plan(args: &Args) -> anyhow::Result<RunPlan> {
         .as_ref()
         .map(|s| s.faults.clone())
         .unwrap_or_default();
-    let management_clusters = args
+    let explicit = args
         .management_clusters
-        .or(scenario.as_ref().map(|s| s.management_clusters))
-        .unwrap_or(1);
+        .or(scenario.as_ref().and_then(|s| s.management_clusters));
     let (config, label) = match scenario {
         Some(s) => {
             let label = match s.tier {
@@ -174,8 +175,9 @@ pub fn plan(args: &Args) -> anyhow::Result<RunPlan> {
             (s.config, label)
         }
         None => {
-            // The guide's tier for what each management cluster holds.
-            let per_cluster = clusters.div_ceil(management_clusters);
+            // The guide's tier for the fleet, or with an explicit split, for what each
+            // management cluster holds.
+            let per_cluster = clusters.div_ceil(explicit.unwrap_or(1));
             let tier = args
                 .tier
                 .map(Tier::from)
@@ -183,6 +185,8 @@ pub fn plan(args: &Args) -> anyhow::Result<RunPlan> {
             (presets::resolve(tier, &args.sets)?, tier.name().to_string())
         }
     };
+    let management_clusters =
+        explicit.unwrap_or_else(|| config.topology.management_clusters_for(clusters));
     Ok(RunPlan {
         config,
         tier: label,

@@ -94,7 +94,7 @@ pub fn run(args: &Args) -> anyhow::Result<Outcome> {
                     every: None,
                 })],
                 faults: Vec::new(),
-                management_clusters: 1,
+                management_clusters: None,
             };
             print!("{}", scenario::to_yaml(&s));
         }

@@ -136,7 +136,7 @@ pub fn run(args: &Args) -> anyhow::Result<Outcome> {
             }
         }
     }
-    let management_clusters = scenario.as_ref().map_or(1, |s| s.management_clusters);
+    let explicit_split = scenario.as_ref().and_then(|s| s.management_clusters);
     let faults = scenario
         .as_ref()
         .map(|s| s.faults.clone())
@@ -158,6 +158,8 @@ pub fn run(args: &Args) -> anyhow::Result<Outcome> {
         };
         let fleet =
             FleetSpec::all_at_once(c, args.machines_per_cluster, args.control_plane_replicas);
+        let management_clusters =
+            explicit_split.unwrap_or_else(|| config.topology.management_clusters_for(c));
         let mut plan = RunPlan::new(config, &label, fleet, args.seed);
         plan.max_simulated = args.max_time;
         plan.faults = faults.clone();

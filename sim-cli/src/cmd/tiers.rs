@@ -15,6 +15,7 @@ pub fn run(_args: &Args) -> anyhow::Result<Outcome> {
     let mut t = Table::new(&[
         ("tier", Align::Left),
         ("clusters", Align::Right),
+        ("per mgmt cluster", Align::Right),
         ("control plane", Align::Left),
         ("etcd", Align::Left),
         ("CAPI QPS/burst", Align::Right),
@@ -49,6 +50,10 @@ pub fn run(_args: &Args) -> anyhow::Result<Outcome> {
                 Some(hi) => format!("{lo}–{hi}"),
                 None => format!("{lo}+"),
             },
+            match c.topology.clusters_per_management_cluster.0 {
+                Some(cap) => format!("≤ {cap}"),
+                None => "all".into(),
+            },
             format!(
                 "{}× {} vCPU/{} GiB",
                 n.control_plane.count,
@@ -76,7 +81,8 @@ pub fn run(_args: &Args) -> anyhow::Result<Outcome> {
     }
     print!(
         "The NKP CAPI scaling guide's tiers, as built-in presets (capsim scenario show --tier T \
-         prints one in full).\n\n{}",
+         prints one in full). Settings are per management cluster; a fleet above \
+         \"per mgmt cluster\" is split over identical management clusters.\n\n{}",
         t.render()
     );
     Ok(Outcome::Success)
