@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use capsim_benches::fleet_plan;
 use criterion::{Criterion, criterion_group, criterion_main};
-use models::sweep::{Axis, sweep};
+use models::sweep::{Axis, Knobs, sweep};
 
 fn small_sweep(c: &mut Criterion) {
     let axis = Axis(vec![100, 200, 300, 400]);
@@ -24,7 +24,10 @@ fn small_sweep(c: &mut Criterion) {
             .expect("thread pool");
         group.bench_function(format!("{threads}_threads"), |b| {
             b.iter(|| {
-                pool.install(|| black_box(sweep(&axis, 2, fleet_plan, || {}).expect("sweep")))
+                pool.install(|| {
+                    let plan = |c: u32, _: &Knobs| fleet_plan(c);
+                    black_box(sweep(&axis, &[Knobs::new()], 2, plan, || {}).expect("sweep"))
+                })
             })
         });
     }

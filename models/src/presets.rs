@@ -282,6 +282,27 @@ impl std::str::FromStr for Override {
     }
 }
 
+impl Override {
+    /// The values of a swept knob: the value split at its top-level commas, so
+    /// `10,50,100` gives three values while `{min: 1, max: 2}` and `[a, b]` stay one.
+    pub fn values(&self) -> Vec<String> {
+        let (mut out, mut depth, mut start) = (Vec::new(), 0i32, 0);
+        for (i, ch) in self.value.char_indices() {
+            match ch {
+                '{' | '[' => depth += 1,
+                '}' | ']' => depth -= 1,
+                ',' if depth == 0 => {
+                    out.push(self.value[start..i].trim().to_string());
+                    start = i + 1;
+                }
+                _ => {}
+            }
+        }
+        out.push(self.value[start..].trim().to_string());
+        out
+    }
+}
+
 fn set_path(root: &mut Value, ov: &Override) -> Result<(), ConfigError> {
     let err = |reason: String| ConfigError {
         source_name: "--set".into(),
@@ -424,6 +445,23 @@ mod tests {
 
     fn set(s: &str) -> Override {
         s.parse().unwrap()
+    }
+
+    #[test]
+    fn a_value_list_splits_at_top_level_commas_only() {
+        assert_eq!(set("a.b=10, 50,100").values(), vec!["10", "50", "100"]);
+        assert_eq!(set("a.b=8Gi").values(), vec!["8Gi"]);
+        assert_eq!(
+            set("a.b={uniform: {min: 1, max: 2}},{lognormal: {p50: 1, p95: 3}}").values(),
+            vec![
+                "{uniform: {min: 1, max: 2}}",
+                "{lognormal: {p50: 1, p95: 3}}"
+            ]
+        );
+        assert_eq!(
+            set("a.b=[cluster, machine]").values(),
+            vec!["[cluster, machine]"]
+        );
     }
 
     #[test]

@@ -93,11 +93,48 @@ fn stepped(lo: u32, hi: u32, step: u32) -> Vec<u32> {
     v
 }
 
+/// The values of the swept knobs at one point, by dotted path (empty: no knob swept).
+pub type Knobs = BTreeMap<String, String>;
+
+/// The knob values as a short label: `nutanixmachine-concurrency=50, machines-per-cluster=10`
+/// (each key's last segment), or `""` when nothing is swept.
+pub fn knobs_label(knobs: &Knobs) -> String {
+    knobs
+        .iter()
+        .map(|(k, v)| format!("{}={v}", k.rsplit('.').next().unwrap_or(k)))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// A swept knob: its dotted path and its values, in the order given.
+pub type KnobAxis = (String, Vec<String>);
+
+/// Every combination of the swept knobs' values (the cartesian product), the first
+/// knob's values varying slowest; one empty combination when nothing is swept.
+pub fn combinations(axes: &[KnobAxis]) -> Vec<Knobs> {
+    let mut out = vec![Knobs::new()];
+    for (key, values) in axes {
+        out = out
+            .into_iter()
+            .flat_map(|k| {
+                values.iter().map(move |v| {
+                    let mut k = k.clone();
+                    k.insert(key.clone(), v.clone());
+                    k
+                })
+            })
+            .collect();
+    }
+    out
+}
+
 /// One replica's figures, flat, for `replicas.csv`.
 #[derive(Clone, Debug, Serialize)]
 pub struct ReplicaRecord {
     /// Fleet size of the point [clusters].
     pub clusters: u32,
+    /// The swept knobs' values at this point.
+    pub knobs: Knobs,
     /// Replica index.
     pub replica: u64,
     /// Whether every cluster became ready within the simulated time.
@@ -170,13 +207,35 @@ pub fn figures_of(r: &RunReport) -> BTreeMap<String, f64> {
         "oom_kills",
         r.managers.iter().map(|m| f64::from(m.oom_kills)).sum(),
     );
+    // The checklist's own values, where they differ from the figures above: the reconcile
+    // p99 of the controllers it watches, and the longest stretch above the depth threshold.
+    for (prefix, name) in [
+        ("Controller reconcile time", "reconcile_p99_checklist_s"),
+        (
+            "Work queue depth",
+            "workqueue_depth_above_threshold_longest_s",
+        ),
+    ] {
+        if let Some(c) = r.checklist.iter().find(|c| c.name.starts_with(prefix)) {
+            put(name, c.value);
+        }
+    }
+    // Waiting per machine by resource: the bottleneck attribution, on a common scale.
+    let machines = f64::from(r.fleet.clusters * r.fleet.machines_per_cluster).max(1.0);
+    for w in &r.waiting {
+        put(
+            &format!("wait_per_machine_{}_s", w.resource.replace('-', "_")),
+            w.seconds / machines,
+        );
+    }
     put("sim_events", r.sim_events as f64);
     f
 }
 
-fn record_of(clusters: u32, replica: u64, r: &RunReport) -> ReplicaRecord {
+fn record_of(clusters: u32, knobs: &Knobs, replica: u64, r: &RunReport) -> ReplicaRecord {
     ReplicaRecord {
         clusters,
+        knobs: knobs.clone(),
         replica,
         ready: r.fleet.time_to_ready_s.is_some(),
         figures: figures_of(r),
@@ -214,6 +273,8 @@ pub struct FigureSummary {
 pub struct PointSummary {
     /// Fleet size [clusters].
     pub clusters: u32,
+    /// The swept knobs' values at this point.
+    pub knobs: Knobs,
     /// Replicas [count].
     pub replicas: u64,
     /// Fraction of replicas whose fleet became ready.
@@ -280,6 +341,7 @@ pub fn summarise(clusters: u32, records: &[ReplicaRecord]) -> PointSummary {
             });
     PointSummary {
         clusters,
+        knobs: records.first().map(|r| r.knobs.clone()).unwrap_or_default(),
         replicas: records.len() as u64,
         ready_probability: records.iter().filter(|r| r.ready).count() as f64 / n,
         figures,
@@ -300,7 +362,8 @@ pub fn summarise(clusters: u32, records: &[ReplicaRecord]) -> PointSummary {
 pub struct SweepResult {
     /// Every (point, replica) run, in that order.
     pub replicas: Vec<ReplicaRecord>,
-    /// One summary per point, smallest fleet first.
+    /// One summary per point: by combination of the swept knobs, then smallest fleet
+    /// first.
     pub points: Vec<PointSummary>,
 }
 
@@ -308,6 +371,7 @@ pub struct SweepResult {
 fn run_replica(
     make: &(impl Fn(u32) -> RunPlan + Sync),
     clusters: u32,
+    knobs: &Knobs,
     replica: u64,
     progress: &(impl Fn() + Sync),
 ) -> Result<ReplicaRecord, SimError> {
@@ -315,38 +379,37 @@ fn run_replica(
     plan.replica = replica;
     let out = run(&plan)?;
     progress();
-    Ok(record_of(clusters, replica, &out.report))
+    Ok(record_of(clusters, knobs, replica, &out.report))
 }
 
-/// Runs `replicas` replicas of `make(clusters)` at every point of `axis`, calling
-/// `progress` after each run (from any thread).
+/// Runs `replicas` replicas of `make(clusters, knobs)` at every point of the grid
+/// `variants` × `axis`, calling `progress` after each run (from any thread). Replica r
+/// uses the same random streams at every point.
 pub fn sweep(
     axis: &Axis,
+    variants: &[Knobs],
     replicas: u64,
-    make: impl Fn(u32) -> RunPlan + Sync,
+    make: impl Fn(u32, &Knobs) -> RunPlan + Sync,
     progress: impl Fn() + Sync,
 ) -> Result<SweepResult, SimError> {
-    let pairs: Vec<(u32, u64)> = axis
-        .0
-        .iter()
-        .flat_map(|&c| (0..replicas).map(move |r| (c, r)))
-        .collect();
-    let runs: Vec<Result<ReplicaRecord, SimError>> = pairs
-        .par_iter()
-        .map(|&(c, r)| run_replica(&make, c, r, &progress))
-        .collect();
-    let records = runs.into_iter().collect::<Result<Vec<_>, _>>()?;
-    let points = axis
-        .0
-        .iter()
-        .map(|&c| {
-            let of_point: Vec<ReplicaRecord> = records
+    let runs: Vec<(usize, u32, u64)> = (0..variants.len())
+        .flat_map(|v| {
+            axis.0
                 .iter()
-                .filter(|r| r.clusters == c)
-                .cloned()
-                .collect();
-            summarise(c, &of_point)
+                .flat_map(move |&c| (0..replicas).map(move |r| (v, c, r)))
         })
+        .collect();
+    let done: Vec<Result<ReplicaRecord, SimError>> = runs
+        .par_iter()
+        .map(|&(v, c, r)| {
+            let k = &variants[v];
+            run_replica(&|c| make(c, k), c, k, r, &progress)
+        })
+        .collect();
+    let records = done.into_iter().collect::<Result<Vec<_>, _>>()?;
+    let points = records
+        .chunks(replicas.max(1) as usize)
+        .map(|of_point| summarise(of_point[0].clusters, of_point))
         .collect();
     Ok(SweepResult {
         replicas: records,
@@ -357,6 +420,8 @@ pub fn sweep(
 /// The result of a search for the breaking point.
 #[derive(Clone, Debug, Serialize)]
 pub struct SearchResult {
+    /// The swept knobs' values this search held.
+    pub knobs: Knobs,
     /// The largest size found to pass the checklist with the required probability, if any.
     pub passing: Option<u32>,
     /// The smallest size found to fail it, if any.
@@ -381,6 +446,7 @@ pub fn search(
     replicas: u64,
     max_replicas: u64,
     confidence: f64,
+    knobs: &Knobs,
     make: impl Fn(u32) -> RunPlan + Sync,
     progress: impl Fn() + Sync,
 ) -> Result<SearchResult, SimError> {
@@ -392,7 +458,7 @@ pub fn search(
             let have = records.len() as u64;
             let more: Vec<Result<ReplicaRecord, SimError>> = (have..n)
                 .into_par_iter()
-                .map(|r| run_replica(&make, c, r, &progress))
+                .map(|r| run_replica(&make, c, knobs, r, &progress))
                 .collect();
             for m in more {
                 records.push(m?);
@@ -411,6 +477,7 @@ pub fn search(
     };
     if !eval(lo)? {
         return Ok(SearchResult {
+            knobs: knobs.clone(),
             passing: None,
             failing: Some(lo),
             evaluated,
@@ -418,6 +485,7 @@ pub fn search(
     }
     if eval(hi)? {
         return Ok(SearchResult {
+            knobs: knobs.clone(),
             passing: Some(hi),
             failing: None,
             evaluated,
@@ -433,6 +501,7 @@ pub fn search(
         }
     }
     Ok(SearchResult {
+        knobs: knobs.clone(),
         passing: Some(good),
         failing: Some(bad),
         evaluated,
@@ -467,6 +536,7 @@ mod tests {
     fn rec(replica: u64, t: f64, pass: bool, bottleneck: &str) -> ReplicaRecord {
         ReplicaRecord {
             clusters: 10,
+            knobs: Knobs::new(),
             replica,
             ready: !t.is_nan(),
             figures: [("fleet_time_to_ready_s".to_string(), t)]
@@ -478,6 +548,21 @@ mod tests {
             bottleneck_at: "x".into(),
             bottleneck_share: 0.5,
         }
+    }
+
+    #[test]
+    fn knob_combinations_are_the_cartesian_product() {
+        let axes = vec![
+            ("a.x".to_string(), vec!["1".to_string(), "2".to_string()]),
+            ("b.y".to_string(), vec!["p".into(), "q".into(), "r".into()]),
+        ];
+        let all = combinations(&axes);
+        assert_eq!(all.len(), 6);
+        assert_eq!(knobs_label(&all[0]), "x=1, y=p");
+        assert_eq!(knobs_label(&all[5]), "x=2, y=r");
+        let distinct: std::collections::BTreeSet<String> = all.iter().map(knobs_label).collect();
+        assert_eq!(distinct.len(), 6);
+        assert_eq!(combinations(&[]), vec![Knobs::new()]);
     }
 
     #[test]

@@ -1,9 +1,12 @@
 //! Charts of a sweep, as PNG and SVG, readable on a bare machine: the font (Noto Sans) is
 //! embedded in the binary, so no system font package is needed.
 //!
-//! Each chart plots one figure against the fleet size: the median across replicas as a
-//! line, the p5–p95 band around it, the checklist threshold as a dashed line, and the
-//! first fleet size whose median crosses it, marked.
+//! Three kinds:
+//! - a figure against the fleet size: the median across replicas as a line, the p5–p95
+//!   band around it, the checklist threshold as a dashed line, and the first fleet size
+//!   whose median crosses it, marked; one line (and band) per value of a swept knob;
+//! - stacked bars: the mean waiting per machine by resource at each fleet size;
+//! - a heat map: the checklist's pass probability, item by fleet size.
 
 use std::path::{Path, PathBuf};
 use std::sync::Once;
@@ -36,6 +39,14 @@ pub struct BandPoint {
     pub p95: f64,
 }
 
+/// One line of a chart: a value of the swept knobs (empty label: nothing swept).
+pub struct Series {
+    /// Legend label; empty when there is one series.
+    pub label: String,
+    /// The points, smallest fleet first.
+    pub points: Vec<BandPoint>,
+}
+
 /// What to draw.
 pub struct ChartSpec<'a> {
     /// File name without extension.
@@ -44,13 +55,34 @@ pub struct ChartSpec<'a> {
     pub title: &'a str,
     /// Y axis label, with its unit.
     pub y_label: &'a str,
-    /// The points, smallest fleet first.
-    pub points: &'a [BandPoint],
+    /// The lines.
+    pub series: &'a [Series],
     /// The checklist threshold on the same scale, with its label.
-    pub threshold: Option<(f64, &'a str)>,
+    pub threshold: Option<(f64, String)>,
 }
 
+/// Line colours, one per series (Okabe–Ito, readable by colour-blind viewers).
+const PALETTE: [RGBColor; 7] = [
+    RGBColor(0, 114, 178),
+    RGBColor(230, 159, 0),
+    RGBColor(0, 158, 115),
+    RGBColor(204, 121, 167),
+    RGBColor(86, 180, 233),
+    RGBColor(213, 94, 0),
+    RGBColor(0, 0, 0),
+];
+
 const SIZE: (u32, u32) = (900, 540);
+
+fn x_range(xs: impl Iterator<Item = f64> + Clone) -> (f64, f64) {
+    let lo = xs.clone().fold(f64::INFINITY, f64::min);
+    let hi = xs.fold(f64::NEG_INFINITY, f64::max);
+    if lo.is_finite() {
+        (lo, hi.max(lo + 1.0))
+    } else {
+        (0.0, 1.0)
+    }
+}
 
 fn draw<DB: DrawingBackend>(
     root: DrawingArea<DB, plotters::coord::Shift>,
@@ -61,12 +93,11 @@ where
 {
     let err = |e: DrawingAreaErrorKind<DB::ErrorType>| anyhow!("drawing {}: {e:?}", spec.name);
     root.fill(&WHITE).map_err(err)?;
-    let pts = spec.points;
-    let x_min = pts.first().map_or(0.0, |p| p.x);
-    let x_max = pts.last().map_or(1.0, |p| p.x).max(x_min + 1.0);
-    let mut y_max = pts.iter().map(|p| p.p95.max(p.p50)).fold(0.0, f64::max);
-    if let Some((t, _)) = spec.threshold {
-        y_max = y_max.max(t);
+    let all = || spec.series.iter().flat_map(|s| s.points.iter());
+    let (x_min, x_max) = x_range(all().map(|p| p.x));
+    let mut y_max = all().map(|p| p.p95.max(p.p50)).fold(0.0, f64::max);
+    if let Some((t, _)) = &spec.threshold {
+        y_max = y_max.max(*t);
     }
     let y_max = if y_max > 0.0 { y_max * 1.1 } else { 1.0 };
     let mut chart = ChartBuilder::on(&root)
@@ -80,35 +111,53 @@ where
         .configure_mesh()
         .x_desc("fleet size [workload clusters]")
         .y_desc(spec.y_label)
+        .x_label_formatter(&|x| format!("{x:.0}"))
         .label_style(("sans-serif", 14))
         .axis_desc_style(("sans-serif", 16))
         .draw()
         .map_err(err)?;
-    let band: Vec<(f64, f64)> = pts
-        .iter()
-        .map(|p| (p.x, p.p95))
-        .chain(pts.iter().rev().map(|p| (p.x, p.p5)))
-        .collect();
-    chart
-        .draw_series(std::iter::once(Polygon::new(band, BLUE.mix(0.18))))
-        .map_err(err)?
-        .label("p5–p95 across replicas")
-        .legend(|(x, y)| Rectangle::new([(x, y - 5), (x + 20, y + 5)], BLUE.mix(0.18).filled()));
-    chart
-        .draw_series(LineSeries::new(
-            pts.iter().map(|p| (p.x, p.p50)),
-            BLUE.stroke_width(2),
-        ))
-        .map_err(err)?
-        .label("median")
-        .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], BLUE.stroke_width(2)));
-    chart
-        .draw_series(
-            pts.iter()
-                .map(|p| Circle::new((p.x, p.p50), 3, BLUE.filled())),
-        )
-        .map_err(err)?;
-    if let Some((t, label)) = spec.threshold {
+    let several = spec.series.len() > 1;
+    for (i, s) in spec.series.iter().enumerate() {
+        let colour = PALETTE[i % PALETTE.len()];
+        let pts = &s.points;
+        let band: Vec<(f64, f64)> = pts
+            .iter()
+            .map(|p| (p.x, p.p95))
+            .chain(pts.iter().rev().map(|p| (p.x, p.p5)))
+            .collect();
+        let alpha = if several { 0.12 } else { 0.18 };
+        let drawn = chart
+            .draw_series(std::iter::once(Polygon::new(band, colour.mix(alpha))))
+            .map_err(err)?;
+        if i == 0 {
+            drawn.label("p5–p95 across replicas").legend(move |(x, y)| {
+                Rectangle::new([(x, y - 5), (x + 20, y + 5)], colour.mix(alpha).filled())
+            });
+        }
+        let label = if several {
+            s.label.clone()
+        } else {
+            "median".to_string()
+        };
+        chart
+            .draw_series(LineSeries::new(
+                pts.iter().map(|p| (p.x, p.p50)),
+                colour.stroke_width(2),
+            ))
+            .map_err(err)?
+            .label(label)
+            .legend(move |(x, y)| {
+                PathElement::new(vec![(x, y), (x + 20, y)], colour.stroke_width(2))
+            });
+        chart
+            .draw_series(
+                pts.iter()
+                    .map(|p| Circle::new((p.x, p.p50), 3, colour.filled())),
+            )
+            .map_err(err)?;
+    }
+    if let Some((t, label)) = &spec.threshold {
+        let t = *t;
         let dashes = (0..60).map(|i| {
             let a = x_min + (x_max - x_min) * f64::from(i) / 60.0;
             let b = x_min + (x_max - x_min) * (f64::from(i) + 0.5) / 60.0;
@@ -117,9 +166,12 @@ where
         chart
             .draw_series(dashes)
             .map_err(err)?
-            .label(label)
+            .label(label.as_str())
             .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], RED.stroke_width(2)));
-        if let Some(p) = pts.iter().find(|p| p.p50 > t) {
+        for s in spec.series {
+            let Some(p) = s.points.iter().find(|p| p.p50 > t) else {
+                continue;
+            };
             chart
                 .draw_series(std::iter::once(Circle::new(
                     (p.x, p.p50),
@@ -153,17 +205,236 @@ where
     Ok(())
 }
 
-/// Writes `<dir>/<name>.png` and `<dir>/<name>.svg` (each through a temporary file).
-pub fn write(dir: &Path, spec: &ChartSpec) -> anyhow::Result<Vec<PathBuf>> {
+/// Stacked bars: at each fleet size, one segment per category.
+pub struct StackSpec<'a> {
+    /// File name without extension.
+    pub name: &'a str,
+    /// Title.
+    pub title: &'a str,
+    /// Y axis label, with its unit.
+    pub y_label: &'a str,
+    /// The categories, bottom first.
+    pub categories: &'a [String],
+    /// (fleet size, one value per category).
+    pub bars: &'a [(f64, Vec<f64>)],
+}
+
+fn draw_stack<DB: DrawingBackend>(
+    root: DrawingArea<DB, plotters::coord::Shift>,
+    spec: &StackSpec,
+) -> anyhow::Result<()>
+where
+    DB::ErrorType: 'static,
+{
+    let err = |e: DrawingAreaErrorKind<DB::ErrorType>| anyhow!("drawing {}: {e:?}", spec.name);
+    root.fill(&WHITE).map_err(err)?;
+    let xs: Vec<f64> = spec.bars.iter().map(|b| b.0).collect();
+    let gap = xs
+        .windows(2)
+        .map(|w| w[1] - w[0])
+        .fold(f64::INFINITY, f64::min);
+    let half = if gap.is_finite() { gap * 0.35 } else { 0.5 };
+    let (lo, hi) = x_range(xs.iter().copied());
+    let y_max = spec
+        .bars
+        .iter()
+        .map(|b| b.1.iter().sum::<f64>())
+        .fold(0.0, f64::max);
+    let y_max = if y_max > 0.0 { y_max * 1.1 } else { 1.0 };
+    let mut chart = ChartBuilder::on(&root)
+        .caption(spec.title, ("sans-serif", 24))
+        .margin(16)
+        .x_label_area_size(48)
+        .y_label_area_size(72)
+        .build_cartesian_2d((lo - half * 1.5)..(hi + half * 1.5), 0.0..y_max)
+        .map_err(err)?;
+    chart
+        .configure_mesh()
+        .x_desc("fleet size [workload clusters]")
+        .y_desc(spec.y_label)
+        .x_label_formatter(&|x| format!("{x:.0}"))
+        .label_style(("sans-serif", 14))
+        .axis_desc_style(("sans-serif", 16))
+        .draw()
+        .map_err(err)?;
+    for (i, name) in spec.categories.iter().enumerate() {
+        let colour = PALETTE[i % PALETTE.len()];
+        let rects = spec.bars.iter().map(|(x, v)| {
+            let below: f64 = v[..i].iter().sum();
+            Rectangle::new(
+                [(x - half, below), (x + half, below + v[i])],
+                colour.filled(),
+            )
+        });
+        chart
+            .draw_series(rects)
+            .map_err(err)?
+            .label(name.as_str())
+            .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 20, y + 5)], colour.filled()));
+    }
+    chart
+        .configure_series_labels()
+        .background_style(WHITE.mix(0.85))
+        .border_style(BLACK)
+        .label_font(("sans-serif", 14))
+        .position(SeriesLabelPosition::UpperLeft)
+        .draw()
+        .map_err(err)?;
+    root.present().map_err(err)?;
+    Ok(())
+}
+
+/// A heat map: rows by columns, each cell a probability in [0, 1].
+pub struct HeatSpec<'a> {
+    /// File name without extension.
+    pub name: &'a str,
+    /// Title.
+    pub title: &'a str,
+    /// Row labels, top first.
+    pub rows: &'a [String],
+    /// Column labels (fleet sizes), left first.
+    pub columns: &'a [u32],
+    /// cells[row][column].
+    pub cells: &'a [Vec<f64>],
+}
+
+/// Red at 0, amber at 0.5, green at 1.
+fn heat_colour(p: f64) -> RGBColor {
+    let p = p.clamp(0.0, 1.0);
+    let lerp = |a: u8, b: u8, t: f64| (f64::from(a) + (f64::from(b) - f64::from(a)) * t) as u8;
+    let (red, amber, green) = ((215, 48, 39), (254, 224, 139), (26, 152, 80));
+    let (from, to, t) = if p < 0.5 {
+        (red, amber, p * 2.0)
+    } else {
+        (amber, green, (p - 0.5) * 2.0)
+    };
+    RGBColor(
+        lerp(from.0, to.0, t),
+        lerp(from.1, to.1, t),
+        lerp(from.2, to.2, t),
+    )
+}
+
+fn draw_heat<DB: DrawingBackend>(
+    root: DrawingArea<DB, plotters::coord::Shift>,
+    spec: &HeatSpec,
+) -> anyhow::Result<()>
+where
+    DB::ErrorType: 'static,
+{
+    let err = |e: DrawingAreaErrorKind<DB::ErrorType>| anyhow!("drawing {}: {e:?}", spec.name);
+    root.fill(&WHITE).map_err(err)?;
+    let (rows, cols) = (spec.rows.len().max(1), spec.columns.len().max(1));
+    let mut chart = ChartBuilder::on(&root)
+        .caption(spec.title, ("sans-serif", 24))
+        .margin(16)
+        .x_label_area_size(48)
+        .y_label_area_size(330)
+        .build_cartesian_2d(-0.5..cols as f64 - 0.5, -0.5..rows as f64 - 0.5)
+        .map_err(err)?;
+    // Cell centres sit on whole numbers; only those get a label.
+    let at = |v: f64| (v - v.round()).abs() < 1e-6 && v >= 0.0;
+    let columns = spec.columns;
+    let row_names = spec.rows;
+    chart
+        .configure_mesh()
+        .disable_mesh()
+        .x_desc("fleet size [workload clusters]")
+        .x_labels(cols.min(20))
+        .y_labels(rows)
+        .x_label_formatter(&|x| {
+            if at(*x) {
+                columns
+                    .get(x.round() as usize)
+                    .map_or(String::new(), u32::to_string)
+            } else {
+                String::new()
+            }
+        })
+        .y_label_formatter(&|y| {
+            if at(*y) {
+                row_names
+                    .get(rows.saturating_sub(1 + y.round() as usize))
+                    .cloned()
+                    .unwrap_or_default()
+            } else {
+                String::new()
+            }
+        })
+        .label_style(("sans-serif", 13))
+        .axis_desc_style(("sans-serif", 16))
+        .draw()
+        .map_err(err)?;
+    for (r, row) in spec.cells.iter().enumerate() {
+        let y = (rows - 1 - r) as f64;
+        for (c, &p) in row.iter().enumerate() {
+            let x = c as f64;
+            chart
+                .draw_series(std::iter::once(Rectangle::new(
+                    [(x - 0.47, y - 0.45), (x + 0.47, y + 0.45)],
+                    heat_colour(p).filled(),
+                )))
+                .map_err(err)?;
+            if cols <= 24 {
+                chart
+                    .draw_series(std::iter::once(Text::new(
+                        format!("{:.0}", p * 100.0),
+                        (x, y),
+                        ("sans-serif", 12)
+                            .into_font()
+                            .color(&BLACK)
+                            .pos(Pos::new(HPos::Center, VPos::Center)),
+                    )))
+                    .map_err(err)?;
+            }
+        }
+    }
+    root.present().map_err(err)?;
+    Ok(())
+}
+
+/// Writes `<dir>/<name>.png` and `<dir>/<name>.svg` (each through a temporary file) with
+/// `draw` on each backend.
+fn write_both(
+    dir: &Path,
+    name: &str,
+    png_draw: impl FnOnce(DrawingArea<BitMapBackend, plotters::coord::Shift>) -> anyhow::Result<()>,
+    svg_draw: impl FnOnce(DrawingArea<SVGBackend, plotters::coord::Shift>) -> anyhow::Result<()>,
+) -> anyhow::Result<Vec<PathBuf>> {
     register_font();
-    let png = dir.join(format!("{}.png", spec.name));
-    let svg = dir.join(format!("{}.svg", spec.name));
-    let png_tmp = dir.join(format!("{}.partial.png", spec.name));
-    let svg_tmp = dir.join(format!("{}.partial.svg", spec.name));
-    draw(BitMapBackend::new(&png_tmp, SIZE).into_drawing_area(), spec)?;
-    draw(SVGBackend::new(&svg_tmp, SIZE).into_drawing_area(), spec)?;
+    let png = dir.join(format!("{name}.png"));
+    let svg = dir.join(format!("{name}.svg"));
+    let png_tmp = dir.join(format!("{name}.partial.png"));
+    let svg_tmp = dir.join(format!("{name}.partial.svg"));
+    png_draw(BitMapBackend::new(&png_tmp, SIZE).into_drawing_area())?;
+    svg_draw(SVGBackend::new(&svg_tmp, SIZE).into_drawing_area())?;
     for (tmp, out) in [(&png_tmp, &png), (&svg_tmp, &svg)] {
         std::fs::rename(tmp, out).with_context(|| format!("{}: cannot write", out.display()))?;
     }
     Ok(vec![png, svg])
+}
+
+/// Writes a stacked-bar chart as PNG and SVG.
+pub fn write_stack(dir: &Path, spec: &StackSpec) -> anyhow::Result<Vec<PathBuf>> {
+    write_both(
+        dir,
+        spec.name,
+        |a| draw_stack(a, spec),
+        |a| draw_stack(a, spec),
+    )
+}
+
+/// Writes a heat map as PNG and SVG.
+pub fn write_heat(dir: &Path, spec: &HeatSpec) -> anyhow::Result<Vec<PathBuf>> {
+    write_both(
+        dir,
+        spec.name,
+        |a| draw_heat(a, spec),
+        |a| draw_heat(a, spec),
+    )
+}
+
+/// Writes a line chart as `<dir>/<name>.png` and `<dir>/<name>.svg`.
+pub fn write(dir: &Path, spec: &ChartSpec) -> anyhow::Result<Vec<PathBuf>> {
+    write_both(dir, spec.name, |a| draw(a, spec), |a| draw(a, spec))
 }

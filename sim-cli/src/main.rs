@@ -5,6 +5,7 @@
 mod chart;
 mod cli;
 mod cmd;
+mod progress;
 mod report;
 mod table;
 

@@ -6,26 +6,61 @@ use std::fmt::Write as _;
 use std::path::Path;
 
 use anyhow::Context;
-use models::sweep::SweepResult;
+use models::sweep::{self, PointSummary, SweepResult};
 
-/// The charts, in report order, with their captions.
+/// The charts, in report order, with their captions. The last two are drawn once per
+/// value of the swept knobs (`-1`, `-2`, … when there are several).
 const CHARTS: &[(&str, &str)] = &[
     ("fleet-time-to-ready", "Fleet time to ready"),
+    (
+        "waiting-by-resource",
+        "Waiting per machine by resource (the bottleneck attribution)",
+    ),
+    ("checklist-heatmap", "Checklist pass probability"),
     (
         "controller-cpu",
         "Busiest controller pod's CPU over its limit",
     ),
+    (
+        "controller-memory",
+        "Fullest controller pod's memory over its limit",
+    ),
+    ("reconcile-p99", "Reconcile time p99"),
     ("api-mutating-p99", "API server mutating latency p99"),
     ("etcd-size", "etcd database peak size over quota"),
     ("vm-create-p95", "Prism Central VM create p95"),
     ("workqueue-depth", "Deepest workqueue"),
 ];
 
-fn table_md(r: &SweepResult) -> String {
+/// The charts written whose name is `name`, or `name-1`, `name-2`, …
+fn chart_files<'a>(written: &'a [String], name: &'a str) -> impl Iterator<Item = &'a String> {
+    written.iter().filter(move |w| {
+        *w == name
+            || w.strip_prefix(name)
+                .and_then(|rest| rest.strip_prefix('-'))
+                .is_some_and(|i| i.parse::<u32>().is_ok())
+    })
+}
+
+/// The tables, one per value of the swept knobs, each headed by that value.
+fn tables_md(r: &SweepResult) -> String {
+    let mut out = String::new();
+    for g in r.points.chunk_by(|a, b| a.knobs == b.knobs) {
+        let label = sweep::knobs_label(&g[0].knobs);
+        if !label.is_empty() {
+            let _ = writeln!(out, "**With {label}**\n");
+        }
+        out.push_str(&table_md(g));
+        out.push('\n');
+    }
+    out
+}
+
+fn table_md(points: &[PointSummary]) -> String {
     let mut t = String::from(
         "| clusters | ready | fleet time p50 | p95 | P(checklist) | weakest item | bottleneck |\n|---:|---:|---:|---:|---:|---|---|\n",
     );
-    for p in &r.points {
+    for p in points {
         let ft = p.figures.get("fleet_time_to_ready_s");
         let time = |v: f64| sim_core::SimDuration::from_secs_f64(v).to_string();
         let weakest = p
@@ -59,15 +94,21 @@ fn escape(s: &str) -> String {
 }
 
 /// Writes `report.md` and `report.html` into `dir`, next to `charts/`.
-pub fn write(dir: &Path, setup: &str, verdict: &str, r: &SweepResult) -> anyhow::Result<()> {
+pub fn write(
+    dir: &Path,
+    setup: &str,
+    verdict: &str,
+    r: &SweepResult,
+    charts: &[String],
+) -> anyhow::Result<()> {
     let mut md = format!(
         "# capsim sweep report\n\n## What was run\n\n{setup}\n\n## Verdict\n\n{verdict}\n\n## Per fleet size\n\n"
     );
-    md.push_str(&table_md(r));
-    md.push_str("\nFull figures per size: `summary.csv`, `summary.json`; per replica: `replicas.csv`.\n\n## Charts\n\n");
+    md.push_str(&tables_md(r));
+    md.push_str("Full figures per size: `summary.csv`, `summary.json`; per replica: `replicas.csv`.\n\n## Charts\n\n");
     for (name, caption) in CHARTS {
-        if dir.join("charts").join(format!("{name}.svg")).exists() {
-            let _ = writeln!(md, "### {caption}\n\n![{caption}](charts/{name}.svg)\n");
+        for file in chart_files(charts, name) {
+            let _ = writeln!(md, "### {caption}\n\n![{caption}](charts/{file}.svg)\n");
         }
     }
     let mut html = String::from(
@@ -79,26 +120,36 @@ pub fn write(dir: &Path, setup: &str, verdict: &str, r: &SweepResult) -> anyhow:
         escape(setup),
         escape(verdict)
     );
-    html.push_str("<h2>Per fleet size</h2><table><tr><th>clusters</th><th>ready</th><th>fleet time p50</th><th>p95</th><th>P(checklist)</th><th>weakest item</th><th>bottleneck</th></tr>\n");
-    for line in table_md(r).lines().skip(2) {
-        let cells: Vec<&str> = line.trim_matches('|').split(" | ").collect();
-        html.push_str("<tr>");
-        for c in cells {
-            let _ = write!(
-                html,
-                "<td>{}</td>",
-                escape(c.trim().replace("\\|", "|").as_str())
-            );
+    html.push_str("<h2>Per fleet size</h2>\n");
+    for g in r.points.chunk_by(|a, b| a.knobs == b.knobs) {
+        let label = sweep::knobs_label(&g[0].knobs);
+        if !label.is_empty() {
+            let _ = writeln!(html, "<h3>With {}</h3>", escape(&label));
         }
-        html.push_str("</tr>\n");
+        html.push_str("<table><tr><th>clusters</th><th>ready</th><th>fleet time p50</th><th>p95</th><th>P(checklist)</th><th>weakest item</th><th>bottleneck</th></tr>\n");
+        for line in table_md(g).lines().skip(2) {
+            let cells: Vec<&str> = line.trim_matches('|').split(" | ").collect();
+            html.push_str("<tr>");
+            for c in cells {
+                let _ = write!(
+                    html,
+                    "<td>{}</td>",
+                    escape(c.trim().replace("\\|", "|").as_str())
+                );
+            }
+            html.push_str("</tr>\n");
+        }
+        html.push_str("</table>\n");
     }
-    html.push_str("</table>\n<h2>Charts</h2>\n");
+    html.push_str("<h2>Charts</h2>\n");
     for (name, caption) in CHARTS {
-        let path = dir.join("charts").join(format!("{name}.svg"));
-        if let Ok(svg) = std::fs::read_to_string(&path) {
-            // Inline SVG needs no namespace declaration; dropping it leaves no URL at all.
-            let svg = svg.replace(" xmlns=\"http://www.w3.org/2000/svg\"", "");
-            let _ = write!(html, "<h3>{}</h3>\n{svg}\n", escape(caption));
+        for file in chart_files(charts, name) {
+            let path = dir.join("charts").join(format!("{file}.svg"));
+            if let Ok(svg) = std::fs::read_to_string(&path) {
+                // Inline SVG needs no namespace declaration; dropping it leaves no URL.
+                let svg = svg.replace(" xmlns=\"http://www.w3.org/2000/svg\"", "");
+                let _ = write!(html, "<h3>{}</h3>\n{svg}\n", escape(caption));
+            }
         }
     }
     html.push_str("</body></html>\n");

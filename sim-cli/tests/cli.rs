@@ -435,7 +435,7 @@ fn sweep_output_is_identical_on_one_and_two_threads() {
     }
     assert_eq!(csvs[0], csvs[1]);
     let summary: serde_json::Value = serde_json::from_slice(&csvs[0].2).unwrap();
-    assert_eq!(summary["schema_version"], 1);
+    assert_eq!(summary["schema_version"], 2);
     assert_eq!(summary["points"].as_array().unwrap().len(), 2);
     let replicas = String::from_utf8(csvs[0].0.clone()).unwrap();
     assert_eq!(
@@ -444,6 +444,64 @@ fn sweep_output_is_identical_on_one_and_two_threads() {
         "a header and one row per point and replica"
     );
     std::fs::remove_dir_all(&base).ok();
+}
+
+#[test]
+fn a_knob_with_several_values_is_a_sweep_axis_with_one_line_per_value() {
+    let dir = std::env::temp_dir().join(format!("capsim-knob-{}", std::process::id()));
+    let key = "capx-controller-manager.nutanixmachine-concurrency";
+    capsim()
+        .args(["sweep", "--clusters", "2,4", "--replicas", "1"])
+        .args(["--machines-per-cluster", "4", "--tier", "small"])
+        .args(["--set", &format!("{key}=1,20"), "--out"])
+        .arg(&dir)
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(
+            "With nutanixmachine-concurrency=1:",
+        ))
+        .stdout(predicate::str::contains(
+            "With nutanixmachine-concurrency=20:",
+        ));
+    let summary = std::fs::read_to_string(dir.join("summary.csv")).unwrap();
+    let mut lines = summary.lines();
+    assert!(
+        lines
+            .next()
+            .unwrap()
+            .starts_with(&format!("clusters,{key},replicas,"))
+    );
+    let rows: Vec<&str> = lines.collect();
+    assert_eq!(rows.len(), 4, "2 values × 2 sizes");
+    assert!(
+        rows[0].starts_with("2,1,") && rows[3].starts_with("4,20,"),
+        "{rows:?}"
+    );
+    let doc: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("summary.json")).unwrap()).unwrap();
+    let time = |i: usize| {
+        doc["points"][i]["figures"]["fleet_time_to_ready_s"]["p50"]
+            .as_f64()
+            .unwrap()
+    };
+    // One CAPX worker serialises every VM create of the fleet; twenty do not.
+    assert!(
+        time(1) > 1.5 * time(3),
+        "concurrency 1: {}, 20: {}",
+        time(1),
+        time(3)
+    );
+    let svg = std::fs::read_to_string(dir.join("charts/fleet-time-to-ready.svg")).unwrap();
+    assert!(
+        svg.contains("\nnutanixmachine-concurrency=1\n")
+            && svg.contains("\nnutanixmachine-concurrency=20\n"),
+        "a legend entry per value"
+    );
+    assert!(
+        dir.join("charts/checklist-heatmap-2.svg").exists(),
+        "one heat map per value"
+    );
+    std::fs::remove_dir_all(&dir).ok();
 }
 
 #[test]
@@ -484,8 +542,13 @@ fn sweep_draws_png_and_svg_charts_with_axis_labels() {
         "fleet-time-to-ready",
         "api-mutating-p99",
         "etcd-size",
+        "workqueue-depth",
+        "reconcile-p99",
         "vm-create-p95",
         "controller-cpu",
+        "controller-memory",
+        "waiting-by-resource",
+        "checklist-heatmap",
     ] {
         let png = std::fs::read(dir.join("charts").join(format!("{name}.png"))).unwrap();
         assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n", "{name}.png is a PNG");
@@ -498,8 +561,18 @@ fn sweep_draws_png_and_svg_charts_with_axis_labels() {
     }
     let svg = std::fs::read_to_string(dir.join("charts/api-mutating-p99.svg")).unwrap();
     assert!(
-        svg.contains("latency p99 [ms]") && svg.contains("checklist: &lt; 1 s"),
+        svg.contains("latency p99 [ms]") && svg.contains("checklist: &lt; 1s"),
         "labels and threshold"
+    );
+    let svg = std::fs::read_to_string(dir.join("charts/waiting-by-resource.svg")).unwrap();
+    assert!(
+        svg.contains("waiting per machine [min]") && svg.contains("prism-central"),
+        "stacked waiting: axis and a resource in the legend"
+    );
+    let svg = std::fs::read_to_string(dir.join("charts/checklist-heatmap.svg")).unwrap();
+    assert!(
+        svg.contains("No OOM kills") && svg.contains("\n100\n"),
+        "heat map: an item as a row label and a cell's percentage"
     );
     // The reports: Markdown linking the charts, HTML with them inlined and nothing external.
     let md = std::fs::read_to_string(dir.join("report.md")).unwrap();
@@ -550,7 +623,7 @@ fn until_slo_violation_finds_a_breaking_point_that_a_grid_confirms() {
         ));
     let doc: serde_json::Value =
         serde_json::from_slice(&std::fs::read(dir.join("search/search.json")).unwrap()).unwrap();
-    let search = &doc["search"];
+    let search = &doc["searches"][0];
     let good = search["passing"].as_u64().expect("a passing size");
     let bad = search["failing"].as_u64().expect("a failing size");
     assert!(good < bad);

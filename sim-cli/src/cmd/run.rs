@@ -111,6 +111,16 @@ impl From<TierArg> for Tier {
 
 /// Validates the arguments into a plan.
 pub fn plan(args: &Args) -> anyhow::Result<RunPlan> {
+    if let Some(o) = args.sets.iter().find(|o| o.values().len() > 1) {
+        bail!(
+            "--set {}={}: a list of values sweeps a knob; capsim run takes one value \
+             (capsim sweep --clusters N --set {}={} runs each)",
+            o.key,
+            o.value,
+            o.key,
+            o.value
+        );
+    }
     let scenario = match &args.scenario {
         Some(path) => Some(crate::cmd::scenario::load_file(path, &args.sets)?),
         None => None,

@@ -1,24 +1,24 @@
 //! `capsim sweep`: Monte Carlo across fleet sizes, the breaking point, and its outputs.
 
-use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 use anyhow::{Context, bail};
+use models::config::{ModelConfig, Thresholds};
 use models::presets::{self, Override, Tier};
 use models::run::RunPlan;
-use models::sweep::{self, PointSummary, SweepResult};
+use models::scenario::Scenario;
+use models::sweep::{self, KnobAxis, Knobs, PointSummary, SweepResult};
 use models::world::FleetSpec;
 use sim_core::SimDuration;
 use sim_core::monte_carlo::in_pool;
 
 use crate::Outcome;
-use crate::chart::{self, BandPoint, ChartSpec};
+use crate::chart::{self, BandPoint, ChartSpec, HeatSpec, Series, StackSpec};
 use crate::cmd::run::TierArg;
 use crate::table::{Align, Table};
 
 /// Version of `summary.json`; bumped when a field changes meaning.
-const SCHEMA_VERSION: u32 = 1;
+const SCHEMA_VERSION: u32 = 2;
 
 /// Arguments of `capsim sweep`.
 #[derive(Debug, clap::Args)]
@@ -50,9 +50,10 @@ pub struct Args {
     /// Worker threads (1 to 1024); default: one per core. Results do not depend on it.
     #[arg(long, value_parser = clap::value_parser!(u64).range(1..=1024))]
     threads: Option<u64>,
-    /// Machines per cluster, control plane included (1 to 1000).
-    #[arg(long, default_value_t = 25, value_parser = clap::value_parser!(u32).range(1..=1000))]
-    machines_per_cluster: u32,
+    /// Machines per cluster, control plane included (1 to 1000); a list like 10,25,50
+    /// sweeps it.
+    #[arg(long, default_value = "25")]
+    machines_per_cluster: String,
     /// Control-plane machines per cluster: 1, 3 or 5.
     #[arg(long, default_value_t = 3, value_parser = crate::cmd::parse_cp_replicas)]
     control_plane_replicas: u32,
@@ -63,7 +64,8 @@ pub struct Args {
     /// each point's).
     #[arg(long, value_name = "FILE.yaml")]
     scenario: Option<PathBuf>,
-    /// Override a knob: KEY=VALUE (repeatable).
+    /// Override a knob: KEY=VALUE (repeatable). KEY=V1,V2,V3 sweeps the knob: every
+    /// value with every fleet size (the cartesian product with other swept knobs).
     #[arg(long = "set", value_name = "KEY=VALUE")]
     sets: Vec<Override>,
     /// Probability with which the checklist must pass for a size to count as passing.
@@ -86,14 +88,86 @@ pub struct Args {
     out: PathBuf,
 }
 
+/// A whole number in `range`, from a comma-separated list given to `flag`.
+fn parse_counts(
+    text: &str,
+    flag: &str,
+    range: std::ops::RangeInclusive<u32>,
+) -> anyhow::Result<Vec<u32>> {
+    let mut out = Vec::new();
+    for part in text.split(',') {
+        match part.trim().parse::<u32>() {
+            Ok(n) if range.contains(&n) => out.push(n),
+            _ => bail!(
+                "{flag} {text}: '{}' is not a whole number from {} to {} (give one value, or a \
+                 list like 10,25,50 to sweep it)",
+                part.trim(),
+                range.start(),
+                range.end()
+            ),
+        }
+    }
+    out.dedup();
+    Ok(out)
+}
+
+/// One value of the swept knobs, resolved before anything runs.
+struct Setup {
+    /// The scenario with this value's overrides, if a scenario is given.
+    scenario: Option<Scenario>,
+    /// Otherwise one configuration per tier the sizes need.
+    configs: Vec<(Tier, ModelConfig)>,
+    /// Machines per cluster at this value.
+    machines: u32,
+}
+
+/// The knobs `--set` and `--machines-per-cluster` sweep (those given several values),
+/// and the `--set` overrides that hold one value.
+fn sweep_axes(
+    sets: &[Override],
+    machines: &[u32],
+) -> anyhow::Result<(Vec<Override>, Vec<KnobAxis>)> {
+    let (mut fixed, mut axes) = (Vec::new(), Vec::new());
+    for o in sets {
+        let values = o.values();
+        if values.iter().any(String::is_empty) {
+            bail!(
+                "--set {}={}: an empty value in the list; write e.g. {}=10,50,100",
+                o.key,
+                o.value,
+                o.key
+            );
+        }
+        if values.len() == 1 {
+            fixed.push(o.clone());
+        } else if axes.iter().any(|(k, _): &(String, _)| *k == o.key) {
+            bail!("--set {}: swept twice; give its values in one list", o.key);
+        } else {
+            axes.push((o.key.clone(), values));
+        }
+    }
+    if machines.len() > 1 {
+        axes.push((
+            "machines-per-cluster".into(),
+            machines.iter().map(u32::to_string).collect(),
+        ));
+    }
+    Ok((fixed, axes))
+}
+
 /// Runs the sweep and writes its outputs.
 pub fn run(args: &Args) -> anyhow::Result<Outcome> {
     let axis = sweep::parse_axis(&args.clusters, args.step, args.points)
         .map_err(|e| anyhow::anyhow!("--clusters {}: {e}", args.clusters))?;
-    if args.control_plane_replicas > args.machines_per_cluster {
+    let machines = parse_counts(
+        &args.machines_per_cluster,
+        "--machines-per-cluster",
+        1..=1000,
+    )?;
+    if let Some(&m) = machines.iter().find(|&&m| m < args.control_plane_replicas) {
         bail!(
-            "--machines-per-cluster {} is below --control-plane-replicas {}",
-            args.machines_per_cluster,
+            "--machines-per-cluster {m} is below --control-plane-replicas {}: the count \
+             includes the control plane (e.g. 25 = 3 control plane + 22 workers)",
             args.control_plane_replicas
         );
     }
@@ -103,10 +177,14 @@ pub fn run(args: &Args) -> anyhow::Result<Outcome> {
             args.confidence
         );
     }
-    let scenario = match &args.scenario {
-        Some(p) => Some(crate::cmd::scenario::load_file(p, &args.sets)?),
-        None => None,
-    };
+    let (fixed, axes) = sweep_axes(&args.sets, &machines)?;
+    let variants = sweep::combinations(&axes);
+    if variants.len() > 64 {
+        bail!(
+            "the swept knobs make {} combinations; at most 64 (each is a full sweep)",
+            variants.len()
+        );
+    }
     // Resolve every configuration the sizes need before anything runs, so bad input fails
     // fast: the scenario's, the fixed tier's, or one per guide tier across the range.
     let sizes: Vec<u32> = if args.until_slo_violation {
@@ -122,82 +200,99 @@ pub fn run(args: &Args) -> anyhow::Result<Outcome> {
     } else {
         axis.0.clone()
     };
-    let mut configs: Vec<(Tier, models::config::ModelConfig)> = Vec::new();
     let tier_of = |c: u32| {
         args.tier
             .map(Tier::from)
             .unwrap_or_else(|| Tier::for_fleet(c))
     };
-    if scenario.is_none() {
-        for &c in &sizes {
-            let tier = tier_of(c);
-            if !configs.iter().any(|(t, _)| *t == tier) {
-                configs.push((tier, presets::resolve(tier, &args.sets)?));
+    let mut setups = Vec::new();
+    for knobs in &variants {
+        let mut sets = fixed.clone();
+        sets.extend(
+            knobs
+                .iter()
+                .filter(|(k, _)| *k != "machines-per-cluster")
+                .map(|(k, v)| Override {
+                    key: k.clone(),
+                    value: v.clone(),
+                }),
+        );
+        let scenario = match &args.scenario {
+            Some(p) => Some(crate::cmd::scenario::load_file(p, &sets)?),
+            None => None,
+        };
+        let mut configs: Vec<(Tier, ModelConfig)> = Vec::new();
+        if scenario.is_none() {
+            for &c in &sizes {
+                let tier = tier_of(c);
+                if !configs.iter().any(|(t, _)| *t == tier) {
+                    configs.push((tier, presets::resolve(tier, &sets)?));
+                }
             }
         }
+        let machines = knobs
+            .get("machines-per-cluster")
+            .map_or(Ok(machines[0]), |m| m.parse())?;
+        setups.push(Setup {
+            scenario,
+            configs,
+            machines,
+        });
     }
-    let explicit_split = scenario.as_ref().and_then(|s| s.management_clusters);
-    let faults = scenario
-        .as_ref()
-        .map(|s| s.faults.clone())
-        .unwrap_or_default();
-    let make = |c: u32| {
-        let (config, label) = match &scenario {
+    let thresholds = match (&setups[0].scenario, setups[0].configs.first()) {
+        (Some(s), _) => s.config.thresholds.clone(),
+        (None, Some((_, c))) => c.thresholds.clone(),
+        (None, None) => presets::resolve(Tier::Medium, &fixed)?.thresholds,
+    };
+    let make = |c: u32, knobs: &Knobs| {
+        let v = variants
+            .iter()
+            .position(|k| k == knobs)
+            .expect("a known variant");
+        let setup = &setups[v];
+        let (config, label, faults, explicit_split) = match &setup.scenario {
             Some(s) => (
                 s.config.clone(),
                 s.tier.map_or(s.defaults.name(), |t| t.name()).to_string(),
+                s.faults.clone(),
+                s.management_clusters,
             ),
             None => {
                 let tier = tier_of(c);
-                let (_, config) = configs
+                let (_, config) = setup
+                    .configs
                     .iter()
                     .find(|(t, _)| *t == tier)
                     .expect("resolved tier");
-                (config.clone(), tier.name().to_string())
+                (config.clone(), tier.name().to_string(), Vec::new(), None)
             }
         };
-        let fleet =
-            FleetSpec::all_at_once(c, args.machines_per_cluster, args.control_plane_replicas);
         let management_clusters =
             explicit_split.unwrap_or_else(|| config.topology.management_clusters_for(c));
+        let fleet = FleetSpec::all_at_once(c, setup.machines, args.control_plane_replicas);
         let mut plan = RunPlan::new(config, &label, fleet, args.seed);
         plan.max_simulated = args.max_time;
-        plan.faults = faults.clone();
+        plan.faults = faults;
         plan.management_clusters = management_clusters;
         plan
     };
-    let total = axis.0.len() * args.replicas as usize;
-    let done = AtomicUsize::new(0);
-    let tty = std::io::stderr().is_terminal();
-    let progress = || {
-        let n = done.fetch_add(1, Ordering::Relaxed) + 1;
-        if tty {
-            eprint!("\rcapsim sweep: {n}/{total} runs");
-        }
-    };
     let threads = args.threads.map(|t| t as usize);
     if args.until_slo_violation {
-        return search(args, &axis, threads, make, progress, tty);
+        return search(args, &axis, &variants, threads, make);
     }
+    let total = (axis.0.len() * variants.len()) as u64 * args.replicas;
+    let bar = crate::progress::Bar::new(total, "runs");
     let result = in_pool(threads, || {
-        sweep::sweep(&axis, args.replicas, make, progress)
+        sweep::sweep(&axis, &variants, args.replicas, make, || bar.tick())
     })?
     .context("a run stopped")?;
-    if tty {
-        eprintln!();
-    }
-    write_outputs(&args.out, &result)?;
+    bar.finish();
+    let charts = write_outputs(&args.out, &result, &thresholds)?;
     let rendered = render(&result, args.confidence);
-    let verdict = rendered
-        .rsplit("\n\n")
-        .next()
-        .unwrap_or("")
-        .trim()
-        .to_string();
-    crate::report::write(&args.out, &setup(args), &verdict, &result)?;
-    print!("{rendered}");
+    crate::report::write(&args.out, &setup(args), &rendered.verdict, &result, &charts)?;
+    print!("{}", rendered.text);
     println!(
-        "\nOutputs: {}",
+        "\nOutputs: {} and charts/, report.md, report.html",
         args.out
             .join("{replicas.csv,summary.csv,summary.json}")
             .display()
@@ -236,14 +331,14 @@ fn setup(args: &Args) -> String {
     )
 }
 
-/// `--until-slo-violation`: bisection for the breaking point, then its report.
+/// `--until-slo-violation`: bisection for the breaking point (one search per value of the
+/// swept knobs), then its report.
 fn search(
     args: &Args,
     axis: &sweep::Axis,
+    variants: &[Knobs],
     threads: Option<usize>,
-    make: impl Fn(u32) -> RunPlan + Sync + Send,
-    progress: impl Fn() + Sync + Send,
-    tty: bool,
+    make: impl Fn(u32, &Knobs) -> RunPlan + Sync + Send,
 ) -> anyhow::Result<Outcome> {
     if !args.clusters.contains("..") {
         bail!("--until-slo-violation searches a range: give --clusters a..b, e.g. 100..2000");
@@ -254,63 +349,70 @@ fn search(
         .max_replicas
         .unwrap_or(args.replicas * 4)
         .max(args.replicas);
-    let result = in_pool(threads, || {
-        sweep::search(
-            lo,
-            hi,
-            resolution,
-            args.replicas,
-            max_replicas,
-            args.confidence,
-            make,
-            progress,
-        )
-    })?
-    .context("a run stopped")?;
-    if tty {
-        eprintln!();
+    let bar = crate::progress::Bar::open("runs");
+    let mut results = Vec::new();
+    for knobs in variants {
+        bar.message(sweep::knobs_label(knobs));
+        let result = in_pool(threads, || {
+            sweep::search(
+                lo,
+                hi,
+                resolution,
+                args.replicas,
+                max_replicas,
+                args.confidence,
+                knobs,
+                |c| make(c, knobs),
+                || bar.tick(),
+            )
+        })?
+        .context("a run stopped")?;
+        results.push(result);
     }
-    let mut points = result.evaluated.clone();
-    points.sort_by_key(|p| p.clusters);
-    let grid = SweepResult {
-        replicas: Vec::new(),
-        points,
-    };
-    let table = render(&grid, args.confidence);
-    // The table part of the grid rendering; the verdict is the search's own.
-    let table = table.split("\n\n").next().unwrap_or("").to_string();
-    println!("{table}\n");
+    bar.finish();
     let p = args.confidence;
-    let at = |c: u32| result.evaluated.iter().find(|x| x.clusters == c);
-    match (result.passing, result.failing) {
-        (Some(good), Some(bad)) => {
-            let f = at(bad).expect("evaluated");
-            let (item, prob) = weakest(f).map_or((String::new(), 0.0), |(k, v)| (k.clone(), v));
-            println!(
-                "Largest fleet passing the checklist with P ≥ {p}: {good} clusters (bracket {good}..{bad}, \
-                 resolution {resolution}). At {bad}: {item} passes in {:.0} % of {} replicas. \
-                 Bottleneck there: {} ({:.0} % of waiting).",
-                prob * 100.0,
-                f.replicas,
-                f.bottleneck,
-                f.bottleneck_share * 100.0
-            );
-            println!("Relieve with: {}.", relief_for(f, &item));
+    for result in &results {
+        let label = sweep::knobs_label(&result.knobs);
+        if !label.is_empty() {
+            println!("With {label}:\n");
         }
-        (Some(good), None) => println!(
-            "The checklist passes with P ≥ {p} across the whole range, up to {good} clusters."
-        ),
-        (None, Some(bad)) => println!("The checklist fails already at {bad} clusters (P < {p})."),
-        (None, None) => println!("Nothing was evaluated."),
+        let mut points = result.evaluated.clone();
+        points.sort_by_key(|p| p.clusters);
+        println!("{}", table(&points));
+        let at = |c: u32| result.evaluated.iter().find(|x| x.clusters == c);
+        match (result.passing, result.failing) {
+            (Some(good), Some(bad)) => {
+                let f = at(bad).expect("evaluated");
+                let (item, prob) = weakest(f).map_or((String::new(), 0.0), |(k, v)| (k.clone(), v));
+                println!(
+                    "Largest fleet passing the checklist with P ≥ {p}: {good} clusters (bracket \
+                     {good}..{bad}, resolution {resolution}). At {bad}: {item} passes in {:.0} % of \
+                     {} replicas. Bottleneck there: {} ({:.0} % of waiting).",
+                    prob * 100.0,
+                    f.replicas,
+                    f.bottleneck,
+                    f.bottleneck_share * 100.0
+                );
+                println!("Relieve with: {}.", relief_for(f, &item));
+            }
+            (Some(good), None) => println!(
+                "The checklist passes with P ≥ {p} across the whole range, up to {good} clusters."
+            ),
+            (None, Some(bad)) => {
+                println!("The checklist fails already at {bad} clusters (P < {p}).")
+            }
+            (None, None) => println!("Nothing was evaluated."),
+        }
+        println!();
     }
     std::fs::create_dir_all(&args.out)
         .with_context(|| format!("{}: cannot create", args.out.display()))?;
-    let doc = serde_json::json!({ "schema_version": SCHEMA_VERSION, "search": result });
+    let doc = serde_json::json!({ "schema_version": SCHEMA_VERSION, "searches": results });
     write_atomically(
         &args.out.join("search.json"),
         &serde_json::to_string_pretty(&doc)?,
     )?;
-    println!("\nOutputs: {}", args.out.join("search.json").display());
+    println!("Outputs: {}", args.out.join("search.json").display());
     Ok(Outcome::Success)
 }
 
@@ -337,9 +439,13 @@ pub fn replicas_csv(r: &SweepResult) -> String {
     };
     let figure_names: Vec<&String> = first.figures.keys().collect();
     let check_names: Vec<&String> = first.checks.keys().collect();
-    let mut out = String::from(
-        "clusters,replica,ready,checklist_pass,bottleneck,bottleneck_at,bottleneck_share",
-    );
+    let knob_names: Vec<&String> = first.knobs.keys().collect();
+    let mut out = String::from("clusters");
+    for k in &knob_names {
+        out.push(',');
+        out.push_str(&csv_field(k));
+    }
+    out.push_str(",replica,ready,checklist_pass,bottleneck,bottleneck_at,bottleneck_share");
     for f in &figure_names {
         out.push(',');
         out.push_str(f);
@@ -350,9 +456,13 @@ pub fn replicas_csv(r: &SweepResult) -> String {
     }
     out.push('\n');
     for rec in &r.replicas {
+        out.push_str(&rec.clusters.to_string());
+        for k in &knob_names {
+            out.push(',');
+            out.push_str(&csv_field(&rec.knobs[*k]));
+        }
         out.push_str(&format!(
-            "{},{},{},{},{},{},{}",
-            rec.clusters,
+            ",{},{},{},{},{},{}",
             rec.replica,
             rec.ready,
             rec.checklist_pass,
@@ -380,8 +490,14 @@ pub fn summary_csv(r: &SweepResult) -> String {
     };
     let figure_names: Vec<&String> = first.figures.keys().collect();
     let check_names: Vec<&String> = first.pass_probability.keys().collect();
-    let mut out = String::from(
-        "clusters,replicas,ready_probability,checklist_pass_probability,bottleneck,bottleneck_frequency,bottleneck_share",
+    let knob_names: Vec<&String> = first.knobs.keys().collect();
+    let mut out = String::from("clusters");
+    for k in &knob_names {
+        out.push(',');
+        out.push_str(&csv_field(k));
+    }
+    out.push_str(
+        ",replicas,ready_probability,checklist_pass_probability,bottleneck,bottleneck_frequency,bottleneck_share",
     );
     for f in &figure_names {
         for stat in ["mean", "p5", "p50", "p95", "ci95_low", "ci95_high"] {
@@ -394,9 +510,13 @@ pub fn summary_csv(r: &SweepResult) -> String {
     }
     out.push('\n');
     for p in &r.points {
+        out.push_str(&p.clusters.to_string());
+        for k in &knob_names {
+            out.push(',');
+            out.push_str(&csv_field(&p.knobs[*k]));
+        }
         out.push_str(&format!(
-            "{},{},{},{},{},{},{}",
-            p.clusters,
+            ",{},{},{},{},{},{}",
             p.replicas,
             p.ready_probability,
             p.checklist_pass_probability,
@@ -438,7 +558,8 @@ fn write_atomically(path: &Path, text: &str) -> anyhow::Result<()> {
     std::fs::rename(&tmp, path).with_context(|| format!("{}: cannot write", path.display()))
 }
 
-fn write_outputs(dir: &Path, r: &SweepResult) -> anyhow::Result<()> {
+/// Writes the CSV, JSON and chart files; returns the charts' names (without extension).
+fn write_outputs(dir: &Path, r: &SweepResult, th: &Thresholds) -> anyhow::Result<Vec<String>> {
     std::fs::create_dir_all(dir)
         .with_context(|| format!("{}: cannot create the output directory", dir.display()))?;
     write_atomically(&dir.join("replicas.csv"), &replicas_csv(r))?;
@@ -448,104 +569,254 @@ fn write_outputs(dir: &Path, r: &SweepResult) -> anyhow::Result<()> {
         &dir.join("summary.json"),
         &serde_json::to_string_pretty(&doc)?,
     )?;
-    write_charts(dir, r)?;
-    Ok(())
+    write_charts(dir, r, th)
 }
 
-/// The charts: one figure per chart against the fleet size, with the checklist threshold
-/// (the guide's, as the built-in presets set them).
-fn write_charts(dir: &Path, r: &SweepResult) -> anyhow::Result<()> {
-    let charts = dir.join("charts");
-    std::fs::create_dir_all(&charts)
-        .with_context(|| format!("{}: cannot create", charts.display()))?;
-    let series = |figure: &str, scale: f64| -> Vec<BandPoint> {
-        r.points
-            .iter()
-            .filter_map(|p| {
-                let f = p.figures.get(figure)?;
-                Some(BandPoint {
-                    x: f64::from(p.clusters),
-                    p5: f.p5 * scale,
-                    p50: f.p50 * scale,
-                    p95: f.p95 * scale,
-                })
-            })
-            .collect()
-    };
-    type Spec = (
-        &'static str,
-        &'static str,
-        &'static str,
-        &'static str,
-        f64,
-        Option<(f64, &'static str)>,
-    );
-    let specs: [Spec; 6] = [
-        (
+/// The points of each value of the swept knobs, in order (one group when none is swept).
+fn groups(points: &[PointSummary]) -> Vec<&[PointSummary]> {
+    points.chunk_by(|a, b| a.knobs == b.knobs).collect()
+}
+
+/// `name` with the group's index appended when there are several groups.
+fn group_name(name: &str, i: usize, n: usize) -> String {
+    if n > 1 {
+        format!("{name}-{}", i + 1)
+    } else {
+        name.to_string()
+    }
+}
+
+/// A line chart: file name, title, figure, y label, scale, and the threshold on that
+/// scale with its label.
+struct LineChart(
+    &'static str,
+    &'static str,
+    &'static str,
+    String,
+    f64,
+    Option<(f64, String)>,
+);
+
+/// The line charts, with the configuration's thresholds.
+fn line_charts(th: &Thresholds) -> Vec<LineChart> {
+    let secs = |s: f64| SimDuration::from_secs_f64(s).to_string();
+    vec![
+        LineChart(
             "fleet-time-to-ready",
             "Fleet time to ready",
             "fleet_time_to_ready_s",
-            "time to ready [h]",
+            "time to ready [h]".into(),
             1.0 / 3600.0,
             None,
         ),
-        (
+        LineChart(
             "api-mutating-p99",
             "API server: mutating request latency p99",
             "api_mutating_p99_s",
-            "latency p99 [ms]",
+            "latency p99 [ms]".into(),
             1000.0,
-            Some((1000.0, "checklist: < 1 s")),
+            Some((
+                th.api_mutating_p99.0 * 1000.0,
+                format!("checklist: < {}", secs(th.api_mutating_p99.0)),
+            )),
         ),
-        (
+        LineChart(
             "etcd-size",
             "etcd database peak size over quota",
             "etcd_db_peak_fraction",
-            "peak size / quota [%]",
+            "peak size / quota [%]".into(),
             100.0,
-            Some((75.0, "checklist: < 75 % of quota")),
+            Some((
+                th.etcd_size_fraction * 100.0,
+                format!(
+                    "checklist: < {:.0} % of quota",
+                    th.etcd_size_fraction * 100.0
+                ),
+            )),
         ),
-        (
+        LineChart(
+            "workqueue-depth",
+            "Deepest workqueue (any controller)",
+            "workqueue_depth_max",
+            "depth [items]".into(),
+            1.0,
+            Some((
+                th.workqueue_depth,
+                format!(
+                    "alert level: {} items ({} queues, for {})",
+                    th.workqueue_depth,
+                    th.workqueue_depth_controllers.join(", "),
+                    secs(th.workqueue_depth_for.0)
+                ),
+            )),
+        ),
+        LineChart(
+            "reconcile-p99",
+            "Reconcile time p99 (the checklist's controllers)",
+            "reconcile_p99_checklist_s",
+            "reconcile p99 [s]".into(),
+            1.0,
+            Some((
+                th.reconcile_p99.0,
+                format!(
+                    "checklist: < {} ({})",
+                    secs(th.reconcile_p99.0),
+                    th.reconcile_p99_controllers.join(", ")
+                ),
+            )),
+        ),
+        LineChart(
             "vm-create-p95",
             "Prism Central VM create p95",
             "pc_vm_create_p95_s",
-            "VM create p95 [min]",
+            "VM create p95 [min]".into(),
             1.0 / 60.0,
-            Some((5.0, "checklist: < 5 min")),
+            Some((
+                th.vm_create_p95.0 / 60.0,
+                format!("checklist: < {}", secs(th.vm_create_p95.0)),
+            )),
         ),
-        (
+        LineChart(
             "controller-cpu",
             "Busiest controller pod's CPU over its limit",
             "controller_cpu_fraction_max",
-            "peak CPU / limit [%]",
+            "peak CPU / limit [%]".into(),
             100.0,
-            Some((80.0, "checklist: < 80 % of limit")),
+            Some((
+                th.controller_cpu_fraction * 100.0,
+                format!(
+                    "checklist: < {:.0} % of limit",
+                    th.controller_cpu_fraction * 100.0
+                ),
+            )),
         ),
-        (
-            "workqueue-depth",
-            "Deepest workqueue",
-            "workqueue_depth_max",
-            "depth [items]",
-            1.0,
-            None,
+        LineChart(
+            "controller-memory",
+            "Fullest controller pod's memory over its limit",
+            "controller_memory_fraction_max",
+            "peak memory / limit [%]".into(),
+            100.0,
+            Some((
+                th.controller_memory_fraction * 100.0,
+                format!(
+                    "checklist: < {:.0} % of limit",
+                    th.controller_memory_fraction * 100.0
+                ),
+            )),
         ),
-    ];
-    for (name, title, figure, y_label, scale, threshold) in specs {
-        let points = series(figure, scale);
-        if !points.is_empty() {
+    ]
+}
+
+/// The resources of the bottleneck attribution, in `figures_of`'s naming.
+const WAIT_RESOURCES: [&str; 6] = [
+    "rate-limiter",
+    "workqueue",
+    "controller-cpu",
+    "apf-queue",
+    "etcd",
+    "prism-central",
+];
+
+/// The charts: every figure against the fleet size (one line per value of the swept
+/// knobs), and per value the waiting by resource and the checklist heat map. Thresholds
+/// are the configuration's own. Returns the names written.
+fn write_charts(dir: &Path, r: &SweepResult, th: &Thresholds) -> anyhow::Result<Vec<String>> {
+    let mut written = Vec::new();
+    let charts = dir.join("charts");
+    std::fs::create_dir_all(&charts)
+        .with_context(|| format!("{}: cannot create", charts.display()))?;
+    let groups = groups(&r.points);
+    let series = |figure: &str, scale: f64| -> Vec<Series> {
+        groups
+            .iter()
+            .map(|g| Series {
+                label: sweep::knobs_label(&g[0].knobs),
+                points: g
+                    .iter()
+                    .filter_map(|p| {
+                        let f = p.figures.get(figure)?;
+                        Some(BandPoint {
+                            x: f64::from(p.clusters),
+                            p5: f.p5 * scale,
+                            p50: f.p50 * scale,
+                            p95: f.p95 * scale,
+                        })
+                    })
+                    .collect(),
+            })
+            .filter(|s| !s.points.is_empty())
+            .collect()
+    };
+    for LineChart(name, title, figure, y_label, scale, threshold) in line_charts(th) {
+        let series = series(figure, scale);
+        if !series.is_empty() {
+            written.push(name.to_string());
             chart::write(
                 &charts,
                 &ChartSpec {
                     name,
                     title,
-                    y_label,
-                    points: &points,
+                    y_label: &y_label,
+                    series: &series,
                     threshold,
                 },
             )?;
         }
     }
-    Ok(())
+    let n = groups.len();
+    for (i, g) in groups.iter().enumerate() {
+        let label = sweep::knobs_label(&g[0].knobs);
+        let suffix = if label.is_empty() {
+            String::new()
+        } else {
+            format!(" ({label})")
+        };
+        let categories: Vec<String> = WAIT_RESOURCES.iter().map(|s| s.to_string()).collect();
+        let bars: Vec<(f64, Vec<f64>)> = g
+            .iter()
+            .map(|p| {
+                let v = WAIT_RESOURCES
+                    .iter()
+                    .map(|res| {
+                        let key = format!("wait_per_machine_{}_s", res.replace('-', "_"));
+                        p.figures.get(&key).map_or(0.0, |f| f.mean / 60.0)
+                    })
+                    .collect();
+                (f64::from(p.clusters), v)
+            })
+            .collect();
+        let stack_name = group_name("waiting-by-resource", i, n);
+        written.push(stack_name.clone());
+        chart::write_stack(
+            &charts,
+            &StackSpec {
+                name: &stack_name,
+                title: &format!("Waiting per machine by resource, mean of replicas{suffix}"),
+                y_label: "waiting per machine [min]",
+                categories: &categories,
+                bars: &bars,
+            },
+        )?;
+        let rows: Vec<String> = g[0].pass_probability.keys().cloned().collect();
+        let cells: Vec<Vec<f64>> = rows
+            .iter()
+            .map(|item| g.iter().map(|p| p.pass_probability[item]).collect())
+            .collect();
+        let columns: Vec<u32> = g.iter().map(|p| p.clusters).collect();
+        let heat_name = group_name("checklist-heatmap", i, n);
+        written.push(heat_name.clone());
+        chart::write_heat(
+            &charts,
+            &HeatSpec {
+                name: &heat_name,
+                title: &format!("Checklist pass probability [%]{suffix}"),
+                rows: &rows,
+                columns: &columns,
+                cells: &cells,
+            },
+        )?;
+    }
+    Ok(written)
 }
 
 fn secs(s: f64) -> String {
@@ -576,8 +847,8 @@ fn relief_for(p: &PointSummary, item: &str) -> String {
     }
 }
 
-/// The terminal table and the closing verdict.
-pub fn render(r: &SweepResult, confidence: f64) -> String {
+/// The table of a sweep's points, one row per fleet size.
+fn table(points: &[PointSummary]) -> String {
     let mut t = Table::new(&[
         ("clusters", Align::Right),
         ("ready", Align::Right),
@@ -587,7 +858,7 @@ pub fn render(r: &SweepResult, confidence: f64) -> String {
         ("weakest item", Align::Left),
         ("bottleneck", Align::Left),
     ]);
-    for p in &r.points {
+    for p in points {
         let ft = p.figures.get("fleet_time_to_ready_s");
         let (w, wp) = weakest(p).map_or((String::new(), 1.0), |(k, v)| (k.clone(), v));
         t.row(vec![
@@ -604,22 +875,45 @@ pub fn render(r: &SweepResult, confidence: f64) -> String {
             format!("{} ({:.0} %)", p.bottleneck, p.bottleneck_share * 100.0),
         ]);
     }
-    let mut out = t.render();
-    let passing = r
-        .points
+    t.render()
+}
+
+/// The closing verdict of one group of points (one value of the swept knobs).
+fn verdict(points: &[PointSummary], confidence: f64) -> String {
+    let passing = points
         .iter()
         .take_while(|p| p.checklist_pass_probability >= confidence)
         .last();
-    let first_fail = r
-        .points
+    let first_fail = points
         .iter()
         .find(|p| p.checklist_pass_probability < confidence);
-    out.push('\n');
     match (passing, first_fail) {
-        (Some(p), None) => out.push_str(&format!(
-            "Checklist passes at every size up to {} clusters (P ≥ {confidence}).\n",
-            p.clusters
-        )),
+        (Some(p), None) => {
+            // Everything passes: say which item came closest, and where.
+            let closest = points
+                .iter()
+                .filter_map(|p| weakest(p).map(|(k, v)| (p, k, v)))
+                .min_by(|a, b| a.2.total_cmp(&b.2));
+            let mut out = format!(
+                "Checklist passes at every size up to {} clusters (P ≥ {confidence}).",
+                p.clusters
+            );
+            if let Some((at, item, prob)) = closest.filter(|c| c.2 < 1.0) {
+                out.push_str(&format!(
+                    " Closest to failing: {item} at {} clusters (passes in {:.0} % of replicas).",
+                    at.clusters,
+                    prob * 100.0
+                ));
+            }
+            let last = points.last().expect("a passing point");
+            out.push_str(&format!(
+                " Bottleneck at {}: {} ({:.0} % of waiting).\n",
+                last.clusters,
+                last.bottleneck,
+                last.bottleneck_share * 100.0
+            ));
+            out
+        }
         (passing, Some(f)) => {
             let (item, prob) = weakest(f).map_or((String::new(), 0.0), |(k, v)| (k.clone(), v));
             let head = match passing {
@@ -632,16 +926,45 @@ pub fn render(r: &SweepResult, confidence: f64) -> String {
                     f.clusters
                 ),
             };
-            out.push_str(&format!(
-                "{head} First to fail at {}: {item} (passes in {:.0} % of replicas). Bottleneck there: {} ({:.0} % of waiting).\n",
+            format!(
+                "{head} First to fail at {}: {item} (passes in {:.0} % of replicas). Bottleneck \
+                 there: {} ({:.0} % of waiting).\nRelieve with: {}.\n",
                 f.clusters,
                 prob * 100.0,
                 f.bottleneck,
-                f.bottleneck_share * 100.0
-            ));
-            out.push_str(&format!("Relieve with: {}.\n", relief_for(f, &item)));
+                f.bottleneck_share * 100.0,
+                relief_for(f, &item)
+            )
         }
-        (None, None) => out.push_str("No point was run.\n"),
+        (None, None) => "No point was run.\n".into(),
     }
-    out
+}
+
+/// What the terminal shows, and the verdict alone (for the reports).
+pub struct Rendered {
+    /// Tables and verdicts, per value of the swept knobs.
+    pub text: String,
+    /// The verdicts.
+    pub verdict: String,
+}
+
+/// The terminal tables and the closing verdicts.
+pub fn render(r: &SweepResult, confidence: f64) -> Rendered {
+    let (mut parts, mut verdicts) = (Vec::new(), String::new());
+    for g in groups(&r.points) {
+        let label = sweep::knobs_label(&g[0].knobs);
+        let v = verdict(g, confidence);
+        if label.is_empty() {
+            parts.push(format!("{}\n{v}", table(g)));
+            verdicts.push_str(&v);
+        } else {
+            parts.push(format!("With {label}:\n\n{}\n{v}", table(g)));
+            verdicts.push_str(&format!("With {label}: {v}"));
+        }
+    }
+    let text = parts.join("\n");
+    Rendered {
+        text,
+        verdict: verdicts.trim_end().to_string(),
+    }
 }
