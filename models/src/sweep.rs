@@ -228,6 +228,10 @@ pub fn figures_of(r: &RunReport) -> BTreeMap<String, f64> {
             w.seconds / machines,
         );
     }
+    put(
+        "management_clusters",
+        r.management_clusters.len().max(1) as f64,
+    );
     put("sim_events", r.sim_events as f64);
     f
 }

@@ -59,6 +59,9 @@ pub struct ChartSpec<'a> {
     pub series: &'a [Series],
     /// The checklist threshold on the same scale, with its label.
     pub threshold: Option<(f64, String)>,
+    /// Fleet sizes where the layout changes (e.g. one more management cluster), with a
+    /// label: drawn as grey vertical lines.
+    pub marks: &'a [(f64, String)],
 }
 
 /// Line colours, one per series (Okabe–Ito, readable by colour-blind viewers).
@@ -116,6 +119,29 @@ where
         .axis_desc_style(("sans-serif", 16))
         .draw()
         .map_err(err)?;
+    for (x, label) in spec.marks {
+        let x = *x;
+        let dashes = (0..40).map(|i| {
+            let a = y_max * f64::from(i) / 40.0;
+            let b = y_max * (f64::from(i) + 0.5) / 40.0;
+            PathElement::new(
+                vec![(x, a), (x, b)],
+                RGBColor(140, 140, 140).stroke_width(1),
+            )
+        });
+        chart.draw_series(dashes).map_err(err)?;
+        chart
+            .draw_series(std::iter::once(Text::new(
+                label.clone(),
+                (x, y_max),
+                ("sans-serif", 13)
+                    .into_font()
+                    .color(&RGBColor(90, 90, 90))
+                    // Left of the line, so a mark at the last size stays inside the plot.
+                    .pos(Pos::new(HPos::Right, VPos::Top)),
+            )))
+            .map_err(err)?;
+    }
     let several = spec.series.len() > 1;
     for (i, s) in spec.series.iter().enumerate() {
         let colour = PALETTE[i % PALETTE.len()];

@@ -58,7 +58,7 @@ fn tables_md(r: &SweepResult) -> String {
 
 fn table_md(points: &[PointSummary]) -> String {
     let mut t = String::from(
-        "| clusters | ready | fleet time p50 | p95 | P(checklist) | weakest item | bottleneck |\n|---:|---:|---:|---:|---:|---|---|\n",
+        "| clusters | mgmt clusters | ready | fleet time p50 | p95 | P(checklist) | weakest item | bottleneck |\n|---:|---:|---:|---:|---:|---:|---|---|\n",
     );
     for p in points {
         let ft = p.figures.get("fleet_time_to_ready_s");
@@ -73,8 +73,11 @@ fn table_md(points: &[PointSummary]) -> String {
             });
         let _ = writeln!(
             t,
-            "| {} | {:.0} % | {} | {} | {:.0} % | {} | {} ({:.0} %) |",
+            "| {} | {} | {:.0} % | {} | {} | {:.0} % | {} | {} ({:.0} %) |",
             p.clusters,
+            p.figures
+                .get("management_clusters")
+                .map_or(1, |f| f.p50.round() as u32),
             p.ready_probability * 100.0,
             ft.map_or("–".into(), |s| time(s.p50)),
             ft.map_or("–".into(), |s| time(s.p95)),
@@ -112,7 +115,7 @@ pub fn write(
         }
     }
     let mut html = String::from(
-        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>capsim sweep report</title>\n<style>body{font-family:sans-serif;max-width:980px;margin:2em auto;padding:0 1em;color:#222}table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:4px 8px;text-align:right}td:nth-child(6),td:nth-child(7){text-align:left}pre{white-space:pre-wrap;background:#f6f6f6;padding:1em}</style></head><body>\n<h1>capsim sweep report</h1>\n",
+        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>capsim sweep report</title>\n<style>body{font-family:sans-serif;max-width:980px;margin:2em auto;padding:0 1em;color:#222}table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:4px 8px;text-align:right}td:nth-child(7),td:nth-child(8){text-align:left}pre{white-space:pre-wrap;background:#f6f6f6;padding:1em}</style></head><body>\n<h1>capsim sweep report</h1>\n",
     );
     let _ = write!(
         html,
@@ -126,7 +129,7 @@ pub fn write(
         if !label.is_empty() {
             let _ = writeln!(html, "<h3>With {}</h3>", escape(&label));
         }
-        html.push_str("<table><tr><th>clusters</th><th>ready</th><th>fleet time p50</th><th>p95</th><th>P(checklist)</th><th>weakest item</th><th>bottleneck</th></tr>\n");
+        html.push_str("<table><tr><th>clusters</th><th>mgmt clusters</th><th>ready</th><th>fleet time p50</th><th>p95</th><th>P(checklist)</th><th>weakest item</th><th>bottleneck</th></tr>\n");
         for line in table_md(g).lines().skip(2) {
             let cells: Vec<&str> = line.trim_matches('|').split(" | ").collect();
             html.push_str("<tr>");

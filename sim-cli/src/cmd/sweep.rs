@@ -25,12 +25,19 @@ const SCHEMA_VERSION: u32 = 2;
 #[command(after_help = "Examples:\n  \
     capsim sweep --clusters 100..2000\n  \
     capsim sweep --clusters 100..1000 --step 100 --replicas 5 --tier large\n  \
-    capsim sweep --clusters 50,100,200,400 --scenario scenarios/guide-medium-batches.yaml\n  \
-    capsim sweep --clusters 100..500 --points 5 --out review/ --threads 2\n\n\
+    capsim sweep --clusters 100..500 --tier large --set capx-controller-manager.nutanixmachine-concurrency=25,50,100\n  \
+    capsim sweep --clusters 100..2000 --until-slo-violation --tier xl --set topology.clusters-per-management-cluster=unlimited\n  \
+    capsim sweep --clusters 50,100,200,400 --scenario scenarios/guide-medium-batches.yaml\n\n\
 A range a..b includes both ends; the default step is 100 (or a tenth of a narrower range). \
-Each (fleet size, replica) is one full `capsim run`; replica r uses the same random \
-streams at every size. Results go to --out: replicas.csv, summary.csv and summary.json \
-(docs/outputs.md). Output is identical at any thread count.")]
+Each (fleet size, replica) is one full `capsim run` on the guide's tier for that size \
+(XL splits a fleet into management clusters of at most 600 clusters, Extreme of 500); \
+replica r uses the same random streams at every size. A knob given several values \
+(--set KEY=V1,V2 or --machines-per-cluster 10,25) is swept too: every value with every \
+size, one line per value in the charts.\n\n\
+Outputs in --out: replicas.csv, summary.csv, summary.json, charts/*.png|svg (figures \
+against fleet size with the checklist threshold, waiting by resource, checklist heat map), \
+report.md and a self-contained report.html (docs/outputs.md). Output is identical at any \
+thread count. The model's simplifications and the source of every default: docs/model.md.")]
 pub struct Args {
     /// Fleet sizes: a range a..b (inclusive) or a list 100,250,500 [clusters].
     #[arg(long)]
@@ -83,7 +90,7 @@ pub struct Args {
     /// [default: 4 × --replicas].
     #[arg(long, value_parser = clap::value_parser!(u64).range(1..=1000))]
     max_replicas: Option<u64>,
-    /// Directory for replicas.csv, summary.csv and summary.json.
+    /// Directory for the CSV, JSON, charts and reports (created if missing).
     #[arg(long, default_value = "capsim-out")]
     out: PathBuf,
 }
@@ -577,6 +584,31 @@ fn groups(points: &[PointSummary]) -> Vec<&[PointSummary]> {
     points.chunk_by(|a, b| a.knobs == b.knobs).collect()
 }
 
+/// Management clusters a point's fleet ran on (the median over replicas; 1 if absent).
+fn management_clusters(p: &PointSummary) -> u32 {
+    p.figures
+        .get("management_clusters")
+        .map_or(1, |f| f.p50.round() as u32)
+}
+
+/// The fleet sizes of the first group where the number of management clusters changes,
+/// labelled with the new count, for the charts.
+fn split_marks(points: &[PointSummary]) -> Vec<(f64, String)> {
+    let Some(first) = groups(points).into_iter().next() else {
+        return Vec::new();
+    };
+    first
+        .windows(2)
+        .filter(|w| management_clusters(&w[0]) != management_clusters(&w[1]))
+        .map(|w| {
+            (
+                f64::from(w[1].clusters),
+                format!("{} mgmt clusters from here ", management_clusters(&w[1])),
+            )
+        })
+        .collect()
+}
+
 /// `name` with the group's index appended when there are several groups.
 fn group_name(name: &str, i: usize, n: usize) -> String {
     if n > 1 {
@@ -747,6 +779,7 @@ fn write_charts(dir: &Path, r: &SweepResult, th: &Thresholds) -> anyhow::Result<
             .filter(|s| !s.points.is_empty())
             .collect()
     };
+    let marks = split_marks(&r.points);
     for LineChart(name, title, figure, y_label, scale, threshold) in line_charts(th) {
         let series = series(figure, scale);
         if !series.is_empty() {
@@ -759,6 +792,7 @@ fn write_charts(dir: &Path, r: &SweepResult, th: &Thresholds) -> anyhow::Result<
                     y_label: &y_label,
                     series: &series,
                     threshold,
+                    marks: &marks,
                 },
             )?;
         }
@@ -851,6 +885,7 @@ fn relief_for(p: &PointSummary, item: &str) -> String {
 fn table(points: &[PointSummary]) -> String {
     let mut t = Table::new(&[
         ("clusters", Align::Right),
+        ("mgmt", Align::Right),
         ("ready", Align::Right),
         ("fleet time p50", Align::Right),
         ("p95", Align::Right),
@@ -863,6 +898,7 @@ fn table(points: &[PointSummary]) -> String {
         let (w, wp) = weakest(p).map_or((String::new(), 1.0), |(k, v)| (k.clone(), v));
         t.row(vec![
             p.clusters.to_string(),
+            management_clusters(p).to_string(),
             format!("{:.0} %", p.ready_probability * 100.0),
             ft.map_or("-".into(), |s| secs(s.p50)),
             ft.map_or("-".into(), |s| secs(s.p95)),
