@@ -295,7 +295,7 @@ pub fn run(args: &Args) -> anyhow::Result<Outcome> {
     .context("a run stopped")?;
     bar.finish();
     let charts = write_outputs(&args.out, &result, &thresholds)?;
-    let rendered = render(&result, args.confidence);
+    let rendered = render(&result, args.confidence, &thresholds);
     crate::report::write(&args.out, &setup(args), &rendered.verdict, &result, &charts)?;
     print!("{}", rendered.text);
     println!(
@@ -915,7 +915,39 @@ fn table(points: &[PointSummary]) -> String {
 }
 
 /// The closing verdict of one group of points (one value of the swept knobs).
-fn verdict(points: &[PointSummary], confidence: f64) -> String {
+/// The figure that comes closest to its checklist threshold (median over replicas, at any
+/// size), in words; `None` when no thresholded figure was recorded.
+fn headroom(points: &[PointSummary], th: &Thresholds) -> Option<String> {
+    let mut best: Option<(f64, String)> = None;
+    for LineChart(_, title, figure, y_label, scale, threshold) in line_charts(th) {
+        let Some((t, label)) = threshold.filter(|(_, l)| l.starts_with("checklist")) else {
+            continue;
+        };
+        for p in points {
+            let Some(f) = p.figures.get(figure) else {
+                continue;
+            };
+            let v = f.p50 * scale;
+            let ratio = if t > 0.0 { v / t } else { 0.0 };
+            if best.as_ref().is_none_or(|(r, _)| ratio > *r) {
+                let unit = y_label
+                    .rsplit_once('[')
+                    .map_or("", |(_, u)| u.trim_end_matches(']'));
+                best = Some((
+                    ratio,
+                    format!(
+                        "{title}, {v:.3} {unit} at {} clusters ({label}; {:.0} % of the way)",
+                        p.clusters,
+                        ratio * 100.0
+                    ),
+                ));
+            }
+        }
+    }
+    best.map(|(_, s)| s)
+}
+
+fn verdict(points: &[PointSummary], confidence: f64, th: &Thresholds) -> String {
     let passing = points
         .iter()
         .take_while(|p| p.checklist_pass_probability >= confidence)
@@ -940,6 +972,9 @@ fn verdict(points: &[PointSummary], confidence: f64) -> String {
                     at.clusters,
                     prob * 100.0
                 ));
+            }
+            if let Some(h) = headroom(points, th) {
+                out.push_str(&format!(" Nearest to its threshold: {h}."));
             }
             let last = points.last().expect("a passing point");
             out.push_str(&format!(
@@ -985,11 +1020,11 @@ pub struct Rendered {
 }
 
 /// The terminal tables and the closing verdicts.
-pub fn render(r: &SweepResult, confidence: f64) -> Rendered {
+pub fn render(r: &SweepResult, confidence: f64, th: &Thresholds) -> Rendered {
     let (mut parts, mut verdicts) = (Vec::new(), String::new());
     for g in groups(&r.points) {
         let label = sweep::knobs_label(&g[0].knobs);
-        let v = verdict(g, confidence);
+        let v = verdict(g, confidence, th);
         if label.is_empty() {
             parts.push(format!("{}\n{v}", table(g)));
             verdicts.push_str(&v);
@@ -1002,5 +1037,78 @@ pub fn render(r: &SweepResult, confidence: f64) -> Rendered {
     Rendered {
         text,
         verdict: verdicts.trim_end().to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use models::sweep::FigureSummary;
+
+    fn point(clusters: u32, figures: &[(&str, f64)]) -> PointSummary {
+        let fig = |v: f64| FigureSummary {
+            mean: v,
+            p5: v,
+            p50: v,
+            p95: v,
+            ci95_low: None,
+            ci95_high: None,
+        };
+        PointSummary {
+            clusters,
+            knobs: Knobs::new(),
+            replicas: 1,
+            ready_probability: 1.0,
+            figures: figures
+                .iter()
+                .map(|(k, v)| (k.to_string(), fig(*v)))
+                .collect(),
+            pass_probability: [("No OOM kills".to_string(), 1.0)].into_iter().collect(),
+            checklist_pass_probability: 1.0,
+            bottleneck: "prism-central, task slots".into(),
+            bottleneck_frequency: 1.0,
+            bottleneck_share: 0.5,
+        }
+    }
+
+    #[test]
+    fn headroom_names_the_figure_nearest_its_threshold_and_where() {
+        let th = presets::resolve(Tier::Medium, &[]).unwrap().thresholds;
+        // CPU at 40 % and 60 % of the limit (threshold 80 %): 75 % of the way at 200.
+        // API p99 0.5 s of 1 s: 50 %. VM create 2 min of 5: 40 %.
+        let points = [
+            point(
+                100,
+                &[
+                    ("controller_cpu_fraction_max", 0.4),
+                    ("api_mutating_p99_s", 0.5),
+                ],
+            ),
+            point(
+                200,
+                &[
+                    ("controller_cpu_fraction_max", 0.6),
+                    ("pc_vm_create_p95_s", 120.0),
+                ],
+            ),
+        ];
+        let h = headroom(&points, &th).unwrap();
+        assert!(h.starts_with("Busiest controller pod's CPU"), "{h}");
+        assert!(
+            h.contains("at 200 clusters") && h.contains("75 % of the way"),
+            "{h}"
+        );
+    }
+
+    #[test]
+    fn split_marks_fall_where_the_management_cluster_count_changes() {
+        let points: Vec<PointSummary> = [(500, 1.0), (600, 1.0), (700, 2.0), (1300, 3.0)]
+            .iter()
+            .map(|&(c, m)| point(c, &[("management_clusters", m)]))
+            .collect();
+        let marks = split_marks(&points);
+        let at: Vec<f64> = marks.iter().map(|m| m.0).collect();
+        assert_eq!(at, vec![700.0, 1300.0]);
+        assert!(marks[1].1.starts_with("3 mgmt clusters"));
     }
 }
