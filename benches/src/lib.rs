@@ -60,8 +60,9 @@ pub fn bare_heap_station(cfg: StationConfig, streams: &RngStreams) -> StationRes
     station.result(events)
 }
 
-/// The plan `capsim run --clusters N` makes: `clusters` clusters of 25 machines and 3
-/// control-plane nodes, all created at once, on the guide's tier for the size, seed 1.
+/// `clusters` clusters of 25 machines and 3 control-plane nodes, all created at once, on
+/// one management cluster of the guide's tier for the size, seed 1 (`capsim run
+/// --clusters N --management-clusters 1`).
 pub fn fleet_plan(clusters: u32) -> models::run::RunPlan {
     let tier = models::presets::Tier::for_fleet(clusters);
     models::run::RunPlan::new(
@@ -70,6 +71,14 @@ pub fn fleet_plan(clusters: u32) -> models::run::RunPlan {
         models::world::FleetSpec::all_at_once(clusters, 25, 3),
         1,
     )
+}
+
+/// The plan `capsim sweep` makes for one point: [`fleet_plan`], split over management
+/// clusters as the tier's `topology.clusters-per-management-cluster` says.
+pub fn sweep_plan(clusters: u32) -> models::run::RunPlan {
+    let mut plan = fleet_plan(clusters);
+    plan.management_clusters = plan.config.topology.management_clusters_for(clusters);
+    plan
 }
 
 #[cfg(test)]
@@ -82,5 +91,15 @@ mod tests {
         let streams = RngStreams::new(9, 0);
         let cfg = mmc_workload(50_000);
         assert_eq!(bare_heap_station(cfg, &streams), simulate(cfg, &streams));
+    }
+
+    #[test]
+    fn the_sweep_plan_splits_as_the_tier_says_and_the_fleet_plan_does_not() {
+        let split = |c: u32| sweep_plan(c).management_clusters;
+        assert_eq!(
+            (split(100), split(600), split(601), split(2000)),
+            (1, 1, 2, 4)
+        );
+        assert_eq!(fleet_plan(2000).management_clusters, 1);
     }
 }

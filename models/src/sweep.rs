@@ -387,14 +387,15 @@ fn run_replica(
 }
 
 /// Runs `replicas` replicas of `make(clusters, knobs)` at every point of the grid
-/// `variants` × `axis`, calling `progress` after each run (from any thread). Replica r
-/// uses the same random streams at every point.
+/// `variants` × `axis`, calling `progress(point)` after each run (from any thread), with
+/// the point's index in the result's `points`. Replica r uses the same random streams at
+/// every point.
 pub fn sweep(
     axis: &Axis,
     variants: &[Knobs],
     replicas: u64,
     make: impl Fn(u32, &Knobs) -> RunPlan + Sync,
-    progress: impl Fn() + Sync,
+    progress: impl Fn(usize) + Sync,
 ) -> Result<SweepResult, SimError> {
     let runs: Vec<(usize, u32, u64)> = (0..variants.len())
         .flat_map(|v| {
@@ -407,7 +408,8 @@ pub fn sweep(
         .par_iter()
         .map(|&(v, c, r)| {
             let k = &variants[v];
-            run_replica(&|c| make(c, k), c, k, r, &progress)
+            let point = v * axis.0.len() + axis.0.iter().position(|&x| x == c).unwrap_or(0);
+            run_replica(&|c| make(c, k), c, k, r, &|| progress(point))
         })
         .collect();
     let records = done.into_iter().collect::<Result<Vec<_>, _>>()?;

@@ -1,6 +1,7 @@
 //! `capsim sweep`: Monte Carlo across fleet sizes, the breaking point, and its outputs.
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
 use anyhow::{Context, bail};
 use models::config::{ModelConfig, Thresholds};
@@ -287,10 +288,20 @@ pub fn run(args: &Args) -> anyhow::Result<Outcome> {
     if args.until_slo_violation {
         return search(args, &axis, &variants, threads, make);
     }
-    let total = (axis.0.len() * variants.len()) as u64 * args.replicas;
-    let bar = crate::progress::Bar::new(total, "runs");
+    let points = axis.0.len() * variants.len();
+    let bar = crate::progress::Bar::new(points as u64 * args.replicas, "runs");
+    // Runs done per point, and points with every replica done.
+    let runs_done: Vec<AtomicU64> = (0..points).map(|_| AtomicU64::new(0)).collect();
+    let points_done = AtomicUsize::new(0);
+    let progress = |point: usize| {
+        if runs_done[point].fetch_add(1, Ordering::Relaxed) + 1 == args.replicas {
+            let d = points_done.fetch_add(1, Ordering::Relaxed) + 1;
+            bar.message(format!("points {d}/{points}"));
+        }
+        bar.tick();
+    };
     let result = in_pool(threads, || {
-        sweep::sweep(&axis, &variants, args.replicas, make, || bar.tick())
+        sweep::sweep(&axis, &variants, args.replicas, make, progress)
     })?
     .context("a run stopped")?;
     bar.finish();
