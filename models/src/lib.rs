@@ -25,6 +25,7 @@ pub mod report;
 pub mod run;
 pub mod scenario;
 pub mod slab;
+pub mod steady;
 pub mod sweep;
 pub mod topology;
 pub mod units;

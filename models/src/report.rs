@@ -14,6 +14,7 @@ use sim_core::stats::quantile_sorted;
 use crate::config::ModelConfig;
 use crate::controllers::Controller;
 use crate::fleet::ObjKind;
+use crate::steady::{self, SteadyFigures};
 use crate::world::{FleetSpec, Resource, World};
 
 /// Version of the JSON document; bumped when a field changes meaning.
@@ -55,6 +56,10 @@ pub struct RunReport {
     pub writes_by_verb: BTreeMap<String, u64>,
     /// Simulation events handled [count].
     pub sim_events: u64,
+    /// The idle load of a `steady` operation, if the workload has one and the fleet got
+    /// ready in time.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub steady: Option<SteadyFigures>,
     /// With several management clusters: each one's own report. The figures above are
     /// then fleet-wide: times over all clusters, and for every other figure the worst
     /// management cluster's (counts summed).
@@ -579,6 +584,10 @@ pub fn build(
             })
             .collect(),
         sim_events: steps,
+        steady: match (&world.steady_start, &world.steady_end, world.steady_for) {
+            (Some(a), Some(b), Some(d)) => Some(steady::figures(world, a, b, d.as_secs_f64())),
+            _ => None,
+        },
         management_clusters: Vec::new(),
     }
 }

@@ -28,6 +28,8 @@ pub struct RunPlan {
     pub faults: Vec<Fault>,
     /// Independent management clusters the fleet is split among (1: one).
     pub management_clusters: u32,
+    /// A `steady` operation after the fleet is ready: how long to keep it running.
+    pub steady: Option<SimDuration>,
 }
 
 impl RunPlan {
@@ -44,6 +46,7 @@ impl RunPlan {
             max_simulated: SimDuration::from_hours(24),
             faults: Vec::new(),
             management_clusters: 1,
+            steady: None,
         }
     }
 }
@@ -97,6 +100,7 @@ pub fn simulate_part(plan: &RunPlan, streams: RngStreams) -> Result<Finished, Si
     let mut world = World::new(plan.config.clone(), plan.fleet, &streams, plan.timeline);
     world.deadline = SimTime::ZERO + plan.max_simulated;
     world.set_faults(plan.faults.clone());
+    world.steady_for = plan.steady;
     // Requeue timers and resyncs lie seconds to minutes ahead: a 1 s calendar slot keeps
     // them out of the heap until their slot begins (11 % faster at 600 clusters).
     let mut sim = Simulation::new(world)

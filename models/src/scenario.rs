@@ -56,6 +56,16 @@ pub struct Scenario {
 pub enum Operation {
     /// Create workload clusters.
     Create(CreateOp),
+    /// Keep the ready fleet running: resyncs, lease renewals and requeues only.
+    Steady(SteadyOp),
+}
+
+/// Run the ready fleet for `duration` with no change: the management cluster's idle load.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct SteadyOp {
+    /// How long [s].
+    pub duration: Secs,
 }
 
 /// Create `clusters` clusters, all at once or in batches.
@@ -272,17 +282,32 @@ fn parse_workload(ctx: &Ctx, v: &Value) -> Result<Vec<Operation>, ConfigError> {
         }
         let (op, body) = m.iter().next().expect("one entry");
         match op.as_str() {
-            "create" => ops.push(Operation::Create(parse_create(ctx, &field, body)?)),
-            "scale" | "upgrade" | "delete" | "steady" | "fault" | "faults" => {
+            "create" => {
+                if !ops.is_empty() {
+                    let why = "this version runs one create, first in the workload";
+                    return Err(ctx.err(op, &format!("{field}.create"), "", why.into()));
+                }
+                ops.push(Operation::Create(parse_create(ctx, &field, body)?))
+            }
+            "steady" => {
+                if !matches!(ops.last(), Some(Operation::Create(_))) {
+                    let why = "steady runs a ready fleet: put it right after a create";
+                    return Err(ctx.err(op, &format!("{field}.steady"), "", why.into()));
+                }
+                ops.push(Operation::Steady(parse_steady(ctx, &field, body)?))
+            }
+            "scale" | "upgrade" | "delete" | "fault" | "faults" => {
                 return Err(ctx.err(
                     op,
                     &format!("{field}.{op}"),
                     "",
-                    format!("'{op}' is not simulated yet; this version simulates create only"),
+                    format!(
+                        "'{op}' is not simulated yet; this version simulates create, then steady"
+                    ),
                 ));
             }
             other => {
-                return Err(ctx.err(other, &format!("{field}.{other}"), "", "unknown operation; choose from create (scale, upgrade, delete, steady and faults come later)".into()));
+                return Err(ctx.err(other, &format!("{field}.{other}"), "", "unknown operation; choose from create, steady (scale, upgrade, delete come later)".into()));
             }
         }
     }
@@ -480,6 +505,31 @@ fn parse_topology(ctx: &Ctx, v: &Value) -> Result<TopologySpec, ConfigError> {
         }
     }
     Ok((n, pcs, shards, knobs))
+}
+
+fn parse_steady(ctx: &Ctx, field: &str, body: &Value) -> Result<SteadyOp, ConfigError> {
+    let f = format!("{field}.steady");
+    let hint = "must be a mapping with a duration, e.g. steady: {duration: 1h}";
+    let Value::Object(m) = body else {
+        return Err(ctx.err("steady", &f, &scalar_text(body), hint.into()));
+    };
+    if let Some(k) = m.keys().find(|k| k.as_str() != "duration") {
+        let why = "unknown key; expected duration";
+        return Err(ctx.err(k, &format!("{f}.{k}"), "", why.into()));
+    }
+    let Some(v) = m.get("duration") else {
+        return Err(ctx.err("steady", &format!("{f}.duration"), "", "is required".into()));
+    };
+    let text = scalar_text(v);
+    let field = format!("{f}.duration");
+    let secs = parse_secs(&text).map_err(|e| ctx.err("duration", &field, &text, e))?;
+    if !(60.0..=7.0 * 86_400.0).contains(&secs) {
+        let why = "must be from 1m to 168h";
+        return Err(ctx.err("duration", &field, &text, why.into()));
+    }
+    Ok(SteadyOp {
+        duration: Secs(secs),
+    })
 }
 
 fn parse_create(ctx: &Ctx, field: &str, body: &Value) -> Result<CreateOp, ConfigError> {
@@ -780,6 +830,7 @@ capx-controller-manager:
     fn resolve_write_read_gives_the_same() {
         let text = "name: rt\ndefaults: capi-1.13\ntier: large\netcd:\n  quota-backend-bytes: 6Gi\n\
                     workload:\n  - create: {clusters: 40, machines-per-cluster: 7, batch: 10, every: 5m}\n\
+                    \x20 - steady: {duration: 90m}\n\
                     faults:\n  - prism-central-outage: {at: 30m, duration: 10m}\n\
                     \x20 - etcd-disk-latency-spike: {at: 1h, duration: 5m, factor: 20}\n\
                     \x20 - controller-restart: {manager: capx-controller-manager, at: 45m}\n\
@@ -790,6 +841,7 @@ capx-controller-manager:
         assert_eq!(a, b, "{written}");
         assert_eq!(a.config.etcd.quota_backend_bytes.0, 6 << 30);
         assert_eq!(a.faults.len(), 3);
+        assert_eq!(a.workload.len(), 2);
         assert_eq!(a.management_clusters, Some(3));
     }
 

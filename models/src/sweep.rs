@@ -228,6 +228,14 @@ pub fn figures_of(r: &RunReport) -> BTreeMap<String, f64> {
             w.seconds / machines,
         );
     }
+    if let Some(st) = &r.steady {
+        put("steady_api_requests_per_s", st.api_requests_per_s);
+        put("steady_etcd_writes_per_s", st.etcd_writes_per_s);
+        put(
+            "steady_cpu_max_cores",
+            st.cpu_mean_cores.values().fold(0.0, |a, &b| f64::max(a, b)),
+        );
+    }
     put(
         "management_clusters",
         r.management_clusters.len().max(1) as f64,
@@ -301,11 +309,14 @@ pub struct PointSummary {
 pub fn summarise(clusters: u32, records: &[ReplicaRecord]) -> PointSummary {
     let n = records.len().max(1) as f64;
     let mut figures = BTreeMap::new();
-    if let Some(first) = records.first() {
-        for name in first.figures.keys() {
+    // Every figure any replica has (a steady window's only where the fleet got ready).
+    let names: std::collections::BTreeSet<&String> =
+        records.iter().flat_map(|r| r.figures.keys()).collect();
+    {
+        for name in names {
             let values: Vec<f64> = records
                 .iter()
-                .map(|r| r.figures[name])
+                .filter_map(|r| r.figures.get(name).copied())
                 .filter(|v| !v.is_nan())
                 .collect();
             if let Some(s) = Summary::of(&values, 0.95) {

@@ -217,6 +217,16 @@ fn combine(
             .sum();
     }
     r.sim_events = all.iter().map(|p| p.sim_events).sum();
+    // The idle load of the busiest management cluster (by API requests), if every one
+    // had a steady window.
+    r.steady = all
+        .iter()
+        .map(|p| p.steady.clone())
+        .collect::<Option<Vec<_>>>()
+        .and_then(|v| {
+            v.into_iter()
+                .max_by(|a, b| a.api_requests_per_s.total_cmp(&b.api_requests_per_s))
+        });
     r.management_clusters = parts;
     r
 }

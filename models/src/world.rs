@@ -25,6 +25,7 @@ use crate::prism_central::{PrismCentral, PrismCentralConfig, TaskKind};
 use crate::rate_limiter::{ClientLimiter, ClientRateLimit};
 use crate::reconcile::{self, Effect, Outcome, PcWork, Plan, Target, Verb, Write};
 use crate::slab::Slab;
+use crate::steady::Snapshot;
 use crate::workqueue::{Priority, WorkQueue, WorkQueueConfig};
 
 /// Where time is spent waiting, for bottleneck attribution.
@@ -484,6 +485,12 @@ pub struct World {
     fleet: FleetSpec,
     /// Simulated time limit.
     pub deadline: SimTime,
+    /// A `steady` operation after the fleet is ready: how long to keep it running.
+    pub steady_for: Option<SimDuration>,
+    /// Counters when the steady window opened.
+    pub steady_start: Option<Snapshot>,
+    /// Counters when it closed.
+    pub steady_end: Option<Snapshot>,
 }
 
 fn manager_rt(
@@ -722,6 +729,9 @@ impl World {
             finished: false,
             fleet,
             deadline: SimTime::MAX,
+            steady_for: None,
+            steady_start: None,
+            steady_end: None,
             cfg,
         }
     }
@@ -2140,7 +2150,18 @@ impl World {
             .store
             .nospace_at
             .is_some_and(|t| now > t + SimDuration::from_mins(30));
-        if all_ready || stuck_on_quota || now >= self.deadline {
+        let mut done = all_ready;
+        if let (true, Some(d)) = (all_ready, self.steady_for) {
+            if self.steady_start.is_none() {
+                self.steady_start = Some(Snapshot::take(self, now));
+            }
+            let opened = self.steady_start.as_ref().map_or(now, |s| s.at);
+            done = now >= opened + d;
+        }
+        if done || stuck_on_quota || now >= self.deadline {
+            if self.steady_start.is_some() && self.steady_end.is_none() {
+                self.steady_end = Some(Snapshot::take(self, now));
+            }
             self.finished = true;
         }
     }

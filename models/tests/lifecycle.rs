@@ -430,3 +430,52 @@ fn three_shards_give_a_rate_limited_manager_three_times_the_qps() {
         "each shard uses its own bucket"
     );
 }
+
+/// Issue 4, `steady`: once the fleet is ready nothing changes, so the only writes left
+/// are the leader-election Lease renewals: every manager renews every RetryPeriod, 2 s
+/// (client-go's default, which CAPI, CABPK and CAPX keep) and KCP every 5 s (its
+/// `--leader-elect-retry-period`), one UPDATE each. Three managers at 1/2 s and one at
+/// 1/5 s make 1.7 Lease writes per second.
+#[test]
+fn a_steady_fleet_writes_only_its_lease_renewals() {
+    let mut plan = make_plan(Tier::Small, 2, 4, 1, &[]);
+    plan.steady = Some(SimDuration::from_secs(3600));
+    let r = report(&plan);
+    let st = r.steady.expect("a steady window");
+    assert!((st.duration_s - 3600.0).abs() <= 15.0, "{}", st.duration_s);
+    let lease = st.etcd_writes_per_s_by_kind["Lease"];
+    assert!(
+        (lease - 1.7).abs() < 0.01,
+        "Lease writes {lease}/s, expected 1.7"
+    );
+    let others: f64 = st
+        .etcd_writes_per_s_by_kind
+        .iter()
+        .filter(|(k, _)| k.as_str() != "Lease" && k.as_str() != "Event")
+        .map(|(_, v)| v)
+        .sum();
+    assert!(
+        others < 0.01,
+        "no object changes: {:?}",
+        st.etcd_writes_per_s_by_kind
+    );
+    // Each renewal is a GET then an UPDATE; controllers read from their caches.
+    assert!(
+        (st.api_writes_per_s - 1.7).abs() < 0.01,
+        "{}",
+        st.api_writes_per_s
+    );
+    assert!(
+        (st.api_reads_per_s - 1.7).abs() < 0.01,
+        "{}",
+        st.api_reads_per_s
+    );
+    // Resyncs keep every controller reconciling: each cached object once per sync
+    // period (10m in the Small tier) at least.
+    let cluster = st.reconciles_per_s["cluster"];
+    assert!(
+        cluster >= 2.0 / 600.0 * 0.9,
+        "cluster reconciles {cluster}/s"
+    );
+    assert_eq!(st.pc_requests_per_s, 0.0, "no VM work once every VM runs");
+}

@@ -56,6 +56,18 @@ fn malformed_scenarios_are_explained() {
             "operation not yet simulated",
             "workload:\n  - upgrade: {version: v1.31.0}\n",
         ),
+        (
+            "steady before any create",
+            "workload:\n  - steady: {duration: 1h}\n",
+        ),
+        (
+            "steady too short",
+            "workload:\n  - create: {clusters: 5}\n  - steady: {duration: 10s}\n",
+        ),
+        (
+            "steady without duration",
+            "workload:\n  - create: {clusters: 5}\n  - steady: {}\n",
+        ),
         ("unknown fault", "faults:\n  - disk-full: {at: 5m}\n"),
         (
             "fault without duration",

@@ -7,6 +7,7 @@ use anyhow::{Context, bail};
 use models::presets::{self, Override, Tier};
 use models::report::RunReport;
 use models::run::{RunPlan, run as run_fleet};
+use models::scenario::Operation;
 use models::world::{FleetSpec, TimelineRow};
 use sim_core::SimDuration;
 
@@ -71,6 +72,11 @@ pub struct Args {
     /// Stop after this much simulated time even if the fleet is not ready (e.g. 12h).
     #[arg(long, default_value = "24h", value_parser = crate::cmd::parse_sim_duration)]
     max_time: SimDuration,
+    /// After the fleet is ready, keep it running this long (1m to 168h) and report its
+    /// idle load: lease renewals, resyncs, periodic requeues (the `steady` operation;
+    /// --max-time still bounds the whole run).
+    #[arg(long, value_parser = crate::cmd::parse_sim_duration)]
+    steady: Option<SimDuration>,
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Table)]
     format: Format,
@@ -126,20 +132,25 @@ pub fn plan(args: &Args) -> anyhow::Result<RunPlan> {
         None => None,
     };
     let create = scenario.as_ref().and_then(|s| {
-        s.workload
-            .iter()
-            .map(|op| match op {
-                models::scenario::Operation::Create(c) => c.clone(),
-            })
-            .next()
+        s.workload.iter().find_map(|op| match op {
+            Operation::Create(c) => Some(c.clone()),
+            Operation::Steady(_) => None,
+        })
     });
-    if let Some(s) = &scenario
-        && s.workload.len() > 1
+    let steady = args.steady.map(|d| d.as_secs_f64()).or_else(|| {
+        scenario.as_ref().and_then(|s| {
+            s.workload.iter().find_map(|op| match op {
+                Operation::Steady(st) => Some(st.duration.0),
+                Operation::Create(_) => None,
+            })
+        })
+    });
+    if let Some(d) = steady
+        && !(60.0..=168.0 * 3600.0).contains(&d)
     {
         bail!(
-            "{}: the workload has {} operations; this version runs one create operation",
-            args.scenario.as_ref().expect("scenario given").display(),
-            s.workload.len()
+            "--steady {}: must be from 1m to 168h",
+            SimDuration::from_secs_f64(d)
         );
     }
     let clusters = match (args.clusters, &create) {
@@ -207,6 +218,7 @@ pub fn plan(args: &Args) -> anyhow::Result<RunPlan> {
         max_simulated: args.max_time,
         faults,
         management_clusters,
+        steady: steady.map(SimDuration::from_secs_f64),
     })
 }
 
@@ -507,6 +519,54 @@ pub fn render(r: &RunReport) -> String {
     if !relief.is_empty() {
         o.push_str(&format!("Relieve with: {relief}.\n"));
     }
+    if let Some(st) = &r.steady {
+        o.push_str(&steady_section(st));
+    }
+    o
+}
+
+/// The idle load of a steady window.
+fn steady_section(st: &models::steady::SteadyFigures) -> String {
+    let mut o = String::new();
+    let cut = if st.duration_s + 15.0 < st.requested_s {
+        format!(" (cut short by --max-time; {} asked)", secs(st.requested_s))
+    } else {
+        String::new()
+    };
+    o.push_str(&format!(
+        "\nSteady state: {} after the fleet was ready{cut}\n",
+        secs(st.duration_s)
+    ));
+    o.push_str(&format!(
+        "  API requests {:.2}/s ({:.2} read-only, {:.2} mutating)   etcd writes {:.2}/s   Prism Central calls {:.2}/s   etcd growth {}\n",
+        st.api_requests_per_s,
+        st.api_reads_per_s,
+        st.api_writes_per_s,
+        st.etcd_writes_per_s,
+        st.pc_requests_per_s,
+        if st.etcd_growth_bytes >= 0 {
+            format!("+{}", bytes(st.etcd_growth_bytes as f64))
+        } else {
+            format!("-{}", bytes(-st.etcd_growth_bytes as f64))
+        }
+    ));
+    let writes: Vec<String> = st
+        .etcd_writes_per_s_by_kind
+        .iter()
+        .map(|(k, v)| format!("{k} {v:.2}"))
+        .collect();
+    o.push_str(&format!("  writes/s by kind: {}\n", writes.join(", ")));
+    let mut t = Table::new(&[("controller", Align::Left), ("reconciles/s", Align::Right)]);
+    for (k, v) in &st.reconciles_per_s {
+        t.row(vec![k.clone(), format!("{v:.2}")]);
+    }
+    o.push_str(&indent(&t.render()));
+    let cpu: Vec<String> = st
+        .cpu_mean_cores
+        .iter()
+        .map(|(k, v)| format!("{k} {v:.3}"))
+        .collect();
+    o.push_str(&format!("  mean CPU [cores]: {}\n", cpu.join(", ")));
     o
 }
 

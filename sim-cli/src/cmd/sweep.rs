@@ -7,7 +7,7 @@ use anyhow::{Context, bail};
 use models::config::{ModelConfig, Thresholds};
 use models::presets::{self, Override, Tier};
 use models::run::RunPlan;
-use models::scenario::Scenario;
+use models::scenario::{Operation, Scenario};
 use models::sweep::{self, KnobAxis, Knobs, PointSummary, SweepResult};
 use models::world::FleetSpec;
 use sim_core::SimDuration;
@@ -258,12 +258,16 @@ pub fn run(args: &Args) -> anyhow::Result<Outcome> {
             .position(|k| k == knobs)
             .expect("a known variant");
         let setup = &setups[v];
-        let (config, label, faults, explicit_split) = match &setup.scenario {
+        let (config, label, faults, explicit_split, steady) = match &setup.scenario {
             Some(s) => (
                 s.config.clone(),
                 s.tier.map_or(s.defaults.name(), |t| t.name()).to_string(),
                 s.faults.clone(),
                 s.management_clusters,
+                s.workload.iter().find_map(|op| match op {
+                    Operation::Steady(st) => Some(SimDuration::from_secs_f64(st.duration.0)),
+                    Operation::Create(_) => None,
+                }),
             ),
             None => {
                 let tier = tier_of(c);
@@ -272,7 +276,13 @@ pub fn run(args: &Args) -> anyhow::Result<Outcome> {
                     .iter()
                     .find(|(t, _)| *t == tier)
                     .expect("resolved tier");
-                (config.clone(), tier.name().to_string(), Vec::new(), None)
+                (
+                    config.clone(),
+                    tier.name().to_string(),
+                    Vec::new(),
+                    None,
+                    None,
+                )
             }
         };
         let management_clusters =
@@ -282,6 +292,7 @@ pub fn run(args: &Args) -> anyhow::Result<Outcome> {
         plan.max_simulated = args.max_time;
         plan.faults = faults;
         plan.management_clusters = management_clusters;
+        plan.steady = steady;
         plan
     };
     let threads = args.threads.map(|t| t as usize);
@@ -323,7 +334,10 @@ fn setup(args: &Args) -> String {
     let cluster = match (&args.scenario, args.tier) {
         (Some(p), _) => format!("the management cluster of scenario {}", p.display()),
         (None, Some(t)) => format!("the {:?} tier preset at every size", t).to_lowercase(),
-        (None, None) => "the guide's tier preset for each fleet size".to_string(),
+        (None, None) => "the guide's tier preset for each fleet size, split as the tier says \
+                         (XL: management clusters of at most 600 clusters, Extreme: 500; \
+                         the mgmt column gives the count)"
+            .to_string(),
     };
     let sets = if args.sets.is_empty() {
         String::new()
@@ -455,7 +469,8 @@ pub fn replicas_csv(r: &SweepResult) -> String {
     let Some(first) = r.replicas.first() else {
         return String::new();
     };
-    let figure_names: Vec<&String> = first.figures.keys().collect();
+    let figure_names: std::collections::BTreeSet<&String> =
+        r.replicas.iter().flat_map(|x| x.figures.keys()).collect();
     let check_names: Vec<&String> = first.checks.keys().collect();
     let knob_names: Vec<&String> = first.knobs.keys().collect();
     let mut out = String::from("clusters");
@@ -490,7 +505,7 @@ pub fn replicas_csv(r: &SweepResult) -> String {
         ));
         for f in &figure_names {
             out.push(',');
-            out.push_str(&num(rec.figures[*f]));
+            out.push_str(&num(rec.figures.get(*f).copied().unwrap_or(f64::NAN)));
         }
         for c in &check_names {
             out.push(',');
@@ -506,7 +521,8 @@ pub fn summary_csv(r: &SweepResult) -> String {
     let Some(first) = r.points.first() else {
         return String::new();
     };
-    let figure_names: Vec<&String> = first.figures.keys().collect();
+    let figure_names: std::collections::BTreeSet<&String> =
+        r.points.iter().flat_map(|p| p.figures.keys()).collect();
     let check_names: Vec<&String> = first.pass_probability.keys().collect();
     let knob_names: Vec<&String> = first.knobs.keys().collect();
     let mut out = String::from("clusters");

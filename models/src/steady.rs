@@ -1,0 +1,136 @@
+//! The `steady` operation: the ready fleet kept running with nothing changing, so what the
+//! management cluster does is its idle load: leader-election Lease renewals, informer
+//! resyncs (each re-enqueues every cached object), periodic requeues and their reads.
+//!
+//! The window opens at the first metrics sample (every 15 s) after the last cluster is
+//! ready and closes `duration` later. The figures are counter differences over the window
+//! divided by its length.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+use sim_core::SimTime;
+
+use crate::fleet::ObjKind;
+use crate::world::World;
+
+/// Counters at one instant.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Snapshot {
+    /// When.
+    pub at: SimTime,
+    /// Read-only API requests answered.
+    pub api_reads: u64,
+    /// Mutating API requests answered.
+    pub api_writes: u64,
+    /// API requests by object kind (those that name one).
+    pub requests_by_kind: [u64; ObjKind::ALL.len()],
+    /// Writes committed by etcd, by object kind.
+    pub writes_by_kind: [u64; ObjKind::ALL.len()],
+    /// Reconciles by controller instance.
+    pub reconciles: Vec<u64>,
+    /// CPU seconds by manager instance.
+    pub cpu_seconds: Vec<f64>,
+    /// Prism Central API calls.
+    pub pc_requests: u64,
+    /// etcd database size [bytes].
+    pub db_bytes: u64,
+}
+
+impl Snapshot {
+    /// The world's counters now.
+    pub fn take(world: &World, at: SimTime) -> Snapshot {
+        Snapshot {
+            at,
+            api_reads: world.metrics.api_readonly.count(),
+            api_writes: world.metrics.api_mutating.count(),
+            requests_by_kind: world.metrics.requests_by_kind,
+            writes_by_kind: world.metrics.writes_by_kind,
+            reconciles: world.ctrls.iter().map(|c| c.reconciles).collect(),
+            cpu_seconds: world
+                .manager_figures()
+                .iter()
+                .map(|m| m.cpu_seconds)
+                .collect(),
+            pc_requests: world.pcs.iter().map(|p| p.requests).sum(),
+            db_bytes: world.store.db_size(),
+        }
+    }
+}
+
+/// The idle load over a steady window.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct SteadyFigures {
+    /// Length of the window [s]; shorter than asked if the run's time limit cut it.
+    pub duration_s: f64,
+    /// Length asked for [s].
+    pub requested_s: f64,
+    /// API requests answered, read-only and mutating [1/s].
+    pub api_requests_per_s: f64,
+    /// Read-only API requests answered (GET, LIST) [1/s].
+    pub api_reads_per_s: f64,
+    /// Mutating API requests answered [1/s].
+    pub api_writes_per_s: f64,
+    /// API requests by the object kind they name [1/s]; a Lease GET names none.
+    pub api_requests_per_s_by_kind: BTreeMap<String, f64>,
+    /// Writes etcd committed [1/s].
+    pub etcd_writes_per_s: f64,
+    /// Writes etcd committed, by object kind [1/s].
+    pub etcd_writes_per_s_by_kind: BTreeMap<String, f64>,
+    /// Reconciles by controller, shards summed [1/s].
+    pub reconciles_per_s: BTreeMap<String, f64>,
+    /// Mean CPU by manager, shards summed [cores].
+    pub cpu_mean_cores: BTreeMap<String, f64>,
+    /// Prism Central API calls [1/s].
+    pub pc_requests_per_s: f64,
+    /// Change of the etcd database size over the window [bytes].
+    pub etcd_growth_bytes: i64,
+}
+
+fn by_kind(a: &[u64], b: &[u64], secs: f64) -> BTreeMap<String, f64> {
+    ObjKind::ALL
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| b[*i] > a[*i])
+        .map(|(i, k)| (k.name().to_string(), (b[i] - a[i]) as f64 / secs))
+        .collect()
+}
+
+/// The figures between two snapshots of `world` (for its controller and manager names).
+pub fn figures(world: &World, start: &Snapshot, end: &Snapshot, requested_s: f64) -> SteadyFigures {
+    let secs = (end.at - start.at).as_secs_f64().max(1e-9);
+    let total = |v: &[u64]| v.iter().sum::<u64>();
+    let mut reconciles = BTreeMap::new();
+    for (i, c) in world.ctrls.iter().enumerate() {
+        *reconciles.entry(c.ctrl.name().to_string()).or_insert(0.0) +=
+            (end.reconciles[i] - start.reconciles[i]) as f64 / secs;
+    }
+    let mut cpu = BTreeMap::new();
+    for (i, m) in world.manager_figures().iter().enumerate() {
+        // Shards are named `<manager>-shard-<n>`; their CPU adds up under the manager.
+        let name = m
+            .name
+            .split("-shard-")
+            .next()
+            .unwrap_or(&m.name)
+            .to_string();
+        *cpu.entry(name).or_insert(0.0) += (end.cpu_seconds[i] - start.cpu_seconds[i]) / secs;
+    }
+    SteadyFigures {
+        duration_s: secs,
+        requested_s,
+        api_requests_per_s: (end.api_reads + end.api_writes - start.api_reads - start.api_writes)
+            as f64
+            / secs,
+        api_reads_per_s: (end.api_reads - start.api_reads) as f64 / secs,
+        api_writes_per_s: (end.api_writes - start.api_writes) as f64 / secs,
+        api_requests_per_s_by_kind: by_kind(&start.requests_by_kind, &end.requests_by_kind, secs),
+        etcd_writes_per_s: (total(&end.writes_by_kind) - total(&start.writes_by_kind)) as f64
+            / secs,
+        etcd_writes_per_s_by_kind: by_kind(&start.writes_by_kind, &end.writes_by_kind, secs),
+        reconciles_per_s: reconciles,
+        cpu_mean_cores: cpu,
+        pc_requests_per_s: (end.pc_requests - start.pc_requests) as f64 / secs,
+        etcd_growth_bytes: end.db_bytes as i64 - start.db_bytes as i64,
+    }
+}
