@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Once;
 
 use anyhow::{Context, anyhow};
+use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
 use plotters::style::FontStyle;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
@@ -87,6 +88,50 @@ fn x_range(xs: impl Iterator<Item = f64> + Clone) -> (f64, f64) {
     }
 }
 
+/// A chart over (fleet size, value), both as `f64`.
+type Chart<'a, DB> = ChartContext<'a, DB, Cartesian2d<RangedCoordf64, RangedCoordf64>>;
+
+/// The common frame of the line and bar charts: title, fleet size along x with whole
+/// labels, `y_label` up the side.
+fn framed<'a, DB: DrawingBackend>(
+    root: &'a DrawingArea<DB, plotters::coord::Shift>,
+    title: &str,
+    x: std::ops::Range<f64>,
+    y: std::ops::Range<f64>,
+    y_label: &str,
+) -> Result<Chart<'a, DB>, DrawingAreaErrorKind<DB::ErrorType>> {
+    let mut chart = ChartBuilder::on(root)
+        .caption(title, ("sans-serif", 24))
+        .margin(16)
+        .x_label_area_size(48)
+        .y_label_area_size(72)
+        .build_cartesian_2d(x, y)?;
+    chart
+        .configure_mesh()
+        .x_desc("fleet size [workload clusters]")
+        .y_desc(y_label)
+        .x_label_formatter(&|x| format!("{x:.0}"))
+        .label_style(("sans-serif", 14))
+        .axis_desc_style(("sans-serif", 16))
+        .draw()?;
+    Ok(chart)
+}
+
+/// The legend, top left, then the finished drawing.
+fn legend_and_present<'a, DB: DrawingBackend + 'a>(
+    chart: &mut Chart<'a, DB>,
+    root: &DrawingArea<DB, plotters::coord::Shift>,
+) -> Result<(), DrawingAreaErrorKind<DB::ErrorType>> {
+    chart
+        .configure_series_labels()
+        .background_style(WHITE.mix(0.85))
+        .border_style(BLACK)
+        .label_font(("sans-serif", 14))
+        .position(SeriesLabelPosition::UpperLeft)
+        .draw()?;
+    root.present()
+}
+
 fn draw<DB: DrawingBackend>(
     root: DrawingArea<DB, plotters::coord::Shift>,
     spec: &ChartSpec,
@@ -103,22 +148,8 @@ where
         y_max = y_max.max(*t);
     }
     let y_max = if y_max > 0.0 { y_max * 1.1 } else { 1.0 };
-    let mut chart = ChartBuilder::on(&root)
-        .caption(spec.title, ("sans-serif", 24))
-        .margin(16)
-        .x_label_area_size(48)
-        .y_label_area_size(72)
-        .build_cartesian_2d(x_min..x_max, 0.0..y_max)
-        .map_err(err)?;
-    chart
-        .configure_mesh()
-        .x_desc("fleet size [workload clusters]")
-        .y_desc(spec.y_label)
-        .x_label_formatter(&|x| format!("{x:.0}"))
-        .label_style(("sans-serif", 14))
-        .axis_desc_style(("sans-serif", 16))
-        .draw()
-        .map_err(err)?;
+    let mut chart =
+        framed(&root, spec.title, x_min..x_max, 0.0..y_max, spec.y_label).map_err(err)?;
     for (x, label) in spec.marks {
         let x = *x;
         let dashes = (0..40).map(|i| {
@@ -219,15 +250,7 @@ where
                 .map_err(err)?;
         }
     }
-    chart
-        .configure_series_labels()
-        .background_style(WHITE.mix(0.85))
-        .border_style(BLACK)
-        .label_font(("sans-serif", 14))
-        .position(SeriesLabelPosition::UpperLeft)
-        .draw()
-        .map_err(err)?;
-    root.present().map_err(err)?;
+    legend_and_present(&mut chart, &root).map_err(err)?;
     Ok(())
 }
 
@@ -267,22 +290,8 @@ where
         .map(|b| b.1.iter().sum::<f64>())
         .fold(0.0, f64::max);
     let y_max = if y_max > 0.0 { y_max * 1.1 } else { 1.0 };
-    let mut chart = ChartBuilder::on(&root)
-        .caption(spec.title, ("sans-serif", 24))
-        .margin(16)
-        .x_label_area_size(48)
-        .y_label_area_size(72)
-        .build_cartesian_2d((lo - half * 1.5)..(hi + half * 1.5), 0.0..y_max)
-        .map_err(err)?;
-    chart
-        .configure_mesh()
-        .x_desc("fleet size [workload clusters]")
-        .y_desc(spec.y_label)
-        .x_label_formatter(&|x| format!("{x:.0}"))
-        .label_style(("sans-serif", 14))
-        .axis_desc_style(("sans-serif", 16))
-        .draw()
-        .map_err(err)?;
+    let x = (lo - half * 1.5)..(hi + half * 1.5);
+    let mut chart = framed(&root, spec.title, x, 0.0..y_max, spec.y_label).map_err(err)?;
     for (i, name) in spec.categories.iter().enumerate() {
         let colour = PALETTE[i % PALETTE.len()];
         let rects = spec.bars.iter().map(|(x, v)| {
@@ -298,15 +307,7 @@ where
             .label(name.as_str())
             .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 20, y + 5)], colour.filled()));
     }
-    chart
-        .configure_series_labels()
-        .background_style(WHITE.mix(0.85))
-        .border_style(BLACK)
-        .label_font(("sans-serif", 14))
-        .position(SeriesLabelPosition::UpperLeft)
-        .draw()
-        .map_err(err)?;
-    root.present().map_err(err)?;
+    legend_and_present(&mut chart, &root).map_err(err)?;
     Ok(())
 }
 

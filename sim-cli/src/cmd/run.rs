@@ -550,23 +550,26 @@ fn steady_section(st: &models::steady::SteadyFigures) -> String {
             format!("-{}", bytes(-st.etcd_growth_bytes as f64))
         }
     ));
-    let writes: Vec<String> = st
-        .etcd_writes_per_s_by_kind
-        .iter()
-        .map(|(k, v)| format!("{k} {v:.2}"))
-        .collect();
-    o.push_str(&format!("  writes/s by kind: {}\n", writes.join(", ")));
+    // "name value, name value" with `digits` decimals.
+    let listed = |m: &std::collections::BTreeMap<String, f64>, digits: usize| {
+        m.iter()
+            .map(|(k, v)| format!("{k} {v:.digits$}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    o.push_str(&format!(
+        "  writes/s by kind: {}\n",
+        listed(&st.etcd_writes_per_s_by_kind, 2)
+    ));
     let mut t = Table::new(&[("controller", Align::Left), ("reconciles/s", Align::Right)]);
     for (k, v) in &st.reconciles_per_s {
         t.row(vec![k.clone(), format!("{v:.2}")]);
     }
     o.push_str(&indent(&t.render()));
-    let cpu: Vec<String> = st
-        .cpu_mean_cores
-        .iter()
-        .map(|(k, v)| format!("{k} {v:.3}"))
-        .collect();
-    o.push_str(&format!("  mean CPU [cores]: {}\n", cpu.join(", ")));
+    o.push_str(&format!(
+        "  mean CPU [cores]: {}\n",
+        listed(&st.cpu_mean_cores, 3)
+    ));
     o
 }
 
