@@ -6,6 +6,12 @@
 //! - An etcd disk-latency spike: WAL fsync latency multiplied by a factor.
 //! - A controller restart: the manager's process is killed and restarts as after an OOM
 //!   kill (queues lost, relist, re-enqueue), without counting as one.
+//! - VM-create failures: each VM create task that finishes inside the window fails with
+//!   the given probability. CAPX v1.10.0 treats a failed task as a retryable error: the
+//!   reconcile returns it, controller-runtime requeues the NutanixMachine with its
+//!   per-item backoff, and the next reconcile looks the VM up and creates it again
+//!   (`getOrCreateVM`; FailureReason is set only for 4xx answers to the create call, which
+//!   are not simulated).
 
 use serde::Serialize;
 use sim_core::SimDuration;
@@ -37,4 +43,29 @@ pub enum Fault {
         /// When.
         at: SimDuration,
     },
+    /// VM create tasks finishing from `at` for `duration` (to the end of the run when
+    /// absent) fail with `probability`.
+    VmCreateFailures {
+        /// Chance that one task fails, in [0, 1].
+        probability: f64,
+        /// Start.
+        at: SimDuration,
+        /// Length; to the end of the run when absent.
+        duration: Option<SimDuration>,
+    },
+}
+
+impl Fault {
+    /// The chance that a VM create task finishing at `t` (from the start of the run)
+    /// fails under this fault: its probability inside its window, else 0.
+    pub fn vm_create_failure_at(&self, t: SimDuration) -> f64 {
+        match *self {
+            Fault::VmCreateFailures {
+                probability,
+                at,
+                duration,
+            } if t >= at && duration.is_none_or(|d| t < at + d) => probability,
+            _ => 0.0,
+        }
+    }
 }

@@ -277,6 +277,9 @@ pub struct MachineState {
     pub node_joined: bool,
     /// Prism Central tasks of this VM that finished, one bit per task kind.
     pub task_done: u8,
+    /// Prism Central tasks of this VM that failed and whose failure no poll has seen
+    /// yet, one bit per task kind.
+    pub task_failed: u8,
 }
 
 impl MachineState {

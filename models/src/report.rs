@@ -232,6 +232,9 @@ pub struct PrismCentralFigures {
     pub requests: u64,
     /// API requests that failed because Prism Central was down (outage fault) [count].
     pub unavailable: u64,
+    /// VM create tasks that failed (`vm-create-failures` fault) and were retried by CAPX
+    /// [count]; the p95 above covers the tasks that succeeded.
+    pub vm_create_failures: u64,
 }
 
 /// Demand of one node role against its capacity.
@@ -406,6 +409,7 @@ pub fn build(
         rate_limited: pcs.iter().map(|p| p.rate_limited).sum(),
         requests: pcs.iter().map(|p| p.requests).sum(),
         unavailable: pcs.iter().map(|p| p.unavailable).sum(),
+        vm_create_failures: m.vm_create_failures,
     };
 
     let capacity = capacity(world, cfg, db_peak);

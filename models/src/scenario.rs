@@ -356,16 +356,16 @@ fn parse_faults(ctx: &Ctx, v: &Value) -> Result<Vec<Fault>, ConfigError> {
             "prism-central-outage" => &["at", "duration"],
             "etcd-disk-latency-spike" => &["at", "duration", "factor"],
             "controller-restart" => &["at", "manager"],
-            "vm-create-failures" | "machine-health-check" => {
-                let why = format!(
-                    "'{kind}' is not simulated yet; this version simulates \
-                     prism-central-outage, etcd-disk-latency-spike and controller-restart"
-                );
-                return Err(ctx.err(kind, &kf, "", why));
+            "vm-create-failures" => &["probability", "at", "duration"],
+            "machine-health-check" => {
+                let why = "'machine-health-check' is not simulated yet; this version simulates \
+                           prism-central-outage, etcd-disk-latency-spike, controller-restart and \
+                           vm-create-failures";
+                return Err(ctx.err(kind, &kf, "", why.into()));
             }
             other => {
                 let why = "unknown fault; choose from prism-central-outage, \
-                           etcd-disk-latency-spike, controller-restart";
+                           etcd-disk-latency-spike, controller-restart, vm-create-failures";
                 return Err(ctx.err(other, &kf, "", why.into()));
             }
         };
@@ -399,6 +399,33 @@ fn parse_faults(ctx: &Ctx, v: &Value) -> Result<Vec<Fault>, ConfigError> {
                     at: dur("at")?,
                     duration: dur("duration")?,
                     factor,
+                }
+            }
+            "vm-create-failures" => {
+                let f = format!("{kf}.probability");
+                let Some(v) = b.get("probability") else {
+                    let why = "is required (e.g. 0.05 for one create in twenty)";
+                    return Err(ctx.err(kind, &f, "", why.into()));
+                };
+                let probability = v.as_f64().filter(|x| (0.0..=0.95).contains(x)).ok_or_else(
+                    || {
+                        let why = "must be a number from 0 to 0.95 (CAPX retries every failure, \
+                                   so 1 would never finish)";
+                        ctx.err("probability", &f, &scalar_text(v), why.into())
+                    },
+                )?;
+                Fault::VmCreateFailures {
+                    probability,
+                    at: if b.contains_key("at") {
+                        dur("at")?
+                    } else {
+                        sim_core::SimDuration::ZERO
+                    },
+                    duration: if b.contains_key("duration") {
+                        Some(dur("duration")?)
+                    } else {
+                        None
+                    },
                 }
             }
             _ => {
@@ -435,6 +462,17 @@ fn fault_value(f: &Fault) -> Value {
         } => serde_json::json!({
             "etcd-disk-latency-spike": { "at": d(at), "duration": d(duration), "factor": factor }
         }),
+        Fault::VmCreateFailures {
+            probability,
+            at,
+            duration,
+        } => {
+            let mut body = serde_json::json!({ "probability": probability, "at": d(at) });
+            if let Some(len) = duration {
+                body["duration"] = d(len);
+            }
+            serde_json::json!({ "vm-create-failures": body })
+        }
         Fault::ControllerRestart { manager, at } => serde_json::json!({
             "controller-restart": { "manager": MANAGER_NAMES[manager], "at": d(at) }
         }),
@@ -832,6 +870,7 @@ capx-controller-manager:
                     workload:\n  - create: {clusters: 40, machines-per-cluster: 7, batch: 10, every: 5m}\n\
                     \x20 - steady: {duration: 90m}\n\
                     faults:\n  - prism-central-outage: {at: 30m, duration: 10m}\n\
+                    \x20 - vm-create-failures: {probability: 0.1, at: 5m, duration: 1h}\n\
                     \x20 - etcd-disk-latency-spike: {at: 1h, duration: 5m, factor: 20}\n\
                     \x20 - controller-restart: {manager: capx-controller-manager, at: 45m}\n\
                     topology: {management-clusters: 3}\n";
@@ -840,7 +879,7 @@ capx-controller-manager:
         let b = load("resolved.yaml", &written, &[]).unwrap();
         assert_eq!(a, b, "{written}");
         assert_eq!(a.config.etcd.quota_backend_bytes.0, 6 << 30);
-        assert_eq!(a.faults.len(), 3);
+        assert_eq!(a.faults.len(), 4);
         assert_eq!(a.workload.len(), 2);
         assert_eq!(a.management_clusters, Some(3));
     }

@@ -155,6 +155,7 @@ fn combine(
     pc.rate_limited = all.iter().map(|p| p.prism_central.rate_limited).sum();
     pc.requests = all.iter().map(|p| p.prism_central.requests).sum();
     pc.unavailable = all.iter().map(|p| p.prism_central.unavailable).sum();
+    pc.vm_create_failures = all.iter().map(|p| p.prism_central.vm_create_failures).sum();
     for (i, c) in r.capacity.iter_mut().enumerate() {
         let each = || all.iter().map(move |p| &p.capacity[i]);
         c.cpu_demand_cores = max_f(each().map(|x| x.cpu_demand_cores));

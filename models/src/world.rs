@@ -323,6 +323,8 @@ pub struct Metrics {
     pub requests_by_kind: [u64; ObjKind::ALL.len()],
     /// VM create: task submitted to task finished (slot wait plus execution).
     pub vm_create: LatencyHistogram,
+    /// VM create tasks that failed (the `vm-create-failures` fault) [count].
+    pub vm_create_failures: u64,
     /// Waiting time by resource, summed over every machine's path [s].
     pub machine_waits: Vec<[f64; 6]>,
     /// Waiting time by resource on cluster-level objects, per cluster [s].
@@ -450,6 +452,7 @@ pub struct World {
     rng_boot: SimRng,
     rng_cpu: SimRng,
     rng_resync: SimRng,
+    rng_vm_failure: SimRng,
     /// Figures.
     pub metrics: Metrics,
     stored_by_kind: [u64; ObjKind::ALL.len()],
@@ -691,6 +694,7 @@ impl World {
             rng_boot: streams.stream(StreamId::named("machine-boot")),
             rng_cpu: streams.stream(StreamId::named("reconcile-cpu")),
             rng_resync: streams.stream(StreamId::named("resync-jitter")),
+            rng_vm_failure: streams.stream(StreamId::named("vm-create-failure")),
             metrics: Metrics {
                 api_mutating: LatencyHistogram::new(),
                 api_readonly: LatencyHistogram::new(),
@@ -700,6 +704,7 @@ impl World {
                 writes_by_verb: [[0; 4]; ObjKind::ALL.len()],
                 requests_by_kind: [0; ObjKind::ALL.len()],
                 vm_create: LatencyHistogram::new(),
+                vm_create_failures: 0,
                 machine_waits: vec![[0.0; 6]; n_machines],
                 cluster_waits: vec![[0.0; 6]; n_clusters],
                 service: [0.0; 4],
@@ -789,6 +794,8 @@ impl World {
                 Fault::PrismCentralOutage { at, duration } => (at, Some(at + duration)),
                 Fault::EtcdDiskLatencySpike { at, duration, .. } => (at, Some(at + duration)),
                 Fault::ControllerRestart { at, .. } => (at, None),
+                // Looked up when each VM create task finishes.
+                Fault::VmCreateFailures { .. } => continue,
             };
             sched.schedule_at(SimTime::ZERO + at, Event::FaultBegan(i as u8));
             if let Some(end) = end {
@@ -1848,6 +1855,7 @@ impl World {
                 }
                 let ms = &mut self.machines[key as usize];
                 task_flag_clear(ms, kind);
+                ms.task_failed &= !(1 << task_code(kind));
                 ms.tasks_pending |= 1 << task_code(kind);
                 let task = key * 4 + task_code(kind) as u32;
                 let pc = self.pc_of_cluster(self.machines[key as usize].cluster);
@@ -1872,7 +1880,15 @@ impl World {
                 sched.schedule_in(poll, Event::PcPollDue(rec));
             }
             PcOp::Task(kind) => {
-                if task_flag(&self.machines[key as usize], kind) {
+                let bit = 1 << task_code(kind);
+                if self.machines[key as usize].task_failed & bit != 0 {
+                    // The poll answered FAILED: the reconcile returns an error and the
+                    // NutanixMachine backs off; the next one creates the VM again.
+                    self.machines[key as usize].task_failed &= !bit;
+                    r.failed = true;
+                    r.pc = None;
+                    self.finish(sched, rec);
+                } else if task_flag(&self.machines[key as usize], kind) {
                     p.idx += 1;
                     self.pc_next(sched, rec);
                 } else {
@@ -1897,8 +1913,21 @@ impl World {
         }
         self.tasks_finished += 1;
         let kind = task_kind(kind);
+        let mut failed = false;
+        if kind == TaskKind::VmCreate {
+            let since_start = now - SimTime::ZERO;
+            let p = self
+                .faults
+                .iter()
+                .map(|f| f.vm_create_failure_at(since_start))
+                .fold(0.0, f64::max);
+            // The fault's own stream: drawing it shifts no other random figure.
+            use rand::RngExt;
+            failed = p > 0.0 && self.rng_vm_failure.random::<f64>() < p;
+        }
         let ms = &mut self.machines[machine as usize];
         match kind {
+            TaskKind::VmCreate if failed => self.metrics.vm_create_failures += 1,
             TaskKind::VmCreate => {
                 let submitted = self.vm_create_submitted[machine as usize];
                 self.metrics.vm_create.record(now - submitted);
@@ -1917,7 +1946,12 @@ impl World {
             TaskKind::VmUpdate | TaskKind::VmDelete => {}
         }
         let ms = &mut self.machines[machine as usize];
-        task_flag_set(ms, kind);
+        if failed {
+            // The task ends in FAILED: the polling reconcile returns CAPX's error.
+            ms.task_failed |= 1 << task_code(kind);
+        } else {
+            task_flag_set(ms, kind);
+        }
         ms.tasks_pending &= !(1 << task_code(kind));
         let pc = self.pc_of_cluster(self.machines[machine as usize].cluster);
         if let Some((next, d, waited)) = self.pcs[pc].task_finished(now, &mut self.rng_pc) {
@@ -2448,13 +2482,14 @@ impl Model for World {
                         }
                     }
                 }
+                Fault::VmCreateFailures { .. } => {}
             },
             Event::FaultEnded(i) => match self.faults[i as usize] {
                 Fault::PrismCentralOutage { .. } => {
                     self.pcs.iter_mut().for_each(|p| p.down = false)
                 }
                 Fault::EtcdDiskLatencySpike { .. } => self.etcd.fsync_factor = 1.0,
-                Fault::ControllerRestart { .. } => {}
+                Fault::ControllerRestart { .. } | Fault::VmCreateFailures { .. } => {}
             },
         }
     }

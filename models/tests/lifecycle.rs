@@ -479,3 +479,45 @@ fn a_steady_fleet_writes_only_its_lease_renewals() {
     );
     assert_eq!(st.pc_requests_per_s, 0.0, "no VM work once every VM runs");
 }
+
+/// Issue 4, VM-create failures: CAPX retries a failed create task (the reconcile errors,
+/// the NutanixMachine backs off, the next reconcile creates the VM again), so with each
+/// task failing independently with probability p the creates per machine follow a
+/// geometric law with mean 1/(1 − p). With p = 0.5 and 200 machines: 400 creates, 200
+/// failures, standard deviation √(200 · p/(1 − p)²) = 20.
+#[test]
+fn failed_vm_creates_are_retried_until_every_machine_runs() {
+    use models::faults::Fault;
+    let mut plan = make_plan(Tier::Small, 50, 4, 1, &[]);
+    plan.faults = vec![Fault::VmCreateFailures {
+        probability: 0.5,
+        at: SimDuration::ZERO,
+        duration: None,
+    }];
+    let r = report(&plan);
+    assert_eq!(
+        r.fleet.machines_running, 200,
+        "every machine runs in the end"
+    );
+    let failures = r.prism_central.vm_create_failures as f64;
+    assert!(
+        (failures - 200.0).abs() < 80.0,
+        "{failures} failures, expected 200 ± 80 (4 sd)"
+    );
+    assert!(
+        r.controllers
+            .iter()
+            .find(|c| c.name == "nutanixmachine")
+            .unwrap()
+            .errors
+            >= r.prism_central.vm_create_failures,
+        "each failure is a reconcile error"
+    );
+    let clean = report(&make_plan(Tier::Small, 50, 4, 1, &[]));
+    assert_eq!(clean.prism_central.vm_create_failures, 0);
+    let (slow, fast) = (
+        r.fleet.time_to_ready_s.unwrap(),
+        clean.fleet.time_to_ready_s.unwrap(),
+    );
+    assert!(slow > fast, "retries cost time: {slow} vs {fast}");
+}

@@ -70,6 +70,10 @@ fn malformed_scenarios_are_explained() {
         ),
         ("unknown fault", "faults:\n  - disk-full: {at: 5m}\n"),
         (
+            "certain VM-create failure",
+            "faults:\n  - vm-create-failures: {probability: 1}\n",
+        ),
+        (
             "fault without duration",
             "faults:\n  - prism-central-outage: {at: 5m}\n",
         ),

@@ -451,6 +451,10 @@ pub fn render(r: &RunReport) -> String {
             format!("   failed while down {}", p.unavailable)
         } else {
             String::new()
+        } + &if p.vm_create_failures > 0 {
+            format!("   VM creates failed and retried {}", p.vm_create_failures)
+        } else {
+            String::new()
         }
     ));
     let mut t = Table::new(&[
