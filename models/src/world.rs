@@ -619,7 +619,15 @@ impl World {
                     mi,
                     manager_name: managers[mi].name.clone(),
                     queue: WorkQueue::new(
-                        WorkQueueConfig::default_for(mcfg.queue),
+                        {
+                            let mut q = WorkQueueConfig::default_for(mcfg.queue);
+                            if c == Controller::NutanixMachine {
+                                // CAPX main.go hard-codes the machine controller's limiter:
+                                // per-item backoff 1 ms to 1000 s, max-of 10 qps / 100.
+                                q.base_delay_s = 0.001;
+                            }
+                            q
+                        },
                         thresholds.workqueue_depth,
                     ),
                     workers: concurrency(&cfg, c),
