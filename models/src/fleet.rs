@@ -109,12 +109,23 @@ impl ObjKind {
 /// One workload cluster's cluster-level objects.
 #[derive(Clone, Debug, Default)]
 pub struct ClusterState {
-    /// Index of its first machine; control-plane machines come first.
+    /// Index of its first machine; control-plane machines come first, then the workers it
+    /// was created with.
     pub first_machine: u32,
     /// Control-plane machines wanted.
     pub cp_replicas: u32,
-    /// Worker machines wanted.
+    /// Worker machines wanted: the MachineSet's `spec.replicas`.
     pub workers: u32,
+    /// Workers it was created with (their slots follow the control plane's).
+    pub initial_workers: u32,
+    /// First of the slots for workers added by scale operations, and how many.
+    pub extra_first: u32,
+    /// Number of those slots.
+    pub extra_slots: u32,
+    /// Workers the Cluster's topology asks for (a scale operation changes it).
+    pub topology_workers: u32,
+    /// The MachineDeployment's `spec.replicas`.
+    pub md_replicas: u32,
     /// When the user applied the Cluster.
     pub created_at: Option<SimTime>,
     /// When the Cluster's status first reported every machine running.
@@ -210,9 +221,20 @@ impl ClusterState {
         self.cp_replicas + self.workers
     }
 
-    /// Index range of its machines.
-    pub fn machine_range(&self) -> std::ops::Range<u32> {
-        self.first_machine..self.first_machine + self.machines()
+    /// Indices of every machine slot of the cluster, used or not yet.
+    pub fn machine_slots(&self) -> impl Iterator<Item = u32> + use<> {
+        let first = self.first_machine;
+        (first..first + self.cp_replicas + self.initial_workers)
+            .chain(self.extra_first..self.extra_first + self.extra_slots)
+    }
+
+    /// Index of the cluster's `i`-th worker (in creation order).
+    pub fn worker_slot(&self, i: u32) -> u32 {
+        if i < self.initial_workers {
+            self.first_machine + self.cp_replicas + i
+        } else {
+            self.extra_first + (i - self.initial_workers)
+        }
     }
 }
 
@@ -308,6 +330,9 @@ pub fn make_fleet(
             first_machine: ms.len() as u32,
             cp_replicas,
             workers,
+            initial_workers: workers,
+            topology_workers: workers,
+            md_replicas: workers,
             ..ClusterState::default()
         });
         for i in 0..cp_replicas + workers {

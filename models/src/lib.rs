@@ -16,6 +16,7 @@ pub mod etcd;
 pub mod faults;
 pub mod fleet;
 pub mod import;
+pub mod operations;
 pub mod presets;
 pub mod prism_central;
 pub mod rate_limiter;

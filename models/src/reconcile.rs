@@ -73,6 +73,18 @@ pub enum Effect {
         init: bool,
     },
     MdCreated,
+    /// The Cluster's topology asks for `workers` workers (a user's scale patch).
+    TopologyWorkers {
+        workers: u32,
+    },
+    /// The topology controller set the MachineDeployment's replicas.
+    MdReplicas {
+        replicas: u32,
+    },
+    /// The MachineDeployment controller set the MachineSet's replicas.
+    MsReplicas {
+        replicas: u32,
+    },
     MdFinalizer,
     MdPaused,
     MdStatus {
@@ -334,6 +346,19 @@ fn topology(c: u32, cl: &ClusterState) -> Plan {
     } else if cl.shim && cl.nc_owned && cl.kcp_owned {
         p.write(ObjKind::Secret, Verb::Delete, t, Effect::ShimDeleted);
     }
+    if cl.topology_applied && cl.md_exists && cl.md_replicas != cl.topology_workers {
+        // A changed replica count in the topology: one patch of the MachineDeployment
+        // (server-side apply of spec.replicas), then the Cluster's TopologyReconciled.
+        p.write(
+            ObjKind::MachineDeployment,
+            Verb::Patch,
+            t,
+            Effect::MdReplicas {
+                replicas: cl.topology_workers,
+            },
+        );
+        p.events += 1; // TopologyUpdate
+    }
     p.done()
 }
 
@@ -526,6 +551,17 @@ fn machine_deployment(c: u32, cl: &ClusterState) -> Plan {
         p.write(ObjKind::MachineSet, Verb::Create, t, Effect::MsCreated);
         p.write(ObjKind::MachineDeployment, Verb::Patch, t, Effect::None); // revision annotation
         p.events += 1; // SuccessfulCreate
+    } else if cl.workers != cl.md_replicas {
+        // Rolling update with one MachineSet: its replicas go to the target in one step,
+        // a server-side-apply patch (CAPI reconcileNewMachineSet).
+        p.write(
+            ObjKind::MachineSet,
+            Verb::Patch,
+            t,
+            Effect::MsReplicas {
+                replicas: cl.md_replicas,
+            },
+        );
     }
     let s = sig(&[
         cl.ms_exists as u64,
@@ -580,14 +616,14 @@ fn machine_set(c: u32, cl: &ClusterState, machines: &[MachineState]) -> Plan {
             return p.after(15);
         }
         for i in cl.workers_created..cl.workers {
-            create_machine_objects(&mut p, cl.first_machine + cl.cp_replicas + i, false);
+            create_machine_objects(&mut p, cl.worker_slot(i), false);
             p.events += 1; // SuccessfulCreate
         }
         status(&mut p, false);
         return p;
     }
-    for i in 0..cl.workers {
-        let m = cl.first_machine + cl.cp_replicas + i;
+    for i in 0..cl.workers_created {
+        let m = cl.worker_slot(i);
         if machines[m as usize].exists && !machines[m as usize].metadata_applied {
             p.write(
                 ObjKind::NutanixMachine,

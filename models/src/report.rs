@@ -14,6 +14,7 @@ use sim_core::stats::quantile_sorted;
 use crate::config::ModelConfig;
 use crate::controllers::Controller;
 use crate::fleet::ObjKind;
+use crate::operations::OpTiming;
 use crate::steady::{self, SteadyFigures};
 use crate::world::{FleetSpec, Resource, World};
 
@@ -56,6 +57,8 @@ pub struct RunReport {
     pub writes_by_verb: BTreeMap<String, u64>,
     /// Simulation events handled [count].
     pub sim_events: u64,
+    /// When each operation of the workload ran: the create, then those after it.
+    pub operations: Vec<OpTiming>,
     /// The idle load of a `steady` operation, if the workload has one and the fleet got
     /// ready in time.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -588,7 +591,20 @@ pub fn build(
             })
             .collect(),
         sim_events: steps,
-        steady: match (&world.steady_start, &world.steady_end, world.steady_for) {
+        operations: if world.op_timings.is_empty() {
+            vec![OpTiming {
+                op: "create".into(),
+                started_s: 0.0,
+                finished_s: m.fleet_ready_at.map(|t| t.as_secs_f64()),
+            }]
+        } else {
+            world.op_timings.clone()
+        },
+        steady: match (
+            &world.steady_start,
+            &world.steady_end,
+            world.steady_requested(),
+        ) {
             (Some(a), Some(b), Some(d)) => Some(steady::figures(world, a, b, d.as_secs_f64())),
             _ => None,
         },

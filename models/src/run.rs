@@ -4,6 +4,7 @@ use sim_core::{RngStreams, SimDuration, SimError, SimTime, Simulation};
 
 use crate::config::ModelConfig;
 use crate::faults::Fault;
+use crate::operations::AfterOp;
 use crate::report::{self, RunReport};
 use crate::world::{FleetSpec, TimelineRow, World};
 
@@ -28,8 +29,8 @@ pub struct RunPlan {
     pub faults: Vec<Fault>,
     /// Independent management clusters the fleet is split among (1: one).
     pub management_clusters: u32,
-    /// A `steady` operation after the fleet is ready: how long to keep it running.
-    pub steady: Option<SimDuration>,
+    /// The operations after the create, in order (`steady`, `scale`).
+    pub after: Vec<AfterOp>,
 }
 
 impl RunPlan {
@@ -46,7 +47,7 @@ impl RunPlan {
             max_simulated: SimDuration::from_hours(24),
             faults: Vec::new(),
             management_clusters: 1,
-            steady: None,
+            after: Vec::new(),
         }
     }
 }
@@ -100,7 +101,7 @@ pub fn simulate_part(plan: &RunPlan, streams: RngStreams) -> Result<Finished, Si
     let mut world = World::new(plan.config.clone(), plan.fleet, &streams, plan.timeline);
     world.deadline = SimTime::ZERO + plan.max_simulated;
     world.set_faults(plan.faults.clone());
-    world.steady_for = plan.steady;
+    world.set_after(plan.after.clone());
     // Requeue timers and resyncs lie seconds to minutes ahead: a 1 s calendar slot keeps
     // them out of the heap until their slot begins (11 % faster at 600 clusters).
     let mut sim = Simulation::new(world)

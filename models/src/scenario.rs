@@ -58,6 +58,16 @@ pub enum Operation {
     Create(CreateOp),
     /// Keep the ready fleet running: resyncs, lease renewals and requeues only.
     Steady(SteadyOp),
+    /// Add workers to every cluster's MachineDeployment.
+    Scale(ScaleOp),
+}
+
+/// Grow every cluster's MachineDeployment by `by` workers.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct ScaleOp {
+    /// Workers added per cluster.
+    pub by: u32,
 }
 
 /// Run the ready fleet for `duration` with no change: the management cluster's idle load.
@@ -289,25 +299,31 @@ fn parse_workload(ctx: &Ctx, v: &Value) -> Result<Vec<Operation>, ConfigError> {
                 }
                 ops.push(Operation::Create(parse_create(ctx, &field, body)?))
             }
+            "steady" | "scale" if ops.is_empty() => {
+                let why = format!("{op} acts on a fleet: put a create before it");
+                return Err(ctx.err(op, &format!("{field}.{op}"), "", why));
+            }
             "steady" => {
-                if !matches!(ops.last(), Some(Operation::Create(_))) {
-                    let why = "steady runs a ready fleet: put it right after a create";
+                if ops.iter().any(|o| matches!(o, Operation::Steady(_))) {
+                    let why = "this version measures one steady window per workload";
                     return Err(ctx.err(op, &format!("{field}.steady"), "", why.into()));
                 }
                 ops.push(Operation::Steady(parse_steady(ctx, &field, body)?))
             }
-            "scale" | "upgrade" | "delete" | "fault" | "faults" => {
+            "scale" => ops.push(Operation::Scale(parse_scale(ctx, &field, body)?)),
+            "upgrade" | "delete" | "fault" | "faults" => {
                 return Err(ctx.err(
                     op,
                     &format!("{field}.{op}"),
                     "",
                     format!(
-                        "'{op}' is not simulated yet; this version simulates create, then steady"
+                        "'{op}' is not simulated yet; this version simulates create, then scale \
+                         (up) and steady"
                     ),
                 ));
             }
             other => {
-                return Err(ctx.err(other, &format!("{field}.{other}"), "", "unknown operation; choose from create, steady (scale, upgrade, delete come later)".into()));
+                return Err(ctx.err(other, &format!("{field}.{other}"), "", "unknown operation; choose from create, scale, steady (upgrade and delete come later)".into()));
             }
         }
     }
@@ -545,6 +561,40 @@ fn parse_topology(ctx: &Ctx, v: &Value) -> Result<TopologySpec, ConfigError> {
     Ok((n, pcs, shards, knobs))
 }
 
+fn parse_scale(ctx: &Ctx, field: &str, body: &Value) -> Result<ScaleOp, ConfigError> {
+    let f = format!("{field}.scale");
+    let hint = "must be a mapping, e.g. scale: {by: 5} (workers added per cluster)";
+    let Value::Object(m) = body else {
+        return Err(ctx.err("scale", &f, &scalar_text(body), hint.into()));
+    };
+    if let Some(k) = m.keys().find(|k| k.as_str() != "by") {
+        return Err(ctx.err(
+            k,
+            &format!("{f}.{k}"),
+            "",
+            "unknown key; expected by".into(),
+        ));
+    }
+    let Some(v) = m.get("by") else {
+        return Err(ctx.err("scale", &format!("{f}.by"), "", "is required".into()));
+    };
+    match v.as_i64() {
+        Some(n) if (1..=1000).contains(&n) => Ok(ScaleOp { by: n as u32 }),
+        Some(n) if n < 0 => Err(ctx.err(
+            "by",
+            &format!("{f}.by"),
+            &n.to_string(),
+            "scaling down (deleting machines) is not simulated yet; give 1 to 1000".into(),
+        )),
+        _ => Err(ctx.err(
+            "by",
+            &format!("{f}.by"),
+            &scalar_text(v),
+            "must be a whole number of workers per cluster from 1 to 1000".into(),
+        )),
+    }
+}
+
 fn parse_steady(ctx: &Ctx, field: &str, body: &Value) -> Result<SteadyOp, ConfigError> {
     let f = format!("{field}.steady");
     let hint = "must be a mapping with a duration, e.g. steady: {duration: 1h}";
@@ -779,6 +829,23 @@ pub fn load(file: &str, text: &str, overrides: &[Override]) -> Result<Scenario, 
     })
 }
 
+impl Scenario {
+    /// The operations after the create, in order, as the simulation runs them.
+    pub fn after_ops(&self) -> Vec<crate::operations::AfterOp> {
+        use crate::operations::AfterOp;
+        self.workload
+            .iter()
+            .filter_map(|op| match op {
+                Operation::Create(_) => None,
+                Operation::Steady(s) => Some(AfterOp::Steady(
+                    sim_core::SimDuration::from_secs_f64(s.duration.0),
+                )),
+                Operation::Scale(s) => Some(AfterOp::Scale { by: s.by }),
+            })
+            .collect()
+    }
+}
+
 /// A scenario as a YAML file with every knob written out, which reads back to the same.
 pub fn to_yaml(s: &Scenario) -> String {
     let mut out = String::new();
@@ -868,6 +935,7 @@ capx-controller-manager:
     fn resolve_write_read_gives_the_same() {
         let text = "name: rt\ndefaults: capi-1.13\ntier: large\netcd:\n  quota-backend-bytes: 6Gi\n\
                     workload:\n  - create: {clusters: 40, machines-per-cluster: 7, batch: 10, every: 5m}\n\
+                    \x20 - scale: {by: 3}\n\
                     \x20 - steady: {duration: 90m}\n\
                     faults:\n  - prism-central-outage: {at: 30m, duration: 10m}\n\
                     \x20 - vm-create-failures: {probability: 0.1, at: 5m, duration: 1h}\n\
@@ -880,7 +948,7 @@ capx-controller-manager:
         assert_eq!(a, b, "{written}");
         assert_eq!(a.config.etcd.quota_backend_bytes.0, 6 << 30);
         assert_eq!(a.faults.len(), 4);
-        assert_eq!(a.workload.len(), 2);
+        assert_eq!(a.workload.len(), 3);
         assert_eq!(a.management_clusters, Some(3));
     }
 

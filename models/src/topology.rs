@@ -10,6 +10,7 @@
 use rayon::prelude::*;
 use sim_core::{RngStreams, SimError};
 
+use crate::operations::OpTiming;
 use crate::report::{self, Bottleneck, RunReport, WaitShare, quantile_of};
 use crate::run::{RunOutput, RunPlan, simulate_part};
 
@@ -218,6 +219,20 @@ fn combine(
             .sum();
     }
     r.sim_events = all.iter().map(|p| p.sim_events).sum();
+    // Each operation across the management clusters: from the first start to the last end.
+    r.operations = (0..all.iter().map(|p| p.operations.len()).min().unwrap_or(0))
+        .map(|i| OpTiming {
+            op: all[0].operations[i].op.clone(),
+            started_s: all
+                .iter()
+                .map(|p| p.operations[i].started_s)
+                .fold(f64::INFINITY, f64::min),
+            finished_s: all
+                .iter()
+                .map(|p| p.operations[i].finished_s)
+                .try_fold(0.0, |acc: f64, t| t.map(|t| acc.max(t))),
+        })
+        .collect();
     // The idle load of the busiest management cluster (by API requests), if every one
     // had a steady window.
     r.steady = all

@@ -21,6 +21,7 @@ use crate::controllers::{Controller, KeySpace, MapTo, WATCHES, When, cached_kind
 use crate::etcd::{EtcdConfig, EtcdStore, GroupCommit};
 use crate::faults::Fault;
 use crate::fleet::{ClusterState, MachineState, ObjKind, make_fleet};
+use crate::operations::{AfterOp, OpTiming};
 use crate::prism_central::{PrismCentral, PrismCentralConfig, TaskKind};
 use crate::rate_limiter::{ClientLimiter, ClientRateLimit};
 use crate::reconcile::{self, Effect, Outcome, PcWork, Plan, Target, Verb, Write};
@@ -488,8 +489,16 @@ pub struct World {
     fleet: FleetSpec,
     /// Simulated time limit.
     pub deadline: SimTime,
-    /// A `steady` operation after the fleet is ready: how long to keep it running.
-    pub steady_for: Option<SimDuration>,
+    /// The operations after the create, in order.
+    after: Vec<AfterOp>,
+    /// The next of them to finish.
+    after_i: usize,
+    /// When the current one started.
+    op_started: Option<SimTime>,
+    /// Workers per cluster added by the scale operations started so far.
+    scale_added: u32,
+    /// When each operation ran.
+    pub op_timings: Vec<OpTiming>,
     /// Counters when the steady window opened.
     pub steady_start: Option<Snapshot>,
     /// Counters when it closed.
@@ -742,7 +751,11 @@ impl World {
             finished: false,
             fleet,
             deadline: SimTime::MAX,
-            steady_for: None,
+            after: Vec::new(),
+            after_i: 0,
+            op_started: None,
+            scale_added: 0,
+            op_timings: Vec::new(),
             steady_start: None,
             steady_end: None,
             cfg,
@@ -761,6 +774,103 @@ impl World {
             })
             .collect();
         self.faults = faults;
+    }
+
+    /// The operations to run after the create, in order (call before [`World::start`]).
+    /// A scale operation's new workers get machine slots now, after every existing one.
+    pub fn set_after(&mut self, after: Vec<AfterOp>) {
+        let extra: u32 = after
+            .iter()
+            .map(|op| match op {
+                AfterOp::Scale { by } => *by,
+                AfterOp::Steady(_) => 0,
+            })
+            .sum();
+        if extra > 0 {
+            for c in 0..self.clusters.len() {
+                let first = self.machines.len() as u32;
+                self.clusters[c].extra_first = first;
+                self.clusters[c].extra_slots = extra;
+                for _ in 0..extra {
+                    self.machines.push(MachineState {
+                        cluster: c as u32,
+                        ..MachineState::default()
+                    });
+                }
+            }
+            let n = self.machines.len();
+            self.metrics.machine_waits.resize(n, [0.0; 6]);
+            self.poll_rec.resize(n, u32::MAX);
+            self.vm_create_submitted.resize(n, SimTime::ZERO);
+            self.task_started.resize(n, [SimTime::ZERO; 4]);
+        }
+        self.after = after;
+    }
+
+    /// How long the workload's `steady` operation asks for, if it has one.
+    pub fn steady_requested(&self) -> Option<SimDuration> {
+        self.after.iter().find_map(|op| match op {
+            AfterOp::Steady(d) => Some(*d),
+            AfterOp::Scale { .. } => None,
+        })
+    }
+
+    /// Starts or checks the operations after the create; true when all have finished.
+    fn advance_ops(&mut self, sched: &mut Scheduler<Event>, now: SimTime) -> bool {
+        while let Some(&op) = self.after.get(self.after_i) {
+            let fresh = self.op_started.is_none();
+            let started = *self.op_started.get_or_insert(now);
+            let finished = match op {
+                AfterOp::Steady(d) => {
+                    if self.steady_start.is_none() {
+                        self.steady_start = Some(Snapshot::take(self, now));
+                    }
+                    let done = now >= started + d;
+                    if done {
+                        self.steady_end = Some(Snapshot::take(self, now));
+                    }
+                    done
+                }
+                AfterOp::Scale { by } => {
+                    if fresh {
+                        // The user patches each Cluster's topology replicas.
+                        self.scale_added += by;
+                        for c in 0..self.clusters.len() as u32 {
+                            let workers =
+                                self.clusters[c as usize].initial_workers + self.scale_added;
+                            let w = Write {
+                                kind: ObjKind::Cluster,
+                                verb: Verb::Patch,
+                                target: Target::Cluster(c),
+                                effect: Effect::TopologyWorkers { workers },
+                            };
+                            self.issue(sched, None, USER, Op::Write(w), Owner::Cluster(c));
+                        }
+                        false
+                    } else {
+                        let added = self.scale_added;
+                        self.clusters.iter().all(|c| {
+                            let target = c.initial_workers + added;
+                            c.topology_workers == target
+                                && c.md_replicas == target
+                                && c.workers == target
+                                && c.workers_running == target
+                        })
+                    }
+                }
+            };
+            if !finished {
+                return false;
+            }
+            self.op_timings.push(OpTiming {
+                op: op.name().into(),
+                started_s: started.as_secs_f64(),
+                finished_s: Some(now.as_secs_f64()),
+            });
+            self.after_i += 1;
+            self.op_started = None;
+        }
+        true
     }
 
     /// The Prism Central serving a cluster: clusters are spread over them round-robin.
@@ -1627,6 +1737,9 @@ impl World {
                         cl.kcp_init_reported |= init;
                     }
                     Effect::MdCreated => cl.md_exists = true,
+                    Effect::TopologyWorkers { workers } => cl.topology_workers = workers,
+                    Effect::MdReplicas { replicas } => cl.md_replicas = replicas,
+                    Effect::MsReplicas { replicas } => cl.workers = replicas,
                     Effect::MdFinalizer => cl.md_finalizer = true,
                     Effect::MdPaused => cl.md_paused = true,
                     Effect::MdStatus { sig } => cl.md_status_sig = sig,
@@ -1741,7 +1854,7 @@ impl World {
                     self.enqueue(sched, ctrl, c, prio)
                 }
                 (MapTo::MachinesOfCluster, Target::Cluster(c)) => {
-                    for m in self.clusters[c as usize].machine_range() {
+                    for m in self.clusters[c as usize].machine_slots() {
                         if self.machine_object_exists(ctrl, m) {
                             self.enqueue(sched, ctrl, m, prio);
                         }
@@ -2193,16 +2306,26 @@ impl World {
             .nospace_at
             .is_some_and(|t| now > t + SimDuration::from_mins(30));
         let mut done = all_ready;
-        if let (true, Some(d)) = (all_ready, self.steady_for) {
-            if self.steady_start.is_none() {
-                self.steady_start = Some(Snapshot::take(self, now));
+        if all_ready {
+            if self.op_timings.is_empty() {
+                self.op_timings.push(OpTiming {
+                    op: "create".into(),
+                    started_s: 0.0,
+                    finished_s: self.metrics.fleet_ready_at.map(|t| t.as_secs_f64()),
+                });
             }
-            let opened = self.steady_start.as_ref().map_or(now, |s| s.at);
-            done = now >= opened + d;
+            done = self.advance_ops(sched, now);
         }
         if done || stuck_on_quota || now >= self.deadline {
             if self.steady_start.is_some() && self.steady_end.is_none() {
                 self.steady_end = Some(Snapshot::take(self, now));
+            }
+            if let (Some(op), Some(t)) = (self.after.get(self.after_i), self.op_started) {
+                self.op_timings.push(OpTiming {
+                    op: op.name().into(),
+                    started_s: t.as_secs_f64(),
+                    finished_s: None,
+                });
             }
             self.finished = true;
         }

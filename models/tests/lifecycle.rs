@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 
 use models::fleet::ObjKind;
+use models::operations::AfterOp;
 use models::presets::{self, Override, Tier};
 use models::report::RunReport;
 use models::run::{Finished, RunPlan, run, simulate};
@@ -439,7 +440,7 @@ fn three_shards_give_a_rate_limited_manager_three_times_the_qps() {
 #[test]
 fn a_steady_fleet_writes_only_its_lease_renewals() {
     let mut plan = make_plan(Tier::Small, 2, 4, 1, &[]);
-    plan.steady = Some(SimDuration::from_secs(3600));
+    plan.after = vec![AfterOp::Steady(SimDuration::from_secs(3600))];
     let r = report(&plan);
     let st = r.steady.expect("a steady window");
     assert!((st.duration_s - 3600.0).abs() <= 15.0, "{}", st.duration_s);
@@ -520,4 +521,49 @@ fn failed_vm_creates_are_retried_until_every_machine_runs() {
         clean.fleet.time_to_ready_s.unwrap(),
     );
     assert!(slow > fast, "retries cost time: {slow} vs {fast}");
+}
+
+/// Issue 4, `scale`: adding k workers to each cluster's MachineDeployment makes, per
+/// cluster, one topology patch by the user, one MachineDeployment replicas patch (the
+/// topology controller), one MachineSet replicas patch (the MachineDeployment controller)
+/// and then exactly k more of each machine object and k more VMs, as at creation.
+#[test]
+fn scaling_up_adds_exactly_k_machines_per_cluster() {
+    let (clusters, k) = (3u32, 2u32);
+    let base = make_plan(Tier::Small, clusters, 3, 1, &[]);
+    let mut scaled = base.clone();
+    scaled.after = vec![AfterOp::Scale { by: k }];
+    let (a, b) = (report(&base), report(&scaled));
+    assert_eq!(a.fleet.machines_running, clusters * 3);
+    assert_eq!(
+        b.fleet.machines_running,
+        clusters * (3 + k),
+        "every new worker runs"
+    );
+    let w = |r: &RunReport, key: &str| r.writes_by_verb.get(key).copied().unwrap_or(0);
+    for kind in ["Machine", "KubeadmConfig", "NutanixMachine"] {
+        let key = format!("{kind}/create");
+        assert_eq!(
+            w(&b, &key) - w(&a, &key),
+            u64::from(clusters * k),
+            "{key}: k more per cluster"
+        );
+    }
+    // The scale's own patches: Cluster (user), MachineDeployment, MachineSet.
+    for key in [
+        "Cluster/patch",
+        "MachineDeployment/patch",
+        "MachineSet/patch",
+    ] {
+        assert_eq!(w(&b, key) - w(&a, key), u64::from(clusters), "{key}");
+    }
+    let ops: Vec<&str> = b.operations.iter().map(|o| o.op.as_str()).collect();
+    assert_eq!(ops, ["create", "scale"]);
+    let scale = &b.operations[1];
+    let took = scale.finished_s.expect("finished") - scale.started_s;
+    assert!(
+        took > 60.0,
+        "a VM takes minutes to create and boot: {took} s"
+    );
+    assert_eq!(b.prism_central.vm_create_failures, 0);
 }

@@ -61,6 +61,11 @@ fn malformed_scenarios_are_explained() {
             "workload:\n  - steady: {duration: 1h}\n",
         ),
         (
+            "scale down",
+            "workload:\n  - create: {clusters: 5}\n  - scale: {by: -2}\n",
+        ),
+        ("scale before any create", "workload:\n  - scale: {by: 2}\n"),
+        (
             "steady too short",
             "workload:\n  - create: {clusters: 5}\n  - steady: {duration: 10s}\n",
         ),

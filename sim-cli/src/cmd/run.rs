@@ -4,6 +4,7 @@ use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
+use models::operations::AfterOp;
 use models::presets::{self, Override, Tier};
 use models::report::RunReport;
 use models::run::{RunPlan, run as run_fleet};
@@ -134,24 +135,19 @@ pub fn plan(args: &Args) -> anyhow::Result<RunPlan> {
     let create = scenario.as_ref().and_then(|s| {
         s.workload.iter().find_map(|op| match op {
             Operation::Create(c) => Some(c.clone()),
-            Operation::Steady(_) => None,
+            Operation::Steady(_) | Operation::Scale(_) => None,
         })
     });
-    let steady = args.steady.map(|d| d.as_secs_f64()).or_else(|| {
-        scenario.as_ref().and_then(|s| {
-            s.workload.iter().find_map(|op| match op {
-                Operation::Steady(st) => Some(st.duration.0),
-                Operation::Create(_) => None,
-            })
-        })
-    });
-    if let Some(d) = steady
-        && !(60.0..=168.0 * 3600.0).contains(&d)
-    {
-        bail!(
-            "--steady {}: must be from 1m to 168h",
-            SimDuration::from_secs_f64(d)
-        );
+    let mut after = scenario.as_ref().map(|s| s.after_ops()).unwrap_or_default();
+    if let Some(d) = args.steady {
+        if !(60.0..=168.0 * 3600.0).contains(&d.as_secs_f64()) {
+            bail!("--steady {d}: must be from 1m to 168h");
+        }
+        // --steady replaces the scenario's steady window, or adds one at the end.
+        match after.iter_mut().find(|op| matches!(op, AfterOp::Steady(_))) {
+            Some(op) => *op = AfterOp::Steady(d),
+            None => after.push(AfterOp::Steady(d)),
+        }
     }
     let clusters = match (args.clusters, &create) {
         (Some(n), _) => n,
@@ -218,7 +214,7 @@ pub fn plan(args: &Args) -> anyhow::Result<RunPlan> {
         max_simulated: args.max_time,
         faults,
         management_clusters,
-        steady: steady.map(SimDuration::from_secs_f64),
+        after,
     })
 }
 
@@ -523,6 +519,24 @@ pub fn render(r: &RunReport) -> String {
     if !relief.is_empty() {
         o.push_str(&format!("Relieve with: {relief}.\n"));
     }
+    if r.operations.len() > 1 {
+        o.push_str("\nOperations (each starts when the previous one has finished)\n");
+        let mut t = Table::new(&[
+            ("operation", Align::Left),
+            ("started", Align::Right),
+            ("finished", Align::Right),
+            ("took", Align::Right),
+        ]);
+        for op in &r.operations {
+            t.row(vec![
+                op.op.clone(),
+                secs(op.started_s),
+                op.finished_s.map_or("not by the end".into(), secs),
+                op.finished_s.map_or("-".into(), |f| secs(f - op.started_s)),
+            ]);
+        }
+        o.push_str(&indent(&t.render()));
+    }
     if let Some(st) = &r.steady {
         o.push_str(&steady_section(st));
     }
@@ -538,7 +552,7 @@ fn steady_section(st: &models::steady::SteadyFigures) -> String {
         String::new()
     };
     o.push_str(&format!(
-        "\nSteady state: {} after the fleet was ready{cut}\n",
+        "\nSteady state: {} of the ready fleet, nothing changing{cut}\n",
         secs(st.duration_s)
     ));
     o.push_str(&format!(

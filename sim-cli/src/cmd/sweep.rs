@@ -7,7 +7,7 @@ use anyhow::{Context, bail};
 use models::config::{ModelConfig, Thresholds};
 use models::presets::{self, Override, Tier};
 use models::run::RunPlan;
-use models::scenario::{Operation, Scenario};
+use models::scenario::Scenario;
 use models::sweep::{self, KnobAxis, Knobs, PointSummary, SweepResult};
 use models::world::FleetSpec;
 use sim_core::SimDuration;
@@ -258,16 +258,13 @@ pub fn run(args: &Args) -> anyhow::Result<Outcome> {
             .position(|k| k == knobs)
             .expect("a known variant");
         let setup = &setups[v];
-        let (config, label, faults, explicit_split, steady) = match &setup.scenario {
+        let (config, label, faults, explicit_split, after) = match &setup.scenario {
             Some(s) => (
                 s.config.clone(),
                 s.tier.map_or(s.defaults.name(), |t| t.name()).to_string(),
                 s.faults.clone(),
                 s.management_clusters,
-                s.workload.iter().find_map(|op| match op {
-                    Operation::Steady(st) => Some(SimDuration::from_secs_f64(st.duration.0)),
-                    Operation::Create(_) => None,
-                }),
+                s.after_ops(),
             ),
             None => {
                 let tier = tier_of(c);
@@ -281,7 +278,7 @@ pub fn run(args: &Args) -> anyhow::Result<Outcome> {
                     tier.name().to_string(),
                     Vec::new(),
                     None,
-                    None,
+                    Vec::new(),
                 )
             }
         };
@@ -292,7 +289,7 @@ pub fn run(args: &Args) -> anyhow::Result<Outcome> {
         plan.max_simulated = args.max_time;
         plan.faults = faults;
         plan.management_clusters = management_clusters;
-        plan.steady = steady;
+        plan.after = after;
         plan
     };
     let threads = args.threads.map(|t| t as usize);

@@ -1,0 +1,45 @@
+//! The operations that follow a fleet's creation, run one after the other: each starts
+//! when the previous one has finished.
+//!
+//! - `steady`: the ready fleet runs unchanged for a while ([`crate::steady`]).
+//! - `scale`: every cluster's MachineDeployment grows by `by` workers. The user patches
+//!   the Cluster's topology; the topology controller patches the MachineDeployment's
+//!   replicas; the MachineDeployment controller patches its MachineSet's; the MachineSet
+//!   creates the new Machines as at creation. It has finished when every cluster runs its
+//!   new count.
+
+use serde::Serialize;
+use sim_core::SimDuration;
+
+/// One operation after the create.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum AfterOp {
+    /// Keep the ready fleet running this long.
+    Steady(SimDuration),
+    /// Add `by` workers to every cluster's MachineDeployment.
+    Scale {
+        /// Workers added per cluster (> 0).
+        by: u32,
+    },
+}
+
+impl AfterOp {
+    /// The name scenarios use.
+    pub fn name(&self) -> &'static str {
+        match self {
+            AfterOp::Steady(_) => "steady",
+            AfterOp::Scale { .. } => "scale",
+        }
+    }
+}
+
+/// When one operation of the workload ran.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct OpTiming {
+    /// `create`, `scale` or `steady`.
+    pub op: String,
+    /// Start, from the beginning of the run [s].
+    pub started_s: f64,
+    /// End [s]; absent if the run stopped first.
+    pub finished_s: Option<f64>,
+}
