@@ -200,6 +200,8 @@ pub struct ClusterState {
     pub ms_paused: bool,
     /// Worker machines created by the MS.
     pub workers_created: u32,
+    /// Worker Machines deleted and gone.
+    pub workers_gone: u32,
     /// Last status the MS controller wrote.
     pub ms_status_sig: u64,
 
@@ -302,6 +304,12 @@ pub struct MachineState {
     /// Prism Central tasks of this VM that failed and whose failure no poll has seen
     /// yet, one bit per task kind.
     pub task_failed: u8,
+    /// The Machine is being deleted (deletionTimestamp set).
+    pub deleting: bool,
+    /// Its drain was recorded as started.
+    pub drain_started: bool,
+    /// The NutanixMachine is being deleted.
+    pub nm_deleting: bool,
 }
 
 impl MachineState {

@@ -2,11 +2,11 @@
 //! when the previous one has finished.
 //!
 //! - `steady`: the ready fleet runs unchanged for a while ([`crate::steady`]).
-//! - `scale`: every cluster's MachineDeployment grows by `by` workers. The user patches
-//!   the Cluster's topology; the topology controller patches the MachineDeployment's
-//!   replicas; the MachineDeployment controller patches its MachineSet's; the MachineSet
-//!   creates the new Machines as at creation. It has finished when every cluster runs its
-//!   new count.
+//! - `scale`: every cluster's MachineDeployment grows (or shrinks) by `by` workers. The
+//!   user patches the Cluster's topology; the topology controller patches the
+//!   MachineDeployment's replicas; the MachineDeployment controller patches its
+//!   MachineSet's; the MachineSet creates the new Machines as at creation, or deletes the
+//!   surplus. It has finished when every cluster runs exactly its new count.
 
 use serde::Serialize;
 use sim_core::SimDuration;
@@ -16,10 +16,10 @@ use sim_core::SimDuration;
 pub enum AfterOp {
     /// Keep the ready fleet running this long.
     Steady(SimDuration),
-    /// Add `by` workers to every cluster's MachineDeployment.
+    /// Add `by` workers to every cluster's MachineDeployment (remove, if negative).
     Scale {
-        /// Workers added per cluster (> 0).
-        by: u32,
+        /// Workers added per cluster.
+        by: i32,
     },
 }
 

@@ -33,8 +33,13 @@ pub enum Verb {
     Patch,
     /// PATCH of the status subresource.
     StatusPatch,
-    /// DELETE.
+    /// DELETE of an object without finalizers: etcd removes it.
     Delete,
+    /// DELETE of an object that has finalizers: etcd stores its deletionTimestamp.
+    MarkDeleted,
+    /// PATCH that removes the last finalizer of an object being deleted: the API server
+    /// deletes it from etcd.
+    FinalizerRemoved,
     /// An UPDATE that changes nothing: an API request, no etcd write (CAPX's credential
     /// Secret on every NutanixCluster reconcile).
     NoopUpdate,
@@ -85,6 +90,18 @@ pub enum Effect {
     MsReplicas {
         replicas: u32,
     },
+    /// The MachineSet deleted a Machine (deletionTimestamp set).
+    MachineDeleting,
+    /// The Machine controller recorded the drain start.
+    DrainStarted,
+    /// The Machine controller deleted the NutanixMachine (deletionTimestamp set).
+    NmDeleting,
+    /// The Machine controller deleted the KubeadmConfig (no finalizer: gone).
+    KcDeleted,
+    /// The Machine's finalizer is removed: the Machine is gone.
+    MachineGone,
+    /// CAPX removed the NutanixMachine's finalizer: it is gone.
+    NmGone,
     MdFinalizer,
     MdPaused,
     MdStatus {
@@ -153,6 +170,10 @@ pub enum PcWork {
     /// NutanixMachine: look-ups, create the VM, set its custom attributes, power it on,
     /// each task polled every second until done.
     ProvisionVm,
+    /// NutanixMachine being deleted: get the VM, list its running tasks, get it again
+    /// for its ETag and DELETE it (not waiting for the task); later passes get the VM
+    /// (and list its tasks) until it is gone.
+    DeleteVm,
 }
 
 /// How a reconcile ends.
@@ -385,6 +406,12 @@ fn nutanix_cluster(c: u32, cl: &ClusterState) -> Plan {
     p.done()
 }
 
+/// A Machine's place in name order: its generated name suffix is random, so a hash of
+/// its slot stands for it.
+fn name_order(m: u32) -> u64 {
+    sim_core::rng::splitmix64(u64::from(m))
+}
+
 /// The five writes that create one machine's objects (CAPI v1.12): apply + managedFields
 /// patch for the bootstrap and infrastructure objects, then the Machine.
 fn create_machine_objects(p: &mut Plan, m: u32, infra_first: bool) {
@@ -594,12 +621,11 @@ fn machine_set(c: u32, cl: &ClusterState, machines: &[MachineState]) -> Plan {
         p.write(ObjKind::MachineSet, Verb::StatusPatch, t, Effect::MsPaused);
         return p;
     }
+    // Deleting Machines still count (getAndAdoptMachinesForMachineSet): a replacement
+    // is created only once the old Machine is gone.
+    let alive = cl.workers_created - cl.workers_gone;
     let status = |p: &mut Plan, preflight: bool| {
-        let s = sig(&[
-            preflight as u64,
-            cl.workers_created as u64,
-            cl.workers_running as u64,
-        ]);
+        let s = sig(&[preflight as u64, alive as u64, cl.workers_running as u64]);
         if s != cl.ms_status_sig {
             p.write(
                 ObjKind::MachineSet,
@@ -609,15 +635,38 @@ fn machine_set(c: u32, cl: &ClusterState, machines: &[MachineState]) -> Plan {
             );
         }
     };
-    if cl.workers_created < cl.workers {
+    if alive < cl.workers {
         // controlPlaneStablePreflightCheck: the KCP must report a version.
         if !cl.kcp_version_reported {
             status(&mut p, true);
             return p.after(15);
         }
-        for i in cl.workers_created..cl.workers {
+        for i in cl.workers_created..cl.workers_created + (cl.workers - alive) {
             create_machine_objects(&mut p, cl.worker_slot(i), false);
             p.events += 1; // SuccessfulCreate
+        }
+        status(&mut p, false);
+        return p;
+    }
+    if alive > cl.workers {
+        // Scale down: delete the surplus, Machines without a node first, then by name
+        // (the "Random" deletion order sorts ties by name, which is random with respect
+        // to creation).
+        let mut candidates: Vec<u32> = (0..cl.workers_created)
+            .map(|i| cl.worker_slot(i))
+            .filter(|&m| machines[m as usize].exists && !machines[m as usize].deleting)
+            .collect();
+        let deleting = (alive as usize).saturating_sub(candidates.len());
+        let surplus = (alive - cl.workers) as usize;
+        candidates.sort_by_key(|&m| (machines[m as usize].running, name_order(m)));
+        for &m in candidates.iter().take(surplus.saturating_sub(deleting)) {
+            p.write(
+                ObjKind::Machine,
+                Verb::MarkDeleted,
+                Target::Machine(m),
+                Effect::MachineDeleting,
+            );
+            p.events += 1; // SuccessfulDelete
         }
         status(&mut p, false);
         return p;
@@ -641,6 +690,7 @@ fn machine_set(c: u32, cl: &ClusterState, machines: &[MachineState]) -> Plan {
     }
     status(&mut p, false);
     if cl.workers_running < cl.workers {
+        // shouldRequeueForReplicaCountersRefresh: until readyReplicas == replicas.
         p.after(15)
     } else {
         p.done()
@@ -652,6 +702,9 @@ fn machine(m: u32, ms: &MachineState, cl: &ClusterState) -> Plan {
     let t = Target::Machine(m);
     if !ms.exists {
         return p;
+    }
+    if ms.deleting {
+        return machine_delete(m, ms);
     }
     if !ms.finalizer {
         p.write(ObjKind::Machine, Verb::Patch, t, Effect::MachineFinalizer);
@@ -766,7 +819,87 @@ fn kubeadm_config(m: u32, ms: &MachineState, cl: &ClusterState) -> Plan {
     if ms.is_init() { p.done() } else { p.after(300) }
 }
 
+/// CAPI v1.12 Machine `reconcileDelete` for a worker: record the drain start and drain
+/// (workload-cluster writes, one pass for a node with only DaemonSet pods), delete the
+/// NutanixMachine and wait for it through the watch, delete the KubeadmConfig (no
+/// finalizer), delete the Node (workload) and remove the finalizer. Each pass that
+/// changes a condition ends with the deferred status patch.
+fn machine_delete(m: u32, ms: &MachineState) -> Plan {
+    let mut p = Plan::new();
+    let t = Target::Machine(m);
+    if !ms.drain_started {
+        p.write(ObjKind::Machine, Verb::StatusPatch, t, Effect::DrainStarted);
+        if ms.nm_exists {
+            p.write(
+                ObjKind::NutanixMachine,
+                Verb::MarkDeleted,
+                t,
+                Effect::NmDeleting,
+            );
+        }
+        p.write(ObjKind::Machine, Verb::StatusPatch, t, Effect::None); // Deleting condition
+        return p;
+    }
+    if ms.nm_exists {
+        return p; // waiting for the infrastructure to be gone (watch)
+    }
+    if ms.kc_exists {
+        p.write(ObjKind::KubeadmConfig, Verb::Delete, t, Effect::KcDeleted);
+        p.write(ObjKind::Machine, Verb::StatusPatch, t, Effect::None);
+        return p;
+    }
+    p.write(
+        ObjKind::Machine,
+        Verb::FinalizerRemoved,
+        t,
+        Effect::MachineGone,
+    );
+    p
+}
+
+/// CAPX v1.10.0 NutanixMachine `reconcileDelete`: no power-off. First pass: GET the VM,
+/// LIST its running tasks, GET it for its ETag, DELETE it (the task is not waited for),
+/// patch the conditions, requeue after 5 s. While the delete task runs: GET and LIST,
+/// 5 s again. Then the GET answers 404 and the finalizer is removed.
+fn nutanix_machine_delete(m: u32, ms: &MachineState) -> Plan {
+    let mut p = Plan::new();
+    let t = Target::Machine(m);
+    use crate::prism_central::TaskKind;
+    let create = 1 << crate::world::task_code(TaskKind::VmCreate);
+    let delete = 1 << crate::world::task_code(TaskKind::VmDelete);
+    if ms.task_done & create == 0 && ms.tasks_pending & create == 0 {
+        // No VM was ever created: no UUID, so the finalizer goes at once.
+        p.write(
+            ObjKind::NutanixMachine,
+            Verb::FinalizerRemoved,
+            t,
+            Effect::NmGone,
+        );
+        return p;
+    }
+    p.pc = Some(PcWork::DeleteVm);
+    if ms.task_done & delete != 0 {
+        p.write(
+            ObjKind::NutanixMachine,
+            Verb::FinalizerRemoved,
+            t,
+            Effect::NmGone,
+        );
+        return p;
+    }
+    if ms.tasks_pending == 0 {
+        p.write(ObjKind::NutanixMachine, Verb::StatusPatch, t, Effect::None); // Deleting
+    }
+    p.after(5)
+}
+
 fn nutanix_machine(m: u32, ms: &MachineState) -> Plan {
+    if !ms.nm_exists {
+        return Plan::new(); // gone: the reconcile reads NotFound
+    }
+    if ms.nm_deleting {
+        return nutanix_machine_delete(m, ms);
+    }
     let mut p = Plan::new();
     let t = Target::Machine(m);
     if !ms.nm_exists || !ms.nm_owned {

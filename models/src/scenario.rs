@@ -62,12 +62,12 @@ pub enum Operation {
     Scale(ScaleOp),
 }
 
-/// Grow every cluster's MachineDeployment by `by` workers.
+/// Grow (or shrink, if negative) every cluster's MachineDeployment by `by` workers.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub struct ScaleOp {
-    /// Workers added per cluster.
-    pub by: u32,
+    /// Workers added per cluster; negative removes.
+    pub by: i32,
 }
 
 /// Run the ready fleet for `duration` with no change: the management cluster's idle load.
@@ -310,7 +310,33 @@ fn parse_workload(ctx: &Ctx, v: &Value) -> Result<Vec<Operation>, ConfigError> {
                 }
                 ops.push(Operation::Steady(parse_steady(ctx, &field, body)?))
             }
-            "scale" => ops.push(Operation::Scale(parse_scale(ctx, &field, body)?)),
+            "scale" => {
+                let op = parse_scale(ctx, &field, body)?;
+                // Workers per cluster after every scale so far must stay within 0..=1000.
+                let mut workers = 0i64;
+                for o in ops.iter() {
+                    match o {
+                        Operation::Create(c) => {
+                            workers = i64::from(c.machines_per_cluster - c.control_plane_replicas)
+                        }
+                        Operation::Scale(s) => workers += i64::from(s.by),
+                        Operation::Steady(_) => {}
+                    }
+                }
+                let after = workers + i64::from(op.by);
+                if !(0..=1000).contains(&after) {
+                    return Err(ctx.err(
+                        "by",
+                        &format!("{field}.scale.by"),
+                        &op.by.to_string(),
+                        format!(
+                            "would leave {after} workers per cluster (from {workers}); \
+                             the count must stay from 0 to 1000"
+                        ),
+                    ));
+                }
+                ops.push(Operation::Scale(op))
+            }
             "upgrade" | "delete" | "fault" | "faults" => {
                 return Err(ctx.err(
                     op,
@@ -318,7 +344,7 @@ fn parse_workload(ctx: &Ctx, v: &Value) -> Result<Vec<Operation>, ConfigError> {
                     "",
                     format!(
                         "'{op}' is not simulated yet; this version simulates create, then scale \
-                         (up) and steady"
+                         and steady"
                     ),
                 ));
             }
@@ -579,18 +605,14 @@ fn parse_scale(ctx: &Ctx, field: &str, body: &Value) -> Result<ScaleOp, ConfigEr
         return Err(ctx.err("scale", &format!("{f}.by"), "", "is required".into()));
     };
     match v.as_i64() {
-        Some(n) if (1..=1000).contains(&n) => Ok(ScaleOp { by: n as u32 }),
-        Some(n) if n < 0 => Err(ctx.err(
-            "by",
-            &format!("{f}.by"),
-            &n.to_string(),
-            "scaling down (deleting machines) is not simulated yet; give 1 to 1000".into(),
-        )),
+        Some(n) if n != 0 && (-1000..=1000).contains(&n) => Ok(ScaleOp { by: n as i32 }),
         _ => Err(ctx.err(
             "by",
             &format!("{f}.by"),
             &scalar_text(v),
-            "must be a whole number of workers per cluster from 1 to 1000".into(),
+            "must be a whole number of workers per cluster, -1000 to 1000 and not 0 \
+             (negative scales down)"
+                .into(),
         )),
     }
 }

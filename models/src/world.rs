@@ -197,6 +197,8 @@ enum PcOp {
     Call,
     /// POST that starts a task, then poll it until done.
     Task(TaskKind),
+    /// A call that starts a task nobody waits for.
+    Submit(TaskKind),
 }
 
 struct PcProgress {
@@ -420,6 +422,17 @@ const USER: u8 = u8::MAX;
 pub const SAMPLE_INTERVAL_S: u64 = 15;
 
 const CLUSTER_CATEGORY_OPS: &[PcOp] = &[PcOp::Call, PcOp::Call];
+/// CAPX deleting a VM: GET it, LIST its running tasks, GET it for its ETag, DELETE.
+const DELETE_SUBMIT_OPS: &[PcOp] = &[
+    PcOp::Call,
+    PcOp::Call,
+    PcOp::Call,
+    PcOp::Submit(TaskKind::VmDelete),
+];
+/// The delete task still runs: GET the VM, LIST its tasks.
+const DELETE_WAIT_OPS: &[PcOp] = &[PcOp::Call, PcOp::Call];
+/// The VM is gone: the GET answers 404.
+const DELETE_GONE_OPS: &[PcOp] = &[PcOp::Call];
 
 /// The simulated management cluster.
 pub struct World {
@@ -495,8 +508,8 @@ pub struct World {
     after_i: usize,
     /// When the current one started.
     op_started: Option<SimTime>,
-    /// Workers per cluster added by the scale operations started so far.
-    scale_added: u32,
+    /// Workers per cluster added (or removed) by the scale operations started so far.
+    scale_added: i32,
     /// When each operation ran.
     pub op_timings: Vec<OpTiming>,
     /// Counters when the steady window opened.
@@ -779,10 +792,11 @@ impl World {
     /// The operations to run after the create, in order (call before [`World::start`]).
     /// A scale operation's new workers get machine slots now, after every existing one.
     pub fn set_after(&mut self, after: Vec<AfterOp>) {
+        // Every worker a scale-up creates needs a slot; deleted ones keep theirs.
         let extra: u32 = after
             .iter()
             .map(|op| match op {
-                AfterOp::Scale { by } => *by,
+                AfterOp::Scale { by } => (*by).max(0) as u32,
                 AfterOp::Steady(_) => 0,
             })
             .sum();
@@ -836,8 +850,9 @@ impl World {
                         // The user patches each Cluster's topology replicas.
                         self.scale_added += by;
                         for c in 0..self.clusters.len() as u32 {
-                            let workers =
-                                self.clusters[c as usize].initial_workers + self.scale_added;
+                            let workers = (self.clusters[c as usize].initial_workers as i32
+                                + self.scale_added)
+                                .max(0) as u32;
                             let w = Write {
                                 kind: ObjKind::Cluster,
                                 verb: Verb::Patch,
@@ -850,10 +865,11 @@ impl World {
                     } else {
                         let added = self.scale_added;
                         self.clusters.iter().all(|c| {
-                            let target = c.initial_workers + added;
+                            let target = (c.initial_workers as i32 + added).max(0) as u32;
                             c.topology_workers == target
                                 && c.md_replicas == target
                                 && c.workers == target
+                                && c.workers_created - c.workers_gone == target
                                 && c.workers_running == target
                         })
                     }
@@ -1192,6 +1208,26 @@ impl World {
                 let (lookups, ops) = provision_ops(m, self.cfg.prism_central.lookups_per_vm_create);
                 r.pc = Some(PcProgress {
                     lookups,
+                    ops,
+                    idx: 0,
+                    attempts: 0,
+                    polling: false,
+                    task_submitted_at: SimTime::ZERO,
+                });
+                self.pc_next(sched, rec);
+            }
+            Some(PcWork::DeleteVm) => {
+                let m = &self.machines[r.key as usize];
+                let delete = 1 << task_code(TaskKind::VmDelete);
+                let ops: &'static [PcOp] = if m.task_done & delete != 0 {
+                    DELETE_GONE_OPS
+                } else if m.tasks_pending != 0 {
+                    DELETE_WAIT_OPS
+                } else {
+                    DELETE_SUBMIT_OPS
+                };
+                r.pc = Some(PcProgress {
+                    lookups: 0,
                     ops,
                     idx: 0,
                     attempts: 0,
@@ -1540,8 +1576,10 @@ impl World {
         };
         let result = match verb {
             Verb::Create => self.store.put(now, None, size),
-            Verb::Patch | Verb::StatusPatch => self.store.put(now, Some(size), size),
-            Verb::Delete => {
+            Verb::Patch | Verb::StatusPatch | Verb::MarkDeleted => {
+                self.store.put(now, Some(size), size)
+            }
+            Verb::Delete | Verb::FinalizerRemoved => {
                 self.store.delete(now, size);
                 Ok(())
             }
@@ -1552,16 +1590,17 @@ impl World {
         }
         self.wait(owner, Resource::Etcd, now.saturating_since(submitted));
         self.metrics.writes_by_kind[kind.index()] += 1;
+        // As the client sent it: a DELETE, a PATCH.
         let v = match verb {
             Verb::Create => 0,
-            Verb::Patch | Verb::NoopUpdate => 1,
+            Verb::Patch | Verb::NoopUpdate | Verb::FinalizerRemoved => 1,
             Verb::StatusPatch => 2,
-            Verb::Delete => 3,
+            Verb::Delete | Verb::MarkDeleted => 3,
         };
         self.metrics.writes_by_verb[kind.index()][v] += 1;
         match verb {
             Verb::Create => self.object_created(kind, size, true),
-            Verb::Delete => self.object_created(kind, size, false),
+            Verb::Delete | Verb::FinalizerRemoved => self.object_created(kind, size, false),
             _ => {}
         }
         if let Op::LeaseUpdate = self.reqs.get(req).expect("live").op {
@@ -1688,6 +1727,7 @@ impl World {
         let now = sched.now();
         let mut infra_transition = false;
         let mut init_transition = false;
+        let mut gc_secret = false;
         match w.target {
             Target::Cluster(c) => {
                 let cl = &mut self.clusters[c as usize];
@@ -1800,9 +1840,41 @@ impl World {
                     Effect::NmFinalizer => ms.nm_finalizer = true,
                     Effect::NmReason { sig } => ms.nm_reason_sig = sig,
                     Effect::NmReady => ms.nm_ready = true,
+                    Effect::MachineDeleting => ms.deleting = true,
+                    Effect::DrainStarted => ms.drain_started = true,
+                    Effect::NmDeleting => ms.nm_deleting = true,
+                    Effect::NmGone => ms.nm_exists = false,
+                    Effect::KcDeleted => {
+                        ms.kc_exists = false;
+                        if ms.kc_ready {
+                            // The garbage collector deletes the bootstrap data Secret the
+                            // KubeadmConfig owned (a kube-controller-manager request).
+                            gc_secret = true;
+                        }
+                    }
+                    Effect::MachineGone => {
+                        ms.exists = false;
+                        let was_running = std::mem::replace(&mut ms.running, false);
+                        let cl = &mut self.clusters[c];
+                        cl.workers_gone += 1;
+                        if was_running {
+                            cl.running -= 1;
+                            cl.workers_running -= 1;
+                            self.machines_running -= 1;
+                        }
+                    }
                     _ => {}
                 }
             }
+        }
+        if gc_secret {
+            let secret = Write {
+                kind: ObjKind::Secret,
+                verb: Verb::Delete,
+                target: w.target,
+                effect: Effect::None,
+            };
+            self.issue(sched, None, USER, Op::Write(secret), Owner::None);
         }
         if w.verb == Verb::Delete && matches!(w.kind, ObjKind::Secret | ObjKind::ConfigMap) {
             return; // nobody watches these deletions
@@ -1944,6 +2016,35 @@ impl World {
         }
     }
 
+    /// Prism Central accepted machine `key`'s task of `kind`: it runs now (true) or
+    /// queues for a slot (false).
+    fn submit_task(&mut self, sched: &mut Scheduler<Event>, key: u32, kind: TaskKind) -> bool {
+        let now = sched.now();
+        if kind == TaskKind::VmCreate {
+            self.vm_create_submitted[key as usize] = now;
+        }
+        let ms = &mut self.machines[key as usize];
+        task_flag_clear(ms, kind);
+        ms.task_failed &= !(1 << task_code(kind));
+        ms.tasks_pending |= 1 << task_code(kind);
+        let task = key * 4 + task_code(kind) as u32;
+        let pc = self.pc_of_cluster(self.machines[key as usize].cluster);
+        match self.pcs[pc].submit(now, task, kind, &mut self.rng_pc) {
+            Some(d) => {
+                self.task_started[key as usize][task_code(kind) as usize] = now;
+                sched.schedule_in(
+                    d,
+                    Event::PcTaskFinished {
+                        machine: key,
+                        kind: task_code(kind),
+                    },
+                );
+                true
+            }
+            None => false,
+        }
+    }
+
     fn pc_answered(&mut self, sched: &mut Scheduler<Event>, rec: u32) {
         let now = sched.now();
         let Some(r) = self.recs.get_mut(rec) else {
@@ -1971,34 +2072,19 @@ impl World {
                 // The POST returned a task id: the task queues for a slot; CAPX polls.
                 p.polling = true;
                 p.task_submitted_at = now;
-                if kind == TaskKind::VmCreate {
-                    self.vm_create_submitted[key as usize] = now;
-                }
-                let ms = &mut self.machines[key as usize];
-                task_flag_clear(ms, kind);
-                ms.task_failed &= !(1 << task_code(kind));
-                ms.tasks_pending |= 1 << task_code(kind);
-                let task = key * 4 + task_code(kind) as u32;
-                let pc = self.pc_of_cluster(self.machines[key as usize].cluster);
-                match self.pcs[pc].submit(now, task, kind, &mut self.rng_pc) {
-                    Some(d) => {
-                        self.task_started[key as usize][task_code(kind) as usize] = now;
-                        sched.schedule_in(
-                            d,
-                            Event::PcTaskFinished {
-                                machine: key,
-                                kind: task_code(kind),
-                            },
-                        );
-                    }
-                    None => {
-                        // Waiting for a task slot: the worker is blocked on Prism Central.
-                        self.poll_rec[key as usize] = rec;
-                        self.set_activity(now, rec, Resource::PrismCentral);
-                    }
+                if !self.submit_task(sched, key, kind) {
+                    // Waiting for a task slot: the worker is blocked on Prism Central.
+                    self.poll_rec[key as usize] = rec;
+                    self.set_activity(now, rec, Resource::PrismCentral);
                 }
                 let poll = SimDuration::from_secs_f64(self.cfg.prism_central.task_poll_interval.0);
                 sched.schedule_in(poll, Event::PcPollDue(rec));
+            }
+            PcOp::Submit(kind) => {
+                // The task runs on its own; nothing waits for it.
+                p.idx += 1;
+                self.submit_task(sched, key, kind);
+                self.pc_next(sched, rec);
             }
             PcOp::Task(kind) => {
                 let bit = 1 << task_code(kind);
@@ -2452,7 +2538,8 @@ fn provision_ops(m: &MachineState, lookups: u32) -> (u32, &'static [PcOp]) {
     }
 }
 
-fn task_code(kind: TaskKind) -> u8 {
+/// A task kind's bit in [`MachineState::tasks_pending`], `task_done` and `task_failed`.
+pub(crate) fn task_code(kind: TaskKind) -> u8 {
     match kind {
         TaskKind::VmCreate => 0,
         TaskKind::VmUpdate => 1,

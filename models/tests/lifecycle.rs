@@ -175,10 +175,23 @@ fn a_quota_below_the_fleets_needs_raises_nospace_with_its_time() {
 #[test]
 fn etcd_live_bytes_are_the_objects_of_the_fleet() {
     // 3 clusters of 1 CP + 3 workers: count the objects a ready fleet must hold.
-    let plan = make_plan(Tier::Small, 3, 4, 1, &[]);
-    let Finished { world, .. } = simulate(&plan).unwrap();
+    assert_live_bytes_are_the_objects(&make_plan(Tier::Small, 3, 4, 1, &[]), 3, 4);
+}
+
+/// After a scale-down by 2, etcd holds exactly the objects of 3 machines per cluster: the
+/// deleted Machines, KubeadmConfigs, NutanixMachines and bootstrap Secrets are gone.
+#[test]
+fn etcd_live_bytes_after_a_scale_down_are_the_remaining_objects() {
+    let mut plan = make_plan(Tier::Small, 3, 5, 1, &[]);
+    plan.after = vec![AfterOp::Scale { by: -2 }];
+    assert_live_bytes_are_the_objects(&plan, 3, 3);
+}
+
+/// Runs `plan` and checks etcd's live bytes against the objects `n` ready clusters of `m`
+/// machines (one control plane) must hold.
+fn assert_live_bytes_are_the_objects(plan: &RunPlan, n: u64, m: u64) {
+    let Finished { world, .. } = simulate(plan).unwrap();
     let cfg = &plan.config;
-    let (n, m) = (3u64, 4u64);
     let expected = [
         (ObjKind::Cluster, n),
         (ObjKind::NutanixCluster, n),
@@ -532,7 +545,7 @@ fn scaling_up_adds_exactly_k_machines_per_cluster() {
     let (clusters, k) = (3u32, 2u32);
     let base = make_plan(Tier::Small, clusters, 3, 1, &[]);
     let mut scaled = base.clone();
-    scaled.after = vec![AfterOp::Scale { by: k }];
+    scaled.after = vec![AfterOp::Scale { by: k as i32 }];
     let (a, b) = (report(&base), report(&scaled));
     assert_eq!(a.fleet.machines_running, clusters * 3);
     assert_eq!(
@@ -566,4 +579,64 @@ fn scaling_up_adds_exactly_k_machines_per_cluster() {
         "a VM takes minutes to create and boot: {took} s"
     );
     assert_eq!(b.prism_central.vm_create_failures, 0);
+}
+
+/// Issue 4, scaling down: the MachineSet deletes the surplus Machines, each through
+/// CAPI's deletion (drain, delete the NutanixMachine, wait, delete the KubeadmConfig,
+/// remove the finalizer) and CAPX's (DELETE the VM, wait for it to be gone, remove the
+/// finalizer); the garbage collector deletes each bootstrap Secret. Exactly k of each
+/// per cluster, and the running count falls by k.
+#[test]
+fn scaling_down_deletes_exactly_k_machines_per_cluster() {
+    let (clusters, k) = (3u32, 2u32);
+    let base = make_plan(Tier::Small, clusters, 5, 1, &[]);
+    let mut down = base.clone();
+    down.after = vec![AfterOp::Scale { by: -(k as i32) }];
+    let (a, b) = (report(&base), report(&down));
+    assert_eq!(a.fleet.machines_running, clusters * 5);
+    assert_eq!(b.fleet.machines_running, clusters * (5 - k));
+    let w = |r: &RunReport, key: &str| r.writes_by_verb.get(key).copied().unwrap_or(0);
+    for key in [
+        "Machine/delete",
+        "NutanixMachine/delete",
+        "KubeadmConfig/delete",
+    ] {
+        assert_eq!(w(&b, key) - w(&a, key), u64::from(clusters * k), "{key}");
+    }
+    // The bootstrap Secrets: the garbage collector's deletes.
+    assert_eq!(
+        w(&b, "Secret/delete") - w(&a, "Secret/delete"),
+        u64::from(clusters * k)
+    );
+    // Finalizer removals are PATCHes: one per deleted Machine and NutanixMachine, plus
+    // the scale's own Cluster, MachineDeployment and MachineSet patches.
+    assert_eq!(
+        w(&b, "NutanixMachine/patch") - w(&a, "NutanixMachine/patch"),
+        u64::from(clusters * k)
+    );
+    assert_eq!(
+        w(&b, "Machine/patch") - w(&a, "Machine/patch"),
+        u64::from(clusters * k)
+    );
+    let scale = b.operations.iter().find(|o| o.op == "scale").unwrap();
+    assert!(scale.finished_s.is_some(), "the scale-down finished");
+}
+
+/// Up then down by the same k: the fleet ends as it began, having created and deleted k
+/// workers per cluster; the deletions pick the new ones or old ones alike.
+#[test]
+fn scaling_up_then_down_returns_to_the_fleet_it_began_with() {
+    let (clusters, k) = (2u32, 3u32);
+    let mut plan = make_plan(Tier::Small, clusters, 3, 1, &[]);
+    plan.after = vec![
+        AfterOp::Scale { by: k as i32 },
+        AfterOp::Scale { by: -(k as i32) },
+    ];
+    let r = report(&plan);
+    assert_eq!(r.fleet.machines_running, clusters * 3);
+    let w = |key: &str| r.writes_by_verb.get(key).copied().unwrap_or(0);
+    assert_eq!(w("Machine/create"), u64::from(clusters * (3 + k)));
+    assert_eq!(w("Machine/delete"), u64::from(clusters * k));
+    let ops: Vec<&str> = r.operations.iter().map(|o| o.op.as_str()).collect();
+    assert_eq!(ops, ["create", "scale", "scale"]);
 }

@@ -61,8 +61,8 @@ fn malformed_scenarios_are_explained() {
             "workload:\n  - steady: {duration: 1h}\n",
         ),
         (
-            "scale down",
-            "workload:\n  - create: {clusters: 5}\n  - scale: {by: -2}\n",
+            "scale below zero workers",
+            "workload:\n  - create: {clusters: 5, machines-per-cluster: 5}\n  - scale: {by: -5}\n",
         ),
         ("scale before any create", "workload:\n  - scale: {by: 2}\n"),
         (
