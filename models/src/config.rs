@@ -229,6 +229,9 @@ pub struct ManagerConfig {
     /// `nutanixmachine-concurrency`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub nutanixmachine_concurrency: Option<u32>,
+    /// CAPI `--machinehealthcheck-concurrency`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub machinehealthcheck_concurrency: Option<u32>,
 }
 
 /// The API server.
@@ -437,6 +440,8 @@ pub struct ObjectSizes {
     pub config_map: Bytes,
     pub event: Bytes,
     pub lease: Bytes,
+    /// One MachineHealthCheck.
+    pub machine_health_check: Bytes,
 }
 
 /// The scale-testing checklist of the guide ("During Scale").
@@ -665,7 +670,7 @@ impl ModelConfig {
 }
 
 /// A manager's concurrency flags by name.
-pub fn concurrency_fields(m: &ManagerConfig) -> [(&'static str, Option<u32>); 9] {
+pub fn concurrency_fields(m: &ManagerConfig) -> [(&'static str, Option<u32>); 10] {
     [
         ("cluster-concurrency", m.cluster_concurrency),
         ("clustertopology-concurrency", m.clustertopology_concurrency),
@@ -682,5 +687,9 @@ pub fn concurrency_fields(m: &ManagerConfig) -> [(&'static str, Option<u32>); 9]
         ),
         ("nutanixcluster-concurrency", m.nutanixcluster_concurrency),
         ("nutanixmachine-concurrency", m.nutanixmachine_concurrency),
+        (
+            "machinehealthcheck-concurrency",
+            m.machinehealthcheck_concurrency,
+        ),
     ]
 }

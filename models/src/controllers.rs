@@ -39,6 +39,8 @@ pub enum Controller {
     NutanixCluster,
     /// CAPX, NutanixMachine.
     NutanixMachine,
+    /// CAPI core, MachineHealthCheck (only with a `machine-health-check` in the scenario).
+    MachineHealthCheck,
 }
 
 /// Whether a controller's keys are clusters or machines.
@@ -52,7 +54,7 @@ pub enum KeySpace {
 
 impl Controller {
     /// Every controller, in a fixed order.
-    pub const ALL: [Controller; 9] = [
+    pub const ALL: [Controller; 10] = [
         Controller::Cluster,
         Controller::ClusterTopology,
         Controller::MachineDeployment,
@@ -62,6 +64,7 @@ impl Controller {
         Controller::KubeadmControlPlane,
         Controller::NutanixCluster,
         Controller::NutanixMachine,
+        Controller::MachineHealthCheck,
     ];
 
     /// Position in [`Controller::ALL`].
@@ -81,6 +84,7 @@ impl Controller {
             Controller::KubeadmControlPlane => "kubeadmcontrolplane",
             Controller::NutanixCluster => "nutanixcluster",
             Controller::NutanixMachine => "nutanixmachine",
+            Controller::MachineHealthCheck => "machinehealthcheck",
         }
     }
 
@@ -91,7 +95,8 @@ impl Controller {
             | Controller::ClusterTopology
             | Controller::MachineDeployment
             | Controller::MachineSet
-            | Controller::Machine => 0,
+            | Controller::Machine
+            | Controller::MachineHealthCheck => 0,
             Controller::KubeadmConfig => 1,
             Controller::KubeadmControlPlane => 2,
             Controller::NutanixCluster | Controller::NutanixMachine => 3,
@@ -119,6 +124,7 @@ impl Controller {
             Controller::KubeadmControlPlane => ObjKind::KubeadmControlPlane,
             Controller::NutanixCluster => ObjKind::NutanixCluster,
             Controller::NutanixMachine => ObjKind::NutanixMachine,
+            Controller::MachineHealthCheck => ObjKind::MachineHealthCheck,
         }
     }
 
@@ -134,6 +140,7 @@ impl Controller {
             Controller::KubeadmControlPlane => "kubeadmcontrolplane-concurrency",
             Controller::NutanixCluster => "nutanixcluster-concurrency",
             Controller::NutanixMachine => "nutanixmachine-concurrency",
+            Controller::MachineHealthCheck => "machinehealthcheck-concurrency",
         }
     }
 }
@@ -188,6 +195,27 @@ const fn w(kind: ObjKind, controller: Controller, map_to: MapTo, when: When) -> 
 
 /// Who watches what (data, after the controllers' `SetupWithManager`).
 pub const WATCHES: &[Watch] = &[
+    // MachineHealthCheck: its own object, the Cluster, and the Machines it targets
+    // (CAPI machinehealthcheck_controller.go SetupWithManager; Node watches are on the
+    // workload cluster).
+    w(
+        ObjKind::MachineHealthCheck,
+        Controller::MachineHealthCheck,
+        MapTo::Same,
+        When::Always,
+    ),
+    w(
+        ObjKind::Cluster,
+        Controller::MachineHealthCheck,
+        MapTo::Same,
+        When::Always,
+    ),
+    w(
+        ObjKind::Machine,
+        Controller::MachineHealthCheck,
+        MapTo::OwningCluster,
+        When::WorkerMachine,
+    ),
     w(
         ObjKind::Cluster,
         Controller::Cluster,
@@ -373,6 +401,7 @@ pub fn cached_kinds(manager: usize) -> &'static [ObjKind] {
             ObjKind::KubeadmConfig,
             ObjKind::NutanixMachine,
             ObjKind::Template,
+            ObjKind::MachineHealthCheck,
         ],
         1 => &[ObjKind::KubeadmConfig, ObjKind::Machine, ObjKind::Cluster],
         2 => &[

@@ -43,6 +43,13 @@ pub enum Fault {
         /// When.
         at: SimDuration,
     },
+    /// Every cluster has a MachineHealthCheck on its workers: a Machine with no node
+    /// `node_startup_timeout` after it was created (or the control plane initialized, if
+    /// later) is marked unhealthy, and its MachineSet deletes and replaces it.
+    MachineHealthCheck {
+        /// `spec.checks.nodeStartupTimeoutSeconds` (CAPI default 600 s).
+        node_startup_timeout: SimDuration,
+    },
     /// VM create tasks finishing from `at` for `duration` (to the end of the run when
     /// absent) fail with `probability`.
     VmCreateFailures {

@@ -42,11 +42,13 @@ pub enum ObjKind {
     Event,
     /// coordination.k8s.io Lease (leader election).
     Lease,
+    /// MachineHealthCheck (one per cluster's workers, when the scenario sets one).
+    MachineHealthCheck,
 }
 
 impl ObjKind {
     /// Every kind, in a fixed order.
-    pub const ALL: [ObjKind; 13] = [
+    pub const ALL: [ObjKind; 14] = [
         ObjKind::Cluster,
         ObjKind::NutanixCluster,
         ObjKind::KubeadmControlPlane,
@@ -60,6 +62,7 @@ impl ObjKind {
         ObjKind::ConfigMap,
         ObjKind::Event,
         ObjKind::Lease,
+        ObjKind::MachineHealthCheck,
     ];
 
     /// Position in [`ObjKind::ALL`].
@@ -83,6 +86,7 @@ impl ObjKind {
             ObjKind::ConfigMap => "ConfigMap",
             ObjKind::Event => "Event",
             ObjKind::Lease => "Lease",
+            ObjKind::MachineHealthCheck => "MachineHealthCheck",
         }
     }
 
@@ -102,6 +106,7 @@ impl ObjKind {
             ObjKind::ConfigMap => sizes.config_map.0,
             ObjKind::Event => sizes.event.0,
             ObjKind::Lease => sizes.lease.0,
+            ObjKind::MachineHealthCheck => sizes.machine_health_check.0,
         }
     }
 }
@@ -118,10 +123,15 @@ pub struct ClusterState {
     pub workers: u32,
     /// Workers it was created with (their slots follow the control plane's).
     pub initial_workers: u32,
-    /// First of the slots for workers added by scale operations, and how many.
-    pub extra_first: u32,
-    /// Number of those slots.
-    pub extra_slots: u32,
+    /// Slots of the workers created after the first ones (scale-ups, replacements), in
+    /// creation order.
+    pub extra: Vec<u32>,
+    /// When the Cluster reported its control plane initialized.
+    pub cp_init_at: Option<SimTime>,
+    /// The MachineHealthCheck exists.
+    pub mhc_exists: bool,
+    /// Last status the MachineHealthCheck controller wrote.
+    pub mhc_status_sig: u64,
     /// Workers the Cluster's topology asks for (a scale operation changes it).
     pub topology_workers: u32,
     /// The MachineDeployment's `spec.replicas`.
@@ -226,8 +236,7 @@ impl ClusterState {
     /// Indices of every machine slot of the cluster, used or not yet.
     pub fn machine_slots(&self) -> impl Iterator<Item = u32> + use<> {
         let first = self.first_machine;
-        (first..first + self.cp_replicas + self.initial_workers)
-            .chain(self.extra_first..self.extra_first + self.extra_slots)
+        (first..first + self.cp_replicas + self.initial_workers).chain(self.extra.clone())
     }
 
     /// Index of the cluster's `i`-th worker (in creation order).
@@ -235,8 +244,13 @@ impl ClusterState {
         if i < self.initial_workers {
             self.first_machine + self.cp_replicas + i
         } else {
-            self.extra_first + (i - self.initial_workers)
+            self.extra[(i - self.initial_workers) as usize]
         }
+    }
+
+    /// Worker slots it has: the first ones and the extra.
+    pub fn worker_slots(&self) -> u32 {
+        self.initial_workers + self.extra.len() as u32
     }
 }
 
@@ -310,6 +324,13 @@ pub struct MachineState {
     pub drain_started: bool,
     /// The NutanixMachine is being deleted.
     pub nm_deleting: bool,
+    /// When the NutanixMachine reported ready (the Machine's InfrastructureReady).
+    pub nm_ready_at: Option<SimTime>,
+    /// The MachineHealthCheck reported it healthy (HealthCheckSucceeded True).
+    pub hc_healthy: bool,
+    /// The MachineHealthCheck found it unhealthy (HealthCheckSucceeded False,
+    /// OwnerRemediated False).
+    pub hc_failed: bool,
 }
 
 impl MachineState {

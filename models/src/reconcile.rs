@@ -19,7 +19,7 @@
 //!   ready; KubeadmConfig 30 s while the control plane is not initialized and 5 min token
 //!   refresh; NutanixMachine 5 s while the Machine lacks its providerID.
 
-use sim_core::SimDuration;
+use sim_core::{SimDuration, SimTime};
 
 use crate::controllers::Controller;
 use crate::fleet::{ClusterState, MachineState, ObjKind};
@@ -92,6 +92,16 @@ pub enum Effect {
     },
     /// The MachineSet deleted a Machine (deletionTimestamp set).
     MachineDeleting,
+    /// The topology controller created the MachineHealthCheck.
+    MhcCreated,
+    /// The MachineHealthCheck controller patched its status.
+    MhcStatus {
+        sig: u64,
+    },
+    /// HealthCheckSucceeded True on a Machine.
+    HcHealthy,
+    /// HealthCheckSucceeded False and OwnerRemediated False on a Machine.
+    HcFailed,
     /// The Machine controller recorded the drain start.
     DrainStarted,
     /// The Machine controller deleted the NutanixMachine (deletionTimestamp set).
@@ -243,16 +253,30 @@ fn sig(parts: &[u64]) -> u64 {
     })
 }
 
+/// What a reconcile sees besides the objects: the time, and the scenario's
+/// MachineHealthCheck.
+#[derive(Clone, Copy, Debug)]
+pub struct Ctx {
+    /// Now.
+    pub now: SimTime,
+    /// The MachineHealthCheck's node startup timeout, if the clusters have one.
+    pub mhc_timeout: Option<SimDuration>,
+}
+
 /// The reconcile of `controller` for `key` (a cluster or machine index).
 pub fn plan(
     controller: Controller,
     key: u32,
     clusters: &[ClusterState],
     machines: &[MachineState],
+    ctx: &Ctx,
 ) -> Plan {
     match controller {
+        Controller::MachineHealthCheck => {
+            machine_health_check(key, &clusters[key as usize], machines, ctx)
+        }
         Controller::Cluster => cluster(key, &clusters[key as usize]),
-        Controller::ClusterTopology => topology(key, &clusters[key as usize]),
+        Controller::ClusterTopology => topology(key, &clusters[key as usize], ctx),
         Controller::NutanixCluster => nutanix_cluster(key, &clusters[key as usize]),
         Controller::KubeadmControlPlane => kcp(key, &clusters[key as usize], machines),
         Controller::MachineDeployment => machine_deployment(key, &clusters[key as usize]),
@@ -337,7 +361,7 @@ fn cluster(c: u32, cl: &ClusterState) -> Plan {
     p.done()
 }
 
-fn topology(c: u32, cl: &ClusterState) -> Plan {
+fn topology(c: u32, cl: &ClusterState, ctx: &Ctx) -> Plan {
     let mut p = Plan::new();
     let t = Target::Cluster(c);
     if !cl.exists {
@@ -364,6 +388,16 @@ fn topology(c: u32, cl: &ClusterState) -> Plan {
         );
         p.write(ObjKind::Cluster, Verb::StatusPatch, t, Effect::None);
         p.events = 7; // TopologyCreate ×6, TopologyUpdate ×1
+        if ctx.mhc_timeout.is_some() {
+            // The ClusterClass's machineHealthCheck for the MachineDeployment.
+            p.write(
+                ObjKind::MachineHealthCheck,
+                Verb::Create,
+                t,
+                Effect::MhcCreated,
+            );
+            p.events += 1;
+        }
     } else if cl.shim && cl.nc_owned && cl.kcp_owned {
         p.write(ObjKind::Secret, Verb::Delete, t, Effect::ShimDeleted);
     }
@@ -621,6 +655,28 @@ fn machine_set(c: u32, cl: &ClusterState, machines: &[MachineState]) -> Plan {
         p.write(ObjKind::MachineSet, Verb::StatusPatch, t, Effect::MsPaused);
         return p;
     }
+    // reconcileUnhealthyMachines: a Machine the MachineHealthCheck marked for its owner
+    // gets OwnerRemediated (MachineDeleting) and a DELETE; its replacement comes with the
+    // replica count once it is gone.
+    let mut remediated = false;
+    for i in 0..cl.workers_created {
+        let m = cl.worker_slot(i);
+        let ms = &machines[m as usize];
+        if ms.exists && ms.hc_failed && !ms.deleting {
+            let t = Target::Machine(m);
+            p.write(ObjKind::Machine, Verb::StatusPatch, t, Effect::None);
+            p.write(
+                ObjKind::Machine,
+                Verb::MarkDeleted,
+                t,
+                Effect::MachineDeleting,
+            );
+            remediated = true;
+        }
+    }
+    if remediated {
+        return p;
+    }
     // Deleting Machines still count (getAndAdoptMachinesForMachineSet): a replacement
     // is created only once the old Machine is gone.
     let alive = cl.workers_created - cl.workers_gone;
@@ -817,6 +873,69 @@ fn kubeadm_config(m: u32, ms: &MachineState, cl: &ClusterState) -> Plan {
         Effect::KcReady,
     );
     if ms.is_init() { p.done() } else { p.after(300) }
+}
+
+/// CAPI v1.12 MachineHealthCheck over a cluster's workers, with a node startup timeout
+/// only (`needsRemediation`'s nodeChecks): a worker with no node `timeout` after the
+/// latest of its creation, the control plane's initialization and its infrastructure
+/// becoming ready is unhealthy. Each
+/// Machine whose verdict changes gets one status patch (HealthCheckSucceeded, and
+/// OwnerRemediated False when unhealthy, with a MachineMarkedUnhealthy event); the
+/// MachineHealthCheck's status is patched when its counts change. While a worker waits,
+/// it requeues for the moment the first one could time out, plus 1 s.
+fn machine_health_check(c: u32, cl: &ClusterState, machines: &[MachineState], ctx: &Ctx) -> Plan {
+    let mut p = Plan::new();
+    let (Some(timeout), true) = (ctx.mhc_timeout, cl.mhc_exists) else {
+        return p;
+    };
+    // Nothing is judged before the control plane is initialized.
+    let Some(cp_init) = cl.cp_init_at else {
+        return p;
+    };
+    let (mut healthy, mut targets, mut next) = (0u64, 0u64, None::<SimDuration>);
+    for i in 0..cl.workers_created {
+        let m = cl.worker_slot(i);
+        let ms = &machines[m as usize];
+        if !ms.exists || ms.deleting {
+            continue;
+        }
+        targets += 1;
+        let t = Target::Machine(m);
+        if ms.running {
+            healthy += 1;
+            if !ms.hc_healthy {
+                p.write(ObjKind::Machine, Verb::StatusPatch, t, Effect::HcHealthy);
+            }
+            continue;
+        }
+        let since = [ms.created_at, ms.nm_ready_at]
+            .into_iter()
+            .flatten()
+            .fold(cp_init, SimTime::max);
+        let due = since + timeout;
+        if ctx.now >= due {
+            if !ms.hc_failed {
+                p.write(ObjKind::Machine, Verb::StatusPatch, t, Effect::HcFailed);
+                p.events += 1; // MachineMarkedUnhealthy
+            }
+        } else {
+            let wait = due - ctx.now + SimDuration::from_secs(1);
+            next = Some(next.map_or(wait, |n| n.min(wait)));
+        }
+    }
+    let s = sig(&[targets, healthy]);
+    if s != cl.mhc_status_sig {
+        p.write(
+            ObjKind::MachineHealthCheck,
+            Verb::StatusPatch,
+            Target::Cluster(c),
+            Effect::MhcStatus { sig: s },
+        );
+    }
+    if let Some(wait) = next {
+        p.outcome = Outcome::RequeueAfter(wait);
+    }
+    p
 }
 
 /// CAPI v1.12 Machine `reconcileDelete` for a worker: record the drain start and drain

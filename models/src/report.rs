@@ -106,6 +106,9 @@ pub struct FleetFigures {
     pub clusters_ready: u32,
     /// Machines whose status reached Running [count].
     pub machines_running: u32,
+    /// Machines the MachineHealthCheck marked unhealthy, then deleted and replaced by
+    /// their MachineSet (`machine-health-check`) [count].
+    pub machines_remediated: u64,
     /// Per-cluster time to ready, median [s] (ready clusters only).
     pub cluster_ready_p50_s: f64,
     /// Per-cluster time to ready, 95th percentile [s].
@@ -327,6 +330,7 @@ pub fn build(
         time_to_ready_s: m.fleet_ready_at.map(|t| t.as_secs_f64()),
         clusters_ready: world.clusters_ready,
         machines_running: world.machines_running,
+        machines_remediated: world.metrics.remediations,
         cluster_ready_p50_s: quantile(cluster_times.clone(), 0.5),
         cluster_ready_p95_s: quantile(cluster_times, 0.95),
         machine_ready_p95_s: quantile(machine_times, 0.95),
@@ -353,6 +357,8 @@ pub fn build(
     let controllers: Vec<ControllerFigures> = world
         .ctrls
         .iter()
+        // The MachineHealthCheck controller has no object to watch without one.
+        .filter(|c| c.ctrl != Controller::MachineHealthCheck || world.mhc_enabled())
         .map(|c| ControllerFigures {
             name: c.ctrl.name().to_string(),
             manager: c.manager_name.clone(),

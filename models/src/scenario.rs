@@ -399,15 +399,11 @@ fn parse_faults(ctx: &Ctx, v: &Value) -> Result<Vec<Fault>, ConfigError> {
             "etcd-disk-latency-spike" => &["at", "duration", "factor"],
             "controller-restart" => &["at", "manager"],
             "vm-create-failures" => &["probability", "at", "duration"],
-            "machine-health-check" => {
-                let why = "'machine-health-check' is not simulated yet; this version simulates \
-                           prism-central-outage, etcd-disk-latency-spike, controller-restart and \
-                           vm-create-failures";
-                return Err(ctx.err(kind, &kf, "", why.into()));
-            }
+            "machine-health-check" => &["node-startup-timeout"],
             other => {
                 let why = "unknown fault; choose from prism-central-outage, \
-                           etcd-disk-latency-spike, controller-restart, vm-create-failures";
+                           etcd-disk-latency-spike, controller-restart, vm-create-failures, \
+                           machine-health-check";
                 return Err(ctx.err(other, &kf, "", why.into()));
             }
         };
@@ -441,6 +437,26 @@ fn parse_faults(ctx: &Ctx, v: &Value) -> Result<Vec<Fault>, ConfigError> {
                     at: dur("at")?,
                     duration: dur("duration")?,
                     factor,
+                }
+            }
+            "machine-health-check" => {
+                let timeout = if b.contains_key("node-startup-timeout") {
+                    dur("node-startup-timeout")?
+                } else {
+                    sim_core::SimDuration::from_secs(600)
+                };
+                if timeout < sim_core::SimDuration::from_secs(60) {
+                    let f = format!("{kf}.node-startup-timeout");
+                    let why = "must be at least 1m (CAPI's default is 10m)";
+                    return Err(ctx.err(
+                        "node-startup-timeout",
+                        &f,
+                        &timeout.to_string(),
+                        why.into(),
+                    ));
+                }
+                Fault::MachineHealthCheck {
+                    node_startup_timeout: timeout,
                 }
             }
             "vm-create-failures" => {
@@ -515,6 +531,11 @@ fn fault_value(f: &Fault) -> Value {
             }
             serde_json::json!({ "vm-create-failures": body })
         }
+        Fault::MachineHealthCheck {
+            node_startup_timeout,
+        } => serde_json::json!({
+            "machine-health-check": { "node-startup-timeout": d(node_startup_timeout) }
+        }),
         Fault::ControllerRestart { manager, at } => serde_json::json!({
             "controller-restart": { "manager": MANAGER_NAMES[manager], "at": d(at) }
         }),
@@ -961,6 +982,7 @@ capx-controller-manager:
                     \x20 - steady: {duration: 90m}\n\
                     faults:\n  - prism-central-outage: {at: 30m, duration: 10m}\n\
                     \x20 - vm-create-failures: {probability: 0.1, at: 5m, duration: 1h}\n\
+                    \x20 - machine-health-check: {node-startup-timeout: 20m}\n\
                     \x20 - etcd-disk-latency-spike: {at: 1h, duration: 5m, factor: 20}\n\
                     \x20 - controller-restart: {manager: capx-controller-manager, at: 45m}\n\
                     topology: {management-clusters: 3}\n";
@@ -969,7 +991,7 @@ capx-controller-manager:
         let b = load("resolved.yaml", &written, &[]).unwrap();
         assert_eq!(a, b, "{written}");
         assert_eq!(a.config.etcd.quota_backend_bytes.0, 6 << 30);
-        assert_eq!(a.faults.len(), 4);
+        assert_eq!(a.faults.len(), 5);
         assert_eq!(a.workload.len(), 3);
         assert_eq!(a.management_clusters, Some(3));
     }

@@ -102,6 +102,9 @@ pub fn figures(world: &World, start: &Snapshot, end: &Snapshot, requested_s: f64
     let total = |v: &[u64]| v.iter().sum::<u64>();
     let mut reconciles = BTreeMap::new();
     for (i, c) in world.ctrls.iter().enumerate() {
+        if c.ctrl == crate::controllers::Controller::MachineHealthCheck && !world.mhc_enabled() {
+            continue;
+        }
         *reconciles.entry(c.ctrl.name().to_string()).or_insert(0.0) +=
             (end.reconciles[i] - start.reconciles[i]) as f64 / secs;
     }

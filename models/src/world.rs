@@ -328,13 +328,15 @@ pub struct Metrics {
     pub vm_create: LatencyHistogram,
     /// VM create tasks that failed (the `vm-create-failures` fault) [count].
     pub vm_create_failures: u64,
+    /// Machines the MachineHealthCheck marked for remediation [count].
+    pub remediations: u64,
     /// Waiting time by resource, summed over every machine's path [s].
     pub machine_waits: Vec<[f64; 6]>,
     /// Waiting time by resource on cluster-level objects, per cluster [s].
     pub cluster_waits: Vec<[f64; 6]>,
     /// Waiting for a worker charged to the workqueue itself (workers busy in service), by
     /// controller [s].
-    pub queue_wait_by_ctrl: [f64; 9],
+    pub queue_wait_by_ctrl: [f64; 10],
     /// Service time by kind, summed over the fleet [s].
     pub service: [f64; 4],
     /// Timeline rows, if sampling was asked for.
@@ -450,7 +452,7 @@ pub struct World {
     /// Index of each manager's first instance in `managers`.
     mgr_base: [usize; 4],
     /// Index of each controller's first instance in `ctrls`.
-    ctrl_base: [usize; 9],
+    ctrl_base: [usize; 10],
     recs: Slab<Reconcile>,
     reqs: Slab<Request>,
     apiservers: Vec<ApiServerRt>,
@@ -510,6 +512,8 @@ pub struct World {
     op_started: Option<SimTime>,
     /// Workers per cluster added (or removed) by the scale operations started so far.
     scale_added: i32,
+    /// The MachineHealthCheck's node startup timeout, if the scenario sets one.
+    mhc_timeout: Option<SimDuration>,
     /// When each operation ran.
     pub op_timings: Vec<OpTiming>,
     /// Counters when the steady window opened.
@@ -576,6 +580,7 @@ fn concurrency(cfg: &ModelConfig, c: Controller) -> u32 {
         Controller::KubeadmControlPlane => m.kubeadmcontrolplane_concurrency,
         Controller::NutanixCluster => m.nutanixcluster_concurrency,
         Controller::NutanixMachine => m.nutanixmachine_concurrency,
+        Controller::MachineHealthCheck => m.machinehealthcheck_concurrency,
     };
     // controller-runtime's MaxConcurrentReconciles default.
     v.unwrap_or(1)
@@ -629,7 +634,7 @@ impl World {
             }
         }
         let thresholds = &cfg.thresholds;
-        let mut ctrl_base = [0usize; 9];
+        let mut ctrl_base = [0usize; 10];
         let mut ctrls = Vec::new();
         for &c in &Controller::ALL {
             ctrl_base[c.index()] = ctrls.len();
@@ -735,10 +740,11 @@ impl World {
                 requests_by_kind: [0; ObjKind::ALL.len()],
                 vm_create: LatencyHistogram::new(),
                 vm_create_failures: 0,
+                remediations: 0,
                 machine_waits: vec![[0.0; 6]; n_machines],
                 cluster_waits: vec![[0.0; 6]; n_clusters],
                 service: [0.0; 4],
-                queue_wait_by_ctrl: [0.0; 9],
+                queue_wait_by_ctrl: [0.0; 10],
                 timeline: Vec::new(),
                 fleet_ready_at: None,
                 events_alive: 0,
@@ -768,6 +774,7 @@ impl World {
             after_i: 0,
             op_started: None,
             scale_added: 0,
+            mhc_timeout: None,
             op_timings: Vec::new(),
             steady_start: None,
             steady_end: None,
@@ -786,39 +793,45 @@ impl World {
                 _ => None,
             })
             .collect();
+        self.mhc_timeout = faults.iter().find_map(|f| match *f {
+            Fault::MachineHealthCheck {
+                node_startup_timeout,
+            } => Some(node_startup_timeout),
+            _ => None,
+        });
         self.faults = faults;
     }
 
     /// The operations to run after the create, in order (call before [`World::start`]).
-    /// A scale operation's new workers get machine slots now, after every existing one.
     pub fn set_after(&mut self, after: Vec<AfterOp>) {
-        // Every worker a scale-up creates needs a slot; deleted ones keep theirs.
-        let extra: u32 = after
-            .iter()
-            .map(|op| match op {
-                AfterOp::Scale { by } => (*by).max(0) as u32,
-                AfterOp::Steady(_) => 0,
-            })
-            .sum();
-        if extra > 0 {
-            for c in 0..self.clusters.len() {
-                let first = self.machines.len() as u32;
-                self.clusters[c].extra_first = first;
-                self.clusters[c].extra_slots = extra;
-                for _ in 0..extra {
-                    self.machines.push(MachineState {
-                        cluster: c as u32,
-                        ..MachineState::default()
-                    });
-                }
-            }
-            let n = self.machines.len();
-            self.metrics.machine_waits.resize(n, [0.0; 6]);
-            self.poll_rec.resize(n, u32::MAX);
-            self.vm_create_submitted.resize(n, SimTime::ZERO);
-            self.task_started.resize(n, [SimTime::ZERO; 4]);
-        }
         self.after = after;
+    }
+
+    /// Gives cluster `c` at least `n` worker slots: a Machine a MachineSet creates after
+    /// the first ones (a scale-up, a replacement) gets a new slot after every existing
+    /// machine; a deleted Machine keeps its own.
+    fn ensure_worker_slots(&mut self, c: usize, n: u32) {
+        if self.clusters[c].worker_slots() >= n {
+            return;
+        }
+        while self.clusters[c].worker_slots() < n {
+            let m = self.machines.len() as u32;
+            self.machines.push(MachineState {
+                cluster: c as u32,
+                ..MachineState::default()
+            });
+            self.clusters[c].extra.push(m);
+        }
+        let n = self.machines.len();
+        self.metrics.machine_waits.resize(n, [0.0; 6]);
+        self.poll_rec.resize(n, u32::MAX);
+        self.vm_create_submitted.resize(n, SimTime::ZERO);
+        self.task_started.resize(n, [SimTime::ZERO; 4]);
+    }
+
+    /// Whether the clusters have a MachineHealthCheck.
+    pub fn mhc_enabled(&self) -> bool {
+        self.mhc_timeout.is_some()
     }
 
     /// How long the workload's `steady` operation asks for, if it has one.
@@ -928,8 +941,8 @@ impl World {
                 Fault::PrismCentralOutage { at, duration } => (at, Some(at + duration)),
                 Fault::EtcdDiskLatencySpike { at, duration, .. } => (at, Some(at + duration)),
                 Fault::ControllerRestart { at, .. } => (at, None),
-                // Looked up when each VM create task finishes.
-                Fault::VmCreateFailures { .. } => continue,
+                // Looked up when each VM create task finishes, or by the MHC controller.
+                Fault::VmCreateFailures { .. } | Fault::MachineHealthCheck { .. } => continue,
             };
             sched.schedule_at(SimTime::ZERO + at, Event::FaultBegan(i as u8));
             if let Some(end) = end {
@@ -939,6 +952,9 @@ impl World {
         for m in 0..self.managers.len() as u8 {
             let kinds = cached_kinds(self.managers[m as usize].kind);
             for &k in kinds {
+                if k == ObjKind::MachineHealthCheck && !self.mhc_enabled() {
+                    continue; // an informer with nothing in it: its resync delivers nothing
+                }
                 let d = self.resync_delay(m as usize);
                 sched.schedule_in(
                     d,
@@ -1057,6 +1073,9 @@ impl World {
         prio: Priority,
     ) {
         let now = sched.now();
+        if ctrl == Controller::MachineHealthCheck && !self.clusters[key as usize].mhc_exists {
+            return; // a change maps to the MachineHealthChecks that target it: none yet
+        }
         let c = self.ci(ctrl, key);
         if !self.managers[self.ctrls[c].mi].up {
             return; // a dead process has no queue; the relist after restart catches up
@@ -1138,7 +1157,17 @@ impl World {
     fn start_reconcile(&mut self, sched: &mut Scheduler<Event>, ci: usize, key: u32) {
         let ctrl = self.ctrls[ci].ctrl;
         let now = sched.now();
-        let plan = reconcile::plan(ctrl, key, &self.clusters, &self.machines);
+        if ctrl == Controller::MachineSet {
+            let cl = &self.clusters[key as usize];
+            let alive = cl.workers_created - cl.workers_gone;
+            let needed = cl.workers_created + cl.workers.saturating_sub(alive);
+            self.ensure_worker_slots(key as usize, needed);
+        }
+        let ctx = reconcile::Ctx {
+            now,
+            mhc_timeout: self.mhc_timeout,
+        };
+        let plan = reconcile::plan(ctrl, key, &self.clusters, &self.machines, &ctx);
         let costs = &self.cfg.costs;
         let base = if ctrl == Controller::ClusterTopology {
             costs.topology_reconcile_cpu
@@ -1751,6 +1780,9 @@ impl World {
                     } => {
                         infra_transition = infra && !cl.infra_reported;
                         init_transition = cp_init && !cl.cp_init_reported;
+                        if init_transition {
+                            cl.cp_init_at = Some(now);
+                        }
                         cl.status_sig = sig;
                         cl.phase_reported = phase;
                         cl.infra_reported |= infra;
@@ -1777,6 +1809,8 @@ impl World {
                         cl.kcp_init_reported |= init;
                     }
                     Effect::MdCreated => cl.md_exists = true,
+                    Effect::MhcCreated => cl.mhc_exists = true,
+                    Effect::MhcStatus { sig } => cl.mhc_status_sig = sig,
                     Effect::TopologyWorkers { workers } => cl.topology_workers = workers,
                     Effect::MdReplicas { replicas } => cl.md_replicas = replicas,
                     Effect::MsReplicas { replicas } => cl.workers = replicas,
@@ -1839,8 +1873,16 @@ impl World {
                     Effect::KcCertExpiry => ms.kc_cert_expiry = true,
                     Effect::NmFinalizer => ms.nm_finalizer = true,
                     Effect::NmReason { sig } => ms.nm_reason_sig = sig,
-                    Effect::NmReady => ms.nm_ready = true,
+                    Effect::NmReady => {
+                        ms.nm_ready = true;
+                        ms.nm_ready_at = Some(now);
+                    }
                     Effect::MachineDeleting => ms.deleting = true,
+                    Effect::HcHealthy => ms.hc_healthy = true,
+                    Effect::HcFailed => {
+                        ms.hc_failed = true;
+                        self.metrics.remediations += 1;
+                    }
                     Effect::DrainStarted => ms.drain_started = true,
                     Effect::NmDeleting => ms.nm_deleting = true,
                     Effect::NmGone => ms.nm_exists = false,
@@ -1955,6 +1997,7 @@ impl World {
             ObjKind::KubeadmControlPlane => cl.kcp_exists,
             ObjKind::MachineDeployment => cl.md_exists,
             ObjKind::MachineSet => cl.ms_exists,
+            ObjKind::MachineHealthCheck => cl.mhc_exists,
             _ => false,
         }
     }
@@ -2700,14 +2743,16 @@ impl Model for World {
                         }
                     }
                 }
-                Fault::VmCreateFailures { .. } => {}
+                Fault::VmCreateFailures { .. } | Fault::MachineHealthCheck { .. } => {}
             },
             Event::FaultEnded(i) => match self.faults[i as usize] {
                 Fault::PrismCentralOutage { .. } => {
                     self.pcs.iter_mut().for_each(|p| p.down = false)
                 }
                 Fault::EtcdDiskLatencySpike { .. } => self.etcd.fsync_factor = 1.0,
-                Fault::ControllerRestart { .. } | Fault::VmCreateFailures { .. } => {}
+                Fault::ControllerRestart { .. }
+                | Fault::VmCreateFailures { .. }
+                | Fault::MachineHealthCheck { .. } => {}
             },
         }
     }

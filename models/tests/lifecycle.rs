@@ -640,3 +640,45 @@ fn scaling_up_then_down_returns_to_the_fleet_it_began_with() {
     let ops: Vec<&str> = r.operations.iter().map(|o| o.op.as_str()).collect();
     assert_eq!(ops, ["create", "scale", "scale"]);
 }
+
+/// Issue 4, MachineHealthCheck: a worker whose node does not appear within the node
+/// startup timeout is marked unhealthy, and its MachineSet deletes and replaces it. With
+/// VM creates taking 20 minutes every worker outlives a 10-minute timeout, so every one
+/// is remediated (and so is each replacement: the fleet never gets ready); with a
+/// 60-minute timeout none is. Each remediation is exactly one Machine DELETE.
+#[test]
+fn a_machine_health_check_replaces_workers_without_a_node_in_time() {
+    use models::faults::Fault;
+    let slow = ["prism-central.vm-create={constant: 1200}"];
+    let run_with = |timeout_min: u64| {
+        let mut plan = make_plan(Tier::Small, 2, 3, 1, &slow);
+        plan.max_simulated = SimDuration::from_hours(3);
+        plan.faults = vec![Fault::MachineHealthCheck {
+            node_startup_timeout: SimDuration::from_mins(timeout_min),
+        }];
+        report(&plan)
+    };
+    let strict = run_with(10);
+    let workers = 2 * 2;
+    assert!(
+        strict.fleet.machines_remediated >= workers,
+        "every worker remediated at least once: {}",
+        strict.fleet.machines_remediated
+    );
+    assert!(
+        strict.fleet.time_to_ready_s.is_none(),
+        "replacements time out too"
+    );
+    assert_eq!(
+        strict
+            .writes_by_verb
+            .get("Machine/delete")
+            .copied()
+            .unwrap_or(0),
+        strict.fleet.machines_remediated,
+        "one DELETE per remediation"
+    );
+    let lenient = run_with(60);
+    assert_eq!(lenient.fleet.machines_remediated, 0);
+    assert_eq!(lenient.fleet.machines_running, 2 * 3);
+}

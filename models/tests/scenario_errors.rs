@@ -75,6 +75,10 @@ fn malformed_scenarios_are_explained() {
         ),
         ("unknown fault", "faults:\n  - disk-full: {at: 5m}\n"),
         (
+            "health check timeout too short",
+            "faults:\n  - machine-health-check: {node-startup-timeout: 10s}\n",
+        ),
+        (
             "certain VM-create failure",
             "faults:\n  - vm-create-failures: {probability: 1}\n",
         ),

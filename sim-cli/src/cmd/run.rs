@@ -346,11 +346,19 @@ pub fn render(r: &RunReport) -> String {
         )),
     }
     o.push_str(&format!(
-        "  per cluster            p50 {}  p95 {}\n  per machine            p95 {}\n\n",
+        "  per cluster            p50 {}  p95 {}\n  per machine            p95 {}\n",
         secs(f.cluster_ready_p50_s),
         secs(f.cluster_ready_p95_s),
         secs(f.machine_ready_p95_s)
     ));
+    if f.machines_remediated > 0 {
+        o.push_str(&format!(
+            "  remediated             {} machines (no node within the MachineHealthCheck's \
+             node startup timeout: deleted and replaced)\n",
+            f.machines_remediated
+        ));
+    }
+    o.push('\n');
     let a = &r.apiserver;
     o.push_str(&format!(
         "API server ({} replicas)\n  mutating p99 {}   read-only p99 {}   429s {}   failed {}   seats peak {:.0} of {} (workload-low, one replica)\n\n",
