@@ -1230,23 +1230,15 @@ impl World {
             None => self.managers[mgr].cpu_busy -= 1,
         }
         let r = self.recs.get_mut(rec).expect("checked above");
-        match r.plan.pc {
-            Some(PcWork::ProvisionVm) => {
-                let m = &self.machines[r.key as usize];
-                // CAPX finds an existing VM by name: a restarted reconcile skips what is done.
-                let (lookups, ops) = provision_ops(m, self.cfg.prism_central.lookups_per_vm_create);
-                r.pc = Some(PcProgress {
-                    lookups,
-                    ops,
-                    idx: 0,
-                    attempts: 0,
-                    polling: false,
-                    task_submitted_at: SimTime::ZERO,
-                });
-                self.pc_next(sched, rec);
-            }
+        let machine = || &self.machines[r.key as usize];
+        let work = match r.plan.pc {
+            // CAPX finds an existing VM by name: a restarted reconcile skips what is done.
+            Some(PcWork::ProvisionVm) => Some(provision_ops(
+                machine(),
+                self.cfg.prism_central.lookups_per_vm_create,
+            )),
             Some(PcWork::DeleteVm) => {
-                let m = &self.machines[r.key as usize];
+                let m = machine();
                 let delete = 1 << task_code(TaskKind::VmDelete);
                 let ops: &'static [PcOp] = if m.task_done & delete != 0 {
                     DELETE_GONE_OPS
@@ -1255,20 +1247,16 @@ impl World {
                 } else {
                     DELETE_SUBMIT_OPS
                 };
-                r.pc = Some(PcProgress {
-                    lookups: 0,
-                    ops,
-                    idx: 0,
-                    attempts: 0,
-                    polling: false,
-                    task_submitted_at: SimTime::ZERO,
-                });
-                self.pc_next(sched, rec);
+                Some((0, ops))
             }
-            Some(PcWork::ClusterCategory) => {
+            Some(PcWork::ClusterCategory) => Some((0, CLUSTER_CATEGORY_OPS)),
+            None => None,
+        };
+        match work {
+            Some((lookups, ops)) => {
                 r.pc = Some(PcProgress {
-                    lookups: 0,
-                    ops: CLUSTER_CATEGORY_OPS,
+                    lookups,
+                    ops,
                     idx: 0,
                     attempts: 0,
                     polling: false,
