@@ -130,6 +130,28 @@ pub struct ClusterState {
     pub cp_init_at: Option<SimTime>,
     /// The MachineHealthCheck exists.
     pub mhc_exists: bool,
+    /// The Cluster is being deleted (deletionTimestamp set).
+    pub deleting: bool,
+    /// The Cluster controller's last reported deletion phase (1 workers, 2 control
+    /// plane, 3 infrastructure, 4 done).
+    pub delete_phase: u8,
+    /// The topology controller reported TopologyReconciled False (Deleting).
+    pub topology_delete_reported: bool,
+    /// The MachineDeployment is being deleted.
+    pub md_deleting: bool,
+    /// The topology MachineDeployment controller cleaned up (templates, health check)
+    /// and removed its finalizer.
+    pub md_topology_cleaned: bool,
+    /// The MachineSet is being deleted.
+    pub ms_deleting: bool,
+    /// The topology MachineSet controller removed its finalizer.
+    pub ms_topology_cleaned: bool,
+    /// The KubeadmControlPlane is being deleted.
+    pub kcp_deleting: bool,
+    /// The NutanixCluster is being deleted.
+    pub nc_deleting: bool,
+    /// Control-plane Machines deleted and gone.
+    pub cp_gone: u32,
     /// Last status the MachineHealthCheck controller wrote.
     pub mhc_status_sig: u64,
     /// Workers the Cluster's topology asks for (a scale operation changes it).

@@ -7,6 +7,10 @@
 //!   MachineDeployment's replicas; the MachineDeployment controller patches its
 //!   MachineSet's; the MachineSet creates the new Machines as at creation, or deletes the
 //!   surplus. It has finished when every cluster runs exactly its new count.
+//! - `delete`: the user deletes every Cluster; CAPI deletes the MachineDeployment (and so
+//!   the MachineSet and the workers), then the KubeadmControlPlane (and the control-plane
+//!   Machines), then the NutanixCluster, then the Cluster itself. It has finished when no
+//!   Cluster is left.
 
 use serde::Serialize;
 use sim_core::SimDuration;
@@ -21,6 +25,8 @@ pub enum AfterOp {
         /// Workers added per cluster.
         by: i32,
     },
+    /// Delete every cluster.
+    Delete,
 }
 
 impl AfterOp {
@@ -29,6 +35,7 @@ impl AfterOp {
         match self {
             AfterOp::Steady(_) => "steady",
             AfterOp::Scale { .. } => "scale",
+            AfterOp::Delete => "delete",
         }
     }
 }

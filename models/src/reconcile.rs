@@ -92,6 +92,38 @@ pub enum Effect {
     },
     /// The MachineSet deleted a Machine (deletionTimestamp set).
     MachineDeleting,
+    /// The user deleted the Cluster (deletionTimestamp set).
+    ClusterDeleting,
+    /// The Cluster controller reported a deletion phase.
+    ClusterDeletePhase {
+        phase: u8,
+    },
+    /// The Cluster's finalizer is removed: it is gone.
+    ClusterGone,
+    /// The topology controller reported the Cluster deleting.
+    TopologyDeleteReported,
+    /// The Cluster controller deleted the MachineDeployment.
+    MdDeleting,
+    /// The topology MachineDeployment controller removed its finalizer.
+    MdTopologyCleaned,
+    /// The MachineHealthCheck is deleted.
+    MhcGone,
+    /// The MachineDeployment is gone.
+    MdGone,
+    /// The MachineDeployment controller deleted the MachineSet.
+    MsDeleting,
+    /// The topology MachineSet controller removed its finalizer.
+    MsTopologyCleaned,
+    /// The MachineSet is gone.
+    MsGone,
+    /// The Cluster controller deleted the KubeadmControlPlane.
+    KcpDeleting,
+    /// The KubeadmControlPlane is gone.
+    KcpGone,
+    /// The Cluster controller deleted the NutanixCluster.
+    NcDeleting,
+    /// The NutanixCluster is gone.
+    NcGone,
     /// The topology controller created the MachineHealthCheck.
     MhcCreated,
     /// The MachineHealthCheck controller patched its status.
@@ -180,6 +212,9 @@ pub enum PcWork {
     /// NutanixMachine: look-ups, create the VM, set its custom attributes, power it on,
     /// each task polled every second until done.
     ProvisionVm,
+    /// NutanixCluster being deleted: for each of its two categories, a filtered LIST,
+    /// then a GET for the ETag and a DELETE.
+    ClusterCategoryDelete,
     /// NutanixMachine being deleted: get the VM, list its running tasks, get it again
     /// for its ETag and DELETE it (not waiting for the task); later passes get the VM
     /// (and list its tasks) until it is gone.
@@ -299,6 +334,9 @@ fn cluster(c: u32, cl: &ClusterState) -> Plan {
     if !cl.exists {
         return p;
     }
+    if cl.deleting {
+        return cluster_delete(c, cl);
+    }
     if !cl.finalizer {
         p.write(ObjKind::Cluster, Verb::Patch, t, Effect::ClusterFinalizer);
         return p;
@@ -367,6 +405,19 @@ fn topology(c: u32, cl: &ClusterState, ctx: &Ctx) -> Plan {
     if !cl.exists {
         return p;
     }
+    if cl.deleting {
+        // The managed topology stops; without RuntimeSDK hooks only TopologyReconciled
+        // turns False (Deleting) in the deferred patch.
+        if !cl.topology_delete_reported {
+            p.write(
+                ObjKind::Cluster,
+                Verb::StatusPatch,
+                t,
+                Effect::TopologyDeleteReported,
+            );
+        }
+        return p;
+    }
     if !cl.topology_applied {
         p.write(ObjKind::Secret, Verb::Create, t, Effect::ShimCreated);
         p.write(ObjKind::NutanixCluster, Verb::Create, t, Effect::NcCreated);
@@ -420,6 +471,20 @@ fn topology(c: u32, cl: &ClusterState, ctx: &Ctx) -> Plan {
 fn nutanix_cluster(c: u32, cl: &ClusterState) -> Plan {
     let mut p = Plan::new();
     let t = Target::Cluster(c);
+    if cl.nc_deleting && cl.nc_exists {
+        // CAPX reconcileDelete: the credential Secret's unconditional Update, the
+        // categories' deletion, then the finalizer and conditions. (The credential Secret
+        // is not an object of the model, so its finalizer update and delete are left out.)
+        p.pc = Some(PcWork::ClusterCategoryDelete);
+        p.write(ObjKind::Secret, Verb::NoopUpdate, t, Effect::None);
+        p.write(
+            ObjKind::NutanixCluster,
+            Verb::FinalizerRemoved,
+            t,
+            Effect::NcGone,
+        );
+        return p;
+    }
     if !cl.nc_exists || !cl.nc_owned {
         return p; // "Waiting for Cluster Controller to set OwnerRef"
     }
@@ -468,6 +533,119 @@ fn create_machine_objects(p: &mut Plan, m: u32, infra_first: bool) {
     p.write(ObjKind::Machine, Verb::Create, t, Effect::MachineCreated);
 }
 
+/// CAPI v1.12 Cluster `reconcileDelete`: delete the MachineDeployment (the only child
+/// the Cluster owns) and wait, requeueing every 5 s, until no MachineDeployment,
+/// MachineSet or worker Machine is left; then delete the KubeadmControlPlane and wait for
+/// the watch; then the NutanixCluster; then remove the finalizer ("Deleted" event). Each
+/// new phase changes the Deleting condition: one status patch.
+fn cluster_delete(c: u32, cl: &ClusterState) -> Plan {
+    let mut p = Plan::new();
+    let t = Target::Cluster(c);
+    let workers_left = cl.md_exists || cl.ms_exists || cl.workers_created > cl.workers_gone;
+    let phase = if workers_left {
+        1
+    } else if cl.kcp_exists {
+        2
+    } else if cl.nc_exists {
+        3
+    } else {
+        4
+    };
+    if phase != cl.delete_phase && phase < 4 {
+        p.write(
+            ObjKind::Cluster,
+            Verb::StatusPatch,
+            t,
+            Effect::ClusterDeletePhase { phase },
+        );
+    }
+    match phase {
+        1 => {
+            if cl.md_exists && !cl.md_deleting {
+                p.write(
+                    ObjKind::MachineDeployment,
+                    Verb::MarkDeleted,
+                    t,
+                    Effect::MdDeleting,
+                );
+            }
+            p.after(5)
+        }
+        2 => {
+            if !cl.kcp_deleting {
+                p.write(
+                    ObjKind::KubeadmControlPlane,
+                    Verb::MarkDeleted,
+                    t,
+                    Effect::KcpDeleting,
+                );
+            }
+            p
+        }
+        3 => {
+            if !cl.nc_deleting {
+                p.write(
+                    ObjKind::NutanixCluster,
+                    Verb::MarkDeleted,
+                    t,
+                    Effect::NcDeleting,
+                );
+            }
+            p
+        }
+        _ => {
+            p.write(
+                ObjKind::Cluster,
+                Verb::FinalizerRemoved,
+                t,
+                Effect::ClusterGone,
+            );
+            p.events += 1; // Deleted
+            p
+        }
+    }
+}
+
+/// CAPI v1.12 KCP `reconcileDelete`: with no worker left, remove the `kcp-cleanup`
+/// pre-terminate hook from every control-plane Machine and delete them all at once (no
+/// etcd member work while the control plane goes); requeue every 30 s; remove the
+/// finalizer once none is left.
+fn kcp_delete(c: u32, cl: &ClusterState, machines: &[MachineState]) -> Plan {
+    let mut p = Plan::new();
+    let t = Target::Cluster(c);
+    if cl.workers_created > cl.workers_gone {
+        return p.after(30); // WaitingForWorkersDeletion
+    }
+    let mut left = false;
+    for i in 0..cl.cp_created {
+        let m = cl.first_machine + i;
+        let ms = &machines[m as usize];
+        if ms.exists {
+            left = true;
+            if !ms.deleting {
+                let mt = Target::Machine(m);
+                p.write(ObjKind::Machine, Verb::Patch, mt, Effect::None); // hook annotation
+                p.write(
+                    ObjKind::Machine,
+                    Verb::MarkDeleted,
+                    mt,
+                    Effect::MachineDeleting,
+                );
+            }
+        }
+    }
+    if left {
+        return p.after(30);
+    }
+    p.write(
+        ObjKind::KubeadmControlPlane,
+        Verb::FinalizerRemoved,
+        t,
+        Effect::KcpGone,
+    );
+    p
+}
+
 fn kcp(c: u32, cl: &ClusterState, machines: &[MachineState]) -> Plan {
     let mut p = Plan::new();
     let t = Target::Cluster(c);
@@ -482,6 +660,9 @@ fn kcp(c: u32, cl: &ClusterState, machines: &[MachineState]) -> Plan {
             Effect::KcpFinalizer,
         );
         return p;
+    }
+    if cl.kcp_deleting {
+        return kcp_delete(c, cl, machines);
     }
     if !cl.kcp_owned {
         return p; // "Cluster Controller has not yet set OwnerRef"
@@ -588,6 +769,45 @@ fn machine_deployment(c: u32, cl: &ClusterState) -> Plan {
     if !cl.md_exists {
         return p;
     }
+    if cl.md_deleting {
+        // The topology MD controller deletes the MD's two templates and its health check
+        // and drops its finalizer, without waiting; the MD controller deletes the
+        // MachineSet and drops its own finalizer once it is gone.
+        if !cl.md_topology_cleaned {
+            p.write(ObjKind::Template, Verb::Delete, t, Effect::None);
+            p.write(ObjKind::Template, Verb::Delete, t, Effect::None);
+            if cl.mhc_exists {
+                p.write(
+                    ObjKind::MachineHealthCheck,
+                    Verb::Delete,
+                    t,
+                    Effect::MhcGone,
+                );
+            }
+            p.write(
+                ObjKind::MachineDeployment,
+                Verb::Patch,
+                t,
+                Effect::MdTopologyCleaned,
+            );
+        }
+        if cl.ms_exists && !cl.ms_deleting {
+            p.write(
+                ObjKind::MachineSet,
+                Verb::MarkDeleted,
+                t,
+                Effect::MsDeleting,
+            );
+        } else if !cl.ms_exists && cl.md_topology_cleaned {
+            p.write(
+                ObjKind::MachineDeployment,
+                Verb::FinalizerRemoved,
+                t,
+                Effect::MdGone,
+            );
+        }
+        return p;
+    }
     if !cl.md_finalizer {
         // The topology MD controller's finalizer, then the MD controller's.
         p.write(ObjKind::MachineDeployment, Verb::Patch, t, Effect::None);
@@ -644,6 +864,44 @@ fn machine_set(c: u32, cl: &ClusterState, machines: &[MachineState]) -> Plan {
     let mut p = Plan::new();
     let t = Target::Cluster(c);
     if !cl.ms_exists {
+        return p;
+    }
+    if cl.ms_deleting {
+        // The topology MS controller drops its finalizer; the MS controller deletes every
+        // Machine, and drops its own finalizer once none is left.
+        if !cl.ms_topology_cleaned {
+            p.write(
+                ObjKind::MachineSet,
+                Verb::Patch,
+                t,
+                Effect::MsTopologyCleaned,
+            );
+        }
+        let mut left = false;
+        for i in 0..cl.workers_created {
+            let m = cl.worker_slot(i);
+            let ms = &machines[m as usize];
+            if ms.exists {
+                left = true;
+                if !ms.deleting {
+                    let mt = Target::Machine(m);
+                    p.write(
+                        ObjKind::Machine,
+                        Verb::MarkDeleted,
+                        mt,
+                        Effect::MachineDeleting,
+                    );
+                }
+            }
+        }
+        if !left && cl.ms_topology_cleaned {
+            p.write(
+                ObjKind::MachineSet,
+                Verb::FinalizerRemoved,
+                t,
+                Effect::MsGone,
+            );
+        }
         return p;
     }
     if !cl.ms_finalizer {
@@ -760,7 +1018,7 @@ fn machine(m: u32, ms: &MachineState, cl: &ClusterState) -> Plan {
         return p;
     }
     if ms.deleting {
-        return machine_delete(m, ms);
+        return machine_delete(m, ms, cl);
     }
     if !ms.finalizer {
         p.write(ObjKind::Machine, Verb::Patch, t, Effect::MachineFinalizer);
@@ -943,11 +1201,15 @@ fn machine_health_check(c: u32, cl: &ClusterState, machines: &[MachineState], ct
 /// NutanixMachine and wait for it through the watch, delete the KubeadmConfig (no
 /// finalizer), delete the Node (workload) and remove the finalizer. Each pass that
 /// changes a condition ends with the deferred status patch.
-fn machine_delete(m: u32, ms: &MachineState) -> Plan {
+fn machine_delete(m: u32, ms: &MachineState, cl: &ClusterState) -> Plan {
     let mut p = Plan::new();
     let t = Target::Machine(m);
     if !ms.drain_started {
-        p.write(ObjKind::Machine, Verb::StatusPatch, t, Effect::DrainStarted);
+        // With the Cluster being deleted, isDeleteNodeAllowed says no: no drain (and no
+        // drain-start patch), no volume wait, no Node delete.
+        if !cl.deleting {
+            p.write(ObjKind::Machine, Verb::StatusPatch, t, Effect::None);
+        }
         if ms.nm_exists {
             p.write(
                 ObjKind::NutanixMachine,
@@ -956,7 +1218,8 @@ fn machine_delete(m: u32, ms: &MachineState) -> Plan {
                 Effect::NmDeleting,
             );
         }
-        p.write(ObjKind::Machine, Verb::StatusPatch, t, Effect::None); // Deleting condition
+        // The Deleting condition, in the deferred patch.
+        p.write(ObjKind::Machine, Verb::StatusPatch, t, Effect::DrainStarted);
         return p;
     }
     if ms.nm_exists {

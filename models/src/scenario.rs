@@ -60,7 +60,14 @@ pub enum Operation {
     Steady(SteadyOp),
     /// Add workers to every cluster's MachineDeployment.
     Scale(ScaleOp),
+    /// Delete every cluster (`delete: {}`).
+    Delete(DeleteOp),
 }
+
+/// Delete every cluster of the fleet.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct DeleteOp {}
 
 /// Grow (or shrink, if negative) every cluster's MachineDeployment by `by` workers.
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -299,7 +306,11 @@ fn parse_workload(ctx: &Ctx, v: &Value) -> Result<Vec<Operation>, ConfigError> {
                 }
                 ops.push(Operation::Create(parse_create(ctx, &field, body)?))
             }
-            "steady" | "scale" if ops.is_empty() => {
+            _ if matches!(ops.last(), Some(Operation::Delete(_))) => {
+                let why = "nothing can follow a delete: the fleet is gone";
+                return Err(ctx.err(op, &format!("{field}.{op}"), "", why.into()));
+            }
+            "steady" | "scale" | "delete" if ops.is_empty() => {
                 let why = format!("{op} acts on a fleet: put a create before it");
                 return Err(ctx.err(op, &format!("{field}.{op}"), "", why));
             }
@@ -320,7 +331,7 @@ fn parse_workload(ctx: &Ctx, v: &Value) -> Result<Vec<Operation>, ConfigError> {
                             workers = i64::from(c.machines_per_cluster - c.control_plane_replicas)
                         }
                         Operation::Scale(s) => workers += i64::from(s.by),
-                        Operation::Steady(_) => {}
+                        Operation::Steady(_) | Operation::Delete(_) => {}
                     }
                 }
                 let after = workers + i64::from(op.by);
@@ -337,19 +348,31 @@ fn parse_workload(ctx: &Ctx, v: &Value) -> Result<Vec<Operation>, ConfigError> {
                 }
                 ops.push(Operation::Scale(op))
             }
-            "upgrade" | "delete" | "fault" | "faults" => {
+            "delete" => {
+                match body {
+                    Value::Object(m) if m.is_empty() => {}
+                    Value::Null => {}
+                    _ => {
+                        let why = "takes no settings: write delete: {} (every cluster goes)";
+                        let f = format!("{field}.delete");
+                        return Err(ctx.err("delete", &f, &scalar_text(body), why.into()));
+                    }
+                }
+                ops.push(Operation::Delete(DeleteOp {}))
+            }
+            "upgrade" | "fault" | "faults" => {
                 return Err(ctx.err(
                     op,
                     &format!("{field}.{op}"),
                     "",
                     format!(
-                        "'{op}' is not simulated yet; this version simulates create, then scale \
-                         and steady"
+                        "'{op}' is not simulated yet; this version simulates create, then scale, \
+                         steady and delete"
                     ),
                 ));
             }
             other => {
-                return Err(ctx.err(other, &format!("{field}.{other}"), "", "unknown operation; choose from create, scale, steady (upgrade and delete come later)".into()));
+                return Err(ctx.err(other, &format!("{field}.{other}"), "", "unknown operation; choose from create, scale, steady, delete (upgrade comes later)".into()));
             }
         }
     }
@@ -884,6 +907,7 @@ impl Scenario {
                     sim_core::SimDuration::from_secs_f64(s.duration.0),
                 )),
                 Operation::Scale(s) => Some(AfterOp::Scale { by: s.by }),
+                Operation::Delete(_) => Some(AfterOp::Delete),
             })
             .collect()
     }
@@ -980,6 +1004,7 @@ capx-controller-manager:
                     workload:\n  - create: {clusters: 40, machines-per-cluster: 7, batch: 10, every: 5m}\n\
                     \x20 - scale: {by: 3}\n\
                     \x20 - steady: {duration: 90m}\n\
+                    \x20 - delete: {}\n\
                     faults:\n  - prism-central-outage: {at: 30m, duration: 10m}\n\
                     \x20 - vm-create-failures: {probability: 0.1, at: 5m, duration: 1h}\n\
                     \x20 - machine-health-check: {node-startup-timeout: 20m}\n\
@@ -992,7 +1017,7 @@ capx-controller-manager:
         assert_eq!(a, b, "{written}");
         assert_eq!(a.config.etcd.quota_backend_bytes.0, 6 << 30);
         assert_eq!(a.faults.len(), 5);
-        assert_eq!(a.workload.len(), 3);
+        assert_eq!(a.workload.len(), 4);
         assert_eq!(a.management_clusters, Some(3));
     }
 

@@ -424,6 +424,9 @@ const USER: u8 = u8::MAX;
 pub const SAMPLE_INTERVAL_S: u64 = 15;
 
 const CLUSTER_CATEGORY_OPS: &[PcOp] = &[PcOp::Call, PcOp::Call];
+/// CAPX deleting a cluster's two category values: per value a filtered LIST, a GET for
+/// the ETag and a DELETE (`DeleteCategories`, prism-go-client `Categories.Delete`).
+const CLUSTER_CATEGORY_DELETE_OPS: &[PcOp] = &[PcOp::Call; 6];
 /// CAPX deleting a VM: GET it, LIST its running tasks, GET it for its ETag, DELETE.
 const DELETE_SUBMIT_OPS: &[PcOp] = &[
     PcOp::Call,
@@ -838,7 +841,7 @@ impl World {
     pub fn steady_requested(&self) -> Option<SimDuration> {
         self.after.iter().find_map(|op| match op {
             AfterOp::Steady(d) => Some(*d),
-            AfterOp::Scale { .. } => None,
+            AfterOp::Scale { .. } | AfterOp::Delete => None,
         })
     }
 
@@ -857,6 +860,22 @@ impl World {
                         self.steady_end = Some(Snapshot::take(self, now));
                     }
                     done
+                }
+                AfterOp::Delete => {
+                    if fresh {
+                        for c in 0..self.clusters.len() as u32 {
+                            let w = Write {
+                                kind: ObjKind::Cluster,
+                                verb: Verb::MarkDeleted,
+                                target: Target::Cluster(c),
+                                effect: Effect::ClusterDeleting,
+                            };
+                            self.issue(sched, None, USER, Op::Write(w), Owner::Cluster(c));
+                        }
+                        false
+                    } else {
+                        self.clusters.iter().all(|c| !c.exists)
+                    }
                 }
                 AfterOp::Scale { by } => {
                     if fresh {
@@ -1250,6 +1269,7 @@ impl World {
                 Some((0, ops))
             }
             Some(PcWork::ClusterCategory) => Some((0, CLUSTER_CATEGORY_OPS)),
+            Some(PcWork::ClusterCategoryDelete) => Some((0, CLUSTER_CATEGORY_DELETE_OPS)),
             None => None,
         };
         match work {
@@ -1745,6 +1765,8 @@ impl World {
         let mut infra_transition = false;
         let mut init_transition = false;
         let mut gc_secret = false;
+        // Objects the garbage collector deletes once their owner is gone.
+        let mut gc: Vec<ObjKind> = Vec::new();
         match w.target {
             Target::Cluster(c) => {
                 let cl = &mut self.clusters[c as usize];
@@ -1797,6 +1819,28 @@ impl World {
                         cl.kcp_init_reported |= init;
                     }
                     Effect::MdCreated => cl.md_exists = true,
+                    Effect::ClusterDeleting => cl.deleting = true,
+                    Effect::ClusterDeletePhase { phase } => cl.delete_phase = phase,
+                    Effect::ClusterGone => {
+                        cl.exists = false;
+                        gc.push(ObjKind::Template); // the control plane's machine template
+                    }
+                    Effect::TopologyDeleteReported => cl.topology_delete_reported = true,
+                    Effect::MdDeleting => cl.md_deleting = true,
+                    Effect::MdTopologyCleaned => cl.md_topology_cleaned = true,
+                    Effect::MhcGone => cl.mhc_exists = false,
+                    Effect::MdGone => cl.md_exists = false,
+                    Effect::MsDeleting => cl.ms_deleting = true,
+                    Effect::MsTopologyCleaned => cl.ms_topology_cleaned = true,
+                    Effect::MsGone => cl.ms_exists = false,
+                    Effect::KcpDeleting => cl.kcp_deleting = true,
+                    Effect::KcpGone => {
+                        cl.kcp_exists = false;
+                        // The certificate Secrets and the kubeconfig the KCP owned.
+                        gc.extend([ObjKind::Secret; 5]);
+                    }
+                    Effect::NcDeleting => cl.nc_deleting = true,
+                    Effect::NcGone => cl.nc_exists = false,
                     Effect::MhcCreated => cl.mhc_exists = true,
                     Effect::MhcStatus { sig } => cl.mhc_status_sig = sig,
                     Effect::TopologyWorkers { workers } => cl.topology_workers = workers,
@@ -1885,17 +1929,35 @@ impl World {
                     Effect::MachineGone => {
                         ms.exists = false;
                         let was_running = std::mem::replace(&mut ms.running, false);
+                        let is_cp = ms.is_cp();
                         let cl = &mut self.clusters[c];
-                        cl.workers_gone += 1;
+                        if is_cp {
+                            cl.cp_gone += 1;
+                        } else {
+                            cl.workers_gone += 1;
+                        }
                         if was_running {
                             cl.running -= 1;
-                            cl.workers_running -= 1;
+                            if is_cp {
+                                cl.cp_running -= 1;
+                            } else {
+                                cl.workers_running -= 1;
+                            }
                             self.machines_running -= 1;
                         }
                     }
                     _ => {}
                 }
             }
+        }
+        for kind in gc {
+            let w = Write {
+                kind,
+                verb: Verb::Delete,
+                target: w.target,
+                effect: Effect::None,
+            };
+            self.issue(sched, None, USER, Op::Write(w), Owner::None);
         }
         if gc_secret {
             let secret = Write {

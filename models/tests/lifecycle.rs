@@ -682,3 +682,48 @@ fn a_machine_health_check_replaces_workers_without_a_node_in_time() {
     assert_eq!(lenient.fleet.machines_remediated, 0);
     assert_eq!(lenient.fleet.machines_running, 2 * 3);
 }
+
+/// Issue 4, `delete`: deleting every cluster removes every object the fleet made:
+/// afterwards etcd holds only the managers' Leases and the Events not yet expired. Each
+/// cluster's objects are deleted exactly once: the Cluster, its MachineDeployment,
+/// MachineSet, KubeadmControlPlane and NutanixCluster by their controllers; every
+/// Machine, NutanixMachine and KubeadmConfig; the three templates (two by the topology
+/// MachineDeployment controller, one by the garbage collector); the certificate and
+/// kubeconfig Secrets and each machine's bootstrap Secret by the garbage collector.
+#[test]
+fn deleting_the_fleet_leaves_only_leases_and_events() {
+    let (n, m) = (3u64, 4u64);
+    let mut plan = make_plan(Tier::Small, n as u32, m as u32, 1, &[]);
+    plan.after = vec![AfterOp::Delete];
+    let Finished { world, .. } = simulate(&plan).unwrap();
+    let cfg = &plan.config;
+    let overhead = cfg.etcd.revision_overhead.0;
+    let sizes = &cfg.costs.object_size;
+    let want = 4 * (ObjKind::Lease.size(sizes) + overhead)
+        + world.metrics.events_alive * (ObjKind::Event.size(sizes) + overhead);
+    assert_eq!(
+        world.store.live_bytes(),
+        want,
+        "only Leases and Events are left"
+    );
+    assert_eq!(world.machines_running, 0);
+    let r = report(&plan);
+    let w = |key: &str| r.writes_by_verb.get(key).copied().unwrap_or(0);
+    for (key, count) in [
+        ("Cluster/delete", n),
+        ("MachineDeployment/delete", n),
+        ("MachineSet/delete", n),
+        ("KubeadmControlPlane/delete", n),
+        ("NutanixCluster/delete", n),
+        ("Machine/delete", n * m),
+        ("NutanixMachine/delete", n * m),
+        ("KubeadmConfig/delete", n * m),
+        ("Template/delete", 3 * n),
+        // The topology shim at creation, five certificate Secrets, bootstrap data.
+        ("Secret/delete", n * (1 + 5 + m)),
+    ] {
+        assert_eq!(w(key), count, "{key}");
+    }
+    let delete = r.operations.iter().find(|o| o.op == "delete").unwrap();
+    assert!(delete.finished_s.is_some(), "the delete finished");
+}

@@ -66,6 +66,14 @@ fn malformed_scenarios_are_explained() {
         ),
         ("scale before any create", "workload:\n  - scale: {by: 2}\n"),
         (
+            "delete with settings",
+            "workload:\n  - create: {clusters: 5}\n  - delete: {clusters: 2}\n",
+        ),
+        (
+            "scale after delete",
+            "workload:\n  - create: {clusters: 5}\n  - delete: {}\n  - scale: {by: 1}\n",
+        ),
+        (
             "steady too short",
             "workload:\n  - create: {clusters: 5}\n  - steady: {duration: 10s}\n",
         ),

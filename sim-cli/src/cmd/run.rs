@@ -135,7 +135,7 @@ pub fn plan(args: &Args) -> anyhow::Result<RunPlan> {
     let create = scenario.as_ref().and_then(|s| {
         s.workload.iter().find_map(|op| match op {
             Operation::Create(c) => Some(c.clone()),
-            Operation::Steady(_) | Operation::Scale(_) => None,
+            Operation::Steady(_) | Operation::Scale(_) | Operation::Delete(_) => None,
         })
     });
     let mut after = scenario.as_ref().map(|s| s.after_ops()).unwrap_or_default();
@@ -143,10 +143,17 @@ pub fn plan(args: &Args) -> anyhow::Result<RunPlan> {
         if !(60.0..=168.0 * 3600.0).contains(&d.as_secs_f64()) {
             bail!("--steady {d}: must be from 1m to 168h");
         }
-        // --steady replaces the scenario's steady window, or adds one at the end.
+        // --steady replaces the scenario's steady window, or adds one at the end (before
+        // a delete, while there is a fleet).
         match after.iter_mut().find(|op| matches!(op, AfterOp::Steady(_))) {
             Some(op) => *op = AfterOp::Steady(d),
-            None => after.push(AfterOp::Steady(d)),
+            None => {
+                let at = after
+                    .iter()
+                    .position(|op| matches!(op, AfterOp::Delete))
+                    .unwrap_or(after.len());
+                after.insert(at, AfterOp::Steady(d));
+            }
         }
     }
     let clusters = match (args.clusters, &create) {
