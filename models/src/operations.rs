@@ -27,6 +27,9 @@ pub enum AfterOp {
     },
     /// Delete every cluster.
     Delete,
+    /// An operation's `at:`: the next one starts no earlier than this, from the start of
+    /// the run (not an operation of its own: it is not reported).
+    WaitUntil(SimDuration),
 }
 
 impl AfterOp {
@@ -36,6 +39,7 @@ impl AfterOp {
             AfterOp::Steady(_) => "steady",
             AfterOp::Scale { .. } => "scale",
             AfterOp::Delete => "delete",
+            AfterOp::WaitUntil(_) => "wait",
         }
     }
 }

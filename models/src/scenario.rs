@@ -67,7 +67,11 @@ pub enum Operation {
 /// Delete every cluster of the fleet.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 #[serde(rename_all = "kebab-case")]
-pub struct DeleteOp {}
+pub struct DeleteOp {
+    /// Start no earlier than this, from the start of the run.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub at: Option<Secs>,
+}
 
 /// Grow (or shrink, if negative) every cluster's MachineDeployment by `by` workers.
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -75,6 +79,9 @@ pub struct DeleteOp {}
 pub struct ScaleOp {
     /// Workers added per cluster; negative removes.
     pub by: i32,
+    /// Start no earlier than this, from the start of the run.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub at: Option<Secs>,
 }
 
 /// Run the ready fleet for `duration` with no change: the management cluster's idle load.
@@ -83,6 +90,9 @@ pub struct ScaleOp {
 pub struct SteadyOp {
     /// How long [s].
     pub duration: Secs,
+    /// Start no earlier than this, from the start of the run.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub at: Option<Secs>,
 }
 
 /// Create `clusters` clusters, all at once or in batches.
@@ -349,16 +359,17 @@ fn parse_workload(ctx: &Ctx, v: &Value) -> Result<Vec<Operation>, ConfigError> {
                 ops.push(Operation::Scale(op))
             }
             "delete" => {
-                match body {
-                    Value::Object(m) if m.is_empty() => {}
-                    Value::Null => {}
+                let f = format!("{field}.delete");
+                let at = match body {
+                    Value::Null => None,
+                    Value::Object(m) if m.keys().all(|k| k == "at") => parse_at(ctx, &f, m)?,
                     _ => {
-                        let why = "takes no settings: write delete: {} (every cluster goes)";
-                        let f = format!("{field}.delete");
+                        let why =
+                            "its only setting is at; write delete: {} to delete every cluster";
                         return Err(ctx.err("delete", &f, &scalar_text(body), why.into()));
                     }
-                }
-                ops.push(Operation::Delete(DeleteOp {}))
+                };
+                ops.push(Operation::Delete(DeleteOp { at }))
             }
             "upgrade" | "fault" | "faults" => {
                 return Err(ctx.err(
@@ -631,25 +642,41 @@ fn parse_topology(ctx: &Ctx, v: &Value) -> Result<TopologySpec, ConfigError> {
     Ok((n, pcs, shards, knobs))
 }
 
+/// An operation's optional `at:` (a duration from the start of the run).
+fn parse_at(ctx: &Ctx, f: &str, m: &Map<String, Value>) -> Result<Option<Secs>, ConfigError> {
+    let Some(v) = m.get("at") else {
+        return Ok(None);
+    };
+    let text = scalar_text(v);
+    let field = format!("{f}.at");
+    let secs = parse_secs(&text).map_err(|e| ctx.err("at", &field, &text, e))?;
+    if secs > 30.0 * 86_400.0 {
+        let why = "must be at most 720h from the start of the run";
+        return Err(ctx.err("at", &field, &text, why.into()));
+    }
+    Ok(Some(Secs(secs)))
+}
+
 fn parse_scale(ctx: &Ctx, field: &str, body: &Value) -> Result<ScaleOp, ConfigError> {
     let f = format!("{field}.scale");
     let hint = "must be a mapping, e.g. scale: {by: 5} (workers added per cluster)";
     let Value::Object(m) = body else {
         return Err(ctx.err("scale", &f, &scalar_text(body), hint.into()));
     };
-    if let Some(k) = m.keys().find(|k| k.as_str() != "by") {
+    if let Some(k) = m.keys().find(|k| !["by", "at"].contains(&k.as_str())) {
         return Err(ctx.err(
             k,
             &format!("{f}.{k}"),
             "",
-            "unknown key; expected by".into(),
+            "unknown key; expected by, at".into(),
         ));
     }
+    let at = parse_at(ctx, &f, m)?;
     let Some(v) = m.get("by") else {
         return Err(ctx.err("scale", &format!("{f}.by"), "", "is required".into()));
     };
     match v.as_i64() {
-        Some(n) if n != 0 && (-1000..=1000).contains(&n) => Ok(ScaleOp { by: n as i32 }),
+        Some(n) if n != 0 && (-1000..=1000).contains(&n) => Ok(ScaleOp { by: n as i32, at }),
         _ => Err(ctx.err(
             "by",
             &format!("{f}.by"),
@@ -667,10 +694,11 @@ fn parse_steady(ctx: &Ctx, field: &str, body: &Value) -> Result<SteadyOp, Config
     let Value::Object(m) = body else {
         return Err(ctx.err("steady", &f, &scalar_text(body), hint.into()));
     };
-    if let Some(k) = m.keys().find(|k| k.as_str() != "duration") {
-        let why = "unknown key; expected duration";
+    if let Some(k) = m.keys().find(|k| !["duration", "at"].contains(&k.as_str())) {
+        let why = "unknown key; expected duration, at";
         return Err(ctx.err(k, &format!("{f}.{k}"), "", why.into()));
     }
+    let at = parse_at(ctx, &f, m)?;
     let Some(v) = m.get("duration") else {
         return Err(ctx.err("steady", &format!("{f}.duration"), "", "is required".into()));
     };
@@ -683,6 +711,7 @@ fn parse_steady(ctx: &Ctx, field: &str, body: &Value) -> Result<SteadyOp, Config
     }
     Ok(SteadyOp {
         duration: Secs(secs),
+        at,
     })
 }
 
@@ -899,17 +928,21 @@ impl Scenario {
     /// The operations after the create, in order, as the simulation runs them.
     pub fn after_ops(&self) -> Vec<crate::operations::AfterOp> {
         use crate::operations::AfterOp;
-        self.workload
-            .iter()
-            .filter_map(|op| match op {
-                Operation::Create(_) => None,
-                Operation::Steady(s) => Some(AfterOp::Steady(
-                    sim_core::SimDuration::from_secs_f64(s.duration.0),
-                )),
-                Operation::Scale(s) => Some(AfterOp::Scale { by: s.by }),
-                Operation::Delete(_) => Some(AfterOp::Delete),
-            })
-            .collect()
+        let d = |s: &Secs| sim_core::SimDuration::from_secs_f64(s.0);
+        let mut out = Vec::new();
+        for op in &self.workload {
+            let (at, after) = match op {
+                Operation::Create(_) => continue,
+                Operation::Steady(s) => (&s.at, AfterOp::Steady(d(&s.duration))),
+                Operation::Scale(s) => (&s.at, AfterOp::Scale { by: s.by }),
+                Operation::Delete(s) => (&s.at, AfterOp::Delete),
+            };
+            if let Some(t) = at {
+                out.push(AfterOp::WaitUntil(d(t)));
+            }
+            out.push(after);
+        }
+        out
     }
 }
 
@@ -1002,7 +1035,7 @@ capx-controller-manager:
     fn resolve_write_read_gives_the_same() {
         let text = "name: rt\ndefaults: capi-1.13\ntier: large\netcd:\n  quota-backend-bytes: 6Gi\n\
                     workload:\n  - create: {clusters: 40, machines-per-cluster: 7, batch: 10, every: 5m}\n\
-                    \x20 - scale: {by: 3}\n\
+                    \x20 - scale: {by: 3, at: 4h}\n\
                     \x20 - steady: {duration: 90m}\n\
                     \x20 - delete: {}\n\
                     faults:\n  - prism-central-outage: {at: 30m, duration: 10m}\n\
@@ -1018,6 +1051,7 @@ capx-controller-manager:
         assert_eq!(a.config.etcd.quota_backend_bytes.0, 6 << 30);
         assert_eq!(a.faults.len(), 5);
         assert_eq!(a.workload.len(), 4);
+        assert_eq!(a.after_ops().len(), 4, "scale's at: a wait before it");
         assert_eq!(a.management_clusters, Some(3));
     }
 

@@ -841,7 +841,7 @@ impl World {
     pub fn steady_requested(&self) -> Option<SimDuration> {
         self.after.iter().find_map(|op| match op {
             AfterOp::Steady(d) => Some(*d),
-            AfterOp::Scale { .. } | AfterOp::Delete => None,
+            AfterOp::Scale { .. } | AfterOp::Delete | AfterOp::WaitUntil(_) => None,
         })
     }
 
@@ -850,7 +850,16 @@ impl World {
         while let Some(&op) = self.after.get(self.after_i) {
             let fresh = self.op_started.is_none();
             let started = *self.op_started.get_or_insert(now);
+            if let AfterOp::WaitUntil(t) = op {
+                if now < SimTime::ZERO + t {
+                    return false;
+                }
+                self.after_i += 1;
+                self.op_started = None;
+                continue;
+            }
             let finished = match op {
+                AfterOp::WaitUntil(_) => unreachable!("handled above"),
                 AfterOp::Steady(d) => {
                     if self.steady_start.is_none() {
                         self.steady_start = Some(Snapshot::take(self, now));

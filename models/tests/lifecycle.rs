@@ -727,3 +727,36 @@ fn deleting_the_fleet_leaves_only_leases_and_events() {
     let delete = r.operations.iter().find(|o| o.op == "delete").unwrap();
     assert!(delete.finished_s.is_some(), "the delete finished");
 }
+
+/// Issue 4, `at:`: an operation with a start time starts at the first sample at or after
+/// it, even though the previous one finished long before; one without waits only for the
+/// previous one.
+#[test]
+fn an_operation_with_a_start_time_waits_for_it() {
+    let mut plan = make_plan(Tier::Small, 2, 3, 1, &[]);
+    plan.after = vec![
+        AfterOp::WaitUntil(SimDuration::from_hours(4)),
+        AfterOp::Scale { by: 1 },
+        AfterOp::Steady(SimDuration::from_mins(10)),
+    ];
+    let r = report(&plan);
+    let ops: Vec<&str> = r.operations.iter().map(|o| o.op.as_str()).collect();
+    assert_eq!(
+        ops,
+        ["create", "scale", "steady"],
+        "the wait is not an operation"
+    );
+    let create_end = r.operations[0].finished_s.unwrap();
+    assert!(
+        create_end < 3600.0,
+        "the create takes under an hour: {create_end}"
+    );
+    let scale = &r.operations[1];
+    assert!(
+        (4.0 * 3600.0..4.0 * 3600.0 + 15.0).contains(&scale.started_s),
+        "scale starts at 4h: {}",
+        scale.started_s
+    );
+    let steady = &r.operations[2];
+    assert!(steady.started_s - scale.finished_s.unwrap() <= 15.0);
+}
