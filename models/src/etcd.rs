@@ -225,7 +225,8 @@ impl EtcdStore {
     pub fn delete(&mut self, now: SimTime, size: u64) {
         let entry = size + self.overhead;
         self.revisions += 1;
-        self.live -= entry;
+        debug_assert!(self.live >= entry, "a delete of bytes never stored");
+        self.live = self.live.saturating_sub(entry);
         self.history.push_back((now, entry + self.overhead));
         self.history_bytes += entry + self.overhead;
         self.grow(now);

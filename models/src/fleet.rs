@@ -139,6 +139,8 @@ pub struct ClusterState {
     pub topology_delete_reported: bool,
     /// The MachineDeployment is being deleted.
     pub md_deleting: bool,
+    /// The MachineDeployment's templates deleted so far (of two).
+    pub md_templates_deleted: u8,
     /// The topology MachineDeployment controller cleaned up (templates, health check)
     /// and removed its finalizer.
     pub md_topology_cleaned: bool,

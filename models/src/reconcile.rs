@@ -106,6 +106,8 @@ pub enum Effect {
     MdDeleting,
     /// The topology MachineDeployment controller removed its finalizer.
     MdTopologyCleaned,
+    /// One of the MachineDeployment's two templates is deleted.
+    MdTemplateDeleted,
     /// The MachineHealthCheck is deleted.
     MhcGone,
     /// The MachineDeployment is gone.
@@ -774,8 +776,18 @@ fn machine_deployment(c: u32, cl: &ClusterState) -> Plan {
         // and drops its finalizer, without waiting; the MD controller deletes the
         // MachineSet and drops its own finalizer once it is gone.
         if !cl.md_topology_cleaned {
-            p.write(ObjKind::Template, Verb::Delete, t, Effect::None);
-            p.write(ObjKind::Template, Verb::Delete, t, Effect::None);
+            p.write(
+                ObjKind::Template,
+                Verb::Delete,
+                t,
+                Effect::MdTemplateDeleted,
+            );
+            p.write(
+                ObjKind::Template,
+                Verb::Delete,
+                t,
+                Effect::MdTemplateDeleted,
+            );
             if cl.mhc_exists {
                 p.write(
                     ObjKind::MachineHealthCheck,

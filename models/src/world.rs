@@ -513,8 +513,8 @@ pub struct World {
     after_i: usize,
     /// When the current one started.
     op_started: Option<SimTime>,
-    /// Workers per cluster added (or removed) by the scale operations started so far.
-    scale_added: i32,
+    /// Workers per cluster the last scale operation asked for.
+    scale_target: Option<u32>,
     /// The MachineHealthCheck's node startup timeout, if the scenario sets one.
     mhc_timeout: Option<SimDuration>,
     /// When each operation ran.
@@ -776,7 +776,7 @@ impl World {
             after: Vec::new(),
             after_i: 0,
             op_started: None,
-            scale_added: 0,
+            scale_target: None,
             mhc_timeout: None,
             op_timings: Vec::new(),
             steady_start: None,
@@ -889,11 +889,15 @@ impl World {
                 AfterOp::Scale { by } => {
                     if fresh {
                         // The user patches each Cluster's topology replicas.
-                        self.scale_added += by;
+                        // Every cluster was created with the same workers; each scale moves
+                        // the target from the last one, never below 0.
+                        let prev = self.scale_target.unwrap_or_else(|| {
+                            self.clusters.first().map_or(0, |c| c.initial_workers)
+                        });
+                        let target = (prev as i64 + i64::from(by)).max(0) as u32;
+                        self.scale_target = Some(target);
                         for c in 0..self.clusters.len() as u32 {
-                            let workers = (self.clusters[c as usize].initial_workers as i32
-                                + self.scale_added)
-                                .max(0) as u32;
+                            let workers = target;
                             let w = Write {
                                 kind: ObjKind::Cluster,
                                 verb: Verb::Patch,
@@ -904,9 +908,8 @@ impl World {
                         }
                         false
                     } else {
-                        let added = self.scale_added;
+                        let target = self.scale_target.unwrap_or(0);
                         self.clusters.iter().all(|c| {
-                            let target = (c.initial_workers as i32 + added).max(0) as u32;
                             c.topology_workers == target
                                 && c.md_replicas == target
                                 && c.workers == target
@@ -1600,13 +1603,10 @@ impl World {
             Op::Read | Op::List { .. } => unreachable!("reads do not reach etcd's write path"),
         };
         // A delete of an object already gone is a 404: no write (two joining
-        // KubeadmConfigs both unlock the init lock).
-        if let Some(Write {
-            effect: Effect::LockDeleted,
-            target: Target::Cluster(c),
-            ..
-        }) = write
-            && !self.clusters[c as usize].init_lock
+        // KubeadmConfigs both unlock the init lock; a reconcile retried after a failed
+        // write repeats the deletes it had already made).
+        if let Some(w) = write
+            && self.already_gone(&w)
         {
             return true;
         }
@@ -1665,6 +1665,35 @@ impl World {
             self.apply(sched, w);
         }
         true
+    }
+
+    /// Whether `w` deletes an object that is already gone.
+    fn already_gone(&self, w: &Write) -> bool {
+        match w.target {
+            Target::Cluster(c) => {
+                let cl = &self.clusters[c as usize];
+                match w.effect {
+                    Effect::LockDeleted => !cl.init_lock,
+                    Effect::MdTemplateDeleted => cl.md_templates_deleted >= 2,
+                    Effect::MhcGone => !cl.mhc_exists,
+                    Effect::MdGone => !cl.md_exists,
+                    Effect::MsGone => !cl.ms_exists,
+                    Effect::KcpGone => !cl.kcp_exists,
+                    Effect::NcGone => !cl.nc_exists,
+                    Effect::ClusterGone => !cl.exists,
+                    _ => false,
+                }
+            }
+            Target::Machine(m) => {
+                let ms = &self.machines[m as usize];
+                match w.effect {
+                    Effect::KcDeleted => !ms.kc_exists,
+                    Effect::NmGone => !ms.nm_exists,
+                    Effect::MachineGone => !ms.exists,
+                    _ => false,
+                }
+            }
+        }
     }
 
     fn object_created(&mut self, kind: ObjKind, size: u64, created: bool) {
@@ -1837,6 +1866,7 @@ impl World {
                     Effect::TopologyDeleteReported => cl.topology_delete_reported = true,
                     Effect::MdDeleting => cl.md_deleting = true,
                     Effect::MdTopologyCleaned => cl.md_topology_cleaned = true,
+                    Effect::MdTemplateDeleted => cl.md_templates_deleted += 1,
                     Effect::MhcGone => cl.mhc_exists = false,
                     Effect::MdGone => cl.md_exists = false,
                     Effect::MsDeleting => cl.ms_deleting = true,
@@ -2508,7 +2538,9 @@ impl World {
             if self.steady_start.is_some() && self.steady_end.is_none() {
                 self.steady_end = Some(Snapshot::take(self, now));
             }
-            if let (Some(op), Some(t)) = (self.after.get(self.after_i), self.op_started) {
+            if let (Some(op), Some(t)) = (self.after.get(self.after_i), self.op_started)
+                && !matches!(op, AfterOp::WaitUntil(_))
+            {
                 self.op_timings.push(OpTiming {
                     op: op.name().into(),
                     started_s: t.as_secs_f64(),

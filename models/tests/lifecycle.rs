@@ -760,3 +760,50 @@ fn an_operation_with_a_start_time_waits_for_it() {
     let steady = &r.operations[2];
     assert!(steady.started_s - scale.finished_s.unwrap() <= 15.0);
 }
+
+/// A reconcile that fails part-way through its writes is retried and repeats the deletes
+/// it had already made; the API server answers those with 404 and etcd stores nothing.
+/// Here a slow disk and no client retries make writes fail while the fleet is deleted:
+/// the delete still finishes and etcd's accounting stays whole (a second delete of the
+/// same bytes would trip the store's check).
+#[test]
+fn deletes_repeated_after_failed_writes_are_404s() {
+    use models::faults::Fault;
+    let sets = [
+        "kube-apiserver.client-max-retries=0",
+        "kube-apiserver.max-requests-inflight=5",
+        "kube-apiserver.max-mutating-requests-inflight=5",
+        "kube-apiserver.request-timeout=4s",
+    ];
+    let mut plan = make_plan(Tier::Small, 40, 3, 1, &sets);
+    plan.after = vec![
+        AfterOp::WaitUntil(SimDuration::from_hours(2)),
+        AfterOp::Delete,
+    ];
+    plan.faults = vec![Fault::EtcdDiskLatencySpike {
+        at: SimDuration::from_secs(7205),
+        duration: SimDuration::from_hours(1),
+        factor: 200.0,
+    }];
+    let r = report(&plan);
+    let w = |key: &str| r.writes_by_verb.get(key).copied().unwrap_or(0);
+    assert!(r.apiserver.requests_failed > 0, "writes did fail");
+    assert!(
+        w("Template/delete") <= 3 * 40,
+        "each template deleted once at most"
+    );
+}
+
+/// A scale below zero stops at zero workers, and the next scale counts from there.
+#[test]
+fn a_scale_counts_from_the_last_target_not_below_zero() {
+    let mut plan = make_plan(Tier::Small, 2, 4, 1, &[]);
+    plan.after = vec![AfterOp::Scale { by: -5 }, AfterOp::Scale { by: 2 }];
+    let r = report(&plan);
+    assert_eq!(
+        r.fleet.machines_running,
+        2 * (1 + 2),
+        "3 workers, down to 0, up to 2"
+    );
+    assert!(r.operations.iter().all(|o| o.finished_s.is_some()));
+}

@@ -115,7 +115,13 @@ fn parse_counts(
             ),
         }
     }
-    out.dedup();
+    // Repeats would run the same sweep twice; keep the first of each.
+    let mut seen = Vec::new();
+    out.retain(|n| {
+        let first = !seen.contains(n);
+        seen.push(*n);
+        first
+    });
     Ok(out)
 }
 
@@ -137,7 +143,21 @@ fn sweep_axes(
 ) -> anyhow::Result<(Vec<Override>, Vec<KnobAxis>)> {
     let (mut fixed, mut axes) = (Vec::new(), Vec::new());
     for o in sets {
-        let values = o.values();
+        if o.key == "machines-per-cluster" {
+            bail!(
+                "--set machines-per-cluster={}: machines per cluster is a flag; write \
+                 --machines-per-cluster {}",
+                o.value,
+                o.value
+            );
+        }
+        let mut values: Vec<String> = Vec::new();
+        for v in o.values() {
+            // A value given twice would run the same sweep twice.
+            if !values.contains(&v) {
+                values.push(v);
+            }
+        }
         if values.iter().any(String::is_empty) {
             bail!(
                 "--set {}={}: an empty value in the list; write e.g. {}=10,50,100",
@@ -147,7 +167,10 @@ fn sweep_axes(
             );
         }
         if values.len() == 1 {
-            fixed.push(o.clone());
+            fixed.push(Override {
+                key: o.key.clone(),
+                value: values.remove(0),
+            });
         } else if axes.iter().any(|(k, _): &(String, _)| *k == o.key) {
             bail!("--set {}: swept twice; give its values in one list", o.key);
         } else {
