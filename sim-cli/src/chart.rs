@@ -117,6 +117,38 @@ fn framed<'a, DB: DrawingBackend>(
     Ok(chart)
 }
 
+/// Grey dashed vertical lines at the fleet sizes where the layout changes, each labelled
+/// left of its line (so a mark at the last size stays inside the plot), `shift` to the
+/// left of the size.
+fn draw_marks<'a, DB: DrawingBackend + 'a>(
+    chart: &mut Chart<'a, DB>,
+    marks: &[(f64, String)],
+    shift: f64,
+    y_max: f64,
+) -> Result<(), DrawingAreaErrorKind<DB::ErrorType>> {
+    for (x, label) in marks {
+        let x = *x - shift;
+        let dashes = (0..40).map(|i| {
+            let a = y_max * f64::from(i) / 40.0;
+            let b = y_max * (f64::from(i) + 0.5) / 40.0;
+            PathElement::new(
+                vec![(x, a), (x, b)],
+                RGBColor(140, 140, 140).stroke_width(1),
+            )
+        });
+        chart.draw_series(dashes)?;
+        chart.draw_series(std::iter::once(Text::new(
+            label.clone(),
+            (x, y_max),
+            ("sans-serif", 13)
+                .into_font()
+                .color(&RGBColor(90, 90, 90))
+                .pos(Pos::new(HPos::Right, VPos::Top)),
+        )))?;
+    }
+    Ok(())
+}
+
 /// The legend, top left, then the finished drawing.
 fn legend_and_present<'a, DB: DrawingBackend + 'a>(
     chart: &mut Chart<'a, DB>,
@@ -150,29 +182,7 @@ where
     let y_max = if y_max > 0.0 { y_max * 1.1 } else { 1.0 };
     let mut chart =
         framed(&root, spec.title, x_min..x_max, 0.0..y_max, spec.y_label).map_err(err)?;
-    for (x, label) in spec.marks {
-        let x = *x;
-        let dashes = (0..40).map(|i| {
-            let a = y_max * f64::from(i) / 40.0;
-            let b = y_max * (f64::from(i) + 0.5) / 40.0;
-            PathElement::new(
-                vec![(x, a), (x, b)],
-                RGBColor(140, 140, 140).stroke_width(1),
-            )
-        });
-        chart.draw_series(dashes).map_err(err)?;
-        chart
-            .draw_series(std::iter::once(Text::new(
-                label.clone(),
-                (x, y_max),
-                ("sans-serif", 13)
-                    .into_font()
-                    .color(&RGBColor(90, 90, 90))
-                    // Left of the line, so a mark at the last size stays inside the plot.
-                    .pos(Pos::new(HPos::Right, VPos::Top)),
-            )))
-            .map_err(err)?;
-    }
+    draw_marks(&mut chart, spec.marks, 0.0, y_max).map_err(err)?;
     let several = spec.series.len() > 1;
     for (i, s) in spec.series.iter().enumerate() {
         let colour = PALETTE[i % PALETTE.len()];
@@ -266,6 +276,8 @@ pub struct StackSpec<'a> {
     pub categories: &'a [String],
     /// (fleet size, one value per category).
     pub bars: &'a [(f64, Vec<f64>)],
+    /// Fleet sizes where the layout changes, with a label (as [`ChartSpec::marks`]).
+    pub marks: &'a [(f64, String)],
 }
 
 fn draw_stack<DB: DrawingBackend>(
@@ -292,6 +304,8 @@ where
     let y_max = if y_max > 0.0 { y_max * 1.1 } else { 1.0 };
     let x = (lo - half * 1.5)..(hi + half * 1.5);
     let mut chart = framed(&root, spec.title, x, 0.0..y_max, spec.y_label).map_err(err)?;
+    // Between the bars: just left of the first bar of the new layout.
+    draw_marks(&mut chart, spec.marks, half * 1.4, y_max).map_err(err)?;
     for (i, name) in spec.categories.iter().enumerate() {
         let colour = PALETTE[i % PALETTE.len()];
         let rects = spec.bars.iter().map(|(x, v)| {

@@ -876,6 +876,7 @@ fn write_charts(dir: &Path, r: &SweepResult, th: &Thresholds) -> anyhow::Result<
                 y_label: "waiting per machine [min]",
                 categories: &categories,
                 bars: &bars,
+                marks: &split_marks(g),
             },
         )?;
         let rows: Vec<String> = g[0].pass_probability.keys().cloned().collect();
