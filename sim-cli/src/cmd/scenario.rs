@@ -67,6 +67,17 @@ pub fn load_file(path: &Path, sets: &[Override]) -> anyhow::Result<Scenario> {
 pub fn run(args: &Args) -> anyhow::Result<Outcome> {
     match &args.command {
         Command::Check { file, sets } => {
+            if let Some(o) = sets.iter().find(|o| o.values().len() > 1) {
+                anyhow::bail!(
+                    "--set {}={}: a list of values sweeps a knob; scenario check takes one \
+                     value (capsim sweep --scenario {} --set {}={} runs each)",
+                    o.key,
+                    o.value,
+                    file.display(),
+                    o.key,
+                    o.value
+                );
+            }
             let s = load_file(file, sets)?;
             print!("{}", scenario::to_yaml(&s));
         }
