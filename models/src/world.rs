@@ -134,6 +134,8 @@ pub enum Event {
     ResyncDue { manager: u8, kind: u8 },
     /// A manager renews its leader-election Lease.
     LeaseRenewalDue(u8),
+    /// A user command that failed is run again (index into the pending retries).
+    UserRetry(u32),
     /// The API server's etcd compaction runs.
     CompactionDue,
     /// etcd's periodic auto-compaction runs.
@@ -420,6 +422,9 @@ const LEVEL_WORKLOAD_LOW: u8 = 4;
 const LEVEL_GLOBAL_DEFAULT: u8 = 5;
 /// The "manager" number of the user applying Clusters.
 const USER: u8 = u8::MAX;
+
+/// Seconds before a user command that failed is run again [I]: a script's retry.
+const USER_RETRY_S: u64 = 10;
 /// Interval of metric samples [s].
 pub const SAMPLE_INTERVAL_S: u64 = 15;
 
@@ -515,6 +520,8 @@ pub struct World {
     op_started: Option<SimTime>,
     /// Workers per cluster the last scale operation asked for.
     scale_target: Option<u32>,
+    /// User commands waiting to be run again after a failure.
+    user_retries: Vec<Write>,
     /// The MachineHealthCheck's node startup timeout, if the scenario sets one.
     mhc_timeout: Option<SimDuration>,
     /// When each operation ran.
@@ -777,6 +784,7 @@ impl World {
             after_i: 0,
             op_started: None,
             scale_target: None,
+            user_retries: Vec::new(),
             mhc_timeout: None,
             op_timings: Vec::new(),
             steady_start: None,
@@ -1602,11 +1610,11 @@ impl World {
             Op::EventPatch => (ObjKind::Event, Verb::Patch, None),
             Op::Read | Op::List { .. } => unreachable!("reads do not reach etcd's write path"),
         };
-        // A delete of an object already gone is a 404: no write (two joining
-        // KubeadmConfigs both unlock the init lock; a reconcile retried after a failed
-        // write repeats the deletes it had already made).
+        // A delete of an object already gone is a 404 and a create of one that exists a
+        // 409: no write (two joining KubeadmConfigs both unlock the init lock; a reconcile
+        // retried after a failed write repeats the deletes it had already made).
         if let Some(w) = write
-            && self.already_gone(&w)
+            && self.changes_nothing(&w)
         {
             return true;
         }
@@ -1667,13 +1675,15 @@ impl World {
         true
     }
 
-    /// Whether `w` deletes an object that is already gone.
-    fn already_gone(&self, w: &Write) -> bool {
+    /// Whether `w` deletes an object that is already gone (404) or creates a Cluster that
+    /// exists (409: a user's retried create whose first try was stored).
+    fn changes_nothing(&self, w: &Write) -> bool {
         match w.target {
             Target::Cluster(c) => {
                 let cl = &self.clusters[c as usize];
                 match w.effect {
                     Effect::LockDeleted => !cl.init_lock,
+                    Effect::ClusterCreated => cl.exists,
                     Effect::MdTemplateDeleted => cl.md_templates_deleted >= 2,
                     Effect::MhcGone => !cl.mhc_exists,
                     Effect::MdGone => !cl.md_exists,
@@ -1762,6 +1772,18 @@ impl World {
         }
         if let Some(rec) = r.rec {
             self.request_done(sched, rec, ok);
+        }
+        // The user's own commands (create, scale, delete a Cluster) that failed after the
+        // client's retries are run again a little later, as a script would.
+        if let (false, USER, Op::Write(w)) = (ok, r.manager, r.op)
+            && matches!(
+                w.effect,
+                Effect::ClusterCreated | Effect::TopologyWorkers { .. } | Effect::ClusterDeleting
+            )
+        {
+            self.user_retries.push(w);
+            let i = (self.user_retries.len() - 1) as u32;
+            sched.schedule_in(SimDuration::from_secs(USER_RETRY_S), Event::UserRetry(i));
         }
     }
 
@@ -2709,6 +2731,14 @@ impl Model for World {
 
     fn handle(&mut self, event: Event, sched: &mut Scheduler<Event>) {
         match event {
+            Event::UserRetry(i) => {
+                let w = self.user_retries[i as usize];
+                let owner = match w.target {
+                    Target::Cluster(c) => Owner::Cluster(c),
+                    Target::Machine(_) => Owner::None,
+                };
+                self.issue(sched, None, USER, Op::Write(w), owner);
+            }
             Event::ClusterApplied(c) => {
                 let w = Write {
                     kind: ObjKind::Cluster,

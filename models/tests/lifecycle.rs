@@ -763,9 +763,10 @@ fn an_operation_with_a_start_time_waits_for_it() {
 
 /// A reconcile that fails part-way through its writes is retried and repeats the deletes
 /// it had already made; the API server answers those with 404 and etcd stores nothing.
-/// Here a slow disk and no client retries make writes fail while the fleet is deleted:
-/// the delete still finishes and etcd's accounting stays whole (a second delete of the
-/// same bytes would trip the store's check).
+/// Here a slow disk and no client retries make writes fail while the fleet is deleted,
+/// the user's own DELETEs included (run again 10 s later, as a script would): the delete
+/// still finishes and etcd's accounting stays whole (a second delete of the same bytes
+/// would trip the store's check).
 #[test]
 fn deletes_repeated_after_failed_writes_are_404s() {
     use models::faults::Fault;
@@ -781,7 +782,7 @@ fn deletes_repeated_after_failed_writes_are_404s() {
         AfterOp::Delete,
     ];
     plan.faults = vec![Fault::EtcdDiskLatencySpike {
-        at: SimDuration::from_secs(7205),
+        at: SimDuration::from_secs(7190),
         duration: SimDuration::from_hours(1),
         factor: 200.0,
     }];
@@ -792,6 +793,12 @@ fn deletes_repeated_after_failed_writes_are_404s() {
         w("Template/delete") <= 3 * 40,
         "each template deleted once at most"
     );
+    let delete = r.operations.iter().find(|o| o.op == "delete").unwrap();
+    assert!(
+        delete.finished_s.is_some(),
+        "every cluster is deleted in the end"
+    );
+    assert_eq!(r.fleet.machines_running, 0);
 }
 
 /// A scale below zero stops at zero workers, and the next scale counts from there.
