@@ -1675,8 +1675,8 @@ impl World {
         true
     }
 
-    /// Whether `w` deletes an object that is already gone (404) or creates a Cluster that
-    /// exists (409: a user's retried create whose first try was stored).
+    /// Whether `w` deletes an object that is already gone (404) or creates one that exists
+    /// (409: a create retried after a failure, whose first try was stored).
     fn changes_nothing(&self, w: &Write) -> bool {
         match w.target {
             Target::Cluster(c) => {
@@ -1684,6 +1684,11 @@ impl World {
                 match w.effect {
                     Effect::LockDeleted => !cl.init_lock,
                     Effect::ClusterCreated => cl.exists,
+                    Effect::NcCreated => cl.nc_exists,
+                    Effect::KcpCreated => cl.kcp_exists,
+                    Effect::MdCreated => cl.md_exists,
+                    Effect::MsCreated => cl.ms_exists,
+                    Effect::MhcCreated => cl.mhc_exists,
                     Effect::MdTemplateDeleted => cl.md_templates_deleted >= 2,
                     Effect::MhcGone => !cl.mhc_exists,
                     Effect::MdGone => !cl.md_exists,
@@ -1697,6 +1702,10 @@ impl World {
             Target::Machine(m) => {
                 let ms = &self.machines[m as usize];
                 match w.effect {
+                    // A create retried after a failure part-way: the object is there.
+                    Effect::KcCreated => ms.kc_exists,
+                    Effect::NmCreated => ms.nm_exists,
+                    Effect::MachineCreated => ms.exists,
                     Effect::KcDeleted => !ms.kc_exists,
                     Effect::NmGone => !ms.nm_exists,
                     Effect::MachineGone => !ms.exists,

@@ -814,3 +814,40 @@ fn a_scale_counts_from_the_last_target_not_below_zero() {
     );
     assert!(r.operations.iter().all(|o| o.finished_s.is_some()));
 }
+
+/// Writes that fail while the fleet is created (a slow disk, no client retries) are
+/// retried by their reconciles and the user; once the fleet is deleted, etcd again holds
+/// only the Leases and the unexpired Events: no object was stored twice or left behind.
+#[test]
+fn failed_writes_during_the_create_leave_nothing_behind_a_delete() {
+    use models::faults::Fault;
+    let sets = [
+        "kube-apiserver.client-max-retries=0",
+        "kube-apiserver.max-requests-inflight=5",
+        "kube-apiserver.max-mutating-requests-inflight=5",
+        "kube-apiserver.request-timeout=4s",
+    ];
+    let mut plan = make_plan(Tier::Small, 30, 3, 1, &sets);
+    plan.after = vec![AfterOp::Delete];
+    plan.faults = vec![Fault::EtcdDiskLatencySpike {
+        at: SimDuration::from_secs(60),
+        duration: SimDuration::from_mins(20),
+        factor: 200.0,
+    }];
+    let Finished { world, .. } = simulate(&plan).unwrap();
+    assert!(world.metrics.api_failed > 0, "writes did fail");
+    assert!(
+        world.clusters.iter().all(|c| !c.exists),
+        "the fleet is gone"
+    );
+    let cfg = &plan.config;
+    let overhead = cfg.etcd.revision_overhead.0;
+    let sizes = &cfg.costs.object_size;
+    let want = 4 * (ObjKind::Lease.size(sizes) + overhead)
+        + world.metrics.events_alive * (ObjKind::Event.size(sizes) + overhead);
+    assert_eq!(
+        world.store.live_bytes(),
+        want,
+        "only Leases and Events are left"
+    );
+}
