@@ -9,6 +9,7 @@
 use serde_json::{Map, Value};
 
 use crate::config::ConfigError;
+use crate::controllers::Controller;
 
 /// A manager's Deployment name and the scenario key it becomes.
 const DEPLOYMENTS: &[(&str, &str)] = &[
@@ -24,21 +25,9 @@ const DEPLOYMENTS: &[(&str, &str)] = &[
     ("capx-controller-manager", "capx-controller-manager"),
 ];
 
-/// Flags of the managers that become knobs (the same name in the scenario).
-const MANAGER_FLAGS: &[&str] = &[
-    "kube-api-qps",
-    "kube-api-burst",
-    "sync-period",
-    "cluster-concurrency",
-    "clustertopology-concurrency",
-    "machinedeployment-concurrency",
-    "machineset-concurrency",
-    "machine-concurrency",
-    "kubeadmconfig-concurrency",
-    "kubeadmcontrolplane-concurrency",
-    "nutanixcluster-concurrency",
-    "nutanixmachine-concurrency",
-];
+/// Flags of the managers that become knobs (the same name in the scenario), besides every
+/// controller's concurrency flag ([`Controller::concurrency_flag`]).
+const MANAGER_FLAGS: &[&str] = &["kube-api-qps", "kube-api-burst", "sync-period"];
 
 /// What an import produced.
 #[derive(Debug, Clone, PartialEq)]
@@ -244,7 +233,9 @@ fn import_manager(
         let Some((flag, v)) = split_flag(&arg) else {
             continue;
         };
-        if MANAGER_FLAGS.contains(&flag) {
+        if MANAGER_FLAGS.contains(&flag)
+            || Controller::ALL.iter().any(|c| c.concurrency_flag() == flag)
+        {
             m.insert(flag.into(), flag_value(v));
         } else if flag == "max-concurrent-reconciles" && key == "capx-controller-manager" {
             // CAPX's one flag sets both of its controllers.

@@ -696,16 +696,7 @@ fn deleting_the_fleet_leaves_only_leases_and_events() {
     let mut plan = make_plan(Tier::Small, n as u32, m as u32, 1, &[]);
     plan.after = vec![AfterOp::Delete];
     let Finished { world, .. } = simulate(&plan).unwrap();
-    let cfg = &plan.config;
-    let overhead = cfg.etcd.revision_overhead.0;
-    let sizes = &cfg.costs.object_size;
-    let want = 4 * (ObjKind::Lease.size(sizes) + overhead)
-        + world.metrics.events_alive * (ObjKind::Event.size(sizes) + overhead);
-    assert_eq!(
-        world.store.live_bytes(),
-        want,
-        "only Leases and Events are left"
-    );
+    assert_only_leases_and_events(&world, &plan);
     assert_eq!(world.machines_running, 0);
     let r = report(&plan);
     let w = |key: &str| r.writes_by_verb.get(key).copied().unwrap_or(0);
@@ -840,6 +831,11 @@ fn failed_writes_during_the_create_leave_nothing_behind_a_delete() {
         world.clusters.iter().all(|c| !c.exists),
         "the fleet is gone"
     );
+    assert_only_leases_and_events(&world, &plan);
+}
+
+/// etcd's live bytes are exactly the four managers' Leases and the Events not yet expired.
+fn assert_only_leases_and_events(world: &models::world::World, plan: &RunPlan) {
     let cfg = &plan.config;
     let overhead = cfg.etcd.revision_overhead.0;
     let sizes = &cfg.costs.object_size;

@@ -484,6 +484,14 @@ fn num(v: f64) -> String {
     }
 }
 
+/// One CSV cell per swept knob, each with a leading comma: `cell(name)` of each name.
+fn knob_cells<'a>(names: &[&'a String], cell: impl Fn(&'a String) -> &'a String) -> String {
+    names
+        .iter()
+        .map(|k| format!(",{}", csv_field(cell(k))))
+        .collect()
+}
+
 /// `replicas.csv`: one row per (point, replica).
 pub fn replicas_csv(r: &SweepResult) -> String {
     let Some(first) = r.replicas.first() else {
@@ -494,10 +502,7 @@ pub fn replicas_csv(r: &SweepResult) -> String {
     let check_names: Vec<&String> = first.checks.keys().collect();
     let knob_names: Vec<&String> = first.knobs.keys().collect();
     let mut out = String::from("clusters");
-    for k in &knob_names {
-        out.push(',');
-        out.push_str(&csv_field(k));
-    }
+    out.push_str(&knob_cells(&knob_names, |k| k));
     out.push_str(",replica,ready,checklist_pass,bottleneck,bottleneck_at,bottleneck_share");
     for f in &figure_names {
         out.push(',');
@@ -510,10 +515,7 @@ pub fn replicas_csv(r: &SweepResult) -> String {
     out.push('\n');
     for rec in &r.replicas {
         out.push_str(&rec.clusters.to_string());
-        for k in &knob_names {
-            out.push(',');
-            out.push_str(&csv_field(&rec.knobs[*k]));
-        }
+        out.push_str(&knob_cells(&knob_names, |k| &rec.knobs[k]));
         out.push_str(&format!(
             ",{},{},{},{},{},{}",
             rec.replica,
@@ -546,10 +548,7 @@ pub fn summary_csv(r: &SweepResult) -> String {
     let check_names: Vec<&String> = first.pass_probability.keys().collect();
     let knob_names: Vec<&String> = first.knobs.keys().collect();
     let mut out = String::from("clusters");
-    for k in &knob_names {
-        out.push(',');
-        out.push_str(&csv_field(k));
-    }
+    out.push_str(&knob_cells(&knob_names, |k| k));
     out.push_str(
         ",replicas,ready_probability,checklist_pass_probability,bottleneck,bottleneck_frequency,bottleneck_share",
     );
@@ -565,10 +564,7 @@ pub fn summary_csv(r: &SweepResult) -> String {
     out.push('\n');
     for p in &r.points {
         out.push_str(&p.clusters.to_string());
-        for k in &knob_names {
-            out.push(',');
-            out.push_str(&csv_field(&p.knobs[*k]));
-        }
+        out.push_str(&knob_cells(&knob_names, |k| &p.knobs[k]));
         out.push_str(&format!(
             ",{},{},{},{},{},{}",
             p.replicas,
