@@ -249,6 +249,45 @@ pub struct ClusterState {
     pub cp_running: u32,
     /// Workers whose status reports Running.
     pub workers_running: u32,
+
+    // Upgrades
+    /// Kubernetes version the Cluster's topology asks for: 0 at creation, one more per
+    /// upgrade.
+    pub version: u8,
+    /// The KubeadmControlPlane's `spec.version`.
+    pub kcp_version: u8,
+    /// The version the KubeadmControlPlane's status reports as rolled out: every machine
+    /// at it, the replica count met, all ready.
+    pub kcp_rolled_out: u8,
+    /// The MachineDeployment's `spec.template.spec.version`.
+    pub md_version: u8,
+    /// The version of the newest MachineSet's template (the MachineSet the fields
+    /// `ms_*` and `workers` describe).
+    pub ms_version: u8,
+    /// Slots of the control-plane machines created after the first `cp_replicas` (by
+    /// rollouts), in creation order.
+    pub cp_extra: Vec<u32>,
+    /// The MachineSet a rolling update is replacing.
+    pub old_ms: Option<OldMachineSet>,
+    /// The topology's upgrade state last written to the Cluster's TopologyReconciled
+    /// condition (0 reconciled, 1 ClusterUpgrading).
+    pub upgrade_reported: u8,
+}
+
+/// The MachineSet of the previous template while a MachineDeployment rolls out: its
+/// Machines are those of its version.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct OldMachineSet {
+    /// Its template's version.
+    pub version: u8,
+    /// `spec.replicas`.
+    pub replicas: u32,
+    /// Last status the MachineSet controller wrote.
+    pub status_sig: u64,
+    /// Being deleted.
+    pub deleting: bool,
+    /// The topology MachineSet controller removed its finalizer.
+    pub topology_cleaned: bool,
 }
 
 impl ClusterState {
@@ -260,7 +299,40 @@ impl ClusterState {
     /// Indices of every machine slot of the cluster, used or not yet.
     pub fn machine_slots(&self) -> impl Iterator<Item = u32> + use<> {
         let first = self.first_machine;
-        (first..first + self.cp_replicas + self.initial_workers).chain(self.extra.clone())
+        (first..first + self.cp_replicas + self.initial_workers)
+            .chain(self.extra.clone())
+            .chain(self.cp_extra.clone())
+    }
+
+    /// Index of the cluster's `i`-th control-plane machine (in creation order).
+    pub fn cp_slot(&self, i: u32) -> u32 {
+        if i < self.cp_replicas {
+            self.first_machine + i
+        } else {
+            self.cp_extra[(i - self.cp_replicas) as usize]
+        }
+    }
+
+    /// Control-plane slots it has: the first ones and the extra.
+    pub fn cp_slots(&self) -> u32 {
+        self.cp_replicas + self.cp_extra.len() as u32
+    }
+
+    /// Control-plane Machines that exist (deleting ones included).
+    pub fn cp_alive(&self) -> u32 {
+        self.cp_created - self.cp_gone
+    }
+
+    /// Machines of the newest MachineSet that exist (deleting ones included): every
+    /// worker, unless a rolling update is under way.
+    pub fn new_ms_alive(&self, machines: &[MachineState]) -> u32 {
+        if self.old_ms.is_none() {
+            return self.workers_created - self.workers_gone;
+        }
+        (0..self.workers_created)
+            .map(|i| &machines[self.worker_slot(i) as usize])
+            .filter(|m| m.exists && m.version == self.ms_version)
+            .count() as u32
     }
 
     /// Index of the cluster's `i`-th worker (in creation order).
@@ -289,6 +361,8 @@ pub struct MachineState {
     pub created_at: Option<SimTime>,
     /// When its Machine status first reported Running.
     pub running_at: Option<SimTime>,
+    /// When its Machine was deleted from etcd (its finalizer removed).
+    pub gone_at: Option<SimTime>,
 
     // Machine
     /// Exists.
@@ -355,6 +429,11 @@ pub struct MachineState {
     /// The MachineHealthCheck found it unhealthy (HealthCheckSucceeded False,
     /// OwnerRemediated False).
     pub hc_failed: bool,
+    /// Kubernetes version of its spec (see [`ClusterState::version`]).
+    pub version: u8,
+    /// Carries KCP's `kcp-cleanup` pre-terminate hook annotation: its deletion stops
+    /// before the infrastructure until KCP has removed the etcd member and the hook.
+    pub hook: bool,
 }
 
 impl MachineState {

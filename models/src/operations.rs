@@ -7,6 +7,14 @@
 //!   MachineDeployment's replicas; the MachineDeployment controller patches its
 //!   MachineSet's; the MachineSet creates the new Machines as at creation, or deletes the
 //!   surplus. It has finished when every cluster runs exactly its new count.
+//! - `upgrade`: a rolling Kubernetes upgrade of every cluster, `wave` clusters at a time.
+//!   The user patches the Cluster topology's version; the topology controller patches the
+//!   KubeadmControlPlane's, which replaces its Machines one at a time (a new one first);
+//!   once the control plane has rolled out, the topology controller patches the
+//!   MachineDeployment's, which rolls a new MachineSet in and the old one out within
+//!   `max-surge` and `max-unavailable`. A cluster has finished when every Machine runs the
+//!   new version and the old MachineSet is gone; the next wave starts then, and the
+//!   operation has finished with the last wave.
 //! - `delete`: the user deletes every Cluster; CAPI deletes the MachineDeployment (and so
 //!   the MachineSet and the workers), then the KubeadmControlPlane (and the control-plane
 //!   Machines), then the NutanixCluster, then the Cluster itself. It has finished when no
@@ -25,6 +33,16 @@ pub enum AfterOp {
         /// Workers added per cluster.
         by: i32,
     },
+    /// Upgrade every cluster's Kubernetes version.
+    Upgrade {
+        /// Clusters upgraded at a time; the next wave starts when the last one has
+        /// finished. 0: all at once.
+        wave: u32,
+        /// The MachineDeployments' rolling-update maxSurge [machines].
+        max_surge: u32,
+        /// Their maxUnavailable [machines].
+        max_unavailable: u32,
+    },
     /// Delete every cluster.
     Delete,
     /// An operation's `at:`: the next one starts no earlier than this, from the start of
@@ -38,6 +56,7 @@ impl AfterOp {
         match self {
             AfterOp::Steady(_) => "steady",
             AfterOp::Scale { .. } => "scale",
+            AfterOp::Upgrade { .. } => "upgrade",
             AfterOp::Delete => "delete",
             AfterOp::WaitUntil(_) => "wait",
         }
@@ -47,7 +66,7 @@ impl AfterOp {
 /// When one operation of the workload ran.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct OpTiming {
-    /// `create`, `scale` or `steady`.
+    /// `create`, `scale`, `upgrade`, `steady` or `delete`.
     pub op: String,
     /// Start, from the beginning of the run [s].
     pub started_s: f64,

@@ -22,7 +22,7 @@
 use sim_core::{SimDuration, SimTime};
 
 use crate::controllers::Controller;
-use crate::fleet::{ClusterState, MachineState, ObjKind};
+use crate::fleet::{ClusterState, MachineState, ObjKind, OldMachineSet};
 
 /// How a write changes the object.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -76,7 +76,46 @@ pub enum Effect {
         sig: u64,
         version: bool,
         init: bool,
+        rolled_out: u8,
     },
+    /// The user set the Cluster topology's version (an upgrade).
+    ClusterVersion {
+        version: u8,
+    },
+    /// The topology controller set the KubeadmControlPlane's version.
+    KcpVersion {
+        version: u8,
+    },
+    /// The topology controller set the MachineDeployment's version.
+    MdVersion {
+        version: u8,
+    },
+    /// The topology controller reported an upgrade state in TopologyReconciled.
+    UpgradeReported {
+        state: u8,
+    },
+    /// The MachineDeployment controller created the MachineSet of a new template: the
+    /// current one becomes the old one.
+    NewMsCreated {
+        version: u8,
+        replicas: u32,
+    },
+    /// The MachineDeployment controller set the old MachineSet's replicas.
+    OldMsReplicas {
+        replicas: u32,
+    },
+    /// The MachineSet controller patched the old MachineSet's status.
+    OldMsStatus {
+        sig: u64,
+    },
+    /// The MachineDeployment controller deleted the old MachineSet.
+    OldMsDeleting,
+    /// The topology MachineSet controller removed its finalizer from the old MachineSet.
+    OldMsTopologyCleaned,
+    /// The old MachineSet is gone.
+    OldMsGone,
+    /// KCP removed the `kcp-cleanup` pre-terminate hook from a Machine.
+    HookRemoved,
     MdCreated,
     /// The Cluster's topology asks for `workers` workers (a user's scale patch).
     TopologyWorkers {
@@ -161,7 +200,9 @@ pub enum Effect {
     LockDeleted,
     KcCreated,
     NmCreated,
-    MachineCreated,
+    MachineCreated {
+        version: u8,
+    },
     MetadataApplied,
     MachineFinalizer,
     MachinePaused,
@@ -298,6 +339,9 @@ pub struct Ctx {
     pub now: SimTime,
     /// The MachineHealthCheck's node startup timeout, if the clusters have one.
     pub mhc_timeout: Option<SimDuration>,
+    /// The MachineDeployments' rolling-update `maxSurge` and `maxUnavailable` (CAPI's
+    /// defaults are 1 and 0).
+    pub rollout: (u32, u32),
 }
 
 /// The reconcile of `controller` for `key` (a cluster or machine index).
@@ -316,7 +360,9 @@ pub fn plan(
         Controller::ClusterTopology => topology(key, &clusters[key as usize], ctx),
         Controller::NutanixCluster => nutanix_cluster(key, &clusters[key as usize]),
         Controller::KubeadmControlPlane => kcp(key, &clusters[key as usize], machines),
-        Controller::MachineDeployment => machine_deployment(key, &clusters[key as usize]),
+        Controller::MachineDeployment => {
+            machine_deployment(key, &clusters[key as usize], machines, ctx)
+        }
         Controller::MachineSet => machine_set(key, &clusters[key as usize], machines),
         Controller::Machine => {
             let m = &machines[key as usize];
@@ -467,7 +513,56 @@ fn topology(c: u32, cl: &ClusterState, ctx: &Ctx) -> Plan {
         );
         p.events += 1; // TopologyUpdate
     }
+    if cl.topology_applied && cl.kcp_exists && cl.md_exists {
+        topology_upgrade(&mut p, t, cl);
+    }
     p.done()
+}
+
+/// A Kubernetes upgrade through the managed topology (CAPI v1.12
+/// `computeControlPlaneVersion`, `computeMachineDeploymentVersion`): one SSA patch of the
+/// KubeadmControlPlane's version; the MachineDeployment's only once the control plane's
+/// status reports the new version (its lowest Machine's) everywhere, in a later reconcile
+/// brought by the KubeadmControlPlane's status change. No requeue in between.
+/// TopologyReconciled is False (ClusterUpgrading) for the whole upgrade: one Cluster
+/// status patch each way.
+fn topology_upgrade(p: &mut Plan, t: Target, cl: &ClusterState) {
+    if cl.kcp_version != cl.version {
+        p.write(
+            ObjKind::KubeadmControlPlane,
+            Verb::Patch,
+            t,
+            Effect::KcpVersion {
+                version: cl.version,
+            },
+        );
+        p.events += 1; // TopologyUpdate
+    } else if cl.md_version != cl.version && cl.kcp_rolled_out == cl.version {
+        p.write(
+            ObjKind::MachineDeployment,
+            Verb::Patch,
+            t,
+            Effect::MdVersion {
+                version: cl.version,
+            },
+        );
+        p.events += 1; // TopologyUpdate
+    }
+    // TopologyReconciled False (ClusterUpgrading) from the version bump until the
+    // MachineDeployment has no Machine of another version left.
+    let upgrading = cl.kcp_version != cl.version
+        || cl.kcp_rolled_out != cl.version
+        || cl.md_version != cl.version
+        || cl.old_ms.is_some();
+    let state = u8::from(upgrading);
+    if state != cl.upgrade_reported {
+        p.write(
+            ObjKind::Cluster,
+            Verb::StatusPatch,
+            t,
+            Effect::UpgradeReported { state },
+        );
+    }
 }
 
 fn nutanix_cluster(c: u32, cl: &ClusterState) -> Plan {
@@ -515,7 +610,7 @@ fn name_order(m: u32) -> u64 {
 
 /// The five writes that create one machine's objects (CAPI v1.12): apply + managedFields
 /// patch for the bootstrap and infrastructure objects, then the Machine.
-fn create_machine_objects(p: &mut Plan, m: u32, infra_first: bool) {
+fn create_machine_objects(p: &mut Plan, m: u32, infra_first: bool, version: u8) {
     let t = Target::Machine(m);
     let kc = |p: &mut Plan| {
         p.write(ObjKind::KubeadmConfig, Verb::Create, t, Effect::KcCreated);
@@ -532,7 +627,12 @@ fn create_machine_objects(p: &mut Plan, m: u32, infra_first: bool) {
         kc(p);
         nm(p);
     }
-    p.write(ObjKind::Machine, Verb::Create, t, Effect::MachineCreated);
+    p.write(
+        ObjKind::Machine,
+        Verb::Create,
+        t,
+        Effect::MachineCreated { version },
+    );
 }
 
 /// CAPI v1.12 Cluster `reconcileDelete`: delete the MachineDeployment (the only child
@@ -620,13 +720,13 @@ fn kcp_delete(c: u32, cl: &ClusterState, machines: &[MachineState]) -> Plan {
     }
     let mut left = false;
     for i in 0..cl.cp_created {
-        let m = cl.first_machine + i;
+        let m = cl.cp_slot(i);
         let ms = &machines[m as usize];
         if ms.exists {
             left = true;
             if !ms.deleting {
                 let mt = Target::Machine(m);
-                p.write(ObjKind::Machine, Verb::Patch, mt, Effect::None); // hook annotation
+                p.write(ObjKind::Machine, Verb::Patch, mt, Effect::HookRemoved);
                 p.write(
                     ObjKind::Machine,
                     Verb::MarkDeleted,
@@ -678,12 +778,35 @@ fn kcp(c: u32, cl: &ClusterState, machines: &[MachineState]) -> Plan {
         );
         return p;
     }
-    let cp = |i: u32| &machines[(cl.first_machine + i) as usize];
+    let cp = |i: u32| &machines[cl.cp_slot(i) as usize];
     let version = cl.cp_created > 0;
     let init = cl.cp_api_up;
     let ready = (0..cl.cp_created).filter(|&i| cp(i).running).count() as u64;
+    // A rollout is due while a Machine's version is not the spec's (deleting ones aside).
+    let outdated = (0..cl.cp_created)
+        .filter(|&i| cp(i).exists && !cp(i).deleting && cp(i).version != cl.kcp_version)
+        .count() as u64;
+    let alive = cl.cp_alive();
+    let updated_ready = (0..cl.cp_created)
+        .filter(|&i| {
+            let m = cp(i);
+            m.exists && !m.deleting && m.running && m.version == cl.kcp_version
+        })
+        .count() as u32;
+    let rolled_out = if alive == cl.cp_replicas && updated_ready == cl.cp_replicas {
+        cl.kcp_version
+    } else {
+        cl.kcp_rolled_out
+    };
     let status = |p: &mut Plan| {
-        let s = sig(&[version as u64, init as u64, cl.cp_created as u64, ready]);
+        let s = sig(&[
+            version as u64,
+            init as u64,
+            cl.cp_created as u64,
+            ready,
+            outdated,
+            u64::from(rolled_out),
+        ]);
         if s != cl.kcp_status_sig {
             p.write(
                 ObjKind::KubeadmControlPlane,
@@ -693,6 +816,7 @@ fn kcp(c: u32, cl: &ClusterState, machines: &[MachineState]) -> Plan {
                     sig: s,
                     version,
                     init,
+                    rolled_out,
                 },
             );
         }
@@ -708,15 +832,15 @@ fn kcp(c: u32, cl: &ClusterState, machines: &[MachineState]) -> Plan {
         p.write(ObjKind::Secret, Verb::Create, t, Effect::CertsCreated); // kubeconfig
     }
     if cl.cp_created == 0 {
-        create_machine_objects(&mut p, cl.first_machine, true);
+        create_machine_objects(&mut p, cl.cp_slot(0), true, cl.kcp_version);
         status(&mut p);
         p.outcome = Outcome::Requeue;
         return p;
     }
     for i in 0..cl.cp_created {
         let m = cp(i);
+        let mt = Target::Machine(cl.cp_slot(i));
         if m.exists && !m.metadata_applied {
-            let mt = Target::Machine(cl.first_machine + i);
             p.write(ObjKind::NutanixMachine, Verb::Patch, mt, Effect::None);
             p.write(
                 ObjKind::KubeadmConfig,
@@ -725,28 +849,15 @@ fn kcp(c: u32, cl: &ClusterState, machines: &[MachineState]) -> Plan {
                 Effect::MetadataApplied,
             );
         }
-        if m.node_joined && m.kc_ready && !m.kc_cert_expiry {
-            p.write(
-                ObjKind::KubeadmConfig,
-                Verb::Patch,
-                Target::Machine(cl.first_machine + i),
-                Effect::KcCertExpiry,
-            );
+        if m.kc_exists && m.node_joined && m.kc_ready && !m.kc_cert_expiry {
+            p.write(ObjKind::KubeadmConfig, Verb::Patch, mt, Effect::KcCertExpiry);
         }
     }
     if !init {
         status(&mut p);
         return p.after(20);
     }
-    if cl.cp_created < cl.cp_replicas {
-        // Scale-up preflight: every existing CP machine has its node and healthy pods.
-        let healthy = (0..cl.cp_created).all(|i| cp(i).node_joined && cp(i).running);
-        if healthy {
-            create_machine_objects(&mut p, cl.first_machine + cl.cp_created, true);
-            status(&mut p);
-            p.outcome = Outcome::Requeue;
-            return p;
-        }
+    let unhealthy = |p: &mut Plan| {
         // Warning ControlPlaneUnhealthy: recorded once, then its count is patched.
         if cl.kcp_unhealthy_event {
             p.event_repeats += 1;
@@ -754,8 +865,22 @@ fn kcp(c: u32, cl: &ClusterState, machines: &[MachineState]) -> Plan {
             p.events += 1;
             p.records_unhealthy_event = true;
         }
-        status(&mut p);
+        status(p);
+    };
+    if cl.cp_created < cl.cp_replicas {
+        // Scale-up preflight: every existing CP machine has its node and healthy pods.
+        let healthy = (0..cl.cp_created).all(|i| cp(i).node_joined && cp(i).running);
+        if healthy {
+            create_machine_objects(&mut p, cl.cp_slot(cl.cp_created), true, cl.kcp_version);
+            status(&mut p);
+            p.outcome = Outcome::Requeue;
+            return p;
+        }
+        unhealthy(&mut p);
         return p.after(15);
+    }
+    if outdated > 0 || alive > cl.cp_replicas {
+        return kcp_rolling_update(p, cl, machines, status, unhealthy);
     }
     status(&mut p);
     if ready < u64::from(cl.cp_replicas) {
@@ -765,7 +890,73 @@ fn kcp(c: u32, cl: &ClusterState, machines: &[MachineState]) -> Plan {
     }
 }
 
-fn machine_deployment(c: u32, cl: &ClusterState) -> Plan {
+/// CAPI v1.12 KCP `rollingUpdate` with maxSurge 1 (the only surge KCP's webhook accepts
+/// besides 0, and its default): while fewer than replicas + 1 Machines exist, create one
+/// at the spec's version (`scaleUpControlPlane`, then requeue); at replicas + 1, delete the
+/// oldest outdated Machine (`scaleDownControlPlane`; forwarding etcd leadership is a
+/// workload-cluster call). Both steps wait behind `preflightChecks`: a deleting Machine
+/// requeues after 30 s, a Machine without its node or healthy components after 15 s. A
+/// deleting Machine that stopped at the `kcp-cleanup` pre-terminate hook gets its etcd
+/// member removed (workload cluster) and the hook patched away
+/// (`reconcilePreTerminateHook`), then 30 s.
+fn kcp_rolling_update(
+    mut p: Plan,
+    cl: &ClusterState,
+    machines: &[MachineState],
+    status: impl Fn(&mut Plan),
+    unhealthy: impl Fn(&mut Plan),
+) -> Plan {
+    let alive: Vec<u32> = (0..cl.cp_created)
+        .map(|i| cl.cp_slot(i))
+        .filter(|&m| machines[m as usize].exists)
+        .collect();
+    let at = |m: &u32| &machines[*m as usize];
+    if let Some(&m) = alive
+        .iter()
+        .find(|m| at(m).deleting && at(m).hook && at(m).drain_started)
+    {
+        p.write(
+            ObjKind::Machine,
+            Verb::Patch,
+            Target::Machine(m),
+            Effect::HookRemoved,
+        );
+        status(&mut p);
+        return p.after(30);
+    }
+    if alive.iter().any(|m| at(m).deleting) {
+        status(&mut p);
+        return p.after(30);
+    }
+    if !alive.iter().all(|m| at(m).node_joined && at(m).running) {
+        unhealthy(&mut p);
+        return p.after(15);
+    }
+    if alive.len() as u32 <= cl.cp_replicas {
+        create_machine_objects(&mut p, cl.cp_slot(cl.cp_created), true, cl.kcp_version);
+        status(&mut p);
+        p.outcome = Outcome::Requeue;
+        return p;
+    }
+    // The oldest outdated Machine (slots are in creation order), else the oldest.
+    let victim = alive
+        .iter()
+        .find(|m| at(m).version != cl.kcp_version)
+        .or(alive.first())
+        .copied()
+        .expect("a control plane with more machines than replicas has one");
+    p.write(
+        ObjKind::Machine,
+        Verb::MarkDeleted,
+        Target::Machine(victim),
+        Effect::MachineDeleting,
+    );
+    status(&mut p);
+    p.outcome = Outcome::Requeue;
+    p
+}
+
+fn machine_deployment(c: u32, cl: &ClusterState, machines: &[MachineState], ctx: &Ctx) -> Plan {
     let mut p = Plan::new();
     let t = Target::Cluster(c);
     if !cl.md_exists {
@@ -844,6 +1035,25 @@ fn machine_deployment(c: u32, cl: &ClusterState) -> Plan {
         p.write(ObjKind::MachineSet, Verb::Create, t, Effect::MsCreated);
         p.write(ObjKind::MachineDeployment, Verb::Patch, t, Effect::None); // revision annotation
         p.events += 1; // SuccessfulCreate
+    } else if cl.md_version != cl.ms_version && cl.old_ms.is_none() {
+        // A new template: its MachineSet, created with what the surge allows.
+        let (surge, _) = ctx.rollout;
+        let replicas = (cl.md_replicas + surge)
+            .saturating_sub(cl.workers)
+            .min(cl.md_replicas);
+        p.write(
+            ObjKind::MachineSet,
+            Verb::Create,
+            t,
+            Effect::NewMsCreated {
+                version: cl.md_version,
+                replicas,
+            },
+        );
+        p.write(ObjKind::MachineDeployment, Verb::Patch, t, Effect::None); // revision annotation
+        p.events += 1; // SuccessfulCreate
+    } else if let Some(old) = &cl.old_ms {
+        rolling_update(&mut p, t, cl, old, machines, ctx.rollout);
     } else if cl.workers != cl.md_replicas {
         // Rolling update with one MachineSet: its replicas go to the target in one step,
         // a server-side-apply patch (CAPI reconcileNewMachineSet).
@@ -856,10 +1066,21 @@ fn machine_deployment(c: u32, cl: &ClusterState) -> Plan {
             },
         );
     }
+    // During a rolling update the status also counts the old MachineSet's Machines.
+    let old_machines = cl.old_ms.as_ref().map_or(0, |o| {
+        let left = (0..cl.workers_created)
+            .filter(|&i| {
+                let m = &machines[cl.worker_slot(i) as usize];
+                m.exists && m.version == o.version
+            })
+            .count();
+        1 + left as u64
+    });
     let s = sig(&[
         cl.ms_exists as u64,
         cl.workers_created as u64,
         cl.workers_running as u64,
+        old_machines,
     ]);
     if s != cl.md_status_sig {
         p.write(
@@ -870,6 +1091,139 @@ fn machine_deployment(c: u32, cl: &ClusterState) -> Plan {
         );
     }
     p.done()
+}
+
+/// One MachineDeployment rolling-update step (CAPI v1.12 `rolloutRollingUpdate`), both
+/// moves planned in one reconcile:
+/// - scale up (`NewMSNewReplicas`): while Σ max(spec, status) replicas over both
+///   MachineSets is below replicas + maxSurge, the new MachineSet grows by the room
+///   left, up to replicas (deleting Machines still count in status);
+/// - scale down (`reconcileOldMachineSetsRollingUpdate`): the old MachineSet shrinks by
+///   Σ spec − pending deletions − (replicas − maxUnavailable) − the new MachineSet's
+///   unavailable Machines, never taking availability below replicas − maxUnavailable;
+/// - clean up (`cleanupDeployment`): once the new MachineSet has all its replicas
+///   available, the old one, at 0 replicas with no Machine left, is deleted.
+///
+/// A Machine is available once it runs (the default minReadySeconds is 0).
+fn rolling_update(
+    p: &mut Plan,
+    t: Target,
+    cl: &ClusterState,
+    old: &OldMachineSet,
+    machines: &[MachineState],
+    (surge, unavailable): (u32, u32),
+) {
+    let desired = cl.md_replicas;
+    let workers = (0..cl.workers_created).map(|i| &machines[cl.worker_slot(i) as usize]);
+    let count = |f: &dyn Fn(&MachineState) -> bool| workers.clone().filter(|m| f(m)).count() as u32;
+    let new_alive = count(&|m| m.exists && m.version == cl.ms_version);
+    let new_ready = count(&|m| m.exists && !m.deleting && m.running && m.version == cl.ms_version);
+    let old_alive = count(&|m| m.exists && m.version == old.version);
+    let old_ready = count(&|m| m.exists && !m.deleting && m.running && m.version == old.version);
+    let mut new = cl.workers;
+    let max_total = desired + surge;
+    let current = new.max(new_alive) + old.replicas.max(old_alive);
+    if current < max_total && new < desired {
+        new += (max_total - current).min(desired - new);
+        p.write(
+            ObjKind::MachineSet,
+            Verb::Patch,
+            t,
+            Effect::MsReplicas { replicas: new },
+        );
+    }
+    if old.replicas > 0 {
+        let min_available = desired.saturating_sub(unavailable);
+        let pending = old_alive.saturating_sub(old.replicas) + new_alive.saturating_sub(new);
+        let down = (new + old.replicas)
+            .saturating_sub(pending)
+            .saturating_sub(min_available)
+            .saturating_sub(new.saturating_sub(new_ready))
+            .min((old_ready + new_ready).saturating_sub(min_available))
+            .min(old.replicas);
+        if down > 0 {
+            p.write(
+                ObjKind::MachineSet,
+                Verb::Patch,
+                t,
+                Effect::OldMsReplicas {
+                    replicas: old.replicas - down,
+                },
+            );
+        }
+    } else if old_alive == 0 && !old.deleting && new == desired && new_ready == desired {
+        p.write(
+            ObjKind::MachineSet,
+            Verb::MarkDeleted,
+            t,
+            Effect::OldMsDeleting,
+        );
+        p.events += 1; // SuccessfulDelete
+    }
+}
+
+/// The previous MachineSet during a rolling update. The model reconciles it in the same
+/// reconcile as the new one (CAPI reconciles each MachineSet under its own key): it
+/// deletes its surplus Machines as the MachineDeployment lowers its replicas, as a
+/// scale-down does, and reports its status; once deleted, the topology MachineSet
+/// controller drops its finalizer, and the MachineSet controller drops its own when no
+/// Machine is left. It creates no replacements.
+fn old_machine_set(
+    p: &mut Plan,
+    t: Target,
+    cl: &ClusterState,
+    old: &OldMachineSet,
+    machines: &[MachineState],
+) {
+    let mine: Vec<u32> = (0..cl.workers_created)
+        .map(|i| cl.worker_slot(i))
+        .filter(|&m| machines[m as usize].exists && machines[m as usize].version == old.version)
+        .collect();
+    let at = |m: &u32| &machines[*m as usize];
+    if old.deleting {
+        if !old.topology_cleaned {
+            p.write(
+                ObjKind::MachineSet,
+                Verb::Patch,
+                t,
+                Effect::OldMsTopologyCleaned,
+            );
+        } else if mine.is_empty() {
+            p.write(
+                ObjKind::MachineSet,
+                Verb::FinalizerRemoved,
+                t,
+                Effect::OldMsGone,
+            );
+        }
+        return;
+    }
+    let alive = mine.len() as u32;
+    if alive > old.replicas {
+        let mut candidates: Vec<u32> = mine.iter().copied().filter(|m| !at(m).deleting).collect();
+        let deleting = mine.len() - candidates.len();
+        let surplus = (alive - old.replicas) as usize;
+        candidates.sort_by_key(|m| (at(m).running, name_order(*m)));
+        for &m in candidates.iter().take(surplus.saturating_sub(deleting)) {
+            p.write(
+                ObjKind::Machine,
+                Verb::MarkDeleted,
+                Target::Machine(m),
+                Effect::MachineDeleting,
+            );
+            p.events += 1; // SuccessfulDelete
+        }
+    }
+    let running = mine.iter().filter(|m| at(m).running).count() as u64;
+    let s = sig(&[u64::from(alive), running, u64::from(old.replicas)]);
+    if s != old.status_sig {
+        p.write(
+            ObjKind::MachineSet,
+            Verb::StatusPatch,
+            t,
+            Effect::OldMsStatus { sig: s },
+        );
+    }
 }
 
 fn machine_set(c: u32, cl: &ClusterState, machines: &[MachineState]) -> Plan {
@@ -947,11 +1301,25 @@ fn machine_set(c: u32, cl: &ClusterState, machines: &[MachineState]) -> Plan {
     if remediated {
         return p;
     }
+    if let Some(old) = &cl.old_ms {
+        old_machine_set(&mut p, t, cl, old, machines);
+    }
+    // This MachineSet's Machines: every worker, but during a rolling update those of its
+    // version.
+    let ours = |m: u32| cl.old_ms.is_none() || machines[m as usize].version == cl.ms_version;
     // Deleting Machines still count (getAndAdoptMachinesForMachineSet): a replacement
     // is created only once the old Machine is gone.
-    let alive = cl.workers_created - cl.workers_gone;
+    let alive = cl.new_ms_alive(machines);
+    let running = if cl.old_ms.is_none() {
+        cl.workers_running
+    } else {
+        (0..cl.workers_created)
+            .map(|i| cl.worker_slot(i))
+            .filter(|&m| ours(m) && machines[m as usize].running)
+            .count() as u32
+    };
     let status = |p: &mut Plan, preflight: bool| {
-        let s = sig(&[preflight as u64, alive as u64, cl.workers_running as u64]);
+        let s = sig(&[preflight as u64, alive as u64, running as u64]);
         if s != cl.ms_status_sig {
             p.write(
                 ObjKind::MachineSet,
@@ -968,7 +1336,7 @@ fn machine_set(c: u32, cl: &ClusterState, machines: &[MachineState]) -> Plan {
             return p.after(15);
         }
         for i in cl.workers_created..cl.workers_created + (cl.workers - alive) {
-            create_machine_objects(&mut p, cl.worker_slot(i), false);
+            create_machine_objects(&mut p, cl.worker_slot(i), false, cl.ms_version);
             p.events += 1; // SuccessfulCreate
         }
         status(&mut p, false);
@@ -980,7 +1348,7 @@ fn machine_set(c: u32, cl: &ClusterState, machines: &[MachineState]) -> Plan {
         // to creation).
         let mut candidates: Vec<u32> = (0..cl.workers_created)
             .map(|i| cl.worker_slot(i))
-            .filter(|&m| machines[m as usize].exists && !machines[m as usize].deleting)
+            .filter(|&m| ours(m) && machines[m as usize].exists && !machines[m as usize].deleting)
             .collect();
         let deleting = (alive as usize).saturating_sub(candidates.len());
         let surplus = (alive - cl.workers) as usize;
@@ -1015,7 +1383,7 @@ fn machine_set(c: u32, cl: &ClusterState, machines: &[MachineState]) -> Plan {
         }
     }
     status(&mut p, false);
-    if cl.workers_running < cl.workers {
+    if running < cl.workers {
         // shouldRequeueForReplicaCountersRefresh: until readyReplicas == replicas.
         p.after(15)
     } else {
@@ -1222,7 +1590,8 @@ fn machine_delete(m: u32, ms: &MachineState, cl: &ClusterState) -> Plan {
         if !cl.deleting {
             p.write(ObjKind::Machine, Verb::StatusPatch, t, Effect::None);
         }
-        if ms.nm_exists {
+        // A pre-terminate hook stops it before the infrastructure (WaitingForPreTerminateHook).
+        if ms.nm_exists && !ms.hook {
             p.write(
                 ObjKind::NutanixMachine,
                 Verb::MarkDeleted,
@@ -1232,6 +1601,19 @@ fn machine_delete(m: u32, ms: &MachineState, cl: &ClusterState) -> Plan {
         }
         // The Deleting condition, in the deferred patch.
         p.write(ObjKind::Machine, Verb::StatusPatch, t, Effect::DrainStarted);
+        return p;
+    }
+    if ms.hook {
+        return p; // the hook's removal, a Machine patch, brings it back
+    }
+    if ms.nm_exists && !ms.nm_deleting {
+        p.write(
+            ObjKind::NutanixMachine,
+            Verb::MarkDeleted,
+            t,
+            Effect::NmDeleting,
+        );
+        p.write(ObjKind::Machine, Verb::StatusPatch, t, Effect::None); // WaitingForInfrastructure
         return p;
     }
     if ms.nm_exists {

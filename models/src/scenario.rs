@@ -60,8 +60,26 @@ pub enum Operation {
     Steady(SteadyOp),
     /// Add workers to every cluster's MachineDeployment.
     Scale(ScaleOp),
+    /// Upgrade every cluster's Kubernetes version, in waves.
+    Upgrade(UpgradeOp),
     /// Delete every cluster (`delete: {}`).
     Delete(DeleteOp),
+}
+
+/// A rolling Kubernetes upgrade of every cluster: the control plane, then the workers.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct UpgradeOp {
+    /// Clusters upgraded at a time; all at once when absent.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub wave: Option<u32>,
+    /// The MachineDeployments' rolling-update maxSurge [machines] (CAPI's default 1).
+    pub max_surge: u32,
+    /// Their maxUnavailable [machines] (CAPI's default 0).
+    pub max_unavailable: u32,
+    /// Start no earlier than this, from the start of the run.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub at: Option<Secs>,
 }
 
 /// Delete every cluster of the fleet.
@@ -320,7 +338,7 @@ fn parse_workload(ctx: &Ctx, v: &Value) -> Result<Vec<Operation>, ConfigError> {
                 let why = "nothing can follow a delete: the fleet is gone";
                 return Err(ctx.err(op, &format!("{field}.{op}"), "", why.into()));
             }
-            "steady" | "scale" | "delete" if ops.is_empty() => {
+            "steady" | "scale" | "upgrade" | "delete" if ops.is_empty() => {
                 let why = format!("{op} acts on a fleet: put a create before it");
                 return Err(ctx.err(op, &format!("{field}.{op}"), "", why));
             }
@@ -341,7 +359,7 @@ fn parse_workload(ctx: &Ctx, v: &Value) -> Result<Vec<Operation>, ConfigError> {
                             workers = i64::from(c.machines_per_cluster - c.control_plane_replicas)
                         }
                         Operation::Scale(s) => workers += i64::from(s.by),
-                        Operation::Steady(_) | Operation::Delete(_) => {}
+                        Operation::Steady(_) | Operation::Upgrade(_) | Operation::Delete(_) => {}
                     }
                 }
                 let after = workers + i64::from(op.by);
@@ -371,19 +389,20 @@ fn parse_workload(ctx: &Ctx, v: &Value) -> Result<Vec<Operation>, ConfigError> {
                 };
                 ops.push(Operation::Delete(DeleteOp { at }))
             }
-            "upgrade" | "fault" | "faults" => {
-                return Err(ctx.err(
-                    op,
-                    &format!("{field}.{op}"),
-                    "",
-                    format!(
-                        "'{op}' is not simulated yet; this version simulates create, then scale, \
-                         steady and delete"
-                    ),
-                ));
+            "upgrade" => {
+                let upgrades = ops.iter().filter(|o| matches!(o, Operation::Upgrade(_))).count();
+                if upgrades >= MAX_UPGRADES {
+                    let why = format!("a workload holds at most {MAX_UPGRADES} upgrades");
+                    return Err(ctx.err(op, &format!("{field}.upgrade"), "", why));
+                }
+                ops.push(Operation::Upgrade(parse_upgrade(ctx, &field, body)?))
+            }
+            "fault" | "faults" => {
+                let why = "faults are not operations: list them under the top-level faults key";
+                return Err(ctx.err(op, &format!("{field}.{op}"), "", why.into()));
             }
             other => {
-                return Err(ctx.err(other, &format!("{field}.{other}"), "", "unknown operation; choose from create, scale, steady, delete (upgrade comes later)".into()));
+                return Err(ctx.err(other, &format!("{field}.{other}"), "", "unknown operation; choose from create, scale, upgrade, steady, delete".into()));
             }
         }
     }
@@ -688,6 +707,60 @@ fn parse_scale(ctx: &Ctx, field: &str, body: &Value) -> Result<ScaleOp, ConfigEr
     }
 }
 
+/// Upgrades one workload may hold.
+const MAX_UPGRADES: usize = 20;
+
+fn parse_upgrade(ctx: &Ctx, field: &str, body: &Value) -> Result<UpgradeOp, ConfigError> {
+    let f = format!("{field}.upgrade");
+    let keys = ["wave", "max-surge", "max-unavailable", "at"];
+    let m = match body {
+        Value::Object(m) => m.clone(),
+        Value::Null => Map::new(),
+        _ => {
+            let hint = "must be a mapping, e.g. upgrade: {wave: 10} (clusters at a time), or \
+                        upgrade: {} for all at once";
+            return Err(ctx.err("upgrade", &f, &scalar_text(body), hint.into()));
+        }
+    };
+    if let Some(k) = m.keys().find(|k| !keys.contains(&k.as_str())) {
+        let why = if k == "version" {
+            "versions are not named: an upgrade takes every Machine to the next version; \
+             expected wave, max-surge, max-unavailable, at"
+                .to_string()
+        } else {
+            format!("unknown key; expected {}", keys.join(", "))
+        };
+        return Err(ctx.err(k, &format!("{f}.{k}"), "", why));
+    }
+    let at = parse_at(ctx, &f, &m)?;
+    let count = |key: &str, default: Option<u32>, lo: u32, hi: u32| match m.get(key) {
+        None => Ok(default),
+        Some(v) => match v.as_u64() {
+            Some(n) if (u64::from(lo)..=u64::from(hi)).contains(&n) => Ok(Some(n as u32)),
+            _ => Err(ctx.err(
+                key,
+                &format!("{f}.{key}"),
+                &scalar_text(v),
+                format!("must be a whole number from {lo} to {hi}"),
+            )),
+        },
+    };
+    let wave = count("wave", None, 1, 100_000)?;
+    let max_surge = count("max-surge", Some(1), 0, 1000)?.expect("default");
+    let max_unavailable = count("max-unavailable", Some(0), 0, 1000)?.expect("default");
+    if max_surge == 0 && max_unavailable == 0 {
+        let why = "max-surge and max-unavailable cannot both be 0: the rollout could not \
+                   start (CAPI's webhook rejects it)";
+        return Err(ctx.err("max-surge", &format!("{f}.max-surge"), "0", why.into()));
+    }
+    Ok(UpgradeOp {
+        wave,
+        max_surge,
+        max_unavailable,
+        at,
+    })
+}
+
 fn parse_steady(ctx: &Ctx, field: &str, body: &Value) -> Result<SteadyOp, ConfigError> {
     let f = format!("{field}.steady");
     let hint = "must be a mapping with a duration, e.g. steady: {duration: 1h}";
@@ -935,6 +1008,14 @@ impl Scenario {
                 Operation::Create(_) => continue,
                 Operation::Steady(s) => (&s.at, AfterOp::Steady(d(&s.duration))),
                 Operation::Scale(s) => (&s.at, AfterOp::Scale { by: s.by }),
+                Operation::Upgrade(u) => (
+                    &u.at,
+                    AfterOp::Upgrade {
+                        wave: u.wave.unwrap_or(0),
+                        max_surge: u.max_surge,
+                        max_unavailable: u.max_unavailable,
+                    },
+                ),
                 Operation::Delete(s) => (&s.at, AfterOp::Delete),
             };
             if let Some(t) = at {
@@ -1095,7 +1176,7 @@ capx-controller-manager:
             "{e}"
         );
         let e = load("s.yaml", "workload:\n  - upgrade: {}\n", &[]).unwrap_err();
-        assert!(e.reason.contains("not simulated yet"), "{e}");
+        assert!(e.reason.contains("put a create before it"), "{e}");
         let e = load("s.yaml", "workload:\n  - create: {clusters: 0}\n", &[]).unwrap_err();
         assert!(e.reason.contains("from 1 to 100000"), "{e}");
         let e = load("s.yaml", ": : :\n", &[]).unwrap_err();

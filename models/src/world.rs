@@ -20,7 +20,7 @@ use crate::config::{ManagerConfig, ModelConfig};
 use crate::controllers::{Controller, KeySpace, MapTo, WATCHES, When, cached_kinds, watchers_of};
 use crate::etcd::{EtcdConfig, EtcdStore, GroupCommit};
 use crate::faults::Fault;
-use crate::fleet::{ClusterState, MachineState, ObjKind, make_fleet};
+use crate::fleet::{ClusterState, MachineState, ObjKind, OldMachineSet, make_fleet};
 use crate::operations::{AfterOp, OpTiming};
 use crate::prism_central::{PrismCentral, PrismCentralConfig, TaskKind};
 use crate::rate_limiter::{ClientLimiter, ClientRateLimit};
@@ -520,6 +520,14 @@ pub struct World {
     op_started: Option<SimTime>,
     /// Workers per cluster the last scale operation asked for.
     scale_target: Option<u32>,
+    /// The version the current (or last) upgrade goes to.
+    upgrade_version: u8,
+    /// Clusters the current upgrade has started, in index order.
+    upgrade_started: u32,
+    /// The first cluster of its current wave.
+    upgrade_wave_start: u32,
+    /// The MachineDeployments' rolling-update maxSurge and maxUnavailable.
+    rollout: (u32, u32),
     /// User commands waiting to be run again after a failure.
     user_retries: Vec<Write>,
     /// The MachineHealthCheck's node startup timeout, if the scenario sets one.
@@ -784,6 +792,10 @@ impl World {
             after_i: 0,
             op_started: None,
             scale_target: None,
+            upgrade_version: 0,
+            upgrade_started: 0,
+            upgrade_wave_start: 0,
+            rollout: (1, 0),
             user_retries: Vec::new(),
             mhc_timeout: None,
             op_timings: Vec::new(),
@@ -833,6 +845,29 @@ impl World {
             });
             self.clusters[c].extra.push(m);
         }
+        self.grow_machine_figures();
+    }
+
+    /// Gives cluster `c` at least `n` control-plane slots, new ones after every existing
+    /// machine.
+    fn ensure_cp_slots(&mut self, c: usize, n: u32) {
+        if self.clusters[c].cp_slots() >= n {
+            return;
+        }
+        while self.clusters[c].cp_slots() < n {
+            let m = self.machines.len() as u32;
+            let i = self.clusters[c].cp_slots();
+            self.machines.push(MachineState {
+                cluster: c as u32,
+                cp_index: Some(i),
+                ..MachineState::default()
+            });
+            self.clusters[c].cp_extra.push(m);
+        }
+        self.grow_machine_figures();
+    }
+
+    fn grow_machine_figures(&mut self) {
         let n = self.machines.len();
         self.metrics.machine_waits.resize(n, [0.0; 6]);
         self.poll_rec.resize(n, u32::MAX);
@@ -849,7 +884,10 @@ impl World {
     pub fn steady_requested(&self) -> Option<SimDuration> {
         self.after.iter().find_map(|op| match op {
             AfterOp::Steady(d) => Some(*d),
-            AfterOp::Scale { .. } | AfterOp::Delete | AfterOp::WaitUntil(_) => None,
+            AfterOp::Scale { .. }
+            | AfterOp::Upgrade { .. }
+            | AfterOp::Delete
+            | AfterOp::WaitUntil(_) => None,
         })
     }
 
@@ -892,6 +930,43 @@ impl World {
                         false
                     } else {
                         self.clusters.iter().all(|c| !c.exists)
+                    }
+                }
+                AfterOp::Upgrade {
+                    wave,
+                    max_surge,
+                    max_unavailable,
+                } => {
+                    if fresh {
+                        self.upgrade_version += 1;
+                        self.upgrade_started = 0;
+                        self.upgrade_wave_start = 0;
+                        self.rollout = (max_surge, max_unavailable);
+                    }
+                    let v = self.upgrade_version;
+                    let n = self.clusters.len() as u32;
+                    let busy = (self.upgrade_wave_start..self.upgrade_started)
+                        .any(|c| !self.upgraded(c as usize, v));
+                    if busy {
+                        false
+                    } else if self.upgrade_started < n {
+                        // The next wave: the user patches each Cluster topology's version.
+                        let wave = if wave == 0 { n } else { wave };
+                        let end = (self.upgrade_started + wave).min(n);
+                        for c in self.upgrade_started..end {
+                            let w = Write {
+                                kind: ObjKind::Cluster,
+                                verb: Verb::Patch,
+                                target: Target::Cluster(c),
+                                effect: Effect::ClusterVersion { version: v },
+                            };
+                            self.issue(sched, None, USER, Op::Write(w), Owner::Cluster(c));
+                        }
+                        self.upgrade_wave_start = self.upgrade_started;
+                        self.upgrade_started = end;
+                        false
+                    } else {
+                        true
                     }
                 }
                 AfterOp::Scale { by } => {
@@ -939,6 +1014,23 @@ impl World {
             self.op_started = None;
         }
         true
+    }
+
+    /// Whether cluster `c` has finished its upgrade to `v`: every Machine runs version `v`,
+    /// as many as wanted, and the old MachineSet is gone.
+    fn upgraded(&self, c: usize, v: u8) -> bool {
+        let cl = &self.clusters[c];
+        cl.version == v
+            && cl.kcp_version == v
+            && cl.kcp_rolled_out == v
+            && cl.md_version == v
+            && cl.ms_version == v
+            && cl.old_ms.is_none()
+            && cl.cp_alive() == cl.cp_replicas
+            && cl.cp_running == cl.cp_replicas
+            && cl.workers == cl.md_replicas
+            && cl.workers_created - cl.workers_gone == cl.workers
+            && cl.workers_running == cl.workers
     }
 
     /// The Prism Central serving a cluster: clusters are spread over them round-robin.
@@ -1198,13 +1290,20 @@ impl World {
         let now = sched.now();
         if ctrl == Controller::MachineSet {
             let cl = &self.clusters[key as usize];
-            let alive = cl.workers_created - cl.workers_gone;
+            let alive = cl.new_ms_alive(&self.machines);
             let needed = cl.workers_created + cl.workers.saturating_sub(alive);
             self.ensure_worker_slots(key as usize, needed);
+        } else if ctrl == Controller::KubeadmControlPlane {
+            let cl = &self.clusters[key as usize];
+            if cl.kcp_version > 0 {
+                // A rollout creates one control-plane Machine at a time.
+                self.ensure_cp_slots(key as usize, cl.cp_created + 1);
+            }
         }
         let ctx = reconcile::Ctx {
             now,
             mhc_timeout: self.mhc_timeout,
+            rollout: self.rollout,
         };
         let plan = reconcile::plan(ctrl, key, &self.clusters, &self.machines, &ctx);
         let costs = &self.cfg.costs;
@@ -1688,6 +1787,8 @@ impl World {
                     Effect::KcpCreated => cl.kcp_exists,
                     Effect::MdCreated => cl.md_exists,
                     Effect::MsCreated => cl.ms_exists,
+                    Effect::NewMsCreated { version, .. } => cl.ms_version == version,
+                    Effect::OldMsGone => cl.old_ms.is_none(),
                     Effect::MhcCreated => cl.mhc_exists,
                     Effect::MdTemplateDeleted => cl.md_templates_deleted >= 2,
                     Effect::MhcGone => !cl.mhc_exists,
@@ -1705,7 +1806,7 @@ impl World {
                     // A create retried after a failure part-way: the object is there.
                     Effect::KcCreated => ms.kc_exists,
                     Effect::NmCreated => ms.nm_exists,
-                    Effect::MachineCreated => ms.exists,
+                    Effect::MachineCreated { .. } => ms.exists,
                     Effect::KcDeleted => !ms.kc_exists,
                     Effect::NmGone => !ms.nm_exists,
                     Effect::MachineGone => !ms.exists,
@@ -1882,11 +1983,56 @@ impl World {
                     Effect::KcpFinalizer => cl.kcp_finalizer = true,
                     Effect::KcpPaused => cl.kcp_paused = true,
                     Effect::CertsCreated => cl.certs = true,
-                    Effect::KcpStatus { sig, version, init } => {
+                    Effect::KcpStatus {
+                        sig,
+                        version,
+                        init,
+                        rolled_out,
+                    } => {
                         cl.kcp_status_sig = sig;
                         cl.kcp_version_reported |= version;
                         cl.kcp_init_reported |= init;
+                        cl.kcp_rolled_out = rolled_out;
                     }
+                    Effect::ClusterVersion { version } => cl.version = version,
+                    Effect::KcpVersion { version } => cl.kcp_version = version,
+                    Effect::MdVersion { version } => cl.md_version = version,
+                    Effect::UpgradeReported { state } => cl.upgrade_reported = state,
+                    Effect::NewMsCreated { version, replicas } => {
+                        cl.old_ms = Some(OldMachineSet {
+                            version: cl.ms_version,
+                            replicas: cl.workers,
+                            status_sig: cl.ms_status_sig,
+                            deleting: false,
+                            topology_cleaned: false,
+                        });
+                        cl.ms_version = version;
+                        cl.workers = replicas;
+                        cl.ms_finalizer = false;
+                        cl.ms_paused = false;
+                        cl.ms_status_sig = 0;
+                    }
+                    Effect::OldMsReplicas { replicas } => {
+                        if let Some(o) = cl.old_ms.as_mut() {
+                            o.replicas = replicas;
+                        }
+                    }
+                    Effect::OldMsStatus { sig } => {
+                        if let Some(o) = cl.old_ms.as_mut() {
+                            o.status_sig = sig;
+                        }
+                    }
+                    Effect::OldMsDeleting => {
+                        if let Some(o) = cl.old_ms.as_mut() {
+                            o.deleting = true;
+                        }
+                    }
+                    Effect::OldMsTopologyCleaned => {
+                        if let Some(o) = cl.old_ms.as_mut() {
+                            o.topology_cleaned = true;
+                        }
+                    }
+                    Effect::OldMsGone => cl.old_ms = None,
                     Effect::MdCreated => cl.md_exists = true,
                     Effect::ClusterDeleting => cl.deleting = true,
                     Effect::ClusterDeletePhase { phase } => cl.delete_phase = phase,
@@ -1934,11 +2080,14 @@ impl World {
                 match w.effect {
                     Effect::KcCreated => ms.kc_exists = true,
                     Effect::NmCreated => ms.nm_exists = true,
-                    Effect::MachineCreated => {
+                    Effect::MachineCreated { version } => {
                         ms.exists = true;
                         ms.created_at = Some(now);
-                        // MachineSet-created Machines carry the finalizer already.
+                        ms.version = version;
+                        // MachineSet-created Machines carry the finalizer already; KCP's
+                        // carry its pre-terminate hook.
                         ms.finalizer = !ms.is_cp();
+                        ms.hook = ms.is_cp();
                         let cl = &mut self.clusters[c];
                         if ms.is_cp() {
                             cl.cp_created += 1;
@@ -1980,6 +2129,7 @@ impl World {
                         ms.nm_ready_at = Some(now);
                     }
                     Effect::MachineDeleting => ms.deleting = true,
+                    Effect::HookRemoved => ms.hook = false,
                     Effect::HcHealthy => ms.hc_healthy = true,
                     Effect::HcFailed => {
                         ms.hc_failed = true;
@@ -1998,6 +2148,7 @@ impl World {
                     }
                     Effect::MachineGone => {
                         ms.exists = false;
+                        ms.gone_at = Some(now);
                         let was_running = std::mem::replace(&mut ms.running, false);
                         let is_cp = ms.is_cp();
                         let cl = &mut self.clusters[c];

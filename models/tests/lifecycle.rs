@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use models::fleet::ObjKind;
+use models::fleet::{MachineState, ObjKind};
 use models::operations::AfterOp;
 use models::presets::{self, Override, Tier};
 use models::report::RunReport;
@@ -846,4 +846,102 @@ fn assert_only_leases_and_events(world: &models::world::World, plan: &RunPlan) {
         want,
         "only Leases and Events are left"
     );
+}
+
+/// Issue 4, `upgrade`: every Machine of every cluster is replaced exactly once. Each
+/// cluster ends with as many Machines as before, all at the new version and running, and
+/// every original Machine is gone: as many Machine DELETEs as Machines, twice as many
+/// creates as at the start, one new MachineSet per cluster and the old one deleted.
+/// While it rolls, KCP never runs more than replicas + 1 control-plane Machines (its
+/// maxSurge) and the MachineDeployment never more than replicas + maxSurge workers; the
+/// second wave starts only once the first has finished.
+#[test]
+fn an_upgrade_replaces_every_machine_exactly_once() {
+    let (n, m, cp) = (3u32, 6u32, 3u32);
+    let base = make_plan(Tier::Small, n, m, cp, &[]);
+    let mut plan = base.clone();
+    plan.after = vec![AfterOp::Upgrade {
+        wave: 2,
+        max_surge: 1,
+        max_unavailable: 0,
+    }];
+    let Finished { world, .. } = simulate(&plan).unwrap();
+    let (a, b) = (report(&base), report(&plan));
+    let w = |r: &RunReport, key: &str| r.writes_by_verb.get(key).copied().unwrap_or(0);
+    let machines = u64::from(n * m);
+    for kind in ["Machine", "KubeadmConfig", "NutanixMachine"] {
+        let create = format!("{kind}/create");
+        assert_eq!(w(&a, &create), machines, "{create} at creation");
+        assert_eq!(w(&b, &create), 2 * machines, "{create}: one new per Machine");
+        assert_eq!(
+            w(&b, &format!("{kind}/delete")),
+            machines,
+            "{kind}: every original deleted once"
+        );
+    }
+    assert_eq!(w(&b, "MachineSet/create"), 2 * u64::from(n));
+    assert_eq!(w(&b, "MachineSet/delete"), u64::from(n));
+    let ops: Vec<&str> = b.operations.iter().map(|o| o.op.as_str()).collect();
+    assert_eq!(ops, ["create", "upgrade"]);
+    assert!(b.operations[1].finished_s.is_some(), "the upgrade finished");
+    assert_eq!(b.fleet.machines_running, n * m);
+
+    let mut wave_end = [0.0f64; 2];
+    let mut wave_start = [f64::MAX; 2];
+    for c in 0..n {
+        let mine: Vec<_> = world.machines.iter().filter(|x| x.cluster == c).collect();
+        let (old, new): (Vec<&MachineState>, Vec<&MachineState>) = mine
+            .iter()
+            .filter(|x| x.created_at.is_some())
+            .partition(|x| x.version == 0);
+        assert_eq!(old.len() as u32, m, "cluster {c}: its original Machines");
+        assert!(old.iter().all(|x| !x.exists && x.gone_at.is_some()));
+        assert_eq!(new.len() as u32, m, "cluster {c}: one replacement each");
+        assert!(new.iter().all(|x| x.exists && x.running && x.version == 1));
+        assert_eq!(new.iter().filter(|x| x.is_cp()).count() as u32, cp);
+        // Machines alive at each creation, by role: never above replicas + 1.
+        for role_cp in [true, false] {
+            let role: Vec<_> = mine
+                .iter()
+                .filter(|x| x.is_cp() == role_cp && x.created_at.is_some())
+                .collect();
+            let limit = if role_cp { cp + 1 } else { m - cp + 1 };
+            for x in &role {
+                let t = x.created_at.unwrap();
+                let alive = role
+                    .iter()
+                    .filter(|y| y.created_at.is_some_and(|s| s <= t))
+                    .filter(|y| y.gone_at.is_none_or(|g| g > t))
+                    .count() as u32;
+                assert!(alive <= limit, "cluster {c} (control plane: {role_cp}): {alive} alive > {limit}");
+            }
+        }
+        let wave = (c / 2) as usize;
+        for x in &new {
+            wave_start[wave] = wave_start[wave].min(x.created_at.unwrap().as_secs_f64());
+            wave_end[wave] = wave_end[wave].max(x.running_at.unwrap().as_secs_f64());
+        }
+        for x in &old {
+            wave_end[wave] = wave_end[wave].max(x.gone_at.unwrap().as_secs_f64());
+        }
+    }
+    assert!(
+        wave_start[1] > wave_end[0],
+        "the second wave starts after the first ends: {} <= {}",
+        wave_start[1],
+        wave_end[0]
+    );
+}
+
+/// After an upgrade, etcd holds exactly the objects of the fleet it began with: the old
+/// Machines' objects, bootstrap Secrets and the old MachineSet are gone.
+#[test]
+fn etcd_live_bytes_after_an_upgrade_are_the_fleets_objects() {
+    let mut plan = make_plan(Tier::Small, 3, 4, 1, &[]);
+    plan.after = vec![AfterOp::Upgrade {
+        wave: 0,
+        max_surge: 2,
+        max_unavailable: 1,
+    }];
+    assert_live_bytes_are_the_objects(&plan, 3, 4);
 }

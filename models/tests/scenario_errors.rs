@@ -52,9 +52,22 @@ fn malformed_scenarios_are_explained() {
             "batch without every",
             "workload:\n  - create: {clusters: 5, batch: 2}\n",
         ),
+        ("upgrade before any create", "workload:\n  - upgrade: {wave: 10}\n"),
         (
-            "operation not yet simulated",
-            "workload:\n  - upgrade: {version: v1.31.0}\n",
+            "upgrade to a named version",
+            "workload:\n  - create: {clusters: 5}\n  - upgrade: {version: v1.31.0}\n",
+        ),
+        (
+            "upgrade wave of zero",
+            "workload:\n  - create: {clusters: 5}\n  - upgrade: {wave: 0}\n",
+        ),
+        (
+            "rollout that cannot start",
+            "workload:\n  - create: {clusters: 5}\n  - upgrade: {max-surge: 0}\n",
+        ),
+        (
+            "operation that is a fault",
+            "workload:\n  - create: {clusters: 5}\n  - faults: {}\n",
         ),
         (
             "steady before any create",

@@ -135,7 +135,10 @@ pub fn plan(args: &Args) -> anyhow::Result<RunPlan> {
     let create = scenario.as_ref().and_then(|s| {
         s.workload.iter().find_map(|op| match op {
             Operation::Create(c) => Some(c.clone()),
-            Operation::Steady(_) | Operation::Scale(_) | Operation::Delete(_) => None,
+            Operation::Steady(_)
+            | Operation::Scale(_)
+            | Operation::Upgrade(_)
+            | Operation::Delete(_) => None,
         })
     });
     let mut after = scenario.as_ref().map(|s| s.after_ops()).unwrap_or_default();
