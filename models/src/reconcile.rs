@@ -850,7 +850,12 @@ fn kcp(c: u32, cl: &ClusterState, machines: &[MachineState]) -> Plan {
             );
         }
         if m.kc_exists && m.node_joined && m.kc_ready && !m.kc_cert_expiry {
-            p.write(ObjKind::KubeadmConfig, Verb::Patch, mt, Effect::KcCertExpiry);
+            p.write(
+                ObjKind::KubeadmConfig,
+                Verb::Patch,
+                mt,
+                Effect::KcCertExpiry,
+            );
         }
     }
     if !init {

@@ -390,7 +390,10 @@ fn parse_workload(ctx: &Ctx, v: &Value) -> Result<Vec<Operation>, ConfigError> {
                 ops.push(Operation::Delete(DeleteOp { at }))
             }
             "upgrade" => {
-                let upgrades = ops.iter().filter(|o| matches!(o, Operation::Upgrade(_))).count();
+                let upgrades = ops
+                    .iter()
+                    .filter(|o| matches!(o, Operation::Upgrade(_)))
+                    .count();
                 if upgrades >= MAX_UPGRADES {
                     let why = format!("a workload holds at most {MAX_UPGRADES} upgrades");
                     return Err(ctx.err(op, &format!("{field}.upgrade"), "", why));
@@ -402,7 +405,12 @@ fn parse_workload(ctx: &Ctx, v: &Value) -> Result<Vec<Operation>, ConfigError> {
                 return Err(ctx.err(op, &format!("{field}.{op}"), "", why.into()));
             }
             other => {
-                return Err(ctx.err(other, &format!("{field}.{other}"), "", "unknown operation; choose from create, scale, upgrade, steady, delete".into()));
+                return Err(ctx.err(
+                    other,
+                    &format!("{field}.{other}"),
+                    "",
+                    "unknown operation; choose from create, scale, upgrade, steady, delete".into(),
+                ));
             }
         }
     }

@@ -229,18 +229,19 @@ pub fn figures_of(r: &RunReport) -> BTreeMap<String, f64> {
             w.seconds / machines,
         );
     }
-    let scales: Vec<&crate::operations::OpTiming> =
-        r.operations.iter().filter(|o| o.op == "scale").collect();
-    if !scales.is_empty() {
-        // Every scale operation's duration, summed; unknown if one did not finish.
-        put(
-            "scale_time_s",
-            scales
-                .iter()
-                .map(|o| o.finished_s.map(|f| f - o.started_s))
-                .sum::<Option<f64>>()
-                .unwrap_or(f64::NAN),
-        );
+    for op in ["scale", "upgrade", "delete"] {
+        let ops: Vec<&crate::operations::OpTiming> =
+            r.operations.iter().filter(|o| o.op == op).collect();
+        if !ops.is_empty() {
+            // Every such operation's duration, summed; unknown if one did not finish.
+            put(
+                &format!("{op}_time_s"),
+                ops.iter()
+                    .map(|o| o.finished_s.map(|f| f - o.started_s))
+                    .sum::<Option<f64>>()
+                    .unwrap_or(f64::NAN),
+            );
+        }
     }
     if let Some(st) = &r.steady {
         put("steady_api_requests_per_s", st.api_requests_per_s);

@@ -857,13 +857,24 @@ fn assert_only_leases_and_events(world: &models::world::World, plan: &RunPlan) {
 /// second wave starts only once the first has finished.
 #[test]
 fn an_upgrade_replaces_every_machine_exactly_once() {
+    upgrade_replaces_every_machine_once(1, 0);
+}
+
+/// The same with maxSurge 0 and maxUnavailable 2: the MachineDeployment deletes before
+/// it creates and never has more workers than replicas.
+#[test]
+fn an_upgrade_without_surge_replaces_every_machine_exactly_once() {
+    upgrade_replaces_every_machine_once(0, 2);
+}
+
+fn upgrade_replaces_every_machine_once(max_surge: u32, max_unavailable: u32) {
     let (n, m, cp) = (3u32, 6u32, 3u32);
     let base = make_plan(Tier::Small, n, m, cp, &[]);
     let mut plan = base.clone();
     plan.after = vec![AfterOp::Upgrade {
         wave: 2,
-        max_surge: 1,
-        max_unavailable: 0,
+        max_surge,
+        max_unavailable,
     }];
     let Finished { world, .. } = simulate(&plan).unwrap();
     let (a, b) = (report(&base), report(&plan));
@@ -872,7 +883,11 @@ fn an_upgrade_replaces_every_machine_exactly_once() {
     for kind in ["Machine", "KubeadmConfig", "NutanixMachine"] {
         let create = format!("{kind}/create");
         assert_eq!(w(&a, &create), machines, "{create} at creation");
-        assert_eq!(w(&b, &create), 2 * machines, "{create}: one new per Machine");
+        assert_eq!(
+            w(&b, &create),
+            2 * machines,
+            "{create}: one new per Machine"
+        );
         assert_eq!(
             w(&b, &format!("{kind}/delete")),
             machines,
@@ -905,7 +920,7 @@ fn an_upgrade_replaces_every_machine_exactly_once() {
                 .iter()
                 .filter(|x| x.is_cp() == role_cp && x.created_at.is_some())
                 .collect();
-            let limit = if role_cp { cp + 1 } else { m - cp + 1 };
+            let limit = if role_cp { cp + 1 } else { m - cp + max_surge };
             for x in &role {
                 let t = x.created_at.unwrap();
                 let alive = role
@@ -913,7 +928,10 @@ fn an_upgrade_replaces_every_machine_exactly_once() {
                     .filter(|y| y.created_at.is_some_and(|s| s <= t))
                     .filter(|y| y.gone_at.is_none_or(|g| g > t))
                     .count() as u32;
-                assert!(alive <= limit, "cluster {c} (control plane: {role_cp}): {alive} alive > {limit}");
+                assert!(
+                    alive <= limit,
+                    "cluster {c} (control plane: {role_cp}): {alive} alive > {limit}"
+                );
             }
         }
         let wave = (c / 2) as usize;
@@ -944,4 +962,24 @@ fn etcd_live_bytes_after_an_upgrade_are_the_fleets_objects() {
         max_unavailable: 1,
     }];
     assert_live_bytes_are_the_objects(&plan, 3, 4);
+}
+
+/// An upgraded fleet deletes as cleanly as a new one: the rolled-in Machines and the new
+/// MachineSet go, and etcd keeps only the Leases and Events.
+#[test]
+fn an_upgraded_fleet_deletes_to_only_leases_and_events() {
+    let mut plan = make_plan(Tier::Small, 2, 4, 1, &[]);
+    plan.after = vec![
+        AfterOp::Upgrade {
+            wave: 0,
+            max_surge: 1,
+            max_unavailable: 0,
+        },
+        AfterOp::Delete,
+    ];
+    let Finished { world, .. } = simulate(&plan).unwrap();
+    assert_only_leases_and_events(&world, &plan);
+    let ops: Vec<_> = world.op_timings.iter().map(|o| o.op.as_str()).collect();
+    assert_eq!(ops, ["create", "upgrade", "delete"]);
+    assert!(world.op_timings.iter().all(|o| o.finished_s.is_some()));
 }

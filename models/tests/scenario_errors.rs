@@ -52,7 +52,10 @@ fn malformed_scenarios_are_explained() {
             "batch without every",
             "workload:\n  - create: {clusters: 5, batch: 2}\n",
         ),
-        ("upgrade before any create", "workload:\n  - upgrade: {wave: 10}\n"),
+        (
+            "upgrade before any create",
+            "workload:\n  - upgrade: {wave: 10}\n",
+        ),
         (
             "upgrade to a named version",
             "workload:\n  - create: {clusters: 5}\n  - upgrade: {version: v1.31.0}\n",

@@ -61,7 +61,9 @@ pub struct Args {
     /// management cluster, Extreme ≤ 500, the other tiers the whole fleet].
     #[arg(long, value_parser = clap::value_parser!(u32).range(1..=100))]
     management_clusters: Option<u32>,
-    /// A scenario file: the management cluster and its workload (see docs/scenarios.md).
+    /// A scenario file: the management cluster, its workload (create, then scale,
+    /// upgrade, steady, delete) and faults (see docs/scenarios.md; the simplifications of
+    /// each operation are listed there and in docs/model.md).
     #[arg(long, value_name = "FILE.yaml")]
     scenario: Option<PathBuf>,
     /// Override a knob: KEY=VALUE, e.g. etcd.quota-backend-bytes=8Gi (repeatable).
