@@ -5,7 +5,9 @@
 //!   during the outage finish when it ends, plus what they had left.
 //! - An etcd disk-latency spike: WAL fsync latency multiplied by a factor.
 //! - A controller restart: the manager's process is killed and restarts as after an OOM
-//!   kill (queues lost, relist, re-enqueue), without counting as one.
+//!   kill (queues lost, relist, re-enqueue), without counting as one. At a time, or as a
+//!   rate: exponential gaps with a given mean (a Poisson process), as independent crashes
+//!   or evictions would come.
 //! - VM-create failures: each VM create task that finishes inside the window fails with
 //!   the given probability. CAPX v1.10.0 treats a failed task as a retryable error: the
 //!   reconcile returns it, controller-runtime requeues the NutanixMachine with its
@@ -36,12 +38,16 @@ pub enum Fault {
         /// Multiplier of the fsync latency.
         factor: f64,
     },
-    /// Manager `manager` (index in the configuration's order) restarts at `at`.
+    /// Manager `manager` (index in the configuration's order) restarts at `at`, or, with
+    /// `every`, at random from `at` on: a Poisson process with that mean interval.
     ControllerRestart {
         /// Index of the manager.
         manager: usize,
-        /// When.
+        /// When (with `every`: from when).
         at: SimDuration,
+        /// Mean time between restarts, drawn exponentially from the run's
+        /// `controller-restarts` stream.
+        every: Option<SimDuration>,
     },
     /// Every cluster has a MachineHealthCheck on its workers: a Machine with no node
     /// `node_startup_timeout` after it was created (or the control plane initialized, if

@@ -458,7 +458,7 @@ fn parse_faults(ctx: &Ctx, v: &Value) -> Result<Vec<Fault>, ConfigError> {
         let allowed: &[&str] = match kind.as_str() {
             "prism-central-outage" => &["at", "duration"],
             "etcd-disk-latency-spike" => &["at", "duration", "factor"],
-            "controller-restart" => &["at", "manager"],
+            "controller-restart" => &["at", "manager", "every"],
             "vm-create-failures" => &["probability", "at", "duration"],
             "machine-health-check" => &["node-startup-timeout"],
             other => {
@@ -557,10 +557,27 @@ fn parse_faults(ctx: &Ctx, v: &Value) -> Result<Vec<Fault>, ConfigError> {
                         let why = format!("choose from {}", MANAGER_NAMES.join(", "));
                         ctx.err("manager", &f, &name, why)
                     })?;
-                Fault::ControllerRestart {
-                    manager,
-                    at: dur("at")?,
-                }
+                let every = if b.contains_key("every") {
+                    let every = dur("every")?;
+                    if every < sim_core::SimDuration::from_secs(60) {
+                        let why = "must be at least 1m (the mean time between restarts)";
+                        return Err(ctx.err(
+                            "every",
+                            &format!("{kf}.every"),
+                            &every.to_string(),
+                            why.into(),
+                        ));
+                    }
+                    Some(every)
+                } else {
+                    None
+                };
+                let at = if every.is_some() && !b.contains_key("at") {
+                    sim_core::SimDuration::ZERO
+                } else {
+                    dur("at")?
+                };
+                Fault::ControllerRestart { manager, at, every }
             }
         });
     }
@@ -597,9 +614,13 @@ fn fault_value(f: &Fault) -> Value {
         } => serde_json::json!({
             "machine-health-check": { "node-startup-timeout": d(node_startup_timeout) }
         }),
-        Fault::ControllerRestart { manager, at } => serde_json::json!({
-            "controller-restart": { "manager": MANAGER_NAMES[manager], "at": d(at) }
-        }),
+        Fault::ControllerRestart { manager, at, every } => {
+            let mut body = serde_json::json!({ "manager": MANAGER_NAMES[manager], "at": d(at) });
+            if let Some(every) = every {
+                body["every"] = d(every);
+            }
+            serde_json::json!({ "controller-restart": body })
+        }
     }
 }
 

@@ -477,6 +477,7 @@ pub struct World {
     rng_cpu: SimRng,
     rng_resync: SimRng,
     rng_vm_failure: SimRng,
+    rng_restarts: SimRng,
     /// Figures.
     pub metrics: Metrics,
     stored_by_kind: [u64; ObjKind::ALL.len()],
@@ -748,6 +749,7 @@ impl World {
             rng_cpu: streams.stream(StreamId::named("reconcile-cpu")),
             rng_resync: streams.stream(StreamId::named("resync-jitter")),
             rng_vm_failure: streams.stream(StreamId::named("vm-create-failure")),
+            rng_restarts: streams.stream(StreamId::named("controller-restarts")),
             metrics: Metrics {
                 api_mutating: LatencyHistogram::new(),
                 api_readonly: LatencyHistogram::new(),
@@ -1016,6 +1018,13 @@ impl World {
         true
     }
 
+    /// The time to the next restart of a restart rate with mean gap `mean`: exponential.
+    fn restart_gap(&mut self, mean: SimDuration) -> SimDuration {
+        use rand::RngExt;
+        let u: f64 = self.rng_restarts.random();
+        SimDuration::from_secs_f64(-mean.as_secs_f64() * (1.0f64 - u).ln())
+    }
+
     /// Whether cluster `c` has finished its upgrade to `v`: every Machine runs version `v`,
     /// as many as wanted, and the old MachineSet is gone.
     fn upgraded(&self, c: usize, v: u8) -> bool {
@@ -1067,11 +1076,17 @@ impl World {
         for c in 0..self.clusters.len() as u32 {
             sched.schedule_at(self.fleet.applied_at(c), Event::ClusterApplied(c));
         }
-        for (i, f) in self.faults.iter().enumerate() {
-            let (at, end) = match *f {
+        for i in 0..self.faults.len() {
+            let (at, end) = match self.faults[i] {
                 Fault::PrismCentralOutage { at, duration } => (at, Some(at + duration)),
                 Fault::EtcdDiskLatencySpike { at, duration, .. } => (at, Some(at + duration)),
-                Fault::ControllerRestart { at, .. } => (at, None),
+                Fault::ControllerRestart { at, every, .. } => {
+                    let first = match every {
+                        Some(mean) => at + self.restart_gap(mean),
+                        None => at,
+                    };
+                    (first, None)
+                }
                 // Looked up when each VM create task finishes, or by the MHC controller.
                 Fault::VmCreateFailures { .. } | Fault::MachineHealthCheck { .. } => continue,
             };
@@ -3013,7 +3028,11 @@ impl Model for World {
             Event::FaultBegan(i) => match self.faults[i as usize] {
                 Fault::PrismCentralOutage { .. } => self.pcs.iter_mut().for_each(|p| p.down = true),
                 Fault::EtcdDiskLatencySpike { factor, .. } => self.etcd.fsync_factor = factor,
-                Fault::ControllerRestart { manager, .. } => {
+                Fault::ControllerRestart { manager, every, .. } => {
+                    if let Some(mean) = every {
+                        let next = sched.now() + self.restart_gap(mean);
+                        sched.schedule_at(next, Event::FaultBegan(i));
+                    }
                     // Every shard of the manager restarts (a rollout of its Deployments).
                     let delay = self.cfg.managers()[manager].1.restart_delay.0;
                     let first = self.mgr_base[manager];

@@ -327,6 +327,7 @@ fn a_controller_restart_loses_its_queues_and_recovers() {
     plan.faults = vec![Fault::ControllerRestart {
         manager: 3,
         at: SimDuration::from_secs(900),
+        every: None,
     }];
     let r = report(&plan);
     let capx = r
@@ -339,6 +340,35 @@ fn a_controller_restart_loses_its_queues_and_recovers() {
         r.fleet.clusters_ready, 5,
         "it relisted and finished the work"
     );
+}
+
+/// Restarts as a rate: a Poisson process with a 10-minute mean gap over a run of T
+/// seconds restarts the manager T/600 times on average (sd √(T/600)); the count lies
+/// within 4 sd of it, and the fleet still gets ready.
+#[test]
+fn restarts_as_a_rate_come_at_their_mean_rate() {
+    use models::faults::Fault;
+    let mut plan = make_plan(Tier::Small, 5, 5, 3, &[]);
+    plan.faults = vec![Fault::ControllerRestart {
+        manager: 1,
+        at: SimDuration::ZERO,
+        every: Some(SimDuration::from_secs(600)),
+    }];
+    plan.after = vec![AfterOp::Steady(SimDuration::from_hours(48))];
+    let Finished { now, .. } = simulate(&plan).unwrap();
+    let r = report(&plan);
+    let cabpk = r
+        .managers
+        .iter()
+        .find(|m| m.name == "capi-kubeadm-bootstrap")
+        .unwrap();
+    let mean = now.as_secs_f64() / 600.0;
+    let n = f64::from(cabpk.restarts);
+    assert!(
+        (n - mean).abs() <= 4.0 * mean.sqrt(),
+        "{n} restarts against {mean:.1} expected"
+    );
+    assert_eq!(r.fleet.clusters_ready, 5);
 }
 
 #[test]

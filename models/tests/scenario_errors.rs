@@ -115,6 +115,10 @@ fn malformed_scenarios_are_explained() {
             "faults:\n  - controller-restart: {manager: capi, at: 5m}\n",
         ),
         (
+            "restart rate too high",
+            "faults:\n  - controller-restart: {manager: capi-controller-manager, every: 10s}\n",
+        ),
+        (
             "too many management clusters",
             "topology:\n  management-clusters: 1000\n",
         ),
