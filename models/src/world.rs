@@ -1898,13 +1898,17 @@ impl World {
         if let Some(rec) = r.rec {
             self.request_done(sched, rec, ok);
         }
-        // The user's own commands (create, scale, delete a Cluster) that failed after the
-        // client's retries are run again a little later, as a script would.
+        // The user's own commands (create, scale, upgrade, delete a Cluster) that failed
+        // after the client's retries are run again a little later, as a script would; so
+        // are the garbage collector's deletes, which its workqueue retries.
         if let (false, USER, Op::Write(w)) = (ok, r.manager, r.op)
-            && matches!(
+            && (matches!(
                 w.effect,
-                Effect::ClusterCreated | Effect::TopologyWorkers { .. } | Effect::ClusterDeleting
-            )
+                Effect::ClusterCreated
+                    | Effect::TopologyWorkers { .. }
+                    | Effect::ClusterVersion { .. }
+                    | Effect::ClusterDeleting
+            ) || (w.verb == Verb::Delete && w.effect == Effect::None))
         {
             self.user_retries.push(w);
             let i = (self.user_retries.len() - 1) as u32;
@@ -2909,6 +2913,8 @@ impl Model for World {
             Event::UserRetry(i) => {
                 let w = self.user_retries[i as usize];
                 let owner = match w.target {
+                    // The garbage collector's deletes are nobody's wait.
+                    Target::Cluster(_) if w.effect == Effect::None => Owner::None,
                     Target::Cluster(c) => Owner::Cluster(c),
                     Target::Machine(_) => Owner::None,
                 };

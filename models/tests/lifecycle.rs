@@ -820,6 +820,9 @@ fn deletes_repeated_after_failed_writes_are_404s() {
         "every cluster is deleted in the end"
     );
     assert_eq!(r.fleet.machines_running, 0);
+    // The garbage collector's deletes that failed were retried too: nothing is left.
+    let Finished { world, .. } = simulate(&plan).unwrap();
+    assert_only_leases_and_events(&world, &plan);
 }
 
 /// A scale below zero stops at zero workers, and the next scale counts from there.
@@ -1012,4 +1015,47 @@ fn an_upgraded_fleet_deletes_to_only_leases_and_events() {
     let ops: Vec<_> = world.op_timings.iter().map(|o| o.op.as_str()).collect();
     assert_eq!(ops, ["create", "upgrade", "delete"]);
     assert!(world.op_timings.iter().all(|o| o.finished_s.is_some()));
+}
+
+/// An upgrade whose writes fail (no client retries, a tiny API server, a slow disk as it
+/// starts) still finishes: the user's version patches are run again, and the
+/// controllers requeue. Every Machine ends at the new version, once each.
+#[test]
+fn an_upgrade_through_failing_writes_still_replaces_every_machine_once() {
+    use models::faults::Fault;
+    let sets = [
+        "kube-apiserver.client-max-retries=0",
+        "kube-apiserver.max-requests-inflight=5",
+        "kube-apiserver.max-mutating-requests-inflight=5",
+        "kube-apiserver.request-timeout=4s",
+    ];
+    let mut plan = make_plan(Tier::Small, 30, 3, 1, &sets);
+    plan.after = vec![
+        AfterOp::WaitUntil(SimDuration::from_hours(2)),
+        AfterOp::Upgrade {
+            wave: 0,
+            max_surge: 1,
+            max_unavailable: 0,
+        },
+    ];
+    plan.faults = vec![Fault::EtcdDiskLatencySpike {
+        at: SimDuration::from_secs(7190),
+        duration: SimDuration::from_mins(20),
+        factor: 200.0,
+    }];
+    let Finished { world, .. } = simulate(&plan).unwrap();
+    assert!(world.metrics.api_failed > 0, "writes did fail");
+    let upgrade = world.op_timings.iter().find(|o| o.op == "upgrade").unwrap();
+    assert!(upgrade.finished_s.is_some(), "the upgrade finished");
+    let created: Vec<_> = world
+        .machines
+        .iter()
+        .filter(|m| m.created_at.is_some())
+        .collect();
+    assert_eq!(created.len(), 2 * 30 * 3, "one replacement per Machine");
+    assert!(
+        created
+            .iter()
+            .all(|m| (m.version == 1) == m.exists && m.exists == m.running)
+    );
 }
