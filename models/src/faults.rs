@@ -8,6 +8,8 @@
 //!   kill (queues lost, relist, re-enqueue), without counting as one. At a time, or as a
 //!   rate: exponential gaps with a given mean (a Poisson process), as independent crashes
 //!   or evictions would come.
+//! - Node failures: a running worker's node goes NotReady (a host failure, a kubelet
+//!   crash), at random with a mean gap; a MachineHealthCheck replaces it.
 //! - VM-create failures: each VM create task that finishes inside the window fails with
 //!   the given probability. CAPX v1.10.0 treats a failed task as a retryable error: the
 //!   reconcile returns it, controller-runtime requeues the NutanixMachine with its
@@ -55,6 +57,19 @@ pub enum Fault {
     MachineHealthCheck {
         /// `spec.checks.nodeStartupTimeoutSeconds` (CAPI default 600 s).
         node_startup_timeout: SimDuration,
+        /// The timeout of its `unhealthyNodeConditions` entries for Ready False or
+        /// Unknown: how long a node may be NotReady before its Machine is unhealthy.
+        unhealthy_timeout: SimDuration,
+    },
+    /// From `at` on, a worker's node goes NotReady at random, fleet-wide, one at a time:
+    /// a Poisson process with mean gap `every` over each management cluster's running
+    /// workers. Its Machine's NodeHealthy turns False; a MachineHealthCheck, if there is
+    /// one, remediates it after its unhealthy timeout.
+    NodeFailures {
+        /// From when.
+        at: SimDuration,
+        /// Mean time between failures in the management cluster's fleet.
+        every: SimDuration,
     },
     /// VM create tasks finishing from `at` for `duration` (to the end of the run when
     /// absent) fail with `probability`.

@@ -431,6 +431,8 @@ pub struct MachineState {
     pub hc_failed: bool,
     /// Kubernetes version of its spec (see [`ClusterState::version`]).
     pub version: u8,
+    /// When its node went NotReady (`node-failures`), if it did.
+    pub node_failed_at: Option<SimTime>,
     /// Carries KCP's `kcp-cleanup` pre-terminate hook annotation: its deletion stops
     /// before the infrastructure until KCP has removed the etcd member and the hook.
     pub hook: bool,

@@ -339,6 +339,8 @@ pub struct Ctx {
     pub now: SimTime,
     /// The MachineHealthCheck's node startup timeout, if the clusters have one.
     pub mhc_timeout: Option<SimDuration>,
+    /// Its timeout for a node's Ready condition False or Unknown.
+    pub mhc_unhealthy_timeout: SimDuration,
     /// The MachineDeployments' rolling-update `maxSurge` and `maxUnavailable` (CAPI's
     /// defaults are 1 and 0).
     pub rollout: (u32, u32),
@@ -1441,7 +1443,14 @@ fn machine(m: u32, ms: &MachineState, cl: &ClusterState) -> Plan {
     } else {
         0
     };
-    let s = sig(&[phase, ms.kc_owned as u64, ms.nm_owned as u64]);
+    // NodeHealthy False once the node went NotReady.
+    let node_failed = ms.node_failed_at.is_some();
+    let s = sig(&[
+        phase,
+        ms.kc_owned as u64,
+        ms.nm_owned as u64,
+        node_failed as u64,
+    ]);
     if s != ms.status_sig {
         if node_ref && !ms.running {
             p.events += 1; // SuccessfulSetNodeRef
@@ -1544,6 +1553,20 @@ fn machine_health_check(c: u32, cl: &ClusterState, machines: &[MachineState], ct
         }
         targets += 1;
         let t = Target::Machine(m);
+        if let (true, Some(failed)) = (ms.running, ms.node_failed_at) {
+            // unhealthyNodeConditions: Ready False/Unknown for longer than its timeout.
+            let due = failed + ctx.mhc_unhealthy_timeout;
+            if ctx.now >= due {
+                if !ms.hc_failed {
+                    p.write(ObjKind::Machine, Verb::StatusPatch, t, Effect::HcFailed);
+                    p.events += 1; // MachineMarkedUnhealthy
+                }
+            } else {
+                let wait = due - ctx.now + SimDuration::from_secs(1);
+                next = Some(next.map_or(wait, |n| n.min(wait)));
+            }
+            continue;
+        }
         if ms.running {
             healthy += 1;
             if !ms.hc_healthy {

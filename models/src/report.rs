@@ -109,6 +109,8 @@ pub struct FleetFigures {
     /// Machines the MachineHealthCheck marked unhealthy, then deleted and replaced by
     /// their MachineSet (`machine-health-check`) [count].
     pub machines_remediated: u64,
+    /// Workers whose node went NotReady (`node-failures`) [count].
+    pub node_failures: u64,
     /// Per-cluster time to ready, median [s] (ready clusters only).
     pub cluster_ready_p50_s: f64,
     /// Per-cluster time to ready, 95th percentile [s].
@@ -331,6 +333,7 @@ pub fn build(
         clusters_ready: world.clusters_ready,
         machines_running: world.machines_running,
         machines_remediated: world.metrics.remediations,
+        node_failures: world.metrics.node_failures,
         cluster_ready_p50_s: quantile(cluster_times.clone(), 0.5),
         cluster_ready_p95_s: quantile(cluster_times, 0.95),
         machine_ready_p95_s: quantile(machine_times, 0.95),

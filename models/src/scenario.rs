@@ -460,11 +460,12 @@ fn parse_faults(ctx: &Ctx, v: &Value) -> Result<Vec<Fault>, ConfigError> {
             "etcd-disk-latency-spike" => &["at", "duration", "factor"],
             "controller-restart" => &["at", "manager", "every"],
             "vm-create-failures" => &["probability", "at", "duration"],
-            "machine-health-check" => &["node-startup-timeout"],
+            "machine-health-check" => &["node-startup-timeout", "unhealthy-timeout"],
+            "node-failures" => &["every", "at"],
             other => {
                 let why = "unknown fault; choose from prism-central-outage, \
                            etcd-disk-latency-spike, controller-restart, vm-create-failures, \
-                           machine-health-check";
+                           machine-health-check, node-failures";
                 return Err(ctx.err(other, &kf, "", why.into()));
             }
         };
@@ -516,9 +517,42 @@ fn parse_faults(ctx: &Ctx, v: &Value) -> Result<Vec<Fault>, ConfigError> {
                         why.into(),
                     ));
                 }
+                let unhealthy_timeout = if b.contains_key("unhealthy-timeout") {
+                    dur("unhealthy-timeout")?
+                } else {
+                    sim_core::SimDuration::from_secs(300)
+                };
+                if unhealthy_timeout < sim_core::SimDuration::from_secs(10) {
+                    let why = "must be at least 10s (CAPI's examples use 300s)";
+                    return Err(ctx.err(
+                        "unhealthy-timeout",
+                        &format!("{kf}.unhealthy-timeout"),
+                        &unhealthy_timeout.to_string(),
+                        why.into(),
+                    ));
+                }
                 Fault::MachineHealthCheck {
                     node_startup_timeout: timeout,
+                    unhealthy_timeout,
                 }
+            }
+            "node-failures" => {
+                let every = dur("every")?;
+                if every < sim_core::SimDuration::from_secs(60) {
+                    let why = "must be at least 1m (the mean time between node failures)";
+                    return Err(ctx.err(
+                        "every",
+                        &format!("{kf}.every"),
+                        &every.to_string(),
+                        why.into(),
+                    ));
+                }
+                let at = if b.contains_key("at") {
+                    dur("at")?
+                } else {
+                    sim_core::SimDuration::ZERO
+                };
+                Fault::NodeFailures { at, every }
             }
             "vm-create-failures" => {
                 let f = format!("{kf}.probability");
@@ -611,8 +645,15 @@ fn fault_value(f: &Fault) -> Value {
         }
         Fault::MachineHealthCheck {
             node_startup_timeout,
+            unhealthy_timeout,
         } => serde_json::json!({
-            "machine-health-check": { "node-startup-timeout": d(node_startup_timeout) }
+            "machine-health-check": {
+                "node-startup-timeout": d(node_startup_timeout),
+                "unhealthy-timeout": d(unhealthy_timeout),
+            }
+        }),
+        Fault::NodeFailures { at, every } => serde_json::json!({
+            "node-failures": { "at": d(at), "every": d(every) }
         }),
         Fault::ControllerRestart { manager, at, every } => {
             let mut body = serde_json::json!({ "manager": MANAGER_NAMES[manager], "at": d(at) });

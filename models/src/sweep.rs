@@ -168,6 +168,7 @@ pub fn figures_of(r: &RunReport) -> BTreeMap<String, f64> {
     put("machine_ready_p95_s", r.fleet.machine_ready_p95_s);
     put("clusters_ready", f64::from(r.fleet.clusters_ready));
     put("machines_remediated", r.fleet.machines_remediated as f64);
+    put("node_failures", r.fleet.node_failures as f64);
     put("api_mutating_p99_s", r.apiserver.mutating_p99_s);
     put("api_readonly_p99_s", r.apiserver.readonly_p99_s);
     put("api_429", r.apiserver.requests_429 as f64);

@@ -93,6 +93,7 @@ fn combine(
     r.fleet.clusters_ready = all.iter().map(|p| p.fleet.clusters_ready).sum();
     r.fleet.machines_running = all.iter().map(|p| p.fleet.machines_running).sum();
     r.fleet.machines_remediated = all.iter().map(|p| p.fleet.machines_remediated).sum();
+    r.fleet.node_failures = all.iter().map(|p| p.fleet.node_failures).sum();
     r.fleet.time_to_ready_s = all
         .iter()
         .map(|p| p.fleet.time_to_ready_s)

@@ -332,6 +332,8 @@ pub struct Metrics {
     pub vm_create_failures: u64,
     /// Machines the MachineHealthCheck marked for remediation [count].
     pub remediations: u64,
+    /// Workers whose node failed (`node-failures`).
+    pub node_failures: u64,
     /// Waiting time by resource, summed over every machine's path [s].
     pub machine_waits: Vec<[f64; 6]>,
     /// Waiting time by resource on cluster-level objects, per cluster [s].
@@ -533,6 +535,9 @@ pub struct World {
     user_retries: Vec<Write>,
     /// The MachineHealthCheck's node startup timeout, if the scenario sets one.
     mhc_timeout: Option<SimDuration>,
+    /// Its unhealthy-node-condition timeout.
+    mhc_unhealthy_timeout: SimDuration,
+    rng_node_failures: SimRng,
     /// When each operation ran.
     pub op_timings: Vec<OpTiming>,
     /// Counters when the steady window opened.
@@ -761,6 +766,7 @@ impl World {
                 vm_create: LatencyHistogram::new(),
                 vm_create_failures: 0,
                 remediations: 0,
+                node_failures: 0,
                 machine_waits: vec![[0.0; 6]; n_machines],
                 cluster_waits: vec![[0.0; 6]; n_clusters],
                 service: [0.0; 4],
@@ -800,6 +806,8 @@ impl World {
             rollout: (1, 0),
             user_retries: Vec::new(),
             mhc_timeout: None,
+            mhc_unhealthy_timeout: SimDuration::ZERO,
+            rng_node_failures: streams.stream(StreamId::named("node-failures")),
             op_timings: Vec::new(),
             steady_start: None,
             steady_end: None,
@@ -821,9 +829,19 @@ impl World {
         self.mhc_timeout = faults.iter().find_map(|f| match *f {
             Fault::MachineHealthCheck {
                 node_startup_timeout,
+                ..
             } => Some(node_startup_timeout),
             _ => None,
         });
+        self.mhc_unhealthy_timeout = faults
+            .iter()
+            .find_map(|f| match *f {
+                Fault::MachineHealthCheck {
+                    unhealthy_timeout, ..
+                } => Some(unhealthy_timeout),
+                _ => None,
+            })
+            .unwrap_or(SimDuration::ZERO);
         self.faults = faults;
     }
 
@@ -1025,6 +1043,39 @@ impl World {
         SimDuration::from_secs_f64(-mean.as_secs_f64() * (1.0f64 - u).ln())
     }
 
+    /// The time to the next node failure of a failure rate with mean gap `mean`:
+    /// exponential.
+    fn failure_gap(&mut self, mean: SimDuration) -> SimDuration {
+        use rand::RngExt;
+        let u: f64 = self.rng_node_failures.random();
+        SimDuration::from_secs_f64(-mean.as_secs_f64() * (1.0f64 - u).ln())
+    }
+
+    /// A running worker, drawn uniformly, loses its node (NotReady). The Machine
+    /// controller and the MachineHealthCheck see it through the workload cluster's Node
+    /// watch (the ClusterCache).
+    fn fail_a_node(&mut self, sched: &mut Scheduler<Event>) {
+        use rand::RngExt;
+        let candidates: Vec<u32> = (0..self.machines.len() as u32)
+            .filter(|&m| {
+                let x = &self.machines[m as usize];
+                x.exists && x.running && !x.deleting && !x.is_cp() && x.node_failed_at.is_none()
+            })
+            .collect();
+        if candidates.is_empty() {
+            return;
+        }
+        let m = candidates[self.rng_node_failures.random_range(0..candidates.len())];
+        let now = sched.now();
+        self.machines[m as usize].node_failed_at = Some(now);
+        self.metrics.node_failures += 1;
+        self.enqueue(sched, Controller::Machine, m, Priority::Normal);
+        if self.mhc_enabled() {
+            let c = self.machines[m as usize].cluster;
+            self.enqueue(sched, Controller::MachineHealthCheck, c, Priority::Normal);
+        }
+    }
+
     /// Whether cluster `c` has finished its upgrade to `v`: every Machine runs version `v`,
     /// as many as wanted, and the old MachineSet is gone.
     fn upgraded(&self, c: usize, v: u8) -> bool {
@@ -1088,6 +1139,10 @@ impl World {
                     (first, None)
                 }
                 // Looked up when each VM create task finishes, or by the MHC controller.
+                Fault::NodeFailures { at, every } => {
+                    let first = at + self.failure_gap(every);
+                    (first, None)
+                }
                 Fault::VmCreateFailures { .. } | Fault::MachineHealthCheck { .. } => continue,
             };
             sched.schedule_at(SimTime::ZERO + at, Event::FaultBegan(i as u8));
@@ -1318,6 +1373,7 @@ impl World {
         let ctx = reconcile::Ctx {
             now,
             mhc_timeout: self.mhc_timeout,
+            mhc_unhealthy_timeout: self.mhc_unhealthy_timeout,
             rollout: self.rollout,
         };
         let plan = reconcile::plan(ctrl, key, &self.clusters, &self.machines, &ctx);
@@ -3049,6 +3105,11 @@ impl Model for World {
                         }
                     }
                 }
+                Fault::NodeFailures { every, .. } => {
+                    self.fail_a_node(sched);
+                    let next = sched.now() + self.failure_gap(every);
+                    sched.schedule_at(next, Event::FaultBegan(i));
+                }
                 Fault::VmCreateFailures { .. } | Fault::MachineHealthCheck { .. } => {}
             },
             Event::FaultEnded(i) => match self.faults[i as usize] {
@@ -3058,7 +3119,8 @@ impl Model for World {
                 Fault::EtcdDiskLatencySpike { .. } => self.etcd.fsync_factor = 1.0,
                 Fault::ControllerRestart { .. }
                 | Fault::VmCreateFailures { .. }
-                | Fault::MachineHealthCheck { .. } => {}
+                | Fault::MachineHealthCheck { .. }
+                | Fault::NodeFailures { .. } => {}
             },
         }
     }

@@ -685,6 +685,7 @@ fn a_machine_health_check_replaces_workers_without_a_node_in_time() {
         plan.max_simulated = SimDuration::from_hours(3);
         plan.faults = vec![Fault::MachineHealthCheck {
             node_startup_timeout: SimDuration::from_mins(timeout_min),
+            unhealthy_timeout: SimDuration::from_mins(5),
         }];
         report(&plan)
     };
@@ -1058,4 +1059,75 @@ fn an_upgrade_through_failing_writes_still_replaces_every_machine_once() {
             .iter()
             .all(|m| (m.version == 1) == m.exists && m.exists == m.running)
     );
+}
+
+/// Issue 4, node failures: workers' nodes go NotReady at random, 20 minutes apart on
+/// average, over 24 hours of a ready fleet. Without a MachineHealthCheck nothing replaces
+/// them: all 20 workers end NotReady. With one (5-minute unhealthy timeout) each failed
+/// worker is remediated exactly once: one Machine DELETE each, and the fleet ends with
+/// every worker running a healthy node; the failure count lies within 4 sd of T/20 min.
+#[test]
+fn failed_nodes_are_remediated_once_each_by_a_machine_health_check() {
+    use models::faults::Fault;
+    let failures = Fault::NodeFailures {
+        at: SimDuration::ZERO,
+        every: SimDuration::from_mins(20),
+    };
+    let mhc = Fault::MachineHealthCheck {
+        node_startup_timeout: SimDuration::from_mins(60),
+        unhealthy_timeout: SimDuration::from_mins(5),
+    };
+    let (n, m) = (4u32, 6u32);
+    let mut plan = make_plan(Tier::Small, n, m, 1, &[]);
+    plan.after = vec![AfterOp::Steady(SimDuration::from_hours(24))];
+
+    plan.faults = vec![failures];
+    let Finished { world, .. } = simulate(&plan).unwrap();
+    let workers = u64::from(n * (m - 1));
+    assert_eq!(
+        world.metrics.node_failures, workers,
+        "every worker failed, once"
+    );
+    assert_eq!(world.metrics.remediations, 0);
+    let down = world
+        .machines
+        .iter()
+        .filter(|x| x.exists && x.node_failed_at.is_some())
+        .count() as u64;
+    assert_eq!(down, workers, "nothing replaces them");
+
+    plan.faults = vec![mhc, failures];
+    let Finished { world, now, .. } = simulate(&plan).unwrap();
+    let r = report(&plan);
+    let failed = world.metrics.node_failures;
+    let mean = now.as_secs_f64() / 1200.0;
+    assert!(
+        (failed as f64 - mean).abs() <= 4.0 * mean.sqrt(),
+        "{failed} node failures against {mean:.1} expected"
+    );
+    // Failures in the last unhealthy timeout before the end are not yet remediated.
+    let late = world
+        .machines
+        .iter()
+        .filter(|x| {
+            x.node_failed_at
+                .is_some_and(|t| t + SimDuration::from_mins(6) > now)
+        })
+        .count() as u64;
+    assert!(
+        (failed - late..=failed).contains(&world.metrics.remediations),
+        "{} remediations for {failed} failures ({late} late)",
+        world.metrics.remediations
+    );
+    let deletes = r.writes_by_verb.get("Machine/delete").copied().unwrap_or(0);
+    assert_eq!(
+        deletes, world.metrics.remediations,
+        "one DELETE per remediation"
+    );
+    let healthy_workers = world
+        .machines
+        .iter()
+        .filter(|x| x.exists && !x.is_cp() && x.running && x.node_failed_at.is_none())
+        .count() as u64;
+    assert!(healthy_workers + late >= workers);
 }

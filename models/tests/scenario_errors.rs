@@ -115,6 +115,10 @@ fn malformed_scenarios_are_explained() {
             "faults:\n  - controller-restart: {manager: capi, at: 5m}\n",
         ),
         (
+            "node failures without a rate",
+            "faults:\n  - node-failures: {at: 1h}\n",
+        ),
+        (
             "restart rate too high",
             "faults:\n  - controller-restart: {manager: capi-controller-manager, every: 10s}\n",
         ),

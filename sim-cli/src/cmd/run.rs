@@ -363,10 +363,17 @@ pub fn render(r: &RunReport) -> String {
         secs(f.cluster_ready_p95_s),
         secs(f.machine_ready_p95_s)
     ));
+    if f.node_failures > 0 {
+        o.push_str(&format!(
+            "  node failures          {} workers' nodes went NotReady\n",
+            f.node_failures
+        ));
+    }
     if f.machines_remediated > 0 {
         o.push_str(&format!(
-            "  remediated             {} machines (no node within the MachineHealthCheck's \
-             node startup timeout: deleted and replaced)\n",
+            "  remediated             {} machines (the MachineHealthCheck found no node \
+             within its startup timeout, or a node NotReady past its unhealthy timeout: \
+             deleted and replaced)\n",
             f.machines_remediated
         ));
     }
