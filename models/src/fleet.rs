@@ -204,8 +204,12 @@ pub struct ClusterState {
     pub kcp_finalizer: bool,
     /// Paused condition.
     pub kcp_paused: bool,
-    /// Certificates and kubeconfig Secrets created.
-    pub certs: bool,
+    /// Certificate and kubeconfig Secrets created (of 5).
+    pub cert_secrets: u8,
+    /// The control plane's machine template exists.
+    pub cp_template: bool,
+    /// The MachineDeployment's templates created (of 2).
+    pub md_templates: u8,
     /// Control-plane machines created.
     pub cp_created: u32,
     /// The first control-plane node answers (kubeadm init finished).
@@ -391,6 +395,8 @@ pub struct MachineState {
     pub kc_waiting_reported: bool,
     /// Bootstrap data Secret created and status ready.
     pub kc_ready: bool,
+    /// Bootstrap data Secret created.
+    pub kc_secret: bool,
     /// Certificate-expiry annotation set by KCP.
     pub kc_cert_expiry: bool,
     /// Labels and annotations applied by the owner's metadata field manager.

@@ -68,10 +68,17 @@ pub enum Effect {
     NcOwned,
     NcReady,
     KcpCreated,
+    /// The topology controller created the control plane's machine template.
+    CpTemplateCreated,
+    /// The topology controller created one of the MachineDeployment's two templates.
+    MdTemplateCreated,
+    /// KCP created one of the five certificate and kubeconfig Secrets.
+    CertSecretCreated,
+    /// CABPK created a machine's bootstrap data Secret.
+    BootstrapSecretCreated,
     KcpOwned,
     KcpFinalizer,
     KcpPaused,
-    CertsCreated,
     KcpStatus {
         sig: u64,
         version: bool,
@@ -468,39 +475,67 @@ fn topology(c: u32, cl: &ClusterState, ctx: &Ctx) -> Plan {
         }
         return p;
     }
-    if !cl.topology_applied {
-        p.write(ObjKind::Secret, Verb::Create, t, Effect::ShimCreated);
-        p.write(ObjKind::NutanixCluster, Verb::Create, t, Effect::NcCreated);
-        p.write(ObjKind::Template, Verb::Create, t, Effect::None);
-        p.write(
-            ObjKind::KubeadmControlPlane,
-            Verb::Create,
-            t,
-            Effect::KcpCreated,
-        );
-        p.write(ObjKind::Cluster, Verb::Patch, t, Effect::TopologyApplied);
-        p.write(ObjKind::Template, Verb::Create, t, Effect::None);
-        p.write(ObjKind::Template, Verb::Create, t, Effect::None);
-        p.write(
-            ObjKind::MachineDeployment,
-            Verb::Create,
-            t,
-            Effect::MdCreated,
-        );
-        p.write(ObjKind::Cluster, Verb::StatusPatch, t, Effect::None);
-        p.events = 7; // TopologyCreate ×6, TopologyUpdate ×1
-        if ctx.mhc_timeout.is_some() {
-            // The ClusterClass's machineHealthCheck for the MachineDeployment.
+    // The desired state is computed whole each time: only what is missing is created,
+    // so a reconcile whose writes failed part-way picks up where it stopped.
+    let applying = !cl.topology_applied;
+    if applying {
+        if !cl.shim {
+            p.write(ObjKind::Secret, Verb::Create, t, Effect::ShimCreated);
+        }
+        if !cl.nc_exists {
+            p.write(ObjKind::NutanixCluster, Verb::Create, t, Effect::NcCreated);
+        }
+        if !cl.cp_template {
             p.write(
-                ObjKind::MachineHealthCheck,
+                ObjKind::Template,
                 Verb::Create,
                 t,
-                Effect::MhcCreated,
+                Effect::CpTemplateCreated,
             );
-            p.events += 1;
         }
+        if !cl.kcp_exists {
+            p.write(
+                ObjKind::KubeadmControlPlane,
+                Verb::Create,
+                t,
+                Effect::KcpCreated,
+            );
+        }
+        p.write(ObjKind::Cluster, Verb::Patch, t, Effect::TopologyApplied);
     } else if cl.shim && cl.nc_owned && cl.kcp_owned {
         p.write(ObjKind::Secret, Verb::Delete, t, Effect::ShimDeleted);
+    }
+    if applying || !cl.md_exists {
+        for _ in cl.md_templates..2 {
+            p.write(
+                ObjKind::Template,
+                Verb::Create,
+                t,
+                Effect::MdTemplateCreated,
+            );
+        }
+        if !cl.md_exists {
+            p.write(
+                ObjKind::MachineDeployment,
+                Verb::Create,
+                t,
+                Effect::MdCreated,
+            );
+        }
+    }
+    if applying {
+        p.write(ObjKind::Cluster, Verb::StatusPatch, t, Effect::None);
+        p.events = 7; // TopologyCreate ×6, TopologyUpdate ×1
+    }
+    if ctx.mhc_timeout.is_some() && !cl.mhc_exists {
+        // The ClusterClass's machineHealthCheck for the MachineDeployment.
+        p.write(
+            ObjKind::MachineHealthCheck,
+            Verb::Create,
+            t,
+            Effect::MhcCreated,
+        );
+        p.events += 1;
     }
     if cl.topology_applied && cl.md_exists && cl.md_replicas != cl.topology_workers {
         // A changed replica count in the topology: one patch of the MachineDeployment
@@ -827,11 +862,9 @@ fn kcp(c: u32, cl: &ClusterState, machines: &[MachineState]) -> Plan {
         status(&mut p);
         return p.after(20);
     }
-    if !cl.certs {
-        for _ in 0..4 {
-            p.write(ObjKind::Secret, Verb::Create, t, Effect::None); // ca, sa, proxy, etcd
-        }
-        p.write(ObjKind::Secret, Verb::Create, t, Effect::CertsCreated); // kubeconfig
+    // ca, sa, proxy, etcd, then the kubeconfig: those not created yet.
+    for _ in cl.cert_secrets..5 {
+        p.write(ObjKind::Secret, Verb::Create, t, Effect::CertSecretCreated);
     }
     if cl.cp_created == 0 {
         create_machine_objects(&mut p, cl.cp_slot(0), true, cl.kcp_version);
@@ -1516,7 +1549,14 @@ fn kubeadm_config(m: u32, ms: &MachineState, cl: &ClusterState) -> Plan {
         }
         p.write(ObjKind::KubeadmConfig, Verb::Patch, t, Effect::None); // join token in spec
     }
-    p.write(ObjKind::Secret, Verb::Create, t, Effect::None); // bootstrap data
+    if !ms.kc_secret {
+        p.write(
+            ObjKind::Secret,
+            Verb::Create,
+            t,
+            Effect::BootstrapSecretCreated,
+        );
+    }
     p.write(ObjKind::KubeadmConfig, Verb::StatusPatch, t, Effect::None); // conditions
     p.write(
         ObjKind::KubeadmConfig,

@@ -1858,6 +1858,11 @@ impl World {
                     Effect::KcpCreated => cl.kcp_exists,
                     Effect::MdCreated => cl.md_exists,
                     Effect::MsCreated => cl.ms_exists,
+                    Effect::ShimCreated => cl.shim,
+                    Effect::LockCreated => cl.init_lock,
+                    Effect::CpTemplateCreated => cl.cp_template,
+                    Effect::MdTemplateCreated => cl.md_templates >= 2,
+                    Effect::CertSecretCreated => cl.cert_secrets >= 5,
                     Effect::NewMsCreated { version, .. } => cl.ms_version == version,
                     Effect::OldMsGone => cl.old_ms.is_none(),
                     Effect::MhcCreated => cl.mhc_exists,
@@ -1878,6 +1883,7 @@ impl World {
                     Effect::KcCreated => ms.kc_exists,
                     Effect::NmCreated => ms.nm_exists,
                     Effect::MachineCreated { .. } => ms.exists,
+                    Effect::BootstrapSecretCreated => ms.kc_secret,
                     Effect::KcDeleted => !ms.kc_exists,
                     Effect::NmGone => !ms.nm_exists,
                     Effect::MachineGone => !ms.exists,
@@ -2057,7 +2063,9 @@ impl World {
                     Effect::KcpOwned => cl.kcp_owned = true,
                     Effect::KcpFinalizer => cl.kcp_finalizer = true,
                     Effect::KcpPaused => cl.kcp_paused = true,
-                    Effect::CertsCreated => cl.certs = true,
+                    Effect::CertSecretCreated => cl.cert_secrets += 1,
+                    Effect::CpTemplateCreated => cl.cp_template = true,
+                    Effect::MdTemplateCreated => cl.md_templates += 1,
                     Effect::KcpStatus {
                         sig,
                         version,
@@ -2196,6 +2204,7 @@ impl World {
                     Effect::KcPaused => ms.kc_paused = true,
                     Effect::KcWaiting => ms.kc_waiting_reported = true,
                     Effect::KcReady => ms.kc_ready = true,
+                    Effect::BootstrapSecretCreated => ms.kc_secret = true,
                     Effect::KcCertExpiry => ms.kc_cert_expiry = true,
                     Effect::NmFinalizer => ms.nm_finalizer = true,
                     Effect::NmReason { sig } => ms.nm_reason_sig = sig,
@@ -2215,7 +2224,7 @@ impl World {
                     Effect::NmGone => ms.nm_exists = false,
                     Effect::KcDeleted => {
                         ms.kc_exists = false;
-                        if ms.kc_ready {
+                        if std::mem::replace(&mut ms.kc_secret, false) {
                             // The garbage collector deletes the bootstrap data Secret the
                             // KubeadmConfig owned (a kube-controller-manager request).
                             gc_secret = true;

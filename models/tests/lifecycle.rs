@@ -1131,3 +1131,37 @@ fn failed_nodes_are_remediated_once_each_by_a_machine_health_check() {
         .count() as u64;
     assert!(healthy_workers + late >= workers);
 }
+
+/// Writes failing for 40 minutes from the start (etcd's disk 1000× slower, a tiny API
+/// server, no client retries): every cluster still gets ready, then deleted to nothing
+/// but Leases and Events. The topology controller creates only what is missing on its
+/// next pass (a MachineDeployment whose create failed after the Cluster's topology patch
+/// once stayed missing forever), and every create of an object that exists is a 409, so
+/// no Secret or template is stored twice.
+#[test]
+fn a_fleet_created_through_failing_writes_gets_ready_and_deletes_cleanly() {
+    use models::faults::Fault;
+    let sets = [
+        "kube-apiserver.client-max-retries=0",
+        "kube-apiserver.max-requests-inflight=5",
+        "kube-apiserver.max-mutating-requests-inflight=5",
+        "kube-apiserver.request-timeout=4s",
+    ];
+    let mut plan = make_plan(Tier::Small, 60, 3, 1, &sets);
+    plan.faults = vec![Fault::EtcdDiskLatencySpike {
+        at: SimDuration::from_secs(30),
+        duration: SimDuration::from_mins(40),
+        factor: 1000.0,
+    }];
+    let ready = report(&plan);
+    assert!(ready.apiserver.requests_failed > 1000, "writes did fail");
+    assert_eq!(ready.fleet.clusters_ready, 60);
+    assert_live_bytes_are_the_objects(&plan, 60, 3);
+    plan.after = vec![AfterOp::Delete];
+    let Finished { world, .. } = simulate(&plan).unwrap();
+    assert!(
+        world.clusters.iter().all(|c| !c.exists),
+        "the fleet is gone"
+    );
+    assert_only_leases_and_events(&world, &plan);
+}
