@@ -1205,16 +1205,17 @@ fn rolling_update(
 /// The previous MachineSet during a rolling update. The model reconciles it in the same
 /// reconcile as the new one (CAPI reconciles each MachineSet under its own key): it
 /// deletes its surplus Machines as the MachineDeployment lowers its replicas, as a
-/// scale-down does, and reports its status; once deleted, the topology MachineSet
-/// controller drops its finalizer, and the MachineSet controller drops its own when no
-/// Machine is left. It creates no replacements.
+/// scale-down does, replaces Machines it lost below its replicas (a remediation) at its
+/// own version, and reports its status; once deleted, the topology MachineSet controller
+/// drops its finalizer, and the MachineSet controller drops its own when no Machine is
+/// left. Returns the Machines it created: their slots come first.
 fn old_machine_set(
     p: &mut Plan,
     t: Target,
     cl: &ClusterState,
     old: &OldMachineSet,
     machines: &[MachineState],
-) {
+) -> u32 {
     let mine: Vec<u32> = (0..cl.workers_created)
         .map(|i| cl.worker_slot(i))
         .filter(|&m| machines[m as usize].exists && machines[m as usize].version == old.version)
@@ -1236,9 +1237,17 @@ fn old_machine_set(
                 Effect::OldMsGone,
             );
         }
-        return;
+        return 0;
     }
     let alive = mine.len() as u32;
+    let mut created = 0;
+    if alive < old.replicas && cl.kcp_version_reported {
+        for i in cl.workers_created..cl.workers_created + (old.replicas - alive) {
+            create_machine_objects(p, cl.worker_slot(i), false, old.version);
+            p.events += 1; // SuccessfulCreate
+            created += 1;
+        }
+    }
     if alive > old.replicas {
         let mut candidates: Vec<u32> = mine.iter().copied().filter(|m| !at(m).deleting).collect();
         let deleting = mine.len() - candidates.len();
@@ -1264,6 +1273,7 @@ fn old_machine_set(
             Effect::OldMsStatus { sig: s },
         );
     }
+    created
 }
 
 fn machine_set(c: u32, cl: &ClusterState, machines: &[MachineState]) -> Plan {
@@ -1341,9 +1351,11 @@ fn machine_set(c: u32, cl: &ClusterState, machines: &[MachineState]) -> Plan {
     if remediated {
         return p;
     }
-    if let Some(old) = &cl.old_ms {
-        old_machine_set(&mut p, t, cl, old, machines);
-    }
+    // Slots taken by the old MachineSet's replacements in this reconcile.
+    let taken = match &cl.old_ms {
+        Some(old) => old_machine_set(&mut p, t, cl, old, machines),
+        None => 0,
+    };
     // This MachineSet's Machines: every worker, but during a rolling update those of its
     // version.
     let ours = |m: u32| cl.old_ms.is_none() || machines[m as usize].version == cl.ms_version;
@@ -1375,7 +1387,8 @@ fn machine_set(c: u32, cl: &ClusterState, machines: &[MachineState]) -> Plan {
             status(&mut p, true);
             return p.after(15);
         }
-        for i in cl.workers_created..cl.workers_created + (cl.workers - alive) {
+        let first = cl.workers_created + taken;
+        for i in first..first + (cl.workers - alive) {
             create_machine_objects(&mut p, cl.worker_slot(i), false, cl.ms_version);
             p.events += 1; // SuccessfulCreate
         }

@@ -1361,7 +1361,15 @@ impl World {
         if ctrl == Controller::MachineSet {
             let cl = &self.clusters[key as usize];
             let alive = cl.new_ms_alive(&self.machines);
-            let needed = cl.workers_created + cl.workers.saturating_sub(alive);
+            let mut needed = cl.workers_created + cl.workers.saturating_sub(alive);
+            if let Some(old) = &cl.old_ms {
+                // The old MachineSet's replacements take slots too.
+                let old_alive = (0..cl.workers_created)
+                    .map(|i| &self.machines[cl.worker_slot(i) as usize])
+                    .filter(|m| m.exists && m.version == old.version)
+                    .count() as u32;
+                needed += old.replicas.saturating_sub(old_alive);
+            }
             self.ensure_worker_slots(key as usize, needed);
         } else if ctrl == Controller::KubeadmControlPlane {
             let cl = &self.clusters[key as usize];

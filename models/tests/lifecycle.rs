@@ -1165,3 +1165,39 @@ fn a_fleet_created_through_failing_writes_gets_ready_and_deletes_cleanly() {
     );
     assert_only_leases_and_events(&world, &plan);
 }
+
+/// Nodes failing during an upgrade (one every 2 minutes, a 1-minute unhealthy timeout):
+/// the MachineHealthCheck remediates old and new workers alike, each MachineSet replaces
+/// its own at its own version, and the rollout still completes with every Machine at the
+/// new version. (When the old MachineSet did not replace its Machines, the rolling
+/// update waited forever for the availability they took away.)
+#[test]
+fn an_upgrade_completes_while_nodes_fail_and_are_remediated() {
+    use models::faults::Fault;
+    let mut plan = make_plan(Tier::Small, 10, 8, 3, &[]);
+    plan.faults = vec![
+        Fault::MachineHealthCheck {
+            node_startup_timeout: SimDuration::from_hours(4),
+            unhealthy_timeout: SimDuration::from_mins(1),
+        },
+        Fault::NodeFailures {
+            at: SimDuration::ZERO,
+            every: SimDuration::from_mins(2),
+        },
+    ];
+    plan.after = vec![AfterOp::Upgrade {
+        wave: 3,
+        max_surge: 1,
+        max_unavailable: 0,
+    }];
+    let Finished { world, .. } = simulate(&plan).unwrap();
+    assert!(
+        world.metrics.remediations > 20,
+        "nodes failed and were replaced"
+    );
+    let upgrade = world.op_timings.iter().find(|o| o.op == "upgrade").unwrap();
+    assert!(upgrade.finished_s.is_some(), "the upgrade finished");
+    let alive: Vec<_> = world.machines.iter().filter(|m| m.exists).collect();
+    assert_eq!(alive.len(), 10 * 8);
+    assert!(alive.iter().all(|m| m.version == 1));
+}
