@@ -333,9 +333,14 @@ impl ClusterState {
         if self.old_ms.is_none() {
             return self.workers_created - self.workers_gone;
         }
+        self.workers_alive_at(machines, self.ms_version)
+    }
+
+    /// Workers of version `version` that exist (deleting ones included).
+    pub fn workers_alive_at(&self, machines: &[MachineState], version: u8) -> u32 {
         (0..self.workers_created)
             .map(|i| &machines[self.worker_slot(i) as usize])
-            .filter(|m| m.exists && m.version == self.ms_version)
+            .filter(|m| m.exists && m.version == version)
             .count() as u32
     }
 

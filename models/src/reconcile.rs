@@ -1108,13 +1108,7 @@ fn machine_deployment(c: u32, cl: &ClusterState, machines: &[MachineState], ctx:
     }
     // During a rolling update the status also counts the old MachineSet's Machines.
     let old_machines = cl.old_ms.as_ref().map_or(0, |o| {
-        let left = (0..cl.workers_created)
-            .filter(|&i| {
-                let m = &machines[cl.worker_slot(i) as usize];
-                m.exists && m.version == o.version
-            })
-            .count();
-        1 + left as u64
+        1 + u64::from(cl.workers_alive_at(machines, o.version))
     });
     let s = sig(&[
         cl.ms_exists as u64,
@@ -1156,9 +1150,9 @@ fn rolling_update(
     let desired = cl.md_replicas;
     let workers = (0..cl.workers_created).map(|i| &machines[cl.worker_slot(i) as usize]);
     let count = |f: &dyn Fn(&MachineState) -> bool| workers.clone().filter(|m| f(m)).count() as u32;
-    let new_alive = count(&|m| m.exists && m.version == cl.ms_version);
+    let new_alive = cl.workers_alive_at(machines, cl.ms_version);
     let new_ready = count(&|m| m.exists && !m.deleting && m.running && m.version == cl.ms_version);
-    let old_alive = count(&|m| m.exists && m.version == old.version);
+    let old_alive = cl.workers_alive_at(machines, old.version);
     let old_ready = count(&|m| m.exists && !m.deleting && m.running && m.version == old.version);
     let mut new = cl.workers;
     let max_total = desired + surge;
@@ -1197,6 +1191,22 @@ fn rolling_update(
             Verb::MarkDeleted,
             t,
             Effect::OldMsDeleting,
+        );
+        p.events += 1; // SuccessfulDelete
+    }
+}
+
+/// A MachineSet's scale-down: DELETE `surplus` of `candidates` (its Machines not already
+/// deleting), those without a node first, then in name order (the "Random" deletion
+/// order sorts ties by name, which is random with respect to creation).
+fn delete_surplus(p: &mut Plan, machines: &[MachineState], mut candidates: Vec<u32>, surplus: u32) {
+    candidates.sort_by_key(|&m| (machines[m as usize].running, name_order(m)));
+    for &m in candidates.iter().take(surplus as usize) {
+        p.write(
+            ObjKind::Machine,
+            Verb::MarkDeleted,
+            Target::Machine(m),
+            Effect::MachineDeleting,
         );
         p.events += 1; // SuccessfulDelete
     }
@@ -1249,19 +1259,10 @@ fn old_machine_set(
         }
     }
     if alive > old.replicas {
-        let mut candidates: Vec<u32> = mine.iter().copied().filter(|m| !at(m).deleting).collect();
-        let deleting = mine.len() - candidates.len();
-        let surplus = (alive - old.replicas) as usize;
-        candidates.sort_by_key(|m| (at(m).running, name_order(*m)));
-        for &m in candidates.iter().take(surplus.saturating_sub(deleting)) {
-            p.write(
-                ObjKind::Machine,
-                Verb::MarkDeleted,
-                Target::Machine(m),
-                Effect::MachineDeleting,
-            );
-            p.events += 1; // SuccessfulDelete
-        }
+        let candidates: Vec<u32> = mine.iter().copied().filter(|m| !at(m).deleting).collect();
+        let deleting = alive - candidates.len() as u32;
+        let surplus = (alive - old.replicas).saturating_sub(deleting);
+        delete_surplus(p, machines, candidates, surplus);
     }
     let running = mine.iter().filter(|m| at(m).running).count() as u64;
     let s = sig(&[u64::from(alive), running, u64::from(old.replicas)]);
@@ -1399,22 +1400,17 @@ fn machine_set(c: u32, cl: &ClusterState, machines: &[MachineState]) -> Plan {
         // Scale down: delete the surplus, Machines without a node first, then by name
         // (the "Random" deletion order sorts ties by name, which is random with respect
         // to creation).
-        let mut candidates: Vec<u32> = (0..cl.workers_created)
+        let candidates: Vec<u32> = (0..cl.workers_created)
             .map(|i| cl.worker_slot(i))
             .filter(|&m| ours(m) && machines[m as usize].exists && !machines[m as usize].deleting)
             .collect();
-        let deleting = (alive as usize).saturating_sub(candidates.len());
-        let surplus = (alive - cl.workers) as usize;
-        candidates.sort_by_key(|&m| (machines[m as usize].running, name_order(m)));
-        for &m in candidates.iter().take(surplus.saturating_sub(deleting)) {
-            p.write(
-                ObjKind::Machine,
-                Verb::MarkDeleted,
-                Target::Machine(m),
-                Effect::MachineDeleting,
-            );
-            p.events += 1; // SuccessfulDelete
-        }
+        let deleting = alive - candidates.len() as u32;
+        delete_surplus(
+            &mut p,
+            machines,
+            candidates,
+            (alive - cl.workers).saturating_sub(deleting),
+        );
         status(&mut p, false);
         return p;
     }

@@ -546,6 +546,13 @@ pub struct World {
     pub steady_end: Option<Snapshot>,
 }
 
+/// The time to the next event of a Poisson process with mean gap `mean`: exponential.
+fn exponential_gap(rng: &mut SimRng, mean: SimDuration) -> SimDuration {
+    use rand::RngExt;
+    let u: f64 = rng.random();
+    SimDuration::from_secs_f64(-mean.as_secs_f64() * (1.0f64 - u).ln())
+}
+
 fn manager_rt(
     name: String,
     kind: usize,
@@ -1036,21 +1043,6 @@ impl World {
         true
     }
 
-    /// The time to the next restart of a restart rate with mean gap `mean`: exponential.
-    fn restart_gap(&mut self, mean: SimDuration) -> SimDuration {
-        use rand::RngExt;
-        let u: f64 = self.rng_restarts.random();
-        SimDuration::from_secs_f64(-mean.as_secs_f64() * (1.0f64 - u).ln())
-    }
-
-    /// The time to the next node failure of a failure rate with mean gap `mean`:
-    /// exponential.
-    fn failure_gap(&mut self, mean: SimDuration) -> SimDuration {
-        use rand::RngExt;
-        let u: f64 = self.rng_node_failures.random();
-        SimDuration::from_secs_f64(-mean.as_secs_f64() * (1.0f64 - u).ln())
-    }
-
     /// A running worker, drawn uniformly, loses its node (NotReady). The Machine
     /// controller and the MachineHealthCheck see it through the workload cluster's Node
     /// watch (the ClusterCache).
@@ -1133,14 +1125,14 @@ impl World {
                 Fault::EtcdDiskLatencySpike { at, duration, .. } => (at, Some(at + duration)),
                 Fault::ControllerRestart { at, every, .. } => {
                     let first = match every {
-                        Some(mean) => at + self.restart_gap(mean),
+                        Some(mean) => at + exponential_gap(&mut self.rng_restarts, mean),
                         None => at,
                     };
                     (first, None)
                 }
                 // Looked up when each VM create task finishes, or by the MHC controller.
                 Fault::NodeFailures { at, every } => {
-                    let first = at + self.failure_gap(every);
+                    let first = at + exponential_gap(&mut self.rng_node_failures, every);
                     (first, None)
                 }
                 Fault::VmCreateFailures { .. } | Fault::MachineHealthCheck { .. } => continue,
@@ -1364,10 +1356,7 @@ impl World {
             let mut needed = cl.workers_created + cl.workers.saturating_sub(alive);
             if let Some(old) = &cl.old_ms {
                 // The old MachineSet's replacements take slots too.
-                let old_alive = (0..cl.workers_created)
-                    .map(|i| &self.machines[cl.worker_slot(i) as usize])
-                    .filter(|m| m.exists && m.version == old.version)
-                    .count() as u32;
+                let old_alive = cl.workers_alive_at(&self.machines, old.version);
                 needed += old.replicas.saturating_sub(old_alive);
             }
             self.ensure_worker_slots(key as usize, needed);
@@ -3109,7 +3098,7 @@ impl Model for World {
                 Fault::EtcdDiskLatencySpike { factor, .. } => self.etcd.fsync_factor = factor,
                 Fault::ControllerRestart { manager, every, .. } => {
                     if let Some(mean) = every {
-                        let next = sched.now() + self.restart_gap(mean);
+                        let next = sched.now() + exponential_gap(&mut self.rng_restarts, mean);
                         sched.schedule_at(next, Event::FaultBegan(i));
                     }
                     // Every shard of the manager restarts (a rollout of its Deployments).
@@ -3124,7 +3113,7 @@ impl Model for World {
                 }
                 Fault::NodeFailures { every, .. } => {
                     self.fail_a_node(sched);
-                    let next = sched.now() + self.failure_gap(every);
+                    let next = sched.now() + exponential_gap(&mut self.rng_node_failures, every);
                     sched.schedule_at(next, Event::FaultBegan(i));
                 }
                 Fault::VmCreateFailures { .. } | Fault::MachineHealthCheck { .. } => {}
