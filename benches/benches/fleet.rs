@@ -10,8 +10,8 @@ use std::time::Duration;
 
 use capsim_benches::fleet_plan;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use models::operations::AfterOp;
 use models::run::run;
+use models::scenario::operations::AfterOp;
 
 fn full_run(c: &mut Criterion) {
     let mut group = c.benchmark_group("fleet_create_25_machines");

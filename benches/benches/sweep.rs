@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use capsim_benches::sweep_plan;
 use criterion::{Criterion, criterion_group, criterion_main};
-use models::sweep::{Axis, Knobs, sweep};
+use models::run::sweep::{Axis, Knobs, sweep};
 
 fn small_sweep(c: &mut Criterion) {
     let axis = Axis(vec![100, 575, 1050, 1525, 2000]);

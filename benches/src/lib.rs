@@ -64,11 +64,11 @@ pub fn bare_heap_station(cfg: StationConfig, streams: &RngStreams) -> StationRes
 /// one management cluster of the guide's tier for the size, seed 1 (`capsim run
 /// --clusters N --management-clusters 1`).
 pub fn fleet_plan(clusters: u32) -> models::run::RunPlan {
-    let tier = models::presets::Tier::for_fleet(clusters);
+    let tier = models::scenario::presets::Tier::for_fleet(clusters);
     models::run::RunPlan::new(
-        models::presets::resolve(tier, &[]).expect("built-in preset"),
+        models::scenario::presets::resolve(tier, &[]).expect("built-in preset"),
         tier.name(),
-        models::world::FleetSpec::all_at_once(clusters, 25, 3),
+        models::scenario::operations::FleetSpec::all_at_once(clusters, 25, 3),
         1,
     )
 }

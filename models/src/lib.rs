@@ -9,26 +9,13 @@
 //! nothing of terminals, files or charts: `sim-cli` does the presenting.
 
 pub mod apiserver;
-pub mod config;
 pub mod controllers;
-pub mod dist;
 pub mod etcd;
-pub mod faults;
-pub mod fleet;
-pub mod import;
-pub mod operations;
-pub mod presets;
+pub mod kinds;
+pub mod objects;
 pub mod prism_central;
-pub mod rate_limiter;
-pub mod reconcile;
-pub mod relief;
-pub mod report;
+pub mod providers;
+pub mod recipe;
 pub mod run;
 pub mod scenario;
-pub mod slab;
-pub mod steady;
-pub mod sweep;
-pub mod topology;
-pub mod units;
-pub mod workqueue;
 pub mod world;

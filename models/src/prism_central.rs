@@ -18,8 +18,8 @@ use serde::{Deserialize, Serialize};
 use sim_core::stats::{LatencyHistogram, TimeWeightedGauge};
 use sim_core::{SimDuration, SimRng, SimTime};
 
-use crate::dist::Dist;
-use crate::rate_limiter::TokenBucket;
+use crate::apiserver::client_limiter::TokenBucket;
+use crate::scenario::dist::Dist;
 
 /// Prism Central VM sizes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -3,12 +3,13 @@
 
 use std::collections::BTreeMap;
 
-use models::fleet::{MachineState, ObjKind};
-use models::operations::AfterOp;
-use models::presets::{self, Override, Tier};
-use models::report::RunReport;
+use models::kinds::ObjKind;
+use models::objects::MachineState;
+use models::run::report::RunReport;
 use models::run::{Finished, RunPlan, run, simulate};
-use models::world::FleetSpec;
+use models::scenario::operations::AfterOp;
+use models::scenario::operations::FleetSpec;
+use models::scenario::presets::{self, Override, Tier};
 use sim_core::SimDuration;
 
 fn make_plan(tier: Tier, clusters: u32, machines: u32, cp: u32, sets: &[&str]) -> RunPlan {
@@ -25,7 +26,7 @@ fn report(plan: &RunPlan) -> RunReport {
     run(plan).expect("run completes").report
 }
 
-fn item<'a>(r: &'a RunReport, name: &str) -> &'a models::report::ChecklistItem {
+fn item<'a>(r: &'a RunReport, name: &str) -> &'a models::run::report::ChecklistItem {
     r.checklist
         .iter()
         .find(|c| c.name.starts_with(name))
@@ -214,7 +215,7 @@ fn assert_live_bytes_are_the_objects(plan: &RunPlan, n: u64, m: u64) {
     let bootstrap = n * m * (sizes.bootstrap_secret.0 + overhead);
     let want: u64 = expected
         .iter()
-        .map(|(k, count)| count * (k.size(sizes) + overhead))
+        .map(|(k, count)| count * (sizes.of(*k) + overhead))
         .sum::<u64>()
         + bootstrap;
     assert_eq!(world.store.live_bytes(), want);
@@ -282,7 +283,7 @@ fn a_cache_larger_than_the_memory_limit_crash_loops_the_manager() {
 
 #[test]
 fn a_prism_central_outage_stalls_vm_tasks_for_its_window_then_they_resume() {
-    use models::faults::Fault;
+    use models::scenario::faults::Fault;
     let (start, end) = (600.0, 1800.0); // 10 min to 30 min
     let mut plan = make_plan(Tier::Small, 5, 5, 3, &[]);
     let baseline = report(&plan);
@@ -322,7 +323,7 @@ fn a_prism_central_outage_stalls_vm_tasks_for_its_window_then_they_resume() {
 
 #[test]
 fn a_controller_restart_loses_its_queues_and_recovers() {
-    use models::faults::Fault;
+    use models::scenario::faults::Fault;
     let mut plan = make_plan(Tier::Small, 5, 5, 3, &[]);
     plan.faults = vec![Fault::ControllerRestart {
         manager: 3,
@@ -347,7 +348,7 @@ fn a_controller_restart_loses_its_queues_and_recovers() {
 /// within 4 sd of it, and the fleet still gets ready.
 #[test]
 fn restarts_as_a_rate_come_at_their_mean_rate() {
-    use models::faults::Fault;
+    use models::scenario::faults::Fault;
     let mut plan = make_plan(Tier::Small, 5, 5, 3, &[]);
     plan.faults = vec![Fault::ControllerRestart {
         manager: 1,
@@ -531,7 +532,7 @@ fn a_steady_fleet_writes_only_its_lease_renewals() {
 /// failures, standard deviation √(200 · p/(1 − p)²) = 20.
 #[test]
 fn failed_vm_creates_are_retried_until_every_machine_runs() {
-    use models::faults::Fault;
+    use models::scenario::faults::Fault;
     let mut plan = make_plan(Tier::Small, 50, 4, 1, &[]);
     plan.faults = vec![Fault::VmCreateFailures {
         probability: 0.5,
@@ -678,7 +679,7 @@ fn scaling_up_then_down_returns_to_the_fleet_it_began_with() {
 /// 60-minute timeout none is. Each remediation is exactly one Machine DELETE.
 #[test]
 fn a_machine_health_check_replaces_workers_without_a_node_in_time() {
-    use models::faults::Fault;
+    use models::scenario::faults::Fault;
     let slow = ["prism-central.vm-create={constant: 1200}"];
     let run_with = |timeout_min: u64| {
         let mut plan = make_plan(Tier::Small, 2, 3, 1, &slow);
@@ -791,7 +792,7 @@ fn an_operation_with_a_start_time_waits_for_it() {
 /// would trip the store's check).
 #[test]
 fn deletes_repeated_after_failed_writes_are_404s() {
-    use models::faults::Fault;
+    use models::scenario::faults::Fault;
     let sets = [
         "kube-apiserver.client-max-retries=0",
         "kube-apiserver.max-requests-inflight=5",
@@ -845,7 +846,7 @@ fn a_scale_counts_from_the_last_target_not_below_zero() {
 /// only the Leases and the unexpired Events: no object was stored twice or left behind.
 #[test]
 fn failed_writes_during_the_create_leave_nothing_behind_a_delete() {
-    use models::faults::Fault;
+    use models::scenario::faults::Fault;
     let sets = [
         "kube-apiserver.client-max-retries=0",
         "kube-apiserver.max-requests-inflight=5",
@@ -873,8 +874,8 @@ fn assert_only_leases_and_events(world: &models::world::World, plan: &RunPlan) {
     let cfg = &plan.config;
     let overhead = cfg.etcd.revision_overhead.0;
     let sizes = &cfg.costs.object_size;
-    let want = 4 * (ObjKind::Lease.size(sizes) + overhead)
-        + world.metrics.events_alive * (ObjKind::Event.size(sizes) + overhead);
+    let want = 4 * (sizes.of(ObjKind::Lease) + overhead)
+        + world.metrics.events_alive * (sizes.of(ObjKind::Event) + overhead);
     assert_eq!(
         world.store.live_bytes(),
         want,
@@ -1023,7 +1024,7 @@ fn an_upgraded_fleet_deletes_to_only_leases_and_events() {
 /// controllers requeue. Every Machine ends at the new version, once each.
 #[test]
 fn an_upgrade_through_failing_writes_still_replaces_every_machine_once() {
-    use models::faults::Fault;
+    use models::scenario::faults::Fault;
     let sets = [
         "kube-apiserver.client-max-retries=0",
         "kube-apiserver.max-requests-inflight=5",
@@ -1068,7 +1069,7 @@ fn an_upgrade_through_failing_writes_still_replaces_every_machine_once() {
 /// every worker running a healthy node; the failure count lies within 4 sd of T/20 min.
 #[test]
 fn failed_nodes_are_remediated_once_each_by_a_machine_health_check() {
-    use models::faults::Fault;
+    use models::scenario::faults::Fault;
     let failures = Fault::NodeFailures {
         at: SimDuration::ZERO,
         every: SimDuration::from_mins(20),
@@ -1140,7 +1141,7 @@ fn failed_nodes_are_remediated_once_each_by_a_machine_health_check() {
 /// no Secret or template is stored twice.
 #[test]
 fn a_fleet_created_through_failing_writes_gets_ready_and_deletes_cleanly() {
-    use models::faults::Fault;
+    use models::scenario::faults::Fault;
     let sets = [
         "kube-apiserver.client-max-retries=0",
         "kube-apiserver.max-requests-inflight=5",
@@ -1173,7 +1174,7 @@ fn a_fleet_created_through_failing_writes_gets_ready_and_deletes_cleanly() {
 /// update waited forever for the availability they took away.)
 #[test]
 fn an_upgrade_completes_while_nodes_fail_and_are_remediated() {
-    use models::faults::Fault;
+    use models::scenario::faults::Fault;
     let mut plan = make_plan(Tier::Small, 10, 8, 3, &[]);
     plan.faults = vec![
         Fault::MachineHealthCheck {

@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 use std::path::Path;
 
 use anyhow::Context;
-use models::sweep::{self, PointSummary, SweepResult};
+use models::run::sweep::{self, PointSummary, SweepResult};
 
 /// The charts, in report order, with their captions. The last two are drawn once per
 /// value of the swept knobs (`-1`, `-2`, … when there are several).

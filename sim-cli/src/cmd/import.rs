@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
-use models::import;
+use models::scenario::import;
 
 use crate::Outcome;
 

@@ -4,12 +4,13 @@ use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
-use models::operations::AfterOp;
-use models::presets::{self, Override, Tier};
-use models::report::RunReport;
+use models::run::report::RunReport;
 use models::run::{RunPlan, run as run_fleet};
 use models::scenario::Operation;
-use models::world::{FleetSpec, TimelineRow};
+use models::scenario::operations::AfterOp;
+use models::scenario::operations::FleetSpec;
+use models::scenario::presets::{self, Override, Tier};
+use models::world::metrics::TimelineRow;
 use sim_core::SimDuration;
 
 use crate::Outcome;
@@ -251,7 +252,7 @@ pub fn run(args: &Args) -> anyhow::Result<Outcome> {
 
 /// Writes the timeline through a temporary file, so a failure leaves no partial file.
 fn write_timeline(path: &Path, rows: &[TimelineRow]) -> anyhow::Result<()> {
-    let ctrl_names: Vec<String> = models::controllers::Controller::ALL
+    let ctrl_names: Vec<String> = models::kinds::Controller::ALL
         .iter()
         .map(|c| format!("depth_{}", c.name().replace('/', "_")))
         .collect();
@@ -542,7 +543,7 @@ pub fn render(r: &RunReport) -> String {
         r.bottleneck.at,
         pct(r.bottleneck.share)
     ));
-    let relief = models::relief::relieve(&r.bottleneck.resource, &r.bottleneck.at);
+    let relief = models::run::relief::relieve(&r.bottleneck.resource, &r.bottleneck.at);
     if !relief.is_empty() {
         o.push_str(&format!("Relieve with: {relief}.\n"));
     }
@@ -571,7 +572,7 @@ pub fn render(r: &RunReport) -> String {
 }
 
 /// The idle load of a steady window.
-fn steady_section(st: &models::steady::SteadyFigures) -> String {
+fn steady_section(st: &models::run::steady::SteadyFigures) -> String {
     let mut o = String::new();
     let cut = if st.duration_s + 15.0 < st.requested_s {
         format!(" (cut short by --max-time; {} asked)", secs(st.requested_s))

@@ -3,7 +3,7 @@
 use std::path::Path;
 
 use anyhow::Context;
-use models::presets::{self, Override, Profile, Tier};
+use models::scenario::presets::{self, Override, Profile, Tier};
 use models::scenario::{self, CreateOp, Operation, Scenario};
 
 use crate::Outcome;

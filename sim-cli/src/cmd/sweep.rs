@@ -4,12 +4,12 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
 use anyhow::{Context, bail};
-use models::config::{ModelConfig, Thresholds};
-use models::presets::{self, Override, Tier};
 use models::run::RunPlan;
+use models::run::sweep::{self, KnobAxis, Knobs, PointSummary, SweepResult};
 use models::scenario::Scenario;
-use models::sweep::{self, KnobAxis, Knobs, PointSummary, SweepResult};
-use models::world::FleetSpec;
+use models::scenario::config::{ModelConfig, Thresholds};
+use models::scenario::operations::FleetSpec;
+use models::scenario::presets::{self, Override, Tier};
 use sim_core::SimDuration;
 use sim_core::monte_carlo::in_pool;
 
@@ -916,8 +916,8 @@ fn weakest(p: &PointSummary) -> Option<(&String, f64)> {
 /// What relieves the failing item and the point's bottleneck.
 fn relief_for(p: &PointSummary, item: &str) -> String {
     let (resource, at) = p.bottleneck.split_once(", ").unwrap_or((&p.bottleneck, ""));
-    let for_item = models::relief::relieve_item(item);
-    let for_bottleneck = models::relief::relieve(resource, at);
+    let for_item = models::run::relief::relieve_item(item);
+    let for_bottleneck = models::run::relief::relieve(resource, at);
     match (for_item.is_empty(), for_bottleneck.is_empty()) {
         (false, false) => format!("{for_item}; for the bottleneck, {for_bottleneck}"),
         (false, true) => for_item,
@@ -1087,7 +1087,7 @@ pub fn render(r: &SweepResult, confidence: f64, th: &Thresholds) -> Rendered {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use models::sweep::FigureSummary;
+    use models::run::sweep::FigureSummary;
 
     fn point(clusters: u32, figures: &[(&str, f64)]) -> PointSummary {
         let fig = |v: f64| FigureSummary {

@@ -1,6 +1,6 @@
 //! `capsim tiers`: the guide's scale tiers and their key settings.
 
-use models::presets::{self, Tier};
+use models::scenario::presets::{self, Tier};
 
 use crate::Outcome;
 use crate::table::{Align, Table};

@@ -1,12 +1,20 @@
 //! One fleet creation on one management cluster, from configuration to report.
 
+pub mod relief;
+pub mod report;
+pub mod steady;
+pub mod sweep;
+pub mod topology;
+
 use sim_core::{RngStreams, SimDuration, SimError, SimTime, Simulation};
 
-use crate::config::ModelConfig;
-use crate::faults::Fault;
-use crate::operations::AfterOp;
-use crate::report::{self, RunReport};
-use crate::world::{FleetSpec, TimelineRow, World};
+use crate::scenario::config::ModelConfig;
+use crate::scenario::faults::Fault;
+use crate::scenario::operations::AfterOp;
+use crate::scenario::operations::FleetSpec;
+use crate::world::World;
+use crate::world::metrics::TimelineRow;
+use report::RunReport;
 
 /// What to run.
 #[derive(Clone, Debug)]
@@ -77,10 +85,10 @@ pub struct Finished {
 
 /// Runs the plan to the end: every cluster ready, the deadline, or 30 minutes after a
 /// NOSPACE alarm. With several management clusters, each runs on its own (in parallel)
-/// and the report combines them ([`crate::topology`]).
+/// and the report combines them ([`crate::run::topology`]).
 pub fn run(plan: &RunPlan) -> Result<RunOutput, SimError> {
     if plan.management_clusters > 1 {
-        return crate::topology::run_split(plan);
+        return crate::run::topology::run_split(plan);
     }
     let finished = simulate(plan)?;
     let (cfg, fleet) = (&plan.config, plan.fleet);

@@ -8,8 +8,8 @@
 
 use serde_json::{Map, Value};
 
-use crate::config::ConfigError;
-use crate::controllers::Controller;
+use crate::kinds::Controller;
+use crate::scenario::config::ConfigError;
 
 /// A manager's Deployment name and the scenario key it becomes.
 const DEPLOYMENTS: &[(&str, &str)] = &[

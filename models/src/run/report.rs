@@ -11,12 +11,14 @@ use serde::Serialize;
 use sim_core::SimTime;
 use sim_core::stats::quantile_sorted;
 
-use crate::config::ModelConfig;
-use crate::controllers::Controller;
-use crate::fleet::ObjKind;
-use crate::operations::OpTiming;
-use crate::steady::{self, SteadyFigures};
-use crate::world::{FleetSpec, Resource, World};
+use crate::kinds::Controller;
+use crate::kinds::ObjKind;
+use crate::run::steady::{self, SteadyFigures};
+use crate::scenario::config::ModelConfig;
+use crate::scenario::operations::FleetSpec;
+use crate::scenario::operations::OpTiming;
+use crate::world::World;
+use crate::world::attribution::Resource;
 
 /// Version of the JSON document; bumped when a field changes meaning.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -622,7 +624,11 @@ pub fn build(
 }
 
 /// Where at `resource` the waiting happened.
-fn bottleneck_at(world: &World, resource: &str, mf: &[crate::world::ManagerFigures]) -> String {
+fn bottleneck_at(
+    world: &World,
+    resource: &str,
+    mf: &[crate::world::metrics::ManagerFigures],
+) -> String {
     let argmax = |v: Vec<(String, f64)>| {
         v.into_iter()
             .fold(
@@ -642,8 +648,8 @@ fn bottleneck_at(world: &World, resource: &str, mf: &[crate::world::ManagerFigur
                 .iter()
                 .map(|c| {
                     let weight = match c.key_space() {
-                        crate::controllers::KeySpace::Cluster => per_cluster,
-                        crate::controllers::KeySpace::Machine => 1.0,
+                        crate::kinds::KeySpace::Cluster => per_cluster,
+                        crate::kinds::KeySpace::Machine => 1.0,
                     };
                     let w = world.metrics.queue_wait_by_ctrl[c.index()] * weight;
                     (format!("{} workers", c.name()), w)
@@ -689,7 +695,7 @@ fn bottleneck_at(world: &World, resource: &str, mf: &[crate::world::ManagerFigur
 
 fn workers_of(cfg: &ModelConfig, c: Controller) -> u32 {
     let m = cfg.managers()[c.manager()].1;
-    crate::config::concurrency_fields(m)
+    crate::scenario::config::concurrency_fields(m)
         .iter()
         .find(|(flag, _)| *flag == c.concurrency_flag())
         .and_then(|(_, v)| *v)
@@ -706,18 +712,19 @@ fn capacity(world: &World, cfg: &ModelConfig, db_peak: u64) -> Vec<NodeRoleDeman
     let etcd_mem = cfg.etcd.memory_base.0 as f64 + db_peak as f64;
     let etcd_cpu = cfg.etcd.cpu_per_write * peaks.etcd_writes_per_s;
     let mut out = Vec::new();
-    let role = |role: &str, runs: &str, pool: &crate::config::NodePool, cpu: f64, mem: f64| {
-        NodeRoleDemand {
-            role: role.to_string(),
-            runs: runs.to_string(),
-            nodes: pool.count,
-            cpu_demand_cores: cpu,
-            cpu_capacity_cores: pool.vcpu,
-            memory_demand_bytes: mem,
-            memory_capacity_bytes: pool.memory.0 as f64,
-            fits: mem <= pool.memory.0 as f64,
-        }
-    };
+    let role =
+        |role: &str, runs: &str, pool: &crate::scenario::config::NodePool, cpu: f64, mem: f64| {
+            NodeRoleDemand {
+                role: role.to_string(),
+                runs: runs.to_string(),
+                nodes: pool.count,
+                cpu_demand_cores: cpu,
+                cpu_capacity_cores: pool.vcpu,
+                memory_demand_bytes: mem,
+                memory_capacity_bytes: pool.memory.0 as f64,
+                fits: mem <= pool.memory.0 as f64,
+            }
+        };
     match &n.etcd {
         Some(pool) => {
             out.push(role(

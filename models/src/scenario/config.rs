@@ -10,10 +10,10 @@ use std::fmt;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-use crate::dist::Dist;
+use crate::kinds::{Controller, ObjKind};
 use crate::prism_central::PcSize;
-use crate::units::{Bytes, Cores, Secs};
-use crate::workqueue::QueueKind;
+use crate::scenario::dist::Dist;
+use crate::scenario::units::{Bytes, Cores, Secs};
 
 /// The whole management cluster.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -444,6 +444,39 @@ pub struct ObjectSizes {
     pub machine_health_check: Bytes,
 }
 
+/// Which implementation the controller uses.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum QueueKind {
+    /// client-go's FIFO queue with `DefaultTypedControllerRateLimiter` (max of per-item
+    /// backoff 5 ms→1000 s and an overall 10 qps / 100 bucket).
+    Legacy,
+    /// controller-runtime's priority queue with per-item backoff only.
+    Priority,
+}
+
+impl ObjectSizes {
+    /// Stored size of one object of `kind` [bytes].
+    pub fn of(&self, kind: ObjKind) -> u64 {
+        match kind {
+            ObjKind::Cluster => self.cluster.0,
+            ObjKind::NutanixCluster => self.nutanix_cluster.0,
+            ObjKind::KubeadmControlPlane => self.kubeadm_control_plane.0,
+            ObjKind::MachineDeployment => self.machine_deployment.0,
+            ObjKind::MachineSet => self.machine_set.0,
+            ObjKind::Machine => self.machine.0,
+            ObjKind::KubeadmConfig => self.kubeadm_config.0,
+            ObjKind::NutanixMachine => self.nutanix_machine.0,
+            ObjKind::Template => self.template.0,
+            ObjKind::Secret => self.secret.0,
+            ObjKind::ConfigMap => self.config_map.0,
+            ObjKind::Event => self.event.0,
+            ObjKind::Lease => self.lease.0,
+            ObjKind::MachineHealthCheck => self.machine_health_check.0,
+        }
+    }
+}
+
 /// The scale-testing checklist of the guide ("During Scale").
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case", deny_unknown_fields)]
@@ -636,14 +669,8 @@ impl ModelConfig {
             .iter()
             .chain(&th.workqueue_depth_controllers)
         {
-            if !crate::controllers::Controller::ALL
-                .iter()
-                .any(|c| c.name() == name)
-            {
-                let names: Vec<&str> = crate::controllers::Controller::ALL
-                    .iter()
-                    .map(|c| c.name())
-                    .collect();
+            if !Controller::ALL.iter().any(|c| c.name() == name) {
+                let names: Vec<&str> = Controller::ALL.iter().map(|c| c.name()).collect();
                 return Err(err(
                     "thresholds.reconcile-p99-controllers".into(),
                     name.clone(),

@@ -21,13 +21,21 @@
 //! then `--set`. Unknown keys are errors that name the file, the line and the nearest
 //! valid keys.
 
+pub mod config;
+pub mod dist;
+pub mod faults;
+pub mod import;
+pub mod operations;
+pub mod presets;
+pub mod units;
+
 use serde::Serialize;
 use serde_json::{Map, Value};
 
-use crate::config::{ConfigError, ModelConfig};
-use crate::faults::Fault;
-use crate::presets::{self, Override, Profile, Tier};
-use crate::units::{Secs, parse_secs};
+use crate::scenario::config::{ConfigError, ModelConfig};
+use crate::scenario::faults::Fault;
+use crate::scenario::units::{Secs, parse_secs};
+use presets::{Override, Profile, Tier};
 
 /// A scenario, resolved.
 #[derive(Clone, Debug, PartialEq)]
@@ -1069,8 +1077,8 @@ pub fn load(file: &str, text: &str, overrides: &[Override]) -> Result<Scenario, 
 
 impl Scenario {
     /// The operations after the create, in order, as the simulation runs them.
-    pub fn after_ops(&self) -> Vec<crate::operations::AfterOp> {
-        use crate::operations::AfterOp;
+    pub fn after_ops(&self) -> Vec<crate::scenario::operations::AfterOp> {
+        use crate::scenario::operations::AfterOp;
         let d = |s: &Secs| sim_core::SimDuration::from_secs_f64(s.0);
         let mut out = Vec::new();
         for op in &self.workload {

@@ -23,18 +23,8 @@ use serde::{Deserialize, Serialize};
 use sim_core::stats::{LatencyHistogram, TimeWeightedGauge};
 use sim_core::{SimDuration, SimTime};
 
-use crate::rate_limiter::TokenBucket;
-
-/// Which implementation the controller uses.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum QueueKind {
-    /// client-go's FIFO queue with `DefaultTypedControllerRateLimiter` (max of per-item
-    /// backoff 5 ms→1000 s and an overall 10 qps / 100 bucket).
-    Legacy,
-    /// controller-runtime's priority queue with per-item backoff only.
-    Priority,
-}
+use crate::apiserver::client_limiter::TokenBucket;
+use crate::scenario::config::QueueKind;
 
 /// The queue's settings.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]

@@ -10,9 +10,9 @@
 use rayon::prelude::*;
 use sim_core::{RngStreams, SimError};
 
-use crate::operations::OpTiming;
-use crate::report::{self, Bottleneck, RunReport, WaitShare, quantile_of};
+use crate::run::report::{self, Bottleneck, RunReport, WaitShare, quantile_of};
 use crate::run::{RunOutput, RunPlan, simulate_part};
+use crate::scenario::operations::OpTiming;
 
 /// The clusters each of `parts` management clusters gets: as even as possible, the first
 /// ones one more when it does not divide.

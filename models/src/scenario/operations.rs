@@ -1,7 +1,7 @@
 //! The operations that follow a fleet's creation, run one after the other: each starts
 //! when the previous one has finished.
 //!
-//! - `steady`: the ready fleet runs unchanged for a while ([`crate::steady`]).
+//! - `steady`: the ready fleet runs unchanged for a while ([`crate::run::steady`]).
 //! - `scale`: every cluster's MachineDeployment grows (or shrinks) by `by` workers. The
 //!   user patches the Cluster's topology; the topology controller patches the
 //!   MachineDeployment's replicas; the MachineDeployment controller patches its
@@ -21,7 +21,7 @@
 //!   Cluster is left.
 
 use serde::Serialize;
-use sim_core::SimDuration;
+use sim_core::{SimDuration, SimTime};
 
 /// One operation after the create.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -72,4 +72,47 @@ pub struct OpTiming {
     pub started_s: f64,
     /// End [s]; absent if the run stopped first.
     pub finished_s: Option<f64>,
+}
+
+/// The fleet to create.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+pub struct FleetSpec {
+    /// Workload clusters [count].
+    pub clusters: u32,
+    /// Machines per cluster, control plane included [count].
+    pub machines_per_cluster: u32,
+    /// Control-plane machines per cluster (1, 3 or 5).
+    pub control_plane_replicas: u32,
+    /// Clusters applied together, a batch every `batch_interval_s`; all at once if `None`.
+    pub batch: Option<u32>,
+    /// Time between batches [s].
+    pub batch_interval_s: f64,
+}
+
+impl FleetSpec {
+    /// `clusters` clusters of `machines_per_cluster` machines, `control_plane_replicas` of
+    /// them control plane, all applied at once.
+    pub fn all_at_once(
+        clusters: u32,
+        machines_per_cluster: u32,
+        control_plane_replicas: u32,
+    ) -> Self {
+        FleetSpec {
+            clusters,
+            machines_per_cluster,
+            control_plane_replicas,
+            batch: None,
+            batch_interval_s: 0.0,
+        }
+    }
+
+    /// When cluster `c` is applied.
+    pub fn applied_at(&self, c: u32) -> SimTime {
+        match self.batch {
+            Some(b) if b > 0 => {
+                SimTime::ZERO + SimDuration::from_secs_f64(f64::from(c / b) * self.batch_interval_s)
+            }
+            _ => SimTime::ZERO,
+        }
+    }
 }

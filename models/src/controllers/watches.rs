@@ -13,137 +13,8 @@
 //! transitions their predicates let through (infrastructure provisioned, control plane
 //! initialized).
 
-use serde::Serialize;
 
-use crate::fleet::ObjKind;
-
-/// A controller.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Controller {
-    /// CAPI core, Cluster.
-    Cluster,
-    /// CAPI core, ClusterTopology (ClusterClass).
-    ClusterTopology,
-    /// CAPI core, MachineDeployment (and the topology MD controller).
-    MachineDeployment,
-    /// CAPI core, MachineSet (and the topology MS controller).
-    MachineSet,
-    /// CAPI core, Machine.
-    Machine,
-    /// CABPK, KubeadmConfig.
-    KubeadmConfig,
-    /// KCP, KubeadmControlPlane.
-    KubeadmControlPlane,
-    /// CAPX, NutanixCluster.
-    NutanixCluster,
-    /// CAPX, NutanixMachine.
-    NutanixMachine,
-    /// CAPI core, MachineHealthCheck (only with a `machine-health-check` in the scenario).
-    MachineHealthCheck,
-}
-
-/// Whether a controller's keys are clusters or machines.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum KeySpace {
-    /// One key per workload cluster.
-    Cluster,
-    /// One key per machine.
-    Machine,
-}
-
-impl Controller {
-    /// Every controller, in a fixed order.
-    pub const ALL: [Controller; 10] = [
-        Controller::Cluster,
-        Controller::ClusterTopology,
-        Controller::MachineDeployment,
-        Controller::MachineSet,
-        Controller::Machine,
-        Controller::KubeadmConfig,
-        Controller::KubeadmControlPlane,
-        Controller::NutanixCluster,
-        Controller::NutanixMachine,
-        Controller::MachineHealthCheck,
-    ];
-
-    /// Position in [`Controller::ALL`].
-    pub fn index(self) -> usize {
-        self as usize
-    }
-
-    /// The controller's name, as in controller-runtime metrics (`controller` label).
-    pub fn name(self) -> &'static str {
-        match self {
-            Controller::Cluster => "cluster",
-            Controller::ClusterTopology => "topology/cluster",
-            Controller::MachineDeployment => "machinedeployment",
-            Controller::MachineSet => "machineset",
-            Controller::Machine => "machine",
-            Controller::KubeadmConfig => "kubeadmconfig",
-            Controller::KubeadmControlPlane => "kubeadmcontrolplane",
-            Controller::NutanixCluster => "nutanixcluster",
-            Controller::NutanixMachine => "nutanixmachine",
-            Controller::MachineHealthCheck => "machinehealthcheck",
-        }
-    }
-
-    /// The manager it runs in: index into [`crate::config::ModelConfig::managers`].
-    pub fn manager(self) -> usize {
-        match self {
-            Controller::Cluster
-            | Controller::ClusterTopology
-            | Controller::MachineDeployment
-            | Controller::MachineSet
-            | Controller::Machine
-            | Controller::MachineHealthCheck => 0,
-            Controller::KubeadmConfig => 1,
-            Controller::KubeadmControlPlane => 2,
-            Controller::NutanixCluster | Controller::NutanixMachine => 3,
-        }
-    }
-
-    /// Its keys.
-    pub fn key_space(self) -> KeySpace {
-        match self {
-            Controller::Machine | Controller::KubeadmConfig | Controller::NutanixMachine => {
-                KeySpace::Machine
-            }
-            _ => KeySpace::Cluster,
-        }
-    }
-
-    /// The kind it reconciles.
-    pub fn kind(self) -> ObjKind {
-        match self {
-            Controller::Cluster | Controller::ClusterTopology => ObjKind::Cluster,
-            Controller::MachineDeployment => ObjKind::MachineDeployment,
-            Controller::MachineSet => ObjKind::MachineSet,
-            Controller::Machine => ObjKind::Machine,
-            Controller::KubeadmConfig => ObjKind::KubeadmConfig,
-            Controller::KubeadmControlPlane => ObjKind::KubeadmControlPlane,
-            Controller::NutanixCluster => ObjKind::NutanixCluster,
-            Controller::NutanixMachine => ObjKind::NutanixMachine,
-            Controller::MachineHealthCheck => ObjKind::MachineHealthCheck,
-        }
-    }
-
-    /// The flag that sets its worker count, by the guide's naming.
-    pub fn concurrency_flag(self) -> &'static str {
-        match self {
-            Controller::Cluster => "cluster-concurrency",
-            Controller::ClusterTopology => "clustertopology-concurrency",
-            Controller::MachineDeployment => "machinedeployment-concurrency",
-            Controller::MachineSet => "machineset-concurrency",
-            Controller::Machine => "machine-concurrency",
-            Controller::KubeadmConfig => "kubeadmconfig-concurrency",
-            Controller::KubeadmControlPlane => "kubeadmcontrolplane-concurrency",
-            Controller::NutanixCluster => "nutanixcluster-concurrency",
-            Controller::NutanixMachine => "nutanixmachine-concurrency",
-            Controller::MachineHealthCheck => "machinehealthcheck-concurrency",
-        }
-    }
-}
+use crate::kinds::{Controller, ObjKind};
 
 /// Which key of a watching controller a change maps to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -387,7 +258,7 @@ pub const WATCHES: &[Watch] = &[
 ];
 
 /// The kinds each manager keeps in its informer cache (index as in
-/// [`crate::config::ModelConfig::managers`]). CAPI core tracks the bootstrap and
+/// [`crate::scenario::config::ModelConfig::managers`]). CAPI core tracks the bootstrap and
 /// infrastructure objects it references through its external-object tracker.
 pub fn cached_kinds(manager: usize) -> &'static [ObjKind] {
     match manager {

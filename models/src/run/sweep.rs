@@ -14,7 +14,7 @@ use serde::Serialize;
 use sim_core::SimError;
 use sim_core::stats::Summary;
 
-use crate::report::RunReport;
+use crate::run::report::RunReport;
 use crate::run::{RunPlan, run};
 
 /// Fleet sizes parsed from `a..b`, a list `100,250,500`, with a step or a point count.
@@ -231,7 +231,7 @@ pub fn figures_of(r: &RunReport) -> BTreeMap<String, f64> {
         );
     }
     for op in ["scale", "upgrade", "delete"] {
-        let ops: Vec<&crate::operations::OpTiming> =
+        let ops: Vec<&crate::scenario::operations::OpTiming> =
             r.operations.iter().filter(|o| o.op == op).collect();
         if !ops.is_empty() {
             // Every such operation's duration, summed; unknown if one did not finish.

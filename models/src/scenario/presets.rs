@@ -7,7 +7,7 @@
 use serde::Serialize;
 use serde_json::{Map, Value};
 
-use crate::config::{ConfigError, ModelConfig};
+use crate::scenario::config::{ConfigError, ModelConfig};
 
 /// The guide's scale tiers.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -25,7 +25,7 @@ pub enum Tier {
     Extreme,
 }
 
-const DEFAULTS_YAML: &str = include_str!("../presets/defaults.yaml");
+const DEFAULTS_YAML: &str = include_str!("../../presets/defaults.yaml");
 
 /// A named set of defaults: the version of CAPI (and controller-runtime) whose defaults
 /// fill in every knob a scenario leaves out.
@@ -61,7 +61,7 @@ impl Profile {
     fn overrides_yaml(self) -> Option<&'static str> {
         match self {
             Profile::Capi112 => None,
-            Profile::Capi113 => Some(include_str!("../presets/capi-1.13.yaml")),
+            Profile::Capi113 => Some(include_str!("../../presets/capi-1.13.yaml")),
         }
     }
 }
@@ -114,11 +114,11 @@ impl Tier {
 
     fn overrides_yaml(self) -> &'static str {
         match self {
-            Tier::Small => include_str!("../presets/small.yaml"),
-            Tier::Medium => include_str!("../presets/medium.yaml"),
-            Tier::Large => include_str!("../presets/large.yaml"),
-            Tier::Xl => include_str!("../presets/xl.yaml"),
-            Tier::Extreme => include_str!("../presets/extreme.yaml"),
+            Tier::Small => include_str!("../../presets/small.yaml"),
+            Tier::Medium => include_str!("../../presets/medium.yaml"),
+            Tier::Large => include_str!("../../presets/large.yaml"),
+            Tier::Xl => include_str!("../../presets/xl.yaml"),
+            Tier::Extreme => include_str!("../../presets/extreme.yaml"),
         }
     }
 }

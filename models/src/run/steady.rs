@@ -9,54 +9,10 @@
 use std::collections::BTreeMap;
 
 use serde::Serialize;
-use sim_core::SimTime;
 
-use crate::fleet::ObjKind;
+use crate::kinds::ObjKind;
 use crate::world::World;
-
-/// Counters at one instant.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Snapshot {
-    /// When.
-    pub at: SimTime,
-    /// Read-only API requests answered.
-    pub api_reads: u64,
-    /// Mutating API requests answered.
-    pub api_writes: u64,
-    /// API requests by object kind (those that name one).
-    pub requests_by_kind: [u64; ObjKind::ALL.len()],
-    /// Writes committed by etcd, by object kind.
-    pub writes_by_kind: [u64; ObjKind::ALL.len()],
-    /// Reconciles by controller instance.
-    pub reconciles: Vec<u64>,
-    /// CPU seconds by manager instance.
-    pub cpu_seconds: Vec<f64>,
-    /// Prism Central API calls.
-    pub pc_requests: u64,
-    /// etcd database size [bytes].
-    pub db_bytes: u64,
-}
-
-impl Snapshot {
-    /// The world's counters now.
-    pub fn take(world: &World, at: SimTime) -> Snapshot {
-        Snapshot {
-            at,
-            api_reads: world.metrics.api_readonly.count(),
-            api_writes: world.metrics.api_mutating.count(),
-            requests_by_kind: world.metrics.requests_by_kind,
-            writes_by_kind: world.metrics.writes_by_kind,
-            reconciles: world.ctrls.iter().map(|c| c.reconciles).collect(),
-            cpu_seconds: world
-                .manager_figures()
-                .iter()
-                .map(|m| m.cpu_seconds)
-                .collect(),
-            pc_requests: world.pcs.iter().map(|p| p.requests).sum(),
-            db_bytes: world.store.db_size(),
-        }
-    }
-}
+use crate::world::metrics::Snapshot;
 
 /// The idle load over a steady window.
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -102,7 +58,7 @@ pub fn figures(world: &World, start: &Snapshot, end: &Snapshot, requested_s: f64
     let total = |v: &[u64]| v.iter().sum::<u64>();
     let mut reconciles = BTreeMap::new();
     for (i, c) in world.ctrls.iter().enumerate() {
-        if c.ctrl == crate::controllers::Controller::MachineHealthCheck && !world.mhc_enabled() {
+        if c.ctrl == crate::kinds::Controller::MachineHealthCheck && !world.mhc_enabled() {
             continue;
         }
         *reconciles.entry(c.ctrl.name().to_string()).or_insert(0.0) +=

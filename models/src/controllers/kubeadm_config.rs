@@ -1,0 +1,73 @@
+//! CABPK's KubeadmConfig controller (`bootstrap/kubeadm/internal/controllers`): waits
+//! for the control plane's initialization (the init lock for the first control-plane
+//! machine), then writes the bootstrap data Secret; refreshes join tokens.
+
+use crate::kinds::ObjKind;
+use crate::objects::{ClusterState, MachineState};
+use crate::recipe::{Effect, Plan, Target, Verb};
+
+pub(crate) fn reconcile(m: u32, ms: &MachineState, cl: &ClusterState) -> Plan {
+    let mut p = Plan::new();
+    let t = Target::Machine(m);
+    let ct = Target::Cluster(ms.cluster);
+    if !ms.kc_exists || !ms.kc_owned {
+        return p; // no Machine owner yet
+    }
+    if !ms.kc_paused {
+        p.write(
+            ObjKind::KubeadmConfig,
+            Verb::StatusPatch,
+            t,
+            Effect::KcPaused,
+        );
+        return p;
+    }
+    if ms.kc_ready {
+        // Token refresh every TokenTTL/3 until the node joins: workload-cluster writes only.
+        return if ms.node_joined {
+            p.done()
+        } else {
+            p.after(300)
+        };
+    }
+    if !cl.infra_reported {
+        return p; // the Cluster watch brings it back
+    }
+    if ms.is_init() {
+        if !cl.init_lock {
+            p.write(ObjKind::ConfigMap, Verb::Create, ct, Effect::LockCreated);
+        }
+    } else {
+        if !cl.cp_init_reported {
+            if !ms.kc_waiting_reported {
+                p.write(
+                    ObjKind::KubeadmConfig,
+                    Verb::StatusPatch,
+                    t,
+                    Effect::KcWaiting,
+                );
+            }
+            return p.after(30);
+        }
+        if cl.init_lock {
+            p.write(ObjKind::ConfigMap, Verb::Delete, ct, Effect::LockDeleted);
+        }
+        p.write(ObjKind::KubeadmConfig, Verb::Patch, t, Effect::None); // join token in spec
+    }
+    if !ms.kc_secret {
+        p.write(
+            ObjKind::Secret,
+            Verb::Create,
+            t,
+            Effect::BootstrapSecretCreated,
+        );
+    }
+    p.write(ObjKind::KubeadmConfig, Verb::StatusPatch, t, Effect::None); // conditions
+    p.write(
+        ObjKind::KubeadmConfig,
+        Verb::StatusPatch,
+        t,
+        Effect::KcReady,
+    );
+    if ms.is_init() { p.done() } else { p.after(300) }
+}

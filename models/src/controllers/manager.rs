@@ -1,0 +1,152 @@
+//! The manager processes and the controllers in them, as controller-runtime runs them: a
+//! manager has one client-go rate limiter shared by its controllers, a pod CPU limit
+//! (reconciles wait for a CPU slot; a fractional limit slows them), a memory that grows
+//! with its informer caches, and a process epoch (a killed process forgets its work). A
+//! controller has its workqueue and `concurrency` workers.
+
+use std::collections::VecDeque;
+
+use sim_core::SimTime;
+use sim_core::stats::LatencyHistogram;
+
+use crate::apiserver::client_limiter::{ClientLimiter, ClientRateLimit};
+use crate::controllers::workqueue::WorkQueue;
+use crate::kinds::Controller;
+use crate::scenario::config::{ManagerConfig, ModelConfig};
+
+pub(crate) struct ManagerRt {
+    pub(crate) name: String,
+    /// Which manager (index in the configuration's order); several instances share it.
+    pub(crate) kind: usize,
+    /// Which shard of that manager.
+    pub(crate) shard: u32,
+    pub(crate) limiter: ClientLimiter,
+    pub(crate) cores: u32,
+    pub(crate) speed: f64,
+    pub(crate) cpu_busy: u32,
+    pub(crate) cpu_queue: VecDeque<u32>,
+    pub(crate) epoch: u32,
+    pub(crate) up: bool,
+    pub(crate) replica: u8,
+    pub(crate) hand: Vec<u32>,
+    pub(crate) memory_limit: f64,
+    pub(crate) memory_base: f64,
+    pub(crate) memory: f64,
+    pub(crate) memory_peak: f64,
+    pub(crate) cpu_seconds: f64,
+    pub(crate) cpu_window: VecDeque<f64>,
+    pub(crate) cpu_peak_cores: f64,
+    pub(crate) cpu_limit: f64,
+    pub(crate) oom_kills: u32,
+    pub(crate) limiter_wait: LatencyHistogram,
+    pub(crate) limiter_wait_total: f64,
+    pub(crate) sync_period: f64,
+    /// LISTs of a restarted process still running; its workers wait for them.
+    pub(crate) lists_pending: u32,
+    /// Restarts injected by a fault [count].
+    pub(crate) restarts: u32,
+}
+
+/// One controller's runtime state and figures.
+pub struct ControllerRt {
+    /// Which controller.
+    pub ctrl: Controller,
+    /// Its manager instance (index into the world's managers).
+    pub mi: usize,
+    /// Its manager instance's name (`capi-controller-manager`, or `...-shard-2`).
+    pub manager_name: String,
+    /// Its workqueue (depth and latency figures inside).
+    pub queue: WorkQueue,
+    pub(crate) workers: u32,
+    pub(crate) busy: u32,
+    /// Reconcile durations, dequeue to result.
+    pub reconcile_time: LatencyHistogram,
+    /// Reconciles finished [count].
+    pub reconciles: u64,
+    /// Reconciles ended by an error [count].
+    pub errors: u64,
+    /// Time this controller's requests waited for the manager's rate limiter [s].
+    pub limiter_wait: f64,
+    /// Busy workers by what they are doing now, indexed by [`Resource`] (`Workqueue`
+    /// stands for "in service").
+    pub(crate) activity: [u32; 6],
+    /// ∫ of `activity` over time [worker-seconds].
+    pub(crate) activity_integral: [f64; 6],
+    pub(crate) activity_at: SimTime,
+    /// `activity_integral` when each key last became ready for a worker.
+    pub(crate) ready_snap: Vec<[f64; 6]>,
+}
+
+pub(crate) fn ctrl_advance(ct: &mut ControllerRt, now: SimTime) {
+    let dt = now.saturating_since(ct.activity_at).as_secs_f64();
+    if dt > 0.0 {
+        for i in 0..6 {
+            ct.activity_integral[i] += f64::from(ct.activity[i]) * dt;
+        }
+        ct.activity_at = now;
+    }
+}
+
+pub(crate) fn manager_rt(
+    name: String,
+    kind: usize,
+    shard: u32,
+    m: &ManagerConfig,
+    replica: u8,
+    hand: Vec<u32>,
+) -> ManagerRt {
+    let limit = m.cpu_limit.0;
+    let cores = limit.ceil().max(1.0) as u32;
+    ManagerRt {
+        name,
+        kind,
+        shard,
+        limiter: ClientLimiter::new(match m.kube_api_qps.0 {
+            Some(qps) => ClientRateLimit::Limited {
+                qps,
+                burst: m.kube_api_burst,
+            },
+            None => ClientRateLimit::Off,
+        }),
+        cores,
+        speed: limit / f64::from(cores),
+        cpu_busy: 0,
+        cpu_queue: VecDeque::new(),
+        epoch: 0,
+        up: true,
+        replica,
+        hand,
+        memory_limit: m.memory_limit.0 as f64,
+        memory_base: m.memory_base.0 as f64,
+        memory: m.memory_base.0 as f64,
+        memory_peak: m.memory_base.0 as f64,
+        cpu_seconds: 0.0,
+        cpu_window: VecDeque::new(),
+        cpu_peak_cores: 0.0,
+        cpu_limit: limit,
+        oom_kills: 0,
+        limiter_wait: LatencyHistogram::new(),
+        limiter_wait_total: 0.0,
+        sync_period: m.sync_period.0,
+        lists_pending: 0,
+        restarts: 0,
+    }
+}
+
+pub(crate) fn concurrency(cfg: &ModelConfig, c: Controller) -> u32 {
+    let m = cfg.managers()[c.manager()].1;
+    let v = match c {
+        Controller::Cluster => m.cluster_concurrency,
+        Controller::ClusterTopology => m.clustertopology_concurrency,
+        Controller::MachineDeployment => m.machinedeployment_concurrency,
+        Controller::MachineSet => m.machineset_concurrency,
+        Controller::Machine => m.machine_concurrency,
+        Controller::KubeadmConfig => m.kubeadmconfig_concurrency,
+        Controller::KubeadmControlPlane => m.kubeadmcontrolplane_concurrency,
+        Controller::NutanixCluster => m.nutanixcluster_concurrency,
+        Controller::NutanixMachine => m.nutanixmachine_concurrency,
+        Controller::MachineHealthCheck => m.machinehealthcheck_concurrency,
+    };
+    // controller-runtime's MaxConcurrentReconciles default.
+    v.unwrap_or(1)
+}

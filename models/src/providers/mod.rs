@@ -1,0 +1,10 @@
+//! Infrastructure providers, one module each. A provider brings:
+//! - the reconciles of its infrastructure controllers (cluster and machine), pure
+//!   functions from the cached objects to a [`crate::recipe::Plan`];
+//! - the external work each reconcile does ([`crate::recipe::PcWork`]) spelled out as
+//!   calls and tasks.
+//!
+//! To add one: a module here, and its line in [`crate::controllers::reconcile`], which
+//! dispatches each controller's reconcile.
+
+pub mod capx;

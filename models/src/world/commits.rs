@@ -1,0 +1,185 @@
+//! Where a write becomes an etcd commit: the write joins etcd's next group commit; once
+//! committed it is stored (etcd's size accounting, the quota), counted, and its effect
+//! lands on the fleet's objects ([`super::effects`]). A create of an object that exists is
+//! a 409 and a delete of one that is gone a 404: no write.
+
+use sim_core::{Scheduler, SimDuration};
+
+use super::attribution::Resource;
+use super::requests::Op;
+use super::{Event, USER, World};
+use crate::controllers::watches::{cached_kinds, watchers_of};
+use crate::kinds::ObjKind;
+use crate::recipe::{Effect, Target, Verb, Write};
+
+impl World {
+    pub(super) fn batch_committed(&mut self, sched: &mut Scheduler<Event>) {
+        let now = sched.now();
+        let mut batch = Vec::new();
+        let next = self
+            .etcd
+            .batch_committed(now, &self.etcd_cfg, &mut self.rng_etcd, |req| {
+                batch.push(req)
+            });
+        if let Some(d) = next {
+            sched.schedule_in(d, Event::EtcdBatchCommitted);
+        }
+        for req in batch {
+            let ok = self.commit(sched, req);
+            self.complete(sched, req, ok);
+        }
+    }
+
+    /// Applies a committed write to the store and the fleet; `false` if etcd refused it.
+    pub(super) fn commit(&mut self, sched: &mut Scheduler<Event>, req: u32) -> bool {
+        let now = sched.now();
+        let r = self.reqs.get(req).expect("live request");
+        let (owner, submitted) = (r.owner, r.etcd_at);
+        let first_lease = r.manager != USER && !self.lease_created[r.manager as usize];
+        let (kind, verb, write) = match r.op {
+            Op::Write(w) => (w.kind, w.verb, Some(w)),
+            // The first renewal creates the manager's Lease.
+            Op::LeaseUpdate if first_lease => (ObjKind::Lease, Verb::Create, None),
+            Op::LeaseUpdate => (ObjKind::Lease, Verb::Patch, None),
+            Op::EventCreate => (ObjKind::Event, Verb::Create, None),
+            Op::EventPatch => (ObjKind::Event, Verb::Patch, None),
+            Op::Read | Op::List { .. } => unreachable!("reads do not reach etcd's write path"),
+        };
+        // A delete of an object already gone is a 404 and a create of one that exists a
+        // 409: no write (two joining KubeadmConfigs both unlock the init lock; a reconcile
+        // retried after a failed write repeats the deletes it had already made).
+        if let Some(w) = write
+            && self.changes_nothing(&w)
+        {
+            return true;
+        }
+        let sizes = &self.cfg.costs.object_size;
+        let size = match write {
+            // A machine's Secret is its bootstrap data (cloud-init with certificates).
+            Some(Write {
+                kind: ObjKind::Secret,
+                target: Target::Machine(_),
+                ..
+            }) => sizes.bootstrap_secret.0,
+            _ => sizes.of(kind),
+        };
+        let result = match verb {
+            Verb::Create => self.store.put(now, None, size),
+            Verb::Patch | Verb::StatusPatch | Verb::MarkDeleted => {
+                self.store.put(now, Some(size), size)
+            }
+            Verb::Delete | Verb::FinalizerRemoved => {
+                self.store.delete(now, size);
+                Ok(())
+            }
+            Verb::NoopUpdate => Ok(()),
+        };
+        if result.is_err() {
+            return false;
+        }
+        self.wait(owner, Resource::Etcd, now.saturating_since(submitted));
+        self.metrics.writes_by_kind[kind.index()] += 1;
+        // As the client sent it: a DELETE, a PATCH.
+        let v = match verb {
+            Verb::Create => 0,
+            Verb::Patch | Verb::NoopUpdate | Verb::FinalizerRemoved => 1,
+            Verb::StatusPatch => 2,
+            Verb::Delete | Verb::MarkDeleted => 3,
+        };
+        self.metrics.writes_by_verb[kind.index()][v] += 1;
+        match verb {
+            Verb::Create => self.object_created(kind, size, true),
+            Verb::Delete | Verb::FinalizerRemoved => self.object_created(kind, size, false),
+            _ => {}
+        }
+        if let Op::LeaseUpdate = self.reqs.get(req).expect("live").op {
+            self.lease_created[self.reqs.get(req).expect("live").manager as usize] = true;
+        }
+        if kind == ObjKind::Event && verb == Verb::Create {
+            self.metrics.events_alive += 1;
+            self.event_expiry
+                .push_back(now + SimDuration::from_hours(1));
+        }
+        if let Some(w) = write {
+            let apiserver_cpu =
+                self.cfg.kube_apiserver.watch_event_cpu * f64::from(watchers_of(kind));
+            let replica = self.reqs.get(req).expect("live").replica as usize;
+            self.apiservers[replica].cpu_seconds += apiserver_cpu;
+            self.apply(sched, w);
+        }
+        true
+    }
+
+    /// Whether `w` deletes an object that is already gone (404) or creates one that exists
+    /// (409: a create retried after a failure, whose first try was stored).
+    pub(super) fn changes_nothing(&self, w: &Write) -> bool {
+        match w.target {
+            Target::Cluster(c) => {
+                let cl = &self.clusters[c as usize];
+                match w.effect {
+                    Effect::LockDeleted => !cl.init_lock,
+                    Effect::ClusterCreated => cl.exists,
+                    Effect::NcCreated => cl.nc_exists,
+                    Effect::KcpCreated => cl.kcp_exists,
+                    Effect::MdCreated => cl.md_exists,
+                    Effect::MsCreated => cl.ms_exists,
+                    Effect::ShimCreated => cl.shim,
+                    Effect::LockCreated => cl.init_lock,
+                    Effect::CpTemplateCreated => cl.cp_template,
+                    Effect::MdTemplateCreated => cl.md_templates >= 2,
+                    Effect::CertSecretCreated => cl.cert_secrets >= 5,
+                    Effect::NewMsCreated { version, .. } => cl.ms_version == version,
+                    Effect::OldMsGone => cl.old_ms.is_none(),
+                    Effect::MhcCreated => cl.mhc_exists,
+                    Effect::MdTemplateDeleted => cl.md_templates_deleted >= 2,
+                    Effect::MhcGone => !cl.mhc_exists,
+                    Effect::MdGone => !cl.md_exists,
+                    Effect::MsGone => !cl.ms_exists,
+                    Effect::KcpGone => !cl.kcp_exists,
+                    Effect::NcGone => !cl.nc_exists,
+                    Effect::ClusterGone => !cl.exists,
+                    _ => false,
+                }
+            }
+            Target::Machine(m) => {
+                let ms = &self.machines[m as usize];
+                match w.effect {
+                    // A create retried after a failure part-way: the object is there.
+                    Effect::KcCreated => ms.kc_exists,
+                    Effect::NmCreated => ms.nm_exists,
+                    Effect::MachineCreated { .. } => ms.exists,
+                    Effect::BootstrapSecretCreated => ms.kc_secret,
+                    Effect::KcDeleted => !ms.kc_exists,
+                    Effect::NmGone => !ms.nm_exists,
+                    Effect::MachineGone => !ms.exists,
+                    _ => false,
+                }
+            }
+        }
+    }
+
+    pub(super) fn object_created(&mut self, kind: ObjKind, size: u64, created: bool) {
+        let k = kind.index();
+        if created {
+            self.stored_by_kind[k] += size;
+            self.count_by_kind[k] += 1;
+        } else {
+            self.stored_by_kind[k] = self.stored_by_kind[k].saturating_sub(size);
+            self.count_by_kind[k] = self.count_by_kind[k].saturating_sub(1);
+        }
+        for m in 0..self.managers.len() {
+            let k = self.managers[m].kind;
+            if cached_kinds(k).contains(&kind) {
+                // A shard caches its namespaces' objects: the stored bytes split evenly.
+                let cached: u64 = cached_kinds(k)
+                    .iter()
+                    .map(|k| self.stored_by_kind[k.index()])
+                    .sum();
+                let share = cached as f64 / f64::from(self.shards[k]);
+                let mg = &mut self.managers[m];
+                mg.memory = mg.memory_base + self.cfg.costs.cache_bytes_per_stored_byte * share;
+                mg.memory_peak = mg.memory_peak.max(mg.memory);
+            }
+        }
+    }
+}

@@ -1,0 +1,362 @@
+//! A committed write's effect on the fleet's objects, and the watch fan-out: every
+//! controller watching the kind receives the change in its workqueue (after the watch
+//! table of [`crate::controllers::watches`]), mapped to its own key.
+
+use sim_core::Scheduler;
+
+use super::attribution::Owner;
+use super::requests::Op;
+use super::{Event, USER, World};
+use crate::controllers::watches::{MapTo, WATCHES, When};
+use crate::controllers::workqueue::Priority;
+use crate::kinds::{Controller, KeySpace, ObjKind};
+use crate::objects::OldMachineSet;
+use crate::recipe::{Effect, Target, Verb, Write};
+
+impl World {
+    pub(super) fn apply(&mut self, sched: &mut Scheduler<Event>, w: Write) {
+        let now = sched.now();
+        let mut infra_transition = false;
+        let mut init_transition = false;
+        let mut gc_secret = false;
+        // Objects the garbage collector deletes once their owner is gone.
+        let mut gc: Vec<ObjKind> = Vec::new();
+        match w.target {
+            Target::Cluster(c) => {
+                let cl = &mut self.clusters[c as usize];
+                match w.effect {
+                    Effect::ClusterCreated => {
+                        cl.exists = true;
+                        cl.created_at = Some(now);
+                    }
+                    Effect::ClusterFinalizer => cl.finalizer = true,
+                    Effect::ClusterPaused => cl.paused = true,
+                    Effect::TopologyApplied => cl.topology_applied = true,
+                    Effect::ShimCreated => cl.shim = true,
+                    Effect::ShimDeleted => cl.shim = false,
+                    Effect::ClusterEndpoint => cl.endpoint = true,
+                    Effect::ClusterStatus {
+                        sig,
+                        phase,
+                        infra,
+                        cp_init,
+                        ready,
+                    } => {
+                        infra_transition = infra && !cl.infra_reported;
+                        init_transition = cp_init && !cl.cp_init_reported;
+                        if init_transition {
+                            cl.cp_init_at = Some(now);
+                        }
+                        cl.status_sig = sig;
+                        cl.phase_reported = phase;
+                        cl.infra_reported |= infra;
+                        cl.cp_init_reported |= cp_init;
+                        if ready && cl.ready_at.is_none() {
+                            cl.ready_at = Some(now);
+                            self.clusters_ready += 1;
+                            if self.clusters_ready == self.clusters.len() as u32 {
+                                self.metrics.fleet_ready_at = Some(now);
+                            }
+                        }
+                    }
+                    Effect::NcCreated => cl.nc_exists = true,
+                    Effect::NcOwned => cl.nc_owned = true,
+                    Effect::NcReady => cl.nc_ready = true,
+                    Effect::KcpCreated => cl.kcp_exists = true,
+                    Effect::KcpOwned => cl.kcp_owned = true,
+                    Effect::KcpFinalizer => cl.kcp_finalizer = true,
+                    Effect::KcpPaused => cl.kcp_paused = true,
+                    Effect::CertSecretCreated => cl.cert_secrets += 1,
+                    Effect::CpTemplateCreated => cl.cp_template = true,
+                    Effect::MdTemplateCreated => cl.md_templates += 1,
+                    Effect::KcpStatus {
+                        sig,
+                        version,
+                        init,
+                        rolled_out,
+                    } => {
+                        cl.kcp_status_sig = sig;
+                        cl.kcp_version_reported |= version;
+                        cl.kcp_init_reported |= init;
+                        cl.kcp_rolled_out = rolled_out;
+                    }
+                    Effect::ClusterVersion { version } => cl.version = version,
+                    Effect::KcpVersion { version } => cl.kcp_version = version,
+                    Effect::MdVersion { version } => cl.md_version = version,
+                    Effect::UpgradeReported { state } => cl.upgrade_reported = state,
+                    Effect::NewMsCreated { version, replicas } => {
+                        cl.old_ms = Some(OldMachineSet {
+                            version: cl.ms_version,
+                            replicas: cl.workers,
+                            status_sig: cl.ms_status_sig,
+                            deleting: false,
+                            topology_cleaned: false,
+                        });
+                        cl.ms_version = version;
+                        cl.workers = replicas;
+                        cl.ms_finalizer = false;
+                        cl.ms_paused = false;
+                        cl.ms_status_sig = 0;
+                    }
+                    Effect::OldMsReplicas { replicas } => {
+                        if let Some(o) = cl.old_ms.as_mut() {
+                            o.replicas = replicas;
+                        }
+                    }
+                    Effect::OldMsStatus { sig } => {
+                        if let Some(o) = cl.old_ms.as_mut() {
+                            o.status_sig = sig;
+                        }
+                    }
+                    Effect::OldMsDeleting => {
+                        if let Some(o) = cl.old_ms.as_mut() {
+                            o.deleting = true;
+                        }
+                    }
+                    Effect::OldMsTopologyCleaned => {
+                        if let Some(o) = cl.old_ms.as_mut() {
+                            o.topology_cleaned = true;
+                        }
+                    }
+                    Effect::OldMsGone => cl.old_ms = None,
+                    Effect::MdCreated => cl.md_exists = true,
+                    Effect::ClusterDeleting => cl.deleting = true,
+                    Effect::ClusterDeletePhase { phase } => cl.delete_phase = phase,
+                    Effect::ClusterGone => {
+                        cl.exists = false;
+                        gc.push(ObjKind::Template); // the control plane's machine template
+                    }
+                    Effect::TopologyDeleteReported => cl.topology_delete_reported = true,
+                    Effect::MdDeleting => cl.md_deleting = true,
+                    Effect::MdTopologyCleaned => cl.md_topology_cleaned = true,
+                    Effect::MdTemplateDeleted => cl.md_templates_deleted += 1,
+                    Effect::MhcGone => cl.mhc_exists = false,
+                    Effect::MdGone => cl.md_exists = false,
+                    Effect::MsDeleting => cl.ms_deleting = true,
+                    Effect::MsTopologyCleaned => cl.ms_topology_cleaned = true,
+                    Effect::MsGone => cl.ms_exists = false,
+                    Effect::KcpDeleting => cl.kcp_deleting = true,
+                    Effect::KcpGone => {
+                        cl.kcp_exists = false;
+                        // The certificate Secrets and the kubeconfig the KCP owned.
+                        gc.extend([ObjKind::Secret; 5]);
+                    }
+                    Effect::NcDeleting => cl.nc_deleting = true,
+                    Effect::NcGone => cl.nc_exists = false,
+                    Effect::MhcCreated => cl.mhc_exists = true,
+                    Effect::MhcStatus { sig } => cl.mhc_status_sig = sig,
+                    Effect::TopologyWorkers { workers } => cl.topology_workers = workers,
+                    Effect::MdReplicas { replicas } => cl.md_replicas = replicas,
+                    Effect::MsReplicas { replicas } => cl.workers = replicas,
+                    Effect::MdFinalizer => cl.md_finalizer = true,
+                    Effect::MdPaused => cl.md_paused = true,
+                    Effect::MdStatus { sig } => cl.md_status_sig = sig,
+                    Effect::MsCreated => cl.ms_exists = true,
+                    Effect::MsFinalizer => cl.ms_finalizer = true,
+                    Effect::MsPaused => cl.ms_paused = true,
+                    Effect::MsStatus { sig } => cl.ms_status_sig = sig,
+                    Effect::LockCreated => cl.init_lock = true,
+                    Effect::LockDeleted => cl.init_lock = false,
+                    _ => {}
+                }
+            }
+            Target::Machine(m) => {
+                let ms = &mut self.machines[m as usize];
+                let c = ms.cluster as usize;
+                match w.effect {
+                    Effect::KcCreated => ms.kc_exists = true,
+                    Effect::NmCreated => ms.nm_exists = true,
+                    Effect::MachineCreated { version } => {
+                        ms.exists = true;
+                        ms.created_at = Some(now);
+                        ms.version = version;
+                        // MachineSet-created Machines carry the finalizer already; KCP's
+                        // carry its pre-terminate hook.
+                        ms.finalizer = !ms.is_cp();
+                        ms.hook = ms.is_cp();
+                        let cl = &mut self.clusters[c];
+                        if ms.is_cp() {
+                            cl.cp_created += 1;
+                        } else {
+                            cl.workers_created += 1;
+                        }
+                    }
+                    Effect::MetadataApplied => ms.metadata_applied = true,
+                    Effect::MachineFinalizer => ms.finalizer = true,
+                    Effect::MachinePaused => ms.paused = true,
+                    Effect::KcOwned => ms.kc_owned = true,
+                    Effect::NmOwned => ms.nm_owned = true,
+                    Effect::BootstrapRef => ms.bootstrap_ref = true,
+                    Effect::ProviderId => ms.provider_id = true,
+                    Effect::MachineStatus { sig, running } => {
+                        ms.status_sig = sig;
+                        if running && !ms.running {
+                            ms.running = true;
+                            ms.running_at = Some(now);
+                            self.machines_running += 1;
+                            let is_cp = ms.is_cp();
+                            let cl = &mut self.clusters[c];
+                            cl.running += 1;
+                            if is_cp {
+                                cl.cp_running += 1;
+                            } else {
+                                cl.workers_running += 1;
+                            }
+                        }
+                    }
+                    Effect::KcPaused => ms.kc_paused = true,
+                    Effect::KcWaiting => ms.kc_waiting_reported = true,
+                    Effect::KcReady => ms.kc_ready = true,
+                    Effect::BootstrapSecretCreated => ms.kc_secret = true,
+                    Effect::KcCertExpiry => ms.kc_cert_expiry = true,
+                    Effect::NmFinalizer => ms.nm_finalizer = true,
+                    Effect::NmReason { sig } => ms.nm_reason_sig = sig,
+                    Effect::NmReady => {
+                        ms.nm_ready = true;
+                        ms.nm_ready_at = Some(now);
+                    }
+                    Effect::MachineDeleting => ms.deleting = true,
+                    Effect::HookRemoved => ms.hook = false,
+                    Effect::HcHealthy => ms.hc_healthy = true,
+                    Effect::HcFailed => {
+                        ms.hc_failed = true;
+                        self.metrics.remediations += 1;
+                    }
+                    Effect::DrainStarted => ms.drain_started = true,
+                    Effect::NmDeleting => ms.nm_deleting = true,
+                    Effect::NmGone => ms.nm_exists = false,
+                    Effect::KcDeleted => {
+                        ms.kc_exists = false;
+                        if std::mem::replace(&mut ms.kc_secret, false) {
+                            // The garbage collector deletes the bootstrap data Secret the
+                            // KubeadmConfig owned (a kube-controller-manager request).
+                            gc_secret = true;
+                        }
+                    }
+                    Effect::MachineGone => {
+                        ms.exists = false;
+                        ms.gone_at = Some(now);
+                        let was_running = std::mem::replace(&mut ms.running, false);
+                        let is_cp = ms.is_cp();
+                        let cl = &mut self.clusters[c];
+                        if is_cp {
+                            cl.cp_gone += 1;
+                        } else {
+                            cl.workers_gone += 1;
+                        }
+                        if was_running {
+                            cl.running -= 1;
+                            if is_cp {
+                                cl.cp_running -= 1;
+                            } else {
+                                cl.workers_running -= 1;
+                            }
+                            self.machines_running -= 1;
+                        }
+                    }
+                    _ => {}
+                }
+            }
+        }
+        for kind in gc {
+            let w = Write {
+                kind,
+                verb: Verb::Delete,
+                target: w.target,
+                effect: Effect::None,
+            };
+            self.issue(sched, None, USER, Op::Write(w), Owner::None);
+        }
+        if gc_secret {
+            let secret = Write {
+                kind: ObjKind::Secret,
+                verb: Verb::Delete,
+                target: w.target,
+                effect: Effect::None,
+            };
+            self.issue(sched, None, USER, Op::Write(secret), Owner::None);
+        }
+        if w.verb == Verb::Delete && matches!(w.kind, ObjKind::Secret | ObjKind::ConfigMap) {
+            return; // nobody watches these deletions
+        }
+        self.fan_out(
+            sched,
+            w.kind,
+            w.target,
+            infra_transition,
+            init_transition,
+            Priority::Normal,
+        );
+    }
+
+    /// Delivers a change of `kind` on `target` to every watching controller.
+    pub(super) fn fan_out(
+        &mut self,
+        sched: &mut Scheduler<Event>,
+        kind: ObjKind,
+        target: Target,
+        infra_transition: bool,
+        init_transition: bool,
+        prio: Priority,
+    ) {
+        for watch in WATCHES.iter().filter(|w| w.kind == kind) {
+            let pass = match (watch.when, target) {
+                (When::Always, _) => true,
+                (When::InfraProvisioned, _) => infra_transition,
+                (When::ControlPlaneInitialized, _) => init_transition,
+                (When::ControlPlaneMachine, Target::Machine(m)) => {
+                    self.machines[m as usize].is_cp()
+                }
+                (When::WorkerMachine, Target::Machine(m)) => !self.machines[m as usize].is_cp(),
+                _ => false,
+            };
+            if !pass {
+                continue;
+            }
+            let ctrl = watch.controller;
+            match (watch.map_to, target) {
+                (MapTo::Same, Target::Cluster(c)) if ctrl.key_space() == KeySpace::Cluster => {
+                    self.enqueue(sched, ctrl, c, prio)
+                }
+                (MapTo::Same, Target::Machine(m)) if ctrl.key_space() == KeySpace::Machine => {
+                    self.enqueue(sched, ctrl, m, prio)
+                }
+                (MapTo::OwningCluster, Target::Machine(m)) => {
+                    let c = self.machines[m as usize].cluster;
+                    self.enqueue(sched, ctrl, c, prio)
+                }
+                (MapTo::MachinesOfCluster, Target::Cluster(c)) => {
+                    for m in self.clusters[c as usize].machine_slots() {
+                        if self.machine_object_exists(ctrl, m) {
+                            self.enqueue(sched, ctrl, m, prio);
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+
+    pub(super) fn machine_object_exists(&self, ctrl: Controller, m: u32) -> bool {
+        let ms = &self.machines[m as usize];
+        match ctrl {
+            Controller::Machine => ms.exists,
+            Controller::KubeadmConfig => ms.kc_exists,
+            Controller::NutanixMachine => ms.nm_exists,
+            _ => false,
+        }
+    }
+
+    pub(super) fn cluster_object_exists(&self, kind: ObjKind, c: u32) -> bool {
+        let cl = &self.clusters[c as usize];
+        match kind {
+            ObjKind::Cluster => cl.exists,
+            ObjKind::NutanixCluster => cl.nc_exists,
+            ObjKind::KubeadmControlPlane => cl.kcp_exists,
+            ObjKind::MachineDeployment => cl.md_exists,
+            ObjKind::MachineSet => cl.ms_exists,
+            ObjKind::MachineHealthCheck => cl.mhc_exists,
+            _ => false,
+        }
+    }
+}

@@ -1,0 +1,162 @@
+//! The manager processes' periodic and failure behaviour: informer resyncs (every cached
+//! object re-enqueued at low priority), leader-election Lease renewals, OOM kills and
+//! restarts (a new process relists every kind before its workers start).
+
+use sim_core::{Scheduler, SimDuration};
+
+use super::attribution::Owner;
+use super::requests::Op;
+use super::{Event, World};
+use crate::apiserver::client_limiter::{ClientLimiter, ClientRateLimit};
+use crate::controllers::manager::ctrl_advance;
+use crate::controllers::watches::cached_kinds;
+use crate::controllers::workqueue::Priority;
+use crate::kinds::{Controller, KeySpace, ObjKind};
+
+impl World {
+    pub(super) fn resync_delay(&mut self, manager: usize) -> SimDuration {
+        // controller-runtime's informer resync: the period times a factor in [0.9, 1.0).
+        use rand::RngExt;
+        let f: f64 = self.rng_resync.random_range(0.9..1.0);
+        SimDuration::from_secs_f64(self.managers[manager].sync_period * f)
+    }
+
+    pub(super) fn resync(&mut self, sched: &mut Scheduler<Event>, manager: u8, kind: ObjKind) {
+        let d = self.resync_delay(manager as usize);
+        sched.schedule_in(
+            d,
+            Event::ResyncDue {
+                manager,
+                kind: kind as u8,
+            },
+        );
+        // The informer redelivers every cached object of the kind to the manager's
+        // handlers; only its own controllers' queues receive them.
+        self.enqueue_shard(sched, manager as usize, |c| c.kind() == kind);
+    }
+
+    /// Enqueues at low priority every existing object of instance `mi`'s shard, for each
+    /// of its controllers that `pick` selects (a resync, or the initial list after a
+    /// restart).
+    pub(super) fn enqueue_shard(
+        &mut self,
+        sched: &mut Scheduler<Event>,
+        mi: usize,
+        pick: impl Fn(Controller) -> bool,
+    ) {
+        let ctrls: Vec<Controller> = self
+            .ctrls
+            .iter()
+            .filter(|c| c.mi == mi && pick(c.ctrl))
+            .map(|c| c.ctrl)
+            .collect();
+        for ctrl in ctrls {
+            match ctrl.key_space() {
+                KeySpace::Cluster => {
+                    for c in 0..self.clusters.len() as u32 {
+                        if self.in_shard(mi, c) && self.cluster_object_exists(ctrl.kind(), c) {
+                            self.enqueue(sched, ctrl, c, Priority::Low);
+                        }
+                    }
+                }
+                KeySpace::Machine => {
+                    for m in 0..self.machines.len() as u32 {
+                        let c = self.machines[m as usize].cluster;
+                        if self.in_shard(mi, c) && self.machine_object_exists(ctrl, m) {
+                            self.enqueue(sched, ctrl, m, Priority::Low);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    pub(super) fn lease(&mut self, sched: &mut Scheduler<Event>, manager: u8) {
+        // client-go leader election renews every RetryPeriod: 2 s, KCP 5 s; a GET then
+        // an UPDATE of the Lease.
+        let period = if self.managers[manager as usize].kind == 2 {
+            5
+        } else {
+            2
+        };
+        sched.schedule_in(
+            SimDuration::from_secs(period),
+            Event::LeaseRenewalDue(manager),
+        );
+        if !self.managers[manager as usize].up {
+            return;
+        }
+        self.issue(sched, None, manager, Op::Read, Owner::None);
+        self.issue(sched, None, manager, Op::LeaseUpdate, Owner::None);
+    }
+
+    pub(super) fn oom_check(&mut self, sched: &mut Scheduler<Event>) {
+        for m in 0..self.managers.len() {
+            let mg = &self.managers[m];
+            if mg.up && mg.memory > mg.memory_limit {
+                self.oom_kill(sched, m);
+            }
+        }
+    }
+
+    pub(super) fn oom_kill(&mut self, sched: &mut Scheduler<Event>, m: usize) {
+        self.managers[m].oom_kills += 1;
+        let kills = self.managers[m].oom_kills;
+        // CrashLoopBackOff doubles the restart delay, capped at 5 minutes.
+        let base = self.cfg.managers()[self.managers[m].kind].1.restart_delay.0;
+        let delay = (base * 2f64.powi(kills as i32 - 1)).min(300.0);
+        self.kill(sched, m, delay);
+    }
+
+    /// The manager's process dies; it runs again after `delay` seconds.
+    pub(super) fn kill(&mut self, sched: &mut Scheduler<Event>, m: usize, delay: f64) {
+        let now = sched.now();
+        let mg = &mut self.managers[m];
+        mg.epoch += 1;
+        mg.up = false;
+        mg.cpu_busy = 0;
+        let queued: Vec<u32> = mg.cpu_queue.drain(..).collect();
+        for rec in queued {
+            self.drop_orphan(rec);
+        }
+        for ct in self.ctrls.iter_mut().filter(|c| c.mi == m) {
+            ct.queue.clear(now);
+            ct.busy = 0;
+            ctrl_advance(ct, now);
+            ct.activity = [0; 6];
+        }
+        sched.schedule_in(
+            SimDuration::from_secs_f64(delay),
+            Event::ManagerRestarted(m as u8),
+        );
+    }
+
+    pub(super) fn restarted(&mut self, sched: &mut Scheduler<Event>, m: u8) {
+        let mg = &mut self.managers[m as usize];
+        if mg.memory > mg.memory_limit {
+            // The caches fill up again during the initial list: killed again.
+            mg.up = true;
+            self.oom_kill(sched, m as usize);
+            return;
+        }
+        mg.up = true;
+        // A new process: a full token bucket, and no worker starts before every informer
+        // has listed (controller-runtime waits for the caches to sync).
+        let kind = mg.kind;
+        let mcfg = self.cfg.managers()[kind].1;
+        mg.limiter = ClientLimiter::new(match mcfg.kube_api_qps.0 {
+            Some(qps) => ClientRateLimit::Limited {
+                qps,
+                burst: mcfg.kube_api_burst,
+            },
+            None => ClientRateLimit::Off,
+        });
+        mg.lists_pending = cached_kinds(kind).len() as u32;
+        let shards = self.shards[kind];
+        for &k in cached_kinds(kind) {
+            let objects = (self.count_by_kind[k.index()] / u64::from(shards)) as u32;
+            self.issue(sched, None, m, Op::List { objects }, Owner::None);
+        }
+        self.enqueue_shard(sched, m as usize, |_| true);
+    }
+}

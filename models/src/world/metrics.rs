@@ -1,0 +1,302 @@
+//! Figures collected during the run: latency histograms, counters, the waits of every
+//! machine's path, 15-second samples of the gauges (the timeline and the 1-minute CPU
+//! peaks), and the read-outs the report takes from them.
+
+use sim_core::stats::LatencyHistogram;
+use sim_core::{Scheduler, SimDuration, SimTime};
+
+use super::{Event, LEVEL_WORKLOAD_LOW, SAMPLE_INTERVAL_S, World};
+use crate::kinds::{Controller, ObjKind};
+use crate::scenario::operations::{AfterOp, OpTiming};
+
+/// Figures collected during the run.
+pub struct Metrics {
+    /// Mutating request latency, APF arrival to response.
+    pub api_mutating: LatencyHistogram,
+    /// Read-only request latency.
+    pub api_readonly: LatencyHistogram,
+    /// Requests answered 429 by APF [count].
+    pub api_429: u64,
+    /// Requests that failed after client-go's retries, or with NOSPACE [count].
+    pub api_failed: u64,
+    /// Writes committed by kind [count].
+    pub writes_by_kind: [u64; ObjKind::ALL.len()],
+    /// Writes committed by kind and verb: create, patch, status patch, delete [count].
+    pub writes_by_verb: [[u64; 4]; ObjKind::ALL.len()],
+    /// API requests by kind, no-op updates included [count].
+    pub requests_by_kind: [u64; ObjKind::ALL.len()],
+    /// VM create: task submitted to task finished (slot wait plus execution).
+    pub vm_create: LatencyHistogram,
+    /// VM create tasks that failed (the `vm-create-failures` fault) [count].
+    pub vm_create_failures: u64,
+    /// Machines the MachineHealthCheck marked for remediation [count].
+    pub remediations: u64,
+    /// Workers whose node failed (`node-failures`).
+    pub node_failures: u64,
+    /// Waiting time by resource, summed over every machine's path [s].
+    pub machine_waits: Vec<[f64; 6]>,
+    /// Waiting time by resource on cluster-level objects, per cluster [s].
+    pub cluster_waits: Vec<[f64; 6]>,
+    /// Waiting for a worker charged to the workqueue itself (workers busy in service), by
+    /// controller [s].
+    pub queue_wait_by_ctrl: [f64; 10],
+    /// Service time by kind, summed over the fleet [s].
+    pub service: [f64; 4],
+    /// Timeline rows, if sampling was asked for.
+    pub timeline: Vec<TimelineRow>,
+    /// Time the last cluster became ready.
+    pub fleet_ready_at: Option<SimTime>,
+    /// Kubernetes Events alive [count].
+    pub events_alive: u64,
+}
+
+/// Gauges sampled over simulated time.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct TimelineRow {
+    /// Simulated time [s].
+    pub t_s: f64,
+    /// Workqueue depth per controller, in [`Controller::ALL`] order [items].
+    pub queue_depth: Vec<usize>,
+    /// APF seats in use, all levels and replicas [seats].
+    pub seats_in_use: u32,
+    /// Requests waiting in APF queues [count].
+    pub apf_queued: usize,
+    /// etcd database size [bytes].
+    pub etcd_db_bytes: u64,
+    /// VM tasks running in Prism Central [count].
+    pub pc_tasks_running: u32,
+    /// VM tasks waiting for a Prism Central slot [count].
+    pub pc_tasks_waiting: f64,
+    /// VM tasks finished since the start [count].
+    pub pc_tasks_finished: u64,
+    /// Machines whose status reports Running [count].
+    pub machines_running: u32,
+    /// Clusters ready [count].
+    pub clusters_ready: u32,
+}
+
+impl World {
+    pub(super) fn sample(&mut self, sched: &mut Scheduler<Event>) {
+        let now = sched.now();
+        sched.schedule_in(SimDuration::from_secs(SAMPLE_INTERVAL_S), Event::SampleDue);
+        for mg in &mut self.managers {
+            mg.cpu_window.push_back(mg.cpu_seconds);
+            if mg.cpu_window.len() > 5 {
+                mg.cpu_window.pop_front();
+            }
+            if mg.cpu_window.len() == 5 {
+                let used = mg.cpu_window[4] - mg.cpu_window[0];
+                mg.cpu_peak_cores = mg.cpu_peak_cores.max(used / (4 * SAMPLE_INTERVAL_S) as f64);
+            }
+        }
+        // Control-plane demand: 1-minute windows, as for the managers.
+        let api_cpu = self
+            .apiservers
+            .iter()
+            .map(|a| a.cpu_seconds)
+            .fold(0.0, f64::max);
+        let writes: u64 = self.metrics.writes_by_kind.iter().sum();
+        self.cp_window.push_back((api_cpu, writes as f64));
+        if self.cp_window.len() > 5 {
+            self.cp_window.pop_front();
+        }
+        if self.cp_window.len() == 5 {
+            let span = (4 * SAMPLE_INTERVAL_S) as f64;
+            let (first, last) = (self.cp_window[0], self.cp_window[4]);
+            self.peaks.apiserver_cpu_cores = self
+                .peaks
+                .apiserver_cpu_cores
+                .max((last.0 - first.0) / span);
+            self.peaks.etcd_writes_per_s =
+                self.peaks.etcd_writes_per_s.max((last.1 - first.1) / span);
+        }
+        self.peaks.live_bytes = self.peaks.live_bytes.max(self.store.live_bytes());
+        self.oom_check(sched);
+        if self.timeline {
+            let (mut seats, mut queued) = (0, 0);
+            for a in &self.apiservers {
+                for l in &a.levels {
+                    seats += l.in_use();
+                    queued += l.queued();
+                }
+            }
+            self.metrics.timeline.push(TimelineRow {
+                t_s: now.as_secs_f64(),
+                queue_depth: Controller::ALL
+                    .iter()
+                    .map(|&k| {
+                        self.ctrls
+                            .iter()
+                            .filter(|c| c.ctrl == k)
+                            .map(|c| c.queue.len())
+                            .sum()
+                    })
+                    .collect(),
+                seats_in_use: seats,
+                apf_queued: queued,
+                etcd_db_bytes: self.store.db_size(),
+                pc_tasks_running: self.pcs.iter().map(|p| p.running()).sum(),
+                pc_tasks_waiting: self.pcs.iter().map(|p| p.queue_gauge.value()).sum(),
+                pc_tasks_finished: self.tasks_finished,
+                machines_running: self.machines_running,
+                clusters_ready: self.clusters_ready,
+            });
+        }
+        let all_ready = self.clusters_ready == self.clusters.len() as u32;
+        let stuck_on_quota = self
+            .store
+            .nospace_at
+            .is_some_and(|t| now > t + SimDuration::from_mins(30));
+        let mut done = all_ready;
+        if all_ready {
+            if self.op_timings.is_empty() {
+                self.op_timings.push(OpTiming {
+                    op: "create".into(),
+                    started_s: 0.0,
+                    finished_s: self.metrics.fleet_ready_at.map(|t| t.as_secs_f64()),
+                });
+            }
+            done = self.advance_ops(sched, now);
+        }
+        if done || stuck_on_quota || now >= self.deadline {
+            if self.steady_start.is_some() && self.steady_end.is_none() {
+                self.steady_end = Some(Snapshot::take(self, now));
+            }
+            if let (Some(op), Some(t)) = (self.after.get(self.after_i), self.op_started)
+                && !matches!(op, AfterOp::WaitUntil(_))
+            {
+                self.op_timings.push(OpTiming {
+                    op: op.name().into(),
+                    started_s: t.as_secs_f64(),
+                    finished_s: None,
+                });
+            }
+            self.finished = true;
+        }
+    }
+
+    /// Managers' figures: name, peak 1-minute CPU [cores], CPU limit [cores], peak memory,
+    /// memory limit [bytes], OOM kills, rate-limiter waits.
+    pub fn manager_figures(&self) -> Vec<ManagerFigures> {
+        self.managers
+            .iter()
+            .map(|m| ManagerFigures {
+                name: m.name.clone(),
+                cpu_peak_cores: m.cpu_peak_cores,
+                cpu_limit_cores: m.cpu_limit,
+                cpu_seconds: m.cpu_seconds,
+                memory_peak_bytes: m.memory_peak,
+                memory_limit_bytes: m.memory_limit,
+                oom_kills: m.oom_kills,
+                restarts: m.restarts,
+                limiter_wait_p99_s: m.limiter_wait.quantile(0.99).as_secs_f64(),
+                limiter_wait_total_s: m.limiter_wait_total,
+            })
+            .collect()
+    }
+
+    /// Peak APF seats in use on any replica's workload-low level, and its seats.
+    pub fn apf_peak_seats(&self) -> (f64, u32) {
+        let l = LEVEL_WORKLOAD_LOW as usize;
+        let peak = self
+            .apiservers
+            .iter()
+            .map(|a| a.levels[l].seats_gauge.max())
+            .fold(0.0, f64::max);
+        (peak, self.apiservers[0].levels[l].seats())
+    }
+
+    /// Requests rejected by each level, summed over replicas.
+    pub fn apf_rejected(&self) -> u64 {
+        self.apiservers
+            .iter()
+            .flat_map(|a| a.levels.iter())
+            .map(|l| l.rejected)
+            .sum()
+    }
+
+    /// Objects stored per kind [count].
+    pub fn objects_by_kind(&self) -> [u64; ObjKind::ALL.len()] {
+        self.count_by_kind
+    }
+}
+
+/// The control plane's highest demand, from 15-second samples.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct ControlPlanePeaks {
+    /// Highest 1-minute average CPU of the busiest API server [cores].
+    pub apiserver_cpu_cores: f64,
+    /// Highest 1-minute average etcd write rate [1/s].
+    pub etcd_writes_per_s: f64,
+    /// Highest live bytes in etcd (what the watch cache holds) [bytes].
+    pub live_bytes: u64,
+}
+
+/// One manager's figures for the report.
+#[derive(Clone, Debug)]
+pub struct ManagerFigures {
+    /// Deployment name (with `-shard-N` when sharded).
+    pub name: String,
+    /// Highest 1-minute average CPU use [cores].
+    pub cpu_peak_cores: f64,
+    /// CPU limit [cores].
+    pub cpu_limit_cores: f64,
+    /// CPU used over the run [core-seconds].
+    pub cpu_seconds: f64,
+    /// Highest memory [bytes].
+    pub memory_peak_bytes: f64,
+    /// Memory limit [bytes].
+    pub memory_limit_bytes: f64,
+    /// OOM kills [count].
+    pub oom_kills: u32,
+    /// Restarts injected by a fault [count].
+    pub restarts: u32,
+    /// 99th percentile of the wait for a rate-limiter token [s].
+    pub limiter_wait_p99_s: f64,
+    /// Total time requests waited for tokens [s].
+    pub limiter_wait_total_s: f64,
+}
+
+/// Counters at one instant.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Snapshot {
+    /// When.
+    pub at: SimTime,
+    /// Read-only API requests answered.
+    pub api_reads: u64,
+    /// Mutating API requests answered.
+    pub api_writes: u64,
+    /// API requests by object kind (those that name one).
+    pub requests_by_kind: [u64; ObjKind::ALL.len()],
+    /// Writes committed by etcd, by object kind.
+    pub writes_by_kind: [u64; ObjKind::ALL.len()],
+    /// Reconciles by controller instance.
+    pub reconciles: Vec<u64>,
+    /// CPU seconds by manager instance.
+    pub cpu_seconds: Vec<f64>,
+    /// Prism Central API calls.
+    pub pc_requests: u64,
+    /// etcd database size [bytes].
+    pub db_bytes: u64,
+}
+
+impl Snapshot {
+    /// The world's counters now.
+    pub fn take(world: &World, at: SimTime) -> Snapshot {
+        Snapshot {
+            at,
+            api_reads: world.metrics.api_readonly.count(),
+            api_writes: world.metrics.api_mutating.count(),
+            requests_by_kind: world.metrics.requests_by_kind,
+            writes_by_kind: world.metrics.writes_by_kind,
+            reconciles: world.ctrls.iter().map(|c| c.reconciles).collect(),
+            cpu_seconds: world
+                .manager_figures()
+                .iter()
+                .map(|m| m.cpu_seconds)
+                .collect(),
+            pc_requests: world.pcs.iter().map(|p| p.requests).sum(),
+            db_bytes: world.store.db_size(),
+        }
+    }
+}

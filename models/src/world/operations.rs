@@ -1,0 +1,234 @@
+//! The user's operations after the create (scale, upgrade, steady, delete) and the
+//! scenario's faults, as the world runs them.
+
+use sim_core::{Scheduler, SimDuration, SimTime};
+
+use super::attribution::Owner;
+use super::metrics::Snapshot;
+use super::requests::Op;
+use super::{Event, USER, World};
+use crate::controllers::workqueue::Priority;
+use crate::kinds::{Controller, ObjKind};
+use crate::recipe::{Effect, Target, Verb, Write};
+use crate::scenario::faults::Fault;
+use crate::scenario::operations::{AfterOp, OpTiming};
+
+impl World {
+    /// Injects `faults` (call before [`World::start`]).
+    pub fn set_faults(&mut self, faults: Vec<Fault>) {
+        self.outages = faults
+            .iter()
+            .filter_map(|f| match *f {
+                Fault::PrismCentralOutage { at, duration } => {
+                    Some((SimTime::ZERO + at, SimTime::ZERO + at + duration))
+                }
+                _ => None,
+            })
+            .collect();
+        self.mhc_timeout = faults.iter().find_map(|f| match *f {
+            Fault::MachineHealthCheck {
+                node_startup_timeout,
+                ..
+            } => Some(node_startup_timeout),
+            _ => None,
+        });
+        self.mhc_unhealthy_timeout = faults
+            .iter()
+            .find_map(|f| match *f {
+                Fault::MachineHealthCheck {
+                    unhealthy_timeout, ..
+                } => Some(unhealthy_timeout),
+                _ => None,
+            })
+            .unwrap_or(SimDuration::ZERO);
+        self.faults = faults;
+    }
+
+    /// The operations to run after the create, in order (call before [`World::start`]).
+    pub fn set_after(&mut self, after: Vec<AfterOp>) {
+        self.after = after;
+    }
+
+    /// Whether the clusters have a MachineHealthCheck.
+    pub fn mhc_enabled(&self) -> bool {
+        self.mhc_timeout.is_some()
+    }
+
+    /// How long the workload's `steady` operation asks for, if it has one.
+    pub fn steady_requested(&self) -> Option<SimDuration> {
+        self.after.iter().find_map(|op| match op {
+            AfterOp::Steady(d) => Some(*d),
+            AfterOp::Scale { .. }
+            | AfterOp::Upgrade { .. }
+            | AfterOp::Delete
+            | AfterOp::WaitUntil(_) => None,
+        })
+    }
+
+    /// Starts or checks the operations after the create; true when all have finished.
+    pub(super) fn advance_ops(&mut self, sched: &mut Scheduler<Event>, now: SimTime) -> bool {
+        while let Some(&op) = self.after.get(self.after_i) {
+            let fresh = self.op_started.is_none();
+            let started = *self.op_started.get_or_insert(now);
+            if let AfterOp::WaitUntil(t) = op {
+                if now < SimTime::ZERO + t {
+                    return false;
+                }
+                self.after_i += 1;
+                self.op_started = None;
+                continue;
+            }
+            let finished = match op {
+                AfterOp::WaitUntil(_) => unreachable!("handled above"),
+                AfterOp::Steady(d) => {
+                    if self.steady_start.is_none() {
+                        self.steady_start = Some(Snapshot::take(self, now));
+                    }
+                    let done = now >= started + d;
+                    if done {
+                        self.steady_end = Some(Snapshot::take(self, now));
+                    }
+                    done
+                }
+                AfterOp::Delete => {
+                    if fresh {
+                        for c in 0..self.clusters.len() as u32 {
+                            let w = Write {
+                                kind: ObjKind::Cluster,
+                                verb: Verb::MarkDeleted,
+                                target: Target::Cluster(c),
+                                effect: Effect::ClusterDeleting,
+                            };
+                            self.issue(sched, None, USER, Op::Write(w), Owner::Cluster(c));
+                        }
+                        false
+                    } else {
+                        self.clusters.iter().all(|c| !c.exists)
+                    }
+                }
+                AfterOp::Upgrade {
+                    wave,
+                    max_surge,
+                    max_unavailable,
+                } => {
+                    if fresh {
+                        self.upgrade_version += 1;
+                        self.upgrade_started = 0;
+                        self.upgrade_wave_start = 0;
+                        self.rollout = (max_surge, max_unavailable);
+                    }
+                    let v = self.upgrade_version;
+                    let n = self.clusters.len() as u32;
+                    let busy = (self.upgrade_wave_start..self.upgrade_started)
+                        .any(|c| !self.upgraded(c as usize, v));
+                    if busy {
+                        false
+                    } else if self.upgrade_started < n {
+                        // The next wave: the user patches each Cluster topology's version.
+                        let wave = if wave == 0 { n } else { wave };
+                        let end = (self.upgrade_started + wave).min(n);
+                        for c in self.upgrade_started..end {
+                            let w = Write {
+                                kind: ObjKind::Cluster,
+                                verb: Verb::Patch,
+                                target: Target::Cluster(c),
+                                effect: Effect::ClusterVersion { version: v },
+                            };
+                            self.issue(sched, None, USER, Op::Write(w), Owner::Cluster(c));
+                        }
+                        self.upgrade_wave_start = self.upgrade_started;
+                        self.upgrade_started = end;
+                        false
+                    } else {
+                        true
+                    }
+                }
+                AfterOp::Scale { by } => {
+                    if fresh {
+                        // The user patches each Cluster's topology replicas.
+                        // Every cluster was created with the same workers; each scale moves
+                        // the target from the last one, never below 0.
+                        let prev = self.scale_target.unwrap_or_else(|| {
+                            self.clusters.first().map_or(0, |c| c.initial_workers)
+                        });
+                        let target = (prev as i64 + i64::from(by)).max(0) as u32;
+                        self.scale_target = Some(target);
+                        for c in 0..self.clusters.len() as u32 {
+                            let workers = target;
+                            let w = Write {
+                                kind: ObjKind::Cluster,
+                                verb: Verb::Patch,
+                                target: Target::Cluster(c),
+                                effect: Effect::TopologyWorkers { workers },
+                            };
+                            self.issue(sched, None, USER, Op::Write(w), Owner::Cluster(c));
+                        }
+                        false
+                    } else {
+                        let target = self.scale_target.unwrap_or(0);
+                        self.clusters.iter().all(|c| {
+                            c.topology_workers == target
+                                && c.md_replicas == target
+                                && c.workers == target
+                                && c.workers_created - c.workers_gone == target
+                                && c.workers_running == target
+                        })
+                    }
+                }
+            };
+            if !finished {
+                return false;
+            }
+            self.op_timings.push(OpTiming {
+                op: op.name().into(),
+                started_s: started.as_secs_f64(),
+                finished_s: Some(now.as_secs_f64()),
+            });
+            self.after_i += 1;
+            self.op_started = None;
+        }
+        true
+    }
+
+    /// A running worker, drawn uniformly, loses its node (NotReady). The Machine
+    /// controller and the MachineHealthCheck see it through the workload cluster's Node
+    /// watch (the ClusterCache).
+    pub(super) fn fail_a_node(&mut self, sched: &mut Scheduler<Event>) {
+        use rand::RngExt;
+        let candidates: Vec<u32> = (0..self.machines.len() as u32)
+            .filter(|&m| {
+                let x = &self.machines[m as usize];
+                x.exists && x.running && !x.deleting && !x.is_cp() && x.node_failed_at.is_none()
+            })
+            .collect();
+        if candidates.is_empty() {
+            return;
+        }
+        let m = candidates[self.rng_node_failures.random_range(0..candidates.len())];
+        let now = sched.now();
+        self.machines[m as usize].node_failed_at = Some(now);
+        self.metrics.node_failures += 1;
+        self.enqueue(sched, Controller::Machine, m, Priority::Normal);
+        if self.mhc_enabled() {
+            let c = self.machines[m as usize].cluster;
+            self.enqueue(sched, Controller::MachineHealthCheck, c, Priority::Normal);
+        }
+    }
+
+    /// Whether cluster `c` has finished its upgrade to `v`: every Machine runs version `v`,
+    /// as many as wanted, and the old MachineSet is gone.
+    pub(super) fn upgraded(&self, c: usize, v: u8) -> bool {
+        let cl = &self.clusters[c];
+        cl.version == v
+            && cl.kcp_version == v
+            && cl.kcp_rolled_out == v
+            && cl.md_version == v
+            && cl.ms_version == v
+            && cl.old_ms.is_none()
+            && cl.cp_alive() == cl.cp_replicas
+            && cl.cp_running == cl.cp_replicas
+            && cl.workers == cl.md_replicas
+            && cl.workers_created - cl.workers_gone == cl.workers
+            && cl.workers_running == cl.workers
+    }
+}

@@ -1,0 +1,352 @@
+//! An API request's path: the manager's client-side token bucket (client-go), API
+//! Priority and Fairness on the API server replica its connection is pinned to, the
+//! request's processing, and for a write etcd's group commit ([`super::commits`]); then
+//! its answer goes back to the reconcile that sent it. 429s are retried after
+//! Retry-After, up to client-go's retries.
+
+use sim_core::{EventId, Scheduler, SimDuration, SimTime};
+
+use super::attribution::{Owner, Resource, Service};
+use super::{Event, LEVEL_GLOBAL_DEFAULT, LEVEL_WORKLOAD_LOW, USER, USER_RETRY_S, World};
+use crate::apiserver::apf::Admission;
+use crate::kinds::ObjKind;
+use crate::recipe::{Effect, Verb, Write};
+
+/// What a request asks of the API server.
+#[derive(Clone, Copy, Debug)]
+pub(super) enum Op {
+    Write(Write),
+    /// A GET served from etcd (the Lease read before a renewal).
+    Read,
+    /// A LIST of every object of a kind (a relist after a restart).
+    List {
+        objects: u32,
+    },
+    /// A Lease renewal.
+    LeaseUpdate,
+    /// A Kubernetes Event create.
+    EventCreate,
+    /// A Kubernetes Event count patch (a repeat).
+    EventPatch,
+}
+
+pub(super) struct Request {
+    pub(super) rec: Option<u32>,
+    pub(super) manager: u8,
+    pub(super) op: Op,
+    pub(super) owner: Owner,
+    pub(super) level: u8,
+    pub(super) replica: u8,
+    pub(super) width: u32,
+    pub(super) attempts: u32,
+    /// When this attempt reached the API server.
+    pub(super) arrived: SimTime,
+    /// When this attempt started waiting (for its token, or its Retry-After).
+    pub(super) waiting_since: SimTime,
+    pub(super) apf_queue: u32,
+    pub(super) timeout: Option<EventId>,
+    /// Whether it holds APF seats (it is executing).
+    pub(super) executing: bool,
+    /// When it reached etcd's leader.
+    pub(super) etcd_at: SimTime,
+    /// The epoch of the manager process that sent it.
+    pub(super) epoch: u32,
+}
+
+impl World {
+    pub(super) fn issue(
+        &mut self,
+        sched: &mut Scheduler<Event>,
+        rec: Option<u32>,
+        manager: u8,
+        op: Op,
+        owner: Owner,
+    ) {
+        let now = sched.now();
+        // The CAPI and CAPX service accounts match the `service-accounts` FlowSchema, so
+        // their Lease traffic shares workload-low with their other requests (only
+        // kube-system users reach the leader-election level).
+        let (level, replica) = match op {
+            _ if manager == USER => {
+                let r = self.next_user_replica;
+                self.next_user_replica = (r + 1) % self.apiservers.len() as u8;
+                (LEVEL_GLOBAL_DEFAULT, r)
+            }
+            _ => (LEVEL_WORKLOAD_LOW, self.managers[manager as usize].replica),
+        };
+        let width = match op {
+            // LIST: one seat per 100 objects, capped at 10.
+            Op::List { objects } => objects.div_ceil(100).clamp(1, 10),
+            _ => 1,
+        };
+        let req = self.reqs.insert(Request {
+            rec,
+            manager,
+            op,
+            owner,
+            level,
+            replica,
+            width,
+            attempts: 0,
+            arrived: now,
+            waiting_since: now,
+            apf_queue: 0,
+            timeout: None,
+            executing: false,
+            etcd_at: now,
+            epoch: if manager == USER {
+                0
+            } else {
+                self.managers[manager as usize].epoch
+            },
+        });
+        self.through_limiter(sched, req);
+    }
+
+    pub(super) fn through_limiter(&mut self, sched: &mut Scheduler<Event>, req: u32) {
+        let now = sched.now();
+        let r = self.reqs.get_mut(req).expect("live request");
+        r.waiting_since = now;
+        // The manager's own clients share its bucket; Events go through the recorder's
+        // own client (not modelled) and the user's kubectl is not limited here.
+        let limited = r.manager != USER
+            && !matches!(
+                r.op,
+                Op::EventCreate | Op::EventPatch | Op::LeaseUpdate | Op::Read
+            );
+        let wait = if limited {
+            self.managers[r.manager as usize].limiter.reserve(now)
+        } else {
+            SimDuration::ZERO
+        };
+        if wait > SimDuration::ZERO {
+            let m = &mut self.managers[r.manager as usize];
+            m.limiter_wait.record(wait);
+            m.limiter_wait_total += wait.as_secs_f64();
+            let (owner, rec) = (r.owner, r.rec);
+            self.wait(owner, Resource::RateLimiter, wait);
+            if let Some(rec) = rec {
+                self.set_activity(now, rec, Resource::RateLimiter);
+                let c = self.recs.get(rec).expect("live reconcile").ci;
+                self.ctrls[c].limiter_wait += wait.as_secs_f64();
+            }
+            sched.schedule_in(wait, Event::TokenGranted(req));
+        } else {
+            if limited {
+                self.managers[r.manager as usize]
+                    .limiter_wait
+                    .record(SimDuration::ZERO);
+            }
+            self.admit(sched, req);
+        }
+    }
+
+    pub(super) fn admit(&mut self, sched: &mut Scheduler<Event>, req: u32) {
+        let now = sched.now();
+        let r = self.reqs.get_mut(req).expect("live request");
+        r.arrived = now;
+        let (replica, level, width) = (r.replica as usize, r.level as usize, r.width);
+        let hand: &[u32] = if r.manager == USER || level != LEVEL_WORKLOAD_LOW as usize {
+            &[0, 1, 2, 3]
+        } else {
+            &self.managers[r.manager as usize].hand
+        };
+        let admission = self.apiservers[replica].levels[level].arrive(now, req, hand, width);
+        match admission {
+            Admission::Dispatched => self.execute(sched, req),
+            Admission::Queued(q) => {
+                let id = sched.schedule_in(self.queue_wait_limit, Event::ApfQueueTimedOut(req));
+                let r = self.reqs.get_mut(req).expect("live request");
+                r.apf_queue = q;
+                r.timeout = Some(id);
+                if let Some(rec) = r.rec {
+                    self.set_activity(now, rec, Resource::ApfQueue);
+                }
+            }
+            Admission::Rejected => self.rejected(sched, req),
+        }
+    }
+
+    pub(super) fn rejected(&mut self, sched: &mut Scheduler<Event>, req: u32) {
+        self.metrics.api_429 += 1;
+        let r = self.reqs.get(req).expect("live request");
+        let (op, latency) = (r.op, sched.now() - r.arrived);
+        self.record_latency(op, latency);
+        let max = self.cfg.kube_apiserver.client_max_retries;
+        let r = self.reqs.get_mut(req).expect("live request");
+        r.attempts += 1;
+        if r.attempts > max {
+            self.fail_request(sched, req);
+        } else {
+            r.waiting_since = sched.now();
+            let rec = r.rec;
+            let d = SimDuration::from_secs_f64(self.cfg.kube_apiserver.retry_after.0);
+            sched.schedule_in(d, Event::RetryAfterElapsed(req));
+            if let Some(rec) = rec {
+                self.set_activity(sched.now(), rec, Resource::ApfQueue);
+            }
+        }
+    }
+
+    pub(super) fn execute(&mut self, sched: &mut Scheduler<Event>, req: u32) {
+        let now = sched.now();
+        let r = self.reqs.get_mut(req).expect("live request");
+        if let Some(id) = r.timeout.take() {
+            sched.cancel(id);
+        }
+        r.executing = true;
+        let (owner, waited, rec, op) = (r.owner, now - r.arrived, r.rec, r.op);
+        let replica = r.replica as usize;
+        if let Some(rec) = rec {
+            self.set_activity(now, rec, Resource::Workqueue);
+        }
+        let api = &self.cfg.kube_apiserver;
+        let (d, cpu) = match op {
+            Op::Write(_) | Op::LeaseUpdate | Op::EventCreate | Op::EventPatch => (
+                api.write_processing.sample_duration(&mut self.rng_api),
+                api.write_cpu.sample(&mut self.rng_api),
+            ),
+            Op::Read => {
+                let d = api.read_processing.sample_duration(&mut self.rng_api);
+                (d, d.as_secs_f64() * 0.5)
+            }
+            Op::List { objects } => {
+                let cpu = api.list_cpu_per_object * f64::from(objects);
+                (SimDuration::from_secs_f64(cpu), cpu)
+            }
+        };
+        self.apiservers[replica].cpu_seconds += cpu;
+        self.metrics.service[Service::ApiServer as usize] += d.as_secs_f64();
+        self.wait(owner, Resource::ApfQueue, waited);
+        sched.schedule_in(d, Event::RequestProcessed(req));
+    }
+
+    pub(super) fn processed(&mut self, sched: &mut Scheduler<Event>, req: u32) {
+        let now = sched.now();
+        let r = self.reqs.get(req).expect("live request");
+        let kind = match r.op {
+            Op::Write(w) => Some((w.kind, w.verb)),
+            Op::LeaseUpdate => Some((ObjKind::Lease, Verb::Patch)),
+            Op::EventCreate => Some((ObjKind::Event, Verb::Create)),
+            Op::EventPatch => Some((ObjKind::Event, Verb::Patch)),
+            Op::Read | Op::List { .. } => None,
+        };
+        let Some((kind, verb)) = kind else {
+            self.complete(sched, req, true);
+            return;
+        };
+        self.metrics.requests_by_kind[kind.index()] += 1;
+        if verb == Verb::NoopUpdate {
+            self.complete(sched, req, true);
+            return;
+        }
+        // etcd's quota check happens before the proposal (quotaKVServer).
+        if verb != Verb::Delete && self.store.nospace_at.is_some() {
+            self.store.rejected_writes += 1;
+            self.fail_request(sched, req);
+            return;
+        }
+        let rec = r.rec;
+        self.reqs.get_mut(req).expect("live request").etcd_at = now;
+        if let Some(rec) = rec {
+            self.set_activity(now, rec, Resource::Etcd);
+        }
+        if let Some(d) = self
+            .etcd
+            .submit(req, now, &self.etcd_cfg, &mut self.rng_etcd)
+        {
+            sched.schedule_in(d, Event::EtcdBatchCommitted);
+        }
+    }
+
+    pub(super) fn record_latency(&mut self, op: Op, latency: SimDuration) {
+        match op {
+            Op::Read | Op::List { .. } => self.metrics.api_readonly.record(latency),
+            _ => self.metrics.api_mutating.record(latency),
+        }
+    }
+
+    /// The API server answered: releases the request's seats (dispatching what now
+    /// fits) and hands the answer to its reconcile.
+    pub(super) fn complete(&mut self, sched: &mut Scheduler<Event>, req: u32, ok: bool) {
+        let now = sched.now();
+        let r = self.reqs.remove(req).expect("live request");
+        self.record_latency(r.op, now - r.arrived);
+        if !ok {
+            self.metrics.api_failed += 1;
+        }
+        if r.executing {
+            let (replica, level) = (r.replica as usize, r.level as usize);
+            let mut dispatched = Vec::new();
+            self.apiservers[replica].levels[level].release(now, r.width, |q| dispatched.push(q));
+            for q in dispatched {
+                self.execute(sched, q);
+            }
+        }
+        if let Op::List { .. } = r.op
+            && r.manager != USER
+            && r.epoch == self.managers[r.manager as usize].epoch
+        {
+            let mg = &mut self.managers[r.manager as usize];
+            mg.lists_pending = mg.lists_pending.saturating_sub(1);
+            if mg.lists_pending == 0 {
+                let m = r.manager as usize;
+                for c in 0..self.ctrls.len() {
+                    if self.ctrls[c].mi == m {
+                        self.dispatch(sched, c);
+                    }
+                }
+            }
+        }
+        if let Some(rec) = r.rec {
+            self.request_done(sched, rec, ok);
+        }
+        // The user's own commands (create, scale, upgrade, delete a Cluster) that failed
+        // after the client's retries are run again a little later, as a script would; so
+        // are the garbage collector's deletes, which its workqueue retries.
+        if let (false, USER, Op::Write(w)) = (ok, r.manager, r.op)
+            && (matches!(
+                w.effect,
+                Effect::ClusterCreated
+                    | Effect::TopologyWorkers { .. }
+                    | Effect::ClusterVersion { .. }
+                    | Effect::ClusterDeleting
+            ) || (w.verb == Verb::Delete && w.effect == Effect::None))
+        {
+            self.user_retries.push(w);
+            let i = (self.user_retries.len() - 1) as u32;
+            sched.schedule_in(SimDuration::from_secs(USER_RETRY_S), Event::UserRetry(i));
+        }
+    }
+
+    /// The request failed for good: retries exhausted, or etcd refused it.
+    pub(super) fn fail_request(&mut self, sched: &mut Scheduler<Event>, req: u32) {
+        self.complete(sched, req, false);
+    }
+
+    /// Whether the process that sent `req` has been killed since (its pending requests
+    /// are never sent).
+    pub(super) fn sender_dead(&self, req: u32) -> bool {
+        let r = self.reqs.get(req).expect("live request");
+        r.manager != USER && r.epoch != self.managers[r.manager as usize].epoch
+    }
+
+    pub(super) fn request_done(&mut self, sched: &mut Scheduler<Event>, rec: u32, ok: bool) {
+        let Some(r) = self.recs.get_mut(rec) else {
+            return;
+        };
+        if r.epoch != self.managers[r.mi].epoch {
+            self.drop_orphan(rec);
+            return;
+        }
+        if ok {
+            r.next_write += 1;
+            self.set_activity(sched.now(), rec, Resource::Workqueue);
+            self.next_write(sched, rec);
+        } else {
+            // The write failed: the reconcile returns the error.
+            r.failed = true;
+            self.finish(sched, rec);
+        }
+    }
+}
