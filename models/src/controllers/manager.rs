@@ -10,7 +10,10 @@ use sim_core::SimTime;
 use sim_core::stats::LatencyHistogram;
 
 use crate::apiserver::client_limiter::{ClientLimiter, ClientRateLimit};
-use crate::controllers::workqueue::WorkQueue;
+use sim_core::StreamId;
+
+use crate::apiserver::apf::{self, PriorityLevelConfig};
+use crate::controllers::workqueue::{WorkQueue, WorkQueueConfig};
 use crate::kinds::Controller;
 use crate::scenario::config::{ManagerConfig, ModelConfig};
 
@@ -149,4 +152,91 @@ pub(crate) fn concurrency(cfg: &ModelConfig, c: Controller) -> u32 {
     };
     // controller-runtime's MaxConcurrentReconciles default.
     v.unwrap_or(1)
+}
+
+/// The manager processes and controllers of a management cluster: each manager's shards
+/// (a Deployment each), and each controller's instance in every shard of its manager.
+pub(crate) struct Instances {
+    /// Manager instances, each manager's shards in configuration order.
+    pub(crate) managers: Vec<ManagerRt>,
+    /// Index of each manager's first instance in `managers`.
+    pub(crate) mgr_base: [usize; 4],
+    /// Shards of each manager.
+    pub(crate) shards: [u32; 4],
+    /// Controller instances: each controller's shards, in [`Controller::ALL`] order.
+    pub(crate) ctrls: Vec<ControllerRt>,
+    /// Index of each controller's first instance in `ctrls`.
+    pub(crate) ctrl_base: [usize; 10],
+}
+
+impl Instances {
+    /// The instances `cfg` deploys, spread round-robin over `api_replicas` API servers,
+    /// each manager's flow dealt its hand of `wl`'s (workload-low's) queues.
+    pub(crate) fn new(cfg: &ModelConfig, api_replicas: u32, wl: &PriorityLevelConfig) -> Self {
+        let mut managers: Vec<ManagerRt> = Vec::new();
+        let mut mgr_base = [0usize; 4];
+        let mut shards = [1u32; 4];
+        for (k, (name, m)) in cfg.managers().iter().enumerate() {
+            mgr_base[k] = managers.len();
+            shards[k] = m.shards.max(1);
+            // Flow distinguisher: the manager's service account, shared by its shards.
+            let hash = sim_core::rng::splitmix64(StreamId::named(name).raw());
+            let hand = apf::deal_hand(hash, wl.queues, wl.hand_size);
+            for s in 0..shards[k] {
+                let i = managers.len() as u32;
+                let label = if shards[k] == 1 {
+                    name.to_string()
+                } else {
+                    format!("{name}-shard-{}", s + 1)
+                };
+                let replica = (i % api_replicas) as u8;
+                managers.push(manager_rt(label, k, s, m, replica, hand.clone()));
+            }
+        }
+        let mut ctrl_base = [0usize; 10];
+        let mut ctrls = Vec::new();
+        for &c in &Controller::ALL {
+            ctrl_base[c.index()] = ctrls.len();
+            for s in 0..shards[c.manager()] {
+                let mi = mgr_base[c.manager()] + s as usize;
+                ctrls.push(ControllerRt::new(cfg, c, mi, managers[mi].name.clone()));
+            }
+        }
+        Instances {
+            managers,
+            mgr_base,
+            shards,
+            ctrls,
+            ctrl_base,
+        }
+    }
+}
+
+impl ControllerRt {
+    /// Controller `c`'s instance in manager instance `mi`, idle.
+    fn new(cfg: &ModelConfig, c: Controller, mi: usize, manager_name: String) -> Self {
+        let mcfg = cfg.managers()[c.manager()].1;
+        let mut q = WorkQueueConfig::default_for(mcfg.queue);
+        if c == Controller::NutanixMachine {
+            // CAPX main.go hard-codes the machine controller's limiter: per-item backoff
+            // 1 ms to 1000 s, max-of 10 qps / 100.
+            q.base_delay_s = 0.001;
+        }
+        ControllerRt {
+            ctrl: c,
+            mi,
+            manager_name,
+            queue: WorkQueue::new(q, cfg.thresholds.workqueue_depth),
+            workers: concurrency(cfg, c),
+            busy: 0,
+            reconcile_time: LatencyHistogram::new(),
+            reconciles: 0,
+            errors: 0,
+            limiter_wait: 0.0,
+            activity: [0; 6],
+            activity_integral: [0.0; 6],
+            activity_at: SimTime::ZERO,
+            ready_snap: Vec::new(),
+        }
+    }
 }

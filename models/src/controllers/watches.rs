@@ -13,7 +13,6 @@
 //! transitions their predicates let through (infrastructure provisioned, control plane
 //! initialized).
 
-
 use crate::kinds::{Controller, ObjKind};
 
 /// Which key of a watching controller a change maps to.

@@ -3,7 +3,7 @@
 //! lands on the fleet's objects ([`super::effects`]). A create of an object that exists is
 //! a 409 and a delete of one that is gone a 404: no write.
 
-use sim_core::{Scheduler, SimDuration};
+use sim_core::{Scheduler, SimDuration, SimTime};
 
 use super::attribution::Resource;
 use super::requests::Op;
@@ -180,6 +180,40 @@ impl World {
                 mg.memory = mg.memory_base + self.cfg.costs.cache_bytes_per_stored_byte * share;
                 mg.memory_peak = mg.memory_peak.max(mg.memory);
             }
+        }
+    }
+
+    /// The API server's periodic etcd compaction.
+    pub(super) fn compaction_due(&mut self, sched: &mut Scheduler<Event>) {
+        // Compacts to the revision of the previous run.
+        let every = SimDuration::from_secs_f64(self.cfg.etcd.compaction_interval.0);
+        sched.schedule_in(every, Event::CompactionDue);
+        self.store.compact(self.compaction_mark);
+        self.compaction_mark = sched.now();
+    }
+
+    /// etcd's periodic auto-compaction (`auto-compaction-retention`).
+    pub(super) fn auto_compaction_due(&mut self, sched: &mut Scheduler<Event>) {
+        let retention = self.cfg.etcd.auto_compaction_retention.0;
+        let every = SimDuration::from_secs_f64(retention.min(3600.0));
+        sched.schedule_in(every, Event::AutoCompactionDue);
+        let point = sched
+            .now()
+            .saturating_since(SimTime::ZERO)
+            .saturating_sub(SimDuration::from_secs_f64(retention));
+        self.store.compact(SimTime::ZERO + point);
+    }
+
+    /// Kubernetes Events older than their 1-hour TTL are deleted.
+    pub(super) fn event_ttl_sweep(&mut self, sched: &mut Scheduler<Event>) {
+        let now = sched.now();
+        sched.schedule_in(SimDuration::from_secs(60), Event::EventTtlSweep);
+        let size = self.cfg.costs.object_size.of(ObjKind::Event);
+        while self.event_expiry.front().is_some_and(|&t| t <= now) {
+            self.event_expiry.pop_front();
+            self.store.delete(now, size);
+            self.object_created(ObjKind::Event, size, false);
+            self.metrics.events_alive -= 1;
         }
     }
 }

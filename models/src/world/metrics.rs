@@ -50,6 +50,32 @@ pub struct Metrics {
     pub events_alive: u64,
 }
 
+impl Metrics {
+    /// Nothing counted yet, for `machines` machines and `clusters` clusters.
+    pub(super) fn new(machines: usize, clusters: usize) -> Self {
+        Metrics {
+            api_mutating: LatencyHistogram::new(),
+            api_readonly: LatencyHistogram::new(),
+            api_429: 0,
+            api_failed: 0,
+            writes_by_kind: [0; ObjKind::ALL.len()],
+            writes_by_verb: [[0; 4]; ObjKind::ALL.len()],
+            requests_by_kind: [0; ObjKind::ALL.len()],
+            vm_create: LatencyHistogram::new(),
+            vm_create_failures: 0,
+            remediations: 0,
+            node_failures: 0,
+            machine_waits: vec![[0.0; 6]; machines],
+            cluster_waits: vec![[0.0; 6]; clusters],
+            service: [0.0; 4],
+            queue_wait_by_ctrl: [0.0; 10],
+            timeline: Vec::new(),
+            fleet_ready_at: None,
+            events_alive: 0,
+        }
+    }
+}
+
 /// Gauges sampled over simulated time.
 #[derive(Clone, Debug, serde::Serialize)]
 pub struct TimelineRow {

@@ -23,24 +23,21 @@ pub mod slab;
 
 use std::collections::VecDeque;
 
-use sim_core::stats::LatencyHistogram;
 use sim_core::{Model, RngStreams, Scheduler, SimDuration, SimRng, SimTime, StreamId};
 
-use self::attribution::{Owner, Resource};
 use self::metrics::{ControlPlanePeaks, Metrics, Snapshot};
 use self::reconciles::Reconcile;
-use self::requests::{Op, Request};
+use self::requests::Request;
 use self::slab::Slab;
 use crate::apiserver::ApiServerRt;
-use crate::apiserver::apf::{self, PriorityLevel};
-use crate::controllers::manager::{ControllerRt, ManagerRt, concurrency, manager_rt};
+use crate::apiserver::apf::{self};
+use crate::controllers::manager::{ControllerRt, Instances, ManagerRt};
 use crate::controllers::watches::cached_kinds;
-use crate::controllers::workqueue::{Priority, WorkQueue, WorkQueueConfig};
 use crate::etcd::{EtcdConfig, EtcdStore, GroupCommit};
 use crate::kinds::{Controller, KeySpace, ObjKind};
 use crate::objects::{ClusterState, MachineState, make_fleet};
 use crate::prism_central::{PrismCentral, PrismCentralConfig};
-use crate::recipe::{Effect, Target, Verb, Write};
+use crate::recipe::Write;
 use crate::scenario::config::ModelConfig;
 use crate::scenario::faults::Fault;
 use crate::scenario::operations::{AfterOp, FleetSpec, OpTiming};
@@ -226,111 +223,21 @@ impl World {
             make_fleet(fleet.clusters, fleet.control_plane_replicas, workers);
         let api = &cfg.kube_apiserver;
         let levels = apf::default_levels();
-        let seats = apf::nominal_limits(
-            api.max_requests_inflight + api.max_mutating_requests_inflight,
-            &levels,
-        );
-        let apiservers = (0..api.replicas)
-            .map(|_| ApiServerRt {
-                levels: levels
-                    .iter()
-                    .zip(&seats)
-                    .map(|(l, &s)| PriorityLevel::new(l, s))
-                    .collect(),
-                cpu_seconds: 0.0,
-            })
-            .collect();
-        let wl = &levels[LEVEL_WORKLOAD_LOW as usize];
-        // Manager instances: each manager's shards, in configuration order.
-        let mut managers: Vec<ManagerRt> = Vec::new();
-        let mut mgr_base = [0usize; 4];
-        let mut shards = [1u32; 4];
-        for (k, (name, m)) in cfg.managers().iter().enumerate() {
-            mgr_base[k] = managers.len();
-            shards[k] = m.shards.max(1);
-            // Flow distinguisher: the manager's service account, shared by its shards.
-            let hash = sim_core::rng::splitmix64(StreamId::named(name).raw());
-            let hand = apf::deal_hand(hash, wl.queues, wl.hand_size);
-            for s in 0..shards[k] {
-                let i = managers.len() as u32;
-                let label = if shards[k] == 1 {
-                    name.to_string()
-                } else {
-                    format!("{name}-shard-{}", s + 1)
-                };
-                let replica = (i % api.replicas) as u8;
-                managers.push(manager_rt(label, k, s, m, replica, hand.clone()));
-            }
-        }
-        let thresholds = &cfg.thresholds;
-        let mut ctrl_base = [0usize; 10];
-        let mut ctrls = Vec::new();
-        for &c in &Controller::ALL {
-            ctrl_base[c.index()] = ctrls.len();
-            let mcfg = cfg.managers()[c.manager()].1;
-            for s in 0..shards[c.manager()] {
-                let mi = mgr_base[c.manager()] + s as usize;
-                ctrls.push(ControllerRt {
-                    ctrl: c,
-                    mi,
-                    manager_name: managers[mi].name.clone(),
-                    queue: WorkQueue::new(
-                        {
-                            let mut q = WorkQueueConfig::default_for(mcfg.queue);
-                            if c == Controller::NutanixMachine {
-                                // CAPX main.go hard-codes the machine controller's limiter:
-                                // per-item backoff 1 ms to 1000 s, max-of 10 qps / 100.
-                                q.base_delay_s = 0.001;
-                            }
-                            q
-                        },
-                        thresholds.workqueue_depth,
-                    ),
-                    workers: concurrency(&cfg, c),
-                    busy: 0,
-                    reconcile_time: LatencyHistogram::new(),
-                    reconciles: 0,
-                    errors: 0,
-                    limiter_wait: 0.0,
-                    activity: [0; 6],
-                    activity_integral: [0.0; 6],
-                    activity_at: SimTime::ZERO,
-                    ready_snap: Vec::new(),
-                });
-            }
-        }
-        let e = &cfg.etcd;
-        let etcd_cfg = EtcdConfig {
-            fsync: e.fsync_dist(),
-            raft_rtt: e.raft_rtt,
-            apply_per_write_s: e.apply_per_write,
-            quota_backend_bytes: e.quota_backend_bytes.0,
-            auto_compaction_retention_s: e.auto_compaction_retention.0,
-            apiserver_compaction_interval_s: e.compaction_interval.0,
-            revision_overhead_bytes: e.revision_overhead.0,
-        };
+        let apiservers = ApiServerRt::replicas(api, &levels);
+        let Instances {
+            managers,
+            mgr_base,
+            shards,
+            ctrls,
+            ctrl_base,
+        } = Instances::new(&cfg, api.replicas, &levels[LEVEL_WORKLOAD_LOW as usize]);
+        let etcd_cfg = EtcdConfig::from_settings(&cfg.etcd);
         let store = EtcdStore::new(
             &etcd_cfg,
-            thresholds.etcd_size_fraction * e.quota_backend_bytes.0 as f64,
+            cfg.thresholds.etcd_size_fraction * cfg.etcd.quota_backend_bytes.0 as f64,
         );
-        let p = &cfg.prism_central;
-        let pc_cfg = PrismCentralConfig {
-            api_rate_limit: match p.api_rate_limit {
-                Some(l) => l.0,
-                None => Some(p.size.api_rate_limit()),
-            },
-            max_concurrent_tasks: match p.max_concurrent_tasks {
-                Some(l) => l.0.map(|v| v.round().max(1.0) as u32),
-                None => Some(p.size.max_concurrent_tasks()),
-            },
-            api_latency: p.api_latency,
-            vm_create: p.vm_create,
-            vm_power_on: p.vm_power_on,
-            vm_delete: p.vm_delete,
-            vm_update: p.vm_update,
-            load_slowdown: p.load_slowdown,
-        };
-        let pcs = (0..p.count.max(1))
+        let pc_cfg = PrismCentralConfig::from_settings(&cfg.prism_central);
+        let pcs = (0..cfg.prism_central.count.max(1))
             .map(|_| PrismCentral::new(pc_cfg))
             .collect();
         let queue_wait_limit = SimDuration::from_secs_f64((api.request_timeout.0 / 4.0).min(60.0));
@@ -360,26 +267,7 @@ impl World {
             rng_resync: streams.stream(StreamId::named("resync-jitter")),
             rng_vm_failure: streams.stream(StreamId::named("vm-create-failure")),
             rng_restarts: streams.stream(StreamId::named("controller-restarts")),
-            metrics: Metrics {
-                api_mutating: LatencyHistogram::new(),
-                api_readonly: LatencyHistogram::new(),
-                api_429: 0,
-                api_failed: 0,
-                writes_by_kind: [0; ObjKind::ALL.len()],
-                writes_by_verb: [[0; 4]; ObjKind::ALL.len()],
-                requests_by_kind: [0; ObjKind::ALL.len()],
-                vm_create: LatencyHistogram::new(),
-                vm_create_failures: 0,
-                remediations: 0,
-                node_failures: 0,
-                machine_waits: vec![[0.0; 6]; n_machines],
-                cluster_waits: vec![[0.0; 6]; n_clusters],
-                service: [0.0; 4],
-                queue_wait_by_ctrl: [0.0; 10],
-                timeline: Vec::new(),
-                fleet_ready_at: None,
-                events_alive: 0,
-            },
+            metrics: Metrics::new(n_machines, n_clusters),
             stored_by_kind: [0; ObjKind::ALL.len()],
             count_by_kind: [0; ObjKind::ALL.len()],
             event_expiry: VecDeque::new(),
@@ -507,162 +395,32 @@ impl Model for World {
 
     fn handle(&mut self, event: Event, sched: &mut Scheduler<Event>) {
         match event {
-            Event::UserRetry(i) => {
-                let w = self.user_retries[i as usize];
-                let owner = match w.target {
-                    // The garbage collector's deletes are nobody's wait.
-                    Target::Cluster(_) if w.effect == Effect::None => Owner::None,
-                    Target::Cluster(c) => Owner::Cluster(c),
-                    Target::Machine(_) => Owner::None,
-                };
-                self.issue(sched, None, USER, Op::Write(w), owner);
-            }
-            Event::ClusterApplied(c) => {
-                let w = Write {
-                    kind: ObjKind::Cluster,
-                    verb: Verb::Create,
-                    target: Target::Cluster(c),
-                    effect: Effect::ClusterCreated,
-                };
-                self.issue(sched, None, USER, Op::Write(w), Owner::Cluster(c));
-            }
+            Event::UserRetry(i) => self.user_retry(sched, i),
+            Event::ClusterApplied(c) => self.cluster_applied(sched, c),
             Event::QueueDelayElapsed { ci, key, at } => {
-                let c = ci as usize;
-                let now = sched.now();
-                if self.managers[self.ctrls[c].mi].up
-                    && self.ctrls[c].queue.delay_elapsed(key, now, at)
-                {
-                    self.mark_ready(now, c, key);
-                    self.dispatch(sched, c);
-                }
+                self.queue_delay_elapsed(sched, ci, key, at)
             }
             Event::CpuDone(rec) => self.cpu_done(sched, rec),
-            Event::TokenGranted(req) => {
-                if self.sender_dead(req) {
-                    self.reqs.remove(req);
-                } else {
-                    self.admit(sched, req);
-                }
-            }
-            Event::ApfQueueTimedOut(req) => {
-                let now = sched.now();
-                let r = self.reqs.get(req).expect("queued request");
-                let (replica, level, q) = (r.replica as usize, r.level as usize, r.apf_queue);
-                let owner = r.owner;
-                let mut unblocked = Vec::new();
-                let level = &mut self.apiservers[replica].levels[level];
-                if level.time_out(now, q, req, |d| unblocked.push(d)) {
-                    self.wait(owner, Resource::ApfQueue, self.queue_wait_limit);
-                    self.reqs.get_mut(req).expect("live").timeout = None;
-                    self.rejected(sched, req);
-                }
-                for d in unblocked {
-                    self.execute(sched, d);
-                }
-            }
-            Event::RetryAfterElapsed(req) => {
-                if self.sender_dead(req) {
-                    self.reqs.remove(req);
-                    return;
-                }
-                let now = sched.now();
-                let r = self.reqs.get(req).expect("live request");
-                let owner = r.owner;
-                self.wait(owner, Resource::ApfQueue, now - r.waiting_since);
-                self.through_limiter(sched, req);
-            }
+            Event::TokenGranted(req) => self.token_granted(sched, req),
+            Event::ApfQueueTimedOut(req) => self.apf_queue_timed_out(sched, req),
+            Event::RetryAfterElapsed(req) => self.retry_after_elapsed(sched, req),
             Event::RequestProcessed(req) => self.processed(sched, req),
             Event::EtcdBatchCommitted => self.batch_committed(sched),
             Event::PcCallAnswered(rec) => self.pc_answered(sched, rec),
-            Event::PcRetryElapsed(rec) | Event::PcPollDue(rec) => {
-                let Some(r) = self.recs.get(rec) else { return };
-                if r.epoch != self.managers[r.mi].epoch {
-                    self.drop_orphan(rec);
-                    return;
-                }
-                self.pc_call(sched, rec);
-            }
+            Event::PcRetryElapsed(rec) | Event::PcPollDue(rec) => self.pc_call_due(sched, rec),
             Event::PcTaskFinished { machine, kind } => self.pc_task_finished(sched, machine, kind),
-            Event::NodeJoined(m) => {
-                let ms = &mut self.machines[m as usize];
-                ms.node_joined = true;
-                let c = ms.cluster;
-                if ms.is_init() {
-                    self.clusters[c as usize].cp_api_up = true;
-                    self.enqueue(sched, Controller::KubeadmControlPlane, c, Priority::Normal);
-                }
-                // The ClusterCache's node watch maps the node to its Machine.
-                self.enqueue(sched, Controller::Machine, m, Priority::Normal);
-            }
+            Event::NodeJoined(m) => self.node_joined(sched, m),
             Event::ResyncDue { manager, kind } => {
                 self.resync(sched, manager, ObjKind::ALL[kind as usize])
             }
             Event::LeaseRenewalDue(m) => self.lease(sched, m),
-            Event::CompactionDue => {
-                // Compacts to the revision of the previous run.
-                let every = SimDuration::from_secs_f64(self.cfg.etcd.compaction_interval.0);
-                sched.schedule_in(every, Event::CompactionDue);
-                self.store.compact(self.compaction_mark);
-                self.compaction_mark = sched.now();
-            }
-            Event::AutoCompactionDue => {
-                let retention = self.cfg.etcd.auto_compaction_retention.0;
-                let every = SimDuration::from_secs_f64(retention.min(3600.0));
-                sched.schedule_in(every, Event::AutoCompactionDue);
-                let point = sched
-                    .now()
-                    .saturating_since(SimTime::ZERO)
-                    .saturating_sub(SimDuration::from_secs_f64(retention));
-                self.store.compact(SimTime::ZERO + point);
-            }
-            Event::EventTtlSweep => {
-                let now = sched.now();
-                sched.schedule_in(SimDuration::from_secs(60), Event::EventTtlSweep);
-                let size = self.cfg.costs.object_size.of(ObjKind::Event);
-                while self.event_expiry.front().is_some_and(|&t| t <= now) {
-                    self.event_expiry.pop_front();
-                    self.store.delete(now, size);
-                    self.object_created(ObjKind::Event, size, false);
-                    self.metrics.events_alive -= 1;
-                }
-            }
+            Event::CompactionDue => self.compaction_due(sched),
+            Event::AutoCompactionDue => self.auto_compaction_due(sched),
+            Event::EventTtlSweep => self.event_ttl_sweep(sched),
             Event::ManagerRestarted(m) => self.restarted(sched, m),
             Event::SampleDue => self.sample(sched),
-            Event::FaultBegan(i) => match self.faults[i as usize] {
-                Fault::PrismCentralOutage { .. } => self.pcs.iter_mut().for_each(|p| p.down = true),
-                Fault::EtcdDiskLatencySpike { factor, .. } => self.etcd.fsync_factor = factor,
-                Fault::ControllerRestart { manager, every, .. } => {
-                    if let Some(mean) = every {
-                        let next = sched.now() + exponential_gap(&mut self.rng_restarts, mean);
-                        sched.schedule_at(next, Event::FaultBegan(i));
-                    }
-                    // Every shard of the manager restarts (a rollout of its Deployments).
-                    let delay = self.cfg.managers()[manager].1.restart_delay.0;
-                    let first = self.mgr_base[manager];
-                    for mi in first..first + self.shards[manager] as usize {
-                        if self.managers[mi].up {
-                            self.managers[mi].restarts += 1;
-                            self.kill(sched, mi, delay);
-                        }
-                    }
-                }
-                Fault::NodeFailures { every, .. } => {
-                    self.fail_a_node(sched);
-                    let next = sched.now() + exponential_gap(&mut self.rng_node_failures, every);
-                    sched.schedule_at(next, Event::FaultBegan(i));
-                }
-                Fault::VmCreateFailures { .. } | Fault::MachineHealthCheck { .. } => {}
-            },
-            Event::FaultEnded(i) => match self.faults[i as usize] {
-                Fault::PrismCentralOutage { .. } => {
-                    self.pcs.iter_mut().for_each(|p| p.down = false)
-                }
-                Fault::EtcdDiskLatencySpike { .. } => self.etcd.fsync_factor = 1.0,
-                Fault::ControllerRestart { .. }
-                | Fault::VmCreateFailures { .. }
-                | Fault::MachineHealthCheck { .. }
-                | Fault::NodeFailures { .. } => {}
-            },
+            Event::FaultBegan(i) => self.fault_began(sched, i),
+            Event::FaultEnded(i) => self.fault_ended(i),
         }
     }
 }

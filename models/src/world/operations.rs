@@ -6,7 +6,7 @@ use sim_core::{Scheduler, SimDuration, SimTime};
 use super::attribution::Owner;
 use super::metrics::Snapshot;
 use super::requests::Op;
-use super::{Event, USER, World};
+use super::{Event, USER, World, exponential_gap};
 use crate::controllers::workqueue::Priority;
 use crate::kinds::{Controller, ObjKind};
 use crate::recipe::{Effect, Target, Verb, Write};
@@ -230,5 +230,69 @@ impl World {
             && cl.workers == cl.md_replicas
             && cl.workers_created - cl.workers_gone == cl.workers
             && cl.workers_running == cl.workers
+    }
+
+    /// A user command that failed is run again.
+    pub(super) fn user_retry(&mut self, sched: &mut Scheduler<Event>, i: u32) {
+        let w = self.user_retries[i as usize];
+        let owner = match w.target {
+            // The garbage collector's deletes are nobody's wait.
+            Target::Cluster(_) if w.effect == Effect::None => Owner::None,
+            Target::Cluster(c) => Owner::Cluster(c),
+            Target::Machine(_) => Owner::None,
+        };
+        self.issue(sched, None, USER, Op::Write(w), owner);
+    }
+
+    /// The user applies Cluster `c` (its topology: the ClusterClass does the rest).
+    pub(super) fn cluster_applied(&mut self, sched: &mut Scheduler<Event>, c: u32) {
+        let w = Write {
+            kind: ObjKind::Cluster,
+            verb: Verb::Create,
+            target: Target::Cluster(c),
+            effect: Effect::ClusterCreated,
+        };
+        self.issue(sched, None, USER, Op::Write(w), Owner::Cluster(c));
+    }
+
+    /// Fault `i` of the run's list begins (or, for a rate, strikes again).
+    pub(super) fn fault_began(&mut self, sched: &mut Scheduler<Event>, i: u8) {
+        match self.faults[i as usize] {
+            Fault::PrismCentralOutage { .. } => self.pcs.iter_mut().for_each(|p| p.down = true),
+            Fault::EtcdDiskLatencySpike { factor, .. } => self.etcd.fsync_factor = factor,
+            Fault::ControllerRestart { manager, every, .. } => {
+                if let Some(mean) = every {
+                    let next = sched.now() + exponential_gap(&mut self.rng_restarts, mean);
+                    sched.schedule_at(next, Event::FaultBegan(i));
+                }
+                // Every shard of the manager restarts (a rollout of its Deployments).
+                let delay = self.cfg.managers()[manager].1.restart_delay.0;
+                let first = self.mgr_base[manager];
+                for mi in first..first + self.shards[manager] as usize {
+                    if self.managers[mi].up {
+                        self.managers[mi].restarts += 1;
+                        self.kill(sched, mi, delay);
+                    }
+                }
+            }
+            Fault::NodeFailures { every, .. } => {
+                self.fail_a_node(sched);
+                let next = sched.now() + exponential_gap(&mut self.rng_node_failures, every);
+                sched.schedule_at(next, Event::FaultBegan(i));
+            }
+            Fault::VmCreateFailures { .. } | Fault::MachineHealthCheck { .. } => {}
+        }
+    }
+
+    /// Fault `i` of the run's list ends.
+    pub(super) fn fault_ended(&mut self, i: u8) {
+        match self.faults[i as usize] {
+            Fault::PrismCentralOutage { .. } => self.pcs.iter_mut().for_each(|p| p.down = false),
+            Fault::EtcdDiskLatencySpike { .. } => self.etcd.fsync_factor = 1.0,
+            Fault::ControllerRestart { .. }
+            | Fault::VmCreateFailures { .. }
+            | Fault::MachineHealthCheck { .. }
+            | Fault::NodeFailures { .. } => {}
+        }
     }
 }

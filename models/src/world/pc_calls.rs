@@ -276,4 +276,14 @@ impl World {
             );
         }
     }
+
+    /// The SDK's wait after a 429, or CAPX's task poll interval, elapsed: the next call.
+    pub(super) fn pc_call_due(&mut self, sched: &mut Scheduler<Event>, rec: u32) {
+        let Some(r) = self.recs.get(rec) else { return };
+        if r.epoch != self.managers[r.mi].epoch {
+            self.drop_orphan(rec);
+            return;
+        }
+        self.pc_call(sched, rec);
+    }
 }

@@ -323,4 +323,20 @@ impl World {
         self.vm_create_submitted.resize(n, SimTime::ZERO);
         self.task_started.resize(n, [SimTime::ZERO; 4]);
     }
+
+    /// A delayed add (requeue-after, backoff) of `key` to instance `ci`'s queue is due.
+    pub(super) fn queue_delay_elapsed(
+        &mut self,
+        sched: &mut Scheduler<Event>,
+        ci: u16,
+        key: u32,
+        at: SimTime,
+    ) {
+        let c = ci as usize;
+        let now = sched.now();
+        if self.managers[self.ctrls[c].mi].up && self.ctrls[c].queue.delay_elapsed(key, now, at) {
+            self.mark_ready(now, c, key);
+            self.dispatch(sched, c);
+        }
+    }
 }

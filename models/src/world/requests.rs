@@ -349,4 +349,44 @@ impl World {
             self.finish(sched, rec);
         }
     }
+
+    /// The request's rate-limiter token is due: on to APF, unless its sender died.
+    pub(super) fn token_granted(&mut self, sched: &mut Scheduler<Event>, req: u32) {
+        if self.sender_dead(req) {
+            self.reqs.remove(req);
+        } else {
+            self.admit(sched, req);
+        }
+    }
+
+    /// The request waited in its APF queue longer than the queue-wait limit: a 429.
+    pub(super) fn apf_queue_timed_out(&mut self, sched: &mut Scheduler<Event>, req: u32) {
+        let now = sched.now();
+        let r = self.reqs.get(req).expect("queued request");
+        let (replica, level, q) = (r.replica as usize, r.level as usize, r.apf_queue);
+        let owner = r.owner;
+        let mut unblocked = Vec::new();
+        let level = &mut self.apiservers[replica].levels[level];
+        if level.time_out(now, q, req, |d| unblocked.push(d)) {
+            self.wait(owner, Resource::ApfQueue, self.queue_wait_limit);
+            self.reqs.get_mut(req).expect("live").timeout = None;
+            self.rejected(sched, req);
+        }
+        for d in unblocked {
+            self.execute(sched, d);
+        }
+    }
+
+    /// Retry-After of a 429 elapsed: the client sends the request again.
+    pub(super) fn retry_after_elapsed(&mut self, sched: &mut Scheduler<Event>, req: u32) {
+        if self.sender_dead(req) {
+            self.reqs.remove(req);
+            return;
+        }
+        let now = sched.now();
+        let r = self.reqs.get(req).expect("live request");
+        let owner = r.owner;
+        self.wait(owner, Resource::ApfQueue, now - r.waiting_since);
+        self.through_limiter(sched, req);
+    }
 }

@@ -1,0 +1,130 @@
+//! The guide's scale-testing checklist ("During Scale"), evaluated on a run's report
+//! against the configuration's thresholds.
+
+use super::{ChecklistItem, RunReport};
+use crate::scenario::config::Thresholds;
+
+fn max_of(v: impl Iterator<Item = f64>) -> f64 {
+    v.fold(0.0, f64::max)
+}
+
+fn item(name: &str, value: f64, threshold: f64, unit: &str, pass: bool) -> ChecklistItem {
+    ChecklistItem {
+        name: name.to_string(),
+        value,
+        threshold,
+        unit: unit.to_string(),
+        pass,
+    }
+}
+
+/// Every item of the checklist, in the guide's order. One `item` per line of the guide's
+/// list, which is why the function is long.
+pub(super) fn evaluate(r: &RunReport, th: &Thresholds) -> Vec<ChecklistItem> {
+    let reconcile_p99 = max_of(
+        r.controllers
+            .iter()
+            .filter(|c| th.reconcile_p99_controllers.contains(&c.name))
+            .map(|c| c.reconcile_p99_s),
+    );
+    let depth_for = max_of(
+        r.controllers
+            .iter()
+            .filter(|c| th.workqueue_depth_controllers.contains(&c.name))
+            .map(|c| c.depth_above_threshold_longest_s),
+    );
+    let cpu_frac = max_of(
+        r.managers
+            .iter()
+            .map(|x| x.cpu_peak_cores / x.cpu_limit_cores),
+    );
+    let mem_frac = max_of(
+        r.managers
+            .iter()
+            .map(|x| x.memory_peak_bytes / x.memory_limit_bytes),
+    );
+    // A manager OOM-killed, or a node role whose memory demand exceeds its nodes'.
+    let oom_total: u32 = r.managers.iter().map(|x| x.oom_kills).sum::<u32>()
+        + r.capacity.iter().filter(|c| !c.fits).count() as u32;
+    let (etcd, pc, api) = (&r.etcd, &r.prism_central, &r.apiserver);
+    let ready = r.fleet.clusters_ready;
+    vec![
+        item(
+            "All clusters ready",
+            f64::from(ready),
+            f64::from(r.fleet.clusters),
+            "clusters",
+            ready == r.fleet.clusters,
+        ),
+        item(
+            "Controller reconcile time < 60s p99",
+            reconcile_p99,
+            th.reconcile_p99.0,
+            "s",
+            reconcile_p99 < th.reconcile_p99.0,
+        ),
+        item(
+            "Work queue depth < 100 (cluster and machine queues, for 5m)",
+            depth_for,
+            th.workqueue_depth_for.0,
+            "s",
+            depth_for < th.workqueue_depth_for.0,
+        ),
+        item(
+            "Controller CPU < 80% of limits",
+            cpu_frac,
+            th.controller_cpu_fraction,
+            "fraction",
+            cpu_frac < th.controller_cpu_fraction,
+        ),
+        item(
+            "Controller memory < 80% of limits",
+            mem_frac,
+            th.controller_memory_fraction,
+            "fraction",
+            mem_frac < th.controller_memory_fraction,
+        ),
+        item(
+            "No OOM kills",
+            f64::from(oom_total),
+            0.0,
+            "kills",
+            oom_total == 0,
+        ),
+        item(
+            "etcd database size < 75% of quota",
+            etcd.db_peak_fraction,
+            th.etcd_size_fraction,
+            "fraction",
+            etcd.db_peak_fraction < th.etcd_size_fraction,
+        ),
+        item(
+            "WAL fsync latency < 25ms p99",
+            etcd.fsync_p99_s,
+            th.wal_fsync_p99.0,
+            "s",
+            etcd.fsync_p99_s < th.wal_fsync_p99.0,
+        ),
+        item(
+            "No etcd alarms triggered",
+            f64::from(u8::from(etcd.nospace_at_s.is_some())),
+            0.0,
+            "alarms",
+            etcd.nospace_at_s.is_none(),
+        ),
+        item(
+            "VM creation time < 5 minutes p95",
+            pc.vm_create_p95_s,
+            th.vm_create_p95.0,
+            "s",
+            pc.vm_create_p95_s < th.vm_create_p95.0,
+        ),
+        item(
+            "API call latency (mutating) < 1s p99",
+            api.mutating_p99_s,
+            th.api_mutating_p99.0,
+            "s",
+            api.mutating_p99_s < th.api_mutating_p99.0,
+        ),
+    ]
+}

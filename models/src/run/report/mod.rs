@@ -1,0 +1,357 @@
+//! One run's results: every figure `capsim run` prints, as a serde document.
+//!
+//! Every number here is read off the simulation (histograms, gauges, counters of the
+//! world); the checklist compares them with the thresholds of the configuration; the
+//! bottleneck is the resource with the largest share of the waiting time on the machines'
+//! paths to Running.
+
+use std::collections::BTreeMap;
+
+mod bottleneck;
+mod capacity;
+mod checklist;
+mod sections;
+
+use serde::Serialize;
+use sim_core::SimTime;
+use sim_core::stats::quantile_sorted;
+
+use crate::run::steady::SteadyFigures;
+use crate::scenario::config::ModelConfig;
+use crate::scenario::operations::FleetSpec;
+use crate::scenario::operations::OpTiming;
+use crate::world::World;
+
+/// Version of the JSON document; bumped when a field changes meaning.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// The whole result of one run.
+#[derive(Clone, Debug, Serialize)]
+pub struct RunReport {
+    /// Version of this document's layout.
+    pub schema_version: u32,
+    /// The preset the configuration started from.
+    pub tier: String,
+    /// Master seed.
+    pub seed: u64,
+    /// Fleet creation figures.
+    pub fleet: FleetFigures,
+    /// API server figures.
+    pub apiserver: ApiServerFigures,
+    /// One entry per controller.
+    pub controllers: Vec<ControllerFigures>,
+    /// One entry per manager process.
+    pub managers: Vec<ManagerReport>,
+    /// etcd figures.
+    pub etcd: EtcdFigures,
+    /// Prism Central figures.
+    pub prism_central: PrismCentralFigures,
+    /// The management cluster's own demand against its nodes.
+    pub capacity: Vec<NodeRoleDemand>,
+    /// The guide's scale-testing checklist.
+    pub checklist: Vec<ChecklistItem>,
+    /// The resource with the largest share of waiting.
+    pub bottleneck: Bottleneck,
+    /// Waiting time by resource on the machines' paths to Running.
+    pub waiting: Vec<WaitShare>,
+    /// Writes that reached etcd, by kind [count].
+    pub writes_by_kind: BTreeMap<String, u64>,
+    /// Writes that reached etcd by kind and verb (`Machine/create`, `Machine/patch`,
+    /// `Machine/status`, `Machine/delete`) [count].
+    pub writes_by_verb: BTreeMap<String, u64>,
+    /// Simulation events handled [count].
+    pub sim_events: u64,
+    /// When each operation of the workload ran: the create, then those after it.
+    pub operations: Vec<OpTiming>,
+    /// The idle load of a `steady` operation, if the workload has one and the fleet got
+    /// ready in time.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub steady: Option<SteadyFigures>,
+    /// With several management clusters: each one's own report. The figures above are
+    /// then fleet-wide: times over all clusters, and for every other figure the worst
+    /// management cluster's (counts summed).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub management_clusters: Vec<RunReport>,
+}
+
+/// Builds the report of a finished world: each section read off the world, then the
+/// checklist and the bottleneck from the sections.
+pub fn build(
+    world: &World,
+    cfg: &ModelConfig,
+    tier: &str,
+    seed: u64,
+    fleet: FleetSpec,
+    now: SimTime,
+    steps: u64,
+) -> RunReport {
+    let m = &world.metrics;
+    let mf = world.manager_figures();
+    let etcd = sections::etcd(world, now);
+    let waiting = bottleneck::waiting(world);
+    let mut report = RunReport {
+        schema_version: SCHEMA_VERSION,
+        tier: tier.to_string(),
+        seed,
+        fleet: sections::fleet(world, fleet, now),
+        apiserver: sections::apiserver(world, cfg),
+        controllers: sections::controllers(world, cfg, now),
+        managers: sections::managers(&mf),
+        capacity: capacity::demand(world, cfg, etcd.db_peak_bytes),
+        etcd,
+        prism_central: sections::prism_central(world),
+        checklist: Vec::new(),
+        bottleneck: bottleneck::bottleneck(world, &waiting, &mf),
+        waiting,
+        writes_by_kind: sections::by_kind(&m.writes_by_kind),
+        writes_by_verb: sections::writes_by_verb(m),
+        sim_events: steps,
+        operations: sections::operations(world),
+        steady: sections::steady(world),
+        management_clusters: Vec::new(),
+    };
+    report.checklist = checklist::evaluate(&report, &cfg.thresholds);
+    report
+}
+
+/// Times to ready of the world's clusters and machines [s], for fleet-wide quantiles.
+pub fn fleet_times(world: &World) -> (Vec<f64>, Vec<f64>) {
+    let clusters = world
+        .clusters
+        .iter()
+        .filter_map(|c| Some((c.ready_at? - c.created_at?).as_secs_f64()))
+        .collect();
+    let machines = world
+        .machines
+        .iter()
+        .filter_map(|x| Some((x.running_at? - x.created_at?).as_secs_f64()))
+        .collect();
+    (clusters, machines)
+}
+
+/// The `q`-quantile of `v`, zero when empty.
+pub fn quantile_of(v: Vec<f64>, q: f64) -> f64 {
+    quantile(v, q)
+}
+
+/// Fleet creation.
+#[derive(Clone, Debug, Serialize)]
+pub struct FleetFigures {
+    /// Workload clusters [count].
+    pub clusters: u32,
+    /// Machines per cluster, control plane included [count].
+    pub machines_per_cluster: u32,
+    /// Control-plane machines per cluster [count].
+    pub control_plane_replicas: u32,
+    /// From the first apply to the last Cluster reporting ready [s]; absent if the fleet
+    /// did not become ready within the simulated time.
+    pub time_to_ready_s: Option<f64>,
+    /// Clusters that became ready [count].
+    pub clusters_ready: u32,
+    /// Machines whose status reached Running [count].
+    pub machines_running: u32,
+    /// Machines the MachineHealthCheck marked unhealthy, then deleted and replaced by
+    /// their MachineSet (`machine-health-check`) [count].
+    pub machines_remediated: u64,
+    /// Workers whose node went NotReady (`node-failures`) [count].
+    pub node_failures: u64,
+    /// Per-cluster time to ready, median [s] (ready clusters only).
+    pub cluster_ready_p50_s: f64,
+    /// Per-cluster time to ready, 95th percentile [s].
+    pub cluster_ready_p95_s: f64,
+    /// Per-machine time from Machine create to Running, 95th percentile [s].
+    pub machine_ready_p95_s: f64,
+    /// Simulated time covered [s].
+    pub simulated_s: f64,
+}
+
+/// API server.
+#[derive(Clone, Debug, Serialize)]
+pub struct ApiServerFigures {
+    /// Replicas.
+    pub replicas: u32,
+    /// Mutating request latency p99, APF queueing included; every attempt counts, 429
+    /// answers and queue-wait timeouts too [s].
+    pub mutating_p99_s: f64,
+    /// Read-only request latency p99 [s] (reads that reach the API server: Lease GETs,
+    /// relists; controllers read from their caches).
+    pub readonly_p99_s: f64,
+    /// Requests answered 429 [count].
+    pub requests_429: u64,
+    /// Requests that failed for good (retries exhausted, NOSPACE) [count].
+    pub requests_failed: u64,
+    /// Peak seats in use at the workload-low priority level of one replica [seats].
+    pub seats_peak: f64,
+    /// Seats of that level [seats].
+    pub seats_limit: u32,
+    /// API requests by kind [count].
+    pub requests_by_kind: BTreeMap<String, u64>,
+}
+
+/// One controller.
+#[derive(Clone, Debug, Serialize)]
+pub struct ControllerFigures {
+    /// Controller name.
+    pub name: String,
+    /// Its manager.
+    pub manager: String,
+    /// Workers (`*-concurrency`) [count].
+    pub workers: u32,
+    /// Highest workqueue depth [items].
+    pub depth_max: f64,
+    /// Longest unbroken time the depth stayed above the checklist threshold [s].
+    pub depth_above_threshold_longest_s: f64,
+    /// Time an item waited in the queue, p99 [s].
+    pub queue_latency_p99_s: f64,
+    /// Reconcile duration, p99 [s].
+    pub reconcile_p99_s: f64,
+    /// Reconciles [count].
+    pub reconciles: u64,
+    /// Reconciles that ended in an error [count].
+    pub errors: u64,
+    /// Adds with backoff (errors and `Requeue: true`) [count].
+    pub retries: u64,
+    /// Time its requests waited for the manager's client rate limiter, summed [s].
+    pub rate_limiter_wait_s: f64,
+}
+
+/// One manager process.
+#[derive(Clone, Debug, Serialize)]
+pub struct ManagerReport {
+    /// Deployment name.
+    pub name: String,
+    /// Highest 1-minute average CPU [cores].
+    pub cpu_peak_cores: f64,
+    /// CPU limit [cores].
+    pub cpu_limit_cores: f64,
+    /// Highest memory [bytes].
+    pub memory_peak_bytes: f64,
+    /// Memory limit [bytes].
+    pub memory_limit_bytes: f64,
+    /// OOM kills [count].
+    pub oom_kills: u32,
+    /// Restarts injected by a fault [count].
+    pub restarts: u32,
+    /// Wait for a rate-limiter token, p99 [s].
+    pub rate_limiter_wait_p99_s: f64,
+    /// Time all requests waited for tokens [s].
+    pub rate_limiter_wait_total_s: f64,
+}
+
+/// etcd.
+#[derive(Clone, Debug, Serialize)]
+pub struct EtcdFigures {
+    /// Highest database size [bytes].
+    pub db_peak_bytes: u64,
+    /// `--quota-backend-bytes` [bytes].
+    pub quota_bytes: u64,
+    /// Peak size over quota [fraction].
+    pub db_peak_fraction: f64,
+    /// Live objects at the end [bytes].
+    pub live_bytes: u64,
+    /// WAL fsync p99 [s].
+    pub fsync_p99_s: f64,
+    /// Commit latency (arrival at the leader to commit) p99 [s].
+    pub commit_p99_s: f64,
+    /// Writes etcd applied; writes refused under NOSPACE are not counted [count].
+    pub writes: u64,
+    /// Mean write rate over the run [1/s].
+    pub writes_per_s: f64,
+    /// Largest group-commit batch [writes].
+    pub max_batch: usize,
+    /// When the NOSPACE alarm was raised [s], if it was.
+    pub nospace_at_s: Option<f64>,
+}
+
+/// Prism Central.
+#[derive(Clone, Debug, Serialize)]
+pub struct PrismCentralFigures {
+    /// Prism Central instances the clusters are spread over; the figures below are the
+    /// busiest instance's (queue, running) or sums (requests, 429s) [count].
+    pub instances: u32,
+    /// Highest number of tasks waiting for a slot [count].
+    pub queue_depth_max: f64,
+    /// Highest number of tasks running [count].
+    pub tasks_running_max: f64,
+    /// Task slots; absent when unlimited.
+    pub task_slots: Option<u32>,
+    /// VM create, from Prism Central accepting the create (task submitted) to the task
+    /// finishing: slot wait plus execution, p95 [s].
+    pub vm_create_p95_s: f64,
+    /// API requests answered 429 [count].
+    pub rate_limited: u64,
+    /// API requests accepted [count].
+    pub requests: u64,
+    /// API requests that failed because Prism Central was down (outage fault) [count].
+    pub unavailable: u64,
+    /// VM create tasks that failed (`vm-create-failures` fault) and were retried by CAPX
+    /// [count]; the p95 above covers the tasks that succeeded.
+    pub vm_create_failures: u64,
+}
+
+/// Demand of one node role against its capacity.
+#[derive(Clone, Debug, Serialize)]
+pub struct NodeRoleDemand {
+    /// Node role.
+    pub role: String,
+    /// What runs there.
+    pub runs: String,
+    /// Nodes [count].
+    pub nodes: u32,
+    /// Peak CPU demand per node [cores].
+    pub cpu_demand_cores: f64,
+    /// vCPU per node.
+    pub cpu_capacity_cores: f64,
+    /// Peak memory demand per node [bytes].
+    pub memory_demand_bytes: f64,
+    /// Memory per node [bytes].
+    pub memory_capacity_bytes: f64,
+    /// Whether demand fits (memory above capacity is an OOM kill).
+    pub fits: bool,
+}
+
+/// One checklist item.
+#[derive(Clone, Debug, Serialize)]
+pub struct ChecklistItem {
+    /// The guide's wording.
+    pub name: String,
+    /// The simulated value.
+    pub value: f64,
+    /// The threshold it must stay below (or equal, for counts that must be zero).
+    pub threshold: f64,
+    /// Unit of value and threshold.
+    pub unit: String,
+    /// Whether it passed.
+    pub pass: bool,
+}
+
+/// The bottleneck.
+#[derive(Clone, Debug, Serialize)]
+pub struct Bottleneck {
+    /// Resource with the largest share of waiting.
+    pub resource: String,
+    /// Its share of all waiting [fraction].
+    pub share: f64,
+    /// Where at that resource: the controller whose workers are all busy, the manager
+    /// whose limiter or CPU is short, Prism Central's task slots or its rate limit.
+    pub at: String,
+}
+
+/// Waiting at one resource.
+#[derive(Clone, Debug, Serialize)]
+pub struct WaitShare {
+    /// Resource.
+    pub resource: String,
+    /// Waiting summed over every machine's path [s].
+    pub seconds: f64,
+    /// Share of all waiting [fraction].
+    pub share: f64,
+}
+
+fn quantile(mut v: Vec<f64>, q: f64) -> f64 {
+    if v.is_empty() {
+        return 0.0;
+    }
+    v.sort_by(f64::total_cmp);
+    quantile_sorted(&v, q)
+}
