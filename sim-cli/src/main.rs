@@ -1,13 +1,11 @@
 //! capsim: a discrete-event capacity simulator for Cluster API management clusters on
 //! Nutanix. The binary is thin: it parses arguments, runs a command from `cmd/`, and maps
-//! errors to exit codes.
+//! errors to exit codes; what it prints and writes is rendered in `render/`.
 
-mod chart;
 mod cli;
 mod cmd;
 mod progress;
-mod report;
-mod table;
+mod render;
 
 use std::process::ExitCode;
 

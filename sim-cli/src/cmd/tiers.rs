@@ -3,7 +3,7 @@
 use models::scenario::presets::{self, Tier};
 
 use crate::Outcome;
-use crate::table::{Align, Table};
+use crate::render::table::{Align, Table};
 
 /// Arguments of `capsim tiers` (none).
 #[derive(Debug, clap::Args)]

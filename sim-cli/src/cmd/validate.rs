@@ -5,7 +5,7 @@ use serde::Serialize;
 use sim_core::validation::{self, Check, ValidationPlan};
 
 use crate::Outcome;
-use crate::table::{Align, Table};
+use crate::render::table::{Align, Table};
 
 /// Version of the JSON document `--json` prints; bumped when a field changes meaning.
 const SCHEMA_VERSION: u32 = 1;

@@ -183,8 +183,22 @@ where
     let mut chart =
         framed(&root, spec.title, x_min..x_max, 0.0..y_max, spec.y_label).map_err(err)?;
     draw_marks(&mut chart, spec.marks, 0.0, y_max).map_err(err)?;
-    let several = spec.series.len() > 1;
-    for (i, s) in spec.series.iter().enumerate() {
+    draw_bands(&mut chart, spec.series).map_err(err)?;
+    if let Some((t, label)) = &spec.threshold {
+        draw_threshold(&mut chart, spec.series, *t, label, x_min..x_max).map_err(err)?;
+    }
+    legend_and_present(&mut chart, &root).map_err(err)?;
+    Ok(())
+}
+
+/// Per series: the p5–p95 band, the median line and its points; one legend entry for the
+/// band (the first series') and one per median.
+fn draw_bands<'a, DB: DrawingBackend + 'a>(
+    chart: &mut Chart<'a, DB>,
+    series: &[Series],
+) -> Result<(), DrawingAreaErrorKind<DB::ErrorType>> {
+    let several = series.len() > 1;
+    for (i, s) in series.iter().enumerate() {
         let colour = PALETTE[i % PALETTE.len()];
         let pts = &s.points;
         let band: Vec<(f64, f64)> = pts
@@ -193,9 +207,7 @@ where
             .chain(pts.iter().rev().map(|p| (p.x, p.p5)))
             .collect();
         let alpha = if several { 0.12 } else { 0.18 };
-        let drawn = chart
-            .draw_series(std::iter::once(Polygon::new(band, colour.mix(alpha))))
-            .map_err(err)?;
+        let drawn = chart.draw_series(std::iter::once(Polygon::new(band, colour.mix(alpha))))?;
         if i == 0 {
             drawn.label("p5–p95 across replicas").legend(move |(x, y)| {
                 Rectangle::new([(x, y - 5), (x + 20, y + 5)], colour.mix(alpha).filled())
@@ -210,57 +222,58 @@ where
             .draw_series(LineSeries::new(
                 pts.iter().map(|p| (p.x, p.p50)),
                 colour.stroke_width(2),
-            ))
-            .map_err(err)?
+            ))?
             .label(label)
             .legend(move |(x, y)| {
                 PathElement::new(vec![(x, y), (x + 20, y)], colour.stroke_width(2))
             });
-        chart
-            .draw_series(
-                pts.iter()
-                    .map(|p| Circle::new((p.x, p.p50), 3, colour.filled())),
-            )
-            .map_err(err)?;
+        chart.draw_series(
+            pts.iter()
+                .map(|p| Circle::new((p.x, p.p50), 3, colour.filled())),
+        )?;
     }
-    if let Some((t, label)) = &spec.threshold {
-        let t = *t;
-        let dashes = (0..60).map(|i| {
-            let a = x_min + (x_max - x_min) * f64::from(i) / 60.0;
-            let b = x_min + (x_max - x_min) * (f64::from(i) + 0.5) / 60.0;
-            PathElement::new(vec![(a, t), (b, t)], RED.stroke_width(2))
-        });
-        chart
-            .draw_series(dashes)
-            .map_err(err)?
-            .label(label.as_str())
-            .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], RED.stroke_width(2)));
-        for s in spec.series {
-            let Some(p) = s.points.iter().find(|p| p.p50 > t) else {
-                continue;
-            };
-            chart
-                .draw_series(std::iter::once(Circle::new(
-                    (p.x, p.p50),
-                    8,
-                    RED.stroke_width(3),
-                )))
-                .map_err(err)?;
-            chart
-                .draw_series(std::iter::once(Text::new(
-                    format!("crosses at {}", p.x),
-                    (p.x, p.p50),
-                    // Anchored at its right end, so a crossing at the last size stays
-                    // inside the plot.
-                    ("sans-serif", 16)
-                        .into_font()
-                        .color(&RED)
-                        .pos(Pos::new(HPos::Right, VPos::Bottom)),
-                )))
-                .map_err(err)?;
-        }
+    Ok(())
+}
+
+/// The threshold `t` as a red dashed line across `x`, and a red ring at the first fleet
+/// size where each series' median crosses it.
+fn draw_threshold<'a, DB: DrawingBackend + 'a>(
+    chart: &mut Chart<'a, DB>,
+    series: &[Series],
+    t: f64,
+    label: &str,
+    x: std::ops::Range<f64>,
+) -> Result<(), DrawingAreaErrorKind<DB::ErrorType>> {
+    let (x_min, x_max) = (x.start, x.end);
+    let dashes = (0..60).map(|i| {
+        let a = x_min + (x_max - x_min) * f64::from(i) / 60.0;
+        let b = x_min + (x_max - x_min) * (f64::from(i) + 0.5) / 60.0;
+        PathElement::new(vec![(a, t), (b, t)], RED.stroke_width(2))
+    });
+    chart
+        .draw_series(dashes)?
+        .label(label)
+        .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], RED.stroke_width(2)));
+    for s in series {
+        let Some(p) = s.points.iter().find(|p| p.p50 > t) else {
+            continue;
+        };
+        chart.draw_series(std::iter::once(Circle::new(
+            (p.x, p.p50),
+            8,
+            RED.stroke_width(3),
+        )))?;
+        chart.draw_series(std::iter::once(Text::new(
+            format!("crosses at {}", p.x),
+            (p.x, p.p50),
+            // Anchored at its right end, so a crossing at the last size stays
+            // inside the plot.
+            ("sans-serif", 16)
+                .into_font()
+                .color(&RED)
+                .pos(Pos::new(HPos::Right, VPos::Bottom)),
+        )))?;
     }
-    legend_and_present(&mut chart, &root).map_err(err)?;
     Ok(())
 }
 

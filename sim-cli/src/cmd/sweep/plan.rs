@@ -1,0 +1,281 @@
+//! `capsim sweep`'s arguments validated into a [`Plan`]: the fleet sizes, the swept knobs'
+//! values, and per value the configurations every size needs, resolved before anything
+//! runs; and from the plan, the [`RunPlan`] of each (fleet size, knobs).
+
+use anyhow::bail;
+use models::run::RunPlan;
+use models::run::sweep::{self, KnobAxis, Knobs};
+use models::scenario::Scenario;
+use models::scenario::config::{ModelConfig, Thresholds};
+use models::scenario::operations::FleetSpec;
+use models::scenario::presets::{self, Override, Tier};
+
+use super::Args;
+
+/// A whole number in `range`, from a comma-separated list given to `flag`.
+fn parse_counts(
+    text: &str,
+    flag: &str,
+    range: std::ops::RangeInclusive<u32>,
+) -> anyhow::Result<Vec<u32>> {
+    let mut out = Vec::new();
+    for part in text.split(',') {
+        match part.trim().parse::<u32>() {
+            Ok(n) if range.contains(&n) => out.push(n),
+            _ => bail!(
+                "{flag} {text}: '{}' is not a whole number from {} to {} (give one value, or a \
+                 list like 10,25,50 to sweep it)",
+                part.trim(),
+                range.start(),
+                range.end()
+            ),
+        }
+    }
+    // Repeats would run the same sweep twice; keep the first of each.
+    let mut seen = Vec::new();
+    out.retain(|n| {
+        let first = !seen.contains(n);
+        seen.push(*n);
+        first
+    });
+    Ok(out)
+}
+
+/// One value of the swept knobs, resolved before anything runs.
+struct Setup {
+    /// The scenario with this value's overrides, if a scenario is given.
+    scenario: Option<Scenario>,
+    /// Otherwise one configuration per tier the sizes need.
+    configs: Vec<(Tier, ModelConfig)>,
+    /// Machines per cluster at this value.
+    machines: u32,
+}
+
+/// The knobs `--set` and `--machines-per-cluster` sweep (those given several values),
+/// and the `--set` overrides that hold one value.
+fn sweep_axes(
+    sets: &[Override],
+    machines: &[u32],
+) -> anyhow::Result<(Vec<Override>, Vec<KnobAxis>)> {
+    let (mut fixed, mut axes) = (Vec::new(), Vec::new());
+    for o in sets {
+        if o.key == "machines-per-cluster" {
+            bail!(
+                "--set machines-per-cluster={}: machines per cluster is a flag; write \
+                 --machines-per-cluster {}",
+                o.value,
+                o.value
+            );
+        }
+        let mut values: Vec<String> = Vec::new();
+        for v in o.values() {
+            // A value given twice would run the same sweep twice.
+            if !values.contains(&v) {
+                values.push(v);
+            }
+        }
+        if values.iter().any(String::is_empty) {
+            bail!(
+                "--set {}={}: an empty value in the list; write e.g. {}=10,50,100",
+                o.key,
+                o.value,
+                o.key
+            );
+        }
+        if values.len() == 1 {
+            fixed.push(Override {
+                key: o.key.clone(),
+                value: values.remove(0),
+            });
+        } else if axes.iter().any(|(k, _): &(String, _)| *k == o.key) {
+            bail!("--set {}: swept twice; give its values in one list", o.key);
+        } else {
+            axes.push((o.key.clone(), values));
+        }
+    }
+    if machines.len() > 1 {
+        axes.push((
+            "machines-per-cluster".into(),
+            machines.iter().map(u32::to_string).collect(),
+        ));
+    }
+    Ok((fixed, axes))
+}
+
+/// A sweep validated and resolved, ready to run.
+pub(super) struct Plan<'a> {
+    /// The arguments it came from.
+    pub(super) args: &'a Args,
+    /// The fleet sizes.
+    pub(super) axis: sweep::Axis,
+    /// Every combination of the swept knobs' values (one empty one when none is swept).
+    pub(super) variants: Vec<Knobs>,
+    /// Per variant, its resolved configurations.
+    setups: Vec<Setup>,
+    /// The checklist thresholds the charts and verdicts hold the figures to.
+    pub(super) thresholds: Thresholds,
+}
+
+/// The management-cluster tier of fleet size `c`: `--tier`, else the guide's.
+fn tier_of(args: &Args, c: u32) -> Tier {
+    args.tier
+        .map(Tier::from)
+        .unwrap_or_else(|| Tier::for_fleet(c))
+}
+
+/// Validates the arguments into a plan. Every configuration the sizes need is resolved
+/// before anything runs, so bad input fails fast: the scenario's, the fixed tier's, or one
+/// per guide tier across the range.
+pub(super) fn plan(args: &Args) -> anyhow::Result<Plan<'_>> {
+    let axis = sweep::parse_axis(&args.clusters, args.step, args.points)
+        .map_err(|e| anyhow::anyhow!("--clusters {}: {e}", args.clusters))?;
+    let machines = parse_counts(
+        &args.machines_per_cluster,
+        "--machines-per-cluster",
+        1..=1000,
+    )?;
+    if let Some(&m) = machines.iter().find(|&&m| m < args.control_plane_replicas) {
+        bail!(
+            "--machines-per-cluster {m} is below --control-plane-replicas {}: the count \
+             includes the control plane (e.g. 25 = 3 control plane + 22 workers)",
+            args.control_plane_replicas
+        );
+    }
+    if !(args.confidence > 0.0 && args.confidence <= 1.0) {
+        bail!(
+            "--confidence {}: must be in (0, 1], e.g. 0.95",
+            args.confidence
+        );
+    }
+    let (fixed, axes) = sweep_axes(&args.sets, &machines)?;
+    let variants = sweep::combinations(&axes);
+    if variants.len() > 64 {
+        bail!(
+            "the swept knobs make {} combinations; at most 64 (each is a full sweep)",
+            variants.len()
+        );
+    }
+    let sizes = config_sizes(args, &axis);
+    let mut setups = Vec::new();
+    for knobs in &variants {
+        setups.push(resolve_setup(args, &fixed, knobs, &sizes, &machines)?);
+    }
+    let thresholds = match (&setups[0].scenario, setups[0].configs.first()) {
+        (Some(s), _) => s.config.thresholds.clone(),
+        (None, Some((_, c))) => c.thresholds.clone(),
+        (None, None) => presets::resolve(Tier::Medium, &fixed)?.thresholds,
+    };
+    Ok(Plan {
+        args,
+        axis,
+        variants,
+        setups,
+        thresholds,
+    })
+}
+
+/// The fleet sizes whose tiers need a configuration: every size of a grid; for a search,
+/// the lowest size of each guide tier the range reaches into.
+fn config_sizes(args: &Args, axis: &sweep::Axis) -> Vec<u32> {
+    if args.until_slo_violation {
+        let (lo, hi) = (axis.0[0], *axis.0.last().expect("non-empty axis"));
+        Tier::ALL
+            .iter()
+            .filter(|t| {
+                let (a, b) = t.fleet_range();
+                b.is_none_or(|b| b >= lo) && a <= hi
+            })
+            .map(|t| t.fleet_range().0.max(lo))
+            .collect()
+    } else {
+        axis.0.clone()
+    }
+}
+
+/// The setup of one value of the swept knobs: the fixed overrides with this value's, on
+/// the scenario or on the tier of each of `sizes`.
+fn resolve_setup(
+    args: &Args,
+    fixed: &[Override],
+    knobs: &Knobs,
+    sizes: &[u32],
+    machines: &[u32],
+) -> anyhow::Result<Setup> {
+    let mut sets = fixed.to_vec();
+    sets.extend(
+        knobs
+            .iter()
+            .filter(|(k, _)| *k != "machines-per-cluster")
+            .map(|(k, v)| Override {
+                key: k.clone(),
+                value: v.clone(),
+            }),
+    );
+    let scenario = match &args.scenario {
+        Some(p) => Some(crate::cmd::scenario::load_file(p, &sets)?),
+        None => None,
+    };
+    let mut configs: Vec<(Tier, ModelConfig)> = Vec::new();
+    if scenario.is_none() {
+        for &c in sizes {
+            let tier = tier_of(args, c);
+            if !configs.iter().any(|(t, _)| *t == tier) {
+                configs.push((tier, presets::resolve(tier, &sets)?));
+            }
+        }
+    }
+    let machines = knobs
+        .get("machines-per-cluster")
+        .map_or(Ok(machines[0]), |m| m.parse())?;
+    Ok(Setup {
+        scenario,
+        configs,
+        machines,
+    })
+}
+
+impl Plan<'_> {
+    /// The run of fleet size `c` at the swept knobs' values `knobs`.
+    pub(super) fn run_plan(&self, c: u32, knobs: &Knobs) -> RunPlan {
+        let args = self.args;
+        let v = self
+            .variants
+            .iter()
+            .position(|k| k == knobs)
+            .expect("a known variant");
+        let setup = &self.setups[v];
+        let (config, label, faults, explicit_split, after) = match &setup.scenario {
+            Some(s) => (
+                s.config.clone(),
+                s.tier.map_or(s.defaults.name(), |t| t.name()).to_string(),
+                s.faults.clone(),
+                s.management_clusters,
+                s.after_ops(),
+            ),
+            None => {
+                let tier = tier_of(args, c);
+                let (_, config) = setup
+                    .configs
+                    .iter()
+                    .find(|(t, _)| *t == tier)
+                    .expect("resolved tier");
+                (
+                    config.clone(),
+                    tier.name().to_string(),
+                    Vec::new(),
+                    None,
+                    Vec::new(),
+                )
+            }
+        };
+        let management_clusters =
+            explicit_split.unwrap_or_else(|| config.topology.management_clusters_for(c));
+        let fleet = FleetSpec::all_at_once(c, setup.machines, args.control_plane_replicas);
+        let mut plan = RunPlan::new(config, &label, fleet, args.seed);
+        plan.max_simulated = args.max_time;
+        plan.faults = faults;
+        plan.management_clusters = management_clusters;
+        plan.after = after;
+        plan
+    }
+}

@@ -1,0 +1,181 @@
+//! A sweep's files for other tools: `replicas.csv` (one row per point and replica),
+//! `summary.csv` and `summary.json` (one row per point), `search.json` (the breaking-point
+//! searches), each written through a temporary file so a failure leaves no partial file.
+
+use std::path::Path;
+
+use anyhow::Context;
+use models::run::sweep::{SearchResult, SweepResult};
+use models::scenario::config::Thresholds;
+
+use super::sweep_charts::write_charts;
+
+/// Version of `summary.json`; bumped when a field changes meaning.
+const SCHEMA_VERSION: u32 = 2;
+
+/// `s` as one CSV cell, quoted when it holds a comma, quote or line break.
+fn csv_field(s: &str) -> String {
+    if s.contains([',', '"', '\n']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s.to_string()
+    }
+}
+
+/// A number as a CSV cell, empty for NaN.
+fn num(v: f64) -> String {
+    if v.is_nan() {
+        String::new()
+    } else {
+        format!("{v}")
+    }
+}
+
+/// One CSV cell per swept knob, each with a leading comma: `cell(name)` of each name.
+fn knob_cells<'a>(names: &[&'a String], cell: impl Fn(&'a String) -> &'a String) -> String {
+    names
+        .iter()
+        .map(|k| format!(",{}", csv_field(cell(k))))
+        .collect()
+}
+
+/// `replicas.csv`: one row per (point, replica).
+pub fn replicas_csv(r: &SweepResult) -> String {
+    let Some(first) = r.replicas.first() else {
+        return String::new();
+    };
+    let figure_names: std::collections::BTreeSet<&String> =
+        r.replicas.iter().flat_map(|x| x.figures.keys()).collect();
+    let check_names: Vec<&String> = first.checks.keys().collect();
+    let knob_names: Vec<&String> = first.knobs.keys().collect();
+    let mut out = String::from("clusters");
+    out.push_str(&knob_cells(&knob_names, |k| k));
+    out.push_str(",replica,ready,checklist_pass,bottleneck,bottleneck_at,bottleneck_share");
+    for f in &figure_names {
+        out.push(',');
+        out.push_str(f);
+    }
+    for c in &check_names {
+        out.push(',');
+        out.push_str(&csv_field(&format!("pass: {c}")));
+    }
+    out.push('\n');
+    for rec in &r.replicas {
+        out.push_str(&rec.clusters.to_string());
+        out.push_str(&knob_cells(&knob_names, |k| &rec.knobs[k]));
+        out.push_str(&format!(
+            ",{},{},{},{},{},{}",
+            rec.replica,
+            rec.ready,
+            rec.checklist_pass,
+            csv_field(&rec.bottleneck),
+            csv_field(&rec.bottleneck_at),
+            num(rec.bottleneck_share)
+        ));
+        for f in &figure_names {
+            out.push(',');
+            out.push_str(&num(rec.figures.get(*f).copied().unwrap_or(f64::NAN)));
+        }
+        for c in &check_names {
+            out.push(',');
+            out.push_str(&rec.checks[*c].to_string());
+        }
+        out.push('\n');
+    }
+    out
+}
+
+/// `summary.csv`: one row per point.
+pub fn summary_csv(r: &SweepResult) -> String {
+    let Some(first) = r.points.first() else {
+        return String::new();
+    };
+    let figure_names: std::collections::BTreeSet<&String> =
+        r.points.iter().flat_map(|p| p.figures.keys()).collect();
+    let check_names: Vec<&String> = first.pass_probability.keys().collect();
+    let knob_names: Vec<&String> = first.knobs.keys().collect();
+    let mut out = String::from("clusters");
+    out.push_str(&knob_cells(&knob_names, |k| k));
+    out.push_str(
+        ",replicas,ready_probability,checklist_pass_probability,bottleneck,bottleneck_frequency,bottleneck_share",
+    );
+    for f in &figure_names {
+        for stat in ["mean", "p5", "p50", "p95", "ci95_low", "ci95_high"] {
+            out.push_str(&format!(",{f}_{stat}"));
+        }
+    }
+    for c in &check_names {
+        out.push(',');
+        out.push_str(&csv_field(&format!("pass probability: {c}")));
+    }
+    out.push('\n');
+    for p in &r.points {
+        out.push_str(&p.clusters.to_string());
+        out.push_str(&knob_cells(&knob_names, |k| &p.knobs[k]));
+        out.push_str(&format!(
+            ",{},{},{},{},{},{}",
+            p.replicas,
+            p.ready_probability,
+            p.checklist_pass_probability,
+            csv_field(&p.bottleneck),
+            p.bottleneck_frequency,
+            p.bottleneck_share
+        ));
+        for f in &figure_names {
+            match p.figures.get(*f) {
+                Some(s) => {
+                    let opt = |v: Option<f64>| v.map_or(String::new(), num);
+                    out.push_str(&format!(
+                        ",{},{},{},{},{},{}",
+                        num(s.mean),
+                        num(s.p5),
+                        num(s.p50),
+                        num(s.p95),
+                        opt(s.ci95_low),
+                        opt(s.ci95_high)
+                    ));
+                }
+                None => out.push_str(",,,,,,"),
+            }
+        }
+        for c in &check_names {
+            out.push_str(&format!(
+                ",{}",
+                p.pass_probability.get(*c).copied().unwrap_or(0.0)
+            ));
+        }
+        out.push('\n');
+    }
+    out
+}
+
+/// Writes `text` to `path` through a temporary file next to it.
+fn write_atomically(path: &Path, text: &str) -> anyhow::Result<()> {
+    let tmp = path.with_extension("partial");
+    std::fs::write(&tmp, text).with_context(|| format!("{}: cannot write", tmp.display()))?;
+    std::fs::rename(&tmp, path).with_context(|| format!("{}: cannot write", path.display()))
+}
+
+/// Writes the CSV, JSON and chart files; returns the charts' names (without extension).
+pub fn write_outputs(dir: &Path, r: &SweepResult, th: &Thresholds) -> anyhow::Result<Vec<String>> {
+    std::fs::create_dir_all(dir)
+        .with_context(|| format!("{}: cannot create the output directory", dir.display()))?;
+    write_atomically(&dir.join("replicas.csv"), &replicas_csv(r))?;
+    write_atomically(&dir.join("summary.csv"), &summary_csv(r))?;
+    let doc = serde_json::json!({ "schema_version": SCHEMA_VERSION, "points": r.points });
+    write_atomically(
+        &dir.join("summary.json"),
+        &serde_json::to_string_pretty(&doc)?,
+    )?;
+    write_charts(dir, r, th)
+}
+
+/// Writes `search.json` into `dir` (created if missing): every search's result.
+pub fn write_search(dir: &Path, results: &[SearchResult]) -> anyhow::Result<()> {
+    std::fs::create_dir_all(dir).with_context(|| format!("{}: cannot create", dir.display()))?;
+    let doc = serde_json::json!({ "schema_version": SCHEMA_VERSION, "searches": results });
+    write_atomically(
+        &dir.join("search.json"),
+        &serde_json::to_string_pretty(&doc)?,
+    )
+}

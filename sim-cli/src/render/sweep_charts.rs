@@ -1,0 +1,337 @@
+//! Which charts a sweep draws, and from which figures: every figure against the fleet
+//! size with its checklist threshold (one line per value of the swept knobs), and per value
+//! the waiting by resource (stacked bars) and the checklist's pass probability (heat map).
+//! The drawing itself is in [`super::chart`].
+
+use std::path::Path;
+
+use anyhow::Context;
+use models::run::sweep::{self, PointSummary, SweepResult};
+use models::scenario::config::Thresholds;
+use sim_core::SimDuration;
+
+use super::chart::{self, BandPoint, ChartSpec, HeatSpec, Series, StackSpec};
+use super::{groups, management_clusters};
+
+/// The fleet sizes of the first group where the number of management clusters changes,
+/// labelled with the new count, for the charts.
+fn split_marks(points: &[PointSummary]) -> Vec<(f64, String)> {
+    let Some(first) = groups(points).into_iter().next() else {
+        return Vec::new();
+    };
+    first
+        .windows(2)
+        .filter(|w| management_clusters(&w[0]) != management_clusters(&w[1]))
+        .map(|w| {
+            (
+                f64::from(w[1].clusters),
+                format!("{} mgmt clusters from here ", management_clusters(&w[1])),
+            )
+        })
+        .collect()
+}
+
+/// `name` with the group's index appended when there are several groups.
+fn group_name(name: &str, i: usize, n: usize) -> String {
+    if n > 1 {
+        format!("{name}-{}", i + 1)
+    } else {
+        name.to_string()
+    }
+}
+
+/// A line chart: file name, title, figure, y label, scale, and the threshold on that
+/// scale with its label.
+pub struct LineChart(
+    pub &'static str,
+    pub &'static str,
+    pub &'static str,
+    pub String,
+    pub f64,
+    pub Option<(f64, String)>,
+);
+
+/// The line charts, with the configuration's thresholds. Long because it is a table:
+/// one entry per chart, each with its threshold and label.
+pub fn line_charts(th: &Thresholds) -> Vec<LineChart> {
+    let secs = |s: f64| SimDuration::from_secs_f64(s).to_string();
+    vec![
+        LineChart(
+            "fleet-time-to-ready",
+            "Fleet time to ready",
+            "fleet_time_to_ready_s",
+            "time to ready [h]".into(),
+            1.0 / 3600.0,
+            None,
+        ),
+        LineChart(
+            "api-mutating-p99",
+            "API server: mutating request latency p99",
+            "api_mutating_p99_s",
+            "latency p99 [ms]".into(),
+            1000.0,
+            Some((
+                th.api_mutating_p99.0 * 1000.0,
+                format!("checklist: < {}", secs(th.api_mutating_p99.0)),
+            )),
+        ),
+        LineChart(
+            "etcd-size",
+            "etcd database peak size over quota",
+            "etcd_db_peak_fraction",
+            "peak size / quota [%]".into(),
+            100.0,
+            Some((
+                th.etcd_size_fraction * 100.0,
+                format!(
+                    "checklist: < {:.0} % of quota",
+                    th.etcd_size_fraction * 100.0
+                ),
+            )),
+        ),
+        LineChart(
+            "workqueue-depth",
+            "Deepest workqueue (any controller)",
+            "workqueue_depth_max",
+            "depth [items]".into(),
+            1.0,
+            Some((
+                th.workqueue_depth,
+                format!(
+                    "alert level: {} items ({} queues, for {})",
+                    th.workqueue_depth,
+                    th.workqueue_depth_controllers.join(", "),
+                    secs(th.workqueue_depth_for.0)
+                ),
+            )),
+        ),
+        LineChart(
+            "reconcile-p99",
+            "Reconcile time p99 (the checklist's controllers)",
+            "reconcile_p99_checklist_s",
+            "reconcile p99 [s]".into(),
+            1.0,
+            Some((
+                th.reconcile_p99.0,
+                format!(
+                    "checklist: < {} ({})",
+                    secs(th.reconcile_p99.0),
+                    th.reconcile_p99_controllers.join(", ")
+                ),
+            )),
+        ),
+        LineChart(
+            "vm-create-p95",
+            "Prism Central VM create p95",
+            "pc_vm_create_p95_s",
+            "VM create p95 [min]".into(),
+            1.0 / 60.0,
+            Some((
+                th.vm_create_p95.0 / 60.0,
+                format!("checklist: < {}", secs(th.vm_create_p95.0)),
+            )),
+        ),
+        LineChart(
+            "controller-cpu",
+            "Busiest controller pod's CPU over its limit",
+            "controller_cpu_fraction_max",
+            "peak CPU / limit [%]".into(),
+            100.0,
+            Some((
+                th.controller_cpu_fraction * 100.0,
+                format!(
+                    "checklist: < {:.0} % of limit",
+                    th.controller_cpu_fraction * 100.0
+                ),
+            )),
+        ),
+        LineChart(
+            "controller-memory",
+            "Fullest controller pod's memory over its limit",
+            "controller_memory_fraction_max",
+            "peak memory / limit [%]".into(),
+            100.0,
+            Some((
+                th.controller_memory_fraction * 100.0,
+                format!(
+                    "checklist: < {:.0} % of limit",
+                    th.controller_memory_fraction * 100.0
+                ),
+            )),
+        ),
+    ]
+}
+
+/// The resources of the bottleneck attribution, in `figures_of`'s naming.
+const WAIT_RESOURCES: [&str; 6] = [
+    "rate-limiter",
+    "workqueue",
+    "controller-cpu",
+    "apf-queue",
+    "etcd",
+    "prism-central",
+];
+
+/// The charts: every figure against the fleet size (one line per value of the swept
+/// knobs), and per value the waiting by resource and the checklist heat map. Thresholds
+/// are the configuration's own. Returns the names written.
+pub fn write_charts(dir: &Path, r: &SweepResult, th: &Thresholds) -> anyhow::Result<Vec<String>> {
+    let charts = dir.join("charts");
+    std::fs::create_dir_all(&charts)
+        .with_context(|| format!("{}: cannot create", charts.display()))?;
+    let groups = groups(&r.points);
+    let mut written = write_line_charts(&charts, &groups, &split_marks(&r.points), th)?;
+    let n = groups.len();
+    for (i, g) in groups.iter().enumerate() {
+        let label = sweep::knobs_label(&g[0].knobs);
+        let suffix = if label.is_empty() {
+            String::new()
+        } else {
+            format!(" ({label})")
+        };
+        written.push(write_waiting(
+            &charts,
+            g,
+            &group_name("waiting-by-resource", i, n),
+            &suffix,
+        )?);
+        written.push(write_heatmap(
+            &charts,
+            g,
+            &group_name("checklist-heatmap", i, n),
+            &suffix,
+        )?);
+    }
+    Ok(written)
+}
+
+/// Every line chart with data, into `charts`: one line per group, the fleet sizes where the
+/// management clusters split marked. Returns the names written.
+fn write_line_charts(
+    charts: &Path,
+    groups: &[&[PointSummary]],
+    marks: &[(f64, String)],
+    th: &Thresholds,
+) -> anyhow::Result<Vec<String>> {
+    let mut written = Vec::new();
+    let series = |figure: &str, scale: f64| -> Vec<Series> {
+        groups
+            .iter()
+            .map(|g| Series {
+                label: sweep::knobs_label(&g[0].knobs),
+                points: g
+                    .iter()
+                    .filter_map(|p| {
+                        let f = p.figures.get(figure)?;
+                        Some(BandPoint {
+                            x: f64::from(p.clusters),
+                            p5: f.p5 * scale,
+                            p50: f.p50 * scale,
+                            p95: f.p95 * scale,
+                        })
+                    })
+                    .collect(),
+            })
+            .filter(|s| !s.points.is_empty())
+            .collect()
+    };
+    for LineChart(name, title, figure, y_label, scale, threshold) in line_charts(th) {
+        let series = series(figure, scale);
+        if !series.is_empty() {
+            written.push(name.to_string());
+            chart::write(
+                charts,
+                &ChartSpec {
+                    name,
+                    title,
+                    y_label: &y_label,
+                    series: &series,
+                    threshold,
+                    marks,
+                },
+            )?;
+        }
+    }
+    Ok(written)
+}
+
+/// One group's mean waiting per machine by resource, as stacked bars named `name`; returns
+/// the name.
+fn write_waiting(
+    charts: &Path,
+    g: &[PointSummary],
+    name: &str,
+    suffix: &str,
+) -> anyhow::Result<String> {
+    let categories: Vec<String> = WAIT_RESOURCES.iter().map(|s| s.to_string()).collect();
+    let bars: Vec<(f64, Vec<f64>)> = g
+        .iter()
+        .map(|p| {
+            let v = WAIT_RESOURCES
+                .iter()
+                .map(|res| {
+                    let key = format!("wait_per_machine_{}_s", res.replace('-', "_"));
+                    p.figures.get(&key).map_or(0.0, |f| f.mean / 60.0)
+                })
+                .collect();
+            (f64::from(p.clusters), v)
+        })
+        .collect();
+    chart::write_stack(
+        charts,
+        &StackSpec {
+            name,
+            title: &format!("Waiting per machine by resource, mean of replicas{suffix}"),
+            y_label: "waiting per machine [min]",
+            categories: &categories,
+            bars: &bars,
+            marks: &split_marks(g),
+        },
+    )?;
+    Ok(name.to_string())
+}
+
+/// One group's checklist pass probability, item by fleet size, as a heat map named `name`;
+/// returns the name.
+fn write_heatmap(
+    charts: &Path,
+    g: &[PointSummary],
+    name: &str,
+    suffix: &str,
+) -> anyhow::Result<String> {
+    let rows: Vec<String> = g[0].pass_probability.keys().cloned().collect();
+    let cells: Vec<Vec<f64>> = rows
+        .iter()
+        .map(|item| g.iter().map(|p| p.pass_probability[item]).collect())
+        .collect();
+    let columns: Vec<u32> = g.iter().map(|p| p.clusters).collect();
+    chart::write_heat(
+        charts,
+        &HeatSpec {
+            name,
+            title: &format!("Checklist pass probability [%]{suffix}"),
+            rows: &rows,
+            columns: &columns,
+            cells: &cells,
+        },
+    )?;
+    Ok(name.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::render::test_point as point;
+
+    #[test]
+    fn split_marks_fall_where_the_management_cluster_count_changes() {
+        let points: Vec<PointSummary> = [(500, 1.0), (600, 1.0), (700, 2.0), (1300, 3.0)]
+            .iter()
+            .map(|&(c, m)| point(c, &[("management_clusters", m)]))
+            .collect();
+        let marks = split_marks(&points);
+        let at: Vec<f64> = marks.iter().map(|m| m.0).collect();
+        assert_eq!(at, vec![700.0, 1300.0]);
+        assert!(marks[1].1.starts_with("3 mgmt clusters"));
+    }
+}
