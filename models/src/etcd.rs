@@ -25,7 +25,6 @@ use serde::{Deserialize, Serialize};
 use sim_core::stats::{LatencyHistogram, TimeWeightedGauge};
 use sim_core::{SimDuration, SimRng, SimTime};
 
-use crate::scenario::config::EtcdSettings;
 use crate::scenario::dist::Dist;
 
 /// etcd's settings.
@@ -268,21 +267,6 @@ impl EtcdStore {
     /// `--quota-backend-bytes` [bytes].
     pub fn quota(&self) -> u64 {
         self.quota
-    }
-}
-
-impl EtcdConfig {
-    /// The model's settings from the scenario's `etcd` block.
-    pub fn from_settings(e: &EtcdSettings) -> Self {
-        EtcdConfig {
-            fsync: e.fsync_dist(),
-            raft_rtt: e.raft_rtt,
-            apply_per_write_s: e.apply_per_write,
-            quota_backend_bytes: e.quota_backend_bytes.0,
-            auto_compaction_retention_s: e.auto_compaction_retention.0,
-            apiserver_compaction_interval_s: e.compaction_interval.0,
-            revision_overhead_bytes: e.revision_overhead.0,
-        }
     }
 }
 

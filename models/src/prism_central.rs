@@ -19,7 +19,6 @@ use sim_core::stats::{LatencyHistogram, TimeWeightedGauge};
 use sim_core::{SimDuration, SimRng, SimTime};
 
 use crate::apiserver::client_limiter::TokenBucket;
-use crate::scenario::config::PrismCentralSettings;
 use crate::scenario::dist::Dist;
 
 /// Prism Central VM sizes.
@@ -216,29 +215,6 @@ impl<T: Copy> PrismCentral<T> {
         let waited = now - queued_at;
         self.slot_wait.record(waited);
         Some((task, self.start(now, kind, rng), waited))
-    }
-}
-
-impl PrismCentralConfig {
-    /// The model's settings from the scenario's `prism-central` block: a limit left out
-    /// is the size's.
-    pub fn from_settings(p: &PrismCentralSettings) -> Self {
-        PrismCentralConfig {
-            api_rate_limit: match p.api_rate_limit {
-                Some(l) => l.0,
-                None => Some(p.size.api_rate_limit()),
-            },
-            max_concurrent_tasks: match p.max_concurrent_tasks {
-                Some(l) => l.0.map(|v| v.round().max(1.0) as u32),
-                None => Some(p.size.max_concurrent_tasks()),
-            },
-            api_latency: p.api_latency,
-            vm_create: p.vm_create,
-            vm_power_on: p.vm_power_on,
-            vm_delete: p.vm_delete,
-            vm_update: p.vm_update,
-            load_slowdown: p.load_slowdown,
-        }
     }
 }
 

@@ -10,8 +10,9 @@ use std::fmt;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
+use crate::etcd::EtcdConfig;
 use crate::kinds::{Controller, ObjKind};
-use crate::prism_central::PcSize;
+use crate::prism_central::{PcSize, PrismCentralConfig};
 use crate::scenario::dist::Dist;
 use crate::scenario::units::{Bytes, Cores, Secs};
 
@@ -453,6 +454,46 @@ pub enum QueueKind {
     Legacy,
     /// controller-runtime's priority queue with per-item backoff only.
     Priority,
+}
+
+impl EtcdSettings {
+    /// The etcd model's settings from this block.
+    pub fn etcd_config(&self) -> EtcdConfig {
+        let e = self;
+        EtcdConfig {
+            fsync: e.fsync_dist(),
+            raft_rtt: e.raft_rtt,
+            apply_per_write_s: e.apply_per_write,
+            quota_backend_bytes: e.quota_backend_bytes.0,
+            auto_compaction_retention_s: e.auto_compaction_retention.0,
+            apiserver_compaction_interval_s: e.compaction_interval.0,
+            revision_overhead_bytes: e.revision_overhead.0,
+        }
+    }
+}
+
+impl PrismCentralSettings {
+    /// The Prism Central model's settings from this block: a limit left out is the
+    /// size's.
+    pub fn pc_config(&self) -> PrismCentralConfig {
+        let p = self;
+        PrismCentralConfig {
+            api_rate_limit: match p.api_rate_limit {
+                Some(l) => l.0,
+                None => Some(p.size.api_rate_limit()),
+            },
+            max_concurrent_tasks: match p.max_concurrent_tasks {
+                Some(l) => l.0.map(|v| v.round().max(1.0) as u32),
+                None => Some(p.size.max_concurrent_tasks()),
+            },
+            api_latency: p.api_latency,
+            vm_create: p.vm_create,
+            vm_power_on: p.vm_power_on,
+            vm_delete: p.vm_delete,
+            vm_update: p.vm_update,
+            load_slowdown: p.load_slowdown,
+        }
+    }
 }
 
 impl ObjectSizes {

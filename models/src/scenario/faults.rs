@@ -18,7 +18,12 @@
 //!   are not simulated).
 
 use serde::Serialize;
+use serde_json::Value;
 use sim_core::SimDuration;
+
+use super::config::ConfigError;
+use super::units::{Secs, parse_secs};
+use super::{Ctx, scalar_text};
 
 /// One fault.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize)]
@@ -94,6 +99,254 @@ impl Fault {
                 duration,
             } if t >= at && duration.is_none_or(|d| t < at + d) => probability,
             _ => 0.0,
+        }
+    }
+}
+
+pub(super) const MANAGER_NAMES: [&str; 4] = [
+    "capi-controller-manager",
+    "capi-kubeadm-bootstrap",
+    "capi-kubeadm-control-plane",
+    "capx-controller-manager",
+];
+
+pub(super) fn parse_faults(ctx: &Ctx, v: &Value) -> Result<Vec<Fault>, ConfigError> {
+    let Value::Array(items) = v else {
+        let hint = "must be a list, e.g. - prism-central-outage: {at: 30m, duration: 10m}";
+        return Err(ctx.err("faults", "faults", &scalar_text(v), hint.into()));
+    };
+    let mut out = Vec::new();
+    for (i, item) in items.iter().enumerate() {
+        let field = format!("faults[{i}]");
+        let Value::Object(m) = item else {
+            let hint = "each fault is a mapping like prism-central-outage: {...}";
+            return Err(ctx.err("faults", &field, &scalar_text(item), hint.into()));
+        };
+        let Some((kind, body)) = m.iter().next().filter(|_| m.len() == 1) else {
+            let hint = "each list item holds exactly one fault";
+            return Err(ctx.err("faults", &field, "", hint.into()));
+        };
+        let kf = format!("{field}.{kind}");
+        let Value::Object(b) = body else {
+            let hint = "must be a mapping with at, duration, ...";
+            return Err(ctx.err(kind, &kf, &scalar_text(body), hint.into()));
+        };
+        let dur = |key: &str| -> Result<sim_core::SimDuration, ConfigError> {
+            let f = format!("{kf}.{key}");
+            let Some(v) = b.get(key) else {
+                return Err(ctx.err(kind, &f, "", "is required (a duration such as 30m)".into()));
+            };
+            let text = scalar_text(v);
+            parse_secs(&text)
+                .map(sim_core::SimDuration::from_secs_f64)
+                .map_err(|e| ctx.err(key, &f, &text, e))
+        };
+        let allowed: &[&str] = match kind.as_str() {
+            "prism-central-outage" => &["at", "duration"],
+            "etcd-disk-latency-spike" => &["at", "duration", "factor"],
+            "controller-restart" => &["at", "manager", "every"],
+            "vm-create-failures" => &["probability", "at", "duration"],
+            "machine-health-check" => &["node-startup-timeout", "unhealthy-timeout"],
+            "node-failures" => &["every", "at"],
+            other => {
+                let why = "unknown fault; choose from prism-central-outage, \
+                           etcd-disk-latency-spike, controller-restart, vm-create-failures, \
+                           machine-health-check, node-failures";
+                return Err(ctx.err(other, &kf, "", why.into()));
+            }
+        };
+        if let Some(k) = b.keys().find(|k| !allowed.contains(&k.as_str())) {
+            let why = format!("unknown key; expected {}", allowed.join(", "));
+            return Err(ctx.err(k, &format!("{kf}.{k}"), "", why));
+        }
+        out.push(match kind.as_str() {
+            "prism-central-outage" => Fault::PrismCentralOutage {
+                at: dur("at")?,
+                duration: dur("duration")?,
+            },
+            "etcd-disk-latency-spike" => {
+                let f = format!("{kf}.factor");
+                let Some(v) = b.get("factor") else {
+                    let why = "is required (e.g. 20 for twenty times slower)";
+                    return Err(ctx.err(kind, &f, "", why.into()));
+                };
+                let factor = v
+                    .as_f64()
+                    .filter(|x| (1.0..=10_000.0).contains(x))
+                    .ok_or_else(|| {
+                        ctx.err(
+                            "factor",
+                            &f,
+                            &scalar_text(v),
+                            "must be a number from 1 to 10000".into(),
+                        )
+                    })?;
+                Fault::EtcdDiskLatencySpike {
+                    at: dur("at")?,
+                    duration: dur("duration")?,
+                    factor,
+                }
+            }
+            "machine-health-check" => {
+                let timeout = if b.contains_key("node-startup-timeout") {
+                    dur("node-startup-timeout")?
+                } else {
+                    sim_core::SimDuration::from_secs(600)
+                };
+                if timeout < sim_core::SimDuration::from_secs(60) {
+                    let f = format!("{kf}.node-startup-timeout");
+                    let why = "must be at least 1m (CAPI's default is 10m)";
+                    return Err(ctx.err(
+                        "node-startup-timeout",
+                        &f,
+                        &timeout.to_string(),
+                        why.into(),
+                    ));
+                }
+                let unhealthy_timeout = if b.contains_key("unhealthy-timeout") {
+                    dur("unhealthy-timeout")?
+                } else {
+                    sim_core::SimDuration::from_secs(300)
+                };
+                if unhealthy_timeout < sim_core::SimDuration::from_secs(10) {
+                    let why = "must be at least 10s (CAPI's examples use 300s)";
+                    return Err(ctx.err(
+                        "unhealthy-timeout",
+                        &format!("{kf}.unhealthy-timeout"),
+                        &unhealthy_timeout.to_string(),
+                        why.into(),
+                    ));
+                }
+                Fault::MachineHealthCheck {
+                    node_startup_timeout: timeout,
+                    unhealthy_timeout,
+                }
+            }
+            "node-failures" => {
+                let every = dur("every")?;
+                if every < sim_core::SimDuration::from_secs(60) {
+                    let why = "must be at least 1m (the mean time between node failures)";
+                    return Err(ctx.err(
+                        "every",
+                        &format!("{kf}.every"),
+                        &every.to_string(),
+                        why.into(),
+                    ));
+                }
+                let at = if b.contains_key("at") {
+                    dur("at")?
+                } else {
+                    sim_core::SimDuration::ZERO
+                };
+                Fault::NodeFailures { at, every }
+            }
+            "vm-create-failures" => {
+                let f = format!("{kf}.probability");
+                let Some(v) = b.get("probability") else {
+                    let why = "is required (e.g. 0.05 for one create in twenty)";
+                    return Err(ctx.err(kind, &f, "", why.into()));
+                };
+                let probability = v.as_f64().filter(|x| (0.0..=0.95).contains(x)).ok_or_else(
+                    || {
+                        let why = "must be a number from 0 to 0.95 (CAPX retries every failure, \
+                                   so 1 would never finish)";
+                        ctx.err("probability", &f, &scalar_text(v), why.into())
+                    },
+                )?;
+                Fault::VmCreateFailures {
+                    probability,
+                    at: if b.contains_key("at") {
+                        dur("at")?
+                    } else {
+                        sim_core::SimDuration::ZERO
+                    },
+                    duration: if b.contains_key("duration") {
+                        Some(dur("duration")?)
+                    } else {
+                        None
+                    },
+                }
+            }
+            _ => {
+                let f = format!("{kf}.manager");
+                let name = b.get("manager").map(scalar_text).unwrap_or_default();
+                let manager = MANAGER_NAMES
+                    .iter()
+                    .position(|m| *m == name)
+                    .ok_or_else(|| {
+                        let why = format!("choose from {}", MANAGER_NAMES.join(", "));
+                        ctx.err("manager", &f, &name, why)
+                    })?;
+                let every = if b.contains_key("every") {
+                    let every = dur("every")?;
+                    if every < sim_core::SimDuration::from_secs(60) {
+                        let why = "must be at least 1m (the mean time between restarts)";
+                        return Err(ctx.err(
+                            "every",
+                            &format!("{kf}.every"),
+                            &every.to_string(),
+                            why.into(),
+                        ));
+                    }
+                    Some(every)
+                } else {
+                    None
+                };
+                let at = if every.is_some() && !b.contains_key("at") {
+                    sim_core::SimDuration::ZERO
+                } else {
+                    dur("at")?
+                };
+                Fault::ControllerRestart { manager, at, every }
+            }
+        });
+    }
+    Ok(out)
+}
+
+/// A fault as a scenario file writes it.
+pub(super) fn fault_value(f: &Fault) -> Value {
+    let d = |x: sim_core::SimDuration| Value::String(Secs(x.as_secs_f64()).to_string());
+    match *f {
+        Fault::PrismCentralOutage { at, duration } => {
+            serde_json::json!({ "prism-central-outage": { "at": d(at), "duration": d(duration) } })
+        }
+        Fault::EtcdDiskLatencySpike {
+            at,
+            duration,
+            factor,
+        } => serde_json::json!({
+            "etcd-disk-latency-spike": { "at": d(at), "duration": d(duration), "factor": factor }
+        }),
+        Fault::VmCreateFailures {
+            probability,
+            at,
+            duration,
+        } => {
+            let mut body = serde_json::json!({ "probability": probability, "at": d(at) });
+            if let Some(len) = duration {
+                body["duration"] = d(len);
+            }
+            serde_json::json!({ "vm-create-failures": body })
+        }
+        Fault::MachineHealthCheck {
+            node_startup_timeout,
+            unhealthy_timeout,
+        } => serde_json::json!({
+            "machine-health-check": {
+                "node-startup-timeout": d(node_startup_timeout),
+                "unhealthy-timeout": d(unhealthy_timeout),
+            }
+        }),
+        Fault::NodeFailures { at, every } => serde_json::json!({
+            "node-failures": { "at": d(at), "every": d(every) }
+        }),
+        Fault::ControllerRestart { manager, at, every } => {
+            let mut body = serde_json::json!({ "manager": MANAGER_NAMES[manager], "at": d(at) });
+            if let Some(every) = every {
+                body["every"] = d(every);
+            }
+            serde_json::json!({ "controller-restart": body })
         }
     }
 }

@@ -36,7 +36,7 @@ use crate::controllers::watches::cached_kinds;
 use crate::etcd::{EtcdConfig, EtcdStore, GroupCommit};
 use crate::kinds::{Controller, KeySpace, ObjKind};
 use crate::objects::{ClusterState, MachineState, make_fleet};
-use crate::prism_central::{PrismCentral, PrismCentralConfig};
+use crate::prism_central::PrismCentral;
 use crate::recipe::Write;
 use crate::scenario::config::ModelConfig;
 use crate::scenario::faults::Fault;
@@ -231,12 +231,12 @@ impl World {
             ctrls,
             ctrl_base,
         } = Instances::new(&cfg, api.replicas, &levels[LEVEL_WORKLOAD_LOW as usize]);
-        let etcd_cfg = EtcdConfig::from_settings(&cfg.etcd);
+        let etcd_cfg = cfg.etcd.etcd_config();
         let store = EtcdStore::new(
             &etcd_cfg,
             cfg.thresholds.etcd_size_fraction * cfg.etcd.quota_backend_bytes.0 as f64,
         );
-        let pc_cfg = PrismCentralConfig::from_settings(&cfg.prism_central);
+        let pc_cfg = cfg.prism_central.pc_config();
         let pcs = (0..cfg.prism_central.count.max(1))
             .map(|_| PrismCentral::new(pc_cfg))
             .collect();

@@ -5,11 +5,12 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
 use models::run::{RunPlan, run as run_fleet};
+use models::scenario::Scenario;
 use models::scenario::config::ModelConfig;
 use models::scenario::operations::AfterOp;
 use models::scenario::operations::FleetSpec;
 use models::scenario::presets::{self, Override, Tier};
-use models::scenario::{Operation, Scenario};
+use models::scenario::workload::Operation;
 use models::world::metrics::TimelineRow;
 use sim_core::SimDuration;
 

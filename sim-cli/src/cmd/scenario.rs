@@ -4,7 +4,8 @@ use std::path::Path;
 
 use anyhow::Context;
 use models::scenario::presets::{self, Override, Profile, Tier};
-use models::scenario::{self, CreateOp, Operation, Scenario};
+use models::scenario::workload::{CreateOp, Operation};
+use models::scenario::{self, Scenario};
 
 use crate::Outcome;
 use crate::cmd::run::TierArg;
