@@ -7,6 +7,7 @@ use crate::kinds::ObjKind;
 use crate::objects::ClusterState;
 use crate::recipe::{Effect, Plan, Target, Verb, sig};
 
+/// A Cluster reconcile for key `c`, from what the cache shows; see the module's header.
 pub(crate) fn reconcile(c: u32, cl: &ClusterState) -> Plan {
     let mut p = Plan::new();
     let t = Target::Cluster(c);

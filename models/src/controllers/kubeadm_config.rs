@@ -6,6 +6,7 @@ use crate::kinds::ObjKind;
 use crate::objects::{ClusterState, MachineState};
 use crate::recipe::{Effect, Plan, Target, Verb};
 
+/// A KubeadmConfig reconcile for key `m`, from what the cache shows; see the module's header.
 pub(crate) fn reconcile(m: u32, ms: &MachineState, cl: &ClusterState) -> Plan {
     let mut p = Plan::new();
     let t = Target::Machine(m);

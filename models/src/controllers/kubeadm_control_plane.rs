@@ -8,6 +8,12 @@ use crate::kinds::ObjKind;
 use crate::objects::{ClusterState, MachineState};
 use crate::recipe::{Effect, Outcome, Plan, Target, Verb, sig};
 
+/// A KubeadmControlPlane reconcile (`reconcile`, `reconcileClusterCertificates`,
+/// `initializeControlPlane`, `scaleUpControlPlane`, `updateStatus`): finalizer and
+/// Paused condition, certificates and kubeconfig, the first Machine, then one Machine at
+/// a time behind the preflight checks, the rolling update, the status.
+/// One function follows the real reconcile step by step, in its order, which is why it
+/// is long: split, the order of the steps would be harder to check against CAPI's.
 pub(crate) fn reconcile(c: u32, cl: &ClusterState, machines: &[MachineState]) -> Plan {
     let mut p = Plan::new();
     let t = Target::Cluster(c);

@@ -6,6 +6,11 @@ use crate::kinds::ObjKind;
 use crate::objects::{ClusterState, MachineState, OldMachineSet};
 use crate::recipe::{Ctx, Effect, Plan, Target, Verb, sig};
 
+/// A MachineDeployment reconcile (`reconcile`, `getMachineSetsForDeployment`,
+/// `rolloutRolling`, `sync`, `syncDeploymentStatus`): finalizer and Paused condition, its
+/// MachineSet, replicas, the rolling update between the old and new MachineSets, status.
+/// One function follows the real reconcile step by step, in its order, which is why it
+/// is long: split, the order of the steps would be harder to check against CAPI's.
 pub(crate) fn reconcile(c: u32, cl: &ClusterState, machines: &[MachineState], ctx: &Ctx) -> Plan {
     let mut p = Plan::new();
     let t = Target::Cluster(c);

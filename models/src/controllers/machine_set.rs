@@ -93,6 +93,12 @@ pub(crate) fn old_machine_set(
     created
 }
 
+/// A MachineSet reconcile (`Reconcile`, `reconcileNormal`, `syncReplicas`,
+/// `getAndAdoptMachinesForMachineSet`): finalizer and Paused condition, machine creation
+/// up to the replicas (preflight checks first), deletion of the surplus, remediation of
+/// unhealthy Machines, the old MachineSet during a rollout, the status.
+/// One function follows the real reconcile step by step, in its order, which is why it
+/// is long: split, the order of the steps would be harder to check against CAPI's.
 pub(crate) fn reconcile(c: u32, cl: &ClusterState, machines: &[MachineState]) -> Plan {
     let mut p = Plan::new();
     let t = Target::Cluster(c);

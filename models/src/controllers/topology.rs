@@ -8,6 +8,12 @@ use crate::kinds::ObjKind;
 use crate::objects::ClusterState;
 use crate::recipe::{Ctx, Effect, Plan, Target, Verb};
 
+/// A ClusterTopology reconcile (`reconcile`, `computeDesiredState`,
+/// `reconcileState`): the NutanixCluster, templates, KubeadmControlPlane,
+/// MachineDeployment and MachineHealthCheck the topology describes, applied when missing
+/// or different; versions moved during an upgrade; the TopologyReconciled condition.
+/// One function follows the real reconcile step by step, in its order, which is why it
+/// is long: split, the order of the steps would be harder to check against CAPI's.
 pub(crate) fn reconcile(c: u32, cl: &ClusterState, ctx: &Ctx) -> Plan {
     let mut p = Plan::new();
     let t = Target::Cluster(c);

@@ -153,7 +153,8 @@ pub struct ReplicaRecord {
     pub bottleneck_share: f64,
 }
 
-/// The figures a sweep tracks, by name, from a run's report.
+/// The figures a sweep tracks, by name, from a run's report: one line per figure, which
+/// is why it is long.
 pub fn figures_of(r: &RunReport) -> BTreeMap<String, f64> {
     let mut f = BTreeMap::new();
     let mut put = |k: &str, v: f64| {

@@ -89,6 +89,29 @@ fn combine(
 ) -> RunReport {
     let mut r = parts[0].clone();
     let all = &parts;
+    combine_fleet(&mut r, all, plan, cluster_times, machine_times);
+    combine_apiserver(&mut r, all);
+    combine_controllers(&mut r, all);
+    combine_managers(&mut r, all);
+    combine_etcd(&mut r, all);
+    combine_prism_central(&mut r, all);
+    combine_capacity(&mut r, all);
+    combine_checklist(&mut r, all, plan);
+    combine_waiting(&mut r, all);
+    combine_counts(&mut r, all);
+    combine_operations(&mut r, all);
+    r.management_clusters = parts;
+    r
+}
+
+/// Fleet figures: counts summed, times over every cluster of the fleet.
+fn combine_fleet(
+    r: &mut RunReport,
+    all: &[RunReport],
+    plan: &RunPlan,
+    cluster_times: Vec<f64>,
+    machine_times: Vec<f64>,
+) {
     r.fleet.clusters = plan.fleet.clusters;
     r.fleet.clusters_ready = all.iter().map(|p| p.fleet.clusters_ready).sum();
     r.fleet.machines_running = all.iter().map(|p| p.fleet.machines_running).sum();
@@ -102,7 +125,10 @@ fn combine(
     r.fleet.cluster_ready_p95_s = quantile_of(cluster_times, 0.95);
     r.fleet.machine_ready_p95_s = quantile_of(machine_times, 0.95);
     r.fleet.simulated_s = max_f(all.iter().map(|p| p.fleet.simulated_s));
+}
 
+/// API server: the worst latency and seats, counts summed.
+fn combine_apiserver(r: &mut RunReport, all: &[RunReport]) {
     let a = &mut r.apiserver;
     a.mutating_p99_s = max_f(all.iter().map(|p| p.apiserver.mutating_p99_s));
     a.readonly_p99_s = max_f(all.iter().map(|p| p.apiserver.readonly_p99_s));
@@ -115,7 +141,10 @@ fn combine(
             .map(|p| p.apiserver.requests_by_kind.get(k).copied().unwrap_or(0))
             .sum();
     }
+}
 
+/// Controllers: the worst depth and latencies, counts summed.
+fn combine_controllers(r: &mut RunReport, all: &[RunReport]) {
     for (i, c) in r.controllers.iter_mut().enumerate() {
         let each = || all.iter().map(move |p| &p.controllers[i]);
         c.depth_max = max_f(each().map(|x| x.depth_max));
@@ -128,6 +157,10 @@ fn combine(
         c.retries = each().map(|x| x.retries).sum();
         c.rate_limiter_wait_s = each().map(|x| x.rate_limiter_wait_s).sum();
     }
+}
+
+/// Managers: the highest CPU and memory, counts summed.
+fn combine_managers(r: &mut RunReport, all: &[RunReport]) {
     for (i, m) in r.managers.iter_mut().enumerate() {
         let each = || all.iter().map(move |p| &p.managers[i]);
         m.cpu_peak_cores = max_f(each().map(|x| x.cpu_peak_cores));
@@ -137,6 +170,10 @@ fn combine(
         m.rate_limiter_wait_p99_s = max_f(each().map(|x| x.rate_limiter_wait_p99_s));
         m.rate_limiter_wait_total_s = each().map(|x| x.rate_limiter_wait_total_s).sum();
     }
+}
+
+/// etcd: the fullest management cluster's, writes summed, the worst latencies, the first alarm.
+fn combine_etcd(r: &mut RunReport, all: &[RunReport]) {
     // etcd and Prism Central: the fullest management cluster's, counts summed.
     let fullest = all
         .iter()
@@ -151,6 +188,10 @@ fn combine(
         .iter()
         .filter_map(|p| p.etcd.nospace_at_s)
         .reduce(f64::min);
+}
+
+/// Prism Central: the worst queue and latency, counts summed.
+fn combine_prism_central(r: &mut RunReport, all: &[RunReport]) {
     let pc = &mut r.prism_central;
     pc.queue_depth_max = max_f(all.iter().map(|p| p.prism_central.queue_depth_max));
     pc.tasks_running_max = max_f(all.iter().map(|p| p.prism_central.tasks_running_max));
@@ -159,12 +200,20 @@ fn combine(
     pc.requests = all.iter().map(|p| p.prism_central.requests).sum();
     pc.unavailable = all.iter().map(|p| p.prism_central.unavailable).sum();
     pc.vm_create_failures = all.iter().map(|p| p.prism_central.vm_create_failures).sum();
+}
+
+/// Node demand: the highest; fits only if it fits everywhere.
+fn combine_capacity(r: &mut RunReport, all: &[RunReport]) {
     for (i, c) in r.capacity.iter_mut().enumerate() {
         let each = || all.iter().map(move |p| &p.capacity[i]);
         c.cpu_demand_cores = max_f(each().map(|x| x.cpu_demand_cores));
         c.memory_demand_bytes = max_f(each().map(|x| x.memory_demand_bytes));
         c.fits = each().all(|x| x.fits);
     }
+}
+
+/// Checklist: an item passes only if it passes everywhere, at its worst value.
+fn combine_checklist(r: &mut RunReport, all: &[RunReport], plan: &RunPlan) {
     for (i, item) in r.checklist.iter_mut().enumerate() {
         let each = || all.iter().map(move |p| &p.checklist[i]);
         item.pass = each().all(|x| x.pass);
@@ -178,6 +227,10 @@ fn combine(
             item.threshold = f64::from(plan.fleet.clusters);
         }
     }
+}
+
+/// Waiting summed over the fleet; the bottleneck is the largest, at its worst part.
+fn combine_waiting(r: &mut RunReport, all: &[RunReport]) {
     let totals: Vec<f64> = (0..r.waiting.len())
         .map(|i| all.iter().map(|p| p.waiting[i].seconds).sum())
         .collect();
@@ -208,6 +261,10 @@ fn combine(
         share: top.share,
         at,
     };
+}
+
+/// Writes and events summed.
+fn combine_counts(r: &mut RunReport, all: &[RunReport]) {
     for (k, v) in r.writes_by_kind.iter_mut() {
         *v = all
             .iter()
@@ -221,6 +278,10 @@ fn combine(
             .sum();
     }
     r.sim_events = all.iter().map(|p| p.sim_events).sum();
+}
+
+/// Operations from the first start to the last end; the busiest steady window.
+fn combine_operations(r: &mut RunReport, all: &[RunReport]) {
     // Each operation across the management clusters: from the first start to the last end.
     r.operations = (0..all.iter().map(|p| p.operations.len()).min().unwrap_or(0))
         .map(|i| OpTiming {
@@ -245,8 +306,6 @@ fn combine(
             v.into_iter()
                 .max_by(|a, b| a.api_requests_per_s.total_cmp(&b.api_requests_per_s))
         });
-    r.management_clusters = parts;
-    r
 }
 
 #[cfg(test)]

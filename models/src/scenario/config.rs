@@ -578,7 +578,7 @@ impl ModelConfig {
     }
 
     /// Checks every value against its allowed range; the first problem is returned with
-    /// its path.
+    /// its path. One check per knob, in the file's order, which is why it is long.
     pub fn validate(&self, source_name: &str) -> Result<(), ConfigError> {
         let err = |field: String, value: String, reason: &str| ConfigError {
             source_name: source_name.to_string(),

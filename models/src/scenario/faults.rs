@@ -110,6 +110,8 @@ pub(super) const MANAGER_NAMES: [&str; 4] = [
     "capx-controller-manager",
 ];
 
+/// The `faults:` list: each entry's kind, its fields and their ranges. One arm per
+/// fault kind, each checking its own fields, which is why the function is long.
 pub(super) fn parse_faults(ctx: &Ctx, v: &Value) -> Result<Vec<Fault>, ConfigError> {
     let Value::Array(items) = v else {
         let hint = "must be a list, e.g. - prism-central-outage: {at: 30m, duration: 10m}";

@@ -292,7 +292,9 @@ fn parse_topology(ctx: &Ctx, v: &Value) -> Result<TopologySpec, ConfigError> {
     Ok((n, pcs, shards, knobs))
 }
 
-/// Reads a scenario from `text` (named `file` in errors), with `overrides` on top.
+/// Reads a scenario from `text` (named `file` in errors), with `overrides` on top: the
+/// layers in order (defaults, profile, tier, file, `--set`), each checked as it lands,
+/// which is why it is long.
 pub fn load(file: &str, text: &str, overrides: &[Override]) -> Result<Scenario, ConfigError> {
     let ctx = Ctx { file, text };
     let root: Value = serde_saphyr::from_str(text).map_err(|e| ConfigError {

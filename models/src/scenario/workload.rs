@@ -90,6 +90,8 @@ pub struct CreateOp {
     pub every: Option<Secs>,
 }
 
+/// The `workload:` list: one operation per entry, each checked against the operations
+/// before it (one create, first). One arm per operation, which is why it is long.
 pub(super) fn parse_workload(ctx: &Ctx, v: &Value) -> Result<Vec<Operation>, ConfigError> {
     let Value::Array(items) = v else {
         return Err(ctx.err(
@@ -345,6 +347,8 @@ pub(super) fn parse_steady(ctx: &Ctx, field: &str, body: &Value) -> Result<Stead
     })
 }
 
+/// A `create:` entry: clusters, machines, control-plane replicas, batches. One check per
+/// field with its range, which is why it is long.
 pub(super) fn parse_create(ctx: &Ctx, field: &str, body: &Value) -> Result<CreateOp, ConfigError> {
     let Value::Object(m) = body else {
         return Err(ctx.err(

@@ -139,35 +139,46 @@ impl World {
         self.peaks.live_bytes = self.peaks.live_bytes.max(self.store.live_bytes());
         self.oom_check(sched);
         if self.timeline {
-            let (mut seats, mut queued) = (0, 0);
-            for a in &self.apiservers {
-                for l in &a.levels {
-                    seats += l.in_use();
-                    queued += l.queued();
-                }
-            }
-            self.metrics.timeline.push(TimelineRow {
-                t_s: now.as_secs_f64(),
-                queue_depth: Controller::ALL
-                    .iter()
-                    .map(|&k| {
-                        self.ctrls
-                            .iter()
-                            .filter(|c| c.ctrl == k)
-                            .map(|c| c.queue.len())
-                            .sum()
-                    })
-                    .collect(),
-                seats_in_use: seats,
-                apf_queued: queued,
-                etcd_db_bytes: self.store.db_size(),
-                pc_tasks_running: self.pcs.iter().map(|p| p.running()).sum(),
-                pc_tasks_waiting: self.pcs.iter().map(|p| p.queue_gauge.value()).sum(),
-                pc_tasks_finished: self.tasks_finished,
-                machines_running: self.machines_running,
-                clusters_ready: self.clusters_ready,
-            });
+            self.record_timeline_row(now);
         }
+        self.check_finished(sched, now);
+    }
+
+    /// Appends the gauges' values now to the timeline.
+    fn record_timeline_row(&mut self, now: SimTime) {
+        let (mut seats, mut queued) = (0, 0);
+        for a in &self.apiservers {
+            for l in &a.levels {
+                seats += l.in_use();
+                queued += l.queued();
+            }
+        }
+        self.metrics.timeline.push(TimelineRow {
+            t_s: now.as_secs_f64(),
+            queue_depth: Controller::ALL
+                .iter()
+                .map(|&k| {
+                    self.ctrls
+                        .iter()
+                        .filter(|c| c.ctrl == k)
+                        .map(|c| c.queue.len())
+                        .sum()
+                })
+                .collect(),
+            seats_in_use: seats,
+            apf_queued: queued,
+            etcd_db_bytes: self.store.db_size(),
+            pc_tasks_running: self.pcs.iter().map(|p| p.running()).sum(),
+            pc_tasks_waiting: self.pcs.iter().map(|p| p.queue_gauge.value()).sum(),
+            pc_tasks_finished: self.tasks_finished,
+            machines_running: self.machines_running,
+            clusters_ready: self.clusters_ready,
+        });
+    }
+
+    /// Marks the run finished when every operation has finished, 30 minutes after a
+    /// NOSPACE alarm, or at the deadline; records the operation cut short, if any.
+    fn check_finished(&mut self, sched: &mut Scheduler<Event>, now: SimTime) {
         let all_ready = self.clusters_ready == self.clusters.len() as u32;
         let stuck_on_quota = self
             .store

@@ -214,7 +214,8 @@ pub(crate) fn exponential_gap(rng: &mut SimRng, mean: SimDuration) -> SimDuratio
 
 impl World {
     /// A management cluster configured by `cfg`, about to create `fleet`, drawing from
-    /// `streams`. `timeline` turns on sampling of gauges.
+    /// `streams`. `timeline` turns on sampling of gauges. Its parts are built where they
+    /// belong; what is left is one line per field of the world, which is why it is long.
     pub fn new(cfg: ModelConfig, fleet: FleetSpec, streams: &RngStreams, timeline: bool) -> Self {
         let workers = fleet
             .machines_per_cluster

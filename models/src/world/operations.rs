@@ -80,101 +80,14 @@ impl World {
             }
             let finished = match op {
                 AfterOp::WaitUntil(_) => unreachable!("handled above"),
-                AfterOp::Steady(d) => {
-                    if self.steady_start.is_none() {
-                        self.steady_start = Some(Snapshot::take(self, now));
-                    }
-                    let done = now >= started + d;
-                    if done {
-                        self.steady_end = Some(Snapshot::take(self, now));
-                    }
-                    done
-                }
-                AfterOp::Delete => {
-                    if fresh {
-                        for c in 0..self.clusters.len() as u32 {
-                            let w = Write {
-                                kind: ObjKind::Cluster,
-                                verb: Verb::MarkDeleted,
-                                target: Target::Cluster(c),
-                                effect: Effect::ClusterDeleting,
-                            };
-                            self.issue(sched, None, USER, Op::Write(w), Owner::Cluster(c));
-                        }
-                        false
-                    } else {
-                        self.clusters.iter().all(|c| !c.exists)
-                    }
-                }
+                AfterOp::Steady(d) => self.steady_op(now, started, d),
+                AfterOp::Delete => self.delete_op(sched, fresh),
                 AfterOp::Upgrade {
                     wave,
                     max_surge,
                     max_unavailable,
-                } => {
-                    if fresh {
-                        self.upgrade_version += 1;
-                        self.upgrade_started = 0;
-                        self.upgrade_wave_start = 0;
-                        self.rollout = (max_surge, max_unavailable);
-                    }
-                    let v = self.upgrade_version;
-                    let n = self.clusters.len() as u32;
-                    let busy = (self.upgrade_wave_start..self.upgrade_started)
-                        .any(|c| !self.upgraded(c as usize, v));
-                    if busy {
-                        false
-                    } else if self.upgrade_started < n {
-                        // The next wave: the user patches each Cluster topology's version.
-                        let wave = if wave == 0 { n } else { wave };
-                        let end = (self.upgrade_started + wave).min(n);
-                        for c in self.upgrade_started..end {
-                            let w = Write {
-                                kind: ObjKind::Cluster,
-                                verb: Verb::Patch,
-                                target: Target::Cluster(c),
-                                effect: Effect::ClusterVersion { version: v },
-                            };
-                            self.issue(sched, None, USER, Op::Write(w), Owner::Cluster(c));
-                        }
-                        self.upgrade_wave_start = self.upgrade_started;
-                        self.upgrade_started = end;
-                        false
-                    } else {
-                        true
-                    }
-                }
-                AfterOp::Scale { by } => {
-                    if fresh {
-                        // The user patches each Cluster's topology replicas.
-                        // Every cluster was created with the same workers; each scale moves
-                        // the target from the last one, never below 0.
-                        let prev = self.scale_target.unwrap_or_else(|| {
-                            self.clusters.first().map_or(0, |c| c.initial_workers)
-                        });
-                        let target = (prev as i64 + i64::from(by)).max(0) as u32;
-                        self.scale_target = Some(target);
-                        for c in 0..self.clusters.len() as u32 {
-                            let workers = target;
-                            let w = Write {
-                                kind: ObjKind::Cluster,
-                                verb: Verb::Patch,
-                                target: Target::Cluster(c),
-                                effect: Effect::TopologyWorkers { workers },
-                            };
-                            self.issue(sched, None, USER, Op::Write(w), Owner::Cluster(c));
-                        }
-                        false
-                    } else {
-                        let target = self.scale_target.unwrap_or(0);
-                        self.clusters.iter().all(|c| {
-                            c.topology_workers == target
-                                && c.md_replicas == target
-                                && c.workers == target
-                                && c.workers_created - c.workers_gone == target
-                                && c.workers_running == target
-                        })
-                    }
-                }
+                } => self.upgrade_op(sched, fresh, wave, (max_surge, max_unavailable)),
+                AfterOp::Scale { by } => self.scale_op(sched, fresh, by),
             };
             if !finished {
                 return false;
@@ -188,6 +101,114 @@ impl World {
             self.op_started = None;
         }
         true
+    }
+
+    /// The `steady` window: counters at its start and end; finished `d` after it began.
+    fn steady_op(&mut self, now: SimTime, started: SimTime, d: SimDuration) -> bool {
+        if self.steady_start.is_none() {
+            self.steady_start = Some(Snapshot::take(self, now));
+        }
+        let done = now >= started + d;
+        if done {
+            self.steady_end = Some(Snapshot::take(self, now));
+        }
+        done
+    }
+
+    /// `delete`: the user deletes every Cluster (when `fresh`); finished when none is left.
+    fn delete_op(&mut self, sched: &mut Scheduler<Event>, fresh: bool) -> bool {
+        if fresh {
+            for c in 0..self.clusters.len() as u32 {
+                let w = Write {
+                    kind: ObjKind::Cluster,
+                    verb: Verb::MarkDeleted,
+                    target: Target::Cluster(c),
+                    effect: Effect::ClusterDeleting,
+                };
+                self.issue(sched, None, USER, Op::Write(w), Owner::Cluster(c));
+            }
+            false
+        } else {
+            self.clusters.iter().all(|c| !c.exists)
+        }
+    }
+
+    /// `upgrade`: a wave of Cluster version patches whenever the last wave has finished;
+    /// finished with the last wave. `rollout`: the MachineDeployments' maxSurge and
+    /// maxUnavailable.
+    fn upgrade_op(
+        &mut self,
+        sched: &mut Scheduler<Event>,
+        fresh: bool,
+        wave: u32,
+        rollout: (u32, u32),
+    ) -> bool {
+        if fresh {
+            self.upgrade_version += 1;
+            self.upgrade_started = 0;
+            self.upgrade_wave_start = 0;
+            self.rollout = rollout;
+        }
+        let v = self.upgrade_version;
+        let n = self.clusters.len() as u32;
+        let busy =
+            (self.upgrade_wave_start..self.upgrade_started).any(|c| !self.upgraded(c as usize, v));
+        if busy {
+            false
+        } else if self.upgrade_started < n {
+            // The next wave: the user patches each Cluster topology's version.
+            let wave = if wave == 0 { n } else { wave };
+            let end = (self.upgrade_started + wave).min(n);
+            for c in self.upgrade_started..end {
+                let w = Write {
+                    kind: ObjKind::Cluster,
+                    verb: Verb::Patch,
+                    target: Target::Cluster(c),
+                    effect: Effect::ClusterVersion { version: v },
+                };
+                self.issue(sched, None, USER, Op::Write(w), Owner::Cluster(c));
+            }
+            self.upgrade_wave_start = self.upgrade_started;
+            self.upgrade_started = end;
+            false
+        } else {
+            true
+        }
+    }
+
+    /// `scale`: the user patches every Cluster's worker replicas (when `fresh`); finished
+    /// when every cluster runs exactly the new count.
+    fn scale_op(&mut self, sched: &mut Scheduler<Event>, fresh: bool, by: i32) -> bool {
+        if fresh {
+            // The user patches each Cluster's topology replicas.
+            // Every cluster was created with the same workers; each scale moves
+            // the target from the last one, never below 0.
+            let prev = self
+                .scale_target
+                .unwrap_or_else(|| self.clusters.first().map_or(0, |c| c.initial_workers));
+            let target = (prev as i64 + i64::from(by)).max(0) as u32;
+            self.scale_target = Some(target);
+            for c in 0..self.clusters.len() as u32 {
+                let workers = target;
+                let w = Write {
+                    kind: ObjKind::Cluster,
+                    verb: Verb::Patch,
+                    target: Target::Cluster(c),
+                    effect: Effect::TopologyWorkers { workers },
+                };
+                self.issue(sched, None, USER, Op::Write(w), Owner::Cluster(c));
+            }
+            false
+        } else {
+            let target = self.scale_target.unwrap_or(0);
+            self.clusters.iter().all(|c| {
+                c.topology_workers == target
+                    && c.md_replicas == target
+                    && c.workers == target
+                    && c.workers_created - c.workers_gone == target
+                    && c.workers_running == target
+            })
+        }
     }
 
     /// A running worker, drawn uniformly, loses its node (NotReady). The Machine
