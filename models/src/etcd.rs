@@ -25,7 +25,7 @@ use serde::{Deserialize, Serialize};
 use sim_core::stats::{LatencyHistogram, TimeWeightedGauge};
 use sim_core::{SimDuration, SimRng, SimTime};
 
-use crate::scenario::dist::Dist;
+use crate::dist::Dist;
 
 /// etcd's settings.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]

@@ -10,6 +10,7 @@
 
 pub mod apiserver;
 pub mod controllers;
+pub mod dist;
 pub mod etcd;
 pub mod kinds;
 pub mod objects;
@@ -18,4 +19,5 @@ pub mod providers;
 pub mod recipe;
 pub mod run;
 pub mod scenario;
+pub mod units;
 pub mod world;

@@ -19,7 +19,7 @@ use sim_core::stats::{LatencyHistogram, TimeWeightedGauge};
 use sim_core::{SimDuration, SimRng, SimTime};
 
 use crate::apiserver::client_limiter::TokenBucket;
-use crate::scenario::dist::Dist;
+use crate::dist::Dist;
 
 /// Prism Central VM sizes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -1,12 +1,12 @@
-//! The Kubernetes API server: admission through API Priority and Fairness, per-request
-//! CPU cost, and the watch fan-out of every write.
+//! The Kubernetes API server: its replicas, each with API Priority and Fairness's
+//! priority levels ([`apf`]) and the CPU its requests have used; and the client side of
+//! a request, client-go's token bucket ([`client_limiter`]). A request's path through
+//! them is [`crate::world`]'s (`world/requests.rs`).
 
 pub mod apf;
 pub mod client_limiter;
 
 use apf::{PriorityLevel, PriorityLevelConfig};
-
-use crate::scenario::config::ApiServerConfig;
 
 /// One API server replica: its Priority and Fairness levels and the CPU it has used.
 pub(crate) struct ApiServerRt {
@@ -15,14 +15,12 @@ pub(crate) struct ApiServerRt {
 }
 
 impl ApiServerRt {
-    /// The configured replicas, each with `levels` sharing its inflight limits (the sum of
-    /// `max-requests-inflight` and `max-mutating-requests-inflight`, as APF does).
-    pub(crate) fn replicas(api: &ApiServerConfig, levels: &[PriorityLevelConfig]) -> Vec<Self> {
-        let seats = apf::nominal_limits(
-            api.max_requests_inflight + api.max_mutating_requests_inflight,
-            levels,
-        );
-        (0..api.replicas)
+    /// `replicas` API servers, each with `levels` sharing `seats` (APF's server-wide
+    /// concurrency: the sum of `max-requests-inflight` and
+    /// `max-mutating-requests-inflight`).
+    pub(crate) fn replicas(replicas: u32, seats: u32, levels: &[PriorityLevelConfig]) -> Vec<Self> {
+        let seats = apf::nominal_limits(seats, levels);
+        (0..replicas)
             .map(|_| ApiServerRt {
                 levels: levels
                     .iter()

@@ -4,7 +4,8 @@
 //! - the external work each reconcile does ([`crate::recipe::PcWork`]) spelled out as
 //!   calls and tasks.
 //!
-//! To add one: a module here, and its line in [`crate::controllers::reconcile`], which
-//! dispatches each controller's reconcile.
+//! To add one: a module here, and its arms in [`crate::controllers::reconcile`], which
+//! dispatches each controller's reconcile; docs/model.md ("Adding an infrastructure
+//! provider") lists the other places that name CAPX today.
 
 pub mod capx;

@@ -10,11 +10,11 @@ use std::fmt;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
+use crate::dist::Dist;
 use crate::etcd::EtcdConfig;
 use crate::kinds::{Controller, ObjKind};
 use crate::prism_central::{PcSize, PrismCentralConfig};
-use crate::scenario::dist::Dist;
-use crate::scenario::units::{Bytes, Cores, Secs};
+use crate::units::{Bytes, Cores, Secs};
 
 /// The whole management cluster.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -22,8 +22,8 @@ use serde_json::Value;
 use sim_core::SimDuration;
 
 use super::config::ConfigError;
-use super::units::{Secs, parse_secs};
 use super::{Ctx, scalar_text};
+use crate::units::{Secs, parse_secs};
 
 /// One fault.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize)]

@@ -22,19 +22,17 @@
 //! valid keys.
 
 pub mod config;
-pub mod dist;
 pub mod faults;
 pub mod import;
 pub mod operations;
 pub mod presets;
-pub mod units;
 pub mod workload;
 
 use serde_json::{Map, Value};
 
 use crate::scenario::config::{ConfigError, ModelConfig};
 use crate::scenario::faults::Fault;
-use crate::scenario::units::Secs;
+use crate::units::Secs;
 use faults::{MANAGER_NAMES, fault_value, parse_faults};
 use presets::{Override, Profile, Tier};
 use workload::{Operation, parse_workload};

@@ -6,8 +6,8 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 
 use super::config::ConfigError;
-use super::units::{Secs, parse_secs};
 use super::{Ctx, scalar_text};
+use crate::units::{Secs, parse_secs};
 
 /// One operation of a workload.
 #[derive(Clone, Debug, PartialEq, Serialize)]

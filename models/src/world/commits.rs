@@ -1,7 +1,9 @@
-//! Where a write becomes an etcd commit: the write joins etcd's next group commit; once
-//! committed it is stored (etcd's size accounting, the quota), counted, and its effect
-//! lands on the fleet's objects ([`super::effects`]). A create of an object that exists is
-//! a 409 and a delete of one that is gone a 404: no write.
+//! Where a write becomes an etcd commit: once the API server has processed it, etcd's
+//! quota check (NOSPACE refuses it), then the write joins etcd's next group commit; once
+//! committed it is stored (etcd's size accounting), counted, the API server pays the watch
+//! events' CPU, and its effect lands on the fleet's objects ([`super::effects`]). A create
+//! of an object that exists is a 409 and a delete of one that is gone a 404: no write.
+//! etcd's compactions and the Events' TTL run here too.
 
 use sim_core::{Scheduler, SimDuration, SimTime};
 
@@ -214,6 +216,44 @@ impl World {
             self.store.delete(now, size);
             self.object_created(ObjKind::Event, size, false);
             self.metrics.events_alive -= 1;
+        }
+    }
+
+    pub(super) fn processed(&mut self, sched: &mut Scheduler<Event>, req: u32) {
+        let now = sched.now();
+        let r = self.reqs.get(req).expect("live request");
+        let kind = match r.op {
+            Op::Write(w) => Some((w.kind, w.verb)),
+            Op::LeaseUpdate => Some((ObjKind::Lease, Verb::Patch)),
+            Op::EventCreate => Some((ObjKind::Event, Verb::Create)),
+            Op::EventPatch => Some((ObjKind::Event, Verb::Patch)),
+            Op::Read | Op::List { .. } => None,
+        };
+        let Some((kind, verb)) = kind else {
+            self.complete(sched, req, true);
+            return;
+        };
+        self.metrics.requests_by_kind[kind.index()] += 1;
+        if verb == Verb::NoopUpdate {
+            self.complete(sched, req, true);
+            return;
+        }
+        // etcd's quota check happens before the proposal (quotaKVServer).
+        if verb != Verb::Delete && self.store.nospace_at.is_some() {
+            self.store.rejected_writes += 1;
+            self.fail_request(sched, req);
+            return;
+        }
+        let rec = r.rec;
+        self.reqs.get_mut(req).expect("live request").etcd_at = now;
+        if let Some(rec) = rec {
+            self.set_activity(now, rec, Resource::Etcd);
+        }
+        if let Some(d) = self
+            .etcd
+            .submit(req, now, &self.etcd_cfg, &mut self.rng_etcd)
+        {
+            sched.schedule_in(d, Event::EtcdBatchCommitted);
         }
     }
 }

@@ -224,7 +224,11 @@ impl World {
             make_fleet(fleet.clusters, fleet.control_plane_replicas, workers);
         let api = &cfg.kube_apiserver;
         let levels = apf::default_levels();
-        let apiservers = ApiServerRt::replicas(api, &levels);
+        let apiservers = ApiServerRt::replicas(
+            api.replicas,
+            api.max_requests_inflight + api.max_mutating_requests_inflight,
+            &levels,
+        );
         let Instances {
             managers,
             mgr_base,

@@ -1,5 +1,5 @@
 //! The user's operations after the create (scale, upgrade, steady, delete) and the
-//! scenario's faults, as the world runs them.
+//! scenario's faults, as the world runs them, and when the run stops.
 
 use sim_core::{Scheduler, SimDuration, SimTime};
 
@@ -314,6 +314,42 @@ impl World {
             | Fault::VmCreateFailures { .. }
             | Fault::MachineHealthCheck { .. }
             | Fault::NodeFailures { .. } => {}
+        }
+    }
+
+    /// Marks the run finished when every operation has finished, 30 minutes after a
+    /// NOSPACE alarm, or at the deadline; records the operation cut short, if any.
+    pub(super) fn check_finished(&mut self, sched: &mut Scheduler<Event>, now: SimTime) {
+        let all_ready = self.clusters_ready == self.clusters.len() as u32;
+        let stuck_on_quota = self
+            .store
+            .nospace_at
+            .is_some_and(|t| now > t + SimDuration::from_mins(30));
+        let mut done = all_ready;
+        if all_ready {
+            if self.op_timings.is_empty() {
+                self.op_timings.push(OpTiming {
+                    op: "create".into(),
+                    started_s: 0.0,
+                    finished_s: self.metrics.fleet_ready_at.map(|t| t.as_secs_f64()),
+                });
+            }
+            done = self.advance_ops(sched, now);
+        }
+        if done || stuck_on_quota || now >= self.deadline {
+            if self.steady_start.is_some() && self.steady_end.is_none() {
+                self.steady_end = Some(Snapshot::take(self, now));
+            }
+            if let (Some(op), Some(t)) = (self.after.get(self.after_i), self.op_started)
+                && !matches!(op, AfterOp::WaitUntil(_))
+            {
+                self.op_timings.push(OpTiming {
+                    op: op.name().into(),
+                    started_s: t.as_secs_f64(),
+                    finished_s: None,
+                });
+            }
+            self.finished = true;
         }
     }
 }

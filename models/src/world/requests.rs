@@ -9,7 +9,6 @@ use sim_core::{EventId, Scheduler, SimDuration, SimTime};
 use super::attribution::{Owner, Resource, Service};
 use super::{Event, LEVEL_GLOBAL_DEFAULT, LEVEL_WORKLOAD_LOW, USER, USER_RETRY_S, World};
 use crate::apiserver::apf::Admission;
-use crate::kinds::ObjKind;
 use crate::recipe::{Effect, Verb, Write};
 
 /// What a request asks of the API server.
@@ -219,44 +218,6 @@ impl World {
         self.metrics.service[Service::ApiServer as usize] += d.as_secs_f64();
         self.wait(owner, Resource::ApfQueue, waited);
         sched.schedule_in(d, Event::RequestProcessed(req));
-    }
-
-    pub(super) fn processed(&mut self, sched: &mut Scheduler<Event>, req: u32) {
-        let now = sched.now();
-        let r = self.reqs.get(req).expect("live request");
-        let kind = match r.op {
-            Op::Write(w) => Some((w.kind, w.verb)),
-            Op::LeaseUpdate => Some((ObjKind::Lease, Verb::Patch)),
-            Op::EventCreate => Some((ObjKind::Event, Verb::Create)),
-            Op::EventPatch => Some((ObjKind::Event, Verb::Patch)),
-            Op::Read | Op::List { .. } => None,
-        };
-        let Some((kind, verb)) = kind else {
-            self.complete(sched, req, true);
-            return;
-        };
-        self.metrics.requests_by_kind[kind.index()] += 1;
-        if verb == Verb::NoopUpdate {
-            self.complete(sched, req, true);
-            return;
-        }
-        // etcd's quota check happens before the proposal (quotaKVServer).
-        if verb != Verb::Delete && self.store.nospace_at.is_some() {
-            self.store.rejected_writes += 1;
-            self.fail_request(sched, req);
-            return;
-        }
-        let rec = r.rec;
-        self.reqs.get_mut(req).expect("live request").etcd_at = now;
-        if let Some(rec) = rec {
-            self.set_activity(now, rec, Resource::Etcd);
-        }
-        if let Some(d) = self
-            .etcd
-            .submit(req, now, &self.etcd_cfg, &mut self.rng_etcd)
-        {
-            sched.schedule_in(d, Event::EtcdBatchCommitted);
-        }
     }
 
     pub(super) fn record_latency(&mut self, op: Op, latency: SimDuration) {

@@ -11,7 +11,7 @@ use sim_core::SimDuration;
 
 /// Parses `--max-time`: a Go-style duration of at least a minute of simulated time.
 pub fn parse_sim_duration(s: &str) -> Result<SimDuration, String> {
-    let secs = models::scenario::units::parse_secs(s)?;
+    let secs = models::units::parse_secs(s)?;
     if secs < 60.0 {
         return Err(format!(
             "'{s}' is too short: give at least 1m of simulated time"
