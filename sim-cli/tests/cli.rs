@@ -661,3 +661,24 @@ fn until_slo_violation_finds_a_breaking_point_that_a_grid_confirms() {
     }
     std::fs::remove_dir_all(&dir).ok();
 }
+
+/// Issue 11: with the ClusterCache switched off (and with it its health probes and remote
+/// Node watches), `capsim run --clusters 100` gives byte for byte what it gave before the
+/// mechanism existed (the file is that output, from commit 4e2203a), so the mechanism's
+/// effect can be shown alone.
+#[test]
+fn without_the_cluster_cache_a_run_is_what_it_was_before_it() {
+    let out = capsim()
+        .args(["run", "--clusters", "100", "--format", "json"])
+        .args(["--set", "cluster-cache.enabled=false"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let before = include_str!("data/run-100-before-the-cluster-cache.json");
+    assert!(
+        String::from_utf8_lossy(&out) == before,
+        "the run differs from the one before the ClusterCache"
+    );
+}

@@ -36,6 +36,10 @@ pub(crate) struct ManagerRt {
     pub(crate) memory_base: f64,
     pub(crate) memory: f64,
     pub(crate) memory_peak: f64,
+    /// Memory of its informer caches of the management cluster's objects [bytes].
+    pub(crate) cache_memory: f64,
+    /// Memory of its workload-cluster connections and remote caches [bytes].
+    pub(crate) remote_memory: f64,
     pub(crate) cpu_seconds: f64,
     pub(crate) cpu_window: VecDeque<f64>,
     pub(crate) cpu_peak_cores: f64,
@@ -123,6 +127,8 @@ pub(crate) fn manager_rt(
         memory_base: m.memory_base.0 as f64,
         memory: m.memory_base.0 as f64,
         memory_peak: m.memory_base.0 as f64,
+        cache_memory: 0.0,
+        remote_memory: 0.0,
         cpu_seconds: 0.0,
         cpu_window: VecDeque::new(),
         cpu_peak_cores: 0.0,
@@ -152,6 +158,14 @@ pub(crate) fn concurrency(cfg: &ModelConfig, c: Controller) -> u32 {
     };
     // controller-runtime's MaxConcurrentReconciles default.
     v.unwrap_or(1)
+}
+
+impl ManagerRt {
+    /// Sets its memory from its parts, and the peak.
+    pub(crate) fn update_memory(&mut self) {
+        self.memory = self.memory_base + self.cache_memory + self.remote_memory;
+        self.memory_peak = self.memory_peak.max(self.memory);
+    }
 }
 
 /// The manager processes and controllers of a management cluster: each manager's shards

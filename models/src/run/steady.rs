@@ -41,6 +41,12 @@ pub struct SteadyFigures {
     pub pc_requests_per_s: f64,
     /// Change of the etcd database size over the window [bytes].
     pub etcd_growth_bytes: i64,
+    /// The background mechanisms that load the managers while nothing changes, by name
+    /// [1/s]: `cluster-cache-health-probes` (every manager's `GET /` to each workload
+    /// cluster) and `remote-node-updates` (Node status updates the remote informers
+    /// deliver, each enqueueing a Machine). Absent when none ran.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub background_per_s: BTreeMap<String, f64>,
 }
 
 fn by_kind(a: &[u64], b: &[u64], secs: f64) -> BTreeMap<String, f64> {
@@ -91,5 +97,16 @@ pub fn figures(world: &World, start: &Snapshot, end: &Snapshot, requested_s: f64
         cpu_mean_cores: cpu,
         pc_requests_per_s: (end.pc_requests - start.pc_requests) as f64 / secs,
         etcd_growth_bytes: end.db_bytes as i64 - start.db_bytes as i64,
+        background_per_s: [
+            (
+                "cluster-cache-health-probes",
+                end.health_probes - start.health_probes,
+            ),
+            ("remote-node-updates", end.node_updates - start.node_updates),
+        ]
+        .into_iter()
+        .filter(|(_, n)| *n > 0)
+        .map(|(name, n)| (name.to_string(), n as f64 / secs))
+        .collect(),
     }
 }

@@ -12,7 +12,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::dist::Dist;
 use crate::etcd::EtcdConfig;
-use crate::kinds::{Controller, ObjKind};
+use crate::kinds::ObjKind;
 use crate::prism_central::{PcSize, PrismCentralConfig};
 use crate::units::{Bytes, Cores, Secs};
 
@@ -40,6 +40,10 @@ pub struct ModelConfig {
     pub nodes: NodesConfig,
     /// Costs and sizes that no flag sets: CPU per reconcile, object sizes, memory.
     pub costs: Costs,
+    /// CAPI's ClusterCache: the managers' connections to the workload clusters.
+    pub cluster_cache: ClusterCacheSettings,
+    /// The workload clusters as those connections see them.
+    pub workload_clusters: WorkloadClusterSettings,
     /// The scale-testing checklist's thresholds.
     pub thresholds: Thresholds,
     /// How a fleet is laid out over management clusters.
@@ -369,6 +373,37 @@ pub struct PrismCentralSettings {
     pub lookups_per_vm_create: u32,
 }
 
+/// CAPI's ClusterCache (`controllers/clustercache`): capi-controller-manager,
+/// capi-kubeadm-control-plane and capi-kubeadm-bootstrap each keep one connection per
+/// workload cluster whose infrastructure is provisioned, probe it, and run the remote
+/// informers (Nodes) through it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct ClusterCacheSettings {
+    /// Whether the managers connect to the workload clusters at all; `false` leaves out
+    /// every mechanism below and the remote Node watches.
+    pub enabled: bool,
+    /// Period of the health probe (`GET /`) of each connection; `0s`: no probes.
+    pub health_probe_interval: Secs,
+    /// CPU of one probe in its manager: the request, TLS and the answer [s].
+    pub probe_cpu: f64,
+    /// Memory of one connection in its manager: REST client, mapper, cache bookkeeping.
+    pub connection_memory: Bytes,
+}
+
+/// The workload clusters' side of the connections: what their Nodes send.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct WorkloadClusterSettings {
+    /// kubelet's `nodeStatusReportFrequency`: each Node's status is PATCHed this often
+    /// when nothing changed, and the remote Node informers see the update; `0s`: never.
+    pub node_status_report: Secs,
+    /// CPU of one remote Node event in capi-controller-manager: decode and cache [s].
+    pub node_event_cpu: f64,
+    /// A Node object as the remote informer caches it, before the cache factor [bytes].
+    pub node_size: Bytes,
+}
+
 /// Workload machines from power-on to node ready.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case", deny_unknown_fields)]
@@ -575,165 +610,6 @@ impl ModelConfig {
             ),
             ("capx-controller-manager", &self.capx_controller_manager),
         ]
-    }
-
-    /// Checks every value against its allowed range; the first problem is returned with
-    /// its path. One check per knob, in the file's order, which is why it is long.
-    pub fn validate(&self, source_name: &str) -> Result<(), ConfigError> {
-        let err = |field: String, value: String, reason: &str| ConfigError {
-            source_name: source_name.to_string(),
-            field,
-            value,
-            reason: reason.to_string(),
-        };
-        for (name, m) in self.managers() {
-            if !(1..=16).contains(&m.shards) {
-                return Err(err(
-                    format!("{name}.shards"),
-                    m.shards.to_string(),
-                    "must be between 1 and 16",
-                ));
-            }
-            if m.kube_api_burst == 0 {
-                return Err(err(
-                    format!("{name}.kube-api-burst"),
-                    "0".into(),
-                    "must be ≥ 1",
-                ));
-            }
-            if m.sync_period.0 < 1.0 {
-                return Err(err(
-                    format!("{name}.sync-period"),
-                    m.sync_period.to_string(),
-                    "must be ≥ 1s",
-                ));
-            }
-            for (field, v) in concurrency_fields(m) {
-                if let Some(v) = v
-                    && !(1..=10_000).contains(&v)
-                {
-                    return Err(err(
-                        format!("{name}.{field}"),
-                        v.to_string(),
-                        "must be between 1 and 10000",
-                    ));
-                }
-            }
-            if m.memory_limit.0 <= m.memory_base.0 {
-                return Err(err(
-                    format!("{name}.memory-limit"),
-                    m.memory_limit.to_string(),
-                    "must exceed memory-base (the process's memory with empty caches)",
-                ));
-            }
-        }
-        if let Some(cap) = self.topology.clusters_per_management_cluster.0
-            && (cap.fract() != 0.0 || !(1.0..=100_000.0).contains(&cap))
-        {
-            return Err(err(
-                "topology.clusters-per-management-cluster".into(),
-                cap.to_string(),
-                "must be a whole number from 1 to 100000, or unlimited",
-            ));
-        }
-        let api = &self.kube_apiserver;
-        if !(1..=15).contains(&api.replicas) {
-            return Err(err(
-                "kube-apiserver.replicas".into(),
-                api.replicas.to_string(),
-                "must be between 1 and 15",
-            ));
-        }
-        if api.max_requests_inflight + api.max_mutating_requests_inflight < 7 {
-            return Err(err(
-                "kube-apiserver.max-requests-inflight".into(),
-                api.max_requests_inflight.to_string(),
-                "with max-mutating-requests-inflight must give at least 7 seats (one per priority level)",
-            ));
-        }
-        if self.etcd.quota_backend_bytes.0 < (1 << 20) {
-            return Err(err(
-                "etcd.quota-backend-bytes".into(),
-                self.etcd.quota_backend_bytes.to_string(),
-                "must be at least 1Mi (etcd's default is 2Gi, suggested maximum 8Gi)",
-            ));
-        }
-        if self.etcd.compaction_interval.0 <= 0.0 {
-            return Err(err(
-                "etcd.compaction-interval".into(),
-                self.etcd.compaction_interval.to_string(),
-                "must be > 0",
-            ));
-        }
-        let dists: [(&str, Dist); 16] = [
-            ("kube-apiserver.read-processing", api.read_processing),
-            ("prism-central.vm-update", self.prism_central.vm_update),
-            (
-                "machine-boot.control-plane-join",
-                self.machine_boot.control_plane_join,
-            ),
-            ("costs.cpu-per-write", self.costs.cpu_per_write),
-            ("kube-apiserver.write-processing", api.write_processing),
-            ("kube-apiserver.write-cpu", api.write_cpu),
-            ("etcd.raft-rtt", self.etcd.raft_rtt),
-            ("etcd.fsync", self.etcd.fsync_dist()),
-            ("prism-central.api-latency", self.prism_central.api_latency),
-            ("prism-central.vm-create", self.prism_central.vm_create),
-            ("prism-central.vm-power-on", self.prism_central.vm_power_on),
-            ("prism-central.vm-delete", self.prism_central.vm_delete),
-            (
-                "machine-boot.control-plane-init",
-                self.machine_boot.control_plane_init,
-            ),
-            ("machine-boot.worker-join", self.machine_boot.worker_join),
-            ("costs.reconcile-cpu", self.costs.reconcile_cpu),
-            (
-                "costs.topology-reconcile-cpu",
-                self.costs.topology_reconcile_cpu,
-            ),
-        ];
-        for (field, d) in dists {
-            let written = serde_json::to_string(&d).unwrap_or_default();
-            d.check()
-                .map_err(|reason| err(field.into(), written, &reason))?;
-        }
-        if self.prism_central.task_poll_interval.0 <= 0.0 {
-            return Err(err(
-                "prism-central.task-poll-interval".into(),
-                self.prism_central.task_poll_interval.to_string(),
-                "must be > 0 (CAPX polls every 1s)",
-            ));
-        }
-        let th = &self.thresholds;
-        for name in th
-            .reconcile_p99_controllers
-            .iter()
-            .chain(&th.workqueue_depth_controllers)
-        {
-            if !Controller::ALL.iter().any(|c| c.name() == name) {
-                let names: Vec<&str> = Controller::ALL.iter().map(|c| c.name()).collect();
-                return Err(err(
-                    "thresholds.reconcile-p99-controllers".into(),
-                    name.clone(),
-                    &format!("not a controller; choose from {}", names.join(", ")),
-                ));
-            }
-        }
-        if !(1..=64).contains(&self.prism_central.count) {
-            return Err(err(
-                "prism-central.count".into(),
-                self.prism_central.count.to_string(),
-                "must be between 1 and 64",
-            ));
-        }
-        if self.nodes.control_plane.count == 0 {
-            return Err(err(
-                "nodes.control-plane.count".into(),
-                "0".into(),
-                "must be ≥ 1",
-            ));
-        }
-        Ok(())
     }
 }
 

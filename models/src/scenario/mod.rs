@@ -26,6 +26,7 @@ pub mod faults;
 pub mod import;
 pub mod operations;
 pub mod presets;
+mod validate;
 pub mod workload;
 
 use serde_json::{Map, Value};

@@ -179,8 +179,8 @@ impl World {
                     .sum();
                 let share = cached as f64 / f64::from(self.shards[k]);
                 let mg = &mut self.managers[m];
-                mg.memory = mg.memory_base + self.cfg.costs.cache_bytes_per_stored_byte * share;
-                mg.memory_peak = mg.memory_peak.max(mg.memory);
+                mg.cache_memory = self.cfg.costs.cache_bytes_per_stored_byte * share;
+                mg.update_memory();
             }
         }
     }

@@ -41,6 +41,11 @@ impl World {
             init_transition,
             gc,
         } = change;
+        match w.target {
+            Target::Cluster(c) if infra_transition => self.connect_cluster(sched, c),
+            Target::Machine(m) if w.effect == Effect::MachineGone => self.node_forgotten(m),
+            _ => {}
+        }
         for kind in gc {
             let w = Write {
                 kind,
@@ -400,5 +405,6 @@ impl World {
         }
         // The ClusterCache's node watch maps the node to its Machine.
         self.enqueue(sched, Controller::Machine, m, Priority::Normal);
+        self.node_registered(sched, m);
     }
 }

@@ -47,6 +47,10 @@ pub struct Metrics {
     pub fleet_ready_at: Option<SimTime>,
     /// Kubernetes Events alive [count].
     pub events_alive: u64,
+    /// ClusterCache health probes sent, every manager's [count].
+    pub health_probes: u64,
+    /// Node status updates the remote Node informers delivered [count].
+    pub node_updates: u64,
 }
 
 impl Metrics {
@@ -71,6 +75,8 @@ impl Metrics {
             timeline: Vec::new(),
             fleet_ready_at: None,
             events_alive: 0,
+            health_probes: 0,
+            node_updates: 0,
         }
     }
 }
@@ -278,6 +284,10 @@ pub struct Snapshot {
     pub pc_requests: u64,
     /// etcd database size [bytes].
     pub db_bytes: u64,
+    /// ClusterCache health probes sent.
+    pub health_probes: u64,
+    /// Node status updates delivered by the remote informers.
+    pub node_updates: u64,
 }
 
 impl Snapshot {
@@ -297,6 +307,8 @@ impl Snapshot {
                 .collect(),
             pc_requests: world.pcs.iter().map(|p| p.requests).sum(),
             db_bytes: world.store.db_size(),
+            health_probes: world.metrics.health_probes,
+            node_updates: world.metrics.node_updates,
         }
     }
 }

@@ -11,6 +11,7 @@
 //! backoff.
 
 pub mod attribution;
+mod cluster_cache;
 mod commits;
 mod effects;
 mod managers;
@@ -92,6 +93,10 @@ pub enum Event {
     FaultBegan(u8),
     /// Fault `.0` of the run's list ends.
     FaultEnded(u8),
+    /// The ClusterCaches' health probe of cluster `.0` is due.
+    HealthProbeDue(u32),
+    /// Machine `.0`'s kubelet reports its Node's status.
+    NodeStatusReported(u32),
 }
 
 /// Index of the priority levels used (in [`apf::default_levels`] order).
@@ -197,6 +202,10 @@ pub struct World {
     /// Its unhealthy-node-condition timeout.
     mhc_unhealthy_timeout: SimDuration,
     rng_node_failures: SimRng,
+    rng_cluster_cache: SimRng,
+    rng_kubelet: SimRng,
+    /// Whether the ClusterCaches are connected to each cluster.
+    connected: Vec<bool>,
     /// When each operation ran.
     pub op_timings: Vec<OpTiming>,
     /// Counters when the steady window opened.
@@ -306,6 +315,9 @@ impl World {
             mhc_timeout: None,
             mhc_unhealthy_timeout: SimDuration::ZERO,
             rng_node_failures: streams.stream(StreamId::named("node-failures")),
+            rng_cluster_cache: streams.stream(StreamId::named("cluster-cache")),
+            rng_kubelet: streams.stream(StreamId::named("kubelet")),
+            connected: vec![false; n_clusters],
             op_timings: Vec::new(),
             steady_start: None,
             steady_end: None,
@@ -426,6 +438,8 @@ impl Model for World {
             Event::SampleDue => self.sample(sched),
             Event::FaultBegan(i) => self.fault_began(sched, i),
             Event::FaultEnded(i) => self.fault_ended(i),
+            Event::HealthProbeDue(c) => self.health_probe_due(sched, c),
+            Event::NodeStatusReported(m) => self.node_status_reported(sched, m),
         }
     }
 }

@@ -411,6 +411,12 @@ fn steady_section(st: &models::run::steady::SteadyFigures) -> String {
         "  writes/s by kind: {}\n",
         listed(&st.etcd_writes_per_s_by_kind, 2)
     ));
+    if !st.background_per_s.is_empty() {
+        o.push_str(&format!(
+            "  background/s: {}\n",
+            listed(&st.background_per_s, 2)
+        ));
+    }
     let mut t = Table::new(&[("controller", Align::Left), ("reconciles/s", Align::Right)]);
     for (k, v) in &st.reconciles_per_s {
         t.row(vec![k.clone(), format!("{v:.2}")]);

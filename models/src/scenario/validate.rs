@@ -1,0 +1,200 @@
+//! The configuration's allowed ranges: every knob checked before anything runs, the
+//! first problem named with its path, its value and what is allowed.
+
+use super::config::{ConfigError, ModelConfig, concurrency_fields};
+use crate::dist::Dist;
+use crate::kinds::Controller;
+use crate::units::Secs;
+
+impl ModelConfig {
+    /// Checks every value against its allowed range; the first problem is returned with
+    /// its path. One check per knob, in the file's order, which is why it is long.
+    pub fn validate(&self, source_name: &str) -> Result<(), ConfigError> {
+        let err = |field: String, value: String, reason: &str| ConfigError {
+            source_name: source_name.to_string(),
+            field,
+            value,
+            reason: reason.to_string(),
+        };
+        for (name, m) in self.managers() {
+            if !(1..=16).contains(&m.shards) {
+                return Err(err(
+                    format!("{name}.shards"),
+                    m.shards.to_string(),
+                    "must be between 1 and 16",
+                ));
+            }
+            if m.kube_api_burst == 0 {
+                return Err(err(
+                    format!("{name}.kube-api-burst"),
+                    "0".into(),
+                    "must be ≥ 1",
+                ));
+            }
+            if m.sync_period.0 < 1.0 {
+                return Err(err(
+                    format!("{name}.sync-period"),
+                    m.sync_period.to_string(),
+                    "must be ≥ 1s",
+                ));
+            }
+            for (field, v) in concurrency_fields(m) {
+                if let Some(v) = v
+                    && !(1..=10_000).contains(&v)
+                {
+                    return Err(err(
+                        format!("{name}.{field}"),
+                        v.to_string(),
+                        "must be between 1 and 10000",
+                    ));
+                }
+            }
+            if m.memory_limit.0 <= m.memory_base.0 {
+                return Err(err(
+                    format!("{name}.memory-limit"),
+                    m.memory_limit.to_string(),
+                    "must exceed memory-base (the process's memory with empty caches)",
+                ));
+            }
+        }
+        if let Some(cap) = self.topology.clusters_per_management_cluster.0
+            && (cap.fract() != 0.0 || !(1.0..=100_000.0).contains(&cap))
+        {
+            return Err(err(
+                "topology.clusters-per-management-cluster".into(),
+                cap.to_string(),
+                "must be a whole number from 1 to 100000, or unlimited",
+            ));
+        }
+        let api = &self.kube_apiserver;
+        if !(1..=15).contains(&api.replicas) {
+            return Err(err(
+                "kube-apiserver.replicas".into(),
+                api.replicas.to_string(),
+                "must be between 1 and 15",
+            ));
+        }
+        if api.max_requests_inflight + api.max_mutating_requests_inflight < 7 {
+            return Err(err(
+                "kube-apiserver.max-requests-inflight".into(),
+                api.max_requests_inflight.to_string(),
+                "with max-mutating-requests-inflight must give at least 7 seats (one per priority level)",
+            ));
+        }
+        if self.etcd.quota_backend_bytes.0 < (1 << 20) {
+            return Err(err(
+                "etcd.quota-backend-bytes".into(),
+                self.etcd.quota_backend_bytes.to_string(),
+                "must be at least 1Mi (etcd's default is 2Gi, suggested maximum 8Gi)",
+            ));
+        }
+        if self.etcd.compaction_interval.0 <= 0.0 {
+            return Err(err(
+                "etcd.compaction-interval".into(),
+                self.etcd.compaction_interval.to_string(),
+                "must be > 0",
+            ));
+        }
+        let dists: [(&str, Dist); 16] = [
+            ("kube-apiserver.read-processing", api.read_processing),
+            ("prism-central.vm-update", self.prism_central.vm_update),
+            (
+                "machine-boot.control-plane-join",
+                self.machine_boot.control_plane_join,
+            ),
+            ("costs.cpu-per-write", self.costs.cpu_per_write),
+            ("kube-apiserver.write-processing", api.write_processing),
+            ("kube-apiserver.write-cpu", api.write_cpu),
+            ("etcd.raft-rtt", self.etcd.raft_rtt),
+            ("etcd.fsync", self.etcd.fsync_dist()),
+            ("prism-central.api-latency", self.prism_central.api_latency),
+            ("prism-central.vm-create", self.prism_central.vm_create),
+            ("prism-central.vm-power-on", self.prism_central.vm_power_on),
+            ("prism-central.vm-delete", self.prism_central.vm_delete),
+            (
+                "machine-boot.control-plane-init",
+                self.machine_boot.control_plane_init,
+            ),
+            ("machine-boot.worker-join", self.machine_boot.worker_join),
+            ("costs.reconcile-cpu", self.costs.reconcile_cpu),
+            (
+                "costs.topology-reconcile-cpu",
+                self.costs.topology_reconcile_cpu,
+            ),
+        ];
+        for (field, d) in dists {
+            let written = serde_json::to_string(&d).unwrap_or_default();
+            d.check()
+                .map_err(|reason| err(field.into(), written, &reason))?;
+        }
+        if self.prism_central.task_poll_interval.0 <= 0.0 {
+            return Err(err(
+                "prism-central.task-poll-interval".into(),
+                self.prism_central.task_poll_interval.to_string(),
+                "must be > 0 (CAPX polls every 1s)",
+            ));
+        }
+        let cc = &self.cluster_cache;
+        let wl = &self.workload_clusters;
+        for (field, v) in [
+            (
+                "cluster-cache.health-probe-interval",
+                cc.health_probe_interval.0,
+            ),
+            (
+                "workload-clusters.node-status-report",
+                wl.node_status_report.0,
+            ),
+        ] {
+            if !(v == 0.0 || (1.0..=86_400.0).contains(&v)) {
+                return Err(err(
+                    field.into(),
+                    Secs(v).to_string(),
+                    "must be 0s (off) or between 1s and 24h (CAPI probes every 10s; kubelet reports every 5m)",
+                ));
+            }
+        }
+        for (field, v) in [
+            ("cluster-cache.probe-cpu", cc.probe_cpu),
+            ("workload-clusters.node-event-cpu", wl.node_event_cpu),
+        ] {
+            if !(0.0..=1.0).contains(&v) {
+                return Err(err(
+                    field.into(),
+                    v.to_string(),
+                    "must be between 0 and 1 CPU-second",
+                ));
+            }
+        }
+        let th = &self.thresholds;
+        for name in th
+            .reconcile_p99_controllers
+            .iter()
+            .chain(&th.workqueue_depth_controllers)
+        {
+            if !Controller::ALL.iter().any(|c| c.name() == name) {
+                let names: Vec<&str> = Controller::ALL.iter().map(|c| c.name()).collect();
+                return Err(err(
+                    "thresholds.reconcile-p99-controllers".into(),
+                    name.clone(),
+                    &format!("not a controller; choose from {}", names.join(", ")),
+                ));
+            }
+        }
+        if !(1..=64).contains(&self.prism_central.count) {
+            return Err(err(
+                "prism-central.count".into(),
+                self.prism_central.count.to_string(),
+                "must be between 1 and 64",
+            ));
+        }
+        if self.nodes.control_plane.count == 0 {
+            return Err(err(
+                "nodes.control-plane.count".into(),
+                "0".into(),
+                "must be ≥ 1",
+            ));
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,152 @@
+//! The load that grows with the fleet (issue 11): CAPI's ClusterCache connections and
+//! health probes, and the remote Node watches they carry. Each test runs a ready fleet
+//! through a `steady` window and checks a property that follows from the mechanism.
+
+use models::run::report::RunReport;
+use models::run::steady::SteadyFigures;
+use models::run::{RunPlan, run};
+use models::scenario::faults::Fault;
+use models::scenario::operations::{AfterOp, FleetSpec};
+use models::scenario::presets::{self, Override, Tier};
+use sim_core::SimDuration;
+
+/// Every manager resyncs only every 10 h, so a steady window sees the background
+/// mechanisms alone.
+const NO_RESYNC: [&str; 4] = [
+    "capi-controller-manager.sync-period=10h",
+    "capi-kubeadm-bootstrap.sync-period=10h",
+    "capi-kubeadm-control-plane.sync-period=10h",
+    "capx-controller-manager.sync-period=10h",
+];
+
+fn steady_plan(clusters: u32, machines: u32, window: SimDuration, sets: &[&str]) -> RunPlan {
+    let overrides: Vec<Override> = sets.iter().map(|s| s.parse().unwrap()).collect();
+    let mut plan = RunPlan::new(
+        presets::resolve(Tier::Small, &overrides).unwrap(),
+        "small",
+        FleetSpec::all_at_once(clusters, machines, 1),
+        1,
+    );
+    plan.after = vec![AfterOp::Steady(window)];
+    plan
+}
+
+fn run_report(plan: &RunPlan) -> RunReport {
+    run(plan).expect("run completes").report
+}
+
+fn steady(r: &RunReport) -> &SteadyFigures {
+    r.steady.as_ref().expect("a steady window")
+}
+
+/// Events of a per-second rate over the window, as a count.
+fn count(st: &SteadyFigures, per_s: f64) -> u64 {
+    (per_s * st.duration_s).round() as u64
+}
+
+fn reconciles(st: &SteadyFigures, controller: &str) -> u64 {
+    count(
+        st,
+        st.reconciles_per_s.get(controller).copied().unwrap_or(0.0),
+    )
+}
+
+fn background(st: &SteadyFigures, name: &str) -> u64 {
+    count(st, st.background_per_s.get(name).copied().unwrap_or(0.0))
+}
+
+#[test]
+fn a_node_status_update_enqueues_exactly_its_machine_and_its_health_check() {
+    // The same fleet with kubelets reporting every 5 minutes and never: the difference
+    // is what the Node updates caused.
+    let at = |report: &str| {
+        let mut sets = NO_RESYNC.to_vec();
+        let report = format!("workload-clusters.node-status-report={report}");
+        sets.push(&report);
+        let mut plan = steady_plan(2, 4, SimDuration::from_hours(1), &sets);
+        plan.faults = vec![Fault::MachineHealthCheck {
+            node_startup_timeout: SimDuration::from_mins(60),
+            unhealthy_timeout: SimDuration::from_mins(5),
+        }];
+        run_report(&plan)
+    };
+    let (on, off) = (at("5m"), at("0s"));
+    let (on, off) = (steady(&on), steady(&off));
+    // 8 nodes, each reporting every 5 minutes for an hour: 12 each, give or take the
+    // report that falls on the window's edge.
+    let updates = background(on, "remote-node-updates");
+    assert!(
+        (8 * 11..=8 * 13).contains(&updates),
+        "{updates} Node updates"
+    );
+    assert_eq!(background(off, "remote-node-updates"), 0);
+    // `nodeToMachine` maps each update to its Machine; `nodeToMachineHealthCheck` to the
+    // cluster's MachineHealthCheck. Nothing else reconciles more.
+    assert_eq!(reconciles(off, "machine"), 0);
+    assert_eq!(reconciles(on, "machine"), updates);
+    assert_eq!(
+        reconciles(on, "machinehealthcheck") - reconciles(off, "machinehealthcheck"),
+        updates
+    );
+    for other in on.reconciles_per_s.keys() {
+        if other != "machine" && other != "machinehealthcheck" {
+            assert_eq!(reconciles(on, other), reconciles(off, other), "{other}");
+        }
+    }
+    // A status-only Node update changes nothing on the Machine: no write follows.
+    assert_eq!(on.etcd_writes_per_s, off.etcd_writes_per_s);
+}
+
+#[test]
+fn every_cluster_cache_probes_each_connected_cluster_at_its_interval() {
+    let r = run_report(&steady_plan(3, 2, SimDuration::from_mins(30), &NO_RESYNC));
+    let st = steady(&r);
+    // capi-controller-manager, CABPK and KCP each probe 3 clusters every 10 s.
+    let probes = background(st, "cluster-cache-health-probes");
+    let expected = 3 * 3 * 30 * 6;
+    assert!(
+        probes.abs_diff(expected) <= 9,
+        "{probes} probes, {expected} expected"
+    );
+}
+
+#[test]
+fn background_load_doubles_with_the_fleet() {
+    let window = SimDuration::from_hours(1);
+    let at = |clusters| run_report(&steady_plan(clusters, 5, window, &[]));
+    let (small, large) = (at(20), at(40));
+    let (a, b) = (steady(&small), steady(&large));
+    let total = |st: &SteadyFigures| st.reconciles_per_s.values().sum::<f64>();
+    let ratio = total(b) / total(a);
+    assert!(
+        (1.6..=2.4).contains(&ratio),
+        "reconciles/s grew {ratio:.2}×"
+    );
+    let cpu = |st: &SteadyFigures| st.cpu_mean_cores["capi-controller-manager"];
+    let ratio = cpu(b) / cpu(a);
+    assert!(
+        (1.6..=2.4).contains(&ratio),
+        "capi-controller-manager CPU grew {ratio:.2}×"
+    );
+    for name in ["cluster-cache-health-probes", "remote-node-updates"] {
+        let ratio = b.background_per_s[name] / a.background_per_s[name];
+        assert!((1.8..=2.2).contains(&ratio), "{name} grew {ratio:.2}×");
+    }
+    // Memory: every connection and every cached Node adds to the managers.
+    let mem = |r: &RunReport| r.managers[0].memory_peak_bytes;
+    assert!(mem(&large) > mem(&small));
+}
+
+#[test]
+fn without_the_cluster_cache_an_idle_fleet_only_renews_its_leases_and_resyncs() {
+    let r = run_report(&steady_plan(
+        3,
+        2,
+        SimDuration::from_mins(30),
+        &["cluster-cache.enabled=false"],
+    ));
+    let st = steady(&r);
+    assert!(st.background_per_s.is_empty());
+    let on = run_report(&steady_plan(3, 2, SimDuration::from_mins(30), &[]));
+    assert!(r.managers[0].memory_peak_bytes < on.managers[0].memory_peak_bytes);
+}
