@@ -293,6 +293,12 @@ pub struct Plan {
     /// KCP recorded its first ControlPlaneUnhealthy event for this cluster (the event
     /// recorder remembers it in memory, so later ones are count patches).
     pub records_unhealthy_event: bool,
+    /// An uncached LIST through the manager's API reader before anything else, returning
+    /// this many objects.
+    pub uncached_list: Option<u32>,
+    /// Calls to the workload cluster (through its ClusterCache connection) after the
+    /// LIST, one after another, each holding the worker for its answer.
+    pub workload_calls: u32,
     /// Prism Central work before the writes.
     pub pc: Option<PcWork>,
     /// The result.
@@ -306,6 +312,8 @@ impl Plan {
             events: 0,
             event_repeats: 0,
             records_unhealthy_event: false,
+            uncached_list: None,
+            workload_calls: 0,
             pc: None,
             outcome: Outcome::Done,
         }

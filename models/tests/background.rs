@@ -138,15 +138,42 @@ fn background_load_doubles_with_the_fleet() {
 }
 
 #[test]
-fn without_the_cluster_cache_an_idle_fleet_only_renews_its_leases_and_resyncs() {
+fn without_the_background_mechanisms_an_idle_fleet_only_renews_its_leases_and_resyncs() {
     let r = run_report(&steady_plan(
         3,
         2,
         SimDuration::from_mins(30),
-        &["cluster-cache.enabled=false"],
+        &[
+            "cluster-cache.enabled=false",
+            "workload-clusters.kcp-checks=false",
+        ],
     ));
     let st = steady(&r);
     assert!(st.background_per_s.is_empty());
     let on = run_report(&steady_plan(3, 2, SimDuration::from_mins(30), &[]));
     assert!(r.managers[0].memory_peak_bytes < on.managers[0].memory_peak_bytes);
+}
+
+#[test]
+fn every_kcp_reconcile_reads_its_machines_uncached_and_checks_the_workload_cluster() {
+    let at = |checks: &str| {
+        let checks = format!("workload-clusters.kcp-checks={checks}");
+        let plan = steady_plan(4, 3, SimDuration::from_hours(2), &[&checks]);
+        run_report(&plan)
+    };
+    let (on, off) = (at("true"), at("false"));
+    let (on, off) = (steady(&on), steady(&off));
+    let kcp = reconciles(on, "kubeadmcontrolplane");
+    // Resyncs every 10 minutes reach every KubeadmControlPlane: about 12 each in 2 h.
+    assert!((4 * 11..=4 * 14).contains(&kcp), "{kcp} KCP reconciles");
+    // `initControlPlaneScope` LISTs the Machines once per reconcile; the status update
+    // makes 8 calls to the workload cluster.
+    assert_eq!(background(on, "kcp-uncached-lists"), kcp);
+    assert_eq!(background(on, "kcp-workload-calls"), 8 * kcp);
+    assert_eq!(background(off, "kcp-uncached-lists"), 0);
+    assert_eq!(background(off, "kcp-workload-calls"), 0);
+    // Each LIST is a read-only request to the management cluster's API server.
+    let extra = count(on, on.api_reads_per_s) - count(off, off.api_reads_per_s);
+    assert_eq!(extra, kcp);
+    assert_eq!(on.api_writes_per_s, off.api_writes_per_s);
 }

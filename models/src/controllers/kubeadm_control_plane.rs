@@ -8,6 +8,15 @@ use crate::kinds::ObjKind;
 use crate::objects::{ClusterState, MachineState};
 use crate::recipe::{Effect, Outcome, Plan, Target, Verb, sig};
 
+/// Calls to the workload cluster in every reconcile of an initialized control plane
+/// (CAPI v1.12.11 `updateStatus`, `reconcileControlPlaneAndMachinesConditions`,
+/// `reconcileKubeProxy`, `reconcileCoreDNS`): a port-forward to an etcd pod through the
+/// workload API server and the etcd client's Status, MemberList and AlarmList
+/// (`UpdateEtcdConditions`); GETs of the `kubeadm-config` ConfigMap, the `kube-proxy`
+/// DaemonSet, and CoreDNS's ConfigMap and Deployment. The Node and static-Pod reads come
+/// from KCP's own cache of the workload cluster.
+const WORKLOAD_CALLS: u32 = 8;
+
 /// A KubeadmControlPlane reconcile (`reconcile`, `reconcileClusterCertificates`,
 /// `initializeControlPlane`, `scaleUpControlPlane`, `updateStatus`): finalizer and
 /// Paused condition, certificates and kubeconfig, the first Machine, then one Machine at
@@ -43,6 +52,10 @@ pub(crate) fn reconcile(c: u32, cl: &ClusterState, machines: &[MachineState]) ->
             Effect::KcpPaused,
         );
         return p;
+    }
+    if cl.infra_reported && cl.endpoint {
+        // `initControlPlaneScope`: the control plane's Machines, read uncached.
+        p.uncached_list = Some(cl.cp_alive());
     }
     let cp = |i: u32| &machines[cl.cp_slot(i) as usize];
     let version = cl.cp_created > 0;
@@ -126,6 +139,7 @@ pub(crate) fn reconcile(c: u32, cl: &ClusterState, machines: &[MachineState]) ->
         status(&mut p);
         return p.after(20);
     }
+    p.workload_calls = WORKLOAD_CALLS;
     let unhealthy = |p: &mut Plan| {
         // Warning ControlPlaneUnhealthy: recorded once, then its count is patched.
         if cl.kcp_unhealthy_event {

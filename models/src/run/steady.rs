@@ -44,7 +44,9 @@ pub struct SteadyFigures {
     /// The background mechanisms that load the managers while nothing changes, by name
     /// [1/s]: `cluster-cache-health-probes` (every manager's `GET /` to each workload
     /// cluster) and `remote-node-updates` (Node status updates the remote informers
-    /// deliver, each enqueueing a Machine). Absent when none ran.
+    /// deliver, each enqueueing a Machine), `kcp-uncached-lists` (KCP's LIST of its
+    /// Machines on every reconcile) and `kcp-workload-calls` (its etcd, kubeadm,
+    /// kube-proxy and CoreDNS reads of the workload cluster). Absent when none ran.
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub background_per_s: BTreeMap<String, f64>,
 }
@@ -103,6 +105,14 @@ pub fn figures(world: &World, start: &Snapshot, end: &Snapshot, requested_s: f64
                 end.health_probes - start.health_probes,
             ),
             ("remote-node-updates", end.node_updates - start.node_updates),
+            (
+                "kcp-uncached-lists",
+                end.uncached_lists - start.uncached_lists,
+            ),
+            (
+                "kcp-workload-calls",
+                end.workload_calls - start.workload_calls,
+            ),
         ]
         .into_iter()
         .filter(|(_, n)| *n > 0)

@@ -402,6 +402,13 @@ pub struct WorkloadClusterSettings {
     pub node_event_cpu: f64,
     /// A Node object as the remote informer caches it, before the cache factor [bytes].
     pub node_size: Bytes,
+    /// Whether KCP reads what its reconcile reads on every pass: its Machines uncached
+    /// from the management cluster, and the workload cluster's etcd, kubeadm, kube-proxy
+    /// and CoreDNS state.
+    pub kcp_checks: bool,
+    /// A call to a workload cluster's API server, as the management cluster sees it:
+    /// request to answer [s].
+    pub apiserver_latency: Dist,
 }
 
 /// Workload machines from power-on to node ready.

@@ -18,7 +18,7 @@
 //! - `delete`: the user deletes every Cluster; CAPI deletes the MachineDeployment (and so
 //!   the MachineSet and the workers), then the KubeadmControlPlane (and the control-plane
 //!   Machines), then the NutanixCluster, then the Cluster itself. It has finished when no
-//!   Cluster is left.
+//!   Cluster is left and the garbage collector has deleted what their objects owned.
 
 use serde::Serialize;
 use sim_core::{SimDuration, SimTime};

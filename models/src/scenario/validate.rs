@@ -95,7 +95,7 @@ impl ModelConfig {
                 "must be > 0",
             ));
         }
-        let dists: [(&str, Dist); 16] = [
+        let dists: [(&str, Dist); 17] = [
             ("kube-apiserver.read-processing", api.read_processing),
             ("prism-central.vm-update", self.prism_central.vm_update),
             (
@@ -117,6 +117,10 @@ impl ModelConfig {
             ),
             ("machine-boot.worker-join", self.machine_boot.worker_join),
             ("costs.reconcile-cpu", self.costs.reconcile_cpu),
+            (
+                "workload-clusters.apiserver-latency",
+                self.workload_clusters.apiserver_latency,
+            ),
             (
                 "costs.topology-reconcile-cpu",
                 self.costs.topology_reconcile_cpu,

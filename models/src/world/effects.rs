@@ -46,6 +46,7 @@ impl World {
             Target::Machine(m) if w.effect == Effect::MachineGone => self.node_forgotten(m),
             _ => {}
         }
+        self.gc_pending += gc.len() as u32 + u32::from(gc_secret);
         for kind in gc {
             let w = Write {
                 kind,

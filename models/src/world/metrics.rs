@@ -51,6 +51,10 @@ pub struct Metrics {
     pub health_probes: u64,
     /// Node status updates the remote Node informers delivered [count].
     pub node_updates: u64,
+    /// Reconciles' uncached LISTs through an API reader [count].
+    pub uncached_lists: u64,
+    /// Reconciles' calls to workload clusters [count].
+    pub workload_calls: u64,
 }
 
 impl Metrics {
@@ -77,6 +81,8 @@ impl Metrics {
             events_alive: 0,
             health_probes: 0,
             node_updates: 0,
+            uncached_lists: 0,
+            workload_calls: 0,
         }
     }
 }
@@ -288,6 +294,10 @@ pub struct Snapshot {
     pub health_probes: u64,
     /// Node status updates delivered by the remote informers.
     pub node_updates: u64,
+    /// Reconciles' uncached LISTs.
+    pub uncached_lists: u64,
+    /// Reconciles' calls to workload clusters.
+    pub workload_calls: u64,
 }
 
 impl Snapshot {
@@ -309,6 +319,8 @@ impl Snapshot {
             db_bytes: world.store.db_size(),
             health_probes: world.metrics.health_probes,
             node_updates: world.metrics.node_updates,
+            uncached_lists: world.metrics.uncached_lists,
+            workload_calls: world.metrics.workload_calls,
         }
     }
 }

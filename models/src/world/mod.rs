@@ -97,6 +97,8 @@ pub enum Event {
     HealthProbeDue(u32),
     /// Machine `.0`'s kubelet reports its Node's status.
     NodeStatusReported(u32),
+    /// Reconcile `.0`'s call to its workload cluster answered.
+    WorkloadCallAnswered(u32),
 }
 
 /// Index of the priority levels used (in [`apf::default_levels`] order).
@@ -195,6 +197,8 @@ pub struct World {
     upgrade_wave_start: u32,
     /// The MachineDeployments' rolling-update maxSurge and maxUnavailable.
     rollout: (u32, u32),
+    /// The garbage collector's deletes issued and not yet done [count].
+    gc_pending: u32,
     /// User commands waiting to be run again after a failure.
     user_retries: Vec<Write>,
     /// The MachineHealthCheck's node startup timeout, if the scenario sets one.
@@ -204,6 +208,7 @@ pub struct World {
     rng_node_failures: SimRng,
     rng_cluster_cache: SimRng,
     rng_kubelet: SimRng,
+    rng_workload: SimRng,
     /// Whether the ClusterCaches are connected to each cluster.
     connected: Vec<bool>,
     /// When each operation ran.
@@ -311,12 +316,14 @@ impl World {
             upgrade_started: 0,
             upgrade_wave_start: 0,
             rollout: (1, 0),
+            gc_pending: 0,
             user_retries: Vec::new(),
             mhc_timeout: None,
             mhc_unhealthy_timeout: SimDuration::ZERO,
             rng_node_failures: streams.stream(StreamId::named("node-failures")),
             rng_cluster_cache: streams.stream(StreamId::named("cluster-cache")),
             rng_kubelet: streams.stream(StreamId::named("kubelet")),
+            rng_workload: streams.stream(StreamId::named("workload-apiserver")),
             connected: vec![false; n_clusters],
             op_timings: Vec::new(),
             steady_start: None,
@@ -440,6 +447,7 @@ impl Model for World {
             Event::FaultEnded(i) => self.fault_ended(i),
             Event::HealthProbeDue(c) => self.health_probe_due(sched, c),
             Event::NodeStatusReported(m) => self.node_status_reported(sched, m),
+            Event::WorkloadCallAnswered(rec) => self.workload_call_answered(sched, rec),
         }
     }
 }

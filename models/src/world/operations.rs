@@ -115,7 +115,8 @@ impl World {
         done
     }
 
-    /// `delete`: the user deletes every Cluster (when `fresh`); finished when none is left.
+    /// `delete`: the user deletes every Cluster (when `fresh`); finished when none is left
+    /// and the garbage collector has no delete outstanding.
     fn delete_op(&mut self, sched: &mut Scheduler<Event>, fresh: bool) -> bool {
         if fresh {
             for c in 0..self.clusters.len() as u32 {
@@ -129,7 +130,9 @@ impl World {
             }
             false
         } else {
-            self.clusters.iter().all(|c| !c.exists)
+            // Done when no Cluster is left and the garbage collector has deleted what
+            // their objects owned.
+            self.clusters.iter().all(|c| !c.exists) && self.gc_pending == 0
         }
     }
 

@@ -119,7 +119,14 @@ impl World {
             mhc_unhealthy_timeout: self.mhc_unhealthy_timeout,
             rollout: self.rollout,
         };
-        let plan = controllers::reconcile(ctrl, key, &self.clusters, &self.machines, &ctx);
+        let mut plan = controllers::reconcile(ctrl, key, &self.clusters, &self.machines, &ctx);
+        let wl = &self.cfg.workload_clusters;
+        if !wl.kcp_checks {
+            plan.uncached_list = None;
+        }
+        if !wl.kcp_checks || !self.cfg.cluster_cache.enabled {
+            plan.workload_calls = 0;
+        }
         let costs = &self.cfg.costs;
         let base = if ctrl == Controller::ClusterTopology {
             costs.topology_reconcile_cpu
@@ -181,7 +188,30 @@ impl World {
             Some(next) => self.run_cpu(sched, next),
             None => self.managers[mgr].cpu_busy -= 1,
         }
-        let r = self.recs.get_mut(rec).expect("checked above");
+        self.reads_then_work(sched, rec);
+    }
+
+    /// The reconcile's reads after its CPU: its uncached LIST, then its calls to the
+    /// workload cluster, one at a time; then its Prism Central work and its writes.
+    pub(super) fn reads_then_work(&mut self, sched: &mut Scheduler<Event>, rec: u32) {
+        let r = self.recs.get_mut(rec).expect("live reconcile");
+        if let Some(objects) = r.plan.uncached_list.take() {
+            let (mgr, owner) = (r.mi as u8, Self::owner_of(r.ctrl, r.key));
+            self.metrics.uncached_lists += 1;
+            self.issue(sched, Some(rec), mgr, Op::ListUncached { objects }, owner);
+            return;
+        }
+        if r.plan.workload_calls > 0 {
+            r.plan.workload_calls -= 1;
+            self.metrics.workload_calls += 1;
+            let latency = self
+                .cfg
+                .workload_clusters
+                .apiserver_latency
+                .sample_duration(&mut self.rng_workload);
+            sched.schedule_in(latency, Event::WorkloadCallAnswered(rec));
+            return;
+        }
         let work = r.plan.pc.map(|work| {
             capx::pc_ops(
                 work,
@@ -338,5 +368,15 @@ impl World {
             self.mark_ready(now, c, key);
             self.dispatch(sched, c);
         }
+    }
+
+    /// A call to the workload cluster answered: the reconcile goes on.
+    pub(super) fn workload_call_answered(&mut self, sched: &mut Scheduler<Event>, rec: u32) {
+        let Some(r) = self.recs.get(rec) else { return };
+        if r.epoch != self.managers[r.mi].epoch {
+            self.drop_orphan(rec);
+            return;
+        }
+        self.reads_then_work(sched, rec);
     }
 }

@@ -21,6 +21,10 @@ pub(super) enum Op {
     List {
         objects: u32,
     },
+    /// A reconcile's LIST through the API reader (uncached), returning `objects`.
+    ListUncached {
+        objects: u32,
+    },
     /// A Lease renewal.
     LeaseUpdate,
     /// A Kubernetes Event create.
@@ -75,7 +79,9 @@ impl World {
         };
         let width = match op {
             // LIST: one seat per 100 objects, capped at 10.
-            Op::List { objects } => objects.div_ceil(100).clamp(1, 10),
+            Op::List { objects } | Op::ListUncached { objects } => {
+                objects.div_ceil(100).clamp(1, 10)
+            }
             _ => 1,
         };
         let req = self.reqs.insert(Request {
@@ -209,7 +215,7 @@ impl World {
                 let d = api.read_processing.sample_duration(&mut self.rng_api);
                 (d, d.as_secs_f64() * 0.5)
             }
-            Op::List { objects } => {
+            Op::List { objects } | Op::ListUncached { objects } => {
                 let cpu = api.list_cpu_per_object * f64::from(objects);
                 (SimDuration::from_secs_f64(cpu), cpu)
             }
@@ -222,7 +228,9 @@ impl World {
 
     pub(super) fn record_latency(&mut self, op: Op, latency: SimDuration) {
         match op {
-            Op::Read | Op::List { .. } => self.metrics.api_readonly.record(latency),
+            Op::Read | Op::List { .. } | Op::ListUncached { .. } => {
+                self.metrics.api_readonly.record(latency)
+            }
             _ => self.metrics.api_mutating.record(latency),
         }
     }
@@ -260,7 +268,14 @@ impl World {
             }
         }
         if let Some(rec) = r.rec {
-            self.request_done(sched, rec, ok);
+            let read = matches!(r.op, Op::ListUncached { .. });
+            self.request_done(sched, rec, ok, read);
+        }
+        if let (true, USER, Op::Write(w)) = (ok, r.manager, r.op)
+            && w.verb == Verb::Delete
+            && w.effect == Effect::None
+        {
+            self.gc_pending -= 1; // the garbage collector's delete is done
         }
         // The user's own commands (create, scale, upgrade, delete a Cluster) that failed
         // after the client's retries are run again a little later, as a script would; so
@@ -292,7 +307,13 @@ impl World {
         r.manager != USER && r.epoch != self.managers[r.manager as usize].epoch
     }
 
-    pub(super) fn request_done(&mut self, sched: &mut Scheduler<Event>, rec: u32, ok: bool) {
+    pub(super) fn request_done(
+        &mut self,
+        sched: &mut Scheduler<Event>,
+        rec: u32,
+        ok: bool,
+        read: bool,
+    ) {
         let Some(r) = self.recs.get_mut(rec) else {
             return;
         };
@@ -300,12 +321,15 @@ impl World {
             self.drop_orphan(rec);
             return;
         }
-        if ok {
+        if ok && read {
+            self.set_activity(sched.now(), rec, Resource::Workqueue);
+            self.reads_then_work(sched, rec);
+        } else if ok {
             r.next_write += 1;
             self.set_activity(sched.now(), rec, Resource::Workqueue);
             self.next_write(sched, rec);
         } else {
-            // The write failed: the reconcile returns the error.
+            // The request failed: the reconcile returns the error.
             r.failed = true;
             self.finish(sched, rec);
         }
