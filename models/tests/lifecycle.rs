@@ -1207,3 +1207,34 @@ fn an_upgrade_completes_while_nodes_fail_and_are_remediated() {
     assert_eq!(alive.len(), 10 * 8);
     assert!(alive.iter().all(|m| m.version == 1));
 }
+
+/// Issue 11, item 8: under NOSPACE every Lease renewal fails. Once a manager's renewals
+/// have failed for longer than its renew deadline it loses the leadership and exits; the
+/// new process waits for the old Lease to expire, cannot acquire it (the alarm still
+/// refuses writes) and stands by. So every manager restarts exactly once; with a renew
+/// deadline longer than the alarm lasts in the run, none does.
+#[test]
+fn nospace_longer_than_the_renew_deadline_restarts_every_manager_once() {
+    let r = report(&make_plan(
+        Tier::Small,
+        20,
+        5,
+        3,
+        &["etcd.quota-backend-bytes=1Mi"],
+    ));
+    let at = r.etcd.nospace_at_s.expect("NOSPACE alarm raised");
+    // The run goes on 30 minutes after the alarm: far past every renew deadline.
+    assert!(r.fleet.simulated_s - at > 30.0 * 60.0 - 15.0);
+    for m in &r.managers {
+        assert_eq!(m.leader_elections_lost, 1, "{}", m.name);
+        assert_eq!(m.restarts, 0, "{}", m.name);
+    }
+    let patient = [
+        "etcd.quota-backend-bytes=1Mi",
+        "capi-controller-manager.leader-elect-lease-duration=3h",
+        "capi-controller-manager.leader-elect-renew-deadline=2h",
+    ];
+    let r = report(&make_plan(Tier::Small, 20, 5, 3, &patient));
+    assert_eq!(r.managers[0].leader_elections_lost, 0);
+    assert_eq!(r.managers[1].leader_elections_lost, 1);
+}

@@ -52,6 +52,14 @@ pub(crate) struct ManagerRt {
     pub(crate) lists_pending: u32,
     /// Restarts injected by a fault [count].
     pub(crate) restarts: u32,
+    /// Whether it holds its leader-election Lease (its controllers run only then).
+    pub(crate) leading: bool,
+    /// When its last Lease write succeeded.
+    pub(crate) renewed_at: SimTime,
+    /// Whether its last Lease write failed.
+    pub(crate) renew_failed: bool,
+    /// Leaderships lost (renewals failing past the renew deadline) [count].
+    pub(crate) leader_losses: u32,
 }
 
 /// One controller's runtime state and figures.
@@ -139,6 +147,10 @@ pub(crate) fn manager_rt(
         sync_period: m.sync_period.0,
         lists_pending: 0,
         restarts: 0,
+        leading: true,
+        renewed_at: SimTime::ZERO,
+        renew_failed: false,
+        leader_losses: 0,
     }
 }
 

@@ -167,6 +167,7 @@ fn combine_managers(r: &mut RunReport, all: &[RunReport]) {
         m.memory_peak_bytes = max_f(each().map(|x| x.memory_peak_bytes));
         m.oom_kills = each().map(|x| x.oom_kills).sum();
         m.restarts = each().map(|x| x.restarts).sum();
+        m.leader_elections_lost = each().map(|x| x.leader_elections_lost).sum();
         m.rate_limiter_wait_p99_s = max_f(each().map(|x| x.rate_limiter_wait_p99_s));
         m.rate_limiter_wait_total_s = each().map(|x| x.rate_limiter_wait_total_s).sum();
     }

@@ -195,6 +195,15 @@ pub struct ManagerConfig {
     pub memory_base: Bytes,
     /// Time from an OOM kill to the restarted process running again.
     pub restart_delay: Secs,
+    /// `--leader-elect-lease-duration`: how long a Lease not renewed keeps another
+    /// process from leading (the leader does not release it when it exits).
+    pub leader_elect_lease_duration: Secs,
+    /// `--leader-elect-renew-deadline`: renewals failing this long lose the leadership,
+    /// and the process exits.
+    pub leader_elect_renew_deadline: Secs,
+    /// `--leader-elect-retry-period`: time between renewals, and between attempts to
+    /// acquire.
+    pub leader_elect_retry_period: Secs,
     /// Instances of this manager, each watching its share of the workload clusters'
     /// namespaces (the guide's namespace or label sharding), each with its own client rate
     /// limiter, workers, CPU and memory limits and leader-election Lease.

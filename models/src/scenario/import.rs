@@ -27,7 +27,14 @@ const DEPLOYMENTS: &[(&str, &str)] = &[
 
 /// Flags of the managers that become knobs (the same name in the scenario), besides every
 /// controller's concurrency flag ([`Controller::concurrency_flag`]).
-const MANAGER_FLAGS: &[&str] = &["kube-api-qps", "kube-api-burst", "sync-period"];
+const MANAGER_FLAGS: &[&str] = &[
+    "kube-api-qps",
+    "kube-api-burst",
+    "sync-period",
+    "leader-elect-lease-duration",
+    "leader-elect-renew-deadline",
+    "leader-elect-retry-period",
+];
 
 /// What an import produced.
 #[derive(Debug, Clone, PartialEq)]

@@ -17,6 +17,24 @@ impl ModelConfig {
             reason: reason.to_string(),
         };
         for (name, m) in self.managers() {
+            let (lease, renew, retry) = (
+                m.leader_elect_lease_duration.0,
+                m.leader_elect_renew_deadline.0,
+                m.leader_elect_retry_period.0,
+            );
+            // client-go's NewLeaderElector: lease > renew deadline > 1.2 × retry period > 0.
+            if !(retry > 0.0 && renew > 1.2 * retry && lease > renew) {
+                return Err(err(
+                    format!("{name}.leader-elect-renew-deadline"),
+                    format!(
+                        "{} (lease {}, retry {})",
+                        Secs(renew),
+                        Secs(lease),
+                        Secs(retry)
+                    ),
+                    "needs lease-duration > renew-deadline > 1.2 × retry-period > 0, as client-go (CAPI: 15s, 10s, 2s)",
+                ));
+            }
             if !(1..=16).contains(&m.shards) {
                 return Err(err(
                     format!("{name}.shards"),

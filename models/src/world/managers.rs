@@ -71,23 +71,54 @@ impl World {
         }
     }
 
+    /// client-go's leader election (`leaderelection.go`): every retry period (CAPI 2 s,
+    /// KCP 5 s) the leader renews its Lease, a GET then an UPDATE. When its renewals
+    /// have failed for longer than the renew deadline it loses the leadership and the
+    /// manager exits (`OnStoppedLeading`, then `os.Exit(1)` in each `main.go`). A process
+    /// that does not lead waits for the Lease to expire (its holder did not release it),
+    /// then tries to acquire it every retry period.
     pub(super) fn lease(&mut self, sched: &mut Scheduler<Event>, manager: u8) {
-        // client-go leader election renews every RetryPeriod: 2 s, KCP 5 s; a GET then
-        // an UPDATE of the Lease.
-        let period = if self.managers[manager as usize].kind == 2 {
-            5
-        } else {
-            2
-        };
-        sched.schedule_in(
-            SimDuration::from_secs(period),
-            Event::LeaseRenewalDue(manager),
-        );
-        if !self.managers[manager as usize].up {
+        let m = manager as usize;
+        let mcfg = self.cfg.managers()[self.managers[m].kind].1;
+        let period = SimDuration::from_secs_f64(mcfg.leader_elect_retry_period.0);
+        let deadline = SimDuration::from_secs_f64(mcfg.leader_elect_renew_deadline.0);
+        let lease = SimDuration::from_secs_f64(mcfg.leader_elect_lease_duration.0);
+        let delay = mcfg.restart_delay.0;
+        sched.schedule_in(period, Event::LeaseRenewalDue(manager));
+        let now = sched.now();
+        let mg = &mut self.managers[m];
+        if !mg.up {
             return;
+        }
+        if mg.leading && mg.renew_failed && now.saturating_since(mg.renewed_at) > deadline {
+            mg.leader_losses += 1;
+            self.kill(sched, m, delay);
+            return;
+        }
+        if !mg.leading && now < mg.renewed_at + lease {
+            return; // the Lease of the process that exited has not expired yet
         }
         self.issue(sched, None, manager, Op::Read, Owner::None);
         self.issue(sched, None, manager, Op::LeaseUpdate, Owner::None);
+    }
+
+    /// Manager instance `m`'s Lease write answered: renewed (or acquired), or failed.
+    pub(super) fn lease_answered(&mut self, sched: &mut Scheduler<Event>, m: usize, ok: bool) {
+        let now = sched.now();
+        let mg = &mut self.managers[m];
+        mg.renew_failed = !ok;
+        if !ok {
+            return;
+        }
+        mg.renewed_at = now;
+        if !mg.leading {
+            mg.leading = true;
+            for c in 0..self.ctrls.len() {
+                if self.ctrls[c].mi == m {
+                    self.dispatch(sched, c);
+                }
+            }
+        }
     }
 
     pub(super) fn oom_check(&mut self, sched: &mut Scheduler<Event>) {
@@ -141,7 +172,8 @@ impl World {
         }
         mg.up = true;
         // A new process: a full token bucket, and no worker starts before every informer
-        // has listed (controller-runtime waits for the caches to sync).
+        // has listed (controller-runtime waits for the caches to sync) and it leads.
+        mg.leading = false;
         let kind = mg.kind;
         let mcfg = self.cfg.managers()[kind].1;
         mg.limiter = ClientLimiter::new(match mcfg.kube_api_qps.0 {

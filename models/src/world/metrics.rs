@@ -201,6 +201,7 @@ impl World {
                 memory_limit_bytes: m.memory_limit,
                 oom_kills: m.oom_kills,
                 restarts: m.restarts,
+                leader_losses: m.leader_losses,
                 limiter_wait_p99_s: m.limiter_wait.quantile(0.99).as_secs_f64(),
                 limiter_wait_total_s: m.limiter_wait_total,
             })
@@ -263,6 +264,8 @@ pub struct ManagerFigures {
     pub oom_kills: u32,
     /// Restarts injected by a fault [count].
     pub restarts: u32,
+    /// Leaderships lost, each followed by the process exiting [count].
+    pub leader_losses: u32,
     /// 99th percentile of the wait for a rate-limiter token [s].
     pub limiter_wait_p99_s: f64,
     /// Total time requests waited for tokens [s].

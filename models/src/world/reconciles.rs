@@ -80,8 +80,9 @@ impl World {
 
     pub(super) fn dispatch(&mut self, sched: &mut Scheduler<Event>, c: usize) {
         let now = sched.now();
-        if self.managers[self.ctrls[c].mi].lists_pending > 0 {
-            return; // workers start once the caches have synced
+        let mg = &self.managers[self.ctrls[c].mi];
+        if mg.lists_pending > 0 || !mg.leading {
+            return; // workers start once the caches have synced and the process leads
         }
         while self.ctrls[c].busy < self.ctrls[c].workers {
             let Some((key, waited)) = self.ctrls[c].queue.get(now) else {

@@ -267,6 +267,12 @@ impl World {
                 }
             }
         }
+        if let Op::LeaseUpdate = r.op
+            && r.manager != USER
+            && r.epoch == self.managers[r.manager as usize].epoch
+        {
+            self.lease_answered(sched, r.manager as usize, ok);
+        }
         if let Some(rec) = r.rec {
             let read = matches!(r.op, Op::ListUncached { .. });
             self.request_done(sched, rec, ok, read);

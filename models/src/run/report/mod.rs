@@ -25,6 +25,10 @@ use crate::world::World;
 /// Version of the JSON document; bumped when a field changes meaning.
 pub const SCHEMA_VERSION: u32 = 1;
 
+fn is_zero(n: &u32) -> bool {
+    *n == 0
+}
+
 /// The whole result of one run.
 #[derive(Clone, Debug, Serialize)]
 pub struct RunReport {
@@ -232,6 +236,10 @@ pub struct ManagerReport {
     pub oom_kills: u32,
     /// Restarts injected by a fault [count].
     pub restarts: u32,
+    /// Leader elections lost (Lease renewals failing past the renew deadline), each
+    /// followed by the process exiting and restarting [count]; absent when none.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub leader_elections_lost: u32,
     /// Wait for a rate-limiter token, p99 [s].
     pub rate_limiter_wait_p99_s: f64,
     /// Time all requests waited for tokens [s].

@@ -100,6 +100,7 @@ pub(super) fn managers(mf: &[ManagerFigures]) -> Vec<ManagerReport> {
             memory_limit_bytes: x.memory_limit_bytes,
             oom_kills: x.oom_kills,
             restarts: x.restarts,
+            leader_elections_lost: x.leader_losses,
             rate_limiter_wait_p99_s: x.limiter_wait_p99_s,
             rate_limiter_wait_total_s: x.limiter_wait_total_s,
         })
