@@ -42,7 +42,7 @@ impl World {
             gc,
         } = change;
         match w.target {
-            Target::Cluster(c) if infra_transition => self.connect_cluster(sched, c),
+            Target::Cluster(c) if infra_transition => self.connect_cluster(c),
             Target::Machine(m) if w.effect == Effect::MachineGone => self.node_forgotten(m),
             _ => {}
         }

@@ -93,11 +93,11 @@ pub enum Event {
     FaultBegan(u8),
     /// Fault `.0` of the run's list ends.
     FaultEnded(u8),
-    /// The ClusterCaches' health probe of cluster `.0` is due.
-    HealthProbeDue(u32),
+    /// The ClusterCaches' health probes are due.
+    HealthProbesDue,
     /// Machine `.0`'s kubelet reports its Node's status.
     NodeStatusReported(u32),
-    /// Reconcile `.0`'s call to its workload cluster answered.
+    /// Reconcile `.0`'s calls to its workload cluster answered.
     WorkloadCallAnswered(u32),
 }
 
@@ -206,7 +206,6 @@ pub struct World {
     /// Its unhealthy-node-condition timeout.
     mhc_unhealthy_timeout: SimDuration,
     rng_node_failures: SimRng,
-    rng_cluster_cache: SimRng,
     rng_kubelet: SimRng,
     rng_workload: SimRng,
     /// Whether the ClusterCaches are connected to each cluster.
@@ -321,7 +320,6 @@ impl World {
             mhc_timeout: None,
             mhc_unhealthy_timeout: SimDuration::ZERO,
             rng_node_failures: streams.stream(StreamId::named("node-failures")),
-            rng_cluster_cache: streams.stream(StreamId::named("cluster-cache")),
             rng_kubelet: streams.stream(StreamId::named("kubelet")),
             rng_workload: streams.stream(StreamId::named("workload-apiserver")),
             connected: vec![false; n_clusters],
@@ -389,6 +387,7 @@ impl World {
             sched.schedule_in(SimDuration::from_secs_f64(every), Event::AutoCompactionDue);
         }
         sched.schedule_in(SimDuration::from_secs(60), Event::EventTtlSweep);
+        self.start_health_probes(sched);
         sched.schedule_in(SimDuration::from_secs(SAMPLE_INTERVAL_S), Event::SampleDue);
     }
 
@@ -445,7 +444,7 @@ impl Model for World {
             Event::SampleDue => self.sample(sched),
             Event::FaultBegan(i) => self.fault_began(sched, i),
             Event::FaultEnded(i) => self.fault_ended(i),
-            Event::HealthProbeDue(c) => self.health_probe_due(sched, c),
+            Event::HealthProbesDue => self.health_probes_due(sched),
             Event::NodeStatusReported(m) => self.node_status_reported(sched, m),
             Event::WorkloadCallAnswered(rec) => self.workload_call_answered(sched, rec),
         }

@@ -203,14 +203,15 @@ impl World {
             return;
         }
         if r.plan.workload_calls > 0 {
-            r.plan.workload_calls -= 1;
-            self.metrics.workload_calls += 1;
-            let latency = self
-                .cfg
-                .workload_clusters
-                .apiserver_latency
-                .sample_duration(&mut self.rng_workload);
-            sched.schedule_in(latency, Event::WorkloadCallAnswered(rec));
+            // The calls go one after another and nothing else sees them in between: one
+            // event at the end of them all.
+            let calls = std::mem::take(&mut r.plan.workload_calls);
+            self.metrics.workload_calls += u64::from(calls);
+            let latency = &self.cfg.workload_clusters.apiserver_latency;
+            let total = (0..calls).fold(SimDuration::ZERO, |t, _| {
+                t + latency.sample_duration(&mut self.rng_workload)
+            });
+            sched.schedule_in(total, Event::WorkloadCallAnswered(rec));
             return;
         }
         let work = r.plan.pc.map(|work| {
@@ -371,7 +372,7 @@ impl World {
         }
     }
 
-    /// A call to the workload cluster answered: the reconcile goes on.
+    /// The reconcile's calls to the workload cluster answered: it goes on.
     pub(super) fn workload_call_answered(&mut self, sched: &mut Scheduler<Event>, rec: u32) {
         let Some(r) = self.recs.get(rec) else { return };
         if r.epoch != self.managers[r.mi].epoch {
