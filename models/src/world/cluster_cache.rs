@@ -12,9 +12,9 @@
 //! its Machine and its MachineHealthCheck.
 //!
 //! Simplified: every probe of every connection runs at the same instants (one event
-//! each interval, not one per connection, for speed); a probe's and a Node event's CPU is counted in the manager's CPU use but takes no CPU
-//! slot from the reconciles; the workload clusters always answer (no probe failures,
-//! no reconnects).
+//! each interval, not one per connection, for speed); a probe's and a Node event's CPU
+//! is counted in the manager's CPU use but takes no CPU slot from the reconciles; the
+//! workload clusters always answer (no probe failures, no reconnects).
 
 use rand::RngExt;
 use sim_core::{Scheduler, SimDuration};
@@ -59,32 +59,38 @@ impl World {
         }
     }
 
-    /// Every ClusterCache probes every cluster it is connected to; a deleted cluster's
-    /// connections close. One event for all of them: a probe changes nothing but its
-    /// manager's CPU, which the report reads in 1-minute windows.
+    /// Cluster `c` is deleted: every ClusterCache closes its connection.
+    pub(super) fn disconnect_cluster(&mut self, c: u32) {
+        if !std::mem::replace(&mut self.connected[c as usize], false) {
+            return;
+        }
+        let memory = self.cfg.cluster_cache.connection_memory.0 as f64;
+        for kind in CACHE_MANAGERS {
+            let mi = self.instance_for(kind, c);
+            self.managers[mi].remote_memory -= memory;
+            self.managers[mi].update_memory();
+        }
+    }
+
+    /// Every ClusterCache probes every cluster it is connected to. One event for all of
+    /// them: a probe changes nothing but its manager's CPU, which the report reads in
+    /// 1-minute windows.
     pub(super) fn health_probes_due(&mut self, sched: &mut Scheduler<Event>) {
         let cc = &self.cfg.cluster_cache;
-        let (cpu, memory) = (cc.probe_cpu, cc.connection_memory.0 as f64);
+        let cpu = cc.probe_cpu;
         let every = SimDuration::from_secs_f64(cc.health_probe_interval.0);
         sched.schedule_in(every, Event::HealthProbesDue);
         for c in 0..self.clusters.len() as u32 {
             if !self.connected[c as usize] {
                 continue;
             }
-            let gone = !self.clusters[c as usize].exists;
             for kind in CACHE_MANAGERS {
                 let mi = self.instance_for(kind, c);
                 let mg = &mut self.managers[mi];
-                if gone {
-                    mg.remote_memory -= memory;
-                    mg.update_memory();
-                } else if mg.up {
+                if mg.up {
                     mg.cpu_seconds += cpu;
                     self.metrics.health_probes += 1;
                 }
-            }
-            if gone {
-                self.connected[c as usize] = false;
             }
         }
     }

@@ -43,6 +43,7 @@ impl World {
         } = change;
         match w.target {
             Target::Cluster(c) if infra_transition => self.connect_cluster(c),
+            Target::Cluster(c) if w.effect == Effect::ClusterGone => self.disconnect_cluster(c),
             Target::Machine(m) if w.effect == Effect::MachineGone => self.node_forgotten(m),
             _ => {}
         }
