@@ -143,6 +143,10 @@ pub struct ClusterState {
 
     /// KCP's event recorder has recorded ControlPlaneUnhealthy for this cluster.
     pub kcp_unhealthy_event: bool,
+    /// The topology controller's dry-run cache: when the entry of each object it manages
+    /// was added ([`crate::recipe::SSA_OBJECTS`] order), or `None` (no entry, or the
+    /// object changed since).
+    pub ssa_cache: [Option<SimTime>; 8],
     /// The kubeadm init lock ConfigMap exists.
     pub init_lock: bool,
     /// Machines whose Machine status reports Running.

@@ -299,6 +299,11 @@ pub struct Plan {
     /// Calls to the workload cluster (through its ClusterCache connection) after the
     /// LIST, one after another, each holding the worker for its answer.
     pub workload_calls: u32,
+    /// Dry-run server-side applies after the calls, each a PATCH to the API server that
+    /// etcd never sees.
+    pub dry_runs: u32,
+    /// The dry-run cache entries these dry-runs add (bits in [`SSA_OBJECTS`] order).
+    pub dry_run_misses: u8,
     /// Prism Central work before the writes.
     pub pc: Option<PcWork>,
     /// The result.
@@ -314,6 +319,8 @@ impl Plan {
             records_unhealthy_event: false,
             uncached_list: None,
             workload_calls: 0,
+            dry_runs: 0,
+            dry_run_misses: 0,
             pc: None,
             outcome: Outcome::Done,
         }
@@ -358,4 +365,20 @@ pub struct Ctx {
     /// The MachineDeployments' rolling-update `maxSurge` and `maxUnavailable` (CAPI's
     /// defaults are 1 and 0).
     pub rollout: (u32, u32),
+    /// The topology controller's dry-run cache TTL, if it dry-runs its applies.
+    pub ssa_ttl: Option<SimDuration>,
 }
+
+/// The objects the topology controller applies for a cluster, in its dry-run cache's
+/// order: the Cluster, NutanixCluster, KubeadmControlPlane and its machine template, the
+/// MachineDeployment, its infrastructure and bootstrap templates, its MachineHealthCheck.
+pub const SSA_OBJECTS: [ObjKind; 8] = [
+    ObjKind::Cluster,
+    ObjKind::NutanixCluster,
+    ObjKind::KubeadmControlPlane,
+    ObjKind::Template,
+    ObjKind::MachineDeployment,
+    ObjKind::Template,
+    ObjKind::Template,
+    ObjKind::MachineHealthCheck,
+];

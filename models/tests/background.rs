@@ -128,6 +128,15 @@ fn background_load_doubles_with_the_fleet() {
         (1.6..=2.4).contains(&ratio),
         "capi-controller-manager CPU grew {ratio:.2}×"
     );
+    // API requests besides the Lease renewals (a GET and an UPDATE each, whatever the
+    // fleet): KCP's LISTs and the topology controller's dry-runs.
+    let background_api =
+        |st: &SteadyFigures| st.api_requests_per_s - 2.0 * st.api_requests_per_s_by_kind["Lease"];
+    let ratio = background_api(b) / background_api(a);
+    assert!(
+        (1.6..=2.4).contains(&ratio),
+        "background API requests/s grew {ratio:.2}×"
+    );
     for name in ["cluster-cache-health-probes", "remote-node-updates"] {
         let ratio = b.background_per_s[name] / a.background_per_s[name];
         assert!((1.8..=2.2).contains(&ratio), "{name} grew {ratio:.2}×");
@@ -146,6 +155,7 @@ fn without_the_background_mechanisms_an_idle_fleet_only_renews_its_leases_and_re
         &[
             "cluster-cache.enabled=false",
             "workload-clusters.kcp-checks=false",
+            "cluster-topology.dry-run-applies=false",
         ],
     ));
     let st = steady(&r);
@@ -176,4 +186,49 @@ fn every_kcp_reconcile_reads_its_machines_uncached_and_checks_the_workload_clust
     let extra = count(on, on.api_reads_per_s) - count(off, off.api_reads_per_s);
     assert_eq!(extra, kcp);
     assert_eq!(on.api_writes_per_s, off.api_writes_per_s);
+}
+
+#[test]
+fn the_topology_controller_dry_runs_an_object_again_only_once_its_cache_entry_expired() {
+    let at = |sync: &str, dry_runs: &str| {
+        let sync = format!("capi-controller-manager.sync-period={sync}");
+        let dry = format!("cluster-topology.dry-run-applies={dry_runs}");
+        run_report(&steady_plan(
+            3,
+            2,
+            SimDuration::from_hours(2),
+            &[&sync, &dry],
+        ))
+    };
+    // Resyncs every 20 minutes, past the 10-minute TTL: every reconcile finds every entry
+    // expired and dry-runs each of the 7 objects twice; only a cluster's first reconcile
+    // in the window may still find entries added before it.
+    let slow = at("20m", "true");
+    let st = steady(&slow);
+    let topo = reconciles(st, "topology/cluster");
+    assert!(topo >= 3 * 5, "{topo} topology reconciles");
+    let dry = background(st, "topology-dry-runs");
+    assert!(
+        dry <= 14 * topo && 14 * topo - dry <= 14 * 3,
+        "{dry} dry-runs, {topo} reconciles"
+    );
+    // Each is a PATCH to the API server that etcd never sees.
+    let off = at("20m", "false");
+    let st_off = steady(&off);
+    assert_eq!(background(st_off, "topology-dry-runs"), 0);
+    assert_eq!(
+        count(st, st.api_writes_per_s) - count(st_off, st_off.api_writes_per_s),
+        dry
+    );
+    assert_eq!(st.etcd_writes_per_s, st_off.etcd_writes_per_s);
+    // Resyncs every 3 minutes: an entry serves the reconciles of its 10 minutes, so at
+    // most one in three reconciles dry-runs.
+    let fast = at("3m", "true");
+    let st = steady(&fast);
+    let topo = reconciles(st, "topology/cluster");
+    let dry = background(st, "topology-dry-runs");
+    assert!(
+        dry > 0 && 3 * dry <= 14 * topo,
+        "{dry} dry-runs, {topo} reconciles"
+    );
 }

@@ -504,14 +504,16 @@ fn a_steady_fleet_writes_only_its_lease_renewals() {
         "no object changes: {:?}",
         st.etcd_writes_per_s_by_kind
     );
-    // Each renewal is a GET then an UPDATE; controllers read from their caches.
+    // Each renewal is a GET then an UPDATE; controllers read from their caches, but for
+    // KCP's uncached LISTs and the topology controller's dry-run PATCHes (issue 11).
+    let bg = |name: &str| st.background_per_s.get(name).copied().unwrap_or(0.0);
     assert!(
-        (st.api_writes_per_s - 1.7).abs() < 0.01,
+        (st.api_writes_per_s - bg("topology-dry-runs") - 1.7).abs() < 0.01,
         "{}",
         st.api_writes_per_s
     );
     assert!(
-        (st.api_reads_per_s - 1.7).abs() < 0.01,
+        (st.api_reads_per_s - bg("kcp-uncached-lists") - 1.7).abs() < 0.01,
         "{}",
         st.api_reads_per_s
     );

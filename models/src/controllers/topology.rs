@@ -6,6 +6,8 @@
 
 use crate::kinds::ObjKind;
 use crate::objects::ClusterState;
+use sim_core::{SimDuration, SimTime};
+
 use crate::recipe::{Ctx, Effect, Plan, Target, Verb};
 
 /// A ClusterTopology reconcile (`reconcile`, `computeDesiredState`,
@@ -111,7 +113,37 @@ pub(crate) fn reconcile(c: u32, cl: &ClusterState, ctx: &Ctx) -> Plan {
     if cl.topology_applied && cl.kcp_exists && cl.md_exists {
         topology_upgrade(&mut p, t, cl);
     }
+    if let Some(ttl) = ctx.ssa_ttl
+        && cl.topology_applied
+    {
+        dry_runs(&mut p, cl, ctx.now, ttl);
+    }
     p.done()
+}
+
+/// The dry-runs of `reconcileState` for the objects that exist (CAPI v1.12.11
+/// `structuredmerge.NewServerSidePatchHelper`, `dryRunSSAPatch`): an object whose entry is
+/// in the dry-run cache (`internal/util/ssa/cache.go`: keyed on its resourceVersion and
+/// the desired state, a 10-minute TTL from when it was added) costs nothing; any other
+/// takes two dry-run PATCHes (the modified object, then the original).
+fn dry_runs(p: &mut Plan, cl: &ClusterState, now: SimTime, ttl: SimDuration) {
+    let exists = [
+        cl.exists,
+        cl.nc_exists,
+        cl.kcp_exists,
+        cl.cp_template,
+        cl.md_exists,
+        cl.md_templates >= 1,
+        cl.md_templates >= 2,
+        cl.mhc_exists,
+    ];
+    for (i, &there) in exists.iter().enumerate() {
+        let cached = cl.ssa_cache[i].is_some_and(|added| now < added + ttl);
+        if there && !cached {
+            p.dry_runs += 2;
+            p.dry_run_misses |= 1 << i;
+        }
+    }
 }
 
 /// A Kubernetes upgrade through the managed topology (CAPI v1.12

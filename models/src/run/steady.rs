@@ -113,6 +113,7 @@ pub fn figures(world: &World, start: &Snapshot, end: &Snapshot, requested_s: f64
                 "kcp-workload-calls",
                 end.workload_calls - start.workload_calls,
             ),
+            ("topology-dry-runs", end.dry_runs - start.dry_runs),
         ]
         .into_iter()
         .filter(|(_, n)| *n > 0)

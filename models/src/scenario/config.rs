@@ -44,6 +44,8 @@ pub struct ModelConfig {
     pub cluster_cache: ClusterCacheSettings,
     /// The workload clusters as those connections see them.
     pub workload_clusters: WorkloadClusterSettings,
+    /// The ClusterTopology controller's server-side applies.
+    pub cluster_topology: ClusterTopologySettings,
     /// The scale-testing checklist's thresholds.
     pub thresholds: Thresholds,
     /// How a fleet is laid out over management clusters.
@@ -398,6 +400,16 @@ pub struct ClusterCacheSettings {
     pub probe_cpu: f64,
     /// Memory of one connection in its manager: REST client, mapper, cache bookkeeping.
     pub connection_memory: Bytes,
+}
+
+/// The ClusterTopology controller's server-side applies of the objects it manages.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct ClusterTopologySettings {
+    /// Whether it dry-runs its applies of existing objects to find what changed.
+    pub dry_run_applies: bool,
+    /// How long an object's dry-run result is reused while the object is unchanged.
+    pub dry_run_cache_ttl: Secs,
 }
 
 /// The workload clusters' side of the connections: what their Nodes send.

@@ -156,6 +156,14 @@ impl ModelConfig {
                 "must be > 0 (CAPX polls every 1s)",
             ));
         }
+        let ttl = self.cluster_topology.dry_run_cache_ttl.0;
+        if !(1.0..=86_400.0).contains(&ttl) {
+            return Err(err(
+                "cluster-topology.dry-run-cache-ttl".into(),
+                Secs(ttl).to_string(),
+                "must be between 1s and 24h (CAPI caches dry-runs for 10m)",
+            ));
+        }
         let cc = &self.cluster_cache;
         let wl = &self.workload_clusters;
         for (field, v) in [

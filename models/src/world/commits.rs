@@ -45,8 +45,8 @@ impl World {
             Op::LeaseUpdate => (ObjKind::Lease, Verb::Patch, None),
             Op::EventCreate => (ObjKind::Event, Verb::Create, None),
             Op::EventPatch => (ObjKind::Event, Verb::Patch, None),
-            Op::Read | Op::List { .. } | Op::ListUncached { .. } => {
-                unreachable!("reads do not reach etcd's write path")
+            Op::Read | Op::List { .. } | Op::ListUncached { .. } | Op::DryRun => {
+                unreachable!("reads and dry-runs do not reach etcd's write path")
             }
         };
         // A delete of an object already gone is a 404 and a create of one that exists a
@@ -229,7 +229,7 @@ impl World {
             Op::LeaseUpdate => Some((ObjKind::Lease, Verb::Patch)),
             Op::EventCreate => Some((ObjKind::Event, Verb::Create)),
             Op::EventPatch => Some((ObjKind::Event, Verb::Patch)),
-            Op::Read | Op::List { .. } | Op::ListUncached { .. } => None,
+            Op::Read | Op::List { .. } | Op::ListUncached { .. } | Op::DryRun => None,
         };
         let Some((kind, verb)) = kind else {
             self.complete(sched, req, true);

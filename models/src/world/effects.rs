@@ -11,7 +11,7 @@ use crate::controllers::watches::{MapTo, WATCHES, When};
 use crate::controllers::workqueue::Priority;
 use crate::kinds::{Controller, KeySpace, ObjKind};
 use crate::objects::OldMachineSet;
-use crate::recipe::{Effect, Target, Verb, Write};
+use crate::recipe::{Effect, SSA_OBJECTS, Target, Verb, Write};
 
 /// What a cluster-level effect changed that the watches and the garbage collector act on.
 #[derive(Default)]
@@ -41,6 +41,16 @@ impl World {
             init_transition,
             gc,
         } = change;
+        if let Target::Cluster(c) = w.target {
+            // The object's resourceVersion changed: its dry-run cache entry no longer
+            // matches.
+            let cache = &mut self.clusters[c as usize].ssa_cache;
+            for (i, kind) in SSA_OBJECTS.iter().enumerate() {
+                if *kind == w.kind {
+                    cache[i] = None;
+                }
+            }
+        }
         match w.target {
             Target::Cluster(c) if infra_transition => self.connect_cluster(c),
             Target::Cluster(c) if w.effect == Effect::ClusterGone => self.disconnect_cluster(c),

@@ -55,6 +55,8 @@ pub struct Metrics {
     pub uncached_lists: u64,
     /// Reconciles' calls to workload clusters [count].
     pub workload_calls: u64,
+    /// The topology controller's dry-run applies [count].
+    pub dry_runs: u64,
 }
 
 impl Metrics {
@@ -83,6 +85,7 @@ impl Metrics {
             node_updates: 0,
             uncached_lists: 0,
             workload_calls: 0,
+            dry_runs: 0,
         }
     }
 }
@@ -301,6 +304,8 @@ pub struct Snapshot {
     pub uncached_lists: u64,
     /// Reconciles' calls to workload clusters.
     pub workload_calls: u64,
+    /// The topology controller's dry-run applies.
+    pub dry_runs: u64,
 }
 
 impl Snapshot {
@@ -324,6 +329,7 @@ impl Snapshot {
             node_updates: world.metrics.node_updates,
             uncached_lists: world.metrics.uncached_lists,
             workload_calls: world.metrics.workload_calls,
+            dry_runs: world.metrics.dry_runs,
         }
     }
 }

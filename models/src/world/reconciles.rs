@@ -114,13 +114,27 @@ impl World {
                 self.ensure_cp_slots(key as usize, cl.cp_created + 1);
             }
         }
-        let ctx = recipe::Ctx {
-            now,
-            mhc_timeout: self.mhc_timeout,
-            mhc_unhealthy_timeout: self.mhc_unhealthy_timeout,
-            rollout: self.rollout,
-        };
+        let ctx =
+            recipe::Ctx {
+                now,
+                mhc_timeout: self.mhc_timeout,
+                mhc_unhealthy_timeout: self.mhc_unhealthy_timeout,
+                rollout: self.rollout,
+                ssa_ttl: self.cfg.cluster_topology.dry_run_applies.then(|| {
+                    SimDuration::from_secs_f64(self.cfg.cluster_topology.dry_run_cache_ttl.0)
+                }),
+            };
         let mut plan = controllers::reconcile(ctrl, key, &self.clusters, &self.machines, &ctx);
+        if plan.dry_run_misses != 0 {
+            // The entries are added once the dry-runs show no change; the model adds them
+            // as the reconcile starts, and a write to the object removes them.
+            let cache = &mut self.clusters[key as usize].ssa_cache;
+            for (i, entry) in cache.iter_mut().enumerate() {
+                if plan.dry_run_misses & (1 << i) != 0 {
+                    *entry = Some(now);
+                }
+            }
+        }
         let wl = &self.cfg.workload_clusters;
         if !wl.kcp_checks {
             plan.uncached_list = None;
@@ -212,6 +226,13 @@ impl World {
                 t + latency.sample_duration(&mut self.rng_workload)
             });
             sched.schedule_in(total, Event::WorkloadCallAnswered(rec));
+            return;
+        }
+        if r.plan.dry_runs > 0 {
+            r.plan.dry_runs -= 1;
+            self.metrics.dry_runs += 1;
+            let (mgr, owner) = (r.mi as u8, Self::owner_of(r.ctrl, r.key));
+            self.issue(sched, Some(rec), mgr, Op::DryRun, owner);
             return;
         }
         let work = r.plan.pc.map(|work| {

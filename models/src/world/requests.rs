@@ -25,6 +25,9 @@ pub(super) enum Op {
     ListUncached {
         objects: u32,
     },
+    /// A dry-run server-side apply: a PATCH the API server admits and processes, and
+    /// etcd never sees.
+    DryRun,
     /// A Lease renewal.
     LeaseUpdate,
     /// A Kubernetes Event create.
@@ -207,7 +210,7 @@ impl World {
         }
         let api = &self.cfg.kube_apiserver;
         let (d, cpu) = match op {
-            Op::Write(_) | Op::LeaseUpdate | Op::EventCreate | Op::EventPatch => (
+            Op::Write(_) | Op::LeaseUpdate | Op::EventCreate | Op::EventPatch | Op::DryRun => (
                 api.write_processing.sample_duration(&mut self.rng_api),
                 api.write_cpu.sample(&mut self.rng_api),
             ),
@@ -274,7 +277,7 @@ impl World {
             self.lease_answered(sched, r.manager as usize, ok);
         }
         if let Some(rec) = r.rec {
-            let read = matches!(r.op, Op::ListUncached { .. });
+            let read = matches!(r.op, Op::ListUncached { .. } | Op::DryRun);
             self.request_done(sched, rec, ok, read);
         }
         if let (true, USER, Op::Write(w)) = (ok, r.manager, r.op)
