@@ -102,6 +102,18 @@ pub(crate) fn ctrl_advance(ct: &mut ControllerRt, now: SimTime) {
     }
 }
 
+/// A new process's client-go token bucket: full, at `--kube-api-qps` and
+/// `--kube-api-burst`, or none when the QPS is off.
+pub(crate) fn client_limiter(m: &ManagerConfig) -> ClientLimiter {
+    ClientLimiter::new(match m.kube_api_qps.0 {
+        Some(qps) => ClientRateLimit::Limited {
+            qps,
+            burst: m.kube_api_burst,
+        },
+        None => ClientRateLimit::Off,
+    })
+}
+
 pub(crate) fn manager_rt(
     name: String,
     kind: usize,
@@ -116,13 +128,7 @@ pub(crate) fn manager_rt(
         name,
         kind,
         shard,
-        limiter: ClientLimiter::new(match m.kube_api_qps.0 {
-            Some(qps) => ClientRateLimit::Limited {
-                qps,
-                burst: m.kube_api_burst,
-            },
-            None => ClientRateLimit::Off,
-        }),
+        limiter: client_limiter(m),
         cores,
         speed: limit / f64::from(cores),
         cpu_busy: 0,

@@ -1,6 +1,7 @@
 //! The `steady` operation: the ready fleet kept running with nothing changing, so what the
 //! management cluster does is its idle load: leader-election Lease renewals, informer
-//! resyncs (each re-enqueues every cached object), periodic requeues and their reads.
+//! resyncs (each re-enqueues every cached object), periodic requeues and their reads, and
+//! the background mechanisms that grow with the fleet (`background_per_s`).
 //!
 //! The window opens at the first metrics sample (every 15 s) after the last cluster is
 //! ready and closes `duration` later. The figures are counter differences over the window

@@ -7,7 +7,7 @@ use sim_core::{Scheduler, SimDuration};
 use super::attribution::Owner;
 use super::requests::Op;
 use super::{Event, World};
-use crate::apiserver::client_limiter::{ClientLimiter, ClientRateLimit};
+use crate::controllers::manager::client_limiter;
 use crate::controllers::manager::ctrl_advance;
 use crate::controllers::watches::cached_kinds;
 use crate::controllers::workqueue::Priority;
@@ -175,14 +175,7 @@ impl World {
         // has listed (controller-runtime waits for the caches to sync) and it leads.
         mg.leading = false;
         let kind = mg.kind;
-        let mcfg = self.cfg.managers()[kind].1;
-        mg.limiter = ClientLimiter::new(match mcfg.kube_api_qps.0 {
-            Some(qps) => ClientRateLimit::Limited {
-                qps,
-                burst: mcfg.kube_api_burst,
-            },
-            None => ClientRateLimit::Off,
-        });
+        mg.limiter = client_limiter(self.cfg.managers()[kind].1);
         mg.lists_pending = cached_kinds(kind).len() as u32;
         let shards = self.shards[kind];
         for &k in cached_kinds(kind) {

@@ -78,8 +78,10 @@ pub struct Args {
     #[arg(long, default_value = "24h", value_parser = crate::cmd::parse_sim_duration)]
     max_time: SimDuration,
     /// After the fleet is ready, keep it running this long (1m to 168h) and report its
-    /// idle load: lease renewals, resyncs, periodic requeues (the `steady` operation;
-    /// --max-time still bounds the whole run).
+    /// idle load: lease renewals, resyncs, periodic requeues, and the background
+    /// mechanisms per second (ClusterCache probes, remote Node updates, KCP's reads, the
+    /// topology controller's dry-runs; docs/model.md) (the `steady` operation; --max-time
+    /// still bounds the whole run).
     #[arg(long, value_parser = crate::cmd::parse_sim_duration)]
     steady: Option<SimDuration>,
     /// Output format.
