@@ -666,7 +666,8 @@ fn until_slo_violation_finds_a_breaking_point_that_a_grid_confirms() {
 /// its health probes and remote Node watches; KCP's per-reconcile reads; the topology
 /// controller's dry-run applies), `capsim run
 /// --clusters 100` gives byte for byte what it gave before they existed (the file is that
-/// output, from commit 4e2203a), so each mechanism's effect can be shown alone.
+/// output, from commit 4e2203a, regenerated once when CAPX's watches were corrected to
+/// v1.10.3's `SetupWithManager`), so each mechanism's effect can be shown alone.
 #[test]
 fn without_the_background_mechanisms_a_run_is_what_it_was_before_them() {
     let out = capsim()

@@ -12,6 +12,12 @@
 //! and CAPX v1.10. Cluster changes reach the machine-level controllers only on the
 //! transitions their predicates let through (infrastructure provisioned, control plane
 //! initialized).
+//!
+//! An informer's resync redelivers every cached object as an update whose old and new
+//! objects are the same. The `For` watch passes it to its controller. CAPI builds its
+//! controllers through its own builder (`internal/util/controller/builder.go`), which
+//! prepends `ResourceIsChanged` to every `Owns` and `Watches` and so drops resyncs there.
+//! CAPX uses controller-runtime's builder directly: its mapped watches receive them.
 
 use crate::kinds::{Controller, ObjKind};
 
@@ -52,14 +58,30 @@ pub struct Watch {
     pub map_to: MapTo,
     /// Filter.
     pub when: When,
+    /// A mapped watch without `ResourceIsChanged`: its manager's resyncs of `kind` reach
+    /// `controller` too (a `When::Always` watch only; a transition predicate drops them).
+    pub resyncs: bool,
 }
 
+/// A CAPI watch: CAPI's builder drops resyncs on every watch but `For`.
 const fn w(kind: ObjKind, controller: Controller, map_to: MapTo, when: When) -> Watch {
     Watch {
         kind,
         controller,
         map_to,
         when,
+        resyncs: false,
+    }
+}
+
+/// A CAPX watch, set up with controller-runtime's builder: no `ResourceIsChanged`.
+const fn capx(kind: ObjKind, controller: Controller, map_to: MapTo, when: When) -> Watch {
+    Watch {
+        kind,
+        controller,
+        map_to,
+        when,
+        resyncs: true,
     }
 }
 
@@ -122,13 +144,30 @@ pub const WATCHES: &[Watch] = &[
         MapTo::MachinesOfCluster,
         When::ControlPlaneInitialized,
     ),
-    w(
+    // CAPX v1.10.3 `NutanixMachineReconciler.SetupWithManager`: the Cluster through
+    // `ClusterPausedTransitionsOrInfrastructureProvisioned`, the NutanixCluster through
+    // `mapNutanixClusterToNutanixMachines` (every Machine of its Cluster), the Machine
+    // through `MachineToInfrastructureMapFunc`; `NutanixClusterReconciler`'s: the Cluster
+    // through `ClusterToInfrastructureMapFunc` with the same predicate.
+    capx(
         ObjKind::Cluster,
         Controller::NutanixMachine,
         MapTo::MachinesOfCluster,
-        When::ControlPlaneInitialized,
+        When::InfraProvisioned,
     ),
-    w(
+    capx(
+        ObjKind::Cluster,
+        Controller::NutanixCluster,
+        MapTo::Same,
+        When::InfraProvisioned,
+    ),
+    capx(
+        ObjKind::NutanixCluster,
+        Controller::NutanixMachine,
+        MapTo::MachinesOfCluster,
+        When::Always,
+    ),
+    capx(
         ObjKind::NutanixCluster,
         Controller::NutanixCluster,
         MapTo::Same,
@@ -224,7 +263,7 @@ pub const WATCHES: &[Watch] = &[
         MapTo::Same,
         When::Always,
     ),
-    w(
+    capx(
         ObjKind::Machine,
         Controller::NutanixMachine,
         MapTo::Same,
@@ -242,7 +281,7 @@ pub const WATCHES: &[Watch] = &[
         MapTo::Same,
         When::Always,
     ),
-    w(
+    capx(
         ObjKind::NutanixMachine,
         Controller::NutanixMachine,
         MapTo::Same,

@@ -7,7 +7,7 @@ use sim_core::{Scheduler, SimTime};
 use super::attribution::Owner;
 use super::requests::Op;
 use super::{Event, USER, World};
-use crate::controllers::watches::{MapTo, WATCHES, When};
+use crate::controllers::watches::{MapTo, WATCHES, Watch, When};
 use crate::controllers::workqueue::Priority;
 use crate::kinds::{Controller, KeySpace, ObjKind};
 use crate::objects::OldMachineSet;
@@ -356,30 +356,40 @@ impl World {
                 (When::WorkerMachine, Target::Machine(m)) => !self.machines[m as usize].is_cp(),
                 _ => false,
             };
-            if !pass {
-                continue;
+            if pass {
+                self.map_watch(sched, watch, target, prio);
             }
-            let ctrl = watch.controller;
-            match (watch.map_to, target) {
-                (MapTo::Same, Target::Cluster(c)) if ctrl.key_space() == KeySpace::Cluster => {
-                    self.enqueue(sched, ctrl, c, prio)
-                }
-                (MapTo::Same, Target::Machine(m)) if ctrl.key_space() == KeySpace::Machine => {
-                    self.enqueue(sched, ctrl, m, prio)
-                }
-                (MapTo::OwningCluster, Target::Machine(m)) => {
-                    let c = self.machines[m as usize].cluster;
-                    self.enqueue(sched, ctrl, c, prio)
-                }
-                (MapTo::MachinesOfCluster, Target::Cluster(c)) => {
-                    for m in self.clusters[c as usize].machine_slots() {
-                        if self.machine_object_exists(ctrl, m) {
-                            self.enqueue(sched, ctrl, m, prio);
-                        }
+        }
+    }
+
+    /// Enqueues what `watch`'s map function makes of a change of `target`.
+    pub(super) fn map_watch(
+        &mut self,
+        sched: &mut Scheduler<Event>,
+        watch: &Watch,
+        target: Target,
+        prio: Priority,
+    ) {
+        let ctrl = watch.controller;
+        match (watch.map_to, target) {
+            (MapTo::Same, Target::Cluster(c)) if ctrl.key_space() == KeySpace::Cluster => {
+                self.enqueue(sched, ctrl, c, prio)
+            }
+            (MapTo::Same, Target::Machine(m)) if ctrl.key_space() == KeySpace::Machine => {
+                self.enqueue(sched, ctrl, m, prio)
+            }
+            (MapTo::OwningCluster, Target::Machine(m)) => {
+                let c = self.machines[m as usize].cluster;
+                self.enqueue(sched, ctrl, c, prio)
+            }
+            (MapTo::MachinesOfCluster, Target::Cluster(c)) => {
+                for m in self.clusters[c as usize].machine_slots() {
+                    if self.machine_object_exists(ctrl, m) {
+                        self.enqueue(sched, ctrl, m, prio);
                     }
                 }
-                _ => {}
             }
+            _ => {}
         }
     }
 
@@ -391,6 +401,17 @@ impl World {
             Controller::NutanixMachine => ms.nm_exists,
             _ => false,
         }
+    }
+
+    /// Machine `m`'s object of machine-level `kind` exists.
+    pub(super) fn machine_kind_exists(&self, kind: ObjKind, m: u32) -> bool {
+        let ctrl = match kind {
+            ObjKind::Machine => Controller::Machine,
+            ObjKind::KubeadmConfig => Controller::KubeadmConfig,
+            ObjKind::NutanixMachine => Controller::NutanixMachine,
+            _ => return false,
+        };
+        self.machine_object_exists(ctrl, m)
     }
 
     pub(super) fn cluster_object_exists(&self, kind: ObjKind, c: u32) -> bool {

@@ -9,9 +9,10 @@ use super::requests::Op;
 use super::{Event, World};
 use crate::controllers::manager::client_limiter;
 use crate::controllers::manager::ctrl_advance;
-use crate::controllers::watches::cached_kinds;
+use crate::controllers::watches::{WATCHES, When, cached_kinds};
 use crate::controllers::workqueue::Priority;
 use crate::kinds::{Controller, KeySpace, ObjKind};
+use crate::recipe::Target;
 
 impl World {
     pub(super) fn resync_delay(&mut self, manager: usize) -> SimDuration {
@@ -31,8 +32,36 @@ impl World {
             },
         );
         // The informer redelivers every cached object of the kind to the manager's
-        // handlers; only its own controllers' queues receive them.
-        self.enqueue_shard(sched, manager as usize, |c| c.kind() == kind);
+        // handlers: the `For` watch of the kind's own controller, and the mapped watches
+        // that do not filter resyncs out (CAPX's).
+        let mi = manager as usize;
+        self.enqueue_shard(sched, mi, |c| c.kind() == kind);
+        let mk = self.managers[mi].kind;
+        for watch in WATCHES.iter().filter(|w| {
+            w.kind == kind
+                && w.resyncs
+                && w.when == When::Always
+                && w.controller.manager() == mk
+                && w.controller.kind() != kind
+        }) {
+            match kind {
+                ObjKind::Machine | ObjKind::KubeadmConfig | ObjKind::NutanixMachine => {
+                    for m in 0..self.machines.len() as u32 {
+                        let c = self.machines[m as usize].cluster;
+                        if self.in_shard(mi, c) && self.machine_kind_exists(kind, m) {
+                            self.map_watch(sched, watch, Target::Machine(m), Priority::Low);
+                        }
+                    }
+                }
+                _ => {
+                    for c in 0..self.clusters.len() as u32 {
+                        if self.in_shard(mi, c) && self.cluster_object_exists(kind, c) {
+                            self.map_watch(sched, watch, Target::Cluster(c), Priority::Low);
+                        }
+                    }
+                }
+            }
+        }
     }
 
     /// Enqueues at low priority every existing object of instance `mi`'s shard, for each
