@@ -293,7 +293,10 @@ pub struct Plan {
     /// KCP recorded its first ControlPlaneUnhealthy event for this cluster (the event
     /// recorder remembers it in memory, so later ones are count patches).
     pub records_unhealthy_event: bool,
-    /// An uncached LIST through the manager's API reader before anything else, returning
+    /// GETs of Secrets and ConfigMaps, which the CAPI managers do not cache
+    /// (`client.CacheOptions{DisableFor}` in each `main.go`), before anything else.
+    pub uncached_gets: u32,
+    /// An uncached LIST through the manager's API reader after those GETs, returning
     /// this many objects.
     pub uncached_list: Option<u32>,
     /// Calls to the workload cluster (through its ClusterCache connection) after the
@@ -317,6 +320,7 @@ impl Plan {
             events: 0,
             event_repeats: 0,
             records_unhealthy_event: false,
+            uncached_gets: 0,
             uncached_list: None,
             workload_calls: 0,
             dry_runs: 0,

@@ -277,3 +277,29 @@ fn a_resync_reaches_capxs_mapped_watches_but_only_the_for_watch_in_capi() {
         assert!((3 * 6..=3 * 7).contains(&n), "{n} {controller} reconciles");
     }
 }
+
+#[test]
+fn secrets_and_config_maps_are_read_uncached_exactly_where_capi_reads_them() {
+    // 3 clusters of 1 control-plane machine and 4 workers, no failures: per cluster KCP
+    // looks up its 4 CA Secrets once before creating them (`LookupOrGenerateCached`),
+    // CABPK's first machine GETs the init lock (`Lock`) and each of the 4 joining
+    // workers GETs it once more (`Unlock`).
+    let plan = |sets: &[&str]| {
+        let overrides: Vec<Override> = sets.iter().map(|s| s.parse().unwrap()).collect();
+        RunPlan::new(
+            presets::resolve(Tier::Small, &overrides).unwrap(),
+            "small",
+            FleetSpec::all_at_once(3, 5, 1),
+            1,
+        )
+    };
+    let on = run_report(&plan(&[]));
+    assert_eq!(on.fleet.machines_running, 15);
+    assert_eq!(on.requests_by_mechanism["uncached-gets"], 3 * (4 + 1 + 4));
+    // Each joining worker creates its bootstrap token in the workload cluster, then
+    // reads and refreshes it (a GET and an UPDATE) every 5 minutes until its node joins.
+    let tokens = on.requests_by_mechanism["cabpk-token-calls"];
+    assert!(tokens >= 3 * 4 && (tokens - 3 * 4).is_multiple_of(2), "{tokens}");
+    let off = run_report(&plan(&["manager-cache.uncached-secret-reads=false"]));
+    assert!(!off.requests_by_mechanism.contains_key("uncached-gets"));
+}

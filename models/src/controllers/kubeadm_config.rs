@@ -24,10 +24,14 @@ pub(crate) fn reconcile(m: u32, ms: &MachineState, cl: &ClusterState) -> Plan {
         return p;
     }
     if ms.kc_ready {
-        // Token refresh every TokenTTL/3 until the node joins: workload-cluster writes only.
+        // Token refresh every TokenTTL/3 (5 min) until the node joins
+        // (`refreshBootstrapTokenIfNeeded`): the token Secret is read from the workload
+        // cluster and, with less than TokenTTL·5/6 left (always, 5 min after the last
+        // refresh of a 15-minute token), updated there.
         return if ms.node_joined {
             p.done()
         } else {
+            p.workload_calls = 2;
             p.after(300)
         };
     }
@@ -35,11 +39,16 @@ pub(crate) fn reconcile(m: u32, ms: &MachineState, cl: &ClusterState) -> Plan {
         return p; // the Cluster watch brings it back
     }
     if ms.is_init() {
+        // `ControlPlaneInitMutex.Lock`: a GET of the lock ConfigMap, then its create.
+        p.uncached_gets = 1;
         if !cl.init_lock {
             p.write(ObjKind::ConfigMap, Verb::Create, ct, Effect::LockCreated);
         }
     } else {
         if !cl.cp_init_reported {
+            if ms.is_cp() {
+                p.uncached_gets = 1; // `Lock` finds the first machine's lock
+            }
             if !ms.kc_waiting_reported {
                 p.write(
                     ObjKind::KubeadmConfig,
@@ -50,10 +59,14 @@ pub(crate) fn reconcile(m: u32, ms: &MachineState, cl: &ClusterState) -> Plan {
             }
             return p.after(30);
         }
+        // `Unlock` GETs the lock on every join; the first joining machine deletes it.
+        p.uncached_gets = 1;
         if cl.init_lock {
             p.write(ObjKind::ConfigMap, Verb::Delete, ct, Effect::LockDeleted);
         }
-        p.write(ObjKind::KubeadmConfig, Verb::Patch, t, Effect::None); // join token in spec
+        // The join token: created in the workload cluster (`createToken`), then in spec.
+        p.workload_calls = 1;
+        p.write(ObjKind::KubeadmConfig, Verb::Patch, t, Effect::None);
     }
     if !ms.kc_secret {
         p.write(

@@ -104,7 +104,9 @@ pub(crate) fn reconcile(c: u32, cl: &ClusterState, machines: &[MachineState]) ->
         status(&mut p);
         return p.after(20);
     }
-    // ca, sa, proxy, etcd, then the kubeconfig: those not created yet.
+    // ca, sa, proxy, etcd, then the kubeconfig: those not created yet. Each CA is looked
+    // up first (`LookupOrGenerateCached`): a miss in the cache is read again uncached.
+    p.uncached_gets = 4u32.saturating_sub(u32::from(cl.cert_secrets));
     for _ in cl.cert_secrets..5 {
         p.write(ObjKind::Secret, Verb::Create, t, Effect::CertSecretCreated);
     }

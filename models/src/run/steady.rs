@@ -46,8 +46,11 @@ pub struct SteadyFigures {
     /// [1/s]: `cluster-cache-health-probes` (every manager's `GET /` to each workload
     /// cluster) and `remote-node-updates` (Node status updates the remote informers
     /// deliver, each enqueueing a Machine), `kcp-uncached-lists` (KCP's LIST of its
-    /// Machines on every reconcile) and `kcp-workload-calls` (its etcd, kubeadm,
-    /// kube-proxy and CoreDNS reads of the workload cluster). Absent when none ran.
+    /// Machines on every reconcile), `kcp-workload-calls` (its etcd, kubeadm,
+    /// kube-proxy and CoreDNS reads of the workload cluster), `topology-dry-runs`,
+    /// `uncached-gets` (Secret and ConfigMap GETs, which the managers do not cache) and
+    /// `cabpk-token-calls` (bootstrap-token creates and refreshes in workload clusters).
+    /// Absent when none ran.
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub background_per_s: BTreeMap<String, f64>,
 }
@@ -115,6 +118,8 @@ pub fn figures(world: &World, start: &Snapshot, end: &Snapshot, requested_s: f64
                 end.workload_calls - start.workload_calls,
             ),
             ("topology-dry-runs", end.dry_runs - start.dry_runs),
+            ("uncached-gets", end.uncached_gets - start.uncached_gets),
+            ("cabpk-token-calls", end.token_calls - start.token_calls),
         ]
         .into_iter()
         .filter(|(_, n)| *n > 0)

@@ -278,6 +278,12 @@ fn combine_counts(r: &mut RunReport, all: &[RunReport]) {
             .map(|p| p.writes_by_verb.get(k).copied().unwrap_or(0))
             .sum();
     }
+    r.requests_by_mechanism.clear();
+    for p in all {
+        for (k, v) in &p.requests_by_mechanism {
+            *r.requests_by_mechanism.entry(k.clone()).or_insert(0) += v;
+        }
+    }
     r.sim_events = all.iter().map(|p| p.sim_events).sum();
 }
 

@@ -46,6 +46,8 @@ pub struct ModelConfig {
     pub workload_clusters: WorkloadClusterSettings,
     /// The ClusterTopology controller's server-side applies.
     pub cluster_topology: ClusterTopologySettings,
+    /// What the managers' caches leave out.
+    pub manager_cache: ManagerCacheSettings,
     /// The scale-testing checklist's thresholds.
     pub thresholds: Thresholds,
     /// How a fleet is laid out over management clusters.
@@ -400,6 +402,16 @@ pub struct ClusterCacheSettings {
     pub probe_cpu: f64,
     /// Memory of one connection in its manager: REST client, mapper, cache bookkeeping.
     pub connection_memory: Bytes,
+}
+
+/// What the CAPI managers' caches leave out.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct ManagerCacheSettings {
+    /// Whether the managers' GETs of Secrets and ConfigMaps go to the API server (CAPI
+    /// v1.12 `main.go`: `client.CacheOptions{DisableFor: ConfigMap, Secret}`): KCP's
+    /// look-ups of the CA Secrets before it creates them, CABPK's of the init lock.
+    pub uncached_secret_reads: bool,
 }
 
 /// The ClusterTopology controller's server-side applies of the objects it manages.

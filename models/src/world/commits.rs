@@ -45,7 +45,7 @@ impl World {
             Op::LeaseUpdate => (ObjKind::Lease, Verb::Patch, None),
             Op::EventCreate => (ObjKind::Event, Verb::Create, None),
             Op::EventPatch => (ObjKind::Event, Verb::Patch, None),
-            Op::Read | Op::List { .. } | Op::ListUncached { .. } | Op::DryRun => {
+            Op::Read | Op::GetUncached | Op::List { .. } | Op::ListUncached { .. } | Op::DryRun => {
                 unreachable!("reads and dry-runs do not reach etcd's write path")
             }
         };
@@ -229,7 +229,9 @@ impl World {
             Op::LeaseUpdate => Some((ObjKind::Lease, Verb::Patch)),
             Op::EventCreate => Some((ObjKind::Event, Verb::Create)),
             Op::EventPatch => Some((ObjKind::Event, Verb::Patch)),
-            Op::Read | Op::List { .. } | Op::ListUncached { .. } | Op::DryRun => None,
+            Op::Read | Op::GetUncached | Op::List { .. } | Op::ListUncached { .. } | Op::DryRun => {
+                None
+            }
         };
         let Some((kind, verb)) = kind else {
             self.complete(sched, req, true);

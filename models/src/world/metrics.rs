@@ -53,6 +53,10 @@ pub struct Metrics {
     pub node_updates: u64,
     /// Reconciles' uncached LISTs through an API reader [count].
     pub uncached_lists: u64,
+    /// Reconciles' GETs of Secrets and ConfigMaps, which the managers do not cache [count].
+    pub uncached_gets: u64,
+    /// CABPK's bootstrap-token calls to workload clusters (create, refresh) [count].
+    pub token_calls: u64,
     /// Reconciles' calls to workload clusters [count].
     pub workload_calls: u64,
     /// The topology controller's dry-run applies [count].
@@ -84,6 +88,8 @@ impl Metrics {
             health_probes: 0,
             node_updates: 0,
             uncached_lists: 0,
+            uncached_gets: 0,
+            token_calls: 0,
             workload_calls: 0,
             dry_runs: 0,
         }
@@ -302,6 +308,10 @@ pub struct Snapshot {
     pub node_updates: u64,
     /// Reconciles' uncached LISTs.
     pub uncached_lists: u64,
+    /// Reconciles' uncached GETs of Secrets and ConfigMaps.
+    pub uncached_gets: u64,
+    /// CABPK's bootstrap-token calls to workload clusters.
+    pub token_calls: u64,
     /// Reconciles' calls to workload clusters.
     pub workload_calls: u64,
     /// The topology controller's dry-run applies.
@@ -328,6 +338,8 @@ impl Snapshot {
             health_probes: world.metrics.health_probes,
             node_updates: world.metrics.node_updates,
             uncached_lists: world.metrics.uncached_lists,
+            uncached_gets: world.metrics.uncached_gets,
+            token_calls: world.metrics.token_calls,
             workload_calls: world.metrics.workload_calls,
             dry_runs: world.metrics.dry_runs,
         }

@@ -136,11 +136,15 @@ impl World {
             }
         }
         let wl = &self.cfg.workload_clusters;
-        if !wl.kcp_checks {
+        let kcp = ctrl == Controller::KubeadmControlPlane;
+        if kcp && !wl.kcp_checks {
             plan.uncached_list = None;
         }
-        if !wl.kcp_checks || !self.cfg.cluster_cache.enabled {
+        if (kcp && !wl.kcp_checks) || !self.cfg.cluster_cache.enabled {
             plan.workload_calls = 0;
+        }
+        if !self.cfg.manager_cache.uncached_secret_reads {
+            plan.uncached_gets = 0;
         }
         let costs = &self.cfg.costs;
         let base = if ctrl == Controller::ClusterTopology {
@@ -206,10 +210,17 @@ impl World {
         self.reads_then_work(sched, rec);
     }
 
-    /// The reconcile's reads after its CPU: its uncached LIST, then its calls to the
-    /// workload cluster, one at a time; then its Prism Central work and its writes.
+    /// The reconcile's reads after its CPU: its uncached GETs and LIST, then its calls to
+    /// the workload cluster, one at a time; then its Prism Central work and its writes.
     pub(super) fn reads_then_work(&mut self, sched: &mut Scheduler<Event>, rec: u32) {
         let r = self.recs.get_mut(rec).expect("live reconcile");
+        if r.plan.uncached_gets > 0 {
+            r.plan.uncached_gets -= 1;
+            let (mgr, owner) = (r.mi as u8, Self::owner_of(r.ctrl, r.key));
+            self.metrics.uncached_gets += 1;
+            self.issue(sched, Some(rec), mgr, Op::GetUncached, owner);
+            return;
+        }
         if let Some(objects) = r.plan.uncached_list.take() {
             let (mgr, owner) = (r.mi as u8, Self::owner_of(r.ctrl, r.key));
             self.metrics.uncached_lists += 1;
@@ -220,7 +231,11 @@ impl World {
             // The calls go one after another and nothing else sees them in between: one
             // event at the end of them all.
             let calls = std::mem::take(&mut r.plan.workload_calls);
-            self.metrics.workload_calls += u64::from(calls);
+            if r.ctrl == Controller::KubeadmControlPlane {
+                self.metrics.workload_calls += u64::from(calls);
+            } else {
+                self.metrics.token_calls += u64::from(calls);
+            }
             let latency = &self.cfg.workload_clusters.apiserver_latency;
             let total = (0..calls).fold(SimDuration::ZERO, |t, _| {
                 t + latency.sample_duration(&mut self.rng_workload)

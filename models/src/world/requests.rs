@@ -21,6 +21,9 @@ pub(super) enum Op {
     List {
         objects: u32,
     },
+    /// A reconcile's GET of a Secret or ConfigMap, which its manager does not cache:
+    /// through its limiter, forwarded by the API server to etcd as a quorum read.
+    GetUncached,
     /// A reconcile's LIST through the API reader (uncached), returning `objects`.
     ListUncached {
         objects: u32,
@@ -214,7 +217,7 @@ impl World {
                 api.write_processing.sample_duration(&mut self.rng_api),
                 api.write_cpu.sample(&mut self.rng_api),
             ),
-            Op::Read => {
+            Op::Read | Op::GetUncached => {
                 let d = api.read_processing.sample_duration(&mut self.rng_api);
                 (d, d.as_secs_f64() * 0.5)
             }
@@ -231,7 +234,7 @@ impl World {
 
     pub(super) fn record_latency(&mut self, op: Op, latency: SimDuration) {
         match op {
-            Op::Read | Op::List { .. } | Op::ListUncached { .. } => {
+            Op::Read | Op::GetUncached | Op::List { .. } | Op::ListUncached { .. } => {
                 self.metrics.api_readonly.record(latency)
             }
             _ => self.metrics.api_mutating.record(latency),
@@ -277,7 +280,7 @@ impl World {
             self.lease_answered(sched, r.manager as usize, ok);
         }
         if let Some(rec) = r.rec {
-            let read = matches!(r.op, Op::ListUncached { .. } | Op::DryRun);
+            let read = matches!(r.op, Op::GetUncached | Op::ListUncached { .. } | Op::DryRun);
             self.request_done(sched, rec, ok, read);
         }
         if let (true, USER, Op::Write(w)) = (ok, r.manager, r.op)

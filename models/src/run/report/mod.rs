@@ -63,6 +63,12 @@ pub struct RunReport {
     /// Writes that reached etcd by kind and verb (`Machine/create`, `Machine/patch`,
     /// `Machine/status`, `Machine/delete`) [count].
     pub writes_by_verb: BTreeMap<String, u64>,
+    /// Requests of the mechanisms beyond a reconcile's writes, over the whole run, by
+    /// mechanism: `uncached-gets`, `kcp-uncached-lists`, `kcp-workload-calls`,
+    /// `cabpk-token-calls`, `topology-dry-runs`, `cluster-cache-health-probes` [count].
+    /// Absent when none ran.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub requests_by_mechanism: BTreeMap<String, u64>,
     /// Simulation events handled [count].
     pub sim_events: u64,
     /// When each operation of the workload ran: the create, then those after it.
@@ -109,6 +115,7 @@ pub fn build(
         waiting,
         writes_by_kind: sections::by_kind(&m.writes_by_kind),
         writes_by_verb: sections::writes_by_verb(m),
+        requests_by_mechanism: sections::requests_by_mechanism(m),
         sim_events: steps,
         operations: sections::operations(world),
         steady: sections::steady(world),

@@ -164,6 +164,22 @@ pub(super) fn writes_by_verb(m: &Metrics) -> BTreeMap<String, u64> {
         .collect()
 }
 
+/// Requests of the mechanisms beyond the writes, by mechanism, those that ran [count].
+pub(super) fn requests_by_mechanism(m: &Metrics) -> BTreeMap<String, u64> {
+    [
+        ("uncached-gets", m.uncached_gets),
+        ("kcp-uncached-lists", m.uncached_lists),
+        ("kcp-workload-calls", m.workload_calls),
+        ("cabpk-token-calls", m.token_calls),
+        ("topology-dry-runs", m.dry_runs),
+        ("cluster-cache-health-probes", m.health_probes),
+    ]
+    .into_iter()
+    .filter(|(_, n)| *n > 0)
+    .map(|(name, n)| (name.to_string(), n))
+    .collect()
+}
+
 /// When each operation ran; the create alone if nothing followed it.
 pub(super) fn operations(world: &World) -> Vec<OpTiming> {
     if world.op_timings.is_empty() {
