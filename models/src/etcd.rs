@@ -16,8 +16,19 @@
 //! Above `--quota-backend-bytes` etcd raises the NOSPACE alarm and rejects every write but
 //! deletes from that instant (etcd.io `op-guide/maintenance.md`).
 //!
-//! Left out: follower-by-follower replication, snapshots, defragmentation, the bbolt
-//! page layout (a fixed per-revision overhead stands for keys and index), leader elections.
+//! **Memory** ([`EtcdStore::memory_bytes`]). Besides the database's pages (bbolt maps the
+//! file and touches every page it holds), etcd keeps in memory its key index (a B-tree of
+//! `keyIndex`, one per key, with every revision kept until compaction:
+//! `server/storage/mvcc/index.go`, `key_index.go`) and the raft log since the last
+//! snapshot (`raftStorage`): a snapshot every `--snapshot-count` applied entries, after
+//! which the log keeps `SnapshotCatchUpEntries` for slow followers (v3.5
+//! `server/etcdserver/server.go` `triggerSnapshot`, `snapshot`). The index's constants are
+//! etcd's own storage-memory benchmark's (v3.3 `Documentation/benchmarks/
+//! etcd-storage-memory-benchmark.md`: 120 bytes per key plus the key, 30 per revision).
+//!
+//! Left out: follower-by-follower replication, snapshots to disk, defragmentation, the
+//! bbolt page layout (a fixed per-revision overhead stands for keys and index in the
+//! file), leader elections, the watchers' memory.
 
 use std::collections::VecDeque;
 
@@ -44,6 +55,21 @@ pub struct EtcdConfig {
     pub apiserver_compaction_interval_s: f64,
     /// Bytes a revision costs beyond its value: key, revision index, bbolt page overhead.
     pub revision_overhead_bytes: u64,
+}
+
+/// What etcd keeps in memory besides the database's pages.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct EtcdMemory {
+    /// Key-index bytes per live key, the key itself aside.
+    pub index_bytes_per_key: u64,
+    /// A key's length [bytes] (`/registry/<group>/<resource>/<namespace>/<name>`).
+    pub key_bytes: u64,
+    /// Key-index bytes per revision kept until compaction.
+    pub index_bytes_per_revision: u64,
+    /// `--snapshot-count`: entries applied between snapshots; 0 leaves the raft log out.
+    pub snapshot_count: u64,
+    /// Entries the log keeps after a snapshot (`SnapshotCatchUpEntries`).
+    pub catch_up_entries: u64,
 }
 
 /// A write was refused because the NOSPACE alarm is raised.
@@ -155,6 +181,10 @@ pub struct EtcdStore {
     db_size: u64,
     /// Revisions written [count].
     pub revisions: u64,
+    /// Keys that exist [count].
+    pub keys: u64,
+    /// Bytes of every value written, deletes' tombstones aside [bytes].
+    pub written_bytes: u64,
     /// When the NOSPACE alarm was raised, if it was.
     pub nospace_at: Option<SimTime>,
     /// Writes refused under the alarm [count].
@@ -174,6 +204,8 @@ impl EtcdStore {
             history_bytes: 0,
             db_size: 0,
             revisions: 0,
+            keys: 0,
+            written_bytes: 0,
             nospace_at: None,
             rejected_writes: 0,
             size_gauge: TimeWeightedGauge::new(size_threshold),
@@ -210,7 +242,11 @@ impl EtcdStore {
             return Err(NoSpace);
         }
         self.revisions += 1;
+        self.written_bytes += new_size;
         self.live += entry;
+        if old_entry.is_none() {
+            self.keys += 1;
+        }
         if let Some(old) = old_entry {
             self.live -= old;
             self.history.push_back((now, old));
@@ -225,6 +261,7 @@ impl EtcdStore {
     pub fn delete(&mut self, now: SimTime, size: u64) {
         let entry = size + self.overhead;
         self.revisions += 1;
+        self.keys = self.keys.saturating_sub(1);
         debug_assert!(self.live >= entry, "a delete of bytes never stored");
         self.live = self.live.saturating_sub(entry);
         self.history.push_back((now, entry + self.overhead));
@@ -268,6 +305,30 @@ impl EtcdStore {
     pub fn quota(&self) -> u64 {
         self.quota
     }
+
+    /// Raft log entries in memory: every entry until the first snapshot, then the
+    /// catch-up entries plus those applied since the last snapshot.
+    pub fn raft_log_entries(&self, m: &EtcdMemory) -> u64 {
+        let (s, n) = (m.snapshot_count, self.revisions);
+        if s == 0 {
+            0
+        } else if n <= s {
+            n
+        } else {
+            m.catch_up_entries.min(s) + (n - s) % s
+        }
+    }
+
+    /// Memory beyond etcd's base: the database's pages, the key index (live keys and the
+    /// revisions kept until compaction) and the raft log [bytes].
+    pub fn memory_bytes(&self, m: &EtcdMemory) -> u64 {
+        let revisions = self.keys + self.history.len() as u64;
+        let index = self.keys * (m.index_bytes_per_key + m.key_bytes)
+            + revisions * m.index_bytes_per_revision;
+        let entry = self.written_bytes.checked_div(self.revisions).unwrap_or(0)
+            + if self.revisions > 0 { m.key_bytes } else { 0 };
+        self.db_size + index + self.raft_log_entries(m) * entry
+    }
 }
 
 #[cfg(test)]
@@ -285,6 +346,51 @@ mod tests {
             apiserver_compaction_interval_s: 300.0,
             revision_overhead_bytes: 100,
         }
+    }
+
+    #[test]
+    fn memory_counts_the_index_and_the_raft_log_since_the_last_snapshot() {
+        let m = EtcdMemory {
+            index_bytes_per_key: 120,
+            key_bytes: 60,
+            index_bytes_per_revision: 30,
+            snapshot_count: 10,
+            catch_up_entries: 4,
+        };
+        let mut s = EtcdStore::new(&cfg(u64::MAX), f64::INFINITY);
+        let t = SimTime::from_secs;
+        s.put(t(1), None, 1000).unwrap();
+        s.put(t(2), None, 2000).unwrap();
+        s.put(t(3), None, 500).unwrap();
+        s.put(t(4), Some(1000), 1200).unwrap();
+        s.put(t(5), Some(1200), 1300).unwrap();
+        s.delete(t(6), 500);
+        // 2 keys; 2 superseded revisions and a tombstone await compaction; 6 entries of
+        // 6,000 value bytes in the log, each with its key.
+        assert_eq!(s.keys, 2);
+        let index = 2 * (120 + 60) + (2 + 3) * 30;
+        let log = 6 * (6000 / 6 + 60);
+        assert_eq!(s.memory_bytes(&m), s.db_size() + index + log);
+        // Compaction drops the old revisions from the index.
+        s.compact(t(6));
+        let index = 2 * (120 + 60) + 2 * 30;
+        assert_eq!(s.memory_bytes(&m), s.db_size() + index + log);
+        // A snapshot every 10 entries keeps 4 for followers: 10 entries at 10, 4 + 6 at
+        // 16, 4 at 20, 4 + 5 at 25.
+        let mut n = 6;
+        for (after, kept) in [(10, 10), (16, 10), (20, 4), (25, 9)] {
+            while n < after {
+                s.put(t(10), Some(1300), 1300).unwrap();
+                n += 1;
+            }
+            assert_eq!(s.raft_log_entries(&m), kept, "after {after} entries");
+        }
+        // Without a snapshot count the log is left out.
+        let off = EtcdMemory {
+            snapshot_count: 0,
+            ..m
+        };
+        assert_eq!(s.raft_log_entries(&off), 0);
     }
 
     #[test]

@@ -299,7 +299,68 @@ fn secrets_and_config_maps_are_read_uncached_exactly_where_capi_reads_them() {
     // Each joining worker creates its bootstrap token in the workload cluster, then
     // reads and refreshes it (a GET and an UPDATE) every 5 minutes until its node joins.
     let tokens = on.requests_by_mechanism["cabpk-token-calls"];
-    assert!(tokens >= 3 * 4 && (tokens - 3 * 4).is_multiple_of(2), "{tokens}");
+    assert!(
+        tokens >= 3 * 4 && (tokens - 3 * 4).is_multiple_of(2),
+        "{tokens}"
+    );
     let off = run_report(&plan(&["manager-cache.uncached-secret-reads=false"]));
     assert!(!off.requests_by_mechanism.contains_key("uncached-gets"));
+}
+
+/// The knobs that leave the API server's event rings and watchers and etcd's key index
+/// and raft log out of the control plane's memory.
+const NO_CONTROL_PLANE_CACHES: [&str; 6] = [
+    "kube-apiserver.watch-cache-event-window=0s",
+    "kube-apiserver.memory-per-watch=0",
+    "etcd.index-bytes-per-key=0",
+    "etcd.key-bytes=0",
+    "etcd.index-bytes-per-revision=0",
+    "etcd.snapshot-count=0",
+];
+
+#[test]
+fn the_control_planes_memory_counts_its_caches_and_can_fail_the_checklist() {
+    let run_with = |sets: &[&str]| {
+        let overrides: Vec<Override> = sets.iter().map(|s| s.parse().unwrap()).collect();
+        run_report(&RunPlan::new(
+            presets::resolve(Tier::Small, &overrides).unwrap(),
+            "small",
+            FleetSpec::all_at_once(20, 5, 1),
+            1,
+        ))
+    };
+    let cp = |r: &RunReport| {
+        r.capacity
+            .iter()
+            .find(|c| c.role == "control-plane")
+            .expect("a control-plane role")
+            .memory_demand_bytes
+    };
+    let (on, off) = (run_with(&[]), run_with(&NO_CONTROL_PLANE_CACHES));
+    // The raft log alone holds every write until the first snapshot (100,000 entries),
+    // each at least a Lease's 512 bytes and its key.
+    let floor = on.etcd.writes.min(100_000) as f64 * (512.0 + 72.0);
+    assert!(
+        cp(&on) - cp(&off) >= floor,
+        "{} vs {} (floor {floor})",
+        cp(&on),
+        cp(&off)
+    );
+    // Nodes with memory between the two: the caches make the difference between
+    // passing and failing the checklist's memory item.
+    let ram = format!(
+        "nodes.control-plane.memory={}",
+        ((cp(&on) + cp(&off)) / 2.0) as u64
+    );
+    let oom = |r: &RunReport| {
+        r.checklist
+            .iter()
+            .find(|c| c.name.starts_with("No OOM kills"))
+            .expect("the OOM item")
+            .pass
+    };
+    let mut small = NO_CONTROL_PLANE_CACHES.to_vec();
+    small.push(&ram);
+    assert!(oom(&run_with(&small)));
+    assert!(!oom(&run_with(&[&ram])));
 }

@@ -664,7 +664,8 @@ fn until_slo_violation_finds_a_breaking_point_that_a_grid_confirms() {
 
 /// Issue 11: with the background mechanisms switched off (the ClusterCache, and with it
 /// its health probes and remote Node watches; KCP's per-reconcile reads; the topology
-/// controller's dry-run applies; the uncached Secret and ConfigMap GETs), `capsim run
+/// controller's dry-run applies; the uncached Secret and ConfigMap GETs; the API server's
+/// event rings and watchers and etcd's key index and raft log in memory), `capsim run
 /// --clusters 100` gives byte for byte what it gave before they existed (the file is that
 /// output, from commit 4e2203a, regenerated once when CAPX's watches were corrected to
 /// v1.10.3's `SetupWithManager`), so each mechanism's effect can be shown alone.
@@ -676,6 +677,12 @@ fn without_the_background_mechanisms_a_run_is_what_it_was_before_them() {
         .args(["--set", "workload-clusters.kcp-checks=false"])
         .args(["--set", "cluster-topology.dry-run-applies=false"])
         .args(["--set", "manager-cache.uncached-secret-reads=false"])
+        .args(["--set", "kube-apiserver.watch-cache-event-window=0s"])
+        .args(["--set", "kube-apiserver.memory-per-watch=0"])
+        .args(["--set", "etcd.index-bytes-per-key=0"])
+        .args(["--set", "etcd.key-bytes=0"])
+        .args(["--set", "etcd.index-bytes-per-revision=0"])
+        .args(["--set", "etcd.snapshot-count=0"])
         .assert()
         .success()
         .get_output()

@@ -5,6 +5,7 @@
 
 pub mod apf;
 pub mod client_limiter;
+pub mod watch_cache;
 
 use apf::{PriorityLevel, PriorityLevelConfig};
 

@@ -10,8 +10,9 @@ use std::fmt;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
+use crate::apiserver::watch_cache::WatchCacheMemory;
 use crate::dist::Dist;
-use crate::etcd::EtcdConfig;
+use crate::etcd::{EtcdConfig, EtcdMemory};
 use crate::kinds::ObjKind;
 use crate::prism_central::{PcSize, PrismCentralConfig};
 use crate::units::{Bytes, Cores, Secs};
@@ -283,6 +284,28 @@ pub struct ApiServerConfig {
     pub memory_base: Bytes,
     /// Watch-cache memory per byte stored in etcd (decoded objects are larger).
     pub memory_per_stored_byte: f64,
+    /// `eventFreshDuration`: the watch cache's event ring keeps this long of events at
+    /// a steady rate; `0s` leaves the ring out.
+    pub watch_cache_event_window: Secs,
+    /// The ring's smallest size per resource [events].
+    pub watch_cache_min_events: u64,
+    /// The ring's largest size per resource [events].
+    pub watch_cache_max_events: u64,
+    /// One open watch's goroutines and buffers.
+    pub memory_per_watch: Bytes,
+}
+
+impl ApiServerConfig {
+    /// How its watch cache and watchers take memory.
+    pub fn watch_cache_memory(&self) -> WatchCacheMemory {
+        WatchCacheMemory {
+            bytes_per_stored_byte: self.memory_per_stored_byte,
+            event_window_s: self.watch_cache_event_window.0,
+            min_events: self.watch_cache_min_events,
+            max_events: self.watch_cache_max_events,
+            bytes_per_watch: self.memory_per_watch.0,
+        }
+    }
 }
 
 /// The disk under etcd's WAL.
@@ -322,11 +345,32 @@ pub struct EtcdSettings {
     pub revision_overhead: Bytes,
     /// etcd's memory with an empty database.
     pub memory_base: Bytes,
+    /// Key-index memory per live key, the key aside.
+    pub index_bytes_per_key: Bytes,
+    /// A key's length.
+    pub key_bytes: Bytes,
+    /// Key-index memory per revision kept until compaction.
+    pub index_bytes_per_revision: Bytes,
+    /// `--snapshot-count`; 0 leaves the raft log's memory out.
+    pub snapshot_count: u64,
+    /// Raft entries kept after a snapshot for slow followers.
+    pub snapshot_catch_up_entries: u64,
     /// etcd CPU per write (raft, WAL, backend) [s].
     pub cpu_per_write: f64,
 }
 
 impl EtcdSettings {
+    /// What it keeps in memory besides the database's pages.
+    pub fn memory(&self) -> EtcdMemory {
+        EtcdMemory {
+            index_bytes_per_key: self.index_bytes_per_key.0,
+            key_bytes: self.key_bytes.0,
+            index_bytes_per_revision: self.index_bytes_per_revision.0,
+            snapshot_count: self.snapshot_count,
+            catch_up_entries: self.snapshot_catch_up_entries,
+        }
+    }
+
     /// WAL fsync latency of the configured disk [s]. Estimates for the classes: SATA SSD
     /// p50 2 ms / p95 8 ms, NVMe 0.4 / 1.5 ms, NVMe RAID-1 0.6 / 2 ms (see docs/model.md).
     pub fn fsync_dist(&self) -> Dist {

@@ -106,6 +106,43 @@ impl ModelConfig {
                 "must be at least 1Mi (etcd's default is 2Gi, suggested maximum 8Gi)",
             ));
         }
+        if !(1.0..=20.0).contains(&api.memory_per_stored_byte) {
+            return Err(err(
+                "kube-apiserver.memory-per-stored-byte".into(),
+                api.memory_per_stored_byte.to_string(),
+                "must be between 1 and 20 (a decoded object is 2 to 5 times its stored bytes)",
+            ));
+        }
+        let w = api.watch_cache_event_window.0;
+        if !(w == 0.0 || (1.0..=3600.0).contains(&w)) {
+            return Err(err(
+                "kube-apiserver.watch-cache-event-window".into(),
+                Secs(w).to_string(),
+                "must be 0s (off) or between 1s and 1h (the API server keeps 75s)",
+            ));
+        }
+        if api.watch_cache_min_events > api.watch_cache_max_events
+            || api.watch_cache_max_events > 10_000_000
+        {
+            return Err(err(
+                "kube-apiserver.watch-cache-max-events".into(),
+                api.watch_cache_max_events.to_string(),
+                "must be at least watch-cache-min-events and at most 10000000 (the API server: 100 to 102400)",
+            ));
+        }
+        let e = &self.etcd;
+        if e.snapshot_count > 10_000_000
+            || (e.snapshot_count > 0 && e.snapshot_catch_up_entries > e.snapshot_count)
+        {
+            return Err(err(
+                "etcd.snapshot-catch-up-entries".into(),
+                format!(
+                    "{} (snapshot-count {})",
+                    e.snapshot_catch_up_entries, e.snapshot_count
+                ),
+                "needs catch-up entries ≤ snapshot-count ≤ 10000000 (etcd v3.5: 5000 and 100000)",
+            ));
+        }
         if self.etcd.compaction_interval.0 <= 0.0 {
             return Err(err(
                 "etcd.compaction-interval".into(),

@@ -6,6 +6,7 @@ use sim_core::stats::LatencyHistogram;
 use sim_core::{Scheduler, SimDuration, SimTime};
 
 use super::{Event, LEVEL_WORKLOAD_LOW, SAMPLE_INTERVAL_S, World};
+use crate::controllers::watches::cached_kinds;
 use crate::kinds::{Controller, ObjKind};
 
 /// Figures collected during the run.
@@ -157,11 +158,48 @@ impl World {
                 self.peaks.etcd_writes_per_s.max((last.1 - first.1) / span);
         }
         self.peaks.live_bytes = self.peaks.live_bytes.max(self.store.live_bytes());
+        self.kind_window.push_back(self.metrics.writes_by_kind);
+        if self.kind_window.len() > 5 {
+            self.kind_window.pop_front();
+        }
+        self.record_control_plane_memory();
         self.oom_check(sched);
         if self.timeline {
             self.record_timeline_row(now);
         }
         self.check_finished(sched, now);
+    }
+
+    /// The API servers' and etcd's memory now, into their peaks.
+    pub(crate) fn record_control_plane_memory(&mut self) {
+        let api = &self.cfg.kube_apiserver;
+        let wc = api.watch_cache_memory();
+        // Every replica caches every resource; each holds the watches of the managers
+        // that talk to it.
+        let mut mem = api.memory_base.0 as f64 + wc.store_bytes(self.store.live_bytes() as f64);
+        if let (Some(first), Some(last)) = (self.kind_window.front(), self.kind_window.back()) {
+            let span = ((self.kind_window.len() - 1) as u64 * SAMPLE_INTERVAL_S).max(1) as f64;
+            for k in ObjKind::ALL {
+                let i = k.index();
+                let rate = (last[i] - first[i]) as f64 / span;
+                let events = wc.ring_events(rate, last[i]);
+                mem += wc.ring_bytes(events, self.cfg.costs.object_size.of(k) as f64);
+            }
+        }
+        let watches = (0..self.apiservers.len())
+            .map(|r| {
+                self.managers
+                    .iter()
+                    .filter(|m| m.replica as usize == r)
+                    .map(|m| cached_kinds(m.kind).len() as u64)
+                    .sum::<u64>()
+            })
+            .max()
+            .unwrap_or(0);
+        mem += wc.watchers_bytes(watches);
+        self.peaks.apiserver_memory_bytes = self.peaks.apiserver_memory_bytes.max(mem);
+        let etcd = self.cfg.etcd.memory_base.0 + self.store.memory_bytes(&self.cfg.etcd.memory());
+        self.peaks.etcd_memory_bytes = self.peaks.etcd_memory_bytes.max(etcd);
     }
 
     /// Appends the gauges' values now to the timeline.
@@ -252,6 +290,11 @@ pub struct ControlPlanePeaks {
     pub etcd_writes_per_s: f64,
     /// Highest live bytes in etcd (what the watch cache holds) [bytes].
     pub live_bytes: u64,
+    /// Highest memory of the fullest API server: base, watch cache, event rings and
+    /// watchers [bytes].
+    pub apiserver_memory_bytes: f64,
+    /// Highest memory of an etcd member: base, pages, key index and raft log [bytes].
+    pub etcd_memory_bytes: u64,
 }
 
 /// One manager's figures for the report.

@@ -159,6 +159,8 @@ pub struct World {
     vm_create_submitted: Vec<SimTime>,
     /// (busiest API server's CPU seconds, etcd writes) at the last samples.
     cp_window: VecDeque<(f64, f64)>,
+    /// Writes by kind at the last 5 samples (the watch cache's event rates).
+    kind_window: VecDeque<[u64; ObjKind::ALL.len()]>,
     /// Peaks of the control plane's demand.
     pub peaks: ControlPlanePeaks,
     /// Faults of the run.
@@ -294,6 +296,7 @@ impl World {
             poll_rec: vec![u32::MAX; n_machines],
             vm_create_submitted: vec![SimTime::ZERO; n_machines],
             cp_window: VecDeque::new(),
+            kind_window: VecDeque::new(),
             peaks: ControlPlanePeaks::default(),
             faults: Vec::new(),
             outages: Vec::new(),

@@ -20,10 +20,14 @@ pub(super) fn demand(world: &World, cfg: &ModelConfig, db_peak: u64) -> Vec<Node
     let api = &cfg.kube_apiserver;
     let n = &cfg.nodes;
     let peaks = world.peaks;
+    // Memory is sampled every 15 s (the watch cache's event rings need a rate); the
+    // stored objects and the database's pages also count at their exact peaks.
     let stored = peaks.live_bytes.max(world.store.live_bytes()) as f64;
-    let api_mem = api.memory_base.0 as f64 + api.memory_per_stored_byte * stored;
+    let api_mem = peaks
+        .apiserver_memory_bytes
+        .max(api.memory_base.0 as f64 + api.watch_cache_memory().store_bytes(stored));
     let api_cpu = peaks.apiserver_cpu_cores;
-    let etcd_mem = cfg.etcd.memory_base.0 as f64 + db_peak as f64;
+    let etcd_mem = (peaks.etcd_memory_bytes as f64).max((cfg.etcd.memory_base.0 + db_peak) as f64);
     let etcd_cpu = cfg.etcd.cpu_per_write * peaks.etcd_writes_per_s;
     let mut out = Vec::new();
     let role =
