@@ -147,6 +147,9 @@ pub struct ClusterState {
     /// was added ([`crate::recipe::SSA_OBJECTS`] order), or `None` (no entry, or the
     /// object changed since).
     pub ssa_cache: [Option<SimTime>; 8],
+    /// KCP's etcd client certificate for this cluster (`ClientCertCache`, in the KCP
+    /// process): the process epoch that generated it, and when.
+    pub etcd_client_cert: Option<(u32, SimTime)>,
     /// The kubeadm init lock ConfigMap exists.
     pub init_lock: bool,
     /// Machines whose Machine status reports Running.

@@ -7,6 +7,7 @@
 //! [`crate::providers`].
 
 pub mod cluster;
+pub mod cpu;
 pub mod kubeadm_config;
 pub mod kubeadm_control_plane;
 pub mod machine;

@@ -529,7 +529,13 @@ pub struct NodesConfig {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case", deny_unknown_fields)]
 pub struct Costs {
-    /// CPU of one reconcile that writes nothing [s].
+    /// How a reconcile's CPU is found: `per-controller` (from [`Costs::cpu`]) or `flat`
+    /// (`reconcile-cpu`, `cpu-per-write` and `topology-reconcile-cpu`, the model before
+    /// per-controller costs).
+    pub cpu_model: CpuModel,
+    /// The per-controller CPU model's costs.
+    pub cpu: ControllerCpu,
+    /// CPU of one reconcile that writes nothing, in the flat model [s].
     pub reconcile_cpu: Dist,
     /// Extra CPU per write a reconcile makes (building the object, the patch) [s].
     pub cpu_per_write: Dist,
@@ -539,6 +545,58 @@ pub struct Costs {
     pub cache_bytes_per_stored_byte: f64,
     /// Object sizes as stored in etcd.
     pub object_size: ObjectSizes,
+}
+
+/// How a reconcile's CPU is found.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum CpuModel {
+    /// Per controller, per machine it handles and per operation ([`ControllerCpu`]).
+    PerController,
+    /// One distribution per reconcile and one per write, for every controller.
+    Flat,
+}
+
+/// One reconcile's CPU before its writes, requests and keys: the cache reads and their
+/// deep copies, the patch helper's diff, the status computation, the SSA checks.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct ReconcileCost {
+    /// Whatever the cluster's size [s].
+    pub fixed: f64,
+    /// Per Machine the reconcile handles: a MachineSet's workers, KCP's control-plane
+    /// Machines, a MachineHealthCheck's targets [s].
+    pub per_machine: f64,
+}
+
+/// CPU of the controllers' operations, as Go spends it (docs/model.md, "CPU").
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct ControllerCpu {
+    /// One reconcile of each controller, by controller name.
+    pub reconcile: std::collections::BTreeMap<String, ReconcileCost>,
+    /// Factor drawn per reconcile on its total (garbage collection, cache contention).
+    pub variation: Dist,
+    /// One API request: building it, TLS and HTTP/2 framing, the answer [s].
+    pub request: f64,
+    /// A write's encode, patch computation and answer decode, per KiB of the object [s].
+    pub write_per_kib: f64,
+    /// Decoding an object (a watch event, an uncached read), per KiB [s].
+    pub decode_per_kib: f64,
+    /// One dry-run server-side apply: encode, answer decode, diff [s].
+    pub dry_run: f64,
+    /// Rendering a machine's bootstrap data (cloud-init, kubeadm configuration) [s].
+    pub bootstrap_render: f64,
+    /// One RSA-2048 key generation (CAPI's default certificate algorithm) [s].
+    pub rsa_keygen: Dist,
+    /// One RSA-2048 signature (a certificate signed by a CA) [s].
+    pub rsa_sign: f64,
+    /// One TLS client handshake with an RSA-2048 client certificate [s].
+    pub tls_handshake: f64,
+    /// How long KCP keeps a cluster's etcd client certificate (`ClientCertCache`).
+    pub etcd_client_cert_ttl: Secs,
+    /// Decoding one Prism Central answer in CAPX [s].
+    pub pc_call: f64,
 }
 
 /// Bytes of each kind of object as stored (JSON or protobuf, metadata included).

@@ -150,7 +150,64 @@ impl ModelConfig {
                 "must be > 0",
             ));
         }
-        let dists: [(&str, Dist); 17] = [
+        let cpu = &self.costs.cpu;
+        for (name, cost) in &cpu.reconcile {
+            if !Controller::ALL.iter().any(|c| c.name() == name) {
+                let names: Vec<&str> = Controller::ALL.iter().map(|c| c.name()).collect();
+                return Err(err(
+                    format!("costs.cpu.reconcile.{name}"),
+                    name.clone(),
+                    &format!("not a controller; choose from {}", names.join(", ")),
+                ));
+            }
+            for (part, v) in [("fixed", cost.fixed), ("per-machine", cost.per_machine)] {
+                if !(0.0..=1.0).contains(&v) {
+                    return Err(err(
+                        format!("costs.cpu.reconcile.{name}.{part}"),
+                        v.to_string(),
+                        "must be between 0 and 1 CPU-second",
+                    ));
+                }
+            }
+        }
+        if let Some(c) = Controller::ALL
+            .iter()
+            .find(|c| !cpu.reconcile.contains_key(c.name()))
+        {
+            return Err(err(
+                format!("costs.cpu.reconcile.{}", c.name()),
+                "missing".into(),
+                "every controller needs its cost (fixed and per-machine, CPU-seconds)",
+            ));
+        }
+        for (field, v) in [
+            ("costs.cpu.request", cpu.request),
+            ("costs.cpu.write-per-kib", cpu.write_per_kib),
+            ("costs.cpu.decode-per-kib", cpu.decode_per_kib),
+            ("costs.cpu.dry-run", cpu.dry_run),
+            ("costs.cpu.bootstrap-render", cpu.bootstrap_render),
+            ("costs.cpu.rsa-sign", cpu.rsa_sign),
+            ("costs.cpu.tls-handshake", cpu.tls_handshake),
+            ("costs.cpu.pc-call", cpu.pc_call),
+        ] {
+            if !(0.0..=1.0).contains(&v) {
+                return Err(err(
+                    field.into(),
+                    v.to_string(),
+                    "must be between 0 and 1 CPU-second",
+                ));
+            }
+        }
+        if cpu.etcd_client_cert_ttl.0 < 60.0 {
+            return Err(err(
+                "costs.cpu.etcd-client-cert-ttl".into(),
+                cpu.etcd_client_cert_ttl.to_string(),
+                "must be at least 1m (KCP keeps the certificate 24h)",
+            ));
+        }
+        let dists: [(&str, Dist); 19] = [
+            ("costs.cpu.variation", cpu.variation),
+            ("costs.cpu.rsa-keygen", cpu.rsa_keygen),
             ("kube-apiserver.read-processing", api.read_processing),
             ("prism-central.vm-update", self.prism_central.vm_update),
             (

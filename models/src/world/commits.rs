@@ -13,6 +13,7 @@ use super::{Event, USER, World};
 use crate::controllers::watches::{cached_kinds, watchers_of};
 use crate::kinds::ObjKind;
 use crate::recipe::{Effect, Target, Verb, Write};
+use crate::scenario::config::CpuModel;
 
 impl World {
     pub(super) fn batch_committed(&mut self, sched: &mut Scheduler<Event>) {
@@ -109,9 +110,27 @@ impl World {
                 self.cfg.kube_apiserver.watch_event_cpu * f64::from(watchers_of(kind));
             let replica = self.reqs.get(req).expect("live").replica as usize;
             self.apiservers[replica].cpu_seconds += apiserver_cpu;
+            if self.cfg.costs.cpu_model == CpuModel::PerController {
+                self.decode_watch_event(kind, size, w.target);
+            }
             self.apply(sched, w);
         }
         true
+    }
+
+    /// Every manager instance whose informers cache `kind` decodes the watch event of
+    /// the change into its cache: CPU outside any reconcile.
+    fn decode_watch_event(&mut self, kind: ObjKind, size: u64, target: Target) {
+        let c = match target {
+            Target::Cluster(c) => c,
+            Target::Machine(m) => self.machines[m as usize].cluster,
+        };
+        let cpu = self.cfg.costs.cpu.decode_per_kib * size as f64 / 1024.0;
+        for mi in 0..self.managers.len() {
+            if cached_kinds(self.managers[mi].kind).contains(&kind) && self.in_shard(mi, c) {
+                self.managers[mi].cpu_seconds += cpu;
+            }
+        }
     }
 
     /// Whether `w` deletes an object that is already gone (404) or creates one that exists

@@ -39,7 +39,7 @@ use crate::kinds::{Controller, KeySpace, ObjKind};
 use crate::objects::{ClusterState, MachineState, make_fleet};
 use crate::prism_central::PrismCentral;
 use crate::recipe::Write;
-use crate::scenario::config::ModelConfig;
+use crate::scenario::config::{ModelConfig, ReconcileCost};
 use crate::scenario::faults::Fault;
 use crate::scenario::operations::{AfterOp, FleetSpec, OpTiming};
 
@@ -161,6 +161,8 @@ pub struct World {
     cp_window: VecDeque<(f64, f64)>,
     /// Writes by kind at the last 5 samples (the watch cache's event rates).
     kind_window: VecDeque<[u64; ObjKind::ALL.len()]>,
+    /// Each controller's reconcile cost in the per-controller CPU model.
+    reconcile_costs: [ReconcileCost; Controller::ALL.len()],
     /// Peaks of the control plane's demand.
     pub peaks: ControlPlanePeaks,
     /// Faults of the run.
@@ -297,6 +299,7 @@ impl World {
             vm_create_submitted: vec![SimTime::ZERO; n_machines],
             cp_window: VecDeque::new(),
             kind_window: VecDeque::new(),
+            reconcile_costs: crate::controllers::cpu::reconcile_costs(&cfg.costs.cpu),
             peaks: ControlPlanePeaks::default(),
             faults: Vec::new(),
             outages: Vec::new(),

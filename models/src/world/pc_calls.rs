@@ -13,6 +13,7 @@ use crate::prism_central::TaskKind;
 use crate::providers::capx::{
     PcOp, task_code, task_flag, task_flag_clear, task_flag_set, task_kind,
 };
+use crate::scenario::config::CpuModel;
 
 pub(super) struct PcProgress {
     /// Look-up calls still to make before `ops`.
@@ -146,6 +147,10 @@ impl World {
         if r.epoch != self.managers[r.mi].epoch {
             self.drop_orphan(rec);
             return;
+        }
+        if self.cfg.costs.cpu_model == CpuModel::PerController {
+            // CAPX decodes the answer (the SDK's models) while its worker waits.
+            self.managers[r.mi].cpu_seconds += self.cfg.costs.cpu.pc_call;
         }
         let key = r.key;
         let p = r.pc.as_mut().expect("pc work");

@@ -11,12 +11,14 @@ use super::pc_calls::PcProgress;
 use super::requests::Op;
 use super::{Event, World};
 use crate::controllers;
+use crate::controllers::cpu;
 use crate::controllers::manager::ctrl_advance;
 use crate::controllers::workqueue::Priority;
-use crate::kinds::Controller;
+use crate::kinds::{Controller, KeySpace};
 use crate::objects::MachineState;
 use crate::providers::capx;
 use crate::recipe::{self, Outcome, Plan};
+use crate::scenario::config::CpuModel;
 
 pub(super) struct Reconcile {
     pub(super) ctrl: Controller,
@@ -146,17 +148,8 @@ impl World {
         if !self.cfg.manager_cache.uncached_secret_reads {
             plan.uncached_gets = 0;
         }
-        let costs = &self.cfg.costs;
-        let base = if ctrl == Controller::ClusterTopology {
-            costs.topology_reconcile_cpu
-        } else {
-            costs.reconcile_cpu
-        };
-        let mut cpu = base.sample(&mut self.rng_cpu);
-        for _ in 0..plan.writes.len() {
-            cpu += costs.cpu_per_write.sample(&mut self.rng_cpu);
-        }
         let mgr = self.ctrls[ci].mi;
+        let cpu = self.reconcile_cpu(ctrl, key, mgr, &plan, now);
         let rec = self.recs.insert(Reconcile {
             ctrl,
             ci,
@@ -182,6 +175,57 @@ impl World {
         } else {
             m.cpu_queue.push_back(rec);
         }
+    }
+
+    /// The CPU of a reconcile of `ctrl` for `key` that makes `plan` in manager instance
+    /// `mgr` [s].
+    fn reconcile_cpu(
+        &mut self,
+        ctrl: Controller,
+        key: u32,
+        mgr: usize,
+        plan: &Plan,
+        now: SimTime,
+    ) -> f64 {
+        let costs = &self.cfg.costs;
+        if costs.cpu_model == CpuModel::Flat {
+            let base = if ctrl == Controller::ClusterTopology {
+                costs.topology_reconcile_cpu
+            } else {
+                costs.reconcile_cpu
+            };
+            let mut cpu = base.sample(&mut self.rng_cpu);
+            for _ in 0..plan.writes.len() {
+                cpu += costs.cpu_per_write.sample(&mut self.rng_cpu);
+            }
+            return cpu;
+        }
+        let c = match ctrl.key_space() {
+            KeySpace::Cluster => key,
+            KeySpace::Machine => self.machines[key as usize].cluster,
+        };
+        let cl = &self.clusters[c as usize];
+        let machines =
+            cpu::machines_handled(ctrl, cl.workers_created - cl.workers_gone, cl.cp_alive());
+        let cost = self.reconcile_costs[ctrl as usize];
+        let mut s = cpu::reconcile_cpu(cost, machines, plan, ctrl, &costs.cpu, &costs.object_size);
+        let mut keys = cpu::keys_generated(plan);
+        if ctrl == Controller::KubeadmControlPlane && plan.workload_calls > 0 {
+            // The etcd client certificate, generated at the first connection and kept in
+            // the process for its TTL: a new process generates one per cluster.
+            let epoch = self.managers[mgr].epoch;
+            let ttl = SimDuration::from_secs_f64(costs.cpu.etcd_client_cert_ttl.0);
+            let cert = &mut self.clusters[c as usize].etcd_client_cert;
+            if !matches!(*cert, Some((e, at)) if e == epoch && now < at + ttl) {
+                *cert = Some((epoch, now));
+                keys += 1;
+                s += costs.cpu.rsa_sign;
+            }
+        }
+        for _ in 0..keys {
+            s += costs.cpu.rsa_keygen.sample(&mut self.rng_cpu);
+        }
+        s * costs.cpu.variation.sample(&mut self.rng_cpu)
     }
 
     pub(super) fn run_cpu(&mut self, sched: &mut Scheduler<Event>, rec: u32) {
