@@ -375,7 +375,21 @@ pub fn make_fleet(
 ) -> (Vec<ClusterState>, Vec<MachineState>) {
     let mut cs = Vec::with_capacity(clusters as usize);
     let mut ms = Vec::with_capacity((clusters * (cp_replicas + workers)) as usize);
-    for c in 0..clusters {
+    add_clusters(&mut cs, &mut ms, clusters, cp_replicas, workers);
+    (cs, ms)
+}
+
+/// Appends `clusters` clusters of `cp_replicas` control-plane machines and `workers`
+/// workers, not created yet, to the fleet's state.
+pub fn add_clusters(
+    cs: &mut Vec<ClusterState>,
+    ms: &mut Vec<MachineState>,
+    clusters: u32,
+    cp_replicas: u32,
+    workers: u32,
+) {
+    let first = cs.len() as u32;
+    for c in first..first + clusters {
         cs.push(ClusterState {
             first_machine: ms.len() as u32,
             cp_replicas,
@@ -393,5 +407,4 @@ pub fn make_fleet(
             });
         }
     }
-    (cs, ms)
 }

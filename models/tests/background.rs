@@ -406,3 +406,60 @@ fn a_restarted_kcp_generates_a_new_etcd_client_key_for_every_cluster() {
         "the restart cost KCP {extra:.2} CPU-seconds"
     );
 }
+
+#[test]
+fn the_next_100_clusters_take_longer_on_a_larger_fleet_because_of_its_dry_runs() {
+    // CAPI ≤ 1.12 defaults (no tier: capi-controller-manager at 20 requests/s), clusters
+    // of one control-plane machine and one worker; CAPX and Prism Central wide enough that
+    // the management cluster's own work decides. A ready fleet, 30 minutes of steady
+    // state, then 100 more clusters.
+    let grow = |ready: u32, sets: &[&str]| {
+        let mut sets = sets.to_vec();
+        sets.extend([
+            "capx-controller-manager.nutanixmachine-concurrency=200",
+            "prism-central.size=x-large",
+        ]);
+        let overrides: Vec<Override> = sets.iter().map(|s| s.parse().unwrap()).collect();
+        let config =
+            presets::resolve_layers(presets::Profile::Capi112, None, None, &overrides).unwrap();
+        let mut plan = RunPlan::new(config, "capi-1.12", FleetSpec::all_at_once(ready, 2, 1), 1);
+        plan.max_simulated = SimDuration::from_hours(48);
+        plan.after = vec![
+            AfterOp::Steady(SimDuration::from_mins(30)),
+            AfterOp::Create {
+                clusters: 100,
+                batch: 0,
+                every: SimDuration::ZERO,
+            },
+        ];
+        let r = run_report(&plan);
+        assert_eq!(r.fleet.clusters_ready, ready + 100);
+        let added = r.operations.last().expect("the second create");
+        assert_eq!(added.op, "create");
+        let took = added.finished_s.expect("finished") - added.started_s;
+        (r, took)
+    };
+    let (small, small_took) = grow(100, &[]);
+    let (large, large_took) = grow(1000, &[]);
+    assert!(
+        large_took > 1.1 * small_took,
+        "100 more took {large_took:.0} s on 1,000 and {small_took:.0} s on 100"
+    );
+    // Which mechanism: the topology controller's dry-runs grow with the fleet and fill
+    // capi-controller-manager's client (20/s), where the new clusters' requests wait.
+    let dry_runs = |r: &RunReport| steady(r).background_per_s["topology-dry-runs"];
+    assert!(dry_runs(&large) > 8.0 * dry_runs(&small));
+    assert_eq!(
+        (
+            large.bottleneck.resource.as_str(),
+            large.bottleneck.at.as_str()
+        ),
+        ("rate-limiter", "capi-controller-manager client")
+    );
+    // Without the dry-runs the larger fleet no longer slows the next clusters down.
+    let (_, without) = grow(1000, &["cluster-topology.dry-run-applies=false"]);
+    assert!(
+        without < large_took && without < 1.1 * small_took,
+        "without dry-runs: {without:.0} s"
+    );
+}

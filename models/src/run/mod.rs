@@ -42,6 +42,19 @@ pub struct RunPlan {
 }
 
 impl RunPlan {
+    /// The fleet at its largest: the first create's clusters and every later create's.
+    pub fn total_clusters(&self) -> u32 {
+        self.fleet.clusters
+            + self
+                .after
+                .iter()
+                .map(|op| match op {
+                    AfterOp::Create { clusters, .. } => *clusters,
+                    _ => 0,
+                })
+                .sum::<u32>()
+    }
+
     /// A plan for `fleet` on `config` (labelled `tier` in the report) under `seed`:
     /// replica 0, no timeline, a 24-hour deadline, no faults, one management cluster.
     pub fn new(config: ModelConfig, tier: &str, fleet: FleetSpec, seed: u64) -> Self {
@@ -91,7 +104,11 @@ pub fn run(plan: &RunPlan) -> Result<RunOutput, SimError> {
         return crate::run::topology::run_split(plan);
     }
     let finished = simulate(plan)?;
-    let (cfg, fleet) = (&plan.config, plan.fleet);
+    let cfg = &plan.config;
+    let fleet = FleetSpec {
+        clusters: plan.total_clusters(),
+        ..plan.fleet
+    };
     let (now, steps) = (finished.now, finished.steps);
     let mut world = finished.world;
     let report = report::build(&world, cfg, &plan.tier, plan.seed, fleet, now, steps);

@@ -12,7 +12,7 @@ use sim_core::{RngStreams, SimError};
 
 use crate::run::report::{self, Bottleneck, RunReport, WaitShare, quantile_of};
 use crate::run::{RunOutput, RunPlan, simulate_part};
-use crate::scenario::operations::OpTiming;
+use crate::scenario::operations::{AfterOp, FleetSpec, OpTiming};
 
 /// The clusters each of `parts` management clusters gets: as even as possible, the first
 /// ones one more when it does not divide.
@@ -42,19 +42,22 @@ pub fn run_split(plan: &RunPlan) -> Result<RunOutput, SimError> {
             let mut part = plan.clone();
             part.fleet.clusters = n;
             part.management_clusters = 1;
+            // Clusters added later are spread over the same management clusters.
+            let parts = shares.len() as u32;
+            for op in &mut part.after {
+                if let AfterOp::Create { clusters, .. } = op {
+                    *clusters = *clusters / parts + u32::from((i as u32) < *clusters % parts);
+                }
+            }
             let finished = simulate_part(&part, whole.part(i as u64))?;
             let (cluster_times, machine_times) = report::fleet_times(&finished.world);
             let (cfg, tier) = (&part.config, &part.tier);
             let (now, steps) = (finished.now, finished.steps);
-            let report = report::build(
-                &finished.world,
-                cfg,
-                tier,
-                part.seed,
-                part.fleet,
-                now,
-                steps,
-            );
+            let fleet = FleetSpec {
+                clusters: part.total_clusters(),
+                ..part.fleet
+            };
+            let report = report::build(&finished.world, cfg, tier, part.seed, fleet, now, steps);
             Ok(Part {
                 report,
                 cluster_times,
@@ -112,7 +115,7 @@ fn combine_fleet(
     cluster_times: Vec<f64>,
     machine_times: Vec<f64>,
 ) {
-    r.fleet.clusters = plan.fleet.clusters;
+    r.fleet.clusters = plan.total_clusters();
     r.fleet.clusters_ready = all.iter().map(|p| p.fleet.clusters_ready).sum();
     r.fleet.machines_running = all.iter().map(|p| p.fleet.machines_running).sum();
     r.fleet.machines_remediated = all.iter().map(|p| p.fleet.machines_remediated).sum();

@@ -417,9 +417,17 @@ impl Scenario {
         use crate::scenario::operations::AfterOp;
         let d = |s: &Secs| sim_core::SimDuration::from_secs_f64(s.0);
         let mut out = Vec::new();
-        for op in &self.workload {
+        for (i, op) in self.workload.iter().enumerate() {
             let (at, after) = match op {
-                Operation::Create(_) => continue,
+                Operation::Create(_) if i == 0 => continue,
+                Operation::Create(c) => (
+                    &None,
+                    AfterOp::Create {
+                        clusters: c.clusters,
+                        batch: c.batch.unwrap_or(0),
+                        every: c.every.as_ref().map_or(sim_core::SimDuration::ZERO, d),
+                    },
+                ),
                 Operation::Steady(s) => (&s.at, AfterOp::Steady(d(&s.duration))),
                 Operation::Scale(s) => (&s.at, AfterOp::Scale { by: s.by }),
                 Operation::Upgrade(u) => (
@@ -524,6 +532,32 @@ capx-controller-manager:
             Some(50)
         );
         assert_eq!(s.defaults, Profile::Capi112);
+    }
+
+    #[test]
+    fn a_later_create_adds_clusters_of_the_first_ones_shape() {
+        let text = "workload:\n  - create: {clusters: 40, machines-per-cluster: 7}\n\
+                    \x20 - steady: {duration: 1h}\n\
+                    \x20 - create: {clusters: 10, batch: 5, every: 2m}\n";
+        let a = load("grow.yaml", text, &[]).unwrap();
+        let b = load("resolved.yaml", &to_yaml(&a), &[]).unwrap();
+        assert_eq!(a, b);
+        use crate::scenario::operations::AfterOp;
+        assert_eq!(
+            a.after_ops()[1],
+            AfterOp::Create {
+                clusters: 10,
+                batch: 5,
+                every: sim_core::SimDuration::from_mins(2),
+            }
+        );
+        let other = text.replace("{clusters: 10,", "{clusters: 10, machines-per-cluster: 9,");
+        let e = load("grow.yaml", &other, &[]).unwrap_err();
+        assert_eq!(e.field, "workload[2].create.machines-per-cluster");
+        assert!(
+            e.reason.contains("first create's machines-per-cluster (7)"),
+            "{e}"
+        );
     }
 
     #[test]

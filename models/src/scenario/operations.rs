@@ -1,6 +1,8 @@
 //! The operations that follow a fleet's creation, run one after the other: each starts
 //! when the previous one has finished.
 //!
+//! - `create`: more clusters, of the first create's shape, join the ready fleet; it has
+//!   finished when every cluster is ready.
 //! - `steady`: the ready fleet runs unchanged for a while ([`crate::run::steady`]).
 //! - `scale`: every cluster's MachineDeployment grows (or shrinks) by `by` workers. The
 //!   user patches the Cluster's topology; the topology controller patches the
@@ -26,6 +28,16 @@ use sim_core::{SimDuration, SimTime};
 /// One operation after the create.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum AfterOp {
+    /// Add `clusters` clusters of the first create's shape to the fleet, `batch` every
+    /// `every` (all at once if `batch` is 0); finished when every cluster is ready.
+    Create {
+        /// Clusters added [count].
+        clusters: u32,
+        /// Clusters applied together; 0: all at once.
+        batch: u32,
+        /// Time between batches.
+        every: SimDuration,
+    },
     /// Keep the ready fleet running this long.
     Steady(SimDuration),
     /// Add `by` workers to every cluster's MachineDeployment (remove, if negative).
@@ -54,6 +66,7 @@ impl AfterOp {
     /// The name scenarios use.
     pub fn name(&self) -> &'static str {
         match self {
+            AfterOp::Create { .. } => "create",
             AfterOp::Steady(_) => "steady",
             AfterOp::Scale { .. } => "scale",
             AfterOp::Upgrade { .. } => "upgrade",

@@ -91,7 +91,7 @@ pub struct CreateOp {
 }
 
 /// The `workload:` list: one operation per entry, each checked against the operations
-/// before it (one create, first). One arm per operation, which is why it is long.
+/// before it (a create first; later creates add clusters of its shape). One arm per operation, which is why it is long.
 pub(super) fn parse_workload(ctx: &Ctx, v: &Value) -> Result<Vec<Operation>, ConfigError> {
     let Value::Array(items) = v else {
         return Err(ctx.err(
@@ -122,16 +122,43 @@ pub(super) fn parse_workload(ctx: &Ctx, v: &Value) -> Result<Vec<Operation>, Con
         }
         let (op, body) = m.iter().next().expect("one entry");
         match op.as_str() {
-            "create" => {
-                if !ops.is_empty() {
-                    let why = "this version runs one create, first in the workload";
-                    return Err(ctx.err(op, &format!("{field}.create"), "", why.into()));
-                }
-                ops.push(Operation::Create(parse_create(ctx, &field, body)?))
-            }
             _ if matches!(ops.last(), Some(Operation::Delete(_))) => {
                 let why = "nothing can follow a delete: the fleet is gone";
                 return Err(ctx.err(op, &format!("{field}.{op}"), "", why.into()));
+            }
+            "create" => {
+                let mut c = parse_create(ctx, &field, body)?;
+                if let Some(Operation::Create(first)) = ops.first() {
+                    // Clusters added later take the first create's shape.
+                    for (key, given, first) in [
+                        (
+                            "machines-per-cluster",
+                            c.machines_per_cluster,
+                            first.machines_per_cluster,
+                        ),
+                        (
+                            "control-plane-replicas",
+                            c.control_plane_replicas,
+                            first.control_plane_replicas,
+                        ),
+                    ] {
+                        if body.get(key).is_some() && given != first {
+                            let why = format!(
+                                "clusters added to the fleet take the first create's {key} ({first}) in this \
+                                 version: leave it out"
+                            );
+                            return Err(ctx.err(
+                                key,
+                                &format!("{field}.create.{key}"),
+                                &given.to_string(),
+                                why,
+                            ));
+                        }
+                    }
+                    c.machines_per_cluster = first.machines_per_cluster;
+                    c.control_plane_replicas = first.control_plane_replicas;
+                }
+                ops.push(Operation::Create(c))
             }
             "steady" | "scale" | "upgrade" | "delete" if ops.is_empty() => {
                 let why = format!("{op} acts on a fleet: put a create before it");
@@ -147,12 +174,14 @@ pub(super) fn parse_workload(ctx: &Ctx, v: &Value) -> Result<Vec<Operation>, Con
             "scale" => {
                 let op = parse_scale(ctx, &field, body)?;
                 // Workers per cluster after every scale so far must stay within 0..=1000.
+                // (A later create adds clusters; the next scale sets every cluster's count.)
                 let mut workers = 0i64;
-                for o in ops.iter() {
+                for (j, o) in ops.iter().enumerate() {
                     match o {
-                        Operation::Create(c) => {
+                        Operation::Create(c) if j == 0 => {
                             workers = i64::from(c.machines_per_cluster - c.control_plane_replicas)
                         }
+                        Operation::Create(_) => {}
                         Operation::Scale(s) => workers += i64::from(s.by),
                         Operation::Steady(_) | Operation::Upgrade(_) | Operation::Delete(_) => {}
                     }

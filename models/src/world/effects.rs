@@ -124,7 +124,7 @@ impl World {
                 if ready && cl.ready_at.is_none() {
                     cl.ready_at = Some(now);
                     self.clusters_ready += 1;
-                    if self.clusters_ready == self.clusters.len() as u32 {
+                    if self.clusters_ready == self.applied {
                         self.metrics.fleet_ready_at = Some(now);
                     }
                 }

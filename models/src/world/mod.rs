@@ -163,6 +163,9 @@ pub struct World {
     kind_window: VecDeque<[u64; ObjKind::ALL.len()]>,
     /// Each controller's reconcile cost in the per-controller CPU model.
     reconcile_costs: [ReconcileCost; Controller::ALL.len()],
+    /// Clusters the workload has applied or scheduled so far (the first create's, then
+    /// each later create's).
+    applied: u32,
     /// Peaks of the control plane's demand.
     pub peaks: ControlPlanePeaks,
     /// Faults of the run.
@@ -299,6 +302,7 @@ impl World {
             vm_create_submitted: vec![SimTime::ZERO; n_machines],
             cp_window: VecDeque::new(),
             kind_window: VecDeque::new(),
+            applied: fleet.clusters,
             reconcile_costs: crate::controllers::cpu::reconcile_costs(&cfg.costs.cpu),
             peaks: ControlPlanePeaks::default(),
             faults: Vec::new(),
@@ -343,7 +347,7 @@ impl World {
 
     /// Schedules the periodic events and the user's applies: every Cluster at `at`.
     pub fn start(&mut self, sched: &mut Scheduler<Event>) {
-        for c in 0..self.clusters.len() as u32 {
+        for c in 0..self.applied {
             sched.schedule_at(self.fleet.applied_at(c), Event::ClusterApplied(c));
         }
         for i in 0..self.faults.len() {

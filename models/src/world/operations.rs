@@ -9,6 +9,7 @@ use super::requests::Op;
 use super::{Event, USER, World, exponential_gap};
 use crate::controllers::workqueue::Priority;
 use crate::kinds::{Controller, ObjKind};
+use crate::objects::add_clusters;
 use crate::recipe::{Effect, Target, Verb, Write};
 use crate::scenario::faults::Fault;
 use crate::scenario::operations::{AfterOp, OpTiming};
@@ -45,7 +46,25 @@ impl World {
     }
 
     /// The operations to run after the create, in order (call before [`World::start`]).
+    /// The clusters later creates add are laid out now, not yet applied.
     pub fn set_after(&mut self, after: Vec<AfterOp>) {
+        let cp = self.fleet.control_plane_replicas;
+        let workers = self.fleet.machines_per_cluster.saturating_sub(cp);
+        for op in &after {
+            if let AfterOp::Create { clusters, .. } = *op {
+                add_clusters(
+                    &mut self.clusters,
+                    &mut self.machines,
+                    clusters,
+                    cp,
+                    workers,
+                );
+            }
+        }
+        let n = self.clusters.len();
+        self.metrics.cluster_waits.resize(n, [0.0; 6]);
+        self.connected.resize(n, false);
+        self.grow_machine_figures();
         self.after = after;
     }
 
@@ -58,7 +77,8 @@ impl World {
     pub fn steady_requested(&self) -> Option<SimDuration> {
         self.after.iter().find_map(|op| match op {
             AfterOp::Steady(d) => Some(*d),
-            AfterOp::Scale { .. }
+            AfterOp::Create { .. }
+            | AfterOp::Scale { .. }
             | AfterOp::Upgrade { .. }
             | AfterOp::Delete
             | AfterOp::WaitUntil(_) => None,
@@ -80,6 +100,11 @@ impl World {
             }
             let finished = match op {
                 AfterOp::WaitUntil(_) => unreachable!("handled above"),
+                AfterOp::Create {
+                    clusters,
+                    batch,
+                    every,
+                } => self.create_op(sched, fresh, clusters, batch, every),
                 AfterOp::Steady(d) => self.steady_op(now, started, d),
                 AfterOp::Delete => self.delete_op(sched, fresh),
                 AfterOp::Upgrade {
@@ -103,6 +128,31 @@ impl World {
         true
     }
 
+    /// `create` after the first: the user applies `clusters` more Clusters, `batch` every
+    /// `every` (when `fresh`); finished when every cluster of the fleet is ready.
+    fn create_op(
+        &mut self,
+        sched: &mut Scheduler<Event>,
+        fresh: bool,
+        clusters: u32,
+        batch: u32,
+        every: SimDuration,
+    ) -> bool {
+        if fresh {
+            let now = sched.now();
+            for i in 0..clusters {
+                let wait = if batch > 0 {
+                    every * u64::from(i / batch)
+                } else {
+                    SimDuration::ZERO
+                };
+                sched.schedule_at(now + wait, Event::ClusterApplied(self.applied + i));
+            }
+            self.applied += clusters;
+        }
+        self.clusters_ready == self.applied
+    }
+
     /// The `steady` window: counters at its start and end; finished `d` after it began.
     fn steady_op(&mut self, now: SimTime, started: SimTime, d: SimDuration) -> bool {
         if self.steady_start.is_none() {
@@ -119,7 +169,7 @@ impl World {
     /// and the garbage collector has no delete outstanding.
     fn delete_op(&mut self, sched: &mut Scheduler<Event>, fresh: bool) -> bool {
         if fresh {
-            for c in 0..self.clusters.len() as u32 {
+            for c in 0..self.applied {
                 let w = Write {
                     kind: ObjKind::Cluster,
                     verb: Verb::MarkDeleted,
@@ -153,7 +203,7 @@ impl World {
             self.rollout = rollout;
         }
         let v = self.upgrade_version;
-        let n = self.clusters.len() as u32;
+        let n = self.applied;
         let busy =
             (self.upgrade_wave_start..self.upgrade_started).any(|c| !self.upgraded(c as usize, v));
         if busy {
@@ -191,7 +241,7 @@ impl World {
                 .unwrap_or_else(|| self.clusters.first().map_or(0, |c| c.initial_workers));
             let target = (prev as i64 + i64::from(by)).max(0) as u32;
             self.scale_target = Some(target);
-            for c in 0..self.clusters.len() as u32 {
+            for c in 0..self.applied {
                 let workers = target;
                 let w = Write {
                     kind: ObjKind::Cluster,
@@ -204,7 +254,7 @@ impl World {
             false
         } else {
             let target = self.scale_target.unwrap_or(0);
-            self.clusters.iter().all(|c| {
+            self.clusters[..self.applied as usize].iter().all(|c| {
                 c.topology_workers == target
                     && c.md_replicas == target
                     && c.workers == target
@@ -323,7 +373,7 @@ impl World {
     /// Marks the run finished when every operation has finished, 30 minutes after a
     /// NOSPACE alarm, or at the deadline; records the operation cut short, if any.
     pub(super) fn check_finished(&mut self, sched: &mut Scheduler<Event>, now: SimTime) {
-        let all_ready = self.clusters_ready == self.clusters.len() as u32;
+        let all_ready = self.clusters_ready == self.applied;
         let stuck_on_quota = self
             .store
             .nospace_at
