@@ -141,11 +141,9 @@ impl World {
         if fresh {
             let now = sched.now();
             for i in 0..clusters {
-                let wait = if batch > 0 {
-                    every * u64::from(i / batch)
-                } else {
-                    SimDuration::ZERO
-                };
+                let wait = i
+                    .checked_div(batch)
+                    .map_or(SimDuration::ZERO, |b| every * u64::from(b));
                 sched.schedule_at(now + wait, Event::ClusterApplied(self.applied + i));
             }
             self.applied += clusters;
