@@ -38,6 +38,15 @@ pub struct SteadyFigures {
     pub reconciles_per_s: BTreeMap<String, f64>,
     /// Mean CPU by manager, shards summed [cores].
     pub cpu_mean_cores: BTreeMap<String, f64>,
+    /// Memory by manager at the window's end, shards summed [bytes].
+    pub memory_bytes: BTreeMap<String, f64>,
+    /// Mean CPU of the busiest API server replica [cores].
+    pub apiserver_cpu_mean_cores: f64,
+    /// Highest memory of an API server replica so far: its watch cache, event rings and
+    /// watchers [bytes].
+    pub apiserver_memory_bytes: f64,
+    /// Highest memory of an etcd member so far: pages, key index, raft log [bytes].
+    pub etcd_memory_bytes: f64,
     /// Prism Central API calls [1/s].
     pub pc_requests_per_s: f64,
     /// Change of the etcd database size over the window [bytes].
@@ -77,6 +86,7 @@ pub fn figures(world: &World, start: &Snapshot, end: &Snapshot, requested_s: f64
             (end.reconciles[i] - start.reconciles[i]) as f64 / secs;
     }
     let mut cpu = BTreeMap::new();
+    let mut memory = BTreeMap::new();
     for (i, m) in world.manager_figures().iter().enumerate() {
         // Shards are named `<manager>-shard-<n>`; their CPU adds up under the manager.
         let name = m
@@ -85,8 +95,15 @@ pub fn figures(world: &World, start: &Snapshot, end: &Snapshot, requested_s: f64
             .next()
             .unwrap_or(&m.name)
             .to_string();
+        *memory.entry(name.clone()).or_insert(0.0) += end.memory[i];
         *cpu.entry(name).or_insert(0.0) += (end.cpu_seconds[i] - start.cpu_seconds[i]) / secs;
     }
+    let apiserver_cpu = end
+        .apiserver_cpu_seconds
+        .iter()
+        .zip(&start.apiserver_cpu_seconds)
+        .map(|(b, a)| (b - a) / secs)
+        .fold(0.0, f64::max);
     SteadyFigures {
         duration_s: secs,
         requested_s,
@@ -101,6 +118,10 @@ pub fn figures(world: &World, start: &Snapshot, end: &Snapshot, requested_s: f64
         etcd_writes_per_s_by_kind: by_kind(&start.writes_by_kind, &end.writes_by_kind, secs),
         reconciles_per_s: reconciles,
         cpu_mean_cores: cpu,
+        memory_bytes: memory,
+        apiserver_cpu_mean_cores: apiserver_cpu,
+        apiserver_memory_bytes: world.peaks.apiserver_memory_bytes,
+        etcd_memory_bytes: world.peaks.etcd_memory_bytes as f64,
         pc_requests_per_s: (end.pc_requests - start.pc_requests) as f64 / secs,
         etcd_growth_bytes: end.db_bytes as i64 - start.db_bytes as i64,
         background_per_s: [

@@ -359,6 +359,10 @@ pub struct Snapshot {
     pub workload_calls: u64,
     /// The topology controller's dry-run applies.
     pub dry_runs: u64,
+    /// Each manager instance's memory [bytes].
+    pub memory: Vec<f64>,
+    /// Each API server replica's CPU seconds.
+    pub apiserver_cpu_seconds: Vec<f64>,
 }
 
 impl Snapshot {
@@ -385,6 +389,8 @@ impl Snapshot {
             token_calls: world.metrics.token_calls,
             workload_calls: world.metrics.workload_calls,
             dry_runs: world.metrics.dry_runs,
+            memory: world.managers.iter().map(|m| m.memory).collect(),
+            apiserver_cpu_seconds: world.apiservers.iter().map(|a| a.cpu_seconds).collect(),
         }
     }
 }

@@ -426,6 +426,18 @@ fn steady_section(st: &models::run::steady::SteadyFigures) -> String {
         "  mean CPU [cores]: {}\n",
         listed(&st.cpu_mean_cores, 3)
     ));
+    let memory: Vec<String> = st
+        .memory_bytes
+        .iter()
+        .map(|(k, v)| format!("{k} {}", bytes(*v)))
+        .collect();
+    o.push_str(&format!("  memory: {}\n", memory.join(", ")));
+    o.push_str(&format!(
+        "  kube-apiserver (busiest replica): mean CPU {:.3} cores, memory {} (peak so far)   etcd: memory {} (peak so far)\n",
+        st.apiserver_cpu_mean_cores,
+        bytes(st.apiserver_memory_bytes),
+        bytes(st.etcd_memory_bytes)
+    ));
     o
 }
 
