@@ -37,8 +37,10 @@ pub enum Format {
 The management cluster is the guide's tier for the fleet size (small ≤ 20 clusters, \
 medium ≤ 100, large ≤ 500, xl ≤ 2000, extreme above), or --tier. Every figure comes from \
 simulated requests queueing at simulated resources; latencies with no published source \
-(object sizes, reconcile CPU, boot times, Prism Central task slots) are documented \
-estimates, see docs/model.md. `--set` takes any knob by its flag name; run with a wrong key \
+(object sizes, boot times, Prism Central task slots) are documented estimates, and each \
+reconcile's CPU is summed from its operations (cache reads, writes, SSA checks, RSA keys) \
+with Go costs scaled from benches/costs.rs, see docs/model.md (costs.cpu-model=flat keeps \
+one estimate per reconcile). `--set` takes any knob by its flag name; run with a wrong key \
 to see the nearest ones.\n\n\
 Exit status: 0 when the run completes (1 instead if --fail-on-checklist is given and an \
 item fails), 2 on bad input or a failed run.")]
@@ -63,8 +65,8 @@ pub struct Args {
     /// management cluster, Extreme ≤ 500, the other tiers the whole fleet].
     #[arg(long, value_parser = clap::value_parser!(u32).range(1..=100))]
     management_clusters: Option<u32>,
-    /// A scenario file: the management cluster, its workload (create, then scale,
-    /// upgrade, steady, delete) and faults (see docs/scenarios.md; the simplifications of
+    /// A scenario file: the management cluster, its workload (create, then more creates,
+    /// scale, upgrade, steady, delete) and faults (see docs/scenarios.md; the simplifications of
     /// each operation are listed there and in docs/model.md).
     #[arg(long, value_name = "FILE.yaml")]
     scenario: Option<PathBuf>,
@@ -80,8 +82,10 @@ pub struct Args {
     /// After the fleet is ready, keep it running this long (1m to 168h) and report its
     /// idle load: lease renewals, resyncs, periodic requeues, and the background
     /// mechanisms per second (ClusterCache probes, remote Node updates, KCP's reads, the
-    /// topology controller's dry-runs; docs/model.md) (the `steady` operation; --max-time
-    /// still bounds the whole run).
+    /// topology controller's dry-runs, uncached Secret reads, bootstrap tokens;
+    /// docs/model.md), each manager's CPU and memory, the busiest API server's CPU and
+    /// memory and etcd's memory (the `steady` operation; --max-time still bounds the
+    /// whole run).
     #[arg(long, value_parser = crate::cmd::parse_sim_duration)]
     steady: Option<SimDuration>,
     /// Output format.
