@@ -269,6 +269,8 @@ impl ClusterState {
 pub struct MachineState {
     /// Its cluster.
     pub cluster: u32,
+    /// When CABPK last created or refreshed its join token in the workload cluster.
+    pub token_at: Option<SimTime>,
     /// Position among its cluster's control-plane machines, if it is one.
     pub cp_index: Option<u32>,
     /// When its Machine was created.

@@ -302,6 +302,9 @@ pub struct Plan {
     /// Calls to the workload cluster (through its ClusterCache connection) after the
     /// LIST, one after another, each holding the worker for its answer.
     pub workload_calls: u32,
+    /// The reconcile creates or refreshes its machine's bootstrap token (one of its
+    /// workload calls is that write).
+    pub token_written: bool,
     /// Dry-run server-side applies after the calls, each a PATCH to the API server that
     /// etcd never sees.
     pub dry_runs: u32,
@@ -323,6 +326,7 @@ impl Plan {
             uncached_gets: 0,
             uncached_list: None,
             workload_calls: 0,
+            token_written: false,
             dry_runs: 0,
             dry_run_misses: 0,
             pc: None,

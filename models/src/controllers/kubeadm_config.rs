@@ -2,12 +2,20 @@
 //! for the control plane's initialization (the init lock for the first control-plane
 //! machine), then writes the bootstrap data Secret; refreshes join tokens.
 
+use sim_core::{SimDuration, SimTime};
+
 use crate::kinds::ObjKind;
 use crate::objects::{ClusterState, MachineState};
 use crate::recipe::{Effect, Plan, Target, Verb};
 
-/// A KubeadmConfig reconcile for key `m`, from what the cache shows; see the module's header.
-pub(crate) fn reconcile(m: u32, ms: &MachineState, cl: &ClusterState) -> Plan {
+/// A bootstrap token is refreshed when less than TokenTTL × 5/6 of it is left: 2.5
+/// minutes after it was last written, with CAPI's 15-minute TTL
+/// (`skipTokenRefreshIfExpiringAfter`).
+const TOKEN_REFRESH_AGE: SimDuration = SimDuration::from_secs(150);
+
+/// A KubeadmConfig reconcile for key `m` at `now`, from what the cache shows; see the
+/// module's header.
+pub(crate) fn reconcile(m: u32, ms: &MachineState, cl: &ClusterState, now: SimTime) -> Plan {
     let mut p = Plan::new();
     let t = Target::Machine(m);
     let ct = Target::Cluster(ms.cluster);
@@ -26,12 +34,16 @@ pub(crate) fn reconcile(m: u32, ms: &MachineState, cl: &ClusterState) -> Plan {
     if ms.kc_ready {
         // Token refresh every TokenTTL/3 (5 min) until the node joins
         // (`refreshBootstrapTokenIfNeeded`): the token Secret is read from the workload
-        // cluster and, with less than TokenTTL·5/6 left (always, 5 min after the last
-        // refresh of a 15-minute token), updated there.
-        return if ms.node_joined {
+        // cluster and, with less than TokenTTL·5/6 left, updated there. The first
+        // control-plane machine has no join token (its JoinConfiguration is empty).
+        return if ms.node_joined || ms.is_init() {
             p.done()
         } else {
-            p.workload_calls = 2;
+            let due = ms
+                .token_at
+                .is_none_or(|t| now.saturating_since(t) >= TOKEN_REFRESH_AGE);
+            p.workload_calls = 1 + u32::from(due);
+            p.token_written = due;
             p.after(300)
         };
     }
@@ -66,6 +78,7 @@ pub(crate) fn reconcile(m: u32, ms: &MachineState, cl: &ClusterState) -> Plan {
         }
         // The join token: created in the workload cluster (`createToken`), then in spec.
         p.workload_calls = 1;
+        p.token_written = true;
         p.write(ObjKind::KubeadmConfig, Verb::Patch, t, Effect::None);
     }
     if !ms.kc_secret {

@@ -87,7 +87,7 @@ pub fn reconcile(
         }
         Controller::KubeadmConfig => {
             let m = &machines[key as usize];
-            kubeadm_config::reconcile(key, m, &clusters[m.cluster as usize])
+            kubeadm_config::reconcile(key, m, &clusters[m.cluster as usize], ctx.now)
         }
         Controller::NutanixMachine => {
             providers::capx::nutanix_machine(key, &machines[key as usize])

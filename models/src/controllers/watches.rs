@@ -328,6 +328,18 @@ pub fn cached_kinds(manager: usize) -> &'static [ObjKind] {
     }
 }
 
+/// Kinds a manager's informers hold that none of its controllers reconciles, one entry
+/// per informer: the CAPI managers cache the Secrets labelled with their cluster's name
+/// (each `main.go`: `cache.Options{ByObject: Secret: clusterSecretCacheSelector}`), CAPX
+/// every Secret twice (its own client-go informer for credentials, `createInformers`,
+/// and controller-runtime's) and every ConfigMap (CAPX v1.10.3 `main.go`).
+pub fn cached_only_kinds(manager: usize) -> &'static [ObjKind] {
+    match manager {
+        0..=2 => &[ObjKind::Secret],
+        _ => &[ObjKind::Secret, ObjKind::Secret, ObjKind::ConfigMap],
+    }
+}
+
 /// Number of managers whose informers watch `kind` (the watch fan-out of a write).
 pub fn watchers_of(kind: ObjKind) -> u32 {
     (0..4).filter(|&m| cached_kinds(m).contains(&kind)).count() as u32

@@ -42,10 +42,11 @@ pub struct SteadyFigures {
     pub memory_bytes: BTreeMap<String, f64>,
     /// Mean CPU of the busiest API server replica [cores].
     pub apiserver_cpu_mean_cores: f64,
-    /// Highest memory of an API server replica so far: its watch cache, event rings and
-    /// watchers [bytes].
+    /// Highest memory of an API server replica until the window's end: its watch cache,
+    /// event rings and watchers [bytes].
     pub apiserver_memory_bytes: f64,
-    /// Highest memory of an etcd member so far: pages, key index, raft log [bytes].
+    /// Highest memory of an etcd member until the window's end: pages, key index, raft
+    /// log [bytes].
     pub etcd_memory_bytes: f64,
     /// Prism Central API calls [1/s].
     pub pc_requests_per_s: f64,
@@ -120,8 +121,8 @@ pub fn figures(world: &World, start: &Snapshot, end: &Snapshot, requested_s: f64
         cpu_mean_cores: cpu,
         memory_bytes: memory,
         apiserver_cpu_mean_cores: apiserver_cpu,
-        apiserver_memory_bytes: world.peaks.apiserver_memory_bytes,
-        etcd_memory_bytes: world.peaks.etcd_memory_bytes as f64,
+        apiserver_memory_bytes: end.apiserver_memory_peak,
+        etcd_memory_bytes: end.etcd_memory_peak,
         pc_requests_per_s: (end.pc_requests - start.pc_requests) as f64 / secs,
         etcd_growth_bytes: end.db_bytes as i64 - start.db_bytes as i64,
         background_per_s: [

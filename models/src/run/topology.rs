@@ -42,11 +42,16 @@ pub fn run_split(plan: &RunPlan) -> Result<RunOutput, SimError> {
             let mut part = plan.clone();
             part.fleet.clusters = n;
             part.management_clusters = 1;
-            // Clusters added later are spread over the same management clusters.
+            // Clusters added later are spread over the same management clusters, each
+            // create's remainder where the last one's left off, so the parts stay even.
             let parts = shares.len() as u32;
+            let even = |n: u32| n / parts + u32::from((i as u32) < n % parts);
+            let mut before = plan.fleet.clusters;
             for op in &mut part.after {
                 if let AfterOp::Create { clusters, .. } = op {
-                    *clusters = *clusters / parts + u32::from((i as u32) < *clusters % parts);
+                    let after = before + *clusters;
+                    *clusters = even(after) - even(before);
+                    before = after;
                 }
             }
             let finished = simulate_part(&part, whole.part(i as u64))?;
@@ -228,7 +233,7 @@ fn combine_checklist(r: &mut RunReport, all: &[RunReport], plan: &RunPlan) {
             max_f(each().map(|x| x.value))
         };
         if i == 0 {
-            item.threshold = f64::from(plan.fleet.clusters);
+            item.threshold = f64::from(plan.total_clusters());
         }
     }
 }

@@ -456,6 +456,10 @@ pub struct ManagerCacheSettings {
     /// v1.12 `main.go`: `client.CacheOptions{DisableFor: ConfigMap, Secret}`): KCP's
     /// look-ups of the CA Secrets before it creates them, CABPK's of the init lock.
     pub uncached_secret_reads: bool,
+    /// Whether the managers' informers cache Secrets (and CAPX's ConfigMaps) besides their
+    /// controllers' kinds: memory, the relist after a restart, and each change's decode
+    /// and watch event.
+    pub cached_secrets: bool,
 }
 
 /// The ClusterTopology controller's server-side applies of the objects it manages.

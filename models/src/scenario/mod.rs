@@ -558,6 +558,10 @@ capx-controller-manager:
             e.reason.contains("first create's machines-per-cluster (7)"),
             "{e}"
         );
+        let huge = text.replace("{clusters: 10,", "{clusters: 99999,");
+        let e = load("grow.yaml", &huge, &[]).unwrap_err();
+        assert_eq!(e.field, "workload[2].create.clusters");
+        assert!(e.reason.contains("100039 clusters"), "{e}");
     }
 
     #[test]

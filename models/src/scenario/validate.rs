@@ -131,6 +131,23 @@ impl ModelConfig {
             ));
         }
         let e = &self.etcd;
+        for (field, v) in [
+            ("kube-apiserver.memory-per-watch", api.memory_per_watch.0),
+            ("etcd.index-bytes-per-key", e.index_bytes_per_key.0),
+            ("etcd.key-bytes", e.key_bytes.0),
+            (
+                "etcd.index-bytes-per-revision",
+                e.index_bytes_per_revision.0,
+            ),
+        ] {
+            if v > 16 << 20 {
+                return Err(err(
+                    field.into(),
+                    v.to_string(),
+                    "must be between 0 and 16Mi (etcd's index: 120 B per key, 30 B per revision)",
+                ));
+            }
+        }
         if e.snapshot_count > 10_000_000
             || (e.snapshot_count > 0 && e.snapshot_catch_up_entries > e.snapshot_count)
         {

@@ -128,6 +128,26 @@ pub(super) fn parse_workload(ctx: &Ctx, v: &Value) -> Result<Vec<Operation>, Con
             }
             "create" => {
                 let mut c = parse_create(ctx, &field, body)?;
+                let before: u64 = ops
+                    .iter()
+                    .map(|o| match o {
+                        Operation::Create(c) => u64::from(c.clusters),
+                        _ => 0,
+                    })
+                    .sum();
+                if before + u64::from(c.clusters) > 100_000 {
+                    let why = format!(
+                        "would make the fleet {} clusters; every create together may add at \
+                         most 100000",
+                        before + u64::from(c.clusters)
+                    );
+                    return Err(ctx.err(
+                        "clusters",
+                        &format!("{field}.create.clusters"),
+                        &c.clusters.to_string(),
+                        why,
+                    ));
+                }
                 if let Some(Operation::Create(first)) = ops.first() {
                     // Clusters added later take the first create's shape.
                     for (key, given, first) in [

@@ -10,7 +10,7 @@ use sim_core::{Scheduler, SimDuration, SimTime};
 use super::attribution::Resource;
 use super::requests::Op;
 use super::{Event, USER, World};
-use crate::controllers::watches::{cached_kinds, watchers_of};
+use crate::controllers::watches::{cached_kinds, cached_only_kinds, watchers_of};
 use crate::kinds::ObjKind;
 use crate::recipe::{Effect, Target, Verb, Write};
 use crate::scenario::config::CpuModel;
@@ -107,7 +107,7 @@ impl World {
         }
         if let Some(w) = write {
             let apiserver_cpu =
-                self.cfg.kube_apiserver.watch_event_cpu * f64::from(watchers_of(kind));
+                self.cfg.kube_apiserver.watch_event_cpu * f64::from(self.watchers(kind));
             let replica = self.reqs.get(req).expect("live").replica as usize;
             self.apiservers[replica].cpu_seconds += apiserver_cpu;
             if self.cfg.costs.cpu_model == CpuModel::PerController {
@@ -127,10 +127,39 @@ impl World {
         };
         let cpu = self.cfg.costs.cpu.decode_per_kib * size as f64 / 1024.0;
         for mi in 0..self.managers.len() {
-            if cached_kinds(self.managers[mi].kind).contains(&kind) && self.in_shard(mi, c) {
-                self.managers[mi].cpu_seconds += cpu;
+            let informers = self
+                .informer_kinds(self.managers[mi].kind)
+                .filter(|&k| k == kind)
+                .count();
+            if informers > 0 && self.managers[mi].up && self.in_shard(mi, c) {
+                self.managers[mi].cpu_seconds += cpu * informers as f64;
             }
         }
+    }
+
+    /// The kinds manager kind `k`'s informers hold, one entry per informer: its
+    /// controllers' kinds and, with `manager-cache.cached-secrets`, the Secrets (and
+    /// CAPX's ConfigMaps) it caches without reconciling them.
+    pub(super) fn informer_kinds(&self, k: usize) -> impl Iterator<Item = ObjKind> + use<> {
+        let extra: &'static [ObjKind] = if self.cfg.manager_cache.cached_secrets {
+            cached_only_kinds(k)
+        } else {
+            &[]
+        };
+        cached_kinds(k).iter().chain(extra).copied()
+    }
+
+    /// Informers, over every manager kind, that watch `kind` (the API server's watch
+    /// fan-out of a change).
+    pub(super) fn watchers(&self, kind: ObjKind) -> u32 {
+        let extra = if self.cfg.manager_cache.cached_secrets {
+            (0..4)
+                .map(|m| cached_only_kinds(m).iter().filter(|&&k| k == kind).count() as u32)
+                .sum()
+        } else {
+            0
+        };
+        watchers_of(kind) + extra
     }
 
     /// Whether `w` deletes an object that is already gone (404) or creates one that exists
@@ -192,10 +221,10 @@ impl World {
         }
         for m in 0..self.managers.len() {
             let k = self.managers[m].kind;
-            if cached_kinds(k).contains(&kind) {
+            if self.informer_kinds(k).any(|x| x == kind) {
                 // A shard caches its namespaces' objects: the stored bytes split evenly.
-                let cached: u64 = cached_kinds(k)
-                    .iter()
+                let cached: u64 = self
+                    .informer_kinds(k)
                     .map(|k| self.stored_by_kind[k.index()])
                     .sum();
                 let share = cached as f64 / f64::from(self.shards[k]);

@@ -124,7 +124,10 @@ impl World {
                 if ready && cl.ready_at.is_none() {
                     cl.ready_at = Some(now);
                     self.clusters_ready += 1;
-                    if self.clusters_ready == self.applied {
+                    // The fleet's time to ready is the first create's: a later create's
+                    // clusters have their own operation timing.
+                    if self.clusters_ready == self.applied && self.metrics.fleet_ready_at.is_none()
+                    {
                         self.metrics.fleet_ready_at = Some(now);
                     }
                 }

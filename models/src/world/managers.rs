@@ -9,7 +9,7 @@ use super::requests::Op;
 use super::{Event, World};
 use crate::controllers::manager::client_limiter;
 use crate::controllers::manager::ctrl_advance;
-use crate::controllers::watches::{WATCHES, When, cached_kinds};
+use crate::controllers::watches::{WATCHES, When};
 use crate::controllers::workqueue::Priority;
 use crate::kinds::{Controller, KeySpace, ObjKind};
 use crate::recipe::Target;
@@ -205,9 +205,10 @@ impl World {
         mg.leading = false;
         let kind = mg.kind;
         mg.limiter = client_limiter(self.cfg.managers()[kind].1);
-        mg.lists_pending = cached_kinds(kind).len() as u32;
+        let kinds: Vec<ObjKind> = self.informer_kinds(kind).collect();
+        self.managers[m as usize].lists_pending = kinds.len() as u32;
         let shards = self.shards[kind];
-        for &k in cached_kinds(kind) {
+        for k in kinds {
             let objects = (self.count_by_kind[k.index()] / u64::from(shards)) as u32;
             self.issue(sched, None, m, Op::List { objects }, Owner::None);
         }

@@ -6,7 +6,6 @@ use sim_core::stats::LatencyHistogram;
 use sim_core::{Scheduler, SimDuration, SimTime};
 
 use super::{Event, LEVEL_WORKLOAD_LOW, SAMPLE_INTERVAL_S, World};
-use crate::controllers::watches::cached_kinds;
 use crate::kinds::{Controller, ObjKind};
 
 /// Figures collected during the run.
@@ -190,8 +189,8 @@ impl World {
             .map(|r| {
                 self.managers
                     .iter()
-                    .filter(|m| m.replica as usize == r)
-                    .map(|m| cached_kinds(m.kind).len() as u64)
+                    .filter(|m| m.up && m.replica as usize == r)
+                    .map(|m| self.informer_kinds(m.kind).count() as u64)
                     .sum::<u64>()
             })
             .max()
@@ -363,6 +362,10 @@ pub struct Snapshot {
     pub memory: Vec<f64>,
     /// Each API server replica's CPU seconds.
     pub apiserver_cpu_seconds: Vec<f64>,
+    /// The highest memory of an API server replica so far [bytes].
+    pub apiserver_memory_peak: f64,
+    /// The highest memory of an etcd member so far [bytes].
+    pub etcd_memory_peak: f64,
 }
 
 impl Snapshot {
@@ -391,6 +394,8 @@ impl Snapshot {
             dry_runs: world.metrics.dry_runs,
             memory: world.managers.iter().map(|m| m.memory).collect(),
             apiserver_cpu_seconds: world.apiservers.iter().map(|a| a.cpu_seconds).collect(),
+            apiserver_memory_peak: world.peaks.apiserver_memory_bytes,
+            etcd_memory_peak: world.peaks.etcd_memory_bytes as f64,
         }
     }
 }

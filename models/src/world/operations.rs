@@ -140,6 +140,14 @@ impl World {
     ) -> bool {
         if fresh {
             let now = sched.now();
+            // A Cluster applied after an upgrade asks for the current version from the
+            // start: its control plane and workers are created at it.
+            let v = self.upgrade_version;
+            for cl in &mut self.clusters[self.applied as usize..(self.applied + clusters) as usize]
+            {
+                (cl.version, cl.kcp_version, cl.kcp_rolled_out) = (v, v, v);
+                (cl.md_version, cl.ms_version) = (v, v);
+            }
             for i in 0..clusters {
                 let wait = i
                     .checked_div(batch)

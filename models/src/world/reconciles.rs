@@ -137,6 +137,9 @@ impl World {
                 }
             }
         }
+        if plan.token_written && self.cfg.cluster_cache.enabled {
+            self.machines[key as usize].token_at = Some(now);
+        }
         let wl = &self.cfg.workload_clusters;
         let kcp = ctrl == Controller::KubeadmControlPlane;
         if kcp && !wl.kcp_checks {

@@ -22,7 +22,8 @@ pub(super) enum Op {
         objects: u32,
     },
     /// A reconcile's GET of a Secret or ConfigMap, which its manager does not cache:
-    /// through its limiter, forwarded by the API server to etcd as a quorum read.
+    /// through its limiter; the API server's quorum read from etcd is part of its
+    /// `read-processing` time.
     GetUncached,
     /// A reconcile's LIST through the API reader (uncached), returning `objects`.
     ListUncached {

@@ -187,8 +187,17 @@ pub fn plan(args: &Args) -> anyhow::Result<RunPlan> {
         .management_clusters
         .or(scenario.as_ref().and_then(|s| s.management_clusters));
     let (config, label) = config_and_label(args, scenario, clusters, explicit)?;
+    // Later creates add to the fleet that the management clusters hold.
+    let total = clusters
+        + after
+            .iter()
+            .map(|op| match op {
+                AfterOp::Create { clusters, .. } => *clusters,
+                _ => 0,
+            })
+            .sum::<u32>();
     let management_clusters =
-        explicit.unwrap_or_else(|| config.topology.management_clusters_for(clusters));
+        explicit.unwrap_or_else(|| config.topology.management_clusters_for(total));
     Ok(RunPlan {
         config,
         tier: label,
