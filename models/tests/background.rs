@@ -500,6 +500,17 @@ fn later_creates_are_spread_evenly_over_the_management_clusters() {
         .find(|c| c.name == "All clusters ready")
         .expect("the item");
     assert_eq!((all.value, all.threshold, all.pass), (4.0, 4.0, true));
+    // Counts add up over the parts, every key of every part.
+    for p in &r.management_clusters {
+        for k in p.writes_by_verb.keys() {
+            let sum: u64 = r
+                .management_clusters
+                .iter()
+                .map(|q| q.writes_by_verb.get(k).copied().unwrap_or(0))
+                .sum();
+            assert_eq!(r.writes_by_verb[k], sum, "{k}");
+        }
+    }
     // The fleet's time to ready is the first create's; the added one has its own timing.
     let ops: Vec<&str> = r.operations.iter().map(|o| o.op.as_str()).collect();
     assert_eq!(ops, ["create", "create"]);

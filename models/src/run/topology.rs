@@ -274,20 +274,17 @@ fn combine_waiting(r: &mut RunReport, all: &[RunReport]) {
 
 /// Writes and events summed.
 fn combine_counts(r: &mut RunReport, all: &[RunReport]) {
-    for (k, v) in r.writes_by_kind.iter_mut() {
-        *v = all
-            .iter()
-            .map(|p| p.writes_by_kind.get(k).copied().unwrap_or(0))
-            .sum();
-    }
-    for (k, v) in r.writes_by_verb.iter_mut() {
-        *v = all
-            .iter()
-            .map(|p| p.writes_by_verb.get(k).copied().unwrap_or(0))
-            .sum();
-    }
+    // Every key of every part: a kind one management cluster never wrote still counts.
+    r.writes_by_kind.clear();
+    r.writes_by_verb.clear();
     r.requests_by_mechanism.clear();
     for p in all {
+        for (k, v) in &p.writes_by_kind {
+            *r.writes_by_kind.entry(k.clone()).or_insert(0) += v;
+        }
+        for (k, v) in &p.writes_by_verb {
+            *r.writes_by_verb.entry(k.clone()).or_insert(0) += v;
+        }
         for (k, v) in &p.requests_by_mechanism {
             *r.requests_by_mechanism.entry(k.clone()).or_insert(0) += v;
         }
