@@ -1,0 +1,342 @@
+//! A node's CPU shared by the threads of the processes on it, as Linux's CFS shares it.
+//!
+//! Each process (a class) has a weight (its CPU request, as `cpu.weight`) and a limit (its
+//! CFS quota, cores); each job is one runnable thread and runs on at most one core. The
+//! node's cores go to the classes by weighted max-min fairness: no class gets more than
+//! its limit or its runnable threads, and what one cannot use goes to the others in
+//! proportion to their weights. Within a class the threads share equally (processor
+//! sharing). With one class and no limit this is the M/M/c-PS server: each of n jobs runs
+//! at min(1, cores / n).
+//!
+//! A fluid model: CFS's time slices, its quota periods (the throttling bursts of a 100 ms
+//! period) and wake-up latency are left out. Each class keeps a virtual clock (CPU seconds
+//! each of its threads has had); a job finishes when its class's clock passes its start
+//! plus its work, so a change of the allocation costs one recomputation, not one per job.
+
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
+
+use crate::time::{SimDuration, SimTime};
+
+/// Work below this is done [CPU seconds]: rounding of the completion instants.
+const EPSILON: f64 = 1e-9;
+
+/// A job's finish on its class's virtual clock, ordered for a min-heap.
+#[derive(Clone, Copy, Debug, PartialEq, PartialOrd)]
+struct Finish(f64);
+
+impl Eq for Finish {}
+
+impl Ord for Finish {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.0.total_cmp(&other.0)
+    }
+}
+
+struct Class<J> {
+    weight: f64,
+    limit: f64,
+    /// CPU seconds each of its threads has had since the class was created.
+    clock: f64,
+    /// Its current allocation [cores].
+    cores: f64,
+    /// Runnable threads by finish on `clock`, with their start order (FIFO among equals).
+    jobs: BinaryHeap<Reverse<(Finish, u64, JobSlot<J>)>>,
+}
+
+/// A job, ordered only by the fields before it in the heap tuple.
+struct JobSlot<J>(J);
+
+impl<J> PartialEq for JobSlot<J> {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
+impl<J> Eq for JobSlot<J> {}
+impl<J> PartialOrd for JobSlot<J> {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl<J> Ord for JobSlot<J> {
+    fn cmp(&self, _: &Self) -> std::cmp::Ordering {
+        std::cmp::Ordering::Equal
+    }
+}
+
+/// One node's CPU; `J` identifies a job to its owner.
+pub struct SharedCpu<J> {
+    cores: f64,
+    classes: Vec<Class<J>>,
+    last: SimTime,
+    seq: u64,
+    /// CPU seconds done, all classes.
+    done: f64,
+}
+
+impl<J> SharedCpu<J> {
+    /// A node of `cores` cores, with no process yet.
+    pub fn new(cores: f64) -> Self {
+        SharedCpu {
+            cores,
+            classes: Vec::new(),
+            last: SimTime::ZERO,
+            seq: 0,
+            done: 0.0,
+        }
+    }
+
+    /// Adds a process with CPU request `weight` and limit `limit` cores (infinite: none);
+    /// returns its class index.
+    pub fn add_class(&mut self, weight: f64, limit: f64) -> usize {
+        self.classes.push(Class {
+            weight: weight.max(1e-6),
+            limit,
+            clock: 0.0,
+            cores: 0.0,
+            jobs: BinaryHeap::new(),
+        });
+        self.classes.len() - 1
+    }
+
+    /// Cores the node has.
+    pub fn cores(&self) -> f64 {
+        self.cores
+    }
+
+    /// Cores in use now, all classes.
+    pub fn busy_cores(&self) -> f64 {
+        self.classes.iter().map(|c| c.cores).sum()
+    }
+
+    /// Cores class `k` has now.
+    pub fn class_cores(&self, k: usize) -> f64 {
+        self.classes[k].cores
+    }
+
+    /// Runnable threads of class `k`.
+    pub fn class_jobs(&self, k: usize) -> usize {
+        self.classes[k].jobs.len()
+    }
+
+    /// CPU seconds done up to `now`, all classes.
+    pub fn cpu_seconds(&mut self, now: SimTime) -> f64 {
+        self.advance(now);
+        self.done
+    }
+
+    /// A thread of class `class` becomes runnable at `now` with `work` of CPU to do.
+    pub fn start(&mut self, now: SimTime, class: usize, work: SimDuration, job: J) {
+        self.advance(now);
+        let c = &mut self.classes[class];
+        let finish = Finish(c.clock + work.as_secs_f64());
+        self.seq += 1;
+        c.jobs.push(Reverse((finish, self.seq, JobSlot(job))));
+        self.allocate();
+    }
+
+    /// When the next thread finishes at the current allocation, if any runs.
+    pub fn next_finish(&self) -> Option<SimTime> {
+        self.classes
+            .iter()
+            .filter(|c| c.cores > 0.0)
+            .filter_map(|c| {
+                let Reverse((Finish(f), _, _)) = c.jobs.peek()?;
+                let rate = c.cores / c.jobs.len() as f64;
+                Some(((f - c.clock).max(0.0) / rate).max(0.0))
+            })
+            .min_by(f64::total_cmp)
+            .map(|dt| self.last + SimDuration::from_secs_f64(dt))
+    }
+
+    /// The threads whose work is done at `now` (call at [`SharedCpu::next_finish`]), in
+    /// finishing order.
+    pub fn finish(&mut self, now: SimTime) -> Vec<J> {
+        self.advance(now);
+        let mut out = Vec::new();
+        for c in &mut self.classes {
+            while let Some(Reverse((Finish(f), _, _))) = c.jobs.peek() {
+                if *f > c.clock + EPSILON {
+                    break;
+                }
+                let Reverse((_, _, JobSlot(j))) = c.jobs.pop().expect("peeked");
+                out.push(j);
+            }
+        }
+        self.allocate();
+        out
+    }
+
+    /// Moves every class's clock to `now` at the current allocation.
+    fn advance(&mut self, now: SimTime) {
+        let dt = now.saturating_since(self.last).as_secs_f64();
+        self.last = self.last.max(now);
+        if dt <= 0.0 {
+            return;
+        }
+        for c in &mut self.classes {
+            if !c.jobs.is_empty() {
+                c.clock += dt * c.cores / c.jobs.len() as f64;
+                self.done += dt * c.cores;
+            }
+        }
+    }
+
+    /// Weighted max-min fair shares of the node's cores, each class capped by its limit
+    /// and its runnable threads.
+    fn allocate(&mut self) {
+        let mut left = self.cores;
+        let mut open: Vec<usize> = Vec::new();
+        for (k, c) in self.classes.iter_mut().enumerate() {
+            c.cores = 0.0;
+            if !c.jobs.is_empty() {
+                open.push(k);
+            }
+        }
+        while !open.is_empty() && left > EPSILON {
+            let weights: f64 = open.iter().map(|&k| self.classes[k].weight).sum();
+            let cap = |c: &Class<J>| c.limit.min(c.jobs.len() as f64);
+            // Classes whose fair share exceeds what they can use take their cap.
+            let capped: Vec<usize> = open
+                .iter()
+                .copied()
+                .filter(|&k| {
+                    let c = &self.classes[k];
+                    left * c.weight / weights >= cap(c)
+                })
+                .collect();
+            if capped.is_empty() {
+                for &k in &open {
+                    let c = &mut self.classes[k];
+                    c.cores = left * c.weight / weights;
+                }
+                return;
+            }
+            for k in capped {
+                let c = &mut self.classes[k];
+                c.cores = cap(c);
+                left -= c.cores;
+                open.retain(|&x| x != k);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn t(s: f64) -> SimTime {
+        SimTime::ZERO + SimDuration::from_secs_f64(s)
+    }
+
+    #[test]
+    fn one_class_shares_its_cores_equally_one_core_per_thread() {
+        let mut cpu = SharedCpu::new(2.0);
+        let k = cpu.add_class(1.0, f64::INFINITY);
+        // Three threads of 1 s on 2 cores: each at 2/3 of a core.
+        for j in 0..3 {
+            cpu.start(t(0.0), k, SimDuration::from_secs(1), j);
+        }
+        assert!((cpu.busy_cores() - 2.0).abs() < 1e-12);
+        let end = cpu.next_finish().unwrap();
+        assert!((end.as_secs_f64() - 1.5).abs() < 1e-6);
+        assert_eq!(cpu.finish(end), vec![0, 1, 2]);
+        // One thread alone runs on one core, not two.
+        cpu.start(t(2.0), k, SimDuration::from_secs(1), 9);
+        assert!((cpu.busy_cores() - 1.0).abs() < 1e-12);
+        assert!((cpu.next_finish().unwrap().as_secs_f64() - 3.0).abs() < 1e-6);
+    }
+
+    #[test]
+    fn weights_split_a_saturated_node_and_limits_cap_a_class() {
+        // One core; requests 1 : 3; eight threads each, always runnable.
+        let mut cpu = SharedCpu::new(1.0);
+        let (a, b) = (
+            cpu.add_class(1.0, f64::INFINITY),
+            cpu.add_class(3.0, f64::INFINITY),
+        );
+        for j in 0..8 {
+            cpu.start(t(0.0), a, SimDuration::from_secs(100), j);
+            cpu.start(t(0.0), b, SimDuration::from_secs(100), j);
+        }
+        assert!((cpu.class_cores(a) - 0.25).abs() < 1e-12);
+        assert!((cpu.class_cores(b) - 0.75).abs() < 1e-12);
+        // A limit of 0.5 cores on the heavier class gives the rest to the other.
+        let mut cpu = SharedCpu::new(1.0);
+        let (a, b) = (cpu.add_class(1.0, f64::INFINITY), cpu.add_class(3.0, 0.5));
+        for j in 0..8 {
+            cpu.start(t(0.0), a, SimDuration::from_secs(100), j);
+            cpu.start(t(0.0), b, SimDuration::from_secs(100), j);
+        }
+        assert!((cpu.class_cores(b) - 0.5).abs() < 1e-12);
+        assert!((cpu.class_cores(a) - 0.5).abs() < 1e-12);
+        // Work done adds up to what the node gave.
+        assert!((cpu.cpu_seconds(t(10.0)) - 10.0).abs() < 1e-9);
+    }
+}
+
+#[cfg(test)]
+mod validation {
+    use rand::RngExt;
+    use rand_distr::{Distribution, Exp};
+
+    use super::*;
+    use crate::rng::{RngStreams, StreamId};
+    use crate::stats::Summary;
+
+    /// Mean time in system of the short and of the long jobs among `customers` Poisson
+    /// arrivals (rate `lambda`) on one core shared equally, after a warm-up. Each job's
+    /// work is `short` or `long`, with even odds.
+    fn mg1_ps(lambda: f64, short: f64, long: f64, customers: usize, replica: u64) -> [f64; 2] {
+        let streams = RngStreams::new(7, replica);
+        let mut rng = streams.stream(StreamId::named("ps"));
+        let gap = Exp::new(lambda).unwrap();
+        let mut cpu = SharedCpu::new(1.0);
+        let k = cpu.add_class(1.0, f64::INFINITY);
+        let mut next_arrival = SimTime::ZERO + SimDuration::from_secs_f64(gap.sample(&mut rng));
+        let mut arrived: Vec<(SimTime, usize)> = Vec::new();
+        let (mut total, mut count) = ([0.0; 2], [0usize; 2]);
+        let warmup = customers / 10;
+        while count[0] + count[1] < customers {
+            match cpu.next_finish() {
+                Some(f) if f <= next_arrival => {
+                    for j in cpu.finish(f) {
+                        let (at, size): (SimTime, usize) = arrived[j];
+                        if j >= warmup {
+                            total[size] += (f - at).as_secs_f64();
+                            count[size] += 1;
+                        }
+                    }
+                }
+                _ => {
+                    let now = next_arrival;
+                    let size = usize::from(rng.random_bool(0.5));
+                    arrived.push((now, size));
+                    let w = SimDuration::from_secs_f64([short, long][size]);
+                    cpu.start(now, k, w, arrived.len() - 1);
+                    next_arrival = now + SimDuration::from_secs_f64(gap.sample(&mut rng));
+                }
+            }
+        }
+        [total[0] / count[0] as f64, total[1] / count[1] as f64]
+    }
+
+    #[test]
+    fn processor_sharing_matches_the_m_g_1_ps_time_in_system_of_each_job_size() {
+        // ρ = 0.7 with jobs of 2 ms and 18 ms (mean 10 ms): under processor sharing a job
+        // of work x spends x / (1 − ρ) in the system, whatever the distribution: 6.7 ms
+        // and 60 ms. First come, first served would give both 21.7 ms plus their work.
+        let (lambda, short, long) = (70.0, 0.002, 0.018);
+        let runs: Vec<[f64; 2]> = (0..12)
+            .map(|r| mg1_ps(lambda, short, long, 40_000, r))
+            .collect();
+        let rho = lambda * (short + long) / 2.0;
+        for (i, x) in [short, long].into_iter().enumerate() {
+            let means: Vec<f64> = runs.iter().map(|r| r[i]).collect();
+            let s = Summary::of(&means, 0.99).unwrap();
+            let theory = x / (1.0 - rho);
+            assert!(s.ci_contains(theory), "work {x}: {s:?} vs {theory}");
+        }
+    }
+}
