@@ -22,10 +22,22 @@ use crate::time::{SimDuration, SimTime};
 const EPSILON: f64 = 1e-9;
 
 /// A job's finish on its class's virtual clock, ordered for a min-heap.
-#[derive(Clone, Copy, Debug, PartialEq, PartialOrd)]
+#[derive(Clone, Copy, Debug)]
 struct Finish(f64);
 
+impl PartialEq for Finish {
+    fn eq(&self, other: &Self) -> bool {
+        self.cmp(other) == std::cmp::Ordering::Equal
+    }
+}
+
 impl Eq for Finish {}
+
+impl PartialOrd for Finish {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
 
 impl Ord for Finish {
     fn cmp(&self, other: &Self) -> std::cmp::Ordering {
