@@ -282,6 +282,8 @@ pub struct ApiServerConfig {
     pub watch_event_cpu: f64,
     /// Memory of one API server with an empty cache.
     pub memory_base: Bytes,
+    /// The static pod's CPU request: its weight on its node.
+    pub cpu_request: Cores,
     /// Watch-cache memory per byte stored in etcd (decoded objects are larger).
     pub memory_per_stored_byte: f64,
     /// `eventFreshDuration`: the watch cache's event ring keeps this long of events at
@@ -345,6 +347,8 @@ pub struct EtcdSettings {
     pub revision_overhead: Bytes,
     /// etcd's memory with an empty database.
     pub memory_base: Bytes,
+    /// The static pod's CPU request: its weight on its node when stacked.
+    pub cpu_request: Cores,
     /// Key-index memory per live key, the key aside.
     pub index_bytes_per_key: Bytes,
     /// A key's length.
@@ -520,6 +524,9 @@ pub struct NodePool {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case", deny_unknown_fields)]
 pub struct NodesConfig {
+    /// Whether the components share their nodes' CPU (CFS): the API server replicas and
+    /// stacked etcd on the control-plane nodes. Off: CPU is only reported as demand.
+    pub cpu_sharing: bool,
     /// Control-plane nodes (API server; etcd too unless dedicated).
     pub control_plane: NodePool,
     /// Dedicated etcd nodes, if any.

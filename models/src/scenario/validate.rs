@@ -329,6 +329,22 @@ impl ModelConfig {
                 "must be between 1 and 64",
             ));
         }
+        let pools = [
+            ("control-plane", Some(&self.nodes.control_plane)),
+            ("etcd", self.nodes.etcd.as_ref()),
+            ("workers", Some(&self.nodes.workers)),
+        ];
+        for (role, pool) in pools {
+            if let Some(p) = pool
+                && !(p.vcpu > 0.0 && p.vcpu <= 1024.0)
+            {
+                return Err(err(
+                    format!("nodes.{role}.vcpu"),
+                    p.vcpu.to_string(),
+                    "must be more than 0 and at most 1024 (fractions such as 0.5 are allowed)",
+                ));
+            }
+        }
         if self.nodes.control_plane.count == 0 {
             return Err(err(
                 "nodes.control-plane.count".into(),

@@ -27,6 +27,8 @@ impl World {
         if let Some(d) = next {
             sched.schedule_in(d, Event::EtcdBatchCommitted);
         }
+        // Every member applies the batch: CPU on its node when stacked.
+        self.etcd_cpu(sched, self.cfg.etcd.cpu_per_write * batch.len() as f64);
         for req in batch {
             let ok = self.commit(sched, req);
             self.complete(sched, req, ok);
@@ -110,6 +112,7 @@ impl World {
                 self.cfg.kube_apiserver.watch_event_cpu * f64::from(self.watchers(kind));
             let replica = self.reqs.get(req).expect("live").replica as usize;
             self.apiservers[replica].cpu_seconds += apiserver_cpu;
+            self.api_background_cpu(sched, replica, apiserver_cpu);
             if self.cfg.costs.cpu_model == CpuModel::PerController {
                 self.decode_watch_event(kind, size, w.target);
             }

@@ -162,11 +162,22 @@ impl World {
             self.kind_window.pop_front();
         }
         self.record_control_plane_memory();
+        if let Some(nodes) = self.cp_nodes.as_mut() {
+            nodes.sample(SAMPLE_INTERVAL_S as f64);
+        }
         self.oom_check(sched);
         if self.timeline {
             self.record_timeline_row(now);
         }
         self.check_finished(sched, now);
+    }
+
+    /// The longest any control-plane node was seen with every core busy (15-second
+    /// samples) [s]; 0 when the nodes' CPU is not shared.
+    pub fn control_plane_saturated_s(&self) -> f64 {
+        self.cp_nodes
+            .as_ref()
+            .map_or(0.0, |n| n.saturated_s.iter().copied().fold(0.0, f64::max))
     }
 
     /// The API servers' and etcd's memory now, into their peaks.

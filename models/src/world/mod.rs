@@ -16,6 +16,7 @@ mod commits;
 mod effects;
 mod managers;
 pub mod metrics;
+mod nodes;
 mod operations;
 mod pc_calls;
 mod reconciles;
@@ -53,6 +54,8 @@ pub enum Event {
     QueueDelayElapsed { ci: u16, key: u32, at: SimTime },
     /// A reconcile got its CPU time.
     CpuDone(u32),
+    /// A thread on control-plane node `.0` finished its CPU work.
+    NodeCpuDone(u8),
     /// A request's rate-limiter token is due.
     TokenGranted(u32),
     /// A request waited in an APF queue longer than the queue-wait limit.
@@ -163,6 +166,8 @@ pub struct World {
     kind_window: VecDeque<[u64; ObjKind::ALL.len()]>,
     /// Each controller's reconcile cost in the per-controller CPU model.
     reconcile_costs: [ReconcileCost; Controller::ALL.len()],
+    /// The control-plane nodes' CPU, when components share it (`nodes.cpu-sharing`).
+    cp_nodes: Option<nodes::CpNodes>,
     /// Clusters the workload has applied or scheduled so far (the first create's, then
     /// each later create's).
     applied: u32,
@@ -303,6 +308,15 @@ impl World {
             cp_window: VecDeque::new(),
             kind_window: VecDeque::new(),
             applied: fleet.clusters,
+            cp_nodes: cfg.nodes.cpu_sharing.then(|| {
+                nodes::CpNodes::new(
+                    cfg.nodes.control_plane.count,
+                    cfg.nodes.control_plane.vcpu,
+                    cfg.kube_apiserver.replicas,
+                    cfg.kube_apiserver.cpu_request.0,
+                    cfg.nodes.etcd.is_none().then_some(cfg.etcd.cpu_request.0),
+                )
+            }),
             reconcile_costs: crate::controllers::cpu::reconcile_costs(&cfg.costs.cpu),
             peaks: ControlPlanePeaks::default(),
             faults: Vec::new(),
@@ -438,6 +452,7 @@ impl Model for World {
             Event::ApfQueueTimedOut(req) => self.apf_queue_timed_out(sched, req),
             Event::RetryAfterElapsed(req) => self.retry_after_elapsed(sched, req),
             Event::RequestProcessed(req) => self.processed(sched, req),
+            Event::NodeCpuDone(n) => self.node_cpu_done(sched, n as usize),
             Event::EtcdBatchCommitted => self.batch_committed(sched),
             Event::PcCallAnswered(rec) => self.pc_answered(sched, rec),
             Event::PcRetryElapsed(rec) | Event::PcPollDue(rec) => self.pc_call_due(sched, rec),

@@ -61,6 +61,8 @@ pub(super) struct Request {
     pub(super) etcd_at: SimTime,
     /// The epoch of the manager process that sent it.
     pub(super) epoch: u32,
+    /// Processing left after its CPU work on its node (when nodes share their CPU).
+    pub(super) after_cpu: SimDuration,
 }
 
 impl World {
@@ -106,6 +108,7 @@ impl World {
             timeout: None,
             executing: false,
             etcd_at: now,
+            after_cpu: SimDuration::ZERO,
             epoch: if manager == USER {
                 0
             } else {
@@ -230,7 +233,15 @@ impl World {
         self.apiservers[replica].cpu_seconds += cpu;
         self.metrics.service[Service::ApiServer as usize] += d.as_secs_f64();
         self.wait(owner, Resource::ApfQueue, waited);
-        sched.schedule_in(d, Event::RequestProcessed(req));
+        if self.cp_nodes.is_some() {
+            // Its CPU is work on the node, shared with everything else there; the rest of
+            // its processing (webhooks, waits) follows.
+            let work = SimDuration::from_secs_f64(cpu);
+            self.reqs.get_mut(req).expect("live request").after_cpu = d.saturating_sub(work);
+            self.api_cpu(sched, replica, work, req);
+        } else {
+            sched.schedule_in(d, Event::RequestProcessed(req));
+        }
     }
 
     pub(super) fn record_latency(&mut self, op: Op, latency: SimDuration) {

@@ -54,6 +54,16 @@ struct Class<J> {
     cores: f64,
     /// Runnable threads by finish on `clock`, with their start order (FIFO among equals).
     jobs: BinaryHeap<Reverse<(Finish, u64, JobSlot<J>)>>,
+    /// The finish of its background thread, if it has work: work nobody waits for
+    /// queues on one thread, so adding some is one update, not one job.
+    background: Option<f64>,
+}
+
+impl<J> Class<J> {
+    /// Runnable threads, the background one included.
+    fn threads(&self) -> usize {
+        self.jobs.len() + usize::from(self.background.is_some())
+    }
 }
 
 /// A job, ordered only by the fields before it in the heap tuple.
@@ -101,12 +111,17 @@ impl<J> SharedCpu<J> {
     /// Adds a process with CPU request `weight` and limit `limit` cores (infinite: none);
     /// returns its class index.
     pub fn add_class(&mut self, weight: f64, limit: f64) -> usize {
+        assert!(
+            self.classes.len() < 128,
+            "a node holds at most 128 processes"
+        );
         self.classes.push(Class {
             weight: weight.max(1e-6),
             limit,
             clock: 0.0,
             cores: 0.0,
             jobs: BinaryHeap::new(),
+            background: None,
         });
         self.classes.len() - 1
     }
@@ -126,9 +141,19 @@ impl<J> SharedCpu<J> {
         self.classes[k].cores
     }
 
-    /// Runnable threads of class `k`.
+    /// Runnable threads of class `k`, its background thread included.
     pub fn class_jobs(&self, k: usize) -> usize {
-        self.classes[k].jobs.len()
+        self.classes[k].threads()
+    }
+
+    /// Work that nobody waits for, on class `class`'s background thread (after what it
+    /// already has queued).
+    pub fn add_background(&mut self, now: SimTime, class: usize, work: SimDuration) {
+        self.advance(now);
+        let c = &mut self.classes[class];
+        let start = c.background.unwrap_or(c.clock).max(c.clock);
+        c.background = Some(start + work.as_secs_f64());
+        self.allocate();
     }
 
     /// CPU seconds done up to `now`, all classes.
@@ -153,8 +178,12 @@ impl<J> SharedCpu<J> {
             .iter()
             .filter(|c| c.cores > 0.0)
             .filter_map(|c| {
-                let Reverse((Finish(f), _, _)) = c.jobs.peek()?;
-                let rate = c.cores / c.jobs.len() as f64;
+                let job = c.jobs.peek().map(|Reverse((Finish(f), _, _))| *f);
+                let f = match (job, c.background) {
+                    (Some(a), Some(b)) => a.min(b),
+                    (a, b) => a.or(b)?,
+                };
+                let rate = c.cores / c.threads() as f64;
                 Some(((f - c.clock).max(0.0) / rate).max(0.0))
             })
             .min_by(f64::total_cmp)
@@ -167,6 +196,9 @@ impl<J> SharedCpu<J> {
         self.advance(now);
         let mut out = Vec::new();
         for c in &mut self.classes {
+            if c.background.is_some_and(|f| f <= c.clock + EPSILON) {
+                c.background = None;
+            }
             while let Some(Reverse((Finish(f), _, _))) = c.jobs.peek() {
                 if *f > c.clock + EPSILON {
                     break;
@@ -187,8 +219,8 @@ impl<J> SharedCpu<J> {
             return;
         }
         for c in &mut self.classes {
-            if !c.jobs.is_empty() {
-                c.clock += dt * c.cores / c.jobs.len() as f64;
+            if c.threads() > 0 {
+                c.clock += dt * c.cores / c.threads() as f64;
                 self.done += dt * c.cores;
             }
         }
@@ -197,40 +229,55 @@ impl<J> SharedCpu<J> {
     /// Weighted max-min fair shares of the node's cores, each class capped by its limit
     /// and its runnable threads.
     fn allocate(&mut self) {
+        // Enough cores for every runnable thread (the usual case): each class gets what
+        // it can use.
+        let mut wanted = 0.0;
+        for c in &mut self.classes {
+            c.cores = c.limit.min(c.threads() as f64);
+            wanted += c.cores;
+        }
+        if wanted <= self.cores {
+            return;
+        }
         let mut left = self.cores;
-        let mut open: Vec<usize> = Vec::new();
+        // Classes still sharing, as bits (a node holds a handful of processes).
+        let mut open: u128 = 0;
         for (k, c) in self.classes.iter_mut().enumerate() {
             c.cores = 0.0;
-            if !c.jobs.is_empty() {
-                open.push(k);
+            if c.threads() > 0 {
+                open |= 1 << k;
             }
         }
-        while !open.is_empty() && left > EPSILON {
-            let weights: f64 = open.iter().map(|&k| self.classes[k].weight).sum();
-            let cap = |c: &Class<J>| c.limit.min(c.jobs.len() as f64);
+        let cap = |c: &Class<J>| c.limit.min(c.threads() as f64);
+        while open != 0 && left > EPSILON {
+            let weights: f64 = self.members(open).map(|k| self.classes[k].weight).sum();
             // Classes whose fair share exceeds what they can use take their cap.
-            let capped: Vec<usize> = open
-                .iter()
-                .copied()
-                .filter(|&k| {
-                    let c = &self.classes[k];
-                    left * c.weight / weights >= cap(c)
-                })
-                .collect();
-            if capped.is_empty() {
-                for &k in &open {
+            let mut capped: u128 = 0;
+            for k in self.members(open) {
+                let c = &self.classes[k];
+                if left * c.weight / weights >= cap(c) {
+                    capped |= 1 << k;
+                }
+            }
+            if capped == 0 {
+                for k in self.members(open) {
                     let c = &mut self.classes[k];
                     c.cores = left * c.weight / weights;
                 }
                 return;
             }
-            for k in capped {
+            for k in self.members(capped) {
                 let c = &mut self.classes[k];
                 c.cores = cap(c);
                 left -= c.cores;
-                open.retain(|&x| x != k);
             }
+            open &= !capped;
         }
+    }
+
+    /// The class indices set in `bits`.
+    fn members(&self, bits: u128) -> impl Iterator<Item = usize> + use<J> {
+        (0..self.classes.len().min(128)).filter(move |k| bits & (1 << k) != 0)
     }
 }
 
@@ -258,6 +305,16 @@ mod tests {
         cpu.start(t(2.0), k, SimDuration::from_secs(1), 9);
         assert!((cpu.busy_cores() - 1.0).abs() < 1e-12);
         assert!((cpu.next_finish().unwrap().as_secs_f64() - 3.0).abs() < 1e-6);
+        // Background work is one more thread: 0.5 s queued twice runs as one 1 s thread,
+        // beside the job, each at one core; nothing is returned for it.
+        cpu.add_background(t(2.0), k, SimDuration::from_millis(500));
+        cpu.add_background(t(2.0), k, SimDuration::from_millis(500));
+        assert_eq!(cpu.class_jobs(k), 2);
+        assert!((cpu.busy_cores() - 2.0).abs() < 1e-12);
+        let end = cpu.next_finish().unwrap();
+        assert!((end.as_secs_f64() - 3.0).abs() < 1e-6);
+        assert_eq!(cpu.finish(end), vec![9]);
+        assert_eq!(cpu.class_jobs(k), 0);
     }
 
     #[test]

@@ -40,9 +40,11 @@ pub(super) fn demand(world: &World, cfg: &ModelConfig, db_peak: u64) -> Vec<Node
                 cpu_capacity_cores: pool.vcpu,
                 memory_demand_bytes: mem,
                 memory_capacity_bytes: pool.memory.0 as f64,
+                saturated_s: 0.0,
                 fits: mem <= pool.memory.0 as f64,
             }
         };
+    let saturated = world.control_plane_saturated_s();
     match &n.etcd {
         Some(pool) => {
             out.push(role(
@@ -52,15 +54,19 @@ pub(super) fn demand(world: &World, cfg: &ModelConfig, db_peak: u64) -> Vec<Node
                 api_cpu,
                 api_mem,
             ));
+            out[0].saturated_s = saturated;
             out.push(role("etcd", "etcd", pool, etcd_cpu, etcd_mem));
         }
-        None => out.push(role(
-            "control-plane",
-            "kube-apiserver + etcd",
-            &n.control_plane,
-            api_cpu + etcd_cpu,
-            api_mem + etcd_mem,
-        )),
+        None => {
+            out.push(role(
+                "control-plane",
+                "kube-apiserver + etcd",
+                &n.control_plane,
+                api_cpu + etcd_cpu,
+                api_mem + etcd_mem,
+            ));
+            out[0].saturated_s = saturated;
+        }
     }
     // Controllers are spread over the worker nodes; demand per node is the total over the
     // node count (the scheduler packs by requests, which this leaves out).

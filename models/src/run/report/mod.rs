@@ -321,6 +321,10 @@ pub struct NodeRoleDemand {
     pub memory_demand_bytes: f64,
     /// Memory per node [bytes].
     pub memory_capacity_bytes: f64,
+    /// Time any node of the role spent with every core busy [s] (15-second samples;
+    /// only where its components share the node's CPU, absent otherwise).
+    #[serde(skip_serializing_if = "is_zero_f64")]
+    pub saturated_s: f64,
     /// Whether demand fits (memory above capacity is an OOM kill).
     pub fits: bool,
 }
@@ -369,4 +373,8 @@ fn quantile(mut v: Vec<f64>, q: f64) -> f64 {
     }
     v.sort_by(f64::total_cmp);
     quantile_sorted(&v, q)
+}
+
+fn is_zero_f64(v: &f64) -> bool {
+    *v == 0.0
 }

@@ -1,0 +1,81 @@
+//! The management cluster's nodes constrain what runs on them (issue 18): the API server
+//! replicas and stacked etcd share their control-plane nodes' cores, so a smaller node
+//! stretches every request once it is busy, and changes nothing while it is idle.
+
+use models::run::report::RunReport;
+use models::run::{RunPlan, run};
+use models::scenario::operations::FleetSpec;
+use models::scenario::presets::{self, Override, Tier};
+
+fn report(clusters: u32, machines: u32, sets: &[&str]) -> RunReport {
+    let overrides: Vec<Override> = sets.iter().map(|s| s.parse().unwrap()).collect();
+    let plan = RunPlan::new(
+        presets::resolve(Tier::Small, &overrides).unwrap(),
+        "small",
+        FleetSpec::all_at_once(clusters, machines, 1),
+        1,
+    );
+    run(&plan).expect("run completes").report
+}
+
+fn control_plane(r: &RunReport) -> &models::run::report::NodeRoleDemand {
+    r.capacity
+        .iter()
+        .find(|c| c.role == "control-plane")
+        .expect("a control-plane role")
+}
+
+#[test]
+fn halving_a_busy_control_planes_cores_slows_the_api_and_the_fleet() {
+    // 150 clusters of 2 machines with CAPX and Prism Central wide open: the management
+    // cluster itself paces the fleet. Control-plane nodes of 0.14 and 0.07 vCPU.
+    let wide = [
+        "capx-controller-manager.nutanixmachine-concurrency=300",
+        "prism-central.size=x-large",
+        "prism-central.count=4",
+    ];
+    let at = |vcpu: &str| {
+        let mut sets = wide.to_vec();
+        let v = format!("nodes.control-plane.vcpu={vcpu}");
+        sets.push(&v);
+        report(150, 2, &sets)
+    };
+    let (big, small) = (at("0.14"), at("0.07"));
+    // At 0.14 vCPU the busiest node runs above half its cores at its peak minute.
+    assert!(control_plane(&big).cpu_demand_cores > 0.5 * 0.14);
+    assert!(
+        small.apiserver.mutating_p99_s > 2.0 * big.apiserver.mutating_p99_s,
+        "mutating p99 {} s on 0.07 vCPU, {} s on 0.14",
+        small.apiserver.mutating_p99_s,
+        big.apiserver.mutating_p99_s
+    );
+    let time = |r: &RunReport| r.fleet.time_to_ready_s.expect("ready");
+    assert!(
+        time(&small) > time(&big),
+        "{} vs {}",
+        time(&small),
+        time(&big)
+    );
+    assert!(control_plane(&small).saturated_s > control_plane(&big).saturated_s);
+    // Without CPU sharing the node size changes nothing (CPU is demand only).
+    let flat = |vcpu: &str| {
+        let mut sets = wide.to_vec();
+        let v = format!("nodes.control-plane.vcpu={vcpu}");
+        sets.extend([v.as_str(), "nodes.cpu-sharing=false"]);
+        report(150, 2, &sets).fleet.time_to_ready_s
+    };
+    assert_eq!(flat("0.14"), flat("0.07"));
+}
+
+#[test]
+fn an_idle_control_plane_runs_the_same_on_half_the_cores() {
+    // 3 clusters: never more runnable threads than 8 cores, so 16 or 8 is the same run.
+    let at = |vcpu: &str| {
+        let v = format!("nodes.control-plane.vcpu={vcpu}");
+        report(3, 3, &[&v])
+    };
+    let (a, b) = (at("16"), at("8"));
+    assert_eq!(a.fleet.time_to_ready_s, b.fleet.time_to_ready_s);
+    assert_eq!(a.apiserver.mutating_p99_s, b.apiserver.mutating_p99_s);
+    assert_eq!(control_plane(&a).saturated_s, 0.0);
+}
