@@ -28,7 +28,7 @@ fn control_plane(r: &RunReport) -> &models::run::report::NodeRoleDemand {
 #[test]
 fn halving_a_busy_control_planes_cores_slows_the_api_and_the_fleet() {
     // 150 clusters of 2 machines with CAPX and Prism Central wide open: the management
-    // cluster itself paces the fleet. Control-plane nodes of 0.14 and 0.07 vCPU.
+    // cluster itself paces the fleet. Control-plane nodes of 0.1 and 0.05 vCPU.
     let wide = [
         "capx-controller-manager.nutanixmachine-concurrency=300",
         "prism-central.size=x-large",
@@ -40,12 +40,12 @@ fn halving_a_busy_control_planes_cores_slows_the_api_and_the_fleet() {
         sets.push(&v);
         report(150, 2, &sets)
     };
-    let (big, small) = (at("0.14"), at("0.07"));
-    // At 0.14 vCPU the busiest node runs above half its cores at its peak minute.
-    assert!(control_plane(&big).cpu_demand_cores > 0.5 * 0.14);
+    let (big, small) = (at("0.1"), at("0.05"));
+    // At 0.1 vCPU the busiest node runs above half its cores at its peak minute.
+    assert!(control_plane(&big).cpu_demand_cores > 0.5 * 0.1);
     assert!(
         small.apiserver.mutating_p99_s > 2.0 * big.apiserver.mutating_p99_s,
-        "mutating p99 {} s on 0.07 vCPU, {} s on 0.14",
+        "mutating p99 {} s on 0.05 vCPU, {} s on 0.1",
         small.apiserver.mutating_p99_s,
         big.apiserver.mutating_p99_s
     );
@@ -64,18 +64,51 @@ fn halving_a_busy_control_planes_cores_slows_the_api_and_the_fleet() {
         sets.extend([v.as_str(), "nodes.cpu-sharing=false"]);
         report(150, 2, &sets).fleet.time_to_ready_s
     };
-    assert_eq!(flat("0.14"), flat("0.07"));
+    assert_eq!(flat("0.1"), flat("0.05"));
 }
 
 #[test]
 fn an_idle_control_plane_runs_the_same_on_half_the_cores() {
-    // 3 clusters: never more runnable threads than 8 cores, so 16 or 8 is the same run.
+    // 3 clusters: rarely more runnable threads than 8 cores, so 16 or 8 is nearly the
+    // same run (a moment with more threads shifts an event by nanoseconds).
     let at = |vcpu: &str| {
         let v = format!("nodes.control-plane.vcpu={vcpu}");
         report(3, 3, &[&v])
     };
     let (a, b) = (at("16"), at("8"));
-    assert_eq!(a.fleet.time_to_ready_s, b.fleet.time_to_ready_s);
-    assert_eq!(a.apiserver.mutating_p99_s, b.apiserver.mutating_p99_s);
+    let time = |r: &RunReport| r.fleet.time_to_ready_s.expect("ready");
+    assert!(
+        (time(&a) - time(&b)).abs() < 0.001,
+        "{} vs {}",
+        time(&a),
+        time(&b)
+    );
+    let p99 = |r: &RunReport| r.apiserver.mutating_p99_s;
+    assert!((p99(&a) - p99(&b)).abs() < 0.01 * p99(&a));
     assert_eq!(control_plane(&a).saturated_s, 0.0);
+    assert_eq!(control_plane(&b).saturated_s, 0.0);
+}
+
+#[test]
+fn a_split_fleet_reports_the_most_saturated_management_cluster() {
+    let overrides: Vec<Override> = ["nodes.control-plane.vcpu=0.07"]
+        .iter()
+        .map(|s| s.parse().unwrap())
+        .collect();
+    let mut plan = RunPlan::new(
+        presets::resolve(Tier::Small, &overrides).unwrap(),
+        "small",
+        FleetSpec::all_at_once(120, 2, 1),
+        1,
+    );
+    plan.management_clusters = 2;
+    let r = run(&plan).expect("run completes").report;
+    let parts: Vec<f64> = r
+        .management_clusters
+        .iter()
+        .map(|p| control_plane(p).saturated_s)
+        .collect();
+    let most = parts.iter().copied().fold(0.0, f64::max);
+    assert!(most > 0.0, "{parts:?}");
+    assert_eq!(control_plane(&r).saturated_s, most);
 }

@@ -217,6 +217,7 @@ fn combine_capacity(r: &mut RunReport, all: &[RunReport]) {
         let each = || all.iter().map(move |p| &p.capacity[i]);
         c.cpu_demand_cores = max_f(each().map(|x| x.cpu_demand_cores));
         c.memory_demand_bytes = max_f(each().map(|x| x.memory_demand_bytes));
+        c.saturated_s = max_f(each().map(|x| x.saturated_s));
         c.fits = each().all(|x| x.fits);
     }
 }

@@ -336,12 +336,21 @@ impl ModelConfig {
         ];
         for (role, pool) in pools {
             if let Some(p) = pool
-                && !(p.vcpu > 0.0 && p.vcpu <= 1024.0)
+                && !(0.001..=1024.0).contains(&p.vcpu)
             {
                 return Err(err(
                     format!("nodes.{role}.vcpu"),
                     p.vcpu.to_string(),
-                    "must be more than 0 and at most 1024 (fractions such as 0.5 are allowed)",
+                    "must be from 0.001 to 1024 (fractions such as 0.5 are allowed)",
+                ));
+            }
+            if let Some(p) = pool
+                && p.count > 255
+            {
+                return Err(err(
+                    format!("nodes.{role}.count"),
+                    p.count.to_string(),
+                    "must be at most 255",
                 ));
             }
         }

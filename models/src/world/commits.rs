@@ -27,7 +27,8 @@ impl World {
         if let Some(d) = next {
             sched.schedule_in(d, Event::EtcdBatchCommitted);
         }
-        // Every member applies the batch: CPU on its node when stacked.
+        // Every member applies the batch: CPU on its node when stacked (writes refused
+        // under NOSPACE and 409/404s are counted too: a small overestimate).
         self.etcd_cpu(sched, self.cfg.etcd.cpu_per_write * batch.len() as f64);
         for req in batch {
             let ok = self.commit(sched, req);
@@ -108,17 +109,46 @@ impl World {
                 .push_back(now + SimDuration::from_hours(1));
         }
         if let Some(w) = write {
-            let apiserver_cpu =
-                self.cfg.kube_apiserver.watch_event_cpu * f64::from(self.watchers(kind));
-            let replica = self.reqs.get(req).expect("live").replica as usize;
-            self.apiservers[replica].cpu_seconds += apiserver_cpu;
-            self.api_background_cpu(sched, replica, apiserver_cpu);
+            if self.cp_nodes.is_some() {
+                self.watch_fan_out_cpu(sched, kind, w.target);
+            } else {
+                let apiserver_cpu =
+                    self.cfg.kube_apiserver.watch_event_cpu * f64::from(self.watchers(kind));
+                let replica = self.reqs.get(req).expect("live").replica as usize;
+                self.apiservers[replica].cpu_seconds += apiserver_cpu;
+            }
             if self.cfg.costs.cpu_model == CpuModel::PerController {
                 self.decode_watch_event(kind, size, w.target);
             }
             self.apply(sched, w);
         }
         true
+    }
+
+    /// Each API server replica sends the change to the watches its own clients hold (every
+    /// replica's watch cache sees every event): CPU on its node for each informer of a
+    /// running manager instance pinned to it whose shard holds the object.
+    fn watch_fan_out_cpu(&mut self, sched: &mut Scheduler<Event>, kind: ObjKind, target: Target) {
+        let c = match target {
+            Target::Cluster(c) => c,
+            Target::Machine(m) => self.machines[m as usize].cluster,
+        };
+        let per_watch = self.cfg.kube_apiserver.watch_event_cpu;
+        for mi in 0..self.managers.len() {
+            if !self.managers[mi].up || !self.in_shard(mi, c) {
+                continue;
+            }
+            let informers = self
+                .informer_kinds(self.managers[mi].kind)
+                .filter(|&k| k == kind)
+                .count();
+            if informers > 0 {
+                let replica = self.managers[mi].replica as usize;
+                let cpu = per_watch * informers as f64;
+                self.apiservers[replica].cpu_seconds += cpu;
+                self.api_background_cpu(sched, replica, cpu);
+            }
+        }
     }
 
     /// Every manager instance whose informers cache `kind` decodes the watch event of

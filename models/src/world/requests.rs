@@ -230,16 +230,18 @@ impl World {
                 (SimDuration::from_secs_f64(cpu), cpu)
             }
         };
-        self.apiservers[replica].cpu_seconds += cpu;
         self.metrics.service[Service::ApiServer as usize] += d.as_secs_f64();
         self.wait(owner, Resource::ApfQueue, waited);
         if self.cp_nodes.is_some() {
             // Its CPU is work on the node, shared with everything else there; the rest of
-            // its processing (webhooks, waits) follows.
-            let work = SimDuration::from_secs_f64(cpu);
+            // its processing (webhooks, waits) follows. On an idle node it takes `d`, as
+            // without sharing: its CPU is part of its processing time.
+            let work = SimDuration::from_secs_f64(cpu).min(d);
+            self.apiservers[replica].cpu_seconds += work.as_secs_f64();
             self.reqs.get_mut(req).expect("live request").after_cpu = d.saturating_sub(work);
             self.api_cpu(sched, replica, work, req);
         } else {
+            self.apiservers[replica].cpu_seconds += cpu;
             sched.schedule_in(d, Event::RequestProcessed(req));
         }
     }

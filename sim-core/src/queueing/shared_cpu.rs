@@ -190,8 +190,8 @@ impl<J> SharedCpu<J> {
             .map(|dt| self.last + SimDuration::from_secs_f64(dt))
     }
 
-    /// The threads whose work is done at `now` (call at [`SharedCpu::next_finish`]), in
-    /// finishing order.
+    /// The threads whose work is done at `now` (call at [`SharedCpu::next_finish`]), by
+    /// class, then in finishing order.
     pub fn finish(&mut self, now: SimTime) -> Vec<J> {
         self.advance(now);
         let mut out = Vec::new();
@@ -249,7 +249,7 @@ impl<J> SharedCpu<J> {
             }
         }
         let cap = |c: &Class<J>| c.limit.min(c.threads() as f64);
-        while open != 0 && left > EPSILON {
+        while open != 0 && left > 0.0 {
             let weights: f64 = self.members(open).map(|k| self.classes[k].weight).sum();
             // Classes whose fair share exceeds what they can use take their cap.
             let mut capped: u128 = 0;
@@ -342,6 +342,62 @@ mod tests {
         assert!((cpu.class_cores(a) - 0.5).abs() < 1e-12);
         // Work done adds up to what the node gave.
         assert!((cpu.cpu_seconds(t(10.0)) - 10.0).abs() < 1e-9);
+    }
+}
+
+#[cfg(test)]
+mod over_time {
+    use super::*;
+
+    fn t(s: f64) -> SimTime {
+        SimTime::ZERO + SimDuration::from_secs_f64(s)
+    }
+
+    fn close(a: SimTime, b: f64) -> bool {
+        (a.as_secs_f64() - b).abs() < 1e-6
+    }
+
+    #[test]
+    fn finishes_follow_the_allocation_as_it_changes() {
+        // One core, weights 1 : 3, a 1 s job in each: 0.25 and 0.75 of the core.
+        let mut cpu = SharedCpu::new(1.0);
+        let (a, b) = (
+            cpu.add_class(1.0, f64::INFINITY),
+            cpu.add_class(3.0, f64::INFINITY),
+        );
+        cpu.start(t(0.0), a, SimDuration::from_secs(1), "a1");
+        cpu.start(t(0.0), b, SimDuration::from_secs(1), "b1");
+        assert!(close(cpu.next_finish().unwrap(), 4.0 / 3.0));
+        // At 0.5 s a 0.1 s job joins A: A's 0.25 core split in two.
+        cpu.start(t(0.5), a, SimDuration::from_millis(100), "a2");
+        assert!(close(cpu.next_finish().unwrap(), 1.3));
+        // At 1 s, 0.2 s of background work in B: B's 0.75 split between two threads.
+        cpu.add_background(t(1.0), b, SimDuration::from_millis(200));
+        assert!(close(cpu.next_finish().unwrap(), 1.3));
+        assert_eq!(cpu.finish(t(1.3)), vec!["a2"]);
+        // B's job has 0.1375 s left at 0.375 core, its background 0.0875 s: that first.
+        let bg = cpu.next_finish().unwrap();
+        assert!(close(bg, 1.3 + 0.0875 / 0.375));
+        assert!(cpu.finish(bg).is_empty());
+        // Then B's job alone at 0.75 core: 0.05 s left.
+        assert!(close(cpu.next_finish().unwrap(), 1.6));
+        assert_eq!(cpu.finish(t(1.6)), vec!["b1"]);
+    }
+
+    #[test]
+    fn a_class_gets_no_more_cores_than_threads() {
+        // Two cores; A (weight 3) has one thread, B (weight 1) eight: 1 core each.
+        let mut cpu = SharedCpu::new(2.0);
+        let (a, b) = (
+            cpu.add_class(3.0, f64::INFINITY),
+            cpu.add_class(1.0, f64::INFINITY),
+        );
+        cpu.start(t(0.0), a, SimDuration::from_secs(10), 0);
+        for j in 1..9 {
+            cpu.start(t(0.0), b, SimDuration::from_secs(10), j);
+        }
+        assert!((cpu.class_cores(a) - 1.0).abs() < 1e-12);
+        assert!((cpu.class_cores(b) - 1.0).abs() < 1e-12);
     }
 }
 
