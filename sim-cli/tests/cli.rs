@@ -704,3 +704,51 @@ fn without_the_background_mechanisms_a_run_is_what_it_was_before_them() {
         "the run differs from the one before the ClusterCache"
     );
 }
+
+/// Issue 12: a sweep of a scenario sweeps that scenario. Each point replaces only the
+/// first create's cluster count; its batches, machines per cluster and control-plane
+/// replicas hold, so the sweep's point is the run of the same scenario.
+#[test]
+fn a_sweep_of_a_scenario_keeps_its_creates_shape_and_batches() {
+    let dir = std::env::temp_dir().join(format!("capsim-sweep-scenario-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("batches.yaml");
+    std::fs::write(
+        &file,
+        "tier: small\nworkload:\n  - create: {clusters: 4, machines-per-cluster: 2, \
+         control-plane-replicas: 1, batch: 2, every: 10m}\n",
+    )
+    .unwrap();
+    let run = capsim()
+        .args(["run", "--format", "json", "--scenario"])
+        .arg(&file)
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let run: serde_json::Value = serde_json::from_slice(&run).unwrap();
+    let out = dir.join("sweep");
+    capsim()
+        .args(["sweep", "--clusters", "4", "--replicas", "1", "--scenario"])
+        .arg(&file)
+        .arg("--out")
+        .arg(&out)
+        .assert()
+        .success();
+    let csv = std::fs::read_to_string(out.join("replicas.csv")).unwrap();
+    let mut lines = csv.lines();
+    let header: Vec<&str> = lines.next().unwrap().split(',').collect();
+    let row: Vec<&str> = lines.next().unwrap().split(',').collect();
+    let col = |name: &str| row[header.iter().position(|h| *h == name).unwrap()];
+    // The second batch is applied 10 minutes in: the fleet takes longer than that.
+    let fleet: f64 = col("fleet_time_to_ready_s").parse().unwrap();
+    assert!(fleet > 600.0, "{fleet}");
+    assert_eq!(fleet, run["fleet"]["time_to_ready_s"].as_f64().unwrap());
+    let report = std::fs::read_to_string(out.join("report.md")).unwrap();
+    assert!(
+        report.contains("2 machines per cluster, 1 of them control plane"),
+        "{report}"
+    );
+    std::fs::remove_dir_all(&dir).ok();
+}

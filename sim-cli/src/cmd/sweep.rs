@@ -57,17 +57,19 @@ pub struct Args {
     #[arg(long, value_parser = clap::value_parser!(u64).range(1..=1024))]
     threads: Option<u64>,
     /// Machines per cluster, control plane included (1 to 1000); a list like 10,25,50
-    /// sweeps it.
-    #[arg(long, default_value = "25")]
-    machines_per_cluster: String,
-    /// Control-plane machines per cluster: 1, 3 or 5.
-    #[arg(long, default_value_t = 3, value_parser = crate::cmd::parse_cp_replicas)]
-    control_plane_replicas: u32,
+    /// sweeps it [default: the scenario's create's, else 25].
+    #[arg(long)]
+    machines_per_cluster: Option<String>,
+    /// Control-plane machines per cluster: 1, 3 or 5 [default: the scenario's create's,
+    /// else 3].
+    #[arg(long, value_parser = crate::cmd::parse_cp_replicas)]
+    control_plane_replicas: Option<u32>,
     /// Management-cluster preset for every point; default: the guide's tier per size.
     #[arg(long, value_enum, conflicts_with = "scenario")]
     tier: Option<TierArg>,
-    /// A scenario file for the management cluster (its workload's size is replaced by
-    /// each point's).
+    /// A scenario file for the management cluster and its workload: each point replaces
+    /// the first create's cluster count; its batches, machines per cluster and
+    /// control-plane replicas hold unless the flags above are given.
     #[arg(long, value_name = "FILE.yaml")]
     scenario: Option<PathBuf>,
     /// Override a knob: KEY=VALUE (repeatable). KEY=V1,V2,V3 sweeps the knob: every
@@ -128,7 +130,7 @@ fn grid(plan: &Plan, threads: Option<usize>) -> anyhow::Result<Outcome> {
     bar.finish();
     let charts = export::write_outputs(&args.out, &result, &plan.thresholds)?;
     let rendered = sweep_text::render(&result, args.confidence, &plan.thresholds);
-    report::write(&args.out, &setup(args), &rendered.verdict, &result, &charts)?;
+    report::write(&args.out, &setup(plan), &rendered.verdict, &result, &charts)?;
     print!("{}", rendered.text);
     println!(
         "\nOutputs: {} and charts/, report.md, report.html",
@@ -140,7 +142,8 @@ fn grid(plan: &Plan, threads: Option<usize>) -> anyhow::Result<Outcome> {
 }
 
 /// What was run, in words, for the report.
-fn setup(args: &Args) -> String {
+fn setup(plan: &Plan) -> String {
+    let args = plan.args;
     let cluster = match (&args.scenario, args.tier) {
         (Some(p), _) => format!("the management cluster of scenario {}", p.display()),
         (None, Some(t)) => format!("the {:?} tier preset at every size", t).to_lowercase(),
@@ -166,8 +169,8 @@ fn setup(args: &Args) -> String {
         args.clusters,
         args.replicas,
         args.seed,
-        args.machines_per_cluster,
-        args.control_plane_replicas,
+        plan.machines_text(),
+        plan.control_plane_replicas,
         args.max_time,
         std::env::args().skip(1).collect::<Vec<_>>().join(" ")
     )

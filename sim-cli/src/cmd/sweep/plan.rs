@@ -9,6 +9,7 @@ use models::scenario::Scenario;
 use models::scenario::config::{ModelConfig, Thresholds};
 use models::scenario::operations::FleetSpec;
 use models::scenario::presets::{self, Override, Tier};
+use models::scenario::workload::Operation;
 
 use super::Args;
 
@@ -114,6 +115,12 @@ pub(super) struct Plan<'a> {
     setups: Vec<Setup>,
     /// The checklist thresholds the charts and verdicts hold the figures to.
     pub(super) thresholds: Thresholds,
+    /// Control-plane machines per cluster: the flag's, the scenario's create's, or 3.
+    pub(super) control_plane_replicas: u32,
+    /// Machines per cluster as given: the flag's, the scenario's create's, or 25.
+    machines: String,
+    /// The scenario's create's batches: clusters per batch and the time between them.
+    batches: Option<(u32, f64)>,
 }
 
 /// The management-cluster tier of fleet size `c`: `--tier`, else the guide's.
@@ -129,18 +136,37 @@ fn tier_of(args: &Args, c: u32) -> Tier {
 pub(super) fn plan(args: &Args) -> anyhow::Result<Plan<'_>> {
     let axis = sweep::parse_axis(&args.clusters, args.step, args.points)
         .map_err(|e| anyhow::anyhow!("--clusters {}: {e}", args.clusters))?;
-    let machines = parse_counts(
-        &args.machines_per_cluster,
-        "--machines-per-cluster",
-        1..=1000,
-    )?;
-    if let Some(&m) = machines.iter().find(|&&m| m < args.control_plane_replicas) {
+    // The scenario's create gives the shape the flags leave open.
+    let create = match &args.scenario {
+        Some(p) => crate::cmd::scenario::load_file(p, &[])?
+            .workload
+            .iter()
+            .find_map(|op| match op {
+                Operation::Create(c) => Some(c.clone()),
+                _ => None,
+            }),
+        None => None,
+    };
+    let machines_text = args.machines_per_cluster.clone().unwrap_or_else(|| {
+        create
+            .as_ref()
+            .map_or(25, |c| c.machines_per_cluster)
+            .to_string()
+    });
+    let cp = args
+        .control_plane_replicas
+        .or(create.as_ref().map(|c| c.control_plane_replicas))
+        .unwrap_or(3);
+    let machines = parse_counts(&machines_text, "--machines-per-cluster", 1..=1000)?;
+    if let Some(&m) = machines.iter().find(|&&m| m < cp) {
         bail!(
-            "--machines-per-cluster {m} is below --control-plane-replicas {}: the count \
-             includes the control plane (e.g. 25 = 3 control plane + 22 workers)",
-            args.control_plane_replicas
+            "--machines-per-cluster {m} is below --control-plane-replicas {cp}: the count \
+             includes the control plane (e.g. 25 = 3 control plane + 22 workers)"
         );
     }
+    let batches = create
+        .as_ref()
+        .and_then(|c| Some((c.batch?, c.every.map_or(0.0, |e| e.0))));
     if !(args.confidence > 0.0 && args.confidence <= 1.0) {
         bail!(
             "--confidence {}: must be in (0, 1], e.g. 0.95",
@@ -171,6 +197,9 @@ pub(super) fn plan(args: &Args) -> anyhow::Result<Plan<'_>> {
         variants,
         setups,
         thresholds,
+        control_plane_replicas: cp,
+        machines: machines_text,
+        batches,
     })
 }
 
@@ -235,6 +264,11 @@ fn resolve_setup(
 }
 
 impl Plan<'_> {
+    /// Machines per cluster as given (one value or the swept list).
+    pub(super) fn machines_text(&self) -> &str {
+        &self.machines
+    }
+
     /// The run of fleet size `c` at the swept knobs' values `knobs`.
     pub(super) fn run_plan(&self, c: u32, knobs: &Knobs) -> RunPlan {
         let args = self.args;
@@ -270,7 +304,11 @@ impl Plan<'_> {
         };
         let management_clusters =
             explicit_split.unwrap_or_else(|| config.topology.management_clusters_for(c));
-        let fleet = FleetSpec::all_at_once(c, setup.machines, args.control_plane_replicas);
+        let mut fleet = FleetSpec::all_at_once(c, setup.machines, self.control_plane_replicas);
+        if let Some((batch, every)) = self.batches {
+            fleet.batch = Some(batch);
+            fleet.batch_interval_s = every;
+        }
         let mut plan = RunPlan::new(config, &label, fleet, args.seed);
         plan.max_simulated = args.max_time;
         plan.faults = faults;
