@@ -426,6 +426,7 @@ impl Scenario {
                         clusters: c.clusters,
                         batch: c.batch.unwrap_or(0),
                         every: c.every.as_ref().map_or(sim_core::SimDuration::ZERO, d),
+                        wait_ready: c.wait.is_some(),
                     },
                 ),
                 Operation::Steady(s) => (&s.at, AfterOp::Steady(d(&s.duration))),
@@ -549,6 +550,7 @@ capx-controller-manager:
                 clusters: 10,
                 batch: 5,
                 every: sim_core::SimDuration::from_mins(2),
+                wait_ready: false,
             }
         );
         let other = text.replace("{clusters: 10,", "{clusters: 10, machines-per-cluster: 9,");
@@ -558,6 +560,20 @@ capx-controller-manager:
             e.reason.contains("first create's machines-per-cluster (7)"),
             "{e}"
         );
+        // Batches that wait for readiness read back the same; with a clock too, an error.
+        let waits = text.replace("every: 2m", "wait: ready");
+        let w = load("grow.yaml", &waits, &[]).unwrap();
+        assert_eq!(w, load("resolved.yaml", &to_yaml(&w), &[]).unwrap());
+        assert!(matches!(
+            w.after_ops()[1],
+            AfterOp::Create {
+                wait_ready: true,
+                ..
+            }
+        ));
+        let both = text.replace("every: 2m", "every: 2m, wait: ready");
+        let e = load("grow.yaml", &both, &[]).unwrap_err();
+        assert!(e.reason.contains("either every or wait: ready"), "{e}");
         let huge = text.replace("{clusters: 10,", "{clusters: 99999,");
         let e = load("grow.yaml", &huge, &[]).unwrap_err();
         assert_eq!(e.field, "workload[2].create.clusters");

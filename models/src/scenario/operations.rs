@@ -37,6 +37,8 @@ pub enum AfterOp {
         batch: u32,
         /// Time between batches.
         every: SimDuration,
+        /// Each batch after the first waits until the one before is ready.
+        wait_ready: bool,
     },
     /// Keep the ready fleet running this long.
     Steady(SimDuration),
@@ -100,6 +102,10 @@ pub struct FleetSpec {
     pub batch: Option<u32>,
     /// Time between batches [s].
     pub batch_interval_s: f64,
+    /// Each batch after the first is applied when every cluster of the one before is
+    /// ready (`wait: ready`), not on the clock.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub wait_ready: bool,
 }
 
 impl FleetSpec {
@@ -116,6 +122,7 @@ impl FleetSpec {
             control_plane_replicas,
             batch: None,
             batch_interval_s: 0.0,
+            wait_ready: false,
         }
     }
 

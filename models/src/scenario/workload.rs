@@ -88,6 +88,18 @@ pub struct CreateOp {
     /// Time between batches (the guide's scale-test script waits 5m).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub every: Option<Secs>,
+    /// `wait: ready`: each batch after the first is applied when every cluster of the
+    /// one before is ready, instead of on a clock.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub wait: Option<WaitFor>,
+}
+
+/// What a batched create waits for between batches.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum WaitFor {
+    /// Every cluster of the previous batch reports ready.
+    Ready,
 }
 
 /// The `workload:` list: one operation per entry, each checked against the operations
@@ -430,10 +442,11 @@ pub(super) fn parse_create(ctx: &Ctx, field: &str, body: &Value) -> Result<Creat
             "control-plane-replicas",
             "batch",
             "every",
+            "wait",
         ]
         .contains(&k.as_str())
         {
-            return Err(ctx.err(k, &format!("{field}.create.{k}"), "", "unknown key; expected clusters, machines-per-cluster, control-plane-replicas, batch, every".into()));
+            return Err(ctx.err(k, &format!("{field}.create.{k}"), "", "unknown key; expected clusters, machines-per-cluster, control-plane-replicas, batch, every, wait".into()));
         }
     }
     let clusters = count("clusters", None, (1, 100_000))?.ok_or_else(|| {
@@ -472,12 +485,29 @@ pub(super) fn parse_create(ctx: &Ctx, field: &str, body: &Value) -> Result<Creat
             Some(Secs(secs))
         }
     };
-    if batch.is_some() != every.is_some() {
+    let wait = match m.get("wait") {
+        None => None,
+        Some(Value::String(s)) if s == "ready" => Some(WaitFor::Ready),
+        Some(v) => {
+            return Err(ctx.err(
+                "wait",
+                &format!("{field}.create.wait"),
+                &scalar_text(v),
+                "must be ready (the next batch starts when the previous one's clusters are \
+                 ready)"
+                    .into(),
+            ));
+        }
+    };
+    if batch.is_some() != (every.is_some() || wait.is_some()) || (every.is_some() && wait.is_some())
+    {
         return Err(ctx.err(
             "create",
             &format!("{field}.create"),
             "",
-            "batch and every go together (e.g. batch: 10, every: 5m)".into(),
+            "batch goes with either every or wait: ready (e.g. batch: 10, every: 5m, or \
+             batch: 10, wait: ready)"
+                .into(),
         ));
     }
     Ok(CreateOp {
@@ -486,5 +516,6 @@ pub(super) fn parse_create(ctx: &Ctx, field: &str, body: &Value) -> Result<Creat
         control_plane_replicas: cp,
         batch,
         every,
+        wait,
     })
 }

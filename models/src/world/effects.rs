@@ -51,6 +51,9 @@ impl World {
                 }
             }
         }
+        if self.waiting_batches.is_some() && matches!(w.effect, Effect::ClusterStatus { .. }) {
+            self.batch_ready(sched);
+        }
         match w.target {
             Target::Cluster(c) if infra_transition => self.connect_cluster(c),
             Target::Cluster(c) if w.effect == Effect::ClusterGone => self.disconnect_cluster(c),

@@ -171,6 +171,9 @@ pub struct World {
     /// Clusters the workload has applied or scheduled so far (the first create's, then
     /// each later create's).
     applied: u32,
+    /// A create whose batches wait for readiness: the first cluster of the batch under
+    /// way, the first not applied yet, the end of the create, the batch size.
+    waiting_batches: Option<(u32, u32, u32, u32)>,
     /// Peaks of the control plane's demand.
     pub peaks: ControlPlanePeaks,
     /// Faults of the run.
@@ -308,6 +311,7 @@ impl World {
             cp_window: VecDeque::new(),
             kind_window: VecDeque::new(),
             applied: fleet.clusters,
+            waiting_batches: None,
             cp_nodes: cfg.nodes.cpu_sharing.then(|| {
                 nodes::CpNodes::new(
                     cfg.nodes.control_plane.count,
@@ -361,8 +365,15 @@ impl World {
 
     /// Schedules the periodic events and the user's applies: every Cluster at `at`.
     pub fn start(&mut self, sched: &mut Scheduler<Event>) {
-        for c in 0..self.applied {
-            sched.schedule_at(self.fleet.applied_at(c), Event::ClusterApplied(c));
+        match self.fleet.batch {
+            Some(b) if b > 0 && self.fleet.wait_ready => {
+                self.apply_batches(sched, 0, self.applied, b)
+            }
+            _ => {
+                for c in 0..self.applied {
+                    sched.schedule_at(self.fleet.applied_at(c), Event::ClusterApplied(c));
+                }
+            }
         }
         for i in 0..self.faults.len() {
             let (at, end) = match self.faults[i] {

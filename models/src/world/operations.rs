@@ -104,7 +104,8 @@ impl World {
                     clusters,
                     batch,
                     every,
-                } => self.create_op(sched, fresh, clusters, batch, every),
+                    wait_ready,
+                } => self.create_op(sched, fresh, clusters, (batch, every), wait_ready),
                 AfterOp::Steady(d) => self.steady_op(now, started, d),
                 AfterOp::Delete => self.delete_op(sched, fresh),
                 AfterOp::Upgrade {
@@ -135,10 +136,20 @@ impl World {
         sched: &mut Scheduler<Event>,
         fresh: bool,
         clusters: u32,
-        batch: u32,
-        every: SimDuration,
+        (batch, every): (u32, SimDuration),
+        wait_ready: bool,
     ) -> bool {
-        if fresh {
+        if fresh && wait_ready && batch > 0 {
+            let v = self.upgrade_version;
+            for cl in &mut self.clusters[self.applied as usize..(self.applied + clusters) as usize]
+            {
+                (cl.version, cl.kcp_version, cl.kcp_rolled_out) = (v, v, v);
+                (cl.md_version, cl.ms_version) = (v, v);
+            }
+            let first = self.applied;
+            self.applied += clusters;
+            self.apply_batches(sched, first, first + clusters, batch);
+        } else if fresh {
             let now = sched.now();
             // A Cluster applied after an upgrade asks for the current version from the
             // start: its control plane and workers are created at it.
@@ -157,6 +168,35 @@ impl World {
             self.applied += clusters;
         }
         self.clusters_ready == self.applied
+    }
+
+    /// Applies clusters `from..end` in batches of `batch`, each when every cluster of the
+    /// one before is ready (`wait: ready`): the first now.
+    pub(super) fn apply_batches(
+        &mut self,
+        sched: &mut Scheduler<Event>,
+        from: u32,
+        end: u32,
+        batch: u32,
+    ) {
+        let next = (from + batch).min(end);
+        for c in from..next {
+            sched.schedule_in(SimDuration::ZERO, Event::ClusterApplied(c));
+        }
+        self.waiting_batches = (next < end).then_some((from, next, end, batch));
+    }
+
+    /// A cluster became ready: if it completes the batch under way, the next one goes.
+    pub(super) fn batch_ready(&mut self, sched: &mut Scheduler<Event>) {
+        let Some((start, next, end, batch)) = self.waiting_batches else {
+            return;
+        };
+        if self.clusters[start as usize..next as usize]
+            .iter()
+            .all(|c| c.ready_at.is_some())
+        {
+            self.apply_batches(sched, next, end, batch);
+        }
     }
 
     /// The `steady` window: counters at its start and end; finished `d` after it began.

@@ -178,6 +178,7 @@ pub fn plan(args: &Args) -> anyhow::Result<RunPlan> {
     if let Some(c) = &create {
         fleet.batch = c.batch;
         fleet.batch_interval_s = c.every.map_or(0.0, |e| e.0);
+        fleet.wait_ready = c.wait.is_some();
     }
     let faults = scenario
         .as_ref()

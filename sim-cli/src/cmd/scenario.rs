@@ -104,6 +104,7 @@ pub fn run(args: &Args) -> anyhow::Result<Outcome> {
                     control_plane_replicas: 3,
                     batch: None,
                     every: None,
+                    wait: None,
                 })],
                 faults: Vec::new(),
                 management_clusters: None,

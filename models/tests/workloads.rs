@@ -1,0 +1,59 @@
+//! Workload shapes (issue 12): batches that wait for readiness, and later creates.
+
+use models::run::{RunPlan, simulate};
+use models::scenario::operations::{AfterOp, FleetSpec};
+use models::scenario::presets::{self, Tier};
+use sim_core::SimDuration;
+
+#[test]
+fn a_batch_that_waits_for_ready_starts_only_when_the_one_before_is_ready() {
+    // 6 clusters in batches of 2, each batch when the last is ready; then a second
+    // create of 4 in batches of 2 the same way.
+    let mut fleet = FleetSpec::all_at_once(6, 2, 1);
+    fleet.batch = Some(2);
+    fleet.wait_ready = true;
+    let mut plan = RunPlan::new(
+        presets::resolve(Tier::Small, &[]).unwrap(),
+        "small",
+        fleet,
+        1,
+    );
+    plan.after = vec![AfterOp::Create {
+        clusters: 4,
+        batch: 2,
+        every: SimDuration::ZERO,
+        wait_ready: true,
+    }];
+    let world = simulate(&plan).expect("run completes").world;
+    assert_eq!(world.clusters_ready, 10);
+    let batches: Vec<std::ops::Range<usize>> = vec![0..2, 2..4, 4..6, 6..8, 8..10];
+    for pair in batches.windows(2) {
+        let (before, after) = (&pair[0], &pair[1]);
+        let last_ready = world.clusters[before.clone()]
+            .iter()
+            .map(|c| c.ready_at.expect("ready"))
+            .max()
+            .unwrap();
+        let first_created = world.clusters[after.clone()]
+            .iter()
+            .map(|c| c.created_at.expect("created"))
+            .min()
+            .unwrap();
+        assert!(
+            first_created >= last_ready,
+            "clusters {after:?} created at {first_created} before {before:?} were ready at {last_ready}"
+        );
+    }
+    // And the batch starts as soon as it may: no later than a minute after.
+    let ready = world.clusters[0..2]
+        .iter()
+        .map(|c| c.ready_at.unwrap())
+        .max()
+        .unwrap();
+    let next = world.clusters[2..4]
+        .iter()
+        .map(|c| c.created_at.unwrap())
+        .min()
+        .unwrap();
+    assert!(next.saturating_since(ready) < SimDuration::from_mins(1));
+}
