@@ -57,3 +57,26 @@ fn a_batch_that_waits_for_ready_starts_only_when_the_one_before_is_ready() {
         .unwrap();
     assert!(next.saturating_since(ready) < SimDuration::from_mins(1));
 }
+
+#[test]
+fn one_machines_phases_add_up_to_its_time_to_running() {
+    // One cluster of one control-plane machine: each phase has one sample, and the
+    // machine's two phases are its whole way from created to Running.
+    let plan = RunPlan::new(
+        presets::resolve(Tier::Small, &[]).unwrap(),
+        "small",
+        FleetSpec::all_at_once(1, 1, 1),
+        1,
+    );
+    let r = models::run::run(&plan).expect("run completes").report;
+    let ph = &r.phases;
+    let machine = ph.machine_infrastructure_p50_s + ph.machine_node_p50_s;
+    assert!(
+        (machine - r.fleet.machine_ready_p95_s).abs() < 1e-6,
+        "{ph:?}"
+    );
+    assert!(ph.machine_infrastructure_p50_s > 0.0 && ph.machine_node_p50_s > 0.0);
+    // The control plane is initialized before the cluster is ready.
+    assert!(ph.control_plane_initialized_p50_s > 0.0);
+    assert!(ph.control_plane_initialized_p50_s <= r.fleet.cluster_ready_p50_s);
+}

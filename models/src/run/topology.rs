@@ -291,6 +291,16 @@ fn combine_counts(r: &mut RunReport, all: &[RunReport]) {
         }
     }
     r.sim_events = all.iter().map(|p| p.sim_events).sum();
+    // Each phase: the slowest management cluster's (its quantiles are not merged).
+    let ph = |f: fn(&RunReport) -> f64| max_f(all.iter().map(f));
+    r.phases = crate::run::report::PhaseFigures {
+        control_plane_initialized_p50_s: ph(|p| p.phases.control_plane_initialized_p50_s),
+        control_plane_initialized_p95_s: ph(|p| p.phases.control_plane_initialized_p95_s),
+        machine_infrastructure_p50_s: ph(|p| p.phases.machine_infrastructure_p50_s),
+        machine_infrastructure_p95_s: ph(|p| p.phases.machine_infrastructure_p95_s),
+        machine_node_p50_s: ph(|p| p.phases.machine_node_p50_s),
+        machine_node_p95_s: ph(|p| p.phases.machine_node_p95_s),
+    };
 }
 
 /// Operations from the first start to the last end; the busiest steady window.

@@ -118,6 +118,16 @@ fn fleet_section(r: &RunReport) -> String {
         secs(f.cluster_ready_p95_s),
         secs(f.machine_ready_p95_s)
     ));
+    let ph = &r.phases;
+    o.push_str(&format!(
+        "  phases (p50 / p95)     control plane initialized {} / {}   machine infrastructure {} / {}   node {} / {}\n",
+        secs(ph.control_plane_initialized_p50_s),
+        secs(ph.control_plane_initialized_p95_s),
+        secs(ph.machine_infrastructure_p50_s),
+        secs(ph.machine_infrastructure_p95_s),
+        secs(ph.machine_node_p50_s),
+        secs(ph.machine_node_p95_s)
+    ));
     if f.node_failures > 0 {
         o.push_str(&format!(
             "  node failures          {} workers' nodes went NotReady\n",

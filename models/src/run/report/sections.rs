@@ -7,7 +7,7 @@ use sim_core::SimTime;
 
 use super::capacity::workers_of;
 use super::{
-    ApiServerFigures, ControllerFigures, EtcdFigures, FleetFigures, ManagerReport,
+    ApiServerFigures, ControllerFigures, EtcdFigures, FleetFigures, ManagerReport, PhaseFigures,
     PrismCentralFigures, fleet_times, quantile,
 };
 use crate::kinds::{Controller, ObjKind};
@@ -43,6 +43,34 @@ pub(super) fn fleet(world: &World, fleet: FleetSpec, now: SimTime) -> FleetFigur
         cluster_ready_p95_s: quantile(cluster_times, 0.95),
         machine_ready_p95_s: quantile(machine_times, 0.95),
         simulated_s: now.as_secs_f64(),
+    }
+}
+
+/// Each phase's median and 95th percentile over the clusters or machines that finished it.
+pub(super) fn phases(world: &World) -> PhaseFigures {
+    let span = |a: Option<SimTime>, b: Option<SimTime>| Some((b? - a?).as_secs_f64());
+    let init: Vec<f64> = world
+        .clusters
+        .iter()
+        .filter_map(|c| span(c.created_at, c.cp_init_at))
+        .collect();
+    let infra: Vec<f64> = world
+        .machines
+        .iter()
+        .filter_map(|m| span(m.created_at, m.nm_ready_at))
+        .collect();
+    let node: Vec<f64> = world
+        .machines
+        .iter()
+        .filter_map(|m| span(m.nm_ready_at, m.running_at))
+        .collect();
+    PhaseFigures {
+        control_plane_initialized_p50_s: quantile(init.clone(), 0.5),
+        control_plane_initialized_p95_s: quantile(init, 0.95),
+        machine_infrastructure_p50_s: quantile(infra.clone(), 0.5),
+        machine_infrastructure_p95_s: quantile(infra, 0.95),
+        machine_node_p50_s: quantile(node.clone(), 0.5),
+        machine_node_p95_s: quantile(node, 0.95),
     }
 }
 
