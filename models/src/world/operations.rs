@@ -130,7 +130,8 @@ impl World {
     }
 
     /// `create` after the first: the user applies `clusters` more Clusters, `batch` every
-    /// `every` (when `fresh`); finished when every cluster of the fleet is ready.
+    /// `every` or each batch once the one before is ready (when `fresh`); finished when
+    /// every cluster of the fleet is ready.
     fn create_op(
         &mut self,
         sched: &mut Scheduler<Event>,
@@ -139,18 +140,7 @@ impl World {
         (batch, every): (u32, SimDuration),
         wait_ready: bool,
     ) -> bool {
-        if fresh && wait_ready && batch > 0 {
-            let v = self.upgrade_version;
-            for cl in &mut self.clusters[self.applied as usize..(self.applied + clusters) as usize]
-            {
-                (cl.version, cl.kcp_version, cl.kcp_rolled_out) = (v, v, v);
-                (cl.md_version, cl.ms_version) = (v, v);
-            }
-            let first = self.applied;
-            self.applied += clusters;
-            self.apply_batches(sched, first, first + clusters, batch);
-        } else if fresh {
-            let now = sched.now();
+        if fresh {
             // A Cluster applied after an upgrade asks for the current version from the
             // start: its control plane and workers are created at it.
             let v = self.upgrade_version;
@@ -159,6 +149,13 @@ impl World {
                 (cl.version, cl.kcp_version, cl.kcp_rolled_out) = (v, v, v);
                 (cl.md_version, cl.ms_version) = (v, v);
             }
+        }
+        if fresh && wait_ready && batch > 0 {
+            let first = self.applied;
+            self.applied += clusters;
+            self.apply_batches(sched, first, first + clusters, batch);
+        } else if fresh {
+            let now = sched.now();
             for i in 0..clusters {
                 let wait = i
                     .checked_div(batch)
