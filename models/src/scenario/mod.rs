@@ -421,7 +421,7 @@ impl Scenario {
             let (at, after) = match op {
                 Operation::Create(_) if i == 0 => continue,
                 Operation::Create(c) => (
-                    &None,
+                    &c.at,
                     AfterOp::Create {
                         clusters: c.clusters,
                         batch: c.batch.unwrap_or(0),
@@ -560,6 +560,17 @@ capx-controller-manager:
             e.reason.contains("first create's machines-per-cluster (7)"),
             "{e}"
         );
+        // A later create's at: a wait before it; on the first create, an error.
+        let later = text.replace("{clusters: 10,", "{clusters: 10, at: 3h,");
+        let l = load("grow.yaml", &later, &[]).unwrap();
+        assert_eq!(l, load("resolved.yaml", &to_yaml(&l), &[]).unwrap());
+        assert_eq!(
+            l.after_ops()[1],
+            AfterOp::WaitUntil(sim_core::SimDuration::from_hours(3))
+        );
+        let first = text.replace("{clusters: 40,", "{clusters: 40, at: 1h,");
+        let e = load("grow.yaml", &first, &[]).unwrap_err();
+        assert_eq!(e.field, "workload[0].create.at");
         // Batches that wait for readiness read back the same; with a clock too, an error.
         let waits = text.replace("every: 2m", "wait: ready");
         let w = load("grow.yaml", &waits, &[]).unwrap();

@@ -92,6 +92,9 @@ pub struct CreateOp {
     /// one before is ready, instead of on a clock.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub wait: Option<WaitFor>,
+    /// A later create's start: no earlier than this, from the start of the run.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub at: Option<Secs>,
 }
 
 /// What a batched create waits for between batches.
@@ -189,6 +192,9 @@ pub(super) fn parse_workload(ctx: &Ctx, v: &Value) -> Result<Vec<Operation>, Con
                     }
                     c.machines_per_cluster = first.machines_per_cluster;
                     c.control_plane_replicas = first.control_plane_replicas;
+                } else if c.at.is_some() {
+                    let why = "the first create starts the run: at is for a later create";
+                    return Err(ctx.err("at", &format!("{field}.create.at"), "", why.into()));
                 }
                 ops.push(Operation::Create(c))
             }
@@ -443,10 +449,11 @@ pub(super) fn parse_create(ctx: &Ctx, field: &str, body: &Value) -> Result<Creat
             "batch",
             "every",
             "wait",
+            "at",
         ]
         .contains(&k.as_str())
         {
-            return Err(ctx.err(k, &format!("{field}.create.{k}"), "", "unknown key; expected clusters, machines-per-cluster, control-plane-replicas, batch, every, wait".into()));
+            return Err(ctx.err(k, &format!("{field}.create.{k}"), "", "unknown key; expected clusters, machines-per-cluster, control-plane-replicas, batch, every, wait, at".into()));
         }
     }
     let clusters = count("clusters", None, (1, 100_000))?.ok_or_else(|| {
@@ -517,5 +524,6 @@ pub(super) fn parse_create(ctx: &Ctx, field: &str, body: &Value) -> Result<Creat
         batch,
         every,
         wait,
+        at: parse_at(ctx, &format!("{field}.create"), m)?,
     })
 }

@@ -105,6 +105,7 @@ pub fn run(args: &Args) -> anyhow::Result<Outcome> {
                     batch: None,
                     every: None,
                     wait: None,
+                    at: None,
                 })],
                 faults: Vec::new(),
                 management_clusters: None,
