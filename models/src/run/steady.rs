@@ -125,27 +125,14 @@ pub fn figures(world: &World, start: &Snapshot, end: &Snapshot, requested_s: f64
         etcd_memory_bytes: end.etcd_memory_peak,
         pc_requests_per_s: (end.pc_requests - start.pc_requests) as f64 / secs,
         etcd_growth_bytes: end.db_bytes as i64 - start.db_bytes as i64,
-        background_per_s: [
-            (
-                "cluster-cache-health-probes",
-                end.health_probes - start.health_probes,
-            ),
-            ("remote-node-updates", end.node_updates - start.node_updates),
-            (
-                "kcp-uncached-lists",
-                end.uncached_lists - start.uncached_lists,
-            ),
-            (
-                "kcp-workload-calls",
-                end.workload_calls - start.workload_calls,
-            ),
-            ("topology-dry-runs", end.dry_runs - start.dry_runs),
-            ("uncached-gets", end.uncached_gets - start.uncached_gets),
-            ("cabpk-token-calls", end.token_calls - start.token_calls),
-        ]
-        .into_iter()
-        .filter(|(_, n)| *n > 0)
-        .map(|(name, n)| (name.to_string(), n as f64 / secs))
-        .collect(),
+        background_per_s: end
+            .mechanisms
+            .named()
+            .into_iter()
+            .zip(start.mechanisms.named())
+            .map(|((name, b, _), (_, a, _))| (name, b - a))
+            .filter(|(_, n)| *n > 0)
+            .map(|(name, n)| (name.to_string(), n as f64 / secs))
+            .collect(),
     }
 }

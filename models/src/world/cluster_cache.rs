@@ -89,7 +89,7 @@ impl World {
                 let mg = &mut self.managers[mi];
                 if mg.up {
                     mg.cpu_seconds += cpu;
-                    self.metrics.health_probes += 1;
+                    self.metrics.mechanisms.health_probes += 1;
                 }
             }
         }
@@ -150,7 +150,7 @@ impl World {
             return;
         }
         self.managers[mi].cpu_seconds += self.cfg.workload_clusters.node_event_cpu;
-        self.metrics.node_updates += 1;
+        self.metrics.mechanisms.node_updates += 1;
         self.enqueue(sched, Controller::Machine, m, Priority::Normal);
         if self.mhc_enabled() {
             self.enqueue(sched, Controller::MachineHealthCheck, c, Priority::Normal);

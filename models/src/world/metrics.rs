@@ -47,20 +47,44 @@ pub struct Metrics {
     pub fleet_ready_at: Option<SimTime>,
     /// Kubernetes Events alive [count].
     pub events_alive: u64,
-    /// ClusterCache health probes sent, every manager's [count].
+    /// What the background mechanisms did.
+    pub mechanisms: Mechanisms,
+}
+
+/// What the background mechanisms did, each counted [count].
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Mechanisms {
+    /// ClusterCache health probes sent, every manager's.
     pub health_probes: u64,
-    /// Node status updates the remote Node informers delivered [count].
+    /// Node status updates the remote Node informers delivered.
     pub node_updates: u64,
-    /// Reconciles' uncached LISTs through an API reader [count].
+    /// KCP's uncached LISTs of its Machines through the API reader.
     pub uncached_lists: u64,
-    /// Reconciles' GETs of Secrets and ConfigMaps, which the managers do not cache [count].
+    /// Reconciles' GETs of Secrets and ConfigMaps, which the managers do not cache.
     pub uncached_gets: u64,
-    /// CABPK's bootstrap-token calls to workload clusters (create, refresh) [count].
+    /// CABPK's bootstrap-token calls to workload clusters (create, refresh).
     pub token_calls: u64,
-    /// Reconciles' calls to workload clusters [count].
+    /// KCP's calls to workload clusters.
     pub workload_calls: u64,
-    /// The topology controller's dry-run applies [count].
+    /// The topology controller's dry-run applies.
     pub dry_runs: u64,
+}
+
+impl Mechanisms {
+    /// Each count by the name the reports give it, and whether it is a request the
+    /// management cluster's API server or a workload cluster answers (a remote Node
+    /// update is an event received, not a request sent).
+    pub fn named(&self) -> [(&'static str, u64, bool); 7] {
+        [
+            ("cluster-cache-health-probes", self.health_probes, true),
+            ("remote-node-updates", self.node_updates, false),
+            ("kcp-uncached-lists", self.uncached_lists, true),
+            ("kcp-workload-calls", self.workload_calls, true),
+            ("topology-dry-runs", self.dry_runs, true),
+            ("uncached-gets", self.uncached_gets, true),
+            ("cabpk-token-calls", self.token_calls, true),
+        ]
+    }
 }
 
 impl Metrics {
@@ -85,13 +109,7 @@ impl Metrics {
             timeline: Vec::new(),
             fleet_ready_at: None,
             events_alive: 0,
-            health_probes: 0,
-            node_updates: 0,
-            uncached_lists: 0,
-            uncached_gets: 0,
-            token_calls: 0,
-            workload_calls: 0,
-            dry_runs: 0,
+            mechanisms: Mechanisms::default(),
         }
     }
 }
@@ -355,20 +373,8 @@ pub struct Snapshot {
     pub pc_requests: u64,
     /// etcd database size [bytes].
     pub db_bytes: u64,
-    /// ClusterCache health probes sent.
-    pub health_probes: u64,
-    /// Node status updates delivered by the remote informers.
-    pub node_updates: u64,
-    /// Reconciles' uncached LISTs.
-    pub uncached_lists: u64,
-    /// Reconciles' uncached GETs of Secrets and ConfigMaps.
-    pub uncached_gets: u64,
-    /// CABPK's bootstrap-token calls to workload clusters.
-    pub token_calls: u64,
-    /// Reconciles' calls to workload clusters.
-    pub workload_calls: u64,
-    /// The topology controller's dry-run applies.
-    pub dry_runs: u64,
+    /// What the background mechanisms had done.
+    pub mechanisms: Mechanisms,
     /// Each manager instance's memory [bytes].
     pub memory: Vec<f64>,
     /// Each API server replica's CPU seconds.
@@ -396,13 +402,7 @@ impl Snapshot {
                 .collect(),
             pc_requests: world.pcs.iter().map(|p| p.requests).sum(),
             db_bytes: world.store.db_size(),
-            health_probes: world.metrics.health_probes,
-            node_updates: world.metrics.node_updates,
-            uncached_lists: world.metrics.uncached_lists,
-            uncached_gets: world.metrics.uncached_gets,
-            token_calls: world.metrics.token_calls,
-            workload_calls: world.metrics.workload_calls,
-            dry_runs: world.metrics.dry_runs,
+            mechanisms: world.metrics.mechanisms,
             memory: world.managers.iter().map(|m| m.memory).collect(),
             apiserver_cpu_seconds: world.apiservers.iter().map(|a| a.cpu_seconds).collect(),
             apiserver_memory_peak: world.peaks.apiserver_memory_bytes,

@@ -264,13 +264,13 @@ impl World {
         if r.plan.uncached_gets > 0 {
             r.plan.uncached_gets -= 1;
             let (mgr, owner) = (r.mi as u8, Self::owner_of(r.ctrl, r.key));
-            self.metrics.uncached_gets += 1;
+            self.metrics.mechanisms.uncached_gets += 1;
             self.issue(sched, Some(rec), mgr, Op::GetUncached, owner);
             return;
         }
         if let Some(objects) = r.plan.uncached_list.take() {
             let (mgr, owner) = (r.mi as u8, Self::owner_of(r.ctrl, r.key));
-            self.metrics.uncached_lists += 1;
+            self.metrics.mechanisms.uncached_lists += 1;
             self.issue(sched, Some(rec), mgr, Op::ListUncached { objects }, owner);
             return;
         }
@@ -279,9 +279,9 @@ impl World {
             // event at the end of them all.
             let calls = std::mem::take(&mut r.plan.workload_calls);
             if r.ctrl == Controller::KubeadmControlPlane {
-                self.metrics.workload_calls += u64::from(calls);
+                self.metrics.mechanisms.workload_calls += u64::from(calls);
             } else {
-                self.metrics.token_calls += u64::from(calls);
+                self.metrics.mechanisms.token_calls += u64::from(calls);
             }
             let latency = &self.cfg.workload_clusters.apiserver_latency;
             let total = (0..calls).fold(SimDuration::ZERO, |t, _| {
@@ -292,7 +292,7 @@ impl World {
         }
         if r.plan.dry_runs > 0 {
             r.plan.dry_runs -= 1;
-            self.metrics.dry_runs += 1;
+            self.metrics.mechanisms.dry_runs += 1;
             let (mgr, owner) = (r.mi as u8, Self::owner_of(r.ctrl, r.key));
             self.issue(sched, Some(rec), mgr, Op::DryRun, owner);
             return;

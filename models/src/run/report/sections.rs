@@ -194,18 +194,12 @@ pub(super) fn writes_by_verb(m: &Metrics) -> BTreeMap<String, u64> {
 
 /// Requests of the mechanisms beyond the writes, by mechanism, those that ran [count].
 pub(super) fn requests_by_mechanism(m: &Metrics) -> BTreeMap<String, u64> {
-    [
-        ("uncached-gets", m.uncached_gets),
-        ("kcp-uncached-lists", m.uncached_lists),
-        ("kcp-workload-calls", m.workload_calls),
-        ("cabpk-token-calls", m.token_calls),
-        ("topology-dry-runs", m.dry_runs),
-        ("cluster-cache-health-probes", m.health_probes),
-    ]
-    .into_iter()
-    .filter(|(_, n)| *n > 0)
-    .map(|(name, n)| (name.to_string(), n))
-    .collect()
+    m.mechanisms
+        .named()
+        .into_iter()
+        .filter(|&(_, n, request)| request && n > 0)
+        .map(|(name, n, _)| (name.to_string(), n))
+        .collect()
 }
 
 /// When each operation ran; the create alone if nothing followed it.
