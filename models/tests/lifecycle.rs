@@ -256,7 +256,10 @@ fn a_cache_larger_than_the_memory_limit_crash_loops_the_manager() {
         20,
         10,
         1,
-        &["capi-controller-manager.memory-limit=132Mi"],
+        &[
+            "capi-controller-manager.memory-limit=132Mi",
+            "capi-controller-manager.memory-request=132Mi",
+        ],
     );
     plan.max_simulated = SimDuration::from_hours(2);
     let r = report(&plan);

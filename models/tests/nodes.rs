@@ -1,6 +1,8 @@
 //! The management cluster's nodes constrain what runs on them (issue 18): the API server
 //! replicas and stacked etcd share their control-plane nodes' cores, so a smaller node
-//! stretches every request once it is busy, and changes nothing while it is idle.
+//! stretches every request once it is busy, and changes nothing while it is idle; the
+//! managers' pods share their worker's cores by their CPU requests, each held to its
+//! limit.
 
 use models::run::report::RunReport;
 use models::run::{RunPlan, run};
@@ -111,4 +113,97 @@ fn a_split_fleet_reports_the_most_saturated_management_cluster() {
     let most = parts.iter().copied().fold(0.0, f64::max);
     assert!(most > 0.0, "{parts:?}");
     assert_eq!(control_plane(&r).saturated_s, most);
+}
+
+/// A steady hour on one 1-vCPU worker where every reconcile costs 10 CPU-seconds and
+/// every manager resyncs every minute: each manager has far more work than a core, so
+/// all four stay backlogged. `managers` gives each its CPU request and limit.
+fn one_busy_worker(managers: [(&str, f64, f64); 4]) -> RunReport {
+    let mut sets: Vec<String> = [
+        "nodes.workers.count=1",
+        "nodes.workers.vcpu=1",
+        "costs.cpu-model=flat",
+        "costs.reconcile-cpu={constant: 10}",
+        "costs.topology-reconcile-cpu={constant: 10}",
+        "costs.cpu-per-write={constant: 0}",
+    ]
+    .map(String::from)
+    .to_vec();
+    for (m, request, limit) in managers {
+        sets.push(format!("{m}.cpu-request={request}"));
+        sets.push(format!("{m}.cpu-limit={limit}"));
+        sets.push(format!("{m}.sync-period=1m"));
+    }
+    let overrides: Vec<Override> = sets.iter().map(|s| s.parse().unwrap()).collect();
+    let mut plan = RunPlan::new(
+        presets::resolve(Tier::Small, &overrides).unwrap(),
+        "small",
+        FleetSpec::all_at_once(4, 2, 1),
+        1,
+    );
+    plan.after = vec![models::scenario::operations::AfterOp::Steady(
+        sim_core::SimDuration::from_hours(1),
+    )];
+    run(&plan).expect("run completes").report
+}
+
+#[test]
+fn one_worker_core_is_split_between_the_managers_by_their_cpu_requests() {
+    // CFS gives each backlogged pod its weight's share of the core, request / Σ requests,
+    // when no limit is below it.
+    let r = one_busy_worker([
+        ("capi-controller-manager", 0.4, 2.0),
+        ("capi-kubeadm-bootstrap", 0.3, 1.0),
+        ("capi-kubeadm-control-plane", 0.2, 1.0),
+        ("capx-controller-manager", 0.1, 1.0),
+    ]);
+    let st = r.steady.as_ref().expect("a steady window");
+    let total: f64 = st.cpu_mean_cores.values().sum();
+    assert!((total - 1.0).abs() < 0.02, "the worker's one core: {total}");
+    let expect = [
+        ("capi-controller-manager", 0.4),
+        ("capi-kubeadm-bootstrap", 0.3),
+        ("capi-kubeadm-control-plane", 0.2),
+        ("capx-controller-manager", 0.1),
+    ];
+    for (m, share) in expect {
+        let got = st.cpu_mean_cores[m];
+        assert!(
+            (got - share).abs() < 0.05 * share,
+            "{m}: {got} cores, expected {share}"
+        );
+    }
+    let worker = r.capacity.iter().find(|c| c.role == "workers").unwrap();
+    assert!(worker.saturated_s > 3000.0, "{}", worker.saturated_s);
+    assert!(r.managers.iter().all(|m| m.cpu_throttled_s == 0.0));
+
+    // A quota below the pod's fair share (CAPX: share 0.05/0.95 of the core, limit
+    // 0.05) holds it at its limit, throttled; the rest goes to the others by weight:
+    // 0.95 split 4:3:2.
+    let r = one_busy_worker([
+        ("capi-controller-manager", 0.4, 2.0),
+        ("capi-kubeadm-bootstrap", 0.3, 1.0),
+        ("capi-kubeadm-control-plane", 0.2, 1.0),
+        ("capx-controller-manager", 0.05, 0.05),
+    ]);
+    let st = r.steady.as_ref().expect("a steady window");
+    let expect = [
+        ("capi-controller-manager", 0.95 * 4.0 / 9.0),
+        ("capi-kubeadm-bootstrap", 0.95 * 3.0 / 9.0),
+        ("capi-kubeadm-control-plane", 0.95 * 2.0 / 9.0),
+        ("capx-controller-manager", 0.05),
+    ];
+    for (m, share) in expect {
+        let got = st.cpu_mean_cores[m];
+        assert!(
+            (got - share).abs() < 0.05 * share,
+            "{m}: {got} cores, expected {share}"
+        );
+    }
+    let capx = r
+        .managers
+        .iter()
+        .find(|m| m.name == "capx-controller-manager")
+        .unwrap();
+    assert!(capx.cpu_throttled_s > 3000.0, "{}", capx.cpu_throttled_s);
 }

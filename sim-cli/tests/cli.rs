@@ -601,6 +601,8 @@ fn until_slo_violation_finds_a_breaking_point_that_a_grid_confirms() {
         "small",
         "--set",
         "capi-controller-manager.cpu-limit=20m",
+        "--set",
+        "capi-controller-manager.cpu-request=20m",
         "--machines-per-cluster",
         "4",
     ];

@@ -143,9 +143,7 @@ pub fn simulate_part(plan: &RunPlan, streams: RngStreams) -> Result<Finished, Si
     }
     let now = sim.now();
     let steps = sim.steps();
-    Ok(Finished {
-        world: sim.into_model(),
-        now,
-        steps,
-    })
+    let mut world = sim.into_model();
+    world.sync_manager_cpu(now);
+    Ok(Finished { world, now, steps })
 }

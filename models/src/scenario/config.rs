@@ -213,10 +213,12 @@ pub struct ManagerConfig {
     /// namespaces (the guide's namespace or label sharding), each with its own client rate
     /// limiter, workers, CPU and memory limits and leader-election Lease.
     pub shards: u32,
-    /// `resources.requests.cpu`: recorded, not simulated (pod scheduling is left out).
+    /// `resources.requests.cpu`: where the scheduler may place the pod, and its CFS
+    /// weight on a busy node; unset: its limit (as the API server defaults it).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cpu_request: Option<Cores>,
-    /// `resources.requests.memory`: recorded, not simulated.
+    /// `resources.requests.memory`: where the scheduler may place the pod; unset: its
+    /// limit.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub memory_request: Option<Bytes>,
     /// `--cluster-concurrency`.
@@ -508,34 +510,6 @@ pub struct BootSettings {
     pub worker_join: Dist,
 }
 
-/// A group of identical nodes.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case", deny_unknown_fields)]
-pub struct NodePool {
-    /// Nodes [count].
-    pub count: u32,
-    /// vCPU per node.
-    pub vcpu: f64,
-    /// Memory per node.
-    pub memory: Bytes,
-}
-
-/// The management cluster's nodes.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case", deny_unknown_fields)]
-pub struct NodesConfig {
-    /// Whether the components share their nodes' CPU (CFS): the API server replicas and
-    /// stacked etcd on the control-plane nodes. Off: CPU is only reported as demand.
-    pub cpu_sharing: bool,
-    /// Control-plane nodes (API server; etcd too unless dedicated).
-    pub control_plane: NodePool,
-    /// Dedicated etcd nodes, if any.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub etcd: Option<NodePool>,
-    /// Worker nodes running the controllers.
-    pub workers: NodePool,
-}
-
 /// Costs that no flag sets. Estimates unless docs/model.md gives a source.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case", deny_unknown_fields)]
@@ -736,6 +710,8 @@ pub struct Thresholds {
     /// Mutating API call latency p99 below this (Karmada's target, in the guide).
     pub api_mutating_p99: Secs,
 }
+
+pub use super::node_pools::{NodePool, NodesConfig};
 
 /// Why a configuration was refused.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]

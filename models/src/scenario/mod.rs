@@ -24,7 +24,9 @@
 pub mod config;
 pub mod faults;
 pub mod import;
+mod node_pools;
 pub mod operations;
+pub mod placement;
 pub mod presets;
 mod validate;
 pub mod workload;

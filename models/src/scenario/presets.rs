@@ -132,6 +132,7 @@ const OPTIONAL_PATHS: &[&str] = &[
     "nodes.etcd.count",
     "nodes.etcd.vcpu",
     "nodes.etcd.memory",
+    "nodes.reserved-cpu",
     "capi-controller-manager.cpu-request",
     "capi-controller-manager.memory-request",
     "capi-kubeadm-bootstrap.cpu-request",

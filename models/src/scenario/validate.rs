@@ -74,6 +74,30 @@ impl ModelConfig {
                     "must exceed memory-base (the process's memory with empty caches)",
                 ));
             }
+            if let Some(req) = m.cpu_request
+                && req.0 > m.cpu_limit.0
+            {
+                return Err(err(
+                    format!("{name}.cpu-request"),
+                    req.0.to_string(),
+                    &format!(
+                        "must be at most cpu-limit ({}), as Kubernetes requires; lower {name}.cpu-request with the limit",
+                        m.cpu_limit.0
+                    ),
+                ));
+            }
+            if let Some(req) = m.memory_request
+                && req.0 > m.memory_limit.0
+            {
+                return Err(err(
+                    format!("{name}.memory-request"),
+                    req.to_string(),
+                    &format!(
+                        "must be at most memory-limit ({}), as Kubernetes requires; lower {name}.memory-request with the limit",
+                        m.memory_limit
+                    ),
+                ));
+            }
         }
         if let Some(cap) = self.topology.clusters_per_management_cluster.0
             && (cap.fract() != 0.0 || !(1.0..=100_000.0).contains(&cap))
@@ -359,6 +383,45 @@ impl ModelConfig {
                 "nodes.control-plane.count".into(),
                 "0".into(),
                 "must be ≥ 1",
+            ));
+        }
+        if self.nodes.workers.count == 0 {
+            return Err(err(
+                "nodes.workers.count".into(),
+                "0".into(),
+                "must be ≥ 1 (the managers' pods run there)",
+            ));
+        }
+        let nodes = self.nodes.control_plane.count
+            + self.nodes.etcd.as_ref().map_or(0, |p| p.count)
+            + self.nodes.workers.count;
+        if nodes > 255 {
+            return Err(err(
+                "nodes.workers.count".into(),
+                self.nodes.workers.count.to_string(),
+                &format!("all node pools together must be at most 255 nodes ({nodes} here)"),
+            ));
+        }
+        let alloc = crate::scenario::placement::allocatable(self, &self.nodes.workers);
+        if let Err(e) = crate::scenario::placement::place(
+            &crate::scenario::placement::manager_pods(self),
+            self.nodes.workers.count,
+            alloc,
+        ) {
+            let m = self
+                .managers()
+                .into_iter()
+                .find(|(n, _)| *n == e.pod.manager);
+            let request = m.map_or(String::new(), |(_, m)| {
+                m.cpu_request.unwrap_or(m.cpu_limit).0.to_string()
+            });
+            return Err(err(
+                format!("{}.cpu-request", e.pod.manager),
+                request,
+                &format!(
+                    "{}; lower the pod's requests, or add or enlarge nodes.workers",
+                    e.reason
+                ),
             ));
         }
         Ok(())

@@ -86,9 +86,8 @@ impl World {
             }
             for kind in CACHE_MANAGERS {
                 let mi = self.instance_for(kind, c);
-                let mg = &mut self.managers[mi];
-                if mg.up {
-                    mg.cpu_seconds += cpu;
+                if self.managers[mi].up {
+                    self.manager_background_cpu(sched, mi, cpu);
                     self.metrics.mechanisms.health_probes += 1;
                 }
             }
@@ -149,7 +148,7 @@ impl World {
         if !self.clusters[c as usize].cp_init_reported || !self.managers[mi].up {
             return;
         }
-        self.managers[mi].cpu_seconds += self.cfg.workload_clusters.node_event_cpu;
+        self.manager_background_cpu(sched, mi, self.cfg.workload_clusters.node_event_cpu);
         self.metrics.mechanisms.node_updates += 1;
         self.enqueue(sched, Controller::Machine, m, Priority::Normal);
         if self.mhc_enabled() {

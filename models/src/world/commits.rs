@@ -109,7 +109,7 @@ impl World {
                 .push_back(now + SimDuration::from_hours(1));
         }
         if let Some(w) = write {
-            if self.cp_nodes.is_some() {
+            if self.nodes.is_some() {
                 self.watch_fan_out_cpu(sched, kind, w.target);
             } else {
                 let apiserver_cpu =
@@ -118,7 +118,7 @@ impl World {
                 self.apiservers[replica].cpu_seconds += apiserver_cpu;
             }
             if self.cfg.costs.cpu_model == CpuModel::PerController {
-                self.decode_watch_event(kind, size, w.target);
+                self.decode_watch_event(sched, kind, size, w.target);
             }
             self.apply(sched, w);
         }
@@ -153,7 +153,13 @@ impl World {
 
     /// Every manager instance whose informers cache `kind` decodes the watch event of
     /// the change into its cache: CPU outside any reconcile.
-    fn decode_watch_event(&mut self, kind: ObjKind, size: u64, target: Target) {
+    fn decode_watch_event(
+        &mut self,
+        sched: &mut Scheduler<Event>,
+        kind: ObjKind,
+        size: u64,
+        target: Target,
+    ) {
         let c = match target {
             Target::Cluster(c) => c,
             Target::Machine(m) => self.machines[m as usize].cluster,
@@ -165,7 +171,7 @@ impl World {
                 .filter(|&k| k == kind)
                 .count();
             if informers > 0 && self.managers[mi].up && self.in_shard(mi, c) {
-                self.managers[mi].cpu_seconds += cpu * informers as f64;
+                self.manager_background_cpu(sched, mi, cpu * informers as f64);
             }
         }
     }

@@ -179,6 +179,7 @@ impl World {
         for rec in queued {
             self.drop_orphan(rec);
         }
+        self.manager_cpu_killed(sched, m);
         for ct in self.ctrls.iter_mut().filter(|c| c.mi == m) {
             ct.queue.clear(now);
             ct.busy = 0;

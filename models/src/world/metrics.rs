@@ -5,7 +5,7 @@
 use sim_core::stats::LatencyHistogram;
 use sim_core::{Scheduler, SimDuration, SimTime};
 
-use super::{Event, LEVEL_WORKLOAD_LOW, SAMPLE_INTERVAL_S, World};
+use super::{Event, LEVEL_WORKLOAD_LOW, NodeRole, SAMPLE_INTERVAL_S, World};
 use crate::kinds::{Controller, ObjKind};
 
 /// Figures collected during the run.
@@ -137,12 +137,16 @@ pub struct TimelineRow {
     pub machines_running: u32,
     /// Clusters ready [count].
     pub clusters_ready: u32,
+    /// The busiest node's busy fraction over the last 15 s, per role in
+    /// [`NodeRole::ALL`] order; empty when the nodes' CPU is not shared.
+    pub node_utilisation: Vec<f64>,
 }
 
 impl World {
     pub(super) fn sample(&mut self, sched: &mut Scheduler<Event>) {
         let now = sched.now();
         sched.schedule_in(SimDuration::from_secs(SAMPLE_INTERVAL_S), Event::SampleDue);
+        self.sync_manager_cpu(now);
         for mg in &mut self.managers {
             mg.cpu_window.push_back(mg.cpu_seconds);
             if mg.cpu_window.len() > 5 {
@@ -180,8 +184,8 @@ impl World {
             self.kind_window.pop_front();
         }
         self.record_control_plane_memory();
-        if let Some(nodes) = self.cp_nodes.as_mut() {
-            nodes.sample(SAMPLE_INTERVAL_S as f64);
+        if let Some(nodes) = self.nodes.as_mut() {
+            nodes.sample(now, SAMPLE_INTERVAL_S as f64);
         }
         self.oom_check(sched);
         if self.timeline {
@@ -190,12 +194,16 @@ impl World {
         self.check_finished(sched, now);
     }
 
-    /// The longest any control-plane node was seen with every core busy (15-second
-    /// samples) [s]; 0 when the nodes' CPU is not shared.
-    pub fn control_plane_saturated_s(&self) -> f64 {
-        self.cp_nodes
-            .as_ref()
-            .map_or(0.0, |n| n.saturated_s.iter().copied().fold(0.0, f64::max))
+    /// The longest any node of `role` was seen with every core busy (15-second samples)
+    /// [s]; 0 when the nodes' CPU is not shared.
+    pub fn saturated_s(&self, role: NodeRole) -> f64 {
+        self.nodes.as_ref().map_or(0.0, |n| n.saturated_s(role))
+    }
+
+    /// The highest busy fraction any node of `role` had over a 15-second window; `None`
+    /// when the nodes' CPU is not shared.
+    pub fn peak_utilisation(&self, role: NodeRole) -> Option<f64> {
+        self.nodes.as_ref().map(|n| n.peak_utilisation(role))
     }
 
     /// The API servers' and etcd's memory now, into their peaks.
@@ -259,6 +267,9 @@ impl World {
             pc_tasks_finished: self.tasks_finished,
             machines_running: self.machines_running,
             clusters_ready: self.clusters_ready,
+            node_utilisation: self.nodes.as_ref().map_or(Vec::new(), |n| {
+                NodeRole::ALL.iter().map(|&r| n.utilisation(r)).collect()
+            }),
         });
     }
 
@@ -267,8 +278,11 @@ impl World {
     pub fn manager_figures(&self) -> Vec<ManagerFigures> {
         self.managers
             .iter()
-            .map(|m| ManagerFigures {
+            .enumerate()
+            .map(|(mi, m)| ManagerFigures {
                 name: m.name.clone(),
+                worker_node: self.nodes.as_ref().map(|n| n.worker_of(mi)),
+                cpu_throttled_s: self.nodes.as_ref().map_or(0.0, |n| n.throttled_s(mi)),
                 cpu_peak_cores: m.cpu_peak_cores,
                 cpu_limit_cores: m.cpu_limit,
                 cpu_seconds: m.cpu_seconds,
@@ -334,6 +348,11 @@ pub struct ManagerFigures {
     pub cpu_peak_cores: f64,
     /// CPU limit [cores].
     pub cpu_limit_cores: f64,
+    /// The worker node (from 1) the scheduler placed its pod on, when the nodes share
+    /// their CPU.
+    pub worker_node: Option<usize>,
+    /// Time its CFS quota held it back (more runnable threads than its limit) [s].
+    pub cpu_throttled_s: f64,
     /// CPU used over the run [core-seconds].
     pub cpu_seconds: f64,
     /// Highest memory [bytes].

@@ -16,7 +16,8 @@ mod commits;
 mod effects;
 mod managers;
 pub mod metrics;
-mod nodes;
+pub(crate) mod nodes;
+pub use nodes::NodeRole;
 mod operations;
 mod pc_calls;
 mod reconciles;
@@ -167,7 +168,7 @@ pub struct World {
     /// Each controller's reconcile cost in the per-controller CPU model.
     reconcile_costs: [ReconcileCost; Controller::ALL.len()],
     /// The control-plane nodes' CPU, when components share it (`nodes.cpu-sharing`).
-    cp_nodes: Option<nodes::CpNodes>,
+    nodes: Option<nodes::Nodes>,
     /// Clusters the workload has applied or scheduled so far (the first create's, then
     /// each later create's).
     applied: u32,
@@ -312,14 +313,13 @@ impl World {
             kind_window: VecDeque::new(),
             applied: fleet.clusters,
             waiting_batches: None,
-            cp_nodes: cfg.nodes.cpu_sharing.then(|| {
-                nodes::CpNodes::new(
-                    cfg.nodes.control_plane.count,
-                    cfg.nodes.control_plane.vcpu,
-                    cfg.kube_apiserver.replicas,
-                    cfg.kube_apiserver.cpu_request.0,
-                    cfg.nodes.etcd.is_none().then_some(cfg.etcd.cpu_request.0),
-                )
+            nodes: cfg.nodes.cpu_sharing.then(|| {
+                let pods = crate::scenario::placement::manager_pods(&cfg);
+                let alloc = crate::scenario::placement::allocatable(&cfg, &cfg.nodes.workers);
+                let placement =
+                    crate::scenario::placement::place(&pods, cfg.nodes.workers.count, alloc)
+                        .expect("validated: every manager's pod fits on a worker");
+                nodes::Nodes::new(&cfg, &placement)
             }),
             reconcile_costs: crate::controllers::cpu::reconcile_costs(&cfg.costs.cpu),
             peaks: ControlPlanePeaks::default(),

@@ -199,11 +199,17 @@ impl World {
     /// The `steady` window: counters at its start and end; finished `d` after it began.
     fn steady_op(&mut self, now: SimTime, started: SimTime, d: SimDuration) -> bool {
         if self.steady_start.is_none() {
-            self.steady_start = Some(Snapshot::take(self, now));
+            self.steady_start = {
+                self.sync_manager_cpu(now);
+                Some(Snapshot::take(self, now))
+            };
         }
         let done = now >= started + d;
         if done {
-            self.steady_end = Some(Snapshot::take(self, now));
+            self.steady_end = {
+                self.sync_manager_cpu(now);
+                Some(Snapshot::take(self, now))
+            };
         }
         done
     }
@@ -434,7 +440,10 @@ impl World {
         }
         if done || stuck_on_quota || now >= self.deadline {
             if self.steady_start.is_some() && self.steady_end.is_none() {
-                self.steady_end = Some(Snapshot::take(self, now));
+                self.steady_end = {
+                    self.sync_manager_cpu(now);
+                    Some(Snapshot::take(self, now))
+                };
             }
             if let (Some(op), Some(t)) = (self.after.get(self.after_i), self.op_started)
                 && !matches!(op, AfterOp::WaitUntil(_))

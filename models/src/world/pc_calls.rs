@@ -141,17 +141,19 @@ impl World {
 
     pub(super) fn pc_answered(&mut self, sched: &mut Scheduler<Event>, rec: u32) {
         let now = sched.now();
-        let Some(r) = self.recs.get_mut(rec) else {
+        let Some(r) = self.recs.get(rec) else {
             return;
         };
-        if r.epoch != self.managers[r.mi].epoch {
+        let mi = r.mi;
+        if r.epoch != self.managers[mi].epoch {
             self.drop_orphan(rec);
             return;
         }
         if self.cfg.costs.cpu_model == CpuModel::PerController {
             // CAPX decodes the answer (the SDK's models) while its worker waits.
-            self.managers[r.mi].cpu_seconds += self.cfg.costs.cpu.pc_call;
+            self.manager_background_cpu(sched, mi, self.cfg.costs.cpu.pc_call);
         }
+        let r = self.recs.get_mut(rec).expect("live reconcile");
         let key = r.key;
         let p = r.pc.as_mut().expect("pc work");
         // Each answered call starts the SDK's retry count afresh.

@@ -171,6 +171,12 @@ impl World {
         let ct = &mut self.ctrls[ci];
         ctrl_advance(ct, now);
         ct.activity[Resource::Cpu as usize] += 1;
+        if self.nodes.is_some() {
+            // A thread of the manager's pod, sharing its node's cores.
+            self.set_activity(now, rec, Resource::Workqueue);
+            self.manager_cpu(sched, mgr, SimDuration::from_secs_f64(cpu), rec);
+            return;
+        }
         let m = &mut self.managers[mgr];
         if m.cpu_busy < m.cores {
             m.cpu_busy += 1;
@@ -178,6 +184,21 @@ impl World {
         } else {
             m.cpu_queue.push_back(rec);
         }
+    }
+
+    /// Reconcile `rec`'s CPU on its node is done: what it took beyond its CPU was the
+    /// wait for cores (its node busy, or its pod at its quota).
+    pub(super) fn reconcile_cpu_done(&mut self, sched: &mut Scheduler<Event>, rec: u32) {
+        let Some(r) = self.recs.get(rec) else { return };
+        if r.epoch != self.managers[r.mi].epoch {
+            self.drop_orphan(rec);
+            return;
+        }
+        let wall = sched.now() - r.cpu_queued_at;
+        let (owner, work) = (Self::owner_of(r.ctrl, r.key), r.cpu);
+        self.metrics.service[Service::Reconcile as usize] += wall.as_secs_f64();
+        self.wait(owner, Resource::Cpu, wall.saturating_sub(work));
+        self.reads_then_work(sched, rec);
     }
 
     /// The CPU of a reconcile of `ctrl` for `key` that makes `plan` in manager instance

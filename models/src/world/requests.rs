@@ -232,7 +232,7 @@ impl World {
         };
         self.metrics.service[Service::ApiServer as usize] += d.as_secs_f64();
         self.wait(owner, Resource::ApfQueue, waited);
-        if self.cp_nodes.is_some() {
+        if self.nodes.is_some() {
             // Its CPU is work on the node, shared with everything else there; the rest of
             // its processing (webhooks, waits) follows. On an idle node it takes `d`, as
             // without sharing: its CPU is part of its processing time.

@@ -296,11 +296,19 @@ fn write_timeline(path: &Path, rows: &[TimelineRow]) -> anyhow::Result<()> {
         .collect();
     let mut text = String::from("t_s,");
     text.push_str(&ctrl_names.join(","));
-    text.push_str(",apf_seats_in_use,apf_queued,etcd_db_bytes,pc_tasks_running,pc_tasks_waiting,pc_tasks_finished,machines_running,clusters_ready\n");
+    text.push_str(",apf_seats_in_use,apf_queued,etcd_db_bytes,pc_tasks_running,pc_tasks_waiting,pc_tasks_finished,machines_running,clusters_ready");
+    // Where the nodes share their CPU: the busiest node of each role, busy fraction.
+    let shared = rows.first().is_some_and(|r| !r.node_utilisation.is_empty());
+    if shared {
+        for role in models::world::NodeRole::ALL {
+            text.push_str(&format!(",cpu_busiest_{}", role.name().replace('-', "_")));
+        }
+    }
+    text.push('\n');
     for r in rows {
         let depths: Vec<String> = r.queue_depth.iter().map(|d| d.to_string()).collect();
         text.push_str(&format!(
-            "{},{},{},{},{},{},{},{},{},{}\n",
+            "{},{},{},{},{},{},{},{},{},{}",
             r.t_s,
             depths.join(","),
             r.seats_in_use,
@@ -312,6 +320,12 @@ fn write_timeline(path: &Path, rows: &[TimelineRow]) -> anyhow::Result<()> {
             r.machines_running,
             r.clusters_ready
         ));
+        if shared {
+            for u in &r.node_utilisation {
+                text.push_str(&format!(",{u:.4}"));
+            }
+        }
+        text.push('\n');
     }
     let tmp = path.with_extension("csv.partial");
     let mut f = std::fs::File::create(&tmp)

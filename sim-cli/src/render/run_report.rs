@@ -193,13 +193,21 @@ fn controllers_section(r: &RunReport) -> String {
     o
 }
 
-/// One row per manager pod: CPU, memory, OOM kills, restarts and token waits.
+/// One row per manager pod: its node, CPU and throttling, memory, OOM kills, restarts and
+/// token waits.
 fn managers_section(r: &RunReport) -> String {
     let mut o = String::new();
-    let mut t = Table::new(&[
-        ("manager", Align::Left),
-        ("CPU peak", Align::Right),
-        ("limit", Align::Right),
+    // Where the pods share their nodes' CPU: which worker, and time held by the quota.
+    let placed = r.managers.iter().any(|m| m.worker_node.is_some());
+    let mut cols = vec![("manager", Align::Left)];
+    if placed {
+        cols.push(("node", Align::Right));
+    }
+    cols.extend([("CPU peak", Align::Right), ("limit", Align::Right)]);
+    if placed {
+        cols.push(("throttled", Align::Right));
+    }
+    cols.extend([
         ("memory peak", Align::Right),
         ("limit", Align::Right),
         ("OOM", Align::Right),
@@ -207,11 +215,20 @@ fn managers_section(r: &RunReport) -> String {
         ("token wait p99", Align::Right),
         ("token wait total", Align::Right),
     ]);
+    let mut t = Table::new(&cols);
     for m in &r.managers {
-        t.row(vec![
-            m.name.clone(),
+        let mut row = vec![m.name.clone()];
+        if placed {
+            row.push(m.worker_node.map_or("-".into(), |n| format!("worker {n}")));
+        }
+        row.extend([
             format!("{:.2}", m.cpu_peak_cores),
             format!("{}", m.cpu_limit_cores),
+        ]);
+        if placed {
+            row.push(secs(m.cpu_throttled_s));
+        }
+        row.extend([
             bytes(m.memory_peak_bytes),
             bytes(m.memory_limit_bytes),
             m.oom_kills.to_string(),
@@ -219,8 +236,13 @@ fn managers_section(r: &RunReport) -> String {
             secs(m.rate_limiter_wait_p99_s),
             secs(m.rate_limiter_wait_total_s),
         ]);
+        t.row(row);
     }
-    o.push_str("\nManagers (CPU: peak 1-minute average, cores)\n");
+    o.push_str(if placed {
+        "\nManagers (CPU: peak 1-minute average, cores; throttled: time held at the CPU limit)\n"
+    } else {
+        "\nManagers (CPU: peak 1-minute average, cores)\n"
+    });
     o.push_str(&indent(&t.render()));
     o
 }
@@ -278,32 +300,51 @@ fn prism_central_section(r: &RunReport) -> String {
     o
 }
 
-/// The management cluster's peak demand per node role against its nodes.
+/// The management cluster's peak demand per node role against its nodes; where the
+/// components share the nodes' CPU, the busiest node's peak use and time saturated.
 fn capacity_section(r: &RunReport) -> String {
     let mut o = String::new();
-    let mut t = Table::new(&[
+    let shared = r.capacity.iter().any(|c| c.cpu_peak_utilisation.is_some());
+    let mut cols = vec![
         ("node role", Align::Left),
         ("runs", Align::Left),
         ("nodes", Align::Right),
         ("CPU/node", Align::Right),
         ("vCPU", Align::Right),
+    ];
+    if shared {
+        cols.extend([("busiest", Align::Right), ("saturated", Align::Right)]);
+    }
+    cols.extend([
         ("memory/node", Align::Right),
         ("RAM", Align::Right),
         ("", Align::Left),
     ]);
+    let mut t = Table::new(&cols);
     for c in &r.capacity {
-        t.row(vec![
+        let mut row = vec![
             c.role.clone(),
             c.runs.clone(),
             c.nodes.to_string(),
             format!("{:.2}", c.cpu_demand_cores),
             format!("{}", c.cpu_capacity_cores),
+        ];
+        if shared {
+            row.push(c.cpu_peak_utilisation.map_or("-".into(), pct));
+            row.push(secs(c.saturated_s));
+        }
+        row.extend([
             bytes(c.memory_demand_bytes),
             bytes(c.memory_capacity_bytes),
             if c.fits { "ok".into() } else { "OOM".into() },
         ]);
+        t.row(row);
     }
-    o.push_str("\nManagement cluster demand (peak, per node)\n");
+    o.push_str(if shared {
+        "\nManagement cluster demand (peak, per node; busiest: the busiest node's peak CPU use over 15 s)\n"
+    } else {
+        "\nManagement cluster demand (peak, per node)\n"
+    });
     o.push_str(&indent(&t.render()));
     o
 }

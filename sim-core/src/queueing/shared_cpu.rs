@@ -57,6 +57,11 @@ struct Class<J> {
     /// The finish of its background thread, if it has work: work nobody waits for
     /// queues on one thread, so adding some is one update, not one job.
     background: Option<f64>,
+    /// Seconds its quota held it back: more runnable threads than its limit, and the
+    /// limit reached (CFS throttling; the node's own saturation is not counted).
+    throttled_s: f64,
+    /// CPU seconds it has had.
+    done: f64,
 }
 
 impl<J> Class<J> {
@@ -122,6 +127,8 @@ impl<J> SharedCpu<J> {
             cores: 0.0,
             jobs: BinaryHeap::new(),
             background: None,
+            throttled_s: 0.0,
+            done: 0.0,
         });
         self.classes.len() - 1
     }
@@ -144,6 +151,30 @@ impl<J> SharedCpu<J> {
     /// Runnable threads of class `k`, its background thread included.
     pub fn class_jobs(&self, k: usize) -> usize {
         self.classes[k].threads()
+    }
+
+    /// Seconds class `k`'s CFS quota held it back, up to the last event.
+    pub fn class_throttled_s(&self, k: usize) -> f64 {
+        self.classes[k].throttled_s
+    }
+
+    /// CPU seconds class `k` has had, up to `now`.
+    pub fn class_cpu_seconds(&mut self, now: SimTime, k: usize) -> f64 {
+        self.advance(now);
+        self.classes[k].done
+    }
+
+    /// The process of class `k` is killed at `now`: its threads go, unfinished; returns
+    /// their jobs.
+    pub fn kill_class(&mut self, now: SimTime, k: usize) -> Vec<J> {
+        self.advance(now);
+        let c = &mut self.classes[k];
+        c.background = None;
+        let jobs = std::mem::take(&mut c.jobs);
+        self.allocate();
+        jobs.into_iter()
+            .map(|Reverse((_, _, JobSlot(j)))| j)
+            .collect()
     }
 
     /// Work that nobody waits for, on class `class`'s background thread (after what it
@@ -219,9 +250,14 @@ impl<J> SharedCpu<J> {
             return;
         }
         for c in &mut self.classes {
-            if c.threads() > 0 {
-                c.clock += dt * c.cores / c.threads() as f64;
+            let threads = c.threads() as f64;
+            if threads > 0.0 {
+                c.clock += dt * c.cores / threads;
+                c.done += dt * c.cores;
                 self.done += dt * c.cores;
+                if threads > c.limit && c.cores >= c.limit - 1e-12 {
+                    c.throttled_s += dt;
+                }
             }
         }
     }
@@ -315,6 +351,45 @@ mod tests {
         assert!((end.as_secs_f64() - 3.0).abs() < 1e-6);
         assert_eq!(cpu.finish(end), vec![9]);
         assert_eq!(cpu.class_jobs(k), 0);
+    }
+
+    #[test]
+    fn a_quota_throttles_only_a_class_that_wants_more_than_its_limit() {
+        let mut cpu = SharedCpu::new(4.0);
+        let capped = cpu.add_class(1.0, 0.5);
+        let free = cpu.add_class(1.0, 2.0);
+        // Two 1-s threads under a 0.5-core quota: 2 CPU-s at 0.5 cores, throttled 4 s.
+        cpu.start(t(0.0), capped, SimDuration::from_secs(1), 0);
+        cpu.start(t(0.0), capped, SimDuration::from_secs(1), 1);
+        // One 1-s thread under a 2-core quota: it can use one core only, never throttled.
+        cpu.start(t(0.0), free, SimDuration::from_secs(1), 2);
+        let mut done = Vec::new();
+        while let Some(at) = cpu.next_finish() {
+            for j in cpu.finish(at) {
+                done.push((j, at.as_secs_f64()));
+            }
+        }
+        assert!((done[0].1 - 1.0).abs() < 1e-6 && done[0].0 == 2);
+        assert!((done[2].1 - 4.0).abs() < 1e-6);
+        assert!((cpu.class_throttled_s(capped) - 4.0).abs() < 1e-6);
+        assert_eq!(cpu.class_throttled_s(free), 0.0);
+        assert!((cpu.class_cpu_seconds(t(5.0), capped) - 2.0).abs() < 1e-6);
+    }
+
+    #[test]
+    fn a_killed_class_gives_its_cores_back_at_once() {
+        let mut cpu = SharedCpu::new(1.0);
+        let a = cpu.add_class(1.0, f64::INFINITY);
+        let b = cpu.add_class(1.0, f64::INFINITY);
+        cpu.start(t(0.0), a, SimDuration::from_secs(10), 7);
+        cpu.start(t(0.0), b, SimDuration::from_secs(1), 8);
+        // Half a core each until a is killed at 1 s; b then has the core: 0.5 CPU-s
+        // left, done at 1.5 s.
+        assert_eq!(cpu.kill_class(t(1.0), a), vec![7]);
+        assert_eq!(cpu.class_jobs(a), 0);
+        let at = cpu.next_finish().unwrap();
+        assert!((at.as_secs_f64() - 1.5).abs() < 1e-6);
+        assert_eq!(cpu.finish(at), vec![8]);
     }
 
     #[test]

@@ -4,7 +4,7 @@
 use super::NodeRoleDemand;
 use crate::kinds::Controller;
 use crate::scenario::config::ModelConfig;
-use crate::world::World;
+use crate::world::{NodeRole, World};
 
 pub(super) fn workers_of(cfg: &ModelConfig, c: Controller) -> u32 {
     let m = cfg.managers()[c.manager()].1;
@@ -41,10 +41,10 @@ pub(super) fn demand(world: &World, cfg: &ModelConfig, db_peak: u64) -> Vec<Node
                 memory_demand_bytes: mem,
                 memory_capacity_bytes: pool.memory.0 as f64,
                 saturated_s: 0.0,
+                cpu_peak_utilisation: None,
                 fits: mem <= pool.memory.0 as f64,
             }
         };
-    let saturated = world.control_plane_saturated_s();
     match &n.etcd {
         Some(pool) => {
             out.push(role(
@@ -54,7 +54,6 @@ pub(super) fn demand(world: &World, cfg: &ModelConfig, db_peak: u64) -> Vec<Node
                 api_cpu,
                 api_mem,
             ));
-            out[0].saturated_s = saturated;
             out.push(role("etcd", "etcd", pool, etcd_cpu, etcd_mem));
         }
         None => {
@@ -65,21 +64,43 @@ pub(super) fn demand(world: &World, cfg: &ModelConfig, db_peak: u64) -> Vec<Node
                 api_cpu + etcd_cpu,
                 api_mem + etcd_mem,
             ));
-            out[0].saturated_s = saturated;
         }
     }
-    // Controllers are spread over the worker nodes; demand per node is the total over the
-    // node count (the scheduler packs by requests, which this leaves out).
+    // The managers on the workers: where the scheduler placed their pods, the busiest
+    // node's sum of its pods' peaks; otherwise spread evenly over the nodes.
     let mf = world.manager_figures();
-    let cpu: f64 = mf.iter().map(|x| x.cpu_peak_cores).sum();
-    let mem: f64 = mf.iter().map(|x| x.memory_peak_bytes).sum();
-    let workers = n.workers.count.max(1) as f64;
+    let workers = n.workers.count.max(1) as usize;
+    let mut per_node = vec![(0.0, 0.0); workers];
+    for (i, m) in mf.iter().enumerate() {
+        let node = m.worker_node.map_or(i % workers, |w| w - 1);
+        per_node[node].0 += m.cpu_peak_cores;
+        per_node[node].1 += m.memory_peak_bytes;
+    }
+    let (cpu, mem) = match mf.first().and_then(|m| m.worker_node) {
+        Some(_) => per_node
+            .iter()
+            .fold((0.0f64, 0.0f64), |a, b| (a.0.max(b.0), a.1.max(b.1))),
+        None => {
+            let sum = per_node
+                .iter()
+                .fold((0.0, 0.0), |a, b| (a.0 + b.0, a.1 + b.1));
+            (sum.0 / workers as f64, sum.1 / workers as f64)
+        }
+    };
     out.push(role(
         "workers",
         "CAPI, CABPK, KCP and CAPX managers",
         &n.workers,
-        cpu / workers,
-        mem / workers,
+        cpu,
+        mem,
     ));
+    for r in &mut out {
+        let node_role = NodeRole::ALL
+            .into_iter()
+            .find(|x| x.name() == r.role)
+            .expect("a role of NodeRole");
+        r.saturated_s = world.saturated_s(node_role);
+        r.cpu_peak_utilisation = world.peak_utilisation(node_role);
+    }
     out
 }

@@ -257,6 +257,14 @@ pub struct ManagerReport {
     pub cpu_peak_cores: f64,
     /// CPU limit [cores].
     pub cpu_limit_cores: f64,
+    /// The worker node (from 1) the scheduler placed its pod on; absent when the nodes'
+    /// CPU is not shared.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub worker_node: Option<usize>,
+    /// Time its CFS quota held it back: more runnable threads than its CPU limit [s];
+    /// absent when none.
+    #[serde(skip_serializing_if = "is_zero_f64")]
+    pub cpu_throttled_s: f64,
     /// Highest memory [bytes].
     pub memory_peak_bytes: f64,
     /// Memory limit [bytes].
@@ -347,6 +355,10 @@ pub struct NodeRoleDemand {
     /// only where its components share the node's CPU, absent otherwise).
     #[serde(skip_serializing_if = "is_zero_f64")]
     pub saturated_s: f64,
+    /// The highest busy fraction any node of the role had over a 15-second window (only
+    /// where its components share the node's CPU, absent otherwise).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cpu_peak_utilisation: Option<f64>,
     /// Whether demand fits (memory above capacity is an OOM kill).
     pub fits: bool,
 }

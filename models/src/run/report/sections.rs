@@ -124,6 +124,8 @@ pub(super) fn managers(mf: &[ManagerFigures]) -> Vec<ManagerReport> {
             name: x.name.to_string(),
             cpu_peak_cores: x.cpu_peak_cores,
             cpu_limit_cores: x.cpu_limit_cores,
+            worker_node: x.worker_node,
+            cpu_throttled_s: x.cpu_throttled_s,
             memory_peak_bytes: x.memory_peak_bytes,
             memory_limit_bytes: x.memory_limit_bytes,
             oom_kills: x.oom_kills,

@@ -1,0 +1,41 @@
+//! The management cluster's nodes as a scenario states them: pools of identical nodes
+//! and what the kubelet keeps from pods on each.
+
+use serde::{Deserialize, Serialize};
+
+use crate::units::{Bytes, Cores};
+
+/// A group of identical nodes.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct NodePool {
+    /// Nodes [count].
+    pub count: u32,
+    /// vCPU per node.
+    pub vcpu: f64,
+    /// Memory per node.
+    pub memory: Bytes,
+}
+
+/// The management cluster's nodes.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct NodesConfig {
+    /// Whether every component shares its node's CPU (CFS). Off: a manager's reconciles
+    /// take slots of its CPU limit; the nodes' CPU is only reported as demand.
+    pub cpu_sharing: bool,
+    /// CPU kept from pods on every node (kube- and system-reserved, DaemonSets).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reserved_cpu: Option<Cores>,
+    /// Memory kept from pods on every node (as `reserved-cpu`).
+    pub reserved_memory: Bytes,
+    /// The kubelet's hard eviction threshold `memory.available`, also kept from pods.
+    pub eviction_hard_memory: Bytes,
+    /// Control-plane nodes (API server; etcd too unless dedicated).
+    pub control_plane: NodePool,
+    /// Dedicated etcd nodes, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub etcd: Option<NodePool>,
+    /// Worker nodes running the controllers.
+    pub workers: NodePool,
+}
