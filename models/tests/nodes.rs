@@ -207,3 +207,64 @@ fn one_worker_core_is_split_between_the_managers_by_their_cpu_requests() {
         .unwrap();
     assert!(capx.cpu_throttled_s > 3000.0, "{}", capx.cpu_throttled_s);
 }
+
+/// A ready fleet of 100 clusters of 10 machines held steady for 12 h; with `restart`,
+/// every manager restarts at once at 8 h and relists every kind it caches.
+fn relist(restart: bool, sets: &[&str]) -> RunReport {
+    use models::scenario::faults::Fault;
+    use sim_core::SimDuration;
+    let overrides: Vec<Override> = sets.iter().map(|s| s.parse().unwrap()).collect();
+    let mut plan = RunPlan::new(
+        presets::resolve(Tier::Small, &overrides).unwrap(),
+        "small",
+        FleetSpec::all_at_once(100, 10, 1),
+        1,
+    );
+    plan.after = vec![models::scenario::operations::AfterOp::Steady(
+        SimDuration::from_hours(12),
+    )];
+    if restart {
+        plan.faults = (0..4)
+            .map(|manager| Fault::ControllerRestart {
+                manager,
+                at: SimDuration::from_hours(8),
+                every: None,
+            })
+            .collect();
+    }
+    run(&plan).expect("run completes").report
+}
+
+#[test]
+fn every_manager_relisting_at_once_peaks_the_api_servers_memory_and_can_oom_them() {
+    let (calm, restarted) = (relist(false, &[]), relist(true, &[]));
+    let peak = |r: &RunReport| control_plane(r).memory_demand_bytes;
+    let rise = peak(&restarted) - peak(&calm);
+    // At least CAPI's LIST of its 1,000 Machines (4 KiB each) is held at once, at
+    // `list-memory-per-byte` 2; at most every manager's every informer's LIST at once,
+    // each no larger than all of etcd's live objects.
+    let machine_list = 2.0 * 1000.0 * 4096.0;
+    let everything = 2.0 * 4.0 * 2.0 * restarted.etcd.live_bytes as f64;
+    assert!(
+        rise >= machine_list && rise <= everything,
+        "the relist adds {rise} bytes; expected between {machine_list} and {everything}"
+    );
+    // With the LIST responses left out, the restart adds nothing to the peak.
+    let off = ["kube-apiserver.list-memory-per-byte=0"];
+    let (calm_off, restarted_off) = (relist(false, &off), relist(true, &off));
+    assert!(peak(&restarted_off) <= peak(&calm_off) + 1.0);
+    // A control-plane node with room for the calm peak but not the relist's: OOM.
+    let node = (peak(&calm) + rise / 2.0) as u64;
+    let memory = format!("nodes.control-plane.memory={node}");
+    let (calm, restarted) = (relist(false, &[&memory]), relist(true, &[&memory]));
+    assert!(control_plane(&calm).fits);
+    assert!(!control_plane(&restarted).fits);
+    assert!(
+        !restarted
+            .checklist
+            .iter()
+            .find(|c| c.name == "No OOM kills")
+            .unwrap()
+            .pass
+    );
+}

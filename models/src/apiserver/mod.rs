@@ -13,6 +13,11 @@ use apf::{PriorityLevel, PriorityLevelConfig};
 pub(crate) struct ApiServerRt {
     pub(crate) levels: Vec<PriorityLevel<u32>>,
     pub(crate) cpu_seconds: f64,
+    /// Memory held by the LIST responses it is building and sending [bytes].
+    pub(crate) list_bytes: f64,
+    /// Its memory at the last 15-second sample, LIST responses left out: base, watch
+    /// cache, event rings, watchers [bytes].
+    pub(crate) sampled_bytes: f64,
 }
 
 impl ApiServerRt {
@@ -29,6 +34,8 @@ impl ApiServerRt {
                     .map(|(l, &s)| PriorityLevel::new(l, s))
                     .collect(),
                 cpu_seconds: 0.0,
+                list_bytes: 0.0,
+                sampled_bytes: 0.0,
             })
             .collect()
     }

@@ -297,6 +297,9 @@ pub struct ApiServerConfig {
     pub watch_cache_max_events: u64,
     /// One open watch's goroutines and buffers.
     pub memory_per_watch: Bytes,
+    /// Memory a LIST response holds while it is built and sent, per byte of the objects
+    /// it returns; `0` leaves it out.
+    pub list_memory_per_byte: f64,
 }
 
 impl ApiServerConfig {

@@ -137,6 +137,13 @@ impl ModelConfig {
                 "must be between 1 and 20 (a decoded object is 2 to 5 times its stored bytes)",
             ));
         }
+        if !(0.0..=20.0).contains(&api.list_memory_per_byte) {
+            return Err(err(
+                "kube-apiserver.list-memory-per-byte".into(),
+                api.list_memory_per_byte.to_string(),
+                "must be between 0 (left out) and 20",
+            ));
+        }
         let w = api.watch_cache_event_window.0;
         if !(w == 0.0 || (1.0..=3600.0).contains(&w)) {
             return Err(err(

@@ -222,20 +222,41 @@ impl World {
                 mem += wc.ring_bytes(events, self.cfg.costs.object_size.of(k) as f64);
             }
         }
-        let watches = (0..self.apiservers.len())
-            .map(|r| {
-                self.managers
-                    .iter()
-                    .filter(|m| m.up && m.replica as usize == r)
-                    .map(|m| self.informer_kinds(m.kind).count() as u64)
-                    .sum::<u64>()
-            })
-            .max()
-            .unwrap_or(0);
-        mem += wc.watchers_bytes(watches);
-        self.peaks.apiserver_memory_bytes = self.peaks.apiserver_memory_bytes.max(mem);
+        for r in 0..self.apiservers.len() {
+            let watches = self
+                .managers
+                .iter()
+                .filter(|m| m.up && m.replica as usize == r)
+                .map(|m| self.informer_kinds(m.kind).count() as u64)
+                .sum::<u64>();
+            let a = &mut self.apiservers[r];
+            a.sampled_bytes = mem + wc.watchers_bytes(watches);
+            let now = a.sampled_bytes + a.list_bytes;
+            self.peaks.apiserver_memory_bytes = self.peaks.apiserver_memory_bytes.max(now);
+        }
         let etcd = self.cfg.etcd.memory_base.0 + self.store.memory_bytes(&self.cfg.etcd.memory());
         self.peaks.etcd_memory_bytes = self.peaks.etcd_memory_bytes.max(etcd);
+    }
+
+    /// Replica `replica` starts (`sign` 1) or finishes (-1) a LIST response of `objects`
+    /// of `object_bytes` each: it holds `list-memory-per-byte` of its bytes meanwhile.
+    /// Responses come and go between samples, so the peak is taken here.
+    pub(super) fn list_response_held(
+        &mut self,
+        replica: usize,
+        objects: u32,
+        object_bytes: u32,
+        sign: f64,
+    ) {
+        let per = self.cfg.kube_apiserver.list_memory_per_byte;
+        if per <= 0.0 {
+            return;
+        }
+        let a = &mut self.apiservers[replica];
+        a.list_bytes =
+            (a.list_bytes + sign * per * f64::from(objects) * f64::from(object_bytes)).max(0.0);
+        let now = a.sampled_bytes + a.list_bytes;
+        self.peaks.apiserver_memory_bytes = self.peaks.apiserver_memory_bytes.max(now);
     }
 
     /// Appends the gauges' values now to the timeline.

@@ -14,7 +14,7 @@ use crate::controllers;
 use crate::controllers::cpu;
 use crate::controllers::manager::ctrl_advance;
 use crate::controllers::workqueue::Priority;
-use crate::kinds::{Controller, KeySpace};
+use crate::kinds::{Controller, KeySpace, ObjKind};
 use crate::objects::MachineState;
 use crate::providers::capx;
 use crate::recipe::{self, Outcome, Plan};
@@ -292,7 +292,13 @@ impl World {
         if let Some(objects) = r.plan.uncached_list.take() {
             let (mgr, owner) = (r.mi as u8, Self::owner_of(r.ctrl, r.key));
             self.metrics.mechanisms.uncached_lists += 1;
-            self.issue(sched, Some(rec), mgr, Op::ListUncached { objects }, owner);
+            // KCP's LIST of its cluster's Machines.
+            let object_bytes = self.cfg.costs.object_size.of(ObjKind::Machine) as u32;
+            let op = Op::ListUncached {
+                objects,
+                object_bytes,
+            };
+            self.issue(sched, Some(rec), mgr, op, owner);
             return;
         }
         if r.plan.workload_calls > 0 {

@@ -17,17 +17,21 @@ pub(super) enum Op {
     Write(Write),
     /// A GET served from etcd (the Lease read before a renewal).
     Read,
-    /// A LIST of every object of a kind (a relist after a restart).
+    /// A LIST of every object of a kind (a relist after a restart), of `object_bytes`
+    /// each.
     List {
         objects: u32,
+        object_bytes: u32,
     },
     /// A reconcile's GET of a Secret or ConfigMap, which its manager does not cache:
     /// through its limiter; the API server's quorum read from etcd is part of its
     /// `read-processing` time.
     GetUncached,
-    /// A reconcile's LIST through the API reader (uncached), returning `objects`.
+    /// A reconcile's LIST through the API reader (uncached), returning `objects` of
+    /// `object_bytes` each.
     ListUncached {
         objects: u32,
+        object_bytes: u32,
     },
     /// A dry-run server-side apply: a PATCH the API server admits and processes, and
     /// etcd never sees.
@@ -88,7 +92,7 @@ impl World {
         };
         let width = match op {
             // LIST: one seat per 100 objects, capped at 10.
-            Op::List { objects } | Op::ListUncached { objects } => {
+            Op::List { objects, .. } | Op::ListUncached { objects, .. } => {
                 objects.div_ceil(100).clamp(1, 10)
             }
             _ => 1,
@@ -225,8 +229,16 @@ impl World {
                 let d = api.read_processing.sample_duration(&mut self.rng_api);
                 (d, d.as_secs_f64() * 0.5)
             }
-            Op::List { objects } | Op::ListUncached { objects } => {
+            Op::List {
+                objects,
+                object_bytes,
+            }
+            | Op::ListUncached {
+                objects,
+                object_bytes,
+            } => {
                 let cpu = api.list_cpu_per_object * f64::from(objects);
+                self.list_response_held(replica, objects, object_bytes, 1.0);
                 (SimDuration::from_secs_f64(cpu), cpu)
             }
         };
@@ -263,6 +275,20 @@ impl World {
         self.record_latency(r.op, now - r.arrived);
         if !ok {
             self.metrics.api_failed += 1;
+        }
+        if let (
+            true,
+            Op::List {
+                objects,
+                object_bytes,
+            }
+            | Op::ListUncached {
+                objects,
+                object_bytes,
+            },
+        ) = (r.executing, r.op)
+        {
+            self.list_response_held(r.replica as usize, objects, object_bytes, -1.0);
         }
         if r.executing {
             let (replica, level) = (r.replica as usize, r.level as usize);
