@@ -25,6 +25,9 @@ pub fn relieve(resource: &str, at: &str) -> String {
         "rate-limiter" => format!(
             "raise {manager}.kube-api-qps and kube-api-burst, or shard {manager} (topology.controller-shards)"
         ),
+        "controller-cpu" if at.contains("worker node") => format!(
+            "larger or more worker nodes (nodes.workers.vcpu, nodes.workers.count), or raise {manager}.cpu-request (its share of a busy node)"
+        ),
         "controller-cpu" => format!("raise {manager}.cpu-limit, or shard {manager}"),
         "prism-central" if at.contains("429") => {
             "a larger prism-central.size (a higher API rate limit), or more Prism Centrals (topology.prism-centrals)".to_string()
@@ -77,6 +80,13 @@ mod tests {
         assert!(
             relieve("controller-cpu", "capi-kubeadm-bootstrap CPU limit")
                 .contains("capi-kubeadm-bootstrap.cpu-limit")
+        );
+        assert!(
+            relieve(
+                "controller-cpu",
+                "capi-kubeadm-bootstrap CPU (worker node saturated)"
+            )
+            .contains("nodes.workers.vcpu")
         );
         assert!(relieve("prism-central", "task slots").contains("max-concurrent-tasks"));
         assert!(relieve_item("Controller CPU < 80% of limits").contains("cpu-limit"));

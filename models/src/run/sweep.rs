@@ -210,6 +210,22 @@ pub fn figures_of(r: &RunReport) -> BTreeMap<String, f64> {
         "oom_kills",
         r.managers.iter().map(|m| f64::from(m.oom_kills)).sum(),
     );
+    put(
+        "controller_cpu_throttled_s_max",
+        max(r.managers.iter().map(|m| m.cpu_throttled_s).collect()),
+    );
+    // Each node role's busiest node, where the components share their nodes' CPU.
+    for c in &r.capacity {
+        let role = c.role.replace('-', "_");
+        if let Some(u) = c.cpu_peak_utilisation {
+            put(&format!("node_cpu_peak_fraction_{role}"), u);
+            put(&format!("node_saturated_s_{role}"), c.saturated_s);
+        }
+        put(
+            &format!("node_memory_peak_bytes_{role}"),
+            c.memory_demand_bytes,
+        );
+    }
     // The checklist's own values, where they differ from the figures above: the reconcile
     // p99 of the controllers it watches, and the longest stretch above the depth threshold.
     for (prefix, name) in [

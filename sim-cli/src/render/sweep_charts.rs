@@ -146,6 +146,22 @@ pub fn line_charts(th: &Thresholds) -> Vec<LineChart> {
             )),
         ),
         LineChart(
+            "control-plane-cpu",
+            "Busiest control-plane node's CPU (API servers, stacked etcd)",
+            "node_cpu_peak_fraction_control_plane",
+            "peak 15-s CPU use / vCPU [%]".into(),
+            100.0,
+            Some((100.0, "saturated: every core busy".into())),
+        ),
+        LineChart(
+            "workers-cpu",
+            "Busiest worker node's CPU (the managers' pods)",
+            "node_cpu_peak_fraction_workers",
+            "peak 15-s CPU use / vCPU [%]".into(),
+            100.0,
+            Some((100.0, "saturated: every core busy".into())),
+        ),
+        LineChart(
             "controller-memory",
             "Fullest controller pod's memory over its limit",
             "controller_memory_fraction_max",

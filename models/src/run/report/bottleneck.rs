@@ -88,16 +88,22 @@ fn bottleneck_at(world: &World, resource: &str, mf: &[ManagerFigures]) -> String
                 .map(|m| (format!("{} client", m.name), m.limiter_wait_total_s))
                 .collect(),
         ),
-        "controller-cpu" => argmax(
-            mf.iter()
-                .map(|m| {
-                    (
-                        format!("{} CPU limit", m.name),
-                        m.cpu_peak_cores / m.cpu_limit_cores,
-                    )
-                })
-                .collect(),
-        ),
+        "controller-cpu" => {
+            // Held by its own quota, or by its worker node's cores (shared by weight).
+            let saturated = world.saturated_s(crate::world::NodeRole::Worker);
+            argmax(
+                mf.iter()
+                    .map(|m| {
+                        let at = if m.worker_node.is_some() && saturated > m.cpu_throttled_s {
+                            format!("{} CPU (worker node saturated)", m.name)
+                        } else {
+                            format!("{} CPU limit", m.name)
+                        };
+                        (at, m.cpu_peak_cores / m.cpu_limit_cores)
+                    })
+                    .collect(),
+            )
+        }
         "prism-central" => {
             let retry = world.config().prism_central.retry_interval.0;
             let slot_wait: f64 = world
