@@ -87,8 +87,17 @@ fn an_idle_control_plane_runs_the_same_on_half_the_cores() {
     );
     let p99 = |r: &RunReport| r.apiserver.mutating_p99_s;
     assert!((p99(&a) - p99(&b)).abs() < 0.01 * p99(&a));
-    assert_eq!(control_plane(&a).saturated_s, 0.0);
-    assert_eq!(control_plane(&b).saturated_s, 0.0);
+    // Every core busy only for moments (a burst of more requests than cores).
+    assert!(
+        control_plane(&a).saturated_s < 1.0,
+        "{}",
+        control_plane(&a).saturated_s
+    );
+    assert!(
+        control_plane(&b).saturated_s < 1.0,
+        "{}",
+        control_plane(&b).saturated_s
+    );
 }
 
 #[test]

@@ -194,7 +194,7 @@ impl World {
         self.check_finished(sched, now);
     }
 
-    /// The longest any node of `role` was seen with every core busy (15-second samples)
+    /// The longest any node of `role` had every core busy (exact, up to the last sample)
     /// [s]; 0 when the nodes' CPU is not shared.
     pub fn saturated_s(&self, role: NodeRole) -> f64 {
         self.nodes.as_ref().map_or(0.0, |n| n.saturated_s(role))

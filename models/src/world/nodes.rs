@@ -62,7 +62,7 @@ pub(crate) struct Nodes {
     /// Each node's pending "next thread finishes" event and its time. It may come early
     /// (the node slowed down since): it then finds nothing done and is set again.
     due: Vec<Option<(EventId, SimTime)>>,
-    /// Seconds each node was seen saturated (15-second samples).
+    /// Seconds each node had every core busy, up to the last sample.
     saturated_s: Vec<f64>,
     /// Each node's CPU seconds at the last sample.
     sampled: Vec<f64>,
@@ -146,13 +146,11 @@ impl Nodes {
         }
     }
 
-    /// A `secs`-second sample of each node at `now`: saturated when every core is busy;
-    /// its busy fraction over the window.
+    /// A `secs`-second sample of each node at `now`: its time saturated so far and its
+    /// busy fraction over the window.
     pub(crate) fn sample(&mut self, now: SimTime, secs: f64) {
         for (n, cpu) in self.cpus.iter_mut().enumerate() {
-            if cpu.busy_cores() >= cpu.cores() - 1e-9 {
-                self.saturated_s[n] += secs;
-            }
+            self.saturated_s[n] = cpu.saturated_s(now);
             let done = cpu.cpu_seconds(now);
             let u = ((done - self.sampled[n]) / (secs * cpu.cores())).min(1.0);
             self.sampled[n] = done;

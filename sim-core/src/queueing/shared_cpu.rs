@@ -99,6 +99,8 @@ pub struct SharedCpu<J> {
     seq: u64,
     /// CPU seconds done, all classes.
     done: f64,
+    /// Seconds with every core busy.
+    saturated_s: f64,
 }
 
 impl<J> SharedCpu<J> {
@@ -110,6 +112,7 @@ impl<J> SharedCpu<J> {
             last: SimTime::ZERO,
             seq: 0,
             done: 0.0,
+            saturated_s: 0.0,
         }
     }
 
@@ -187,6 +190,12 @@ impl<J> SharedCpu<J> {
         self.allocate();
     }
 
+    /// Seconds every core was busy, up to `now`.
+    pub fn saturated_s(&mut self, now: SimTime) -> f64 {
+        self.advance(now);
+        self.saturated_s
+    }
+
     /// CPU seconds done up to `now`, all classes.
     pub fn cpu_seconds(&mut self, now: SimTime) -> f64 {
         self.advance(now);
@@ -248,6 +257,9 @@ impl<J> SharedCpu<J> {
         self.last = self.last.max(now);
         if dt <= 0.0 {
             return;
+        }
+        if self.busy_cores() >= self.cores - 1e-9 {
+            self.saturated_s += dt;
         }
         for c in &mut self.classes {
             let threads = c.threads() as f64;
@@ -372,6 +384,8 @@ mod tests {
         assert!((done[0].1 - 1.0).abs() < 1e-6 && done[0].0 == 2);
         assert!((done[2].1 - 4.0).abs() < 1e-6);
         assert!((cpu.class_throttled_s(capped) - 4.0).abs() < 1e-6);
+        // 1.5 cores busy for 1 s, then 0.5: never all four.
+        assert_eq!(cpu.saturated_s(t(4.0)), 0.0);
         assert_eq!(cpu.class_throttled_s(free), 0.0);
         assert!((cpu.class_cpu_seconds(t(5.0), capped) - 2.0).abs() < 1e-6);
     }
@@ -386,6 +400,7 @@ mod tests {
         // Half a core each until a is killed at 1 s; b then has the core: 0.5 CPU-s
         // left, done at 1.5 s.
         assert_eq!(cpu.kill_class(t(1.0), a), vec![7]);
+        assert!((cpu.saturated_s(t(1.0)) - 1.0).abs() < 1e-9);
         assert_eq!(cpu.class_jobs(a), 0);
         let at = cpu.next_finish().unwrap();
         assert!((at.as_secs_f64() - 1.5).abs() < 1e-6);

@@ -351,7 +351,7 @@ pub struct NodeRoleDemand {
     pub memory_demand_bytes: f64,
     /// Memory per node [bytes].
     pub memory_capacity_bytes: f64,
-    /// Time any node of the role spent with every core busy [s] (15-second samples;
+    /// Time the most saturated node of the role had every core busy [s] (exact;
     /// only where its components share the node's CPU, absent otherwise).
     #[serde(skip_serializing_if = "is_zero_f64")]
     pub saturated_s: f64,
