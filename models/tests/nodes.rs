@@ -245,7 +245,7 @@ fn relist(restart: bool, sets: &[&str]) -> RunReport {
 }
 
 #[test]
-fn every_manager_relisting_at_once_peaks_the_api_servers_memory_and_can_oom_them() {
+fn every_manager_relisting_at_once_peaks_the_api_servers_memory_and_can_oom_kill_them() {
     let (calm, restarted) = (relist(false, &[]), relist(true, &[]));
     let peak = |r: &RunReport| control_plane(r).memory_demand_bytes;
     let rise = peak(&restarted) - peak(&calm);
@@ -268,6 +268,13 @@ fn every_manager_relisting_at_once_peaks_the_api_servers_memory_and_can_oom_them
     let (calm, restarted) = (relist(false, &[&memory]), relist(true, &[&memory]));
     assert!(control_plane(&calm).fits);
     assert!(!control_plane(&restarted).fits);
+    // The kernel kills an API server there; the calm run kills none.
+    assert_eq!(calm.apiserver.oom_kills, 0);
+    assert!(restarted.apiserver.oom_kills >= 1);
+    // With the kills off, the same node is only reported as short of memory.
+    let no_kills = relist(true, &[&memory, "nodes.memory-kills=false"]);
+    assert_eq!(no_kills.apiserver.oom_kills, 0);
+    assert!(!control_plane(&no_kills).fits);
     assert!(
         !restarted
             .checklist
@@ -275,5 +282,36 @@ fn every_manager_relisting_at_once_peaks_the_api_servers_memory_and_can_oom_them
             .find(|c| c.name == "No OOM kills")
             .unwrap()
             .pass
+    );
+}
+
+#[test]
+fn a_lone_api_server_oom_killed_again_and_again_fails_requests_and_slows_the_fleet() {
+    // One control-plane node of 1300 MiB: the API server (1 GiB base) and etcd outgrow
+    // it as the fleet is created. Each kill leaves no replica to reconnect to, so requests
+    // fail until the kubelet restarts it; with the kills off nothing stops.
+    let sets = [
+        "kube-apiserver.replicas=1",
+        "nodes.control-plane.count=1",
+        "nodes.control-plane.memory=1300Mi",
+    ];
+    let killed = report(20, 5, &sets);
+    let mut off = sets.to_vec();
+    off.push("nodes.memory-kills=false");
+    let kept = report(20, 5, &off);
+    assert!(
+        killed.apiserver.oom_kills >= 2,
+        "{}",
+        killed.apiserver.oom_kills
+    );
+    assert!(killed.apiserver.requests_failed > 0);
+    assert_eq!(kept.apiserver.oom_kills, 0);
+    assert_eq!(kept.apiserver.requests_failed, 0);
+    let time = |r: &RunReport| r.fleet.time_to_ready_s.unwrap_or(f64::INFINITY);
+    assert!(
+        time(&killed) > time(&kept),
+        "{} vs {}",
+        time(&killed),
+        time(&kept)
     );
 }

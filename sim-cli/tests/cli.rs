@@ -690,6 +690,7 @@ fn without_the_background_mechanisms_a_run_is_what_it_was_before_them() {
         .args(["--set", "kube-apiserver.watch-cache-event-window=0s"])
         .args(["--set", "kube-apiserver.memory-per-watch=0"])
         .args(["--set", "kube-apiserver.list-memory-per-byte=0"])
+        .args(["--set", "nodes.memory-kills=false"])
         .args(["--set", "etcd.index-bytes-per-key=0"])
         .args(["--set", "etcd.key-bytes=0"])
         .args(["--set", "etcd.index-bytes-per-revision=0"])

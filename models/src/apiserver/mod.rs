@@ -18,6 +18,10 @@ pub(crate) struct ApiServerRt {
     /// Its memory at the last 15-second sample, LIST responses left out: base, watch
     /// cache, event rings, watchers [bytes].
     pub(crate) sampled_bytes: f64,
+    /// Whether it serves (not OOM-killed and restarting).
+    pub(crate) up: bool,
+    /// Times the kernel's OOM killer killed it [count].
+    pub(crate) oom_kills: u32,
 }
 
 impl ApiServerRt {
@@ -36,6 +40,8 @@ impl ApiServerRt {
                 cpu_seconds: 0.0,
                 list_bytes: 0.0,
                 sampled_bytes: 0.0,
+                up: true,
+                oom_kills: 0,
             })
             .collect()
     }

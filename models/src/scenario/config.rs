@@ -300,6 +300,9 @@ pub struct ApiServerConfig {
     /// Memory a LIST response holds while it is built and sent, per byte of the objects
     /// it returns; `0` leaves it out.
     pub list_memory_per_byte: f64,
+    /// From an OOM kill to the replica serving again (the kubelet's first back-off,
+    /// doubled per kill up to 5 minutes, plus its start).
+    pub restart_delay: Secs,
 }
 
 impl ApiServerConfig {

@@ -24,6 +24,9 @@ pub struct NodesConfig {
     /// Whether every component shares its node's CPU (CFS). Off: a manager's reconciles
     /// take slots of its CPU limit; the nodes' CPU is only reported as demand.
     pub cpu_sharing: bool,
+    /// Whether a control-plane node out of memory kills its largest process (the API
+    /// server) as the kernel's OOM killer does. Off: memory is only reported as demand.
+    pub memory_kills: bool,
     /// CPU kept from pods on every node (kube- and system-reserved, DaemonSets).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reserved_cpu: Option<Cores>,

@@ -137,6 +137,13 @@ impl ModelConfig {
                 "must be between 1 and 20 (a decoded object is 2 to 5 times its stored bytes)",
             ));
         }
+        if !(1.0..=3600.0).contains(&api.restart_delay.0) {
+            return Err(err(
+                "kube-apiserver.restart-delay".into(),
+                api.restart_delay.to_string(),
+                "must be from 1s to 1h",
+            ));
+        }
         if !(0.0..=20.0).contains(&api.list_memory_per_byte) {
             return Err(err(
                 "kube-apiserver.list-memory-per-byte".into(),

@@ -184,6 +184,9 @@ impl World {
             self.kind_window.pop_front();
         }
         self.record_control_plane_memory();
+        for r in 0..self.apiservers.len() {
+            self.node_memory_check(sched, r);
+        }
         if let Some(nodes) = self.nodes.as_mut() {
             nodes.sample(now, SAMPLE_INTERVAL_S as f64);
         }
@@ -230,12 +233,16 @@ impl World {
                 .map(|m| self.informer_kinds(m.kind).count() as u64)
                 .sum::<u64>();
             let a = &mut self.apiservers[r];
+            if !a.up {
+                continue; // restarting: its memory is gone
+            }
             a.sampled_bytes = mem + wc.watchers_bytes(watches);
             let now = a.sampled_bytes + a.list_bytes;
             self.peaks.apiserver_memory_bytes = self.peaks.apiserver_memory_bytes.max(now);
         }
         let etcd = self.cfg.etcd.memory_base.0 + self.store.memory_bytes(&self.cfg.etcd.memory());
         self.peaks.etcd_memory_bytes = self.peaks.etcd_memory_bytes.max(etcd);
+        self.etcd_memory_now = etcd as f64;
     }
 
     /// Replica `replica` starts (`sign` 1) or finishes (-1) a LIST response of `objects`

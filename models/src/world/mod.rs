@@ -10,6 +10,7 @@
 //! receives the change. The reconcile then finishes: done, requeue-after or requeue with
 //! backoff.
 
+mod apiserver_oom;
 pub mod attribution;
 mod cluster_cache;
 mod commits;
@@ -91,6 +92,8 @@ pub enum Event {
     EventTtlSweep,
     /// An OOM-killed manager runs again.
     ManagerRestarted(u8),
+    /// An OOM-killed API server replica serves again.
+    ApiServerRestarted(u8),
     /// Metrics are sampled.
     SampleDue,
     /// Fault `.0` of the run's list begins.
@@ -135,7 +138,7 @@ pub struct World {
     ctrl_base: [usize; 10],
     recs: Slab<Reconcile>,
     reqs: Slab<Request>,
-    apiservers: Vec<ApiServerRt>,
+    pub(crate) apiservers: Vec<ApiServerRt>,
     /// etcd's group commit (fsync and commit figures inside).
     pub etcd: GroupCommit<u32>,
     /// etcd's size accounting.
@@ -177,6 +180,8 @@ pub struct World {
     waiting_batches: Option<(u32, u32, u32, u32)>,
     /// Peaks of the control plane's demand.
     pub peaks: ControlPlanePeaks,
+    /// An etcd member's memory at the last sample [bytes].
+    etcd_memory_now: f64,
     /// Faults of the run.
     faults: Vec<Fault>,
     /// Prism Central outage windows.
@@ -323,6 +328,7 @@ impl World {
             }),
             reconcile_costs: crate::controllers::cpu::reconcile_costs(&cfg.costs.cpu),
             peaks: ControlPlanePeaks::default(),
+            etcd_memory_now: 0.0,
             faults: Vec::new(),
             outages: Vec::new(),
             task_started: vec![[SimTime::ZERO; 4]; n_machines],
@@ -477,6 +483,7 @@ impl Model for World {
             Event::AutoCompactionDue => self.auto_compaction_due(sched),
             Event::EventTtlSweep => self.event_ttl_sweep(sched),
             Event::ManagerRestarted(m) => self.restarted(sched, m),
+            Event::ApiServerRestarted(r) => self.apiserver_restarted(r as usize),
             Event::SampleDue => self.sample(sched),
             Event::FaultBegan(i) => self.fault_began(sched, i),
             Event::FaultEnded(i) => self.fault_ended(i),

@@ -161,6 +161,12 @@ impl World {
     }
 
     pub(super) fn admit(&mut self, sched: &mut Scheduler<Event>, req: u32) {
+        let replica = self.reqs.get(req).expect("live request").replica as usize;
+        if !self.apiservers[replica].up {
+            // Connection refused: the replica is restarting after an OOM kill.
+            self.fail_request(sched, req);
+            return;
+        }
         let now = sched.now();
         let r = self.reqs.get_mut(req).expect("live request");
         r.arrived = now;
@@ -239,6 +245,7 @@ impl World {
             } => {
                 let cpu = api.list_cpu_per_object * f64::from(objects);
                 self.list_response_held(replica, objects, object_bytes, 1.0);
+                self.node_memory_check(sched, replica);
                 (SimDuration::from_secs_f64(cpu), cpu)
             }
         };

@@ -151,14 +151,22 @@ fn apiserver_section(r: &RunReport) -> String {
     let mut o = String::new();
     let a = &r.apiserver;
     o.push_str(&format!(
-        "API server ({} replicas)\n  mutating p99 {}   read-only p99 {}   429s {}   failed {}   seats peak {:.0} of {} (workload-low, one replica)\n\n",
+        "API server ({} replicas)\n  mutating p99 {}   read-only p99 {}   429s {}   failed {}   seats peak {:.0} of {} (workload-low, one replica){}\n\n",
         a.replicas,
         secs(a.mutating_p99_s),
         secs(a.readonly_p99_s),
         a.requests_429,
         a.requests_failed,
         a.seats_peak,
-        a.seats_limit
+        a.seats_limit,
+        if a.oom_kills > 0 {
+            format!(
+                "\n  OOM-killed {} times: its control-plane node ran out of memory",
+                a.oom_kills
+            )
+        } else {
+            String::new()
+        }
     ));
     o
 }

@@ -211,8 +211,12 @@ pub struct ApiServerFigures {
     pub readonly_p99_s: f64,
     /// Requests answered 429 [count].
     pub requests_429: u64,
-    /// Requests that failed for good (retries exhausted, NOSPACE) [count].
+    /// Requests that failed for good (retries exhausted, NOSPACE, a replica down after
+    /// an OOM kill) [count].
     pub requests_failed: u64,
+    /// Replicas OOM-killed by their node's kernel, all replicas [count]; absent when none.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub oom_kills: u32,
     /// Peak seats in use at the workload-low priority level of one replica [seats].
     pub seats_peak: f64,
     /// Seats of that level [seats].

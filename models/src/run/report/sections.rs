@@ -84,6 +84,7 @@ pub(super) fn apiserver(world: &World, cfg: &ModelConfig) -> ApiServerFigures {
         readonly_p99_s: m.api_readonly.quantile(0.99).as_secs_f64(),
         requests_429: m.api_429,
         requests_failed: m.api_failed,
+        oom_kills: world.apiservers.iter().map(|a| a.oom_kills).sum(),
         seats_peak,
         seats_limit,
         requests_by_kind: by_kind(&m.requests_by_kind),
