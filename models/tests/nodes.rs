@@ -315,3 +315,45 @@ fn a_lone_api_server_oom_killed_again_and_again_fails_requests_and_slows_the_fle
         time(&kept)
     );
 }
+
+#[test]
+fn a_worker_short_of_memory_evicts_the_pod_furthest_above_its_request() {
+    // One worker of 600 MiB; every manager requests 100 MiB (placeable) but uses more,
+    // each well within its own limit: together they outgrow the node, and the kubelet
+    // evicts the one furthest above its request, capi-controller-manager (it caches the
+    // most). No process is OOM-killed.
+    let mut sets = vec!["nodes.workers.count=1", "nodes.workers.memory=600Mi"];
+    let names = [
+        "capi-controller-manager",
+        "capi-kubeadm-bootstrap",
+        "capi-kubeadm-control-plane",
+        "capx-controller-manager",
+    ];
+    let requests: Vec<String> = names
+        .iter()
+        .map(|m| format!("{m}.memory-request=100Mi"))
+        .collect();
+    sets.extend(requests.iter().map(String::as_str));
+    let evicting = report(20, 5, &sets);
+    let evicted = |r: &RunReport, name: &str| {
+        r.managers
+            .iter()
+            .find(|m| m.name == name)
+            .unwrap()
+            .evictions
+    };
+    assert!(evicted(&evicting, "capi-controller-manager") > 0);
+    assert_eq!(evicted(&evicting, "capx-controller-manager"), 0);
+    assert!(evicting.managers.iter().all(|m| m.oom_kills == 0));
+    let item = |r: &RunReport| {
+        r.checklist
+            .iter()
+            .find(|c| c.name == "No OOM kills")
+            .unwrap()
+            .pass
+    };
+    assert!(!item(&evicting));
+    sets.push("nodes.memory-kills=false");
+    let kept = report(20, 5, &sets);
+    assert!(kept.managers.iter().all(|m| m.evictions == 0));
+}

@@ -45,6 +45,8 @@ pub(crate) struct ManagerRt {
     pub(crate) cpu_peak_cores: f64,
     pub(crate) cpu_limit: f64,
     pub(crate) oom_kills: u32,
+    /// Evictions by its worker's kubelet, the node short of memory [count].
+    pub(crate) evictions: u32,
     pub(crate) limiter_wait: LatencyHistogram,
     pub(crate) limiter_wait_total: f64,
     pub(crate) sync_period: f64,
@@ -148,6 +150,7 @@ pub(crate) fn manager_rt(
         cpu_peak_cores: 0.0,
         cpu_limit: limit,
         oom_kills: 0,
+        evictions: 0,
         limiter_wait: LatencyHistogram::new(),
         limiter_wait_total: 0.0,
         sync_period: m.sync_period.0,

@@ -24,8 +24,8 @@ pub struct NodesConfig {
     /// Whether every component shares its node's CPU (CFS). Off: a manager's reconciles
     /// take slots of its CPU limit; the nodes' CPU is only reported as demand.
     pub cpu_sharing: bool,
-    /// Whether a control-plane node out of memory kills its largest process (the API
-    /// server) as the kernel's OOM killer does. Off: memory is only reported as demand.
+    /// Whether a node out of memory acts: a control-plane node's kernel OOM-kills its API
+    /// server, a worker's kubelet evicts a manager's pod. Off: memory is only demand.
     pub memory_kills: bool,
     /// CPU kept from pods on every node (kube- and system-reserved, DaemonSets).
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -191,6 +191,7 @@ impl World {
             nodes.sample(now, SAMPLE_INTERVAL_S as f64);
         }
         self.oom_check(sched);
+        self.worker_memory_check(sched);
         if self.timeline {
             self.record_timeline_row(now);
         }
@@ -317,6 +318,7 @@ impl World {
                 memory_peak_bytes: m.memory_peak,
                 memory_limit_bytes: m.memory_limit,
                 oom_kills: m.oom_kills,
+                evictions: m.evictions,
                 restarts: m.restarts,
                 leader_losses: m.leader_losses,
                 limiter_wait_p99_s: m.limiter_wait.quantile(0.99).as_secs_f64(),
@@ -389,6 +391,8 @@ pub struct ManagerFigures {
     pub memory_limit_bytes: f64,
     /// OOM kills [count].
     pub oom_kills: u32,
+    /// Evictions by its node's kubelet, the node short of memory [count].
+    pub evictions: u32,
     /// Restarts injected by a fault [count].
     pub restarts: u32,
     /// Leaderships lost, each followed by the process exiting [count].

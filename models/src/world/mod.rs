@@ -10,13 +10,13 @@
 //! receives the change. The reconcile then finishes: done, requeue-after or requeue with
 //! backoff.
 
-mod apiserver_oom;
 pub mod attribution;
 mod cluster_cache;
 mod commits;
 mod effects;
 mod managers;
 pub mod metrics;
+mod node_memory;
 pub(crate) mod nodes;
 pub use nodes::NodeRole;
 mod operations;
@@ -182,6 +182,8 @@ pub struct World {
     pub peaks: ControlPlanePeaks,
     /// An etcd member's memory at the last sample [bytes].
     etcd_memory_now: f64,
+    /// Each manager instance's worker node (from 0), as the scheduler placed its pod.
+    placement: Vec<usize>,
     /// Faults of the run.
     faults: Vec<Fault>,
     /// Prism Central outage windows.
@@ -270,6 +272,13 @@ impl World {
             ctrls,
             ctrl_base,
         } = Instances::new(&cfg, api.replicas, &levels[LEVEL_WORKLOAD_LOW as usize]);
+        // Each manager instance's worker node, as the scheduler places the pods.
+        let placement = {
+            use crate::scenario::placement::{allocatable, manager_pods, place};
+            let alloc = allocatable(&cfg, &cfg.nodes.workers);
+            place(&manager_pods(&cfg), cfg.nodes.workers.count, alloc)
+                .expect("validated: every manager's pod fits on a worker")
+        };
         let etcd_cfg = cfg.etcd.etcd_config();
         let store = EtcdStore::new(
             &etcd_cfg,
@@ -318,14 +327,11 @@ impl World {
             kind_window: VecDeque::new(),
             applied: fleet.clusters,
             waiting_batches: None,
-            nodes: cfg.nodes.cpu_sharing.then(|| {
-                let pods = crate::scenario::placement::manager_pods(&cfg);
-                let alloc = crate::scenario::placement::allocatable(&cfg, &cfg.nodes.workers);
-                let placement =
-                    crate::scenario::placement::place(&pods, cfg.nodes.workers.count, alloc)
-                        .expect("validated: every manager's pod fits on a worker");
-                nodes::Nodes::new(&cfg, &placement)
-            }),
+            nodes: cfg
+                .nodes
+                .cpu_sharing
+                .then(|| nodes::Nodes::new(&cfg, &placement)),
+            placement,
             reconcile_costs: crate::controllers::cpu::reconcile_costs(&cfg.costs.cpu),
             peaks: ControlPlanePeaks::default(),
             etcd_memory_now: 0.0,

@@ -240,7 +240,7 @@ fn managers_section(r: &RunReport) -> String {
             bytes(m.memory_peak_bytes),
             bytes(m.memory_limit_bytes),
             m.oom_kills.to_string(),
-            (m.restarts + m.leader_elections_lost).to_string(),
+            (m.restarts + m.leader_elections_lost + m.evictions).to_string(),
             secs(m.rate_limiter_wait_p99_s),
             secs(m.rate_limiter_wait_total_s),
         ]);

@@ -43,9 +43,13 @@ pub(super) fn evaluate(r: &RunReport, th: &Thresholds) -> Vec<ChecklistItem> {
             .iter()
             .map(|x| x.memory_peak_bytes / x.memory_limit_bytes),
     );
-    // A manager or an API server OOM-killed, or a node role whose memory demand exceeds
-    // its nodes'.
-    let oom_total: u32 = r.managers.iter().map(|x| x.oom_kills).sum::<u32>()
+    // A manager OOM-killed or evicted for memory, an API server OOM-killed, or a node role
+    // whose memory demand exceeds its nodes'.
+    let oom_total: u32 = r
+        .managers
+        .iter()
+        .map(|x| x.oom_kills + x.evictions)
+        .sum::<u32>()
         + r.apiserver.oom_kills
         + r.capacity.iter().filter(|c| !c.fits).count() as u32;
     let (etcd, pc, api) = (&r.etcd, &r.prism_central, &r.apiserver);

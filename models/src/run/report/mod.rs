@@ -275,6 +275,10 @@ pub struct ManagerReport {
     pub memory_limit_bytes: f64,
     /// OOM kills [count].
     pub oom_kills: u32,
+    /// Evictions by its worker's kubelet, the node short of memory [count]; absent when
+    /// none.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub evictions: u32,
     /// Restarts injected by a fault [count].
     pub restarts: u32,
     /// Leader elections lost (Lease renewals failing past the renew deadline), each

@@ -130,6 +130,7 @@ pub(super) fn managers(mf: &[ManagerFigures]) -> Vec<ManagerReport> {
             memory_peak_bytes: x.memory_peak_bytes,
             memory_limit_bytes: x.memory_limit_bytes,
             oom_kills: x.oom_kills,
+            evictions: x.evictions,
             restarts: x.restarts,
             leader_elections_lost: x.leader_losses,
             rate_limiter_wait_p99_s: x.limiter_wait_p99_s,

@@ -1,3 +1,14 @@
+//! Nodes out of memory.
+//!
+//! A worker node whose pods' memory leaves less than the kubelet's hard eviction
+//! threshold (`memory.available<100Mi`: usage above its allocatable) evicts a pod: of the
+//! pods using more than they request, the one furthest above its request (kubelet's
+//! eviction ranking; all the managers have the same priority). Its Deployment's new pod
+//! lands on the same node (it fits by requests) and starts after the manager's
+//! `restart-delay`: the process is gone, its queues lost, and it relists. The managers'
+//! memory limits can add up to more than a node has, so a node can be short of memory
+//! while every pod is within its own limit.
+//!
 //! A control-plane node out of memory: the kernel's OOM killer kills its largest process,
 //! the API server replica (kubeadm's static pods set no memory limit, so the node's RAM
 //! is the only bound; the API server holds far more than etcd). The kubelet restarts it
@@ -15,6 +26,7 @@
 use sim_core::{Scheduler, SimDuration};
 
 use super::{Event, World};
+use crate::scenario::placement::{allocatable, manager_pods};
 
 impl World {
     /// Node memory in use on the control-plane node of replica `replica` [bytes]: its
@@ -90,6 +102,38 @@ impl World {
                 });
             if let Some(x) = target {
                 self.managers[m].replica = x as u8;
+            }
+        }
+    }
+
+    /// Each worker node whose pods' memory exceeds its allocatable evicts one pod (the
+    /// next sample sees whether that was enough).
+    pub(super) fn worker_memory_check(&mut self, sched: &mut Scheduler<Event>) {
+        if !self.cfg.nodes.memory_kills {
+            return;
+        }
+        let (_, allocatable) = allocatable(&self.cfg, &self.cfg.nodes.workers);
+        let requests: Vec<f64> = manager_pods(&self.cfg).iter().map(|p| p.memory).collect();
+        for node in 0..self.cfg.nodes.workers.count.max(1) as usize {
+            let on_node = |m: &usize| self.placement[*m] == node && self.managers[*m].up;
+            let used: f64 = (0..self.managers.len())
+                .filter(on_node)
+                .map(|m| self.managers[m].memory)
+                .sum();
+            if used <= allocatable {
+                continue;
+            }
+            let over = |m: usize| self.managers[m].memory - requests[m];
+            let victim = (0..self.managers.len()).filter(on_node).max_by(|&a, &b| {
+                (over(a) > 0.0, over(a))
+                    .partial_cmp(&(over(b) > 0.0, over(b)))
+                    .expect("finite memory")
+                    .then(b.cmp(&a))
+            });
+            if let Some(m) = victim {
+                self.managers[m].evictions += 1;
+                let delay = self.cfg.managers()[self.managers[m].kind].1.restart_delay.0;
+                self.kill(sched, m, delay);
             }
         }
     }
