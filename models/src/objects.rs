@@ -342,6 +342,10 @@ pub struct MachineState {
     pub nm_deleting: bool,
     /// When the NutanixMachine reported ready (the Machine's InfrastructureReady).
     pub nm_ready_at: Option<SimTime>,
+    /// When the Machine got its bootstrap data secret (`spec.bootstrap.dataSecretName`).
+    pub bootstrap_at: Option<SimTime>,
+    /// When its node joined the workload cluster (kubeadm init or join done).
+    pub joined_at: Option<SimTime>,
     /// The MachineHealthCheck reported it healthy (HealthCheckSucceeded True).
     pub hc_healthy: bool,
     /// The MachineHealthCheck found it unhealthy (HealthCheckSucceeded False,

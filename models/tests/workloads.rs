@@ -61,7 +61,7 @@ fn a_batch_that_waits_for_ready_starts_only_when_the_one_before_is_ready() {
 #[test]
 fn one_machines_phases_add_up_to_its_time_to_running() {
     // One cluster of one control-plane machine: each phase has one sample, and the
-    // machine's two phases are its whole way from created to Running.
+    // machine's four phases are its whole way from created to Running.
     let plan = RunPlan::new(
         presets::resolve(Tier::Small, &[]).unwrap(),
         "small",
@@ -70,12 +70,28 @@ fn one_machines_phases_add_up_to_its_time_to_running() {
     );
     let r = models::run::run(&plan).expect("run completes").report;
     let ph = &r.phases;
-    let machine = ph.machine_infrastructure_p50_s + ph.machine_node_p50_s;
+    let parts = [
+        ph.machine_bootstrap_p50_s,
+        ph.machine_vm_p50_s,
+        ph.machine_boot_p50_s,
+        ph.machine_join_p50_s,
+    ];
+    let machine: f64 = parts.iter().sum();
     assert!(
         (machine - r.fleet.machine_ready_p95_s).abs() < 1e-6,
         "{ph:?}"
     );
-    assert!(ph.machine_infrastructure_p50_s > 0.0 && ph.machine_node_p50_s > 0.0);
+    assert!(parts.iter().all(|&p| p > 0.0), "{ph:?}");
+    // The boot is the machine-boot distribution's draw for a first control plane.
+    assert!(ph.machine_boot_p50_s > 60.0, "{ph:?}");
+    // Its one control-plane machine running is its control plane ready: after the
+    // machine's own way (it is created after the Cluster), before the Cluster's status
+    // reports it ready.
+    let cp = ph.control_plane_ready_p50_s;
+    assert!(
+        cp >= r.fleet.machine_ready_p95_s && cp <= r.fleet.cluster_ready_p50_s,
+        "{ph:?}"
+    );
     // The control plane is initialized before the cluster is ready.
     assert!(ph.control_plane_initialized_p50_s > 0.0);
     assert!(ph.control_plane_initialized_p50_s <= r.fleet.cluster_ready_p50_s);

@@ -210,6 +210,30 @@ pub fn figures_of(r: &RunReport) -> BTreeMap<String, f64> {
         "oom_kills",
         r.managers.iter().map(|m| f64::from(m.oom_kills)).sum(),
     );
+    let ph = &r.phases;
+    for (name, p50, p95) in [
+        (
+            "control_plane_initialized",
+            ph.control_plane_initialized_p50_s,
+            ph.control_plane_initialized_p95_s,
+        ),
+        (
+            "control_plane_ready",
+            ph.control_plane_ready_p50_s,
+            ph.control_plane_ready_p95_s,
+        ),
+        (
+            "machine_bootstrap",
+            ph.machine_bootstrap_p50_s,
+            ph.machine_bootstrap_p95_s,
+        ),
+        ("machine_vm", ph.machine_vm_p50_s, ph.machine_vm_p95_s),
+        ("machine_boot", ph.machine_boot_p50_s, ph.machine_boot_p95_s),
+        ("machine_join", ph.machine_join_p50_s, ph.machine_join_p95_s),
+    ] {
+        put(&format!("phase_{name}_p50_s"), p50);
+        put(&format!("phase_{name}_p95_s"), p95);
+    }
     put(
         "controller_cpu_throttled_s_max",
         max(r.managers.iter().map(|m| m.cpu_throttled_s).collect()),

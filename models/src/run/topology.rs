@@ -296,10 +296,16 @@ fn combine_counts(r: &mut RunReport, all: &[RunReport]) {
     r.phases = crate::run::report::PhaseFigures {
         control_plane_initialized_p50_s: ph(|p| p.phases.control_plane_initialized_p50_s),
         control_plane_initialized_p95_s: ph(|p| p.phases.control_plane_initialized_p95_s),
-        machine_infrastructure_p50_s: ph(|p| p.phases.machine_infrastructure_p50_s),
-        machine_infrastructure_p95_s: ph(|p| p.phases.machine_infrastructure_p95_s),
-        machine_node_p50_s: ph(|p| p.phases.machine_node_p50_s),
-        machine_node_p95_s: ph(|p| p.phases.machine_node_p95_s),
+        control_plane_ready_p50_s: ph(|p| p.phases.control_plane_ready_p50_s),
+        control_plane_ready_p95_s: ph(|p| p.phases.control_plane_ready_p95_s),
+        machine_bootstrap_p50_s: ph(|p| p.phases.machine_bootstrap_p50_s),
+        machine_bootstrap_p95_s: ph(|p| p.phases.machine_bootstrap_p95_s),
+        machine_vm_p50_s: ph(|p| p.phases.machine_vm_p50_s),
+        machine_vm_p95_s: ph(|p| p.phases.machine_vm_p95_s),
+        machine_boot_p50_s: ph(|p| p.phases.machine_boot_p50_s),
+        machine_boot_p95_s: ph(|p| p.phases.machine_boot_p95_s),
+        machine_join_p50_s: ph(|p| p.phases.machine_join_p50_s),
+        machine_join_p95_s: ph(|p| p.phases.machine_join_p95_s),
     };
 }
 

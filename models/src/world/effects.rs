@@ -251,6 +251,7 @@ impl World {
             Effect::MachineCreated { version } => {
                 ms.exists = true;
                 ms.created_at = Some(now);
+                (ms.bootstrap_at, ms.joined_at) = (None, None);
                 ms.version = version;
                 // MachineSet-created Machines carry the finalizer already; KCP's
                 // carry its pre-terminate hook.
@@ -268,7 +269,10 @@ impl World {
             Effect::MachinePaused => ms.paused = true,
             Effect::KcOwned => ms.kc_owned = true,
             Effect::NmOwned => ms.nm_owned = true,
-            Effect::BootstrapRef => ms.bootstrap_ref = true,
+            Effect::BootstrapRef => {
+                ms.bootstrap_ref = true;
+                ms.bootstrap_at.get_or_insert(now);
+            }
             Effect::ProviderId => ms.provider_id = true,
             Effect::MachineStatus { sig, running } => {
                 ms.status_sig = sig;
@@ -437,6 +441,7 @@ impl World {
     pub(super) fn node_joined(&mut self, sched: &mut Scheduler<Event>, m: u32) {
         let ms = &mut self.machines[m as usize];
         ms.node_joined = true;
+        ms.joined_at.get_or_insert(sched.now());
         let c = ms.cluster;
         if ms.is_init() {
             self.clusters[c as usize].cp_api_up = true;

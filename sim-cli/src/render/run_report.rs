@@ -119,14 +119,15 @@ fn fleet_section(r: &RunReport) -> String {
         secs(f.machine_ready_p95_s)
     ));
     let ph = &r.phases;
+    let pair = |a: f64, b: f64| format!("{} / {}", secs(a), secs(b));
     o.push_str(&format!(
-        "  phases (p50 / p95)     control plane initialized {} / {}   machine infrastructure {} / {}   node {} / {}\n",
-        secs(ph.control_plane_initialized_p50_s),
-        secs(ph.control_plane_initialized_p95_s),
-        secs(ph.machine_infrastructure_p50_s),
-        secs(ph.machine_infrastructure_p95_s),
-        secs(ph.machine_node_p50_s),
-        secs(ph.machine_node_p95_s)
+        "  phases (p50 / p95)     cluster: control plane initialized {}, ready {}\n                         machine: bootstrap data {}, VM {}, boot and join {}, node seen {}\n",
+        pair(ph.control_plane_initialized_p50_s, ph.control_plane_initialized_p95_s),
+        pair(ph.control_plane_ready_p50_s, ph.control_plane_ready_p95_s),
+        pair(ph.machine_bootstrap_p50_s, ph.machine_bootstrap_p95_s),
+        pair(ph.machine_vm_p50_s, ph.machine_vm_p95_s),
+        pair(ph.machine_boot_p50_s, ph.machine_boot_p95_s),
+        pair(ph.machine_join_p50_s, ph.machine_join_p95_s),
     ));
     if f.node_failures > 0 {
         o.push_str(&format!(

@@ -11,6 +11,7 @@ use super::{
     PrismCentralFigures, fleet_times, quantile,
 };
 use crate::kinds::{Controller, ObjKind};
+use crate::objects::MachineState;
 use crate::run::steady::{self, SteadyFigures};
 use crate::scenario::config::ModelConfig;
 use crate::scenario::operations::{FleetSpec, OpTiming};
@@ -48,29 +49,49 @@ pub(super) fn fleet(world: &World, fleet: FleetSpec, now: SimTime) -> FleetFigur
 
 /// Each phase's median and 95th percentile over the clusters or machines that finished it.
 pub(super) fn phases(world: &World) -> PhaseFigures {
-    let span = |a: Option<SimTime>, b: Option<SimTime>| Some((b? - a?).as_secs_f64());
-    let init: Vec<f64> = world
-        .clusters
-        .iter()
-        .filter_map(|c| span(c.created_at, c.cp_init_at))
-        .collect();
-    let infra: Vec<f64> = world
-        .machines
-        .iter()
-        .filter_map(|m| span(m.created_at, m.nm_ready_at))
-        .collect();
-    let node: Vec<f64> = world
-        .machines
-        .iter()
-        .filter_map(|m| span(m.nm_ready_at, m.running_at))
-        .collect();
+    // A phase that ended before it began belongs to an earlier life of the slot.
+    let span = |a: Option<SimTime>, b: Option<SimTime>| {
+        let (a, b) = (a?, b?);
+        (b >= a).then(|| (b - a).as_secs_f64())
+    };
+    let clusters = |f: &dyn Fn(&crate::objects::ClusterState) -> Option<f64>| -> Vec<f64> {
+        world.clusters.iter().filter_map(f).collect()
+    };
+    let machines = |a: fn(&MachineState) -> Option<SimTime>,
+                    b: fn(&MachineState) -> Option<SimTime>|
+     -> Vec<f64> {
+        world
+            .machines
+            .iter()
+            .filter_map(|m| span(a(m), b(m)))
+            .collect()
+    };
+    let init = clusters(&|c| span(c.created_at, c.cp_init_at));
+    // Every control-plane Machine of the cluster running: the last one's time.
+    let cp_ready = clusters(&|c| {
+        let cp = (c.first_machine..c.first_machine + c.cp_replicas)
+            .map(|m| world.machines[m as usize].running_at)
+            .collect::<Option<Vec<SimTime>>>()?;
+        span(c.created_at, cp.into_iter().max())
+    });
+    let bootstrap = machines(|m| m.created_at, |m| m.bootstrap_at);
+    let vm = machines(|m| m.bootstrap_at, |m| m.nm_ready_at);
+    let boot = machines(|m| m.nm_ready_at, |m| m.joined_at);
+    let join = machines(|m| m.joined_at, |m| m.running_at);
+    let q = |v: &[f64], p: f64| quantile(v.to_vec(), p);
     PhaseFigures {
-        control_plane_initialized_p50_s: quantile(init.clone(), 0.5),
-        control_plane_initialized_p95_s: quantile(init, 0.95),
-        machine_infrastructure_p50_s: quantile(infra.clone(), 0.5),
-        machine_infrastructure_p95_s: quantile(infra, 0.95),
-        machine_node_p50_s: quantile(node.clone(), 0.5),
-        machine_node_p95_s: quantile(node, 0.95),
+        control_plane_initialized_p50_s: q(&init, 0.5),
+        control_plane_initialized_p95_s: q(&init, 0.95),
+        control_plane_ready_p50_s: q(&cp_ready, 0.5),
+        control_plane_ready_p95_s: q(&cp_ready, 0.95),
+        machine_bootstrap_p50_s: q(&bootstrap, 0.5),
+        machine_bootstrap_p95_s: q(&bootstrap, 0.95),
+        machine_vm_p50_s: q(&vm, 0.5),
+        machine_vm_p95_s: q(&vm, 0.95),
+        machine_boot_p50_s: q(&boot, 0.5),
+        machine_boot_p95_s: q(&boot, 0.95),
+        machine_join_p50_s: q(&join, 0.5),
+        machine_join_p95_s: q(&join, 0.95),
     }
 }
 
