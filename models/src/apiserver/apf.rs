@@ -12,7 +12,13 @@
 //!
 //! Simplified: queues are served round-robin (equal-share fair queuing for requests of
 //! equal cost) instead of by virtual finish time; seats are not borrowed between levels
-//! (`lendablePercent`).
+//! (`lendablePercent`). The pieces for both, copied from k8s.io/apiserver v0.33, are
+//! [`work_estimate`] (seats and seat-seconds), [`integrator`] (a level's seat demand)
+//! and [`conc_alloc`] (the fair division of a server's seats).
+
+pub mod conc_alloc;
+pub mod integrator;
+pub mod work_estimate;
 
 use std::collections::VecDeque;
 
