@@ -18,15 +18,20 @@ pub(crate) struct ApiServerRt {
 impl ApiServerRt {
     /// `replicas` API servers, each with `levels` sharing `seats` (APF's server-wide
     /// concurrency: the sum of `max-requests-inflight` and
-    /// `max-mutating-requests-inflight`).
-    pub(crate) fn replicas(replicas: u32, seats: u32, levels: &[PriorityLevelConfig]) -> Vec<Self> {
+    /// `max-mutating-requests-inflight`), served by fair queuing when `fair`.
+    pub(crate) fn replicas(
+        replicas: u32,
+        seats: u32,
+        levels: &[PriorityLevelConfig],
+        fair: bool,
+    ) -> Vec<Self> {
         let seats = apf::nominal_limits(seats, levels);
         (0..replicas)
             .map(|_| ApiServerRt {
                 levels: levels
                     .iter()
                     .zip(&seats)
-                    .map(|(l, &s)| PriorityLevel::new(l, s))
+                    .map(|(l, &s)| PriorityLevel::new(l, s, fair))
                     .collect(),
                 cpu_seconds: 0.0,
             })

@@ -295,6 +295,8 @@ pub struct ApiServerConfig {
     pub watch_cache_max_events: u64,
     /// One open watch's goroutines and buffers.
     pub memory_per_watch: Bytes,
+    /// APF serves a level's queues by fair queuing (`queueset.go`); off, round-robin.
+    pub apf_fair_queuing: bool,
 }
 
 impl ApiServerConfig {

@@ -256,6 +256,7 @@ impl World {
             api.replicas,
             api.max_requests_inflight + api.max_mutating_requests_inflight,
             &levels,
+            api.apf_fair_queuing,
         );
         let Instances {
             managers,

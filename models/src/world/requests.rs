@@ -8,7 +8,7 @@ use sim_core::{EventId, Scheduler, SimDuration, SimTime};
 
 use super::attribution::{Owner, Resource, Service};
 use super::{Event, LEVEL_GLOBAL_DEFAULT, LEVEL_WORKLOAD_LOW, USER, USER_RETRY_S, World};
-use crate::apiserver::apf::Admission;
+use crate::apiserver::apf::{Admission, Seated, WorkEstimate};
 use crate::recipe::{Effect, Verb, Write};
 
 /// What a request asks of the API server.
@@ -47,7 +47,6 @@ pub(super) struct Request {
     pub(super) owner: Owner,
     pub(super) level: u8,
     pub(super) replica: u8,
-    pub(super) width: u32,
     pub(super) attempts: u32,
     /// When this attempt reached the API server.
     pub(super) arrived: SimTime,
@@ -55,8 +54,8 @@ pub(super) struct Request {
     pub(super) waiting_since: SimTime,
     pub(super) apf_queue: u32,
     pub(super) timeout: Option<EventId>,
-    /// Whether it holds APF seats (it is executing).
-    pub(super) executing: bool,
+    /// The APF seats it holds while it executes.
+    pub(super) seated: Option<Seated>,
     /// When it reached etcd's leader.
     pub(super) etcd_at: SimTime,
     /// The epoch of the manager process that sent it.
@@ -86,13 +85,6 @@ impl World {
             }
             _ => (LEVEL_WORKLOAD_LOW, self.managers[manager as usize].replica),
         };
-        let width = match op {
-            // LIST: one seat per 100 objects, capped at 10.
-            Op::List { objects } | Op::ListUncached { objects } => {
-                objects.div_ceil(100).clamp(1, 10)
-            }
-            _ => 1,
-        };
         let req = self.reqs.insert(Request {
             rec,
             manager,
@@ -100,13 +92,12 @@ impl World {
             owner,
             level,
             replica,
-            width,
             attempts: 0,
             arrived: now,
             waiting_since: now,
             apf_queue: 0,
             timeout: None,
-            executing: false,
+            seated: None,
             etcd_at: now,
             after_cpu: SimDuration::ZERO,
             epoch: if manager == USER {
@@ -160,15 +151,25 @@ impl World {
         let now = sched.now();
         let r = self.reqs.get_mut(req).expect("live request");
         r.arrived = now;
-        let (replica, level, width) = (r.replica as usize, r.level as usize, r.width);
+        let (replica, level) = (r.replica as usize, r.level as usize);
+        let work = match r.op {
+            // LIST: one seat per 100 objects, capped at 10.
+            Op::List { objects } | Op::ListUncached { objects } => {
+                WorkEstimate::seats(objects.div_ceil(100).clamp(1, 10))
+            }
+            _ => WorkEstimate::seats(1),
+        };
         let hand: &[u32] = if r.manager == USER || level != LEVEL_WORKLOAD_LOW as usize {
             &[0, 1, 2, 3]
         } else {
             &self.managers[r.manager as usize].hand
         };
-        let admission = self.apiservers[replica].levels[level].arrive(now, req, hand, width);
+        let mut others = Vec::new();
+        let admission =
+            self.apiservers[replica].levels[level]
+                .arrive(now, req, hand, work, |q, s| others.push((q, s)));
         match admission {
-            Admission::Dispatched => self.execute(sched, req),
+            Admission::Dispatched(seated) => self.execute(sched, req, seated),
             Admission::Queued(q) => {
                 let id = sched.schedule_in(self.queue_wait_limit, Event::ApfQueueTimedOut(req));
                 let r = self.reqs.get_mut(req).expect("live request");
@@ -179,6 +180,9 @@ impl World {
                 }
             }
             Admission::Rejected => self.rejected(sched, req),
+        }
+        for (q, s) in others {
+            self.execute(sched, q, s);
         }
     }
 
@@ -203,13 +207,13 @@ impl World {
         }
     }
 
-    pub(super) fn execute(&mut self, sched: &mut Scheduler<Event>, req: u32) {
+    pub(super) fn execute(&mut self, sched: &mut Scheduler<Event>, req: u32, seated: Seated) {
         let now = sched.now();
         let r = self.reqs.get_mut(req).expect("live request");
         if let Some(id) = r.timeout.take() {
             sched.cancel(id);
         }
-        r.executing = true;
+        r.seated = Some(seated);
         let (owner, waited, rec, op) = (r.owner, now - r.arrived, r.rec, r.op);
         let replica = r.replica as usize;
         if let Some(rec) = rec {
@@ -264,12 +268,14 @@ impl World {
         if !ok {
             self.metrics.api_failed += 1;
         }
-        if r.executing {
+        if let Some(seated) = r.seated {
             let (replica, level) = (r.replica as usize, r.level as usize);
             let mut dispatched = Vec::new();
-            self.apiservers[replica].levels[level].release(now, r.width, |q| dispatched.push(q));
-            for q in dispatched {
-                self.execute(sched, q);
+            let lingering = self.apiservers[replica].levels[level]
+                .release(now, seated, |q, s| dispatched.push((q, s)));
+            debug_assert!(lingering.is_none(), "no request holds final seats yet");
+            for (q, s) in dispatched {
+                self.execute(sched, q, s);
             }
         }
         if let Op::List { .. } = r.op
@@ -378,13 +384,13 @@ impl World {
         let owner = r.owner;
         let mut unblocked = Vec::new();
         let level = &mut self.apiservers[replica].levels[level];
-        if level.time_out(now, q, req, |d| unblocked.push(d)) {
+        if level.time_out(now, q, req, |d, s| unblocked.push((d, s))) {
             self.wait(owner, Resource::ApfQueue, self.queue_wait_limit);
             self.reqs.get_mut(req).expect("live").timeout = None;
             self.rejected(sched, req);
         }
-        for d in unblocked {
-            self.execute(sched, d);
+        for (d, s) in unblocked {
+            self.execute(sched, d, s);
         }
     }
 
