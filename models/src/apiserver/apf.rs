@@ -11,11 +11,10 @@
 //! - [`work_estimate`]: the seats a request holds and for how long;
 //! - [`queueset`]: one level's seats and queues, served by fair queuing or
 //!   round-robin;
-//! - [`integrator`] (a level's seat demand) and [`conc_alloc`] (the fair division of a
-//!   server's seats), for borrowing between levels.
-//!
-//! Simplified: seats are not borrowed between levels (`lendablePercent`).
+//! - [`borrowing`]: a server's levels, lending and borrowing seats every 10 s by the
+//!   seat demand each [`integrator`] saw ([`conc_alloc`] divides them).
 
+pub mod borrowing;
 pub mod conc_alloc;
 pub mod integrator;
 mod queues;
@@ -24,6 +23,7 @@ pub mod work_estimate;
 
 use serde::{Deserialize, Serialize};
 
+pub use borrowing::PriorityLevels;
 pub use queueset::{Lingering, PriorityLevel, Seated};
 pub use work_estimate::WorkEstimate;
 
@@ -40,26 +40,36 @@ pub struct PriorityLevelConfig {
     pub hand_size: u32,
     /// `queuing.queueLengthLimit`.
     pub queue_length_limit: u32,
+    /// `lendablePercent`: the share of its nominal seats it may lend [%].
+    pub lendable_percent: u32,
+    /// `borrowingLimitPercent`: how much beyond its nominal seats it may borrow [%];
+    /// none sets no limit.
+    pub borrowing_limit_percent: Option<u32>,
 }
 
 /// The default limited priority levels of Kubernetes 1.29+
-/// (`pkg/apis/flowcontrol/bootstrap/default.go`), exempt left out.
+/// (`pkg/apis/flowcontrol/bootstrap/default.go`), exempt left out. None sets a
+/// borrowing limit.
 pub fn default_levels() -> Vec<PriorityLevelConfig> {
-    let level = |name: &str, shares, queues, hand_size, queue_length_limit| PriorityLevelConfig {
-        name: name.to_string(),
-        shares,
-        queues,
-        hand_size,
-        queue_length_limit,
+    let level = |name: &str, shares, lendable_percent, queues, hand_size, queue_length_limit| {
+        PriorityLevelConfig {
+            name: name.to_string(),
+            shares,
+            queues,
+            hand_size,
+            queue_length_limit,
+            lendable_percent,
+            borrowing_limit_percent: None,
+        }
     };
     vec![
-        level("system", 30, 64, 6, 50),
-        level("node-high", 40, 64, 6, 50),
-        level("leader-election", 10, 16, 4, 50),
-        level("workload-high", 40, 128, 6, 50),
-        level("workload-low", 100, 128, 6, 50),
-        level("global-default", 20, 128, 6, 50),
-        level("catch-all", 5, 0, 0, 0),
+        level("system", 30, 33, 64, 6, 50),
+        level("node-high", 40, 25, 64, 6, 50),
+        level("leader-election", 10, 0, 16, 4, 50),
+        level("workload-high", 40, 50, 128, 6, 50),
+        level("workload-low", 100, 90, 128, 6, 50),
+        level("global-default", 20, 50, 128, 6, 50),
+        level("catch-all", 5, 0, 0, 0, 0),
     ]
 }
 

@@ -7,32 +7,28 @@ pub mod apf;
 pub mod client_limiter;
 pub mod watch_cache;
 
-use apf::{PriorityLevel, PriorityLevelConfig};
+use apf::{PriorityLevelConfig, PriorityLevels};
 
 /// One API server replica: its Priority and Fairness levels and the CPU it has used.
 pub(crate) struct ApiServerRt {
-    pub(crate) levels: Vec<PriorityLevel<u32>>,
+    pub(crate) levels: PriorityLevels<u32>,
     pub(crate) cpu_seconds: f64,
 }
 
 impl ApiServerRt {
     /// `replicas` API servers, each with `levels` sharing `seats` (APF's server-wide
     /// concurrency: the sum of `max-requests-inflight` and
-    /// `max-mutating-requests-inflight`), served by fair queuing when `fair`.
+    /// `max-mutating-requests-inflight`), served by fair queuing when `fair`, lending
+    /// and borrowing seats when `borrowing`.
     pub(crate) fn replicas(
         replicas: u32,
         seats: u32,
         levels: &[PriorityLevelConfig],
-        fair: bool,
+        (fair, borrowing): (bool, bool),
     ) -> Vec<Self> {
-        let seats = apf::nominal_limits(seats, levels);
         (0..replicas)
             .map(|_| ApiServerRt {
-                levels: levels
-                    .iter()
-                    .zip(&seats)
-                    .map(|(l, &s)| PriorityLevel::new(l, s, fair))
-                    .collect(),
+                levels: PriorityLevels::new(levels, seats, fair, borrowing),
                 cpu_seconds: 0.0,
             })
             .collect()

@@ -297,6 +297,8 @@ pub struct ApiServerConfig {
     pub memory_per_watch: Bytes,
     /// APF serves a level's queues by fair queuing (`queueset.go`); off, round-robin.
     pub apf_fair_queuing: bool,
+    /// APF's levels lend and borrow seats every 10 s (`apf_controller.go`).
+    pub apf_borrowing: bool,
 }
 
 impl ApiServerConfig {

@@ -8,6 +8,7 @@ use sim_core::{EventId, Scheduler, SimDuration, SimTime};
 
 use super::attribution::{Owner, Resource, Service};
 use super::{Event, LEVEL_GLOBAL_DEFAULT, LEVEL_WORKLOAD_LOW, USER, USER_RETRY_S, World};
+use crate::apiserver::apf::borrowing::ADJUSTMENT_PERIOD;
 use crate::apiserver::apf::{Admission, Seated, WorkEstimate};
 use crate::recipe::{Effect, Verb, Write};
 
@@ -391,6 +392,20 @@ impl World {
         }
         for (d, s) in unblocked {
             self.execute(sched, d, s);
+        }
+    }
+
+    /// The borrowing adjustment period ended: every replica divides its seats among its
+    /// levels again, and what the new limits let go executes.
+    pub(super) fn apf_borrowing_due(&mut self, sched: &mut Scheduler<Event>) {
+        sched.schedule_in(ADJUSTMENT_PERIOD, Event::ApfBorrowingDue);
+        let mut dispatched = Vec::new();
+        for a in &mut self.apiservers {
+            a.levels
+                .adjust(sched.now(), |_, q, s| dispatched.push((q, s)));
+        }
+        for (q, s) in dispatched {
+            self.execute(sched, q, s);
         }
     }
 

@@ -21,6 +21,8 @@ fn config(queues: u32, qlen: u32) -> PriorityLevelConfig {
         queues,
         hand_size: 2,
         queue_length_limit: qlen,
+        lendable_percent: 0,
+        borrowing_limit_percent: None,
     }
 }
 
