@@ -299,6 +299,10 @@ pub struct ApiServerConfig {
     pub apf_fair_queuing: bool,
     /// APF's levels lend and borrow seats every 10 s (`apf_controller.go`).
     pub apf_borrowing: bool,
+    /// A write whose event reaches 10+ watches holds ⌈watches/10⌉ APF seats 5 ms more.
+    pub apf_watcher_seats: bool,
+    /// A LIST's APF seats count its resource's stored objects; off, those it returns.
+    pub apf_list_stored_count: bool,
 }
 
 impl ApiServerConfig {

@@ -210,7 +210,7 @@ impl World {
         let shards = self.shards[kind];
         for k in kinds {
             let objects = (self.count_by_kind[k.index()] / u64::from(shards)) as u32;
-            self.issue(sched, None, m, Op::List { objects }, Owner::None);
+            self.issue(sched, None, m, Op::List { kind: k, objects }, Owner::None);
         }
         self.enqueue_shard(sched, m as usize, |_| true);
     }

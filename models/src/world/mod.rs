@@ -60,6 +60,14 @@ pub enum Event {
     TokenGranted(u32),
     /// A request waited in an APF queue longer than the queue-wait limit.
     ApfQueueTimedOut(u32),
+    /// A finished write's additional latency elapsed: the seats it kept in `queue`
+    /// (`u32::MAX`: none) of `level` on `replica` are free.
+    ApfFinalSeatsElapsed {
+        replica: u8,
+        level: u8,
+        queue: u32,
+        seats: u32,
+    },
     /// APF's borrowing adjustment period elapsed.
     ApfBorrowingDue,
     /// Retry-After of a 429 elapsed.
@@ -467,6 +475,20 @@ impl Model for World {
             Event::CpuDone(rec) => self.cpu_done(sched, rec),
             Event::TokenGranted(req) => self.token_granted(sched, req),
             Event::ApfQueueTimedOut(req) => self.apf_queue_timed_out(sched, req),
+            Event::ApfFinalSeatsElapsed {
+                replica,
+                level,
+                queue,
+                seats,
+            } => {
+                let queue = (queue != u32::MAX).then_some(queue);
+                let lingering = apf::Lingering {
+                    queue,
+                    seats,
+                    after: SimDuration::ZERO,
+                };
+                self.apf_final_seats_elapsed(sched, (replica, level), lingering)
+            }
             Event::ApfBorrowingDue => self.apf_borrowing_due(sched),
             Event::RetryAfterElapsed(req) => self.retry_after_elapsed(sched, req),
             Event::RequestProcessed(req) => self.processed(sched, req),

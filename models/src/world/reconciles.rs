@@ -14,7 +14,7 @@ use crate::controllers;
 use crate::controllers::cpu;
 use crate::controllers::manager::ctrl_advance;
 use crate::controllers::workqueue::Priority;
-use crate::kinds::{Controller, KeySpace};
+use crate::kinds::{Controller, KeySpace, ObjKind};
 use crate::objects::MachineState;
 use crate::providers::capx;
 use crate::recipe::{self, Outcome, Plan};
@@ -271,7 +271,14 @@ impl World {
         if let Some(objects) = r.plan.uncached_list.take() {
             let (mgr, owner) = (r.mi as u8, Self::owner_of(r.ctrl, r.key));
             self.metrics.mechanisms.uncached_lists += 1;
-            self.issue(sched, Some(rec), mgr, Op::ListUncached { objects }, owner);
+            let kind = ObjKind::Machine; // the plan's uncached LIST is of Machines
+            self.issue(
+                sched,
+                Some(rec),
+                mgr,
+                Op::ListUncached { kind, objects },
+                owner,
+            );
             return;
         }
         if r.plan.workload_calls > 0 {

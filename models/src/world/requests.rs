@@ -1,16 +1,19 @@
 //! An API request's path: the manager's client-side token bucket (client-go), API
-//! Priority and Fairness on the API server replica its connection is pinned to, the
-//! request's processing, and for a write etcd's group commit ([`super::commits`]); then
-//! its answer goes back to the reconcile that sent it. 429s are retried after
-//! Retry-After, up to client-go's retries.
+//! Priority and Fairness on the API server replica its connection is pinned to (its work
+//! estimated as the API server estimates it), the request's processing, and for a write
+//! etcd's group commit ([`super::commits`]); then its answer goes back to the reconcile
+//! that sent it, and its seats are released, or kept for its watch events' additional
+//! latency. 429s are retried after Retry-After, up to client-go's retries.
 
 use sim_core::{EventId, Scheduler, SimDuration, SimTime};
 
 use super::attribution::{Owner, Resource, Service};
 use super::{Event, LEVEL_GLOBAL_DEFAULT, LEVEL_WORKLOAD_LOW, USER, USER_RETRY_S, World};
 use crate::apiserver::apf::borrowing::ADJUSTMENT_PERIOD;
-use crate::apiserver::apf::{Admission, Seated, WorkEstimate};
-use crate::recipe::{Effect, Verb, Write};
+use crate::apiserver::apf::work_estimate::{self, WorkEstimate};
+use crate::apiserver::apf::{Admission, Lingering, Seated};
+use crate::kinds::ObjKind;
+use crate::recipe::{Effect, Target, Verb, Write};
 
 /// What a request asks of the API server.
 #[derive(Clone, Copy, Debug)]
@@ -18,8 +21,9 @@ pub(super) enum Op {
     Write(Write),
     /// A GET served from etcd (the Lease read before a renewal).
     Read,
-    /// A LIST of every object of a kind (a relist after a restart).
+    /// A LIST of every object of a kind (a relist after a restart), returning `objects`.
     List {
+        kind: ObjKind,
         objects: u32,
     },
     /// A reconcile's GET of a Secret or ConfigMap, which its manager does not cache:
@@ -28,6 +32,7 @@ pub(super) enum Op {
     GetUncached,
     /// A reconcile's LIST through the API reader (uncached), returning `objects`.
     ListUncached {
+        kind: ObjKind,
         objects: u32,
     },
     /// A dry-run server-side apply: a PATCH the API server admits and processes, and
@@ -153,13 +158,8 @@ impl World {
         let r = self.reqs.get_mut(req).expect("live request");
         r.arrived = now;
         let (replica, level) = (r.replica as usize, r.level as usize);
-        let work = match r.op {
-            // LIST: one seat per 100 objects, capped at 10.
-            Op::List { objects } | Op::ListUncached { objects } => {
-                WorkEstimate::seats(objects.div_ceil(100).clamp(1, 10))
-            }
-            _ => WorkEstimate::seats(1),
-        };
+        let work = self.work_estimate(req);
+        let r = self.reqs.get(req).expect("live request");
         let hand: &[u32] = if r.manager == USER || level != LEVEL_WORKLOAD_LOW as usize {
             &[0, 1, 2, 3]
         } else {
@@ -185,6 +185,53 @@ impl World {
         for (q, s) in others {
             self.execute(sched, q, s);
         }
+    }
+
+    /// The request's work as its API server estimates it on arrival: a LIST's seats
+    /// from its resource's stored objects, a write's final seats from the watches of its
+    /// replica that its event reaches, each capped by the level's max seats
+    /// (`apf-list-stored-count`, `apf-watcher-seats`); otherwise one seat, or one per
+    /// 100 objects returned for a LIST, up to 10.
+    fn work_estimate(&self, req: u32) -> WorkEstimate {
+        let r = self.reqs.get(req).expect("live request");
+        let api = &self.cfg.kube_apiserver;
+        let level = &self.apiservers[r.replica as usize].levels[r.level as usize];
+        let max_seats = level.max_seats();
+        match r.op {
+            Op::List { kind, objects } | Op::ListUncached { kind, objects } => {
+                if api.apf_list_stored_count {
+                    work_estimate::list(self.count_by_kind[kind.index()], max_seats)
+                } else {
+                    WorkEstimate::seats(objects.div_ceil(100).clamp(1, 10))
+                }
+            }
+            Op::Write(w) if api.apf_watcher_seats => {
+                let watches = self.watches_on(r.replica as usize, w.kind, w.target);
+                work_estimate::mutating(watches, max_seats)
+            }
+            // Leases and Events have no watches here; a dry-run's kind is not tracked.
+            _ => WorkEstimate::seats(1),
+        }
+    }
+
+    /// Watches on API server `replica` that a change of a `kind` object of `target`
+    /// reaches (its watch tracker's count): the informers of the running manager
+    /// instances pinned to it whose shard holds the object.
+    fn watches_on(&self, replica: usize, kind: ObjKind, target: Target) -> u32 {
+        let c = match target {
+            Target::Cluster(c) => c,
+            Target::Machine(m) => self.machines[m as usize].cluster,
+        };
+        (0..self.managers.len())
+            .filter(|&mi| {
+                let m = &self.managers[mi];
+                m.up && m.replica as usize == replica && self.in_shard(mi, c)
+            })
+            .map(|mi| {
+                let informers = self.informer_kinds(self.managers[mi].kind);
+                informers.filter(|&k| k == kind).count() as u32
+            })
+            .sum()
     }
 
     pub(super) fn rejected(&mut self, sched: &mut Scheduler<Event>, req: u32) {
@@ -230,7 +277,7 @@ impl World {
                 let d = api.read_processing.sample_duration(&mut self.rng_api);
                 (d, d.as_secs_f64() * 0.5)
             }
-            Op::List { objects } | Op::ListUncached { objects } => {
+            Op::List { objects, .. } | Op::ListUncached { objects, .. } => {
                 let cpu = api.list_cpu_per_object * f64::from(objects);
                 (SimDuration::from_secs_f64(cpu), cpu)
             }
@@ -274,7 +321,22 @@ impl World {
             let mut dispatched = Vec::new();
             let lingering = self.apiservers[replica].levels[level]
                 .release(now, seated, |q, s| dispatched.push((q, s)));
-            debug_assert!(lingering.is_none(), "no request holds final seats yet");
+            if let Some(Lingering {
+                queue,
+                seats,
+                after,
+            }) = lingering
+            {
+                let (replica, level) = (replica as u8, level as u8);
+                let queue = queue.unwrap_or(u32::MAX);
+                let e = Event::ApfFinalSeatsElapsed {
+                    replica,
+                    level,
+                    queue,
+                    seats,
+                };
+                sched.schedule_in(after, e);
+            }
             for (q, s) in dispatched {
                 self.execute(sched, q, s);
             }
@@ -392,6 +454,24 @@ impl World {
         }
         for (d, s) in unblocked {
             self.execute(sched, d, s);
+        }
+    }
+
+    /// A finished write's additional latency is over: its final seats are free.
+    pub(super) fn apf_final_seats_elapsed(
+        &mut self,
+        sched: &mut Scheduler<Event>,
+        (replica, level): (u8, u8),
+        lingering: Lingering,
+    ) {
+        let mut dispatched = Vec::new();
+        self.apiservers[replica as usize].levels[level as usize].release_lingering(
+            sched.now(),
+            lingering,
+            |q, s| dispatched.push((q, s)),
+        );
+        for (q, s) in dispatched {
+            self.execute(sched, q, s);
         }
     }
 
