@@ -296,8 +296,8 @@ pub struct Plan {
     /// GETs of Secrets and ConfigMaps, which the CAPI managers do not cache
     /// (`client.CacheOptions{DisableFor}` in each `main.go`), before anything else.
     pub uncached_gets: u32,
-    /// An uncached LIST through the manager's API reader after those GETs, returning
-    /// this many objects.
+    /// An uncached LIST of Machines (KCP's of its control plane) through the manager's
+    /// API reader after those GETs, returning this many objects.
     pub uncached_list: Option<u32>,
     /// Calls to the workload cluster (through its ClusterCache connection) after the
     /// LIST, one after another, each holding the worker for its answer.

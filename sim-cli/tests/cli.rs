@@ -668,8 +668,9 @@ fn until_slo_violation_finds_a_breaking_point_that_a_grid_confirms() {
 /// its health probes and remote Node watches; KCP's per-reconcile reads; the topology
 /// controller's dry-run applies; the uncached Secret and ConfigMap GETs; the API server's
 /// event rings and watchers and etcd's key index and raft log in memory; per-controller
-/// CPU costs; the managers' Secret caches; the control-plane nodes' shared CPU),
-/// `capsim run
+/// CPU costs; the managers' Secret caches; the control-plane nodes' shared CPU; APF's
+/// fair queuing, borrowing between levels, watchers' seats and LIST seats by stored
+/// objects), `capsim run
 /// --clusters 100` gives value for value what it gave before they existed, the fields
 /// added since aside (the file is that
 /// output, from commit 4e2203a, regenerated once when CAPX's watches were corrected to
@@ -698,6 +699,10 @@ fn without_the_background_mechanisms_a_run_is_what_it_was_before_them() {
         .args(["--set", "costs.cpu-model=flat"])
         .args(["--set", "manager-cache.cached-secrets=false"])
         .args(["--set", "nodes.cpu-sharing=false"])
+        .args(["--set", "kube-apiserver.apf-fair-queuing=false"])
+        .args(["--set", "kube-apiserver.apf-borrowing=false"])
+        .args(["--set", "kube-apiserver.apf-watcher-seats=false"])
+        .args(["--set", "kube-apiserver.apf-list-stored-count=false"])
         .assert()
         .success()
         .get_output()

@@ -7,11 +7,11 @@ pub mod apf;
 pub mod client_limiter;
 pub mod watch_cache;
 
-use apf::{PriorityLevel, PriorityLevelConfig};
+use apf::{PriorityLevelConfig, PriorityLevels};
 
 /// One API server replica: its Priority and Fairness levels and the CPU it has used.
 pub(crate) struct ApiServerRt {
-    pub(crate) levels: Vec<PriorityLevel<u32>>,
+    pub(crate) levels: PriorityLevels<u32>,
     pub(crate) cpu_seconds: f64,
     /// Memory held by the LIST responses it is building and sending [bytes].
     pub(crate) list_bytes: f64,
@@ -27,16 +27,17 @@ pub(crate) struct ApiServerRt {
 impl ApiServerRt {
     /// `replicas` API servers, each with `levels` sharing `seats` (APF's server-wide
     /// concurrency: the sum of `max-requests-inflight` and
-    /// `max-mutating-requests-inflight`).
-    pub(crate) fn replicas(replicas: u32, seats: u32, levels: &[PriorityLevelConfig]) -> Vec<Self> {
-        let seats = apf::nominal_limits(seats, levels);
+    /// `max-mutating-requests-inflight`), served by fair queuing when `fair`, lending
+    /// and borrowing seats when `borrowing`.
+    pub(crate) fn replicas(
+        replicas: u32,
+        seats: u32,
+        levels: &[PriorityLevelConfig],
+        (fair, borrowing): (bool, bool),
+    ) -> Vec<Self> {
         (0..replicas)
             .map(|_| ApiServerRt {
-                levels: levels
-                    .iter()
-                    .zip(&seats)
-                    .map(|(l, &s)| PriorityLevel::new(l, s))
-                    .collect(),
+                levels: PriorityLevels::new(levels, seats, fair, borrowing),
                 cpu_seconds: 0.0,
                 list_bytes: 0.0,
                 sampled_bytes: 0.0,

@@ -303,6 +303,14 @@ pub struct ApiServerConfig {
     /// From an OOM kill to the replica serving again (the kubelet's first back-off,
     /// doubled per kill up to 5 minutes, plus its start).
     pub restart_delay: Secs,
+    /// APF serves a level's queues by fair queuing (`queueset.go`); off, round-robin.
+    pub apf_fair_queuing: bool,
+    /// APF's levels lend and borrow seats every 10 s (`apf_controller.go`).
+    pub apf_borrowing: bool,
+    /// A write whose event reaches 10+ watches holds ⌈watches/10⌉ APF seats 5 ms more.
+    pub apf_watcher_seats: bool,
+    /// A LIST's APF seats count its resource's stored objects; off, those it returns.
+    pub apf_list_stored_count: bool,
 }
 
 impl ApiServerConfig {

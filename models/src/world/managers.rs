@@ -211,12 +211,7 @@ impl World {
         let shards = self.shards[kind];
         for k in kinds {
             let objects = (self.count_by_kind[k.index()] / u64::from(shards)) as u32;
-            let object_bytes = self.cfg.costs.object_size.of(k) as u32;
-            let op = Op::List {
-                objects,
-                object_bytes,
-            };
-            self.issue(sched, None, m, op, Owner::None);
+            self.issue(sched, None, m, Op::List { kind: k, objects }, Owner::None);
         }
         self.enqueue_shard(sched, m as usize, |_| true);
     }

@@ -271,7 +271,7 @@ impl World {
     fn record_timeline_row(&mut self, now: SimTime) {
         let (mut seats, mut queued) = (0, 0);
         for a in &self.apiservers {
-            for l in &a.levels {
+            for l in a.levels.iter() {
                 seats += l.in_use();
                 queued += l.queued();
             }

@@ -62,6 +62,16 @@ pub enum Event {
     TokenGranted(u32),
     /// A request waited in an APF queue longer than the queue-wait limit.
     ApfQueueTimedOut(u32),
+    /// A finished write's additional latency elapsed: the seats it kept in `queue`
+    /// (`u32::MAX`: none) of `level` on `replica` are free.
+    ApfFinalSeatsElapsed {
+        replica: u8,
+        level: u8,
+        queue: u32,
+        seats: u32,
+    },
+    /// APF's borrowing adjustment period elapsed.
+    ApfBorrowingDue,
     /// Retry-After of a 429 elapsed.
     RetryAfterElapsed(u32),
     /// The API server finished processing a request.
@@ -264,6 +274,7 @@ impl World {
             api.replicas,
             api.max_requests_inflight + api.max_mutating_requests_inflight,
             &levels,
+            (api.apf_fair_queuing, api.apf_borrowing),
         );
         let Instances {
             managers,
@@ -435,6 +446,9 @@ impl World {
         }
         sched.schedule_in(SimDuration::from_secs(60), Event::EventTtlSweep);
         self.start_health_probes(sched);
+        if self.cfg.kube_apiserver.apf_borrowing {
+            sched.schedule_in(apf::borrowing::ADJUSTMENT_PERIOD, Event::ApfBorrowingDue);
+        }
         sched.schedule_in(SimDuration::from_secs(SAMPLE_INTERVAL_S), Event::SampleDue);
     }
 
@@ -473,6 +487,21 @@ impl Model for World {
             Event::CpuDone(rec) => self.cpu_done(sched, rec),
             Event::TokenGranted(req) => self.token_granted(sched, req),
             Event::ApfQueueTimedOut(req) => self.apf_queue_timed_out(sched, req),
+            Event::ApfFinalSeatsElapsed {
+                replica,
+                level,
+                queue,
+                seats,
+            } => {
+                let queue = (queue != u32::MAX).then_some(queue);
+                let lingering = apf::Lingering {
+                    queue,
+                    seats,
+                    after: SimDuration::ZERO,
+                };
+                self.apf_final_seats_elapsed(sched, (replica, level), lingering)
+            }
+            Event::ApfBorrowingDue => self.apf_borrowing_due(sched),
             Event::RetryAfterElapsed(req) => self.retry_after_elapsed(sched, req),
             Event::RequestProcessed(req) => self.processed(sched, req),
             Event::NodeCpuDone(n) => self.node_cpu_done(sched, n as usize),

@@ -292,13 +292,14 @@ impl World {
         if let Some(objects) = r.plan.uncached_list.take() {
             let (mgr, owner) = (r.mi as u8, Self::owner_of(r.ctrl, r.key));
             self.metrics.mechanisms.uncached_lists += 1;
-            // KCP's LIST of its cluster's Machines.
-            let object_bytes = self.cfg.costs.object_size.of(ObjKind::Machine) as u32;
-            let op = Op::ListUncached {
-                objects,
-                object_bytes,
-            };
-            self.issue(sched, Some(rec), mgr, op, owner);
+            let kind = ObjKind::Machine; // the plan's uncached LIST is of Machines
+            self.issue(
+                sched,
+                Some(rec),
+                mgr,
+                Op::ListUncached { kind, objects },
+                owner,
+            );
             return;
         }
         if r.plan.workload_calls > 0 {

@@ -1,15 +1,19 @@
 //! An API request's path: the manager's client-side token bucket (client-go), API
-//! Priority and Fairness on the API server replica its connection is pinned to, the
-//! request's processing, and for a write etcd's group commit ([`super::commits`]); then
-//! its answer goes back to the reconcile that sent it. 429s are retried after
-//! Retry-After, up to client-go's retries.
+//! Priority and Fairness on the API server replica its connection is pinned to (its work
+//! estimated as the API server estimates it), the request's processing, and for a write
+//! etcd's group commit ([`super::commits`]); then its answer goes back to the reconcile
+//! that sent it, and its seats are released, or kept for its watch events' additional
+//! latency. 429s are retried after Retry-After, up to client-go's retries.
 
 use sim_core::{EventId, Scheduler, SimDuration, SimTime};
 
 use super::attribution::{Owner, Resource, Service};
 use super::{Event, LEVEL_GLOBAL_DEFAULT, LEVEL_WORKLOAD_LOW, USER, USER_RETRY_S, World};
-use crate::apiserver::apf::Admission;
-use crate::recipe::{Effect, Verb, Write};
+use crate::apiserver::apf::borrowing::ADJUSTMENT_PERIOD;
+use crate::apiserver::apf::work_estimate::{self, WorkEstimate};
+use crate::apiserver::apf::{Admission, Lingering, Seated};
+use crate::kinds::ObjKind;
+use crate::recipe::{Effect, Target, Verb, Write};
 
 /// What a request asks of the API server.
 #[derive(Clone, Copy, Debug)]
@@ -17,21 +21,19 @@ pub(super) enum Op {
     Write(Write),
     /// A GET served from etcd (the Lease read before a renewal).
     Read,
-    /// A LIST of every object of a kind (a relist after a restart), of `object_bytes`
-    /// each.
+    /// A LIST of every object of a kind (a relist after a restart), returning `objects`.
     List {
+        kind: ObjKind,
         objects: u32,
-        object_bytes: u32,
     },
     /// A reconcile's GET of a Secret or ConfigMap, which its manager does not cache:
     /// through its limiter; the API server's quorum read from etcd is part of its
     /// `read-processing` time.
     GetUncached,
-    /// A reconcile's LIST through the API reader (uncached), returning `objects` of
-    /// `object_bytes` each.
+    /// A reconcile's LIST through the API reader (uncached), returning `objects`.
     ListUncached {
+        kind: ObjKind,
         objects: u32,
-        object_bytes: u32,
     },
     /// A dry-run server-side apply: a PATCH the API server admits and processes, and
     /// etcd never sees.
@@ -51,7 +53,6 @@ pub(super) struct Request {
     pub(super) owner: Owner,
     pub(super) level: u8,
     pub(super) replica: u8,
-    pub(super) width: u32,
     pub(super) attempts: u32,
     /// When this attempt reached the API server.
     pub(super) arrived: SimTime,
@@ -59,8 +60,8 @@ pub(super) struct Request {
     pub(super) waiting_since: SimTime,
     pub(super) apf_queue: u32,
     pub(super) timeout: Option<EventId>,
-    /// Whether it holds APF seats (it is executing).
-    pub(super) executing: bool,
+    /// The APF seats it holds while it executes.
+    pub(super) seated: Option<Seated>,
     /// When it reached etcd's leader.
     pub(super) etcd_at: SimTime,
     /// The epoch of the manager process that sent it.
@@ -90,13 +91,6 @@ impl World {
             }
             _ => (LEVEL_WORKLOAD_LOW, self.managers[manager as usize].replica),
         };
-        let width = match op {
-            // LIST: one seat per 100 objects, capped at 10.
-            Op::List { objects, .. } | Op::ListUncached { objects, .. } => {
-                objects.div_ceil(100).clamp(1, 10)
-            }
-            _ => 1,
-        };
         let req = self.reqs.insert(Request {
             rec,
             manager,
@@ -104,13 +98,12 @@ impl World {
             owner,
             level,
             replica,
-            width,
             attempts: 0,
             arrived: now,
             waiting_since: now,
             apf_queue: 0,
             timeout: None,
-            executing: false,
+            seated: None,
             etcd_at: now,
             after_cpu: SimDuration::ZERO,
             epoch: if manager == USER {
@@ -170,15 +163,20 @@ impl World {
         let now = sched.now();
         let r = self.reqs.get_mut(req).expect("live request");
         r.arrived = now;
-        let (replica, level, width) = (r.replica as usize, r.level as usize, r.width);
+        let (replica, level) = (r.replica as usize, r.level as usize);
+        let work = self.work_estimate(req);
+        let r = self.reqs.get(req).expect("live request");
         let hand: &[u32] = if r.manager == USER || level != LEVEL_WORKLOAD_LOW as usize {
             &[0, 1, 2, 3]
         } else {
             &self.managers[r.manager as usize].hand
         };
-        let admission = self.apiservers[replica].levels[level].arrive(now, req, hand, width);
+        let mut others = Vec::new();
+        let admission =
+            self.apiservers[replica].levels[level]
+                .arrive(now, req, hand, work, |q, s| others.push((q, s)));
         match admission {
-            Admission::Dispatched => self.execute(sched, req),
+            Admission::Dispatched(seated) => self.execute(sched, req, seated),
             Admission::Queued(q) => {
                 let id = sched.schedule_in(self.queue_wait_limit, Event::ApfQueueTimedOut(req));
                 let r = self.reqs.get_mut(req).expect("live request");
@@ -190,6 +188,56 @@ impl World {
             }
             Admission::Rejected => self.rejected(sched, req),
         }
+        for (q, s) in others {
+            self.execute(sched, q, s);
+        }
+    }
+
+    /// The request's work as its API server estimates it on arrival: a LIST's seats
+    /// from its resource's stored objects, a write's final seats from the watches of its
+    /// replica that its event reaches, each capped by the level's max seats
+    /// (`apf-list-stored-count`, `apf-watcher-seats`); otherwise one seat, or one per
+    /// 100 objects returned for a LIST, up to 10.
+    fn work_estimate(&self, req: u32) -> WorkEstimate {
+        let r = self.reqs.get(req).expect("live request");
+        let api = &self.cfg.kube_apiserver;
+        let level = &self.apiservers[r.replica as usize].levels[r.level as usize];
+        let max_seats = level.max_seats();
+        match r.op {
+            Op::List { kind, objects } | Op::ListUncached { kind, objects } => {
+                if api.apf_list_stored_count {
+                    work_estimate::list(self.count_by_kind[kind.index()], max_seats)
+                } else {
+                    WorkEstimate::seats(objects.div_ceil(100).clamp(1, 10))
+                }
+            }
+            Op::Write(w) if api.apf_watcher_seats => {
+                let watches = self.watches_on(r.replica as usize, w.kind, w.target);
+                work_estimate::mutating(watches, max_seats)
+            }
+            // Leases and Events have no watches here; a dry-run's kind is not tracked.
+            _ => WorkEstimate::seats(1),
+        }
+    }
+
+    /// Watches on API server `replica` that a change of a `kind` object of `target`
+    /// reaches (its watch tracker's count): the informers of the running manager
+    /// instances pinned to it whose shard holds the object.
+    fn watches_on(&self, replica: usize, kind: ObjKind, target: Target) -> u32 {
+        let c = match target {
+            Target::Cluster(c) => c,
+            Target::Machine(m) => self.machines[m as usize].cluster,
+        };
+        (0..self.managers.len())
+            .filter(|&mi| {
+                let m = &self.managers[mi];
+                m.up && m.replica as usize == replica && self.in_shard(mi, c)
+            })
+            .map(|mi| {
+                let informers = self.informer_kinds(self.managers[mi].kind);
+                informers.filter(|&k| k == kind).count() as u32
+            })
+            .sum()
     }
 
     pub(super) fn rejected(&mut self, sched: &mut Scheduler<Event>, req: u32) {
@@ -213,13 +261,13 @@ impl World {
         }
     }
 
-    pub(super) fn execute(&mut self, sched: &mut Scheduler<Event>, req: u32) {
+    pub(super) fn execute(&mut self, sched: &mut Scheduler<Event>, req: u32, seated: Seated) {
         let now = sched.now();
         let r = self.reqs.get_mut(req).expect("live request");
         if let Some(id) = r.timeout.take() {
             sched.cancel(id);
         }
-        r.executing = true;
+        r.seated = Some(seated);
         let (owner, waited, rec, op) = (r.owner, now - r.arrived, r.rec, r.op);
         let replica = r.replica as usize;
         if let Some(rec) = rec {
@@ -235,14 +283,8 @@ impl World {
                 let d = api.read_processing.sample_duration(&mut self.rng_api);
                 (d, d.as_secs_f64() * 0.5)
             }
-            Op::List {
-                objects,
-                object_bytes,
-            }
-            | Op::ListUncached {
-                objects,
-                object_bytes,
-            } => {
+            Op::List { kind, objects } | Op::ListUncached { kind, objects } => {
+                let object_bytes = self.cfg.costs.object_size.of(kind) as u32;
                 let cpu = api.list_cpu_per_object * f64::from(objects);
                 self.list_response_held(replica, objects, object_bytes, 1.0);
                 self.node_memory_check(sched, replica);
@@ -283,26 +325,35 @@ impl World {
         if !ok {
             self.metrics.api_failed += 1;
         }
-        if let (
-            true,
-            Op::List {
-                objects,
-                object_bytes,
-            }
-            | Op::ListUncached {
-                objects,
-                object_bytes,
-            },
-        ) = (r.executing, r.op)
+        if let (true, Op::List { kind, objects } | Op::ListUncached { kind, objects }) =
+            (r.seated.is_some(), r.op)
         {
+            let object_bytes = self.cfg.costs.object_size.of(kind) as u32;
             self.list_response_held(r.replica as usize, objects, object_bytes, -1.0);
         }
-        if r.executing {
+        if let Some(seated) = r.seated {
             let (replica, level) = (r.replica as usize, r.level as usize);
             let mut dispatched = Vec::new();
-            self.apiservers[replica].levels[level].release(now, r.width, |q| dispatched.push(q));
-            for q in dispatched {
-                self.execute(sched, q);
+            let lingering = self.apiservers[replica].levels[level]
+                .release(now, seated, |q, s| dispatched.push((q, s)));
+            if let Some(Lingering {
+                queue,
+                seats,
+                after,
+            }) = lingering
+            {
+                let (replica, level) = (replica as u8, level as u8);
+                let queue = queue.unwrap_or(u32::MAX);
+                let e = Event::ApfFinalSeatsElapsed {
+                    replica,
+                    level,
+                    queue,
+                    seats,
+                };
+                sched.schedule_in(after, e);
+            }
+            for (q, s) in dispatched {
+                self.execute(sched, q, s);
             }
         }
         if let Op::List { .. } = r.op
@@ -411,13 +462,45 @@ impl World {
         let owner = r.owner;
         let mut unblocked = Vec::new();
         let level = &mut self.apiservers[replica].levels[level];
-        if level.time_out(now, q, req, |d| unblocked.push(d)) {
+        if level.time_out(now, q, req, |d, s| unblocked.push((d, s))) {
             self.wait(owner, Resource::ApfQueue, self.queue_wait_limit);
             self.reqs.get_mut(req).expect("live").timeout = None;
             self.rejected(sched, req);
         }
-        for d in unblocked {
-            self.execute(sched, d);
+        for (d, s) in unblocked {
+            self.execute(sched, d, s);
+        }
+    }
+
+    /// A finished write's additional latency is over: its final seats are free.
+    pub(super) fn apf_final_seats_elapsed(
+        &mut self,
+        sched: &mut Scheduler<Event>,
+        (replica, level): (u8, u8),
+        lingering: Lingering,
+    ) {
+        let mut dispatched = Vec::new();
+        self.apiservers[replica as usize].levels[level as usize].release_lingering(
+            sched.now(),
+            lingering,
+            |q, s| dispatched.push((q, s)),
+        );
+        for (q, s) in dispatched {
+            self.execute(sched, q, s);
+        }
+    }
+
+    /// The borrowing adjustment period ended: every replica divides its seats among its
+    /// levels again, and what the new limits let go executes.
+    pub(super) fn apf_borrowing_due(&mut self, sched: &mut Scheduler<Event>) {
+        sched.schedule_in(ADJUSTMENT_PERIOD, Event::ApfBorrowingDue);
+        let mut dispatched = Vec::new();
+        for a in &mut self.apiservers {
+            a.levels
+                .adjust(sched.now(), |_, q, s| dispatched.push((q, s)));
+        }
+        for (q, s) in dispatched {
+            self.execute(sched, q, s);
         }
     }
 
