@@ -4,9 +4,33 @@
 //! Managers as deployed: `capi-controller-manager` (Cluster, ClusterTopology,
 //! MachineDeployment, MachineSet, Machine, MachineHealthCheck), `capi-kubeadm-bootstrap`
 //! (KubeadmConfig), `capi-kubeadm-control-plane` (KubeadmControlPlane),
-//! `capx-controller-manager` (NutanixCluster, NutanixMachine).
+//! `capx-controller-manager` (NutanixCluster, NutanixMachine). The infrastructure
+//! controllers and kinds are the provider's: with the in-memory provider they are CAPD's
+//! DevCluster and DevMachine in `capd-controller-manager` (the same slots, other names).
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
+
+/// The infrastructure provider.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Provider {
+    /// CAPX, the Nutanix provider: VMs through Prism Central (`capx-controller-manager`).
+    #[default]
+    Capx,
+    /// CAPI's in-memory provider, the backend of CAPD's DevCluster and DevMachine that
+    /// CAPI's own scale test runs (`capd-controller-manager`): no VMs, timers instead.
+    InMemory,
+}
+
+impl Provider {
+    /// Name in scenarios and reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            Provider::Capx => "capx",
+            Provider::InMemory => "in-memory",
+        }
+    }
+}
 
 /// The kinds of object the management cluster stores.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
@@ -66,7 +90,16 @@ impl ObjKind {
         self as usize
     }
 
-    /// The kind's name as `kubectl` prints it.
+    /// The kind's name with `provider`'s infrastructure kinds.
+    pub fn name_in(self, provider: Provider) -> &'static str {
+        match (self, provider) {
+            (ObjKind::NutanixCluster, Provider::InMemory) => "DevCluster",
+            (ObjKind::NutanixMachine, Provider::InMemory) => "DevMachine",
+            _ => self.name(),
+        }
+    }
+
+    /// The kind's name as `kubectl` prints it (CAPX's infrastructure kinds).
     pub fn name(self) -> &'static str {
         match self {
             ObjKind::Cluster => "Cluster",
@@ -142,7 +175,17 @@ impl Controller {
         self as usize
     }
 
-    /// The controller's name, as in controller-runtime metrics (`controller` label).
+    /// The controller's name with `provider`'s infrastructure controllers.
+    pub fn name_in(self, provider: Provider) -> &'static str {
+        match (self, provider) {
+            (Controller::NutanixCluster, Provider::InMemory) => "devcluster",
+            (Controller::NutanixMachine, Provider::InMemory) => "devmachine",
+            _ => self.name(),
+        }
+    }
+
+    /// The controller's name, as in controller-runtime metrics (`controller` label), with
+    /// CAPX's infrastructure controllers.
     pub fn name(self) -> &'static str {
         match self {
             Controller::Cluster => "cluster",

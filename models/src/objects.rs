@@ -92,6 +92,9 @@ pub struct ClusterState {
     pub nc_owned: bool,
     /// Ready (CAPX).
     pub nc_ready: bool,
+    /// The in-memory provider's DevCluster reconciles done before it is provisioned: 1
+    /// its finalizer, 2 its Paused condition.
+    pub ic_step: u8,
 
     // KubeadmControlPlane
     /// Exists.
@@ -346,6 +349,11 @@ pub struct MachineState {
     pub bootstrap_at: Option<SimTime>,
     /// When its node joined the workload cluster (kubeadm init or join done).
     pub joined_at: Option<SimTime>,
+    /// In-memory provider: when its cloud VM was created.
+    pub vm_started_at: Option<SimTime>,
+    /// In-memory provider: when its Node was provisioned (control-plane machines then
+    /// start their etcd member and API server).
+    pub node_provisioned_at: Option<SimTime>,
     /// The MachineHealthCheck reported it healthy (HealthCheckSucceeded True).
     pub hc_healthy: bool,
     /// The MachineHealthCheck found it unhealthy (HealthCheckSucceeded False,

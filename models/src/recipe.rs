@@ -21,7 +21,8 @@
 
 use sim_core::{SimDuration, SimTime};
 
-use crate::kinds::ObjKind;
+use crate::in_memory_cloud::InMemorySettings;
+use crate::kinds::{ObjKind, Provider};
 
 /// How a write changes the object.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -66,6 +67,8 @@ pub enum Effect {
     NcCreated,
     NcOwned,
     NcReady,
+    /// The in-memory DevCluster's step before it is provisioned (finalizer, Paused).
+    IcStep(u8),
     KcpCreated,
     /// The topology controller created the control plane's machine template.
     CpTemplateCreated,
@@ -312,6 +315,15 @@ pub struct Plan {
     pub dry_run_misses: u8,
     /// Prism Central work before the writes.
     pub pc: Option<PcWork>,
+    /// In-memory provider: the reconcile creates its machine's cloud VM (in the
+    /// provider's process, no API call).
+    pub cloud_machine: bool,
+    /// In-memory provider: the reconcile creates its machine's Node in the fake
+    /// workload cluster.
+    pub node_provisioned: bool,
+    /// In-memory provider: the machine's node is up and reachable (a worker's Node; a
+    /// control-plane machine's etcd member and API server too).
+    pub node_up: bool,
     /// The result.
     pub outcome: Outcome,
 }
@@ -330,6 +342,9 @@ impl Plan {
             dry_runs: 0,
             dry_run_misses: 0,
             pc: None,
+            cloud_machine: false,
+            node_provisioned: false,
+            node_up: false,
             outcome: Outcome::Done,
         }
     }
@@ -349,6 +364,11 @@ impl Plan {
 
     pub(crate) fn after(mut self, secs: u64) -> Self {
         self.outcome = Outcome::RequeueAfter(SimDuration::from_secs(secs));
+        self
+    }
+
+    pub(crate) fn after_d(mut self, d: SimDuration) -> Self {
+        self.outcome = Outcome::RequeueAfter(d);
         self
     }
 }
@@ -375,6 +395,13 @@ pub struct Ctx {
     pub rollout: (u32, u32),
     /// The topology controller's dry-run cache TTL, if it dry-runs its applies.
     pub ssa_ttl: Option<SimDuration>,
+    /// The infrastructure provider.
+    pub provider: Provider,
+    /// The in-memory provider's provisioning delays.
+    pub in_memory: InMemorySettings,
+    /// Uniform draws in [0, 1) for this reconcile's jitter of the VM, Node, API server and
+    /// etcd phases (the in-memory provider draws them afresh in every reconcile).
+    pub draws: [f64; 4],
 }
 
 /// The objects the topology controller applies for a cluster, in its dry-run cache's

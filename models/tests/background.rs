@@ -436,7 +436,7 @@ fn the_next_100_clusters_take_longer_on_a_larger_fleet_because_of_its_dry_runs()
                 clusters: 100,
                 batch: 0,
                 every: SimDuration::ZERO,
-                wait_ready: false,
+                wait: None,
             },
         ];
         let r = run_report(&plan);
@@ -486,7 +486,7 @@ fn later_creates_are_spread_evenly_over_the_management_clusters() {
         clusters: 1,
         batch: 0,
         every: SimDuration::ZERO,
-        wait_ready: false,
+        wait: None,
     }];
     let r = run_report(&plan);
     let parts: Vec<u32> = r

@@ -165,7 +165,9 @@ fn layer(file: &str) -> usize {
     match module_of(file).first().map(String::as_str) {
         None => usize::MAX, // lib.rs declares every module
         Some("kinds" | "units" | "dist") => 0,
-        Some("objects" | "recipe" | "apiserver" | "etcd" | "prism_central") => 1,
+        Some("objects" | "recipe" | "apiserver" | "etcd" | "prism_central" | "in_memory_cloud") => {
+            1
+        }
         Some("scenario") => 2,
         Some("controllers" | "providers") => 3,
         Some("world") => 4,

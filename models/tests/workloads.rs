@@ -3,6 +3,7 @@
 use models::run::{RunPlan, simulate};
 use models::scenario::operations::{AfterOp, FleetSpec};
 use models::scenario::presets::{self, Tier};
+use models::scenario::workload::WaitFor;
 use sim_core::SimDuration;
 
 #[test]
@@ -11,7 +12,7 @@ fn a_batch_that_waits_for_ready_starts_only_when_the_one_before_is_ready() {
     // create of 4 in batches of 2 the same way.
     let mut fleet = FleetSpec::all_at_once(6, 2, 1);
     fleet.batch = Some(2);
-    fleet.wait_ready = true;
+    fleet.wait = Some(WaitFor::Ready);
     let mut plan = RunPlan::new(
         presets::resolve(Tier::Small, &[]).unwrap(),
         "small",
@@ -22,7 +23,7 @@ fn a_batch_that_waits_for_ready_starts_only_when_the_one_before_is_ready() {
         clusters: 4,
         batch: 2,
         every: SimDuration::ZERO,
-        wait_ready: true,
+        wait: Some(WaitFor::Ready),
     }];
     let world = simulate(&plan).expect("run completes").world;
     assert_eq!(world.clusters_ready, 10);
@@ -95,4 +96,43 @@ fn one_machines_phases_add_up_to_its_time_to_running() {
     // The control plane is initialized before the cluster is ready.
     assert!(ph.control_plane_initialized_p50_s > 0.0);
     assert!(ph.control_plane_initialized_p50_s <= r.fleet.cluster_ready_p50_s);
+}
+
+#[test]
+fn a_window_keeps_at_most_its_size_in_creation_and_refills_as_each_is_ready() {
+    // 8 clusters, a window of 3 (CAPI's scale test's concurrency): at every moment at most
+    // 3 applied and not yet ready; each cluster after the third is applied when one of
+    // those before it became ready, not later than a minute after.
+    let mut fleet = FleetSpec::all_at_once(8, 2, 1);
+    fleet.batch = Some(3);
+    fleet.wait = Some(WaitFor::Window);
+    let plan = RunPlan::new(
+        presets::resolve(Tier::Small, &[]).unwrap(),
+        "small",
+        fleet,
+        1,
+    );
+    let world = simulate(&plan).expect("run completes").world;
+    assert_eq!(world.clusters_ready, 8);
+    let created: Vec<_> = world
+        .clusters
+        .iter()
+        .map(|c| c.created_at.unwrap())
+        .collect();
+    let ready: Vec<_> = world.clusters.iter().map(|c| c.ready_at.unwrap()).collect();
+    for &t in &created {
+        let creating = (0..8).filter(|&c| created[c] <= t && ready[c] > t).count();
+        assert!(creating <= 3, "{creating} clusters in creation at {t}");
+    }
+    for c in 3..8 {
+        // The (c-2)th readiness among the clusters before it frees its slot.
+        let mut before: Vec<_> = ready[..c].to_vec();
+        before.sort();
+        let freed = before[c - 3];
+        assert!(
+            created[c] >= freed && created[c] - freed < SimDuration::from_mins(1),
+            "cluster {c} created at {} for a slot freed at {freed}",
+            created[c]
+        );
+    }
 }

@@ -15,7 +15,7 @@ use sim_core::StreamId;
 use crate::apiserver::apf::{self, PriorityLevelConfig};
 use crate::controllers::workqueue::{WorkQueue, WorkQueueConfig};
 use crate::kinds::Controller;
-use crate::scenario::config::{ManagerConfig, ModelConfig};
+use crate::scenario::config::{ManagerConfig, ModelConfig, Provider};
 
 pub(crate) struct ManagerRt {
     pub(crate) name: String,
@@ -173,6 +173,12 @@ pub(crate) fn concurrency(cfg: &ModelConfig, c: Controller) -> u32 {
         Controller::Machine => m.machine_concurrency,
         Controller::KubeadmConfig => m.kubeadmconfig_concurrency,
         Controller::KubeadmControlPlane => m.kubeadmcontrolplane_concurrency,
+        // CAPD runs its DevCluster controller with controller-runtime's default, its
+        // DevMachines with `--concurrency`.
+        Controller::NutanixCluster if cfg.infrastructure_provider == Provider::InMemory => None,
+        Controller::NutanixMachine if cfg.infrastructure_provider == Provider::InMemory => {
+            m.concurrency
+        }
         Controller::NutanixCluster => m.nutanixcluster_concurrency,
         Controller::NutanixMachine => m.nutanixmachine_concurrency,
         Controller::MachineHealthCheck => m.machinehealthcheck_concurrency,

@@ -19,7 +19,7 @@ pub mod topology;
 pub mod watches;
 pub mod workqueue;
 
-use crate::kinds::{Controller, ObjKind};
+use crate::kinds::{Controller, ObjKind, Provider};
 use crate::objects::{ClusterState, MachineState};
 use crate::providers;
 use crate::recipe::{Ctx, Effect, Plan, Target, Verb};
@@ -71,9 +71,10 @@ pub fn reconcile(
         }
         Controller::Cluster => cluster::reconcile(key, &clusters[key as usize]),
         Controller::ClusterTopology => topology::reconcile(key, &clusters[key as usize], ctx),
-        Controller::NutanixCluster => {
-            providers::capx::nutanix_cluster(key, &clusters[key as usize])
-        }
+        Controller::NutanixCluster => match ctx.provider {
+            Provider::Capx => providers::capx::nutanix_cluster(key, &clusters[key as usize]),
+            Provider::InMemory => providers::in_memory::dev_cluster(key, &clusters[key as usize]),
+        },
         Controller::KubeadmControlPlane => {
             kubeadm_control_plane::reconcile(key, &clusters[key as usize], machines)
         }
@@ -90,7 +91,13 @@ pub fn reconcile(
             kubeadm_config::reconcile(key, m, &clusters[m.cluster as usize], ctx.now)
         }
         Controller::NutanixMachine => {
-            providers::capx::nutanix_machine(key, &machines[key as usize])
+            let m = &machines[key as usize];
+            match ctx.provider {
+                Provider::Capx => providers::capx::nutanix_machine(key, m),
+                Provider::InMemory => {
+                    providers::in_memory::dev_machine(key, m, &clusters[m.cluster as usize], ctx)
+                }
+            }
         }
     }
 }

@@ -19,7 +19,7 @@
 //! prepends `ResourceIsChanged` to every `Owns` and `Watches` and so drops resyncs there.
 //! CAPX uses controller-runtime's builder directly: its mapped watches receive them.
 
-use crate::kinds::{Controller, ObjKind};
+use crate::kinds::{Controller, ObjKind, Provider};
 
 /// Which key of a watching controller a change maps to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -295,6 +295,28 @@ pub const WATCHES: &[Watch] = &[
     ),
 ];
 
+/// Who watches what with `provider`'s infrastructure controllers. CAPD sets up its
+/// DevCluster and DevMachine controllers through CAPI's builder (its mapped watches drop
+/// resyncs), with the same map functions as CAPX's, except that the DevCluster's Cluster
+/// watch passes only paused transitions (`ClusterPausedTransitions`), which the model
+/// never makes (CAPI v1.12 `devcluster_controller.go`, `devmachine_controller.go`
+/// `SetupWithManager`).
+pub fn watches(provider: Provider) -> Vec<Watch> {
+    let infra =
+        |c: Controller| matches!(c, Controller::NutanixCluster | Controller::NutanixMachine);
+    WATCHES
+        .iter()
+        .filter(|w| {
+            provider == Provider::Capx
+                || !(w.kind == ObjKind::Cluster && w.controller == Controller::NutanixCluster)
+        })
+        .map(|w| Watch {
+            resyncs: w.resyncs && (provider == Provider::Capx || !infra(w.controller)),
+            ..*w
+        })
+        .collect()
+}
+
 /// The kinds each manager keeps in its informer cache (index as in
 /// [`crate::scenario::config::ModelConfig::managers`]). CAPI core tracks the bootstrap and
 /// infrastructure objects it references through its external-object tracker.
@@ -333,10 +355,12 @@ pub fn cached_kinds(manager: usize) -> &'static [ObjKind] {
 /// (each `main.go`: `cache.Options{ByObject: Secret: clusterSecretCacheSelector}`), CAPX
 /// every Secret twice (its own client-go informer for credentials, `createInformers`,
 /// and controller-runtime's) and every ConfigMap (CAPX v1.10.3 `main.go`).
-pub fn cached_only_kinds(manager: usize) -> &'static [ObjKind] {
-    match manager {
-        0..=2 => &[ObjKind::Secret],
-        _ => &[ObjKind::Secret, ObjKind::Secret, ObjKind::ConfigMap],
+/// CAPD caches neither (`DisableFor: Secret, ConfigMap`, CAPD v1.12 `main.go`).
+pub fn cached_only_kinds(manager: usize, provider: Provider) -> &'static [ObjKind] {
+    match (manager, provider) {
+        (0..=2, _) => &[ObjKind::Secret],
+        (_, Provider::Capx) => &[ObjKind::Secret, ObjKind::Secret, ObjKind::ConfigMap],
+        (_, Provider::InMemory) => &[],
     }
 }
 

@@ -9,3 +9,4 @@
 //! provider") lists the other places that name CAPX today.
 
 pub mod capx;
+pub mod in_memory;

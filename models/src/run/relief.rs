@@ -15,6 +15,14 @@ pub fn relieve(resource: &str, at: &str) -> String {
             let ctrl = at.split_whitespace().next().unwrap_or("");
             let owner = match ctrl {
                 "nutanixmachine" | "nutanixcluster" => "capx-controller-manager",
+                // CAPD: --concurrency sets the DevMachine workers; its DevCluster
+                // controller has no flag (one worker).
+                "devmachine" => {
+                    return "raise capd-controller-manager.concurrency, or shard capd-controller-manager (topology.controller-shards)".into();
+                }
+                "devcluster" => {
+                    return "shard capd-controller-manager (topology.controller-shards): its DevCluster controller runs one worker".into();
+                }
                 "kubeadmconfig" => "capi-kubeadm-bootstrap",
                 "kubeadmcontrolplane" => "capi-kubeadm-control-plane",
                 _ => "capi-controller-manager",
@@ -69,6 +77,10 @@ mod tests {
 
     #[test]
     fn each_bottleneck_names_its_knob() {
+        assert!(
+            relieve("workqueue", "devmachine workers")
+                .contains("capd-controller-manager.concurrency")
+        );
         assert!(
             relieve("workqueue", "nutanixmachine workers")
                 .contains("capx-controller-manager.nutanixmachine-concurrency")

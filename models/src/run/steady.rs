@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use crate::kinds::ObjKind;
+use crate::kinds::{ObjKind, Provider};
 use crate::world::World;
 use crate::world::metrics::Snapshot;
 
@@ -65,26 +65,28 @@ pub struct SteadyFigures {
     pub background_per_s: BTreeMap<String, f64>,
 }
 
-fn by_kind(a: &[u64], b: &[u64], secs: f64) -> BTreeMap<String, f64> {
+fn by_kind(a: &[u64], b: &[u64], secs: f64, p: Provider) -> BTreeMap<String, f64> {
     ObjKind::ALL
         .iter()
         .enumerate()
         .filter(|(i, _)| b[*i] > a[*i])
-        .map(|(i, k)| (k.name().to_string(), (b[i] - a[i]) as f64 / secs))
+        .map(|(i, k)| (k.name_in(p).to_string(), (b[i] - a[i]) as f64 / secs))
         .collect()
 }
 
 /// The figures between two snapshots of `world` (for its controller and manager names).
 pub fn figures(world: &World, start: &Snapshot, end: &Snapshot, requested_s: f64) -> SteadyFigures {
     let secs = (end.at - start.at).as_secs_f64().max(1e-9);
+    let p = world.config().infrastructure_provider;
     let total = |v: &[u64]| v.iter().sum::<u64>();
     let mut reconciles = BTreeMap::new();
     for (i, c) in world.ctrls.iter().enumerate() {
         if c.ctrl == crate::kinds::Controller::MachineHealthCheck && !world.mhc_enabled() {
             continue;
         }
-        *reconciles.entry(c.ctrl.name().to_string()).or_insert(0.0) +=
-            (end.reconciles[i] - start.reconciles[i]) as f64 / secs;
+        *reconciles
+            .entry(c.ctrl.name_in(p).to_string())
+            .or_insert(0.0) += (end.reconciles[i] - start.reconciles[i]) as f64 / secs;
     }
     let mut cpu = BTreeMap::new();
     let mut memory = BTreeMap::new();
@@ -113,10 +115,15 @@ pub fn figures(world: &World, start: &Snapshot, end: &Snapshot, requested_s: f64
             / secs,
         api_reads_per_s: (end.api_reads - start.api_reads) as f64 / secs,
         api_writes_per_s: (end.api_writes - start.api_writes) as f64 / secs,
-        api_requests_per_s_by_kind: by_kind(&start.requests_by_kind, &end.requests_by_kind, secs),
+        api_requests_per_s_by_kind: by_kind(
+            &start.requests_by_kind,
+            &end.requests_by_kind,
+            secs,
+            p,
+        ),
         etcd_writes_per_s: (total(&end.writes_by_kind) - total(&start.writes_by_kind)) as f64
             / secs,
-        etcd_writes_per_s_by_kind: by_kind(&start.writes_by_kind, &end.writes_by_kind, secs),
+        etcd_writes_per_s_by_kind: by_kind(&start.writes_by_kind, &end.writes_by_kind, secs, p),
         reconciles_per_s: reconciles,
         cpu_mean_cores: cpu,
         memory_bytes: memory,

@@ -27,8 +27,16 @@ pub struct ModelConfig {
     pub capi_kubeadm_bootstrap: ManagerConfig,
     /// Kubeadm control plane provider: KubeadmControlPlane.
     pub capi_kubeadm_control_plane: ManagerConfig,
-    /// CAPX: NutanixCluster, NutanixMachine.
+    /// Which infrastructure provider creates the machines.
+    #[serde(default)]
+    pub infrastructure_provider: Provider,
+    /// CAPX: NutanixCluster, NutanixMachine (with `infrastructure-provider: capx`).
     pub capx_controller_manager: ManagerConfig,
+    /// CAPD running the in-memory backend: DevCluster, DevMachine (with
+    /// `infrastructure-provider: in-memory`).
+    pub capd_controller_manager: ManagerConfig,
+    /// The in-memory provider's machine template: its provisioning delays.
+    pub in_memory: InMemorySettings,
     /// The management cluster's API servers.
     pub kube_apiserver: ApiServerConfig,
     /// The management cluster's etcd.
@@ -253,6 +261,9 @@ pub struct ManagerConfig {
     /// CAPI `--machinehealthcheck-concurrency`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub machinehealthcheck_concurrency: Option<u32>,
+    /// CAPD `--concurrency`: its DevMachine workers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub concurrency: Option<u32>,
 }
 
 /// The API server.
@@ -694,38 +705,10 @@ impl ObjectSizes {
     }
 }
 
-/// The scale-testing checklist of the guide ("During Scale").
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case", deny_unknown_fields)]
-pub struct Thresholds {
-    /// Controller reconcile time p99 below this.
-    pub reconcile_p99: Secs,
-    /// Controllers the reconcile-time item applies to: the guide's alert selects
-    /// `controller=~"cluster|machine|kubeadmcontrolplane"`.
-    pub reconcile_p99_controllers: Vec<String>,
-    /// Workqueue depth below this [items].
-    pub workqueue_depth: f64,
-    /// ...unless above it only for less than this: the guide's CAPIWorkQueueBacklog alert
-    /// fires after `for: 5m`, so a resync burst that drains sooner does not count.
-    pub workqueue_depth_for: Secs,
-    /// Controllers the workqueue item applies to: the guide's alert selects
-    /// `name=~"cluster|machine"`.
-    pub workqueue_depth_controllers: Vec<String>,
-    /// Controller CPU below this fraction of its limit.
-    pub controller_cpu_fraction: f64,
-    /// Controller memory below this fraction of its limit.
-    pub controller_memory_fraction: f64,
-    /// etcd database size below this fraction of the quota.
-    pub etcd_size_fraction: f64,
-    /// WAL fsync p99 below this.
-    pub wal_fsync_p99: Secs,
-    /// VM creation time p95 below this.
-    pub vm_create_p95: Secs,
-    /// Mutating API call latency p99 below this (Karmada's target, in the guide).
-    pub api_mutating_p99: Secs,
-}
-
 pub use super::node_pools::{NodePool, NodesConfig};
+pub use super::thresholds::Thresholds;
+pub use crate::in_memory_cloud::{InMemorySettings, Phase};
+pub use crate::kinds::Provider;
 
 /// Why a configuration was refused.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -742,8 +725,13 @@ pub struct ConfigError {
 }
 
 impl ModelConfig {
-    /// The four managers, in a fixed order, with their names.
+    /// The four managers that run, in a fixed order, with their names: CAPI's three and
+    /// the infrastructure provider's.
     pub fn managers(&self) -> [(&'static str, &ManagerConfig); 4] {
+        let infra = match self.infrastructure_provider {
+            Provider::Capx => ("capx-controller-manager", &self.capx_controller_manager),
+            Provider::InMemory => ("capd-controller-manager", &self.capd_controller_manager),
+        };
         [
             ("capi-controller-manager", &self.capi_controller_manager),
             ("capi-kubeadm-bootstrap", &self.capi_kubeadm_bootstrap),
@@ -751,13 +739,13 @@ impl ModelConfig {
                 "capi-kubeadm-control-plane",
                 &self.capi_kubeadm_control_plane,
             ),
-            ("capx-controller-manager", &self.capx_controller_manager),
+            infra,
         ]
     }
 }
 
 /// A manager's concurrency flags by name.
-pub fn concurrency_fields(m: &ManagerConfig) -> [(&'static str, Option<u32>); 10] {
+pub fn concurrency_fields(m: &ManagerConfig) -> [(&'static str, Option<u32>); 11] {
     [
         ("cluster-concurrency", m.cluster_concurrency),
         ("clustertopology-concurrency", m.clustertopology_concurrency),
@@ -778,5 +766,6 @@ pub fn concurrency_fields(m: &ManagerConfig) -> [(&'static str, Option<u32>); 10
             "machinehealthcheck-concurrency",
             m.machinehealthcheck_concurrency,
         ),
+        ("concurrency", m.concurrency),
     ]
 }

@@ -103,11 +103,14 @@ impl Fault {
     }
 }
 
-pub(super) const MANAGER_NAMES: [&str; 4] = [
+/// The managers by name; the last two are the infrastructure provider's, CAPX's or CAPD's
+/// (both the fourth manager).
+pub(super) const MANAGER_NAMES: [&str; 5] = [
     "capi-controller-manager",
     "capi-kubeadm-bootstrap",
     "capi-kubeadm-control-plane",
     "capx-controller-manager",
+    "capd-controller-manager",
 ];
 
 /// The `faults:` list: each entry's kind, its fields and their ranges. One arm per
@@ -275,6 +278,7 @@ pub(super) fn parse_faults(ctx: &Ctx, v: &Value) -> Result<Vec<Fault>, ConfigErr
                 let manager = MANAGER_NAMES
                     .iter()
                     .position(|m| *m == name)
+                    .map(|i| i.min(3))
                     .ok_or_else(|| {
                         let why = format!("choose from {}", MANAGER_NAMES.join(", "));
                         ctx.err("manager", &f, &name, why)

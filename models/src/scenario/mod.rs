@@ -28,6 +28,7 @@ mod node_pools;
 pub mod operations;
 pub mod placement;
 pub mod presets;
+mod thresholds;
 mod validate;
 pub mod workload;
 
@@ -83,6 +84,7 @@ const MANAGERS: &[&str] = &[
     "capi-kubeadm-bootstrap",
     "capi-kubeadm-control-plane",
     "capx-controller-manager",
+    "capd-controller-manager",
 ];
 
 /// The line (1-based) where `key` is first written as a mapping key, in block or flow
@@ -428,7 +430,7 @@ impl Scenario {
                         clusters: c.clusters,
                         batch: c.batch.unwrap_or(0),
                         every: c.every.as_ref().map_or(sim_core::SimDuration::ZERO, d),
-                        wait_ready: c.wait.is_some(),
+                        wait: c.wait,
                     },
                 ),
                 Operation::Steady(s) => (&s.at, AfterOp::Steady(d(&s.duration))),
@@ -552,7 +554,7 @@ capx-controller-manager:
                 clusters: 10,
                 batch: 5,
                 every: sim_core::SimDuration::from_mins(2),
-                wait_ready: false,
+                wait: None,
             }
         );
         let other = text.replace("{clusters: 10,", "{clusters: 10, machines-per-cluster: 9,");
@@ -580,7 +582,7 @@ capx-controller-manager:
         assert!(matches!(
             w.after_ops()[1],
             AfterOp::Create {
-                wait_ready: true,
+                wait: Some(crate::scenario::workload::WaitFor::Ready),
                 ..
             }
         ));

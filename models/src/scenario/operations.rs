@@ -23,6 +23,8 @@
 //!   Cluster is left and the garbage collector has deleted what their objects owned.
 
 use serde::Serialize;
+
+use crate::scenario::workload::WaitFor;
 use sim_core::{SimDuration, SimTime};
 
 /// One operation after the create.
@@ -37,8 +39,8 @@ pub enum AfterOp {
         batch: u32,
         /// Time between batches.
         every: SimDuration,
-        /// Each batch after the first waits until the one before is ready.
-        wait_ready: bool,
+        /// What each batch after the first waits for; `None`: the clock.
+        wait: Option<WaitFor>,
     },
     /// Keep the ready fleet running this long.
     Steady(SimDuration),
@@ -102,10 +104,10 @@ pub struct FleetSpec {
     pub batch: Option<u32>,
     /// Time between batches [s].
     pub batch_interval_s: f64,
-    /// Each batch after the first is applied when every cluster of the one before is
-    /// ready (`wait: ready`), not on the clock.
-    #[serde(skip_serializing_if = "std::ops::Not::not")]
-    pub wait_ready: bool,
+    /// What each batch after the first waits for (`wait: ready` or `window`) instead of
+    /// the clock.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub wait: Option<WaitFor>,
 }
 
 impl FleetSpec {
@@ -122,7 +124,7 @@ impl FleetSpec {
             control_plane_replicas,
             batch: None,
             batch_interval_s: 0.0,
-            wait_ready: false,
+            wait: None,
         }
     }
 

@@ -360,6 +360,28 @@ impl ModelConfig {
                 ));
             }
         }
+        let im = &self.in_memory;
+        for (name, phase) in [
+            ("vm", im.vm),
+            ("node", im.node),
+            ("api-server", im.api_server),
+            ("etcd", im.etcd),
+        ] {
+            if phase.startup_duration.0 > 3600.0 {
+                return Err(err(
+                    format!("in-memory.{name}.startup-duration"),
+                    phase.startup_duration.to_string(),
+                    "must be from 0s to 1h",
+                ));
+            }
+            if !(0.0..=10.0).contains(&phase.startup_jitter) {
+                return Err(err(
+                    format!("in-memory.{name}.startup-jitter"),
+                    phase.startup_jitter.to_string(),
+                    "must be from 0 to 10 (a fraction of the startup duration)",
+                ));
+            }
+        }
         if !(1..=64).contains(&self.prism_central.count) {
             return Err(err(
                 "prism-central.count".into(),

@@ -98,11 +98,15 @@ pub struct CreateOp {
 }
 
 /// What a batched create waits for between batches.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum WaitFor {
     /// Every cluster of the previous batch reports ready.
     Ready,
+    /// A sliding window: at most `batch` clusters being created at a time, the next
+    /// applied as soon as one of them is ready (CAPI's scale test,
+    /// `CAPI_SCALE_CONCURRENCY`: `workConcurrentlyAndWait` in `test/e2e/scale.go`).
+    Window,
 }
 
 /// The `workload:` list: one operation per entry, each checked against the operations
@@ -495,13 +499,14 @@ pub(super) fn parse_create(ctx: &Ctx, field: &str, body: &Value) -> Result<Creat
     let wait = match m.get("wait") {
         None => None,
         Some(Value::String(s)) if s == "ready" => Some(WaitFor::Ready),
+        Some(Value::String(s)) if s == "window" => Some(WaitFor::Window),
         Some(v) => {
             return Err(ctx.err(
                 "wait",
                 &format!("{field}.create.wait"),
                 &scalar_text(v),
                 "must be ready (the next batch starts when the previous one's clusters are \
-                 ready)"
+                 ready) or window (at most batch clusters in creation at a time)"
                     .into(),
             ));
         }

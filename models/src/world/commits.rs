@@ -181,7 +181,7 @@ impl World {
     /// CAPX's ConfigMaps) it caches without reconciling them.
     pub(super) fn informer_kinds(&self, k: usize) -> impl Iterator<Item = ObjKind> + use<> {
         let extra: &'static [ObjKind] = if self.cfg.manager_cache.cached_secrets {
-            cached_only_kinds(k)
+            cached_only_kinds(k, self.cfg.infrastructure_provider)
         } else {
             &[]
         };
@@ -193,7 +193,12 @@ impl World {
     pub(super) fn watchers(&self, kind: ObjKind) -> u32 {
         let extra = if self.cfg.manager_cache.cached_secrets {
             (0..4)
-                .map(|m| cached_only_kinds(m).iter().filter(|&&k| k == kind).count() as u32)
+                .map(|m| {
+                    cached_only_kinds(m, self.cfg.infrastructure_provider)
+                        .iter()
+                        .filter(|&&k| k == kind)
+                        .count() as u32
+                })
                 .sum()
         } else {
             0

@@ -7,7 +7,7 @@ use sim_core::{Scheduler, SimTime};
 use super::attribution::Owner;
 use super::requests::Op;
 use super::{Event, USER, World};
-use crate::controllers::watches::{MapTo, WATCHES, Watch, When};
+use crate::controllers::watches::{MapTo, Watch, When};
 use crate::controllers::workqueue::Priority;
 use crate::kinds::{Controller, KeySpace, ObjKind};
 use crate::objects::OldMachineSet;
@@ -138,6 +138,7 @@ impl World {
             Effect::NcCreated => cl.nc_exists = true,
             Effect::NcOwned => cl.nc_owned = true,
             Effect::NcReady => cl.nc_ready = true,
+            Effect::IcStep(step) => cl.ic_step = step,
             Effect::KcpCreated => cl.kcp_exists = true,
             Effect::KcpOwned => cl.kcp_owned = true,
             Effect::KcpFinalizer => cl.kcp_finalizer = true,
@@ -300,6 +301,10 @@ impl World {
             Effect::NmReady => {
                 ms.nm_ready = true;
                 ms.nm_ready_at = Some(now);
+                // The in-memory provider's VM creation: its cloud VM's startup.
+                if let Some(started) = ms.vm_started_at {
+                    self.metrics.vm_create.record(now - started);
+                }
             }
             Effect::MachineDeleting => ms.deleting = true,
             Effect::HookRemoved => ms.hook = false,
@@ -355,7 +360,8 @@ impl World {
         init_transition: bool,
         prio: Priority,
     ) {
-        for watch in WATCHES.iter().filter(|w| w.kind == kind) {
+        let watches = std::mem::take(&mut self.watches);
+        for watch in watches.iter().filter(|w| w.kind == kind) {
             let pass = match (watch.when, target) {
                 (When::Always, _) => true,
                 (When::InfraProvisioned, _) => infra_transition,
@@ -370,6 +376,7 @@ impl World {
                 self.map_watch(sched, watch, target, prio);
             }
         }
+        self.watches = watches;
     }
 
     /// Enqueues what `watch`'s map function makes of a change of `target`.

@@ -9,7 +9,7 @@ use super::requests::Op;
 use super::{Event, World};
 use crate::controllers::manager::client_limiter;
 use crate::controllers::manager::ctrl_advance;
-use crate::controllers::watches::{WATCHES, When};
+use crate::controllers::watches::When;
 use crate::controllers::workqueue::Priority;
 use crate::kinds::{Controller, KeySpace, ObjKind};
 use crate::recipe::Target;
@@ -37,7 +37,8 @@ impl World {
         let mi = manager as usize;
         self.enqueue_shard(sched, mi, |c| c.kind() == kind);
         let mk = self.managers[mi].kind;
-        for watch in WATCHES.iter().filter(|w| {
+        let watches = std::mem::take(&mut self.watches);
+        for watch in watches.iter().filter(|w| {
             w.kind == kind
                 && w.resyncs
                 && w.when == When::Always
@@ -62,6 +63,7 @@ impl World {
                 }
             }
         }
+        self.watches = watches;
     }
 
     /// Enqueues at low priority every existing object of instance `mi`'s shard, for each

@@ -162,6 +162,9 @@ pub struct World {
     rng_cpu: SimRng,
     rng_resync: SimRng,
     rng_vm_failure: SimRng,
+    rng_in_memory: SimRng,
+    /// Who watches what, with the provider's infrastructure controllers.
+    watches: Vec<crate::controllers::watches::Watch>,
     rng_restarts: SimRng,
     /// Figures.
     pub metrics: Metrics,
@@ -187,7 +190,7 @@ pub struct World {
     applied: u32,
     /// A create whose batches wait for readiness: the first cluster of the batch under
     /// way, the first not applied yet, the end of the create, the batch size.
-    waiting_batches: Option<(u32, u32, u32, u32)>,
+    waiting_batches: Option<operations::Batches>,
     /// Peaks of the control plane's demand.
     pub peaks: ControlPlanePeaks,
     /// An etcd member's memory at the last sample [bytes].
@@ -325,6 +328,8 @@ impl World {
             rng_cpu: streams.stream(StreamId::named("reconcile-cpu")),
             rng_resync: streams.stream(StreamId::named("resync-jitter")),
             rng_vm_failure: streams.stream(StreamId::named("vm-create-failure")),
+            rng_in_memory: streams.stream(StreamId::named("in-memory-cloud")),
+            watches: crate::controllers::watches::watches(cfg.infrastructure_provider),
             rng_restarts: streams.stream(StreamId::named("controller-restarts")),
             metrics: Metrics::new(n_machines, n_clusters),
             stored_by_kind: [0; ObjKind::ALL.len()],
@@ -389,8 +394,9 @@ impl World {
     /// Schedules the periodic events and the user's applies: every Cluster at `at`.
     pub fn start(&mut self, sched: &mut Scheduler<Event>) {
         match self.fleet.batch {
-            Some(b) if b > 0 && self.fleet.wait_ready => {
-                self.apply_batches(sched, 0, self.applied, b)
+            Some(b) if b > 0 && self.fleet.wait.is_some() => {
+                let wait = self.fleet.wait.expect("checked");
+                self.apply_batches(sched, 0, self.applied, b, wait)
             }
             _ => {
                 for c in 0..self.applied {

@@ -13,6 +13,7 @@ use crate::objects::add_clusters;
 use crate::recipe::{Effect, Target, Verb, Write};
 use crate::scenario::faults::Fault;
 use crate::scenario::operations::{AfterOp, OpTiming};
+use crate::scenario::workload::WaitFor;
 
 impl World {
     /// Injects `faults` (call before [`World::start`]).
@@ -104,8 +105,8 @@ impl World {
                     clusters,
                     batch,
                     every,
-                    wait_ready,
-                } => self.create_op(sched, fresh, clusters, (batch, every), wait_ready),
+                    wait,
+                } => self.create_op(sched, fresh, clusters, (batch, every), wait),
                 AfterOp::Steady(d) => self.steady_op(now, started, d),
                 AfterOp::Delete => self.delete_op(sched, fresh),
                 AfterOp::Upgrade {
@@ -138,7 +139,7 @@ impl World {
         fresh: bool,
         clusters: u32,
         (batch, every): (u32, SimDuration),
-        wait_ready: bool,
+        wait: Option<WaitFor>,
     ) -> bool {
         if fresh {
             // A Cluster applied after an upgrade asks for the current version from the
@@ -150,10 +151,10 @@ impl World {
                 (cl.md_version, cl.ms_version) = (v, v);
             }
         }
-        if fresh && wait_ready && batch > 0 {
+        if let (true, Some(wait), 1..) = (fresh, wait, batch) {
             let first = self.applied;
             self.applied += clusters;
-            self.apply_batches(sched, first, first + clusters, batch);
+            self.apply_batches(sched, first, first + clusters, batch, wait);
         } else if fresh {
             let now = sched.now();
             for i in 0..clusters {
@@ -167,32 +168,56 @@ impl World {
         self.clusters_ready == self.applied
     }
 
-    /// Applies clusters `from..end` in batches of `batch`, each when every cluster of the
-    /// one before is ready (`wait: ready`): the first now.
+    /// Applies clusters `from..end` in batches of `batch`: with `wait: ready` each batch
+    /// when every cluster of the one before is ready, the first now; with `wait: window`
+    /// the first `batch` now and then one more each time one of those being created is
+    /// ready.
     pub(super) fn apply_batches(
         &mut self,
         sched: &mut Scheduler<Event>,
         from: u32,
         end: u32,
         batch: u32,
+        wait: WaitFor,
     ) {
         let next = (from + batch).min(end);
         for c in from..next {
             sched.schedule_in(SimDuration::ZERO, Event::ClusterApplied(c));
         }
-        self.waiting_batches = (next < end).then_some((from, next, end, batch));
+        self.waiting_batches = (next < end).then_some(Batches {
+            from,
+            next,
+            end,
+            batch,
+            wait,
+        });
     }
 
-    /// A cluster became ready: if it completes the batch under way, the next one goes.
+    /// A cluster's status changed: if it completes the batch under way, the next one
+    /// goes; in a window, as many as became ready.
     pub(super) fn batch_ready(&mut self, sched: &mut Scheduler<Event>) {
-        let Some((start, next, end, batch)) = self.waiting_batches else {
+        let Some(mut b) = self.waiting_batches else {
             return;
         };
-        if self.clusters[start as usize..next as usize]
-            .iter()
-            .all(|c| c.ready_at.is_some())
-        {
-            self.apply_batches(sched, next, end, batch);
+        let ready = |w: &World, c: u32| w.clusters[c as usize].ready_at.is_some();
+        match b.wait {
+            WaitFor::Ready => {
+                if (b.from..b.next).all(|c| ready(self, c)) {
+                    self.apply_batches(sched, b.next, b.end, b.batch, b.wait);
+                }
+            }
+            WaitFor::Window => {
+                while b.from < b.next && ready(self, b.from) {
+                    b.from += 1;
+                }
+                let mut creating = (b.from..b.next).filter(|&c| !ready(self, c)).count() as u32;
+                while creating < b.batch && b.next < b.end {
+                    sched.schedule_in(SimDuration::ZERO, Event::ClusterApplied(b.next));
+                    b.next += 1;
+                    creating += 1;
+                }
+                self.waiting_batches = (b.next < b.end).then_some(b);
+            }
         }
     }
 
@@ -457,4 +482,15 @@ impl World {
             self.finished = true;
         }
     }
+}
+
+/// A create whose batches wait for readiness: clusters `from..next` applied (for a
+/// window, `from` is the first not yet ready), up to `end`.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct Batches {
+    from: u32,
+    next: u32,
+    end: u32,
+    batch: u32,
+    wait: WaitFor,
 }

@@ -18,7 +18,7 @@ use crate::kinds::{Controller, KeySpace, ObjKind};
 use crate::objects::MachineState;
 use crate::providers::capx;
 use crate::recipe::{self, Outcome, Plan};
-use crate::scenario::config::CpuModel;
+use crate::scenario::config::{CpuModel, Provider};
 
 pub(super) struct Reconcile {
     pub(super) ctrl: Controller,
@@ -125,6 +125,9 @@ impl World {
                 ssa_ttl: self.cfg.cluster_topology.dry_run_applies.then(|| {
                     SimDuration::from_secs_f64(self.cfg.cluster_topology.dry_run_cache_ttl.0)
                 }),
+                provider: self.cfg.infrastructure_provider,
+                in_memory: self.cfg.in_memory,
+                draws: self.in_memory_draws(ctrl),
             };
         let mut plan = controllers::reconcile(ctrl, key, &self.clusters, &self.machines, &ctx);
         if plan.dry_run_misses != 0 {
@@ -140,6 +143,7 @@ impl World {
         if plan.token_written && self.cfg.cluster_cache.enabled {
             self.machines[key as usize].token_at = Some(now);
         }
+        self.in_memory_cloud(sched, key, &plan);
         let wl = &self.cfg.workload_clusters;
         let kcp = ctrl == Controller::KubeadmControlPlane;
         if kcp && !wl.kcp_checks {
@@ -491,5 +495,36 @@ impl World {
             return;
         }
         self.reads_then_work(sched, rec);
+    }
+}
+
+impl World {
+    /// This reconcile's jitter draws for the in-memory provider's phases: only its
+    /// machine controller draws, from its own stream (no other figure shifts).
+    fn in_memory_draws(&mut self, ctrl: Controller) -> [f64; 4] {
+        use rand::RngExt;
+        if self.cfg.infrastructure_provider != Provider::InMemory
+            || ctrl != Controller::NutanixMachine
+        {
+            return [0.0; 4];
+        }
+        std::array::from_fn(|_| self.rng_in_memory.random::<f64>())
+    }
+
+    /// What an in-memory provider's reconcile does in its own process: creates the
+    /// machine's cloud VM or its Node, and brings the node up in the workload cluster.
+    fn in_memory_cloud(&mut self, sched: &mut Scheduler<Event>, key: u32, plan: &Plan) {
+        let now = sched.now();
+        let ms = &mut self.machines[key as usize];
+        if plan.node_up && ms.joined_at.is_none() {
+            ms.joined_at = Some(now);
+            sched.schedule_in(SimDuration::ZERO, Event::NodeJoined(key));
+        }
+        if plan.cloud_machine {
+            ms.vm_started_at = Some(now);
+        }
+        if plan.node_provisioned {
+            ms.node_provisioned_at = Some(now);
+        }
     }
 }

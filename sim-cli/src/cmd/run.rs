@@ -178,7 +178,7 @@ pub fn plan(args: &Args) -> anyhow::Result<RunPlan> {
     if let Some(c) = &create {
         fleet.batch = c.batch;
         fleet.batch_interval_s = c.every.map_or(0.0, |e| e.0);
-        fleet.wait_ready = c.wait.is_some();
+        fleet.wait = c.wait;
     }
     let faults = scenario
         .as_ref()
@@ -274,7 +274,7 @@ pub fn run(args: &Args) -> anyhow::Result<Outcome> {
     let plan = plan(args)?;
     let out = run_fleet(&plan).context("the simulation stopped")?;
     if let Some(path) = &args.timeline {
-        write_timeline(path, &out.timeline)?;
+        write_timeline(path, &out.timeline, out.report.infrastructure_provider)?;
     }
     match args.format {
         Format::Json => println!("{}", serde_json::to_string_pretty(&out.report)?),
@@ -289,10 +289,14 @@ pub fn run(args: &Args) -> anyhow::Result<Outcome> {
 }
 
 /// Writes the timeline through a temporary file, so a failure leaves no partial file.
-fn write_timeline(path: &Path, rows: &[TimelineRow]) -> anyhow::Result<()> {
+fn write_timeline(
+    path: &Path,
+    rows: &[TimelineRow],
+    provider: models::kinds::Provider,
+) -> anyhow::Result<()> {
     let ctrl_names: Vec<String> = models::kinds::Controller::ALL
         .iter()
-        .map(|c| format!("depth_{}", c.name().replace('/', "_")))
+        .map(|c| format!("depth_{}", c.name_in(provider).replace('/', "_")))
         .collect();
     let mut text = String::from("t_s,");
     text.push_str(&ctrl_names.join(","));

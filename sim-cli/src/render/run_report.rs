@@ -279,9 +279,17 @@ fn etcd_section(r: &RunReport) -> String {
     o
 }
 
-/// Prism Central's task queue, VM creates and refusals.
+/// Prism Central's task queue, VM creates and refusals; with the in-memory provider, its
+/// VMs' startup instead (no Prism Central).
 fn prism_central_section(r: &RunReport) -> String {
     let mut o = String::new();
+    if r.infrastructure_provider == models::kinds::Provider::InMemory {
+        o.push_str(&format!(
+            "\nIn-memory provider (no Prism Central)\n  VM startup p95 {}\n",
+            secs(r.prism_central.vm_create_p95_s)
+        ));
+        return o;
+    }
     let p = &r.prism_central;
     o.push_str(&format!(
         "\nPrism Central{}\n  task queue max {:.0}   tasks running max {:.0} of {}   VM create p95 {}   429s {}   requests {}{}\n",

@@ -78,7 +78,8 @@ fn bottleneck_at(world: &World, resource: &str, mf: &[ManagerFigures]) -> String
                         crate::kinds::KeySpace::Machine => 1.0,
                     };
                     let w = world.metrics.queue_wait_by_ctrl[c.index()] * weight;
-                    (format!("{} workers", c.name()), w)
+                    let name = c.name_in(world.config().infrastructure_provider);
+                    (format!("{name} workers"), w)
                 })
                 .collect();
             argmax(waits)

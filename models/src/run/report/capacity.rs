@@ -7,12 +7,7 @@ use crate::scenario::config::ModelConfig;
 use crate::world::{NodeRole, World};
 
 pub(super) fn workers_of(cfg: &ModelConfig, c: Controller) -> u32 {
-    let m = cfg.managers()[c.manager()].1;
-    crate::scenario::config::concurrency_fields(m)
-        .iter()
-        .find(|(flag, _)| *flag == c.concurrency_flag())
-        .and_then(|(_, v)| *v)
-        .unwrap_or(1)
+    crate::controllers::manager::concurrency(cfg, c)
 }
 
 /// Peak demand of each node role against its nodes.
@@ -89,7 +84,10 @@ pub(super) fn demand(world: &World, cfg: &ModelConfig, db_peak: u64) -> Vec<Node
     };
     out.push(role(
         "workers",
-        "CAPI, CABPK, KCP and CAPX managers",
+        match cfg.infrastructure_provider {
+            crate::kinds::Provider::Capx => "CAPI, CABPK, KCP and CAPX managers",
+            crate::kinds::Provider::InMemory => "CAPI, CABPK, KCP and CAPD managers",
+        },
         &n.workers,
         cpu,
         mem,

@@ -38,6 +38,9 @@ pub struct RunReport {
     pub tier: String,
     /// Master seed.
     pub seed: u64,
+    /// The infrastructure provider; absent for CAPX.
+    #[serde(skip_serializing_if = "is_capx")]
+    pub infrastructure_provider: crate::kinds::Provider,
     /// Fleet creation figures.
     pub fleet: FleetFigures,
     /// API server figures.
@@ -105,6 +108,7 @@ pub fn build(
         schema_version: SCHEMA_VERSION,
         tier: tier.to_string(),
         seed,
+        infrastructure_provider: cfg.infrastructure_provider,
         fleet: sections::fleet(world, fleet, now),
         apiserver: sections::apiserver(world, cfg),
         controllers: sections::controllers(world, cfg, now),
@@ -115,8 +119,8 @@ pub fn build(
         checklist: Vec::new(),
         bottleneck: bottleneck::bottleneck(world, &waiting, &mf),
         waiting,
-        writes_by_kind: sections::by_kind(&m.writes_by_kind),
-        writes_by_verb: sections::writes_by_verb(m),
+        writes_by_kind: sections::by_kind(&m.writes_by_kind, cfg.infrastructure_provider),
+        writes_by_verb: sections::writes_by_verb(m, cfg.infrastructure_provider),
         requests_by_mechanism: sections::requests_by_mechanism(m),
         phases: sections::phases(world),
         sim_events: steps,
@@ -430,6 +434,10 @@ fn quantile(mut v: Vec<f64>, q: f64) -> f64 {
     }
     v.sort_by(f64::total_cmp);
     quantile_sorted(&v, q)
+}
+
+fn is_capx(p: &crate::kinds::Provider) -> bool {
+    *p == crate::kinds::Provider::Capx
 }
 
 fn is_zero_f64(v: &f64) -> bool {

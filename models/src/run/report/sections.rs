@@ -10,7 +10,7 @@ use super::{
     ApiServerFigures, ControllerFigures, EtcdFigures, FleetFigures, ManagerReport, PhaseFigures,
     PrismCentralFigures, fleet_times, quantile,
 };
-use crate::kinds::{Controller, ObjKind};
+use crate::kinds::{Controller, ObjKind, Provider};
 use crate::objects::MachineState;
 use crate::run::steady::{self, SteadyFigures};
 use crate::scenario::config::ModelConfig;
@@ -19,11 +19,11 @@ use crate::world::World;
 use crate::world::metrics::{ManagerFigures, Metrics};
 
 /// Counts by kind, for the kinds with any [count].
-pub(super) fn by_kind(counts: &[u64]) -> BTreeMap<String, u64> {
+pub(super) fn by_kind(counts: &[u64], p: Provider) -> BTreeMap<String, u64> {
     ObjKind::ALL
         .iter()
         .filter(|k| counts[k.index()] > 0)
-        .map(|k| (k.name().to_string(), counts[k.index()]))
+        .map(|k| (k.name_in(p).to_string(), counts[k.index()]))
         .collect()
 }
 
@@ -108,7 +108,7 @@ pub(super) fn apiserver(world: &World, cfg: &ModelConfig) -> ApiServerFigures {
         oom_kills: world.apiservers.iter().map(|a| a.oom_kills).sum(),
         seats_peak,
         seats_limit,
-        requests_by_kind: by_kind(&m.requests_by_kind),
+        requests_by_kind: by_kind(&m.requests_by_kind, cfg.infrastructure_provider),
     }
 }
 
@@ -124,7 +124,7 @@ pub(super) fn controllers(
         // The MachineHealthCheck controller has no object to watch without one.
         .filter(|c| c.ctrl != Controller::MachineHealthCheck || world.mhc_enabled())
         .map(|c| ControllerFigures {
-            name: c.ctrl.name().to_string(),
+            name: c.ctrl.name_in(cfg.infrastructure_provider).to_string(),
             manager: c.manager_name.clone(),
             workers: workers_of(cfg, c.ctrl),
             depth_max: c.queue.depth_gauge.max(),
@@ -202,7 +202,7 @@ pub(super) fn prism_central(world: &World) -> PrismCentralFigures {
 }
 
 /// Writes that reached etcd by kind and verb (`Machine/create`, ...) [count].
-pub(super) fn writes_by_verb(m: &Metrics) -> BTreeMap<String, u64> {
+pub(super) fn writes_by_verb(m: &Metrics, p: Provider) -> BTreeMap<String, u64> {
     ObjKind::ALL
         .iter()
         .flat_map(|k| {
@@ -211,7 +211,7 @@ pub(super) fn writes_by_verb(m: &Metrics) -> BTreeMap<String, u64> {
                 .enumerate()
                 .filter_map(move |(v, name)| {
                     let n = m.writes_by_verb[k.index()][v];
-                    (n > 0).then(|| (format!("{}/{name}", k.name()), n))
+                    (n > 0).then(|| (format!("{}/{name}", k.name_in(p)), n))
                 })
         })
         .collect()

@@ -121,7 +121,7 @@ pub(super) struct Plan<'a> {
     machines: String,
     /// The scenario's create's batches: clusters per batch, the time between them, and
     /// whether each waits for the one before to be ready.
-    batches: Option<(u32, f64, bool)>,
+    batches: Option<(u32, f64, Option<models::scenario::workload::WaitFor>)>,
 }
 
 /// The management-cluster tier of fleet size `c`: `--tier`, else the guide's.
@@ -167,7 +167,7 @@ pub(super) fn plan(args: &Args) -> anyhow::Result<Plan<'_>> {
     }
     let batches = create
         .as_ref()
-        .and_then(|c| Some((c.batch?, c.every.map_or(0.0, |e| e.0), c.wait.is_some())));
+        .and_then(|c| Some((c.batch?, c.every.map_or(0.0, |e| e.0), c.wait)));
     if !(args.confidence > 0.0 && args.confidence <= 1.0) {
         bail!(
             "--confidence {}: must be in (0, 1], e.g. 0.95",
@@ -306,10 +306,10 @@ impl Plan<'_> {
         let management_clusters =
             explicit_split.unwrap_or_else(|| config.topology.management_clusters_for(c));
         let mut fleet = FleetSpec::all_at_once(c, setup.machines, self.control_plane_replicas);
-        if let Some((batch, every, wait_ready)) = self.batches {
+        if let Some((batch, every, wait)) = self.batches {
             fleet.batch = Some(batch);
             fleet.batch_interval_s = every;
-            fleet.wait_ready = wait_ready;
+            fleet.wait = wait;
         }
         let mut plan = RunPlan::new(config, &label, fleet, args.seed);
         plan.max_simulated = args.max_time;
