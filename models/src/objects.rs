@@ -26,6 +26,11 @@ pub struct ClusterState {
     pub extra: Vec<u32>,
     /// When the Cluster reported its control plane initialized.
     pub cp_init_at: Option<SimTime>,
+    /// A classic cluster: its Cluster, NutanixCluster, KubeadmControlPlane,
+    /// MachineDeployment and templates applied by the user, no ClusterClass topology.
+    pub classic: bool,
+    /// A classic cluster's MachineDeployment version the user has patched in.
+    pub md_patched: u8,
     /// The MachineHealthCheck exists.
     pub mhc_exists: bool,
     /// The Cluster is being deleted (deletionTimestamp set).

@@ -136,3 +136,75 @@ fn a_window_keeps_at_most_its_size_in_creation_and_refills_as_each_is_ready() {
         );
     }
 }
+
+#[test]
+fn a_classic_cluster_stores_exactly_its_manifests_and_gets_ready() {
+    // 4 classic clusters (topology: false) against the same fleet through the
+    // ClusterClass: each classic cluster stores its Cluster, NutanixCluster,
+    // KubeadmControlPlane, MachineDeployment and three templates as the user applied
+    // them; no topology controller reconciles it, no dry-run is sent, and no shim Secret
+    // is created.
+    let run = |classic: bool| {
+        let mut fleet = FleetSpec::all_at_once(4, 3, 1);
+        fleet.classic = classic;
+        let plan = RunPlan::new(
+            presets::resolve(Tier::Small, &[]).unwrap(),
+            "small",
+            fleet,
+            1,
+        );
+        models::run::run(&plan).expect("run completes").report
+    };
+    let (classic, topology) = (run(true), run(false));
+    assert_eq!(classic.fleet.clusters_ready, 4);
+    let creates = |r: &models::run::report::RunReport, kind: &str| {
+        r.writes_by_verb
+            .get(&format!("{kind}/create"))
+            .copied()
+            .unwrap_or(0)
+    };
+    for (kind, per_cluster) in [
+        ("Cluster", 1),
+        ("NutanixCluster", 1),
+        ("KubeadmControlPlane", 1),
+        ("MachineDeployment", 1),
+        ("Template", 3),
+    ] {
+        assert_eq!(creates(&classic, kind), 4 * per_cluster, "{kind}");
+        assert_eq!(creates(&topology, kind), 4 * per_cluster, "{kind}");
+    }
+    // The topology's shim Secret, one per cluster, is the only Secret of difference.
+    assert_eq!(
+        creates(&topology, "Secret") - creates(&classic, "Secret"),
+        4
+    );
+    let topology_reconciles = |r: &models::run::report::RunReport| {
+        r.controllers
+            .iter()
+            .find(|c| c.name == "topology/cluster")
+            .map_or(0, |c| c.reconciles)
+    };
+    assert_eq!(topology_reconciles(&classic), 0);
+    assert!(topology_reconciles(&topology) > 0);
+    let dry_runs = |r: &models::run::report::RunReport| {
+        r.requests_by_mechanism
+            .get("topology-dry-runs")
+            .copied()
+            .unwrap_or(0)
+    };
+    assert_eq!(dry_runs(&classic), 0);
+    assert!(dry_runs(&topology) > 0);
+    // The Cluster carries no topology: no TopologyApplied patch, no TopologyReconciled.
+    let cluster_writes = |r: &models::run::report::RunReport| -> u64 {
+        ["patch", "status"]
+            .iter()
+            .map(|v| {
+                r.writes_by_verb
+                    .get(&format!("Cluster/{v}"))
+                    .copied()
+                    .unwrap_or(0)
+            })
+            .sum()
+    };
+    assert!(cluster_writes(&classic) < cluster_writes(&topology));
+}

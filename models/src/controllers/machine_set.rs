@@ -48,7 +48,7 @@ pub(crate) fn old_machine_set(
         .collect();
     let at = |m: &u32| &machines[*m as usize];
     if old.deleting {
-        if !old.topology_cleaned {
+        if !old.topology_cleaned && !cl.classic {
             p.write(
                 ObjKind::MachineSet,
                 Verb::Patch,

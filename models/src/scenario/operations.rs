@@ -108,6 +108,10 @@ pub struct FleetSpec {
     /// the clock.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub wait: Option<WaitFor>,
+    /// Classic clusters (`topology: false`): the user applies each cluster's objects,
+    /// no ClusterClass.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub classic: bool,
 }
 
 impl FleetSpec {
@@ -125,6 +129,7 @@ impl FleetSpec {
             batch: None,
             batch_interval_s: 0.0,
             wait: None,
+            classic: false,
         }
     }
 

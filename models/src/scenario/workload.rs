@@ -95,6 +95,14 @@ pub struct CreateOp {
     /// A later create's start: no earlier than this, from the start of the run.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub at: Option<Secs>,
+    /// `topology: false`: classic clusters, their objects applied by the user, no
+    /// ClusterClass (default true).
+    #[serde(skip_serializing_if = "is_true")]
+    pub topology: bool,
+}
+
+fn is_true(b: &bool) -> bool {
+    *b
 }
 
 /// What a batched create waits for between batches.
@@ -194,8 +202,23 @@ pub(super) fn parse_workload(ctx: &Ctx, v: &Value) -> Result<Vec<Operation>, Con
                             ));
                         }
                     }
+                    if body.get("topology").is_some() && c.topology != first.topology {
+                        let why = format!(
+                            "clusters added to the fleet take the first create's topology ({}) \
+                             in this version: leave it out",
+                            first.topology
+                        );
+                        let given = c.topology.to_string();
+                        return Err(ctx.err(
+                            "topology",
+                            &format!("{field}.create.topology"),
+                            &given,
+                            why,
+                        ));
+                    }
                     c.machines_per_cluster = first.machines_per_cluster;
                     c.control_plane_replicas = first.control_plane_replicas;
+                    c.topology = first.topology;
                 } else if c.at.is_some() {
                     let why = "the first create starts the run: at is for a later create";
                     return Err(ctx.err("at", &format!("{field}.create.at"), "", why.into()));
@@ -454,10 +477,11 @@ pub(super) fn parse_create(ctx: &Ctx, field: &str, body: &Value) -> Result<Creat
             "every",
             "wait",
             "at",
+            "topology",
         ]
         .contains(&k.as_str())
         {
-            return Err(ctx.err(k, &format!("{field}.create.{k}"), "", "unknown key; expected clusters, machines-per-cluster, control-plane-replicas, batch, every, wait, at".into()));
+            return Err(ctx.err(k, &format!("{field}.create.{k}"), "", "unknown key; expected clusters, machines-per-cluster, control-plane-replicas, batch, every, wait, at, topology".into()));
         }
     }
     let clusters = count("clusters", None, (1, 100_000))?.ok_or_else(|| {
@@ -530,5 +554,19 @@ pub(super) fn parse_create(ctx: &Ctx, field: &str, body: &Value) -> Result<Creat
         every,
         wait,
         at: parse_at(ctx, &format!("{field}.create"), m)?,
+        topology: match m.get("topology") {
+            None => true,
+            Some(Value::Bool(b)) => *b,
+            Some(v) => {
+                return Err(ctx.err(
+                    "topology",
+                    &format!("{field}.create.topology"),
+                    &scalar_text(v),
+                    "must be true (a ClusterClass topology, the default) or false (classic \
+                     clusters: the user applies each object)"
+                        .into(),
+                ));
+            }
+        },
     })
 }

@@ -101,6 +101,14 @@ impl World {
             Effect::ClusterCreated => {
                 cl.exists = true;
                 cl.created_at = Some(now);
+                if cl.classic {
+                    // Its references are in its spec from the start, and no topology
+                    // controller puts finalizers on its MachineDeployment and
+                    // MachineSets.
+                    cl.topology_applied = true;
+                    cl.md_topology_cleaned = true;
+                    cl.ms_topology_cleaned = true;
+                }
             }
             Effect::ClusterFinalizer => cl.finalizer = true,
             Effect::ClusterPaused => cl.paused = true,

@@ -269,8 +269,9 @@ impl World {
         let workers = fleet
             .machines_per_cluster
             .saturating_sub(fleet.control_plane_replicas);
-        let (clusters, machines) =
+        let (mut clusters, machines) =
             make_fleet(fleet.clusters, fleet.control_plane_replicas, workers);
+        clusters.iter_mut().for_each(|c| c.classic = fleet.classic);
         let api = &cfg.kube_apiserver;
         let levels = apf::default_levels();
         let apiservers = ApiServerRt::replicas(

@@ -53,6 +53,7 @@ impl World {
         let workers = self.fleet.machines_per_cluster.saturating_sub(cp);
         for op in &after {
             if let AfterOp::Create { clusters, .. } = *op {
+                let first = self.clusters.len();
                 add_clusters(
                     &mut self.clusters,
                     &mut self.machines,
@@ -60,6 +61,10 @@ impl World {
                     cp,
                     workers,
                 );
+                // A later create's clusters have the first create's shape.
+                for cl in &mut self.clusters[first..] {
+                    cl.classic = self.fleet.classic;
+                }
             }
         }
         let n = self.clusters.len();
@@ -281,17 +286,43 @@ impl World {
         let busy =
             (self.upgrade_wave_start..self.upgrade_started).any(|c| !self.upgraded(c as usize, v));
         if busy {
+            // A classic cluster's MachineDeployment, once its control plane runs the new
+            // version: the user's script sees it at its next look (every 15 s).
+            for c in self.upgrade_wave_start..self.upgrade_started {
+                let cl = &mut self.clusters[c as usize];
+                if cl.classic && cl.kcp_rolled_out == v && cl.md_version != v && cl.md_patched != v
+                {
+                    cl.md_patched = v;
+                    let w = Write {
+                        kind: ObjKind::MachineDeployment,
+                        verb: Verb::Patch,
+                        target: Target::Cluster(c),
+                        effect: Effect::MdVersion { version: v },
+                    };
+                    self.issue(sched, None, USER, Op::Write(w), Owner::Cluster(c));
+                }
+            }
             false
         } else if self.upgrade_started < n {
             // The next wave: the user patches each Cluster topology's version.
             let wave = if wave == 0 { n } else { wave };
             let end = (self.upgrade_started + wave).min(n);
             for c in self.upgrade_started..end {
+                // A classic cluster: the user patches its KubeadmControlPlane's version
+                // (and, once the control plane runs it, its MachineDeployment's: below).
+                let (kind, effect) = if self.clusters[c as usize].classic {
+                    (
+                        ObjKind::KubeadmControlPlane,
+                        Effect::KcpVersion { version: v },
+                    )
+                } else {
+                    (ObjKind::Cluster, Effect::ClusterVersion { version: v })
+                };
                 let w = Write {
-                    kind: ObjKind::Cluster,
+                    kind,
                     verb: Verb::Patch,
                     target: Target::Cluster(c),
-                    effect: Effect::ClusterVersion { version: v },
+                    effect,
                 };
                 self.issue(sched, None, USER, Op::Write(w), Owner::Cluster(c));
             }
@@ -317,11 +348,18 @@ impl World {
             self.scale_target = Some(target);
             for c in 0..self.applied {
                 let workers = target;
+                // A classic cluster's MachineDeployment is patched directly.
+                let (kind, effect) = if self.clusters[c as usize].classic {
+                    let replicas = workers;
+                    (ObjKind::MachineDeployment, Effect::MdReplicas { replicas })
+                } else {
+                    (ObjKind::Cluster, Effect::TopologyWorkers { workers })
+                };
                 let w = Write {
-                    kind: ObjKind::Cluster,
+                    kind,
                     verb: Verb::Patch,
                     target: Target::Cluster(c),
-                    effect: Effect::TopologyWorkers { workers },
+                    effect,
                 };
                 self.issue(sched, None, USER, Op::Write(w), Owner::Cluster(c));
             }
@@ -329,7 +367,7 @@ impl World {
         } else {
             let target = self.scale_target.unwrap_or(0);
             self.clusters[..self.applied as usize].iter().all(|c| {
-                c.topology_workers == target
+                (c.classic || c.topology_workers == target)
                     && c.md_replicas == target
                     && c.workers == target
                     && c.workers_created - c.workers_gone == target
@@ -367,7 +405,7 @@ impl World {
     /// as many as wanted, and the old MachineSet is gone.
     pub(super) fn upgraded(&self, c: usize, v: u8) -> bool {
         let cl = &self.clusters[c];
-        cl.version == v
+        (cl.classic || cl.version == v)
             && cl.kcp_version == v
             && cl.kcp_rolled_out == v
             && cl.md_version == v
@@ -394,13 +432,32 @@ impl World {
 
     /// The user applies Cluster `c` (its topology: the ClusterClass does the rest).
     pub(super) fn cluster_applied(&mut self, sched: &mut Scheduler<Event>, c: u32) {
-        let w = Write {
-            kind: ObjKind::Cluster,
-            verb: Verb::Create,
-            target: Target::Cluster(c),
-            effect: Effect::ClusterCreated,
-        };
-        self.issue(sched, None, USER, Op::Write(w), Owner::Cluster(c));
+        let mut manifests = vec![(ObjKind::Cluster, Effect::ClusterCreated)];
+        if self.clusters[c as usize].classic {
+            // A classic cluster's manifests, in the order a file lists them: the Cluster,
+            // its NutanixCluster, KubeadmControlPlane and its machine template, the
+            // MachineDeployment and its two templates (and its MachineHealthCheck).
+            manifests.extend([
+                (ObjKind::NutanixCluster, Effect::NcCreated),
+                (ObjKind::KubeadmControlPlane, Effect::KcpCreated),
+                (ObjKind::Template, Effect::CpTemplateCreated),
+                (ObjKind::MachineDeployment, Effect::MdCreated),
+                (ObjKind::Template, Effect::MdTemplateCreated),
+                (ObjKind::Template, Effect::MdTemplateCreated),
+            ]);
+            if self.mhc_timeout.is_some() {
+                manifests.push((ObjKind::MachineHealthCheck, Effect::MhcCreated));
+            }
+        }
+        for (kind, effect) in manifests {
+            let w = Write {
+                kind,
+                verb: Verb::Create,
+                target: Target::Cluster(c),
+                effect,
+            };
+            self.issue(sched, None, USER, Op::Write(w), Owner::Cluster(c));
+        }
     }
 
     /// Fault `i` of the run's list begins (or, for a rate, strikes again).

@@ -51,6 +51,9 @@ impl World {
         if ctrl == Controller::MachineHealthCheck && !self.clusters[key as usize].mhc_exists {
             return; // a change maps to the MachineHealthChecks that target it: none yet
         }
+        if ctrl == Controller::ClusterTopology && self.clusters[key as usize].classic {
+            return; // its `For` watch passes only Clusters with a topology (ClusterHasTopology)
+        }
         let c = self.ci(ctrl, key);
         if !self.managers[self.ctrls[c].mi].up {
             return; // a dead process has no queue; the relist after restart catches up

@@ -394,6 +394,15 @@ impl World {
             && (matches!(
                 w.effect,
                 Effect::ClusterCreated
+                    | Effect::NcCreated
+                    | Effect::KcpCreated
+                    | Effect::CpTemplateCreated
+                    | Effect::MdCreated
+                    | Effect::MdTemplateCreated
+                    | Effect::MhcCreated
+                    | Effect::MdReplicas { .. }
+                    | Effect::KcpVersion { .. }
+                    | Effect::MdVersion { .. }
                     | Effect::TopologyWorkers { .. }
                     | Effect::ClusterVersion { .. }
                     | Effect::ClusterDeleting

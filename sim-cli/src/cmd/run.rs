@@ -179,6 +179,7 @@ pub fn plan(args: &Args) -> anyhow::Result<RunPlan> {
         fleet.batch = c.batch;
         fleet.batch_interval_s = c.every.map_or(0.0, |e| e.0);
         fleet.wait = c.wait;
+        fleet.classic = !c.topology;
     }
     let faults = scenario
         .as_ref()

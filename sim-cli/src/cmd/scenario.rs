@@ -106,6 +106,7 @@ pub fn run(args: &Args) -> anyhow::Result<Outcome> {
                     every: None,
                     wait: None,
                     at: None,
+                    topology: true,
                 })],
                 faults: Vec::new(),
                 management_clusters: None,

@@ -122,6 +122,8 @@ pub(super) struct Plan<'a> {
     /// The scenario's create's batches: clusters per batch, the time between them, and
     /// whether each waits for the one before to be ready.
     batches: Option<(u32, f64, Option<models::scenario::workload::WaitFor>)>,
+    /// The scenario's create makes classic clusters (`topology: false`).
+    classic: bool,
 }
 
 /// The management-cluster tier of fleet size `c`: `--tier`, else the guide's.
@@ -201,6 +203,7 @@ pub(super) fn plan(args: &Args) -> anyhow::Result<Plan<'_>> {
         control_plane_replicas: cp,
         machines: machines_text,
         batches,
+        classic: create.as_ref().is_some_and(|c| !c.topology),
     })
 }
 
@@ -311,6 +314,7 @@ impl Plan<'_> {
             fleet.batch_interval_s = every;
             fleet.wait = wait;
         }
+        fleet.classic = self.classic;
         let mut plan = RunPlan::new(config, &label, fleet, args.seed);
         plan.max_simulated = args.max_time;
         plan.faults = faults;
