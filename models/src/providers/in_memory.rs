@@ -5,18 +5,19 @@
 //! and the reconcile waits for them with `RequeueAfter`, freeing its worker.
 //!
 //! - DevCluster (`devcluster_controller.go`, `backends/inmemory/inmemorycluster_backend.go`):
-//!   its finalizer (patch, return), its Paused condition (patch, return), then one patch
-//!   of the listener annotation and control-plane endpoint and one of its status,
-//!   provisioned at once; on delete, the finalizer goes at once.
+//!   its finalizer (patch, return), then, once its Cluster owns it, its Paused condition
+//!   (patch, return), then one patch of the listener annotation and control-plane
+//!   endpoint and one of its status, provisioned at once; on delete, the finalizer goes
+//!   at once.
 //! - DevMachine (`devmachine_controller.go`, `backends/inmemory/inmemorymachine_backend.go`):
-//!   its finalizer, its Paused condition; then it waits (no requeue: the watches bring it
-//!   back) for the Cluster's infrastructure and the Machine's bootstrap data; then the VM
-//!   phase (the cloud VM created, `RequeueAfter` the time left), at its end the
-//!   providerID and status provisioned; the Node phase from then; for a control-plane
-//!   machine its etcd and API server phases from the Node's, together. Each condition
-//!   change is a status patch; a reconcile that changes nothing writes nothing. The
-//!   jitter is drawn afresh in every reconcile, as the backend does. On delete, every
-//!   phase's object goes at once and the finalizer with them.
+//!   its finalizer, then, once its Machine owns it, its Paused condition; then it waits
+//!   (no requeue: the watches bring it back) for the Cluster's infrastructure and the
+//!   Machine's bootstrap data; then the VM phase (the cloud VM created, `RequeueAfter`
+//!   the time left), at its end the providerID and status provisioned; the Node phase
+//!   from then; for a control-plane machine its etcd and API server phases from the
+//!   Node's, together. Each condition change is a status patch; a reconcile that changes
+//!   nothing writes nothing. The jitter is drawn afresh in every reconcile, as the backend
+//!   does. On delete, every phase's object goes at once and the finalizer with them.
 //!
 //! Simplified: a control-plane machine's etcd and API server phases end in one reconcile
 //! (the later of the two), and its node counts as up then (its Node exists 2 s earlier,
@@ -50,11 +51,13 @@ pub(crate) fn dev_cluster(c: u32, cl: &ClusterState) -> Plan {
         );
         return p;
     }
-    if !cl.nc_exists || !cl.nc_owned || cl.nc_ready {
+    if !cl.nc_exists || cl.nc_ready {
         return p;
     }
+    // The finalizer comes before the owner check; the rest waits for the owner.
     match cl.ic_step {
         0 => p.write(ObjKind::NutanixCluster, Verb::Patch, t, Effect::IcStep(1)),
+        _ if !cl.nc_owned => {} // "Waiting for Cluster Controller to set OwnerRef"
         1 => p.write(
             ObjKind::NutanixCluster,
             Verb::StatusPatch,
@@ -91,6 +94,11 @@ pub(crate) fn dev_machine(m: u32, ms: &MachineState, cl: &ClusterState, ctx: &Ct
         );
         return p;
     }
+    // The finalizer comes before the owner check.
+    if !ms.nm_finalizer {
+        p.write(ObjKind::NutanixMachine, Verb::Patch, t, Effect::NmFinalizer);
+        return p;
+    }
     if !ms.nm_owned {
         return p; // "Waiting for Machine Controller to set OwnerRef"
     }
@@ -104,10 +112,6 @@ pub(crate) fn dev_machine(m: u32, ms: &MachineState, cl: &ClusterState, ctx: &Ct
             );
         }
     };
-    if !ms.nm_finalizer {
-        p.write(ObjKind::NutanixMachine, Verb::Patch, t, Effect::NmFinalizer);
-        return p;
-    }
     if ms.nm_reason_sig == 0 {
         reason(&mut p, PAUSED);
         return p;

@@ -9,9 +9,11 @@
 //! memory limits can add up to more than a node has, so a node can be short of memory
 //! while every pod is within its own limit.
 //!
-//! A control-plane node out of memory: the kernel's OOM killer kills its largest process,
-//! the API server replica (kubeadm's static pods set no memory limit, so the node's RAM
-//! is the only bound; the API server holds far more than etcd). The kubelet restarts it
+//! A control-plane node out of memory: the kernel's OOM killer kills its largest process
+//! (kubeadm's static pods set no memory limit, so the node's RAM is the only bound). The
+//! model always takes that to be an API server replica, the largest of them: the API
+//! server, with its decoded watch cache, usually outgrows etcd; an etcd member killed
+//! instead (and its quorum) is left out. The kubelet restarts it
 //! after its CrashLoopBackOff (10 s, doubled per kill, at most 5 minutes) and the server
 //! starts and fills its watch cache: `kube-apiserver.restart-delay`.
 //!

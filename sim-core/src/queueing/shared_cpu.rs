@@ -212,8 +212,14 @@ impl<J> SharedCpu<J> {
         self.allocate();
     }
 
-    /// When the next thread finishes at the current allocation, if any runs.
+    /// When the next thread finishes at the current allocation, if a job (a thread
+    /// someone waits for) runs on the node: a background thread's end is then an instant
+    /// too, since the jobs speed up. With only background work there is none: its ends
+    /// are taken as the clocks move.
     pub fn next_finish(&self) -> Option<SimTime> {
+        if self.classes.iter().all(|c| c.jobs.is_empty()) {
+            return None;
+        }
         self.classes
             .iter()
             .filter(|c| c.cores > 0.0)
@@ -253,8 +259,48 @@ impl<J> SharedCpu<J> {
 
     /// Moves every class's clock to `now` at the current allocation.
     fn advance(&mut self, now: SimTime) {
-        let dt = now.saturating_since(self.last).as_secs_f64();
-        self.last = self.last.max(now);
+        // Background threads that finish before `now` change the allocation there: the
+        // clocks move piecewise, so a node with only background work needs no event.
+        loop {
+            let left = now.saturating_since(self.last).as_secs_f64();
+            if left <= 0.0 {
+                self.last = self.last.max(now);
+                return;
+            }
+            let first = self
+                .classes
+                .iter()
+                .enumerate()
+                .filter(|(_, c)| c.cores > 0.0)
+                .filter_map(|(k, c)| {
+                    let f = c.background?;
+                    let rate = c.cores / c.threads() as f64;
+                    Some((k, ((f - c.clock).max(0.0) / rate).max(0.0)))
+                })
+                .min_by(|a, b| a.1.total_cmp(&b.1));
+            match first {
+                Some((k, dt)) if dt < left => {
+                    self.step(dt);
+                    self.last = (self.last + SimDuration::from_secs_f64(dt)).min(now);
+                    for c in &mut self.classes {
+                        if c.background.is_some_and(|f| f <= c.clock + EPSILON) {
+                            c.background = None;
+                        }
+                    }
+                    self.classes[k].background = None;
+                    self.allocate();
+                }
+                _ => {
+                    self.step(left);
+                    self.last = now;
+                    return;
+                }
+            }
+        }
+    }
+
+    /// Moves every class's clock `dt` seconds at the current allocation.
+    fn step(&mut self, dt: f64) {
         if dt <= 0.0 {
             return;
         }
@@ -388,6 +434,34 @@ mod tests {
         assert_eq!(cpu.saturated_s(t(4.0)), 0.0);
         assert_eq!(cpu.class_throttled_s(free), 0.0);
         assert!((cpu.class_cpu_seconds(t(5.0), capped) - 2.0).abs() < 1e-6);
+    }
+
+    #[test]
+    fn background_work_alone_needs_no_event_and_is_accounted_exactly() {
+        let mut cpu = SharedCpu::<u32>::new(1.0);
+        let a = cpu.add_class(1.0, f64::INFINITY);
+        let b = cpu.add_class(1.0, f64::INFINITY);
+        // 1 s of background work in a, from 0: no job, so no finish to wait for.
+        cpu.add_background(t(0.0), a, SimDuration::from_secs(1));
+        assert_eq!(cpu.next_finish(), None);
+        // A 1-s job in b at 0.5 s: a has done 0.5 s alone; then half a core each, so a's
+        // work ends at 1.5 s, and the job, alone from there, at 2.0 s.
+        cpu.start(t(0.5), b, SimDuration::from_secs(1), 7);
+        let at = cpu.next_finish().unwrap();
+        assert!((at.as_secs_f64() - 1.5).abs() < 1e-6, "{at}");
+        assert!(cpu.finish(at).is_empty());
+        let at = cpu.next_finish().unwrap();
+        assert!((at.as_secs_f64() - 2.0).abs() < 1e-6, "{at}");
+        assert_eq!(cpu.finish(at), vec![7]);
+        // Background alone again, in both classes: half a core each, both done at 4 s;
+        // the node is busy 2 s of the 3 from 2 s.
+        cpu.add_background(t(2.0), a, SimDuration::from_secs(1));
+        cpu.add_background(t(2.0), b, SimDuration::from_secs(1));
+        assert_eq!(cpu.next_finish(), None);
+        let before = cpu.cpu_seconds(t(2.0));
+        assert!((cpu.cpu_seconds(t(5.0)) - before - 2.0).abs() < 1e-9);
+        assert!((cpu.saturated_s(t(5.0)) - 4.0).abs() < 1e-9);
+        assert_eq!(cpu.class_jobs(a) + cpu.class_jobs(b), 0);
     }
 
     #[test]
