@@ -22,6 +22,10 @@ pub(crate) struct ApiServerRt {
     pub(crate) up: bool,
     /// Times the kernel's OOM killer killed it [count].
     pub(crate) oom_kills: u32,
+    /// Kills since it last ran 10 minutes (the kubelet's CrashLoopBackOff count).
+    pub(crate) crash_loop: u32,
+    /// When it last started serving.
+    pub(crate) restarted_at: sim_core::SimTime,
 }
 
 impl ApiServerRt {
@@ -43,6 +47,8 @@ impl ApiServerRt {
                 sampled_bytes: 0.0,
                 up: true,
                 oom_kills: 0,
+                crash_loop: 0,
+                restarted_at: sim_core::SimTime::ZERO,
             })
             .collect()
     }

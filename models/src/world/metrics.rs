@@ -204,6 +204,12 @@ impl World {
         self.nodes.as_ref().map_or(0.0, |n| n.saturated_s(role))
     }
 
+    /// Worker node `w`'s (from 1) time with every core busy [s]; 0 when the nodes' CPU is
+    /// not shared.
+    pub fn worker_saturated_s(&self, w: usize) -> f64 {
+        self.nodes.as_ref().map_or(0.0, |n| n.worker_saturated_s(w))
+    }
+
     /// The highest busy fraction any node of `role` had over a 15-second window; `None`
     /// when the nodes' CPU is not shared.
     pub fn peak_utilisation(&self, role: NodeRole) -> Option<f64> {

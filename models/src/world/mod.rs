@@ -525,7 +525,7 @@ impl Model for World {
             Event::AutoCompactionDue => self.auto_compaction_due(sched),
             Event::EventTtlSweep => self.event_ttl_sweep(sched),
             Event::ManagerRestarted(m) => self.restarted(sched, m),
-            Event::ApiServerRestarted(r) => self.apiserver_restarted(r as usize),
+            Event::ApiServerRestarted(r) => self.apiserver_restarted(sched, r as usize),
             Event::SampleDue => self.sample(sched),
             Event::FaultBegan(i) => self.fault_began(sched, i),
             Event::FaultEnded(i) => self.fault_ended(i),

@@ -21,9 +21,9 @@
 //! load balancer to a replica that serves: each manager pinned to it moves to the serving
 //! replica with the fewest managers, and stays there after the restart (HTTP/2
 //! connections are long-lived), so a kill also unbalances the replicas. A request that
-//! reaches a replica that is down fails. Simplified: requests already executing on the
-//! killed replica are answered (not failed), and its restart's own reads of etcd are left
-//! out.
+//! reaches a replica that is down fails, and the user's commands go to the replicas that
+//! serve. Simplified: requests already executing on the killed replica are answered (not
+//! failed), and its restart's own reads of etcd are left out.
 
 use sim_core::{Scheduler, SimDuration};
 
@@ -74,15 +74,21 @@ impl World {
     }
 
     fn apiserver_oom_kill(&mut self, sched: &mut Scheduler<Event>, r: usize) {
+        let now = sched.now();
         let a = &mut self.apiservers[r];
         a.up = false;
         a.oom_kills += 1;
+        // Its LIST responses in flight are answered (the simplification above), so the
+        // memory they hold is released as they complete.
         a.sampled_bytes = 0.0;
-        a.list_bytes = 0.0;
-        let kills = a.oom_kills;
+        // CrashLoopBackOff doubles its back-off per restart, up to 5 minutes, and forgets
+        // it once the container has run 10 minutes.
+        if now.saturating_since(a.restarted_at) > SimDuration::from_mins(10) {
+            a.crash_loop = 0;
+        }
+        a.crash_loop += 1;
+        let backoff = (10.0 * 2f64.powi(a.crash_loop as i32 - 1)).min(300.0) - 10.0;
         let delay = self.cfg.kube_apiserver.restart_delay.0;
-        // CrashLoopBackOff doubles its back-off per restart, up to 5 minutes.
-        let backoff = (10.0 * 2f64.powi(kills as i32 - 1)).min(300.0) - 10.0;
         sched.schedule_in(
             SimDuration::from_secs_f64(delay + backoff.max(0.0)),
             Event::ApiServerRestarted(r as u8),
@@ -141,7 +147,9 @@ impl World {
     }
 
     /// Replica `r` serves again, with an empty memory until the next sample.
-    pub(super) fn apiserver_restarted(&mut self, r: usize) {
-        self.apiservers[r].up = true;
+    pub(super) fn apiserver_restarted(&mut self, sched: &Scheduler<Event>, r: usize) {
+        let a = &mut self.apiservers[r];
+        a.up = true;
+        a.restarted_at = sched.now();
     }
 }

@@ -166,6 +166,11 @@ impl Nodes {
             .fold(0.0, f64::max)
     }
 
+    /// Worker node `w`'s (from 1) time with every core busy [s].
+    pub(crate) fn worker_saturated_s(&self, w: usize) -> f64 {
+        self.saturated_s[self.first(NodeRole::Worker) + w - 1]
+    }
+
     /// The busiest node of `role`'s busy fraction over the last sample window.
     pub(crate) fn utilisation(&self, role: NodeRole) -> f64 {
         self.of(role)

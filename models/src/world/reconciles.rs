@@ -179,8 +179,8 @@ impl World {
         ctrl_advance(ct, now);
         ct.activity[Resource::Cpu as usize] += 1;
         if self.nodes.is_some() {
-            // A thread of the manager's pod, sharing its node's cores.
-            self.set_activity(now, rec, Resource::Workqueue);
+            // A thread of the manager's pod, sharing its node's cores: its worker counts
+            // as held by the CPU until the thread's work is done.
             self.manager_cpu(sched, mgr, SimDuration::from_secs_f64(cpu), rec);
             return;
         }
@@ -203,8 +203,9 @@ impl World {
         }
         let wall = sched.now() - r.cpu_queued_at;
         let (owner, work) = (Self::owner_of(r.ctrl, r.key), r.cpu);
-        self.metrics.service[Service::Reconcile as usize] += wall.as_secs_f64();
+        self.metrics.service[Service::Reconcile as usize] += work.as_secs_f64();
         self.wait(owner, Resource::Cpu, wall.saturating_sub(work));
+        self.set_activity(sched.now(), rec, Resource::Workqueue);
         self.reads_then_work(sched, rec);
     }
 
@@ -517,6 +518,9 @@ impl World {
     /// What an in-memory provider's reconcile does in its own process: creates the
     /// machine's cloud VM or its Node, and brings the node up in the workload cluster.
     fn in_memory_cloud(&mut self, sched: &mut Scheduler<Event>, key: u32, plan: &Plan) {
+        if !(plan.cloud_machine || plan.node_provisioned || plan.node_up) {
+            return; // not an in-memory machine's reconcile (its key may be a cluster)
+        }
         let now = sched.now();
         let ms = &mut self.machines[key as usize];
         if plan.node_up && ms.joined_at.is_none() {

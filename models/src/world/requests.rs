@@ -85,8 +85,16 @@ impl World {
         // kube-system users reach the leader-election level).
         let (level, replica) = match op {
             _ if manager == USER => {
-                let r = self.next_user_replica;
-                self.next_user_replica = (r + 1) % self.apiservers.len() as u8;
+                // The load balancer sends the user's commands to a replica that serves.
+                let n = self.apiservers.len() as u8;
+                let mut r = self.next_user_replica;
+                for _ in 0..n {
+                    if self.apiservers[r as usize].up {
+                        break;
+                    }
+                    r = (r + 1) % n;
+                }
+                self.next_user_replica = (r + 1) % n;
                 (LEVEL_GLOBAL_DEFAULT, r)
             }
             _ => (LEVEL_WORKLOAD_LOW, self.managers[manager as usize].replica),

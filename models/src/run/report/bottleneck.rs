@@ -91,10 +91,10 @@ fn bottleneck_at(world: &World, resource: &str, mf: &[ManagerFigures]) -> String
         ),
         "controller-cpu" => {
             // Held by its own quota, or by its worker node's cores (shared by weight).
-            let saturated = world.saturated_s(crate::world::NodeRole::Worker);
             argmax(
                 mf.iter()
                     .map(|m| {
+                        let saturated = m.worker_node.map_or(0.0, |w| world.worker_saturated_s(w));
                         let at = if m.worker_node.is_some() && saturated > m.cpu_throttled_s {
                             format!("{} CPU (worker node saturated)", m.name)
                         } else {
