@@ -157,6 +157,40 @@ fn run_with_an_unknown_set_key_lists_the_nearest_keys() {
 }
 
 #[test]
+fn a_sweep_whose_outputs_cannot_be_written_is_refused_before_any_run() {
+    // A regular file as --out: the sweep stops at once, before its runs (no table), and
+    // says why; a directory that does not exist yet is created.
+    let dir = std::env::temp_dir().join(format!("capsim-out-check-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("a-file");
+    std::fs::write(&file, "x").unwrap();
+    capsim()
+        .args(["sweep", "--clusters", "2..4", "--replicas", "1", "--out"])
+        .arg(&file)
+        .assert()
+        .code(2)
+        .stdout(predicate::str::is_empty())
+        .stderr(predicate::str::contains("exists and is not a directory"));
+    let fresh = dir.join("new/nested");
+    capsim()
+        .args([
+            "sweep",
+            "--clusters",
+            "2",
+            "--replicas",
+            "1",
+            "--machines-per-cluster",
+            "2",
+        ])
+        .args(["--control-plane-replicas", "1", "--out"])
+        .arg(&fresh)
+        .assert()
+        .success();
+    assert!(fresh.join("summary.json").is_file());
+    assert!(!fresh.join(".capsim-write-check").exists());
+}
+
+#[test]
 fn run_rejects_a_bad_value_naming_the_field() {
     capsim()
         .args([

@@ -99,6 +99,7 @@ pub struct Args {
 /// Runs the sweep (or with `--until-slo-violation` the search) and writes its outputs.
 pub fn run(args: &Args) -> anyhow::Result<Outcome> {
     let plan = plan::plan(args)?;
+    export::prepare_out(&args.out)?;
     let threads = args.threads.map(|t| t as usize);
     if args.until_slo_violation {
         return search(&plan, threads);
