@@ -191,6 +191,32 @@ fn a_sweep_whose_outputs_cannot_be_written_is_refused_before_any_run() {
 }
 
 #[test]
+fn sweep_fail_on_checklist_exits_1_only_when_a_size_fails() {
+    let dir = std::env::temp_dir().join(format!("capsim-fail-on-{}", std::process::id()));
+    let sweep = |threshold: &str, flag: bool| {
+        let mut c = capsim();
+        c.args(["sweep", "--clusters", "2", "--replicas", "1"])
+            .args([
+                "--machines-per-cluster",
+                "2",
+                "--control-plane-replicas",
+                "1",
+            ])
+            .args(["--set", &format!("thresholds.api-mutating-p99={threshold}")])
+            .arg("--out")
+            .arg(&dir);
+        if flag {
+            c.arg("--fail-on-checklist");
+        }
+        c.assert()
+    };
+    // A 1 ms API target no run meets: the checklist fails at the size.
+    sweep("1ms", true).code(1);
+    sweep("1ms", false).success();
+    sweep("1s", true).success();
+}
+
+#[test]
 fn run_rejects_a_bad_value_naming_the_field() {
     capsim()
         .args([

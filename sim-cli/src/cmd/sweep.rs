@@ -27,7 +27,8 @@ use plan::Plan;
     capsim sweep --clusters 100..500 --tier large --set capx-controller-manager.nutanixmachine-concurrency=25,50,100\n  \
     capsim sweep --clusters 100..2000 --until-slo-violation --tier xl --set topology.clusters-per-management-cluster=unlimited\n  \
     capsim sweep --clusters 50,100,200,400 --scenario scenarios/guide-medium-batches.yaml\n\n\
-A range a..b includes both ends; the default step is 100 (or a tenth of a narrower range). \
+A range a..b includes both ends; the default step is 100 (or, for a range narrower than \
+1,000, a ninth of it: ten points). \
 Each (fleet size, replica) is one full `capsim run` on the guide's tier for that size \
 (XL splits a fleet into management clusters of at most 600 clusters, Extreme of 500); \
 replica r uses the same random streams at every size. A knob given several values \
@@ -36,7 +37,11 @@ size, one line per value in the charts.\n\n\
 Outputs in --out: replicas.csv, summary.csv, summary.json, charts/*.png|svg (figures \
 against fleet size with the checklist threshold, waiting by resource, checklist heat map), \
 report.md and a self-contained report.html (docs/outputs.md). Output is identical at any \
-thread count. The model's simplifications and the source of every default: docs/model.md.")]
+thread count. The model's simplifications and the source of every default: docs/model.md.\n\n\
+Exit status: 0 when the sweep completes (1 instead if --fail-on-checklist is given and the \
+checklist fails, with probability below --confidence, at any swept size; with \
+--until-slo-violation, when no size of the range passes), 2 on bad input or an --out that \
+cannot be written.")]
 pub struct Args {
     /// Fleet sizes: a range a..b (inclusive) or a list 100,250,500 [clusters].
     #[arg(long)]
@@ -94,6 +99,10 @@ pub struct Args {
     /// Directory for the CSV, JSON, charts and reports (created if missing).
     #[arg(long, default_value = "capsim-out")]
     out: PathBuf,
+    /// Exit with status 1 when the checklist fails at a swept size (with
+    /// --until-slo-violation: when no size passes), for scripts and CI.
+    #[arg(long)]
+    fail_on_checklist: bool,
 }
 
 /// Runs the sweep (or with `--until-slo-violation` the search) and writes its outputs.
@@ -139,7 +148,15 @@ fn grid(plan: &Plan, threads: Option<usize>) -> anyhow::Result<Outcome> {
             .join("{replicas.csv,summary.csv,summary.json}")
             .display()
     );
-    Ok(Outcome::Success)
+    let failed = result
+        .points
+        .iter()
+        .any(|p| p.checklist_pass_probability < args.confidence);
+    Ok(if failed && args.fail_on_checklist {
+        Outcome::ChecksFailed
+    } else {
+        Outcome::Success
+    })
 }
 
 /// What was run, in words, for the report.
@@ -217,5 +234,10 @@ fn search(plan: &Plan, threads: Option<usize>) -> anyhow::Result<Outcome> {
     );
     export::write_search(&args.out, &results)?;
     println!("Outputs: {}", args.out.join("search.json").display());
-    Ok(Outcome::Success)
+    let none_passes = results.iter().any(|r| r.passing.is_none());
+    Ok(if none_passes && args.fail_on_checklist {
+        Outcome::ChecksFailed
+    } else {
+        Outcome::Success
+    })
 }
