@@ -217,6 +217,24 @@ fn sweep_fail_on_checklist_exits_1_only_when_a_size_fails() {
 }
 
 #[test]
+fn a_run_that_stops_before_ready_says_why_and_shows_no_zero_times() {
+    capsim()
+        .args(["run", "--clusters", "2", "--machines-per-cluster", "2"])
+        .args(["--control-plane-replicas", "1", "--max-time", "1m"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(
+            "NOT READY after 1m00s (0 of 2 clusters",
+        ))
+        .stdout(predicate::str::contains(
+            "stopped at the simulated-time limit",
+        ))
+        .stdout(predicate::str::contains(
+            "per cluster            p50 -  p95 -",
+        ));
+}
+
+#[test]
 fn run_rejects_a_bad_value_naming_the_field() {
     capsim()
         .args([

@@ -105,21 +105,32 @@ fn fleet_section(r: &RunReport) -> String {
     match f.time_to_ready_s {
         Some(t) => o.push_str(&format!("  time to ready          {}\n", secs(t))),
         None => o.push_str(&format!(
-            "  time to ready          NOT READY after {} ({} of {} clusters, {} machines running)\n",
+            "  time to ready          NOT READY after {} ({} of {} clusters, {} machines running){}\n",
             secs(f.simulated_s),
             f.clusters_ready,
             f.clusters,
-            f.machines_running
+            f.machines_running,
+            // Why the run stopped: etcd full, or the simulated-time limit.
+            match r.etcd.nospace_at_s {
+                Some(t) => format!(
+                    "; stopped 30 min after etcd's NOSPACE alarm at {}",
+                    secs(t)
+                ),
+                None => "; stopped at the simulated-time limit (--max-time)".into(),
+            }
         )),
     }
+    // A figure over no cluster or machine is shown as "-", not 0.
+    let over = |v: f64, n: u32| if n == 0 { "-".to_string() } else { secs(v) };
     o.push_str(&format!(
         "  per cluster            p50 {}  p95 {}\n  per machine            p95 {}\n",
-        secs(f.cluster_ready_p50_s),
-        secs(f.cluster_ready_p95_s),
-        secs(f.machine_ready_p95_s)
+        over(f.cluster_ready_p50_s, f.clusters_ready),
+        over(f.cluster_ready_p95_s, f.clusters_ready),
+        over(f.machine_ready_p95_s, f.machines_running)
     ));
     let ph = &r.phases;
-    let pair = |a: f64, b: f64| format!("{} / {}", secs(a), secs(b));
+    let shown = |v: f64| if v > 0.0 { secs(v) } else { "-".to_string() };
+    let pair = |a: f64, b: f64| format!("{} / {}", shown(a), shown(b));
     o.push_str(&format!(
         "  phases (p50 / p95)     cluster: control plane initialized {}, ready {}\n                         machine: bootstrap data {}, VM {}, boot and join {}, node seen {}\n",
         pair(ph.control_plane_initialized_p50_s, ph.control_plane_initialized_p95_s),
