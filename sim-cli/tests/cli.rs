@@ -235,6 +235,21 @@ fn a_run_that_stops_before_ready_says_why_and_shows_no_zero_times() {
 }
 
 #[test]
+fn a_timeline_path_that_cannot_take_the_file_is_refused_before_the_run() {
+    for (path, why) in [
+        ("-", "standard output carries the report"),
+        ("/nonexistent-folder/t.csv", "does not exist"),
+    ] {
+        capsim()
+            .args(["run", "--clusters", "2", "--timeline", path])
+            .assert()
+            .code(2)
+            .stdout(predicate::str::is_empty())
+            .stderr(predicate::str::contains(why));
+    }
+}
+
+#[test]
 fn run_rejects_a_bad_value_naming_the_field() {
     capsim()
         .args([

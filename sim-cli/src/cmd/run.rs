@@ -273,6 +273,9 @@ fn config_and_label(
 /// Runs the fleet creation and prints its report.
 pub fn run(args: &Args) -> anyhow::Result<Outcome> {
     let plan = plan(args)?;
+    if let Some(path) = &args.timeline {
+        check_timeline_path(path)?;
+    }
     let out = run_fleet(&plan).context("the simulation stopped")?;
     if let Some(path) = &args.timeline {
         write_timeline(path, &out.timeline, out.report.infrastructure_provider)?;
@@ -287,6 +290,30 @@ pub fn run(args: &Args) -> anyhow::Result<Outcome> {
     } else {
         Outcome::ChecksFailed
     })
+}
+
+/// Refuses, before the run, a timeline path that cannot take the file: `-` (standard
+/// output carries the report), a directory, or a file in a folder that does not exist.
+fn check_timeline_path(path: &Path) -> anyhow::Result<()> {
+    let shown = path.display();
+    if path.as_os_str() == "-" {
+        anyhow::bail!(
+            "--timeline -: standard output carries the report; give a file name, e.g. timeline.csv"
+        );
+    }
+    if path.is_dir() {
+        anyhow::bail!("--timeline {shown}: is a directory; give a file name, e.g. timeline.csv");
+    }
+    let parent = path.parent().filter(|p| !p.as_os_str().is_empty());
+    if let Some(dir) = parent
+        && !dir.is_dir()
+    {
+        anyhow::bail!(
+            "--timeline {shown}: the folder {} does not exist",
+            dir.display()
+        );
+    }
+    Ok(())
 }
 
 /// Writes the timeline through a temporary file, so a failure leaves no partial file.
