@@ -22,6 +22,14 @@ fn malformed_scenarios_are_explained() {
         ),
         ("bad quantity", "etcd:\n  quota-backend-bytes: 8Gb\n"),
         (
+            "duplicate key",
+            "name: a\nname: b\nworkload:\n  - create: {clusters: 5}\n",
+        ),
+        (
+            "scalar for a manager",
+            "capi-controller-manager: 5\nworkload:\n  - create: {clusters: 5}\n",
+        ),
+        (
             "bad duration",
             "capi-controller-manager:\n  sync-period: ten minutes\n",
         ),

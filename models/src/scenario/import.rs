@@ -133,7 +133,10 @@ pub fn import(files: &[(String, String)]) -> Result<Imported, ConfigError> {
             source_name: file.clone(),
             field: "(file)".into(),
             value: String::new(),
-            reason: format!("not valid YAML: {e}"),
+            reason: format!(
+                "not valid YAML: {}",
+                super::presets::plain_yaml_error(&e.to_string())
+            ),
         })?;
         for obj in docs.into_iter().flat_map(objects_of) {
             let name = str_at(&obj, &["metadata", "name"])

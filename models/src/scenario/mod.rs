@@ -304,7 +304,10 @@ pub fn load(file: &str, text: &str, overrides: &[Override]) -> Result<Scenario, 
         source_name: file.to_string(),
         field: "(file)".into(),
         value: String::new(),
-        reason: format!("not valid YAML: {e}"),
+        reason: format!(
+            "not valid YAML: {}",
+            presets::plain_yaml_error(&e.to_string())
+        ),
     })?;
     let Value::Object(mut root) = root else {
         return Err(ctx.err(

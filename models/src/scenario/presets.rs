@@ -143,13 +143,39 @@ const OPTIONAL_PATHS: &[&str] = &[
     "capx-controller-manager.memory-request",
 ];
 
+/// A YAML parser's error in the user's words: its first line, without the library's own
+/// advice ("set DuplicateKeyPolicy in Options").
+pub fn plain_yaml_error(e: &str) -> String {
+    let first = e.lines().next().unwrap_or(e).trim();
+    let first = first.strip_prefix("error: ").unwrap_or(first);
+    match first.split_once("duplicate mapping key: ") {
+        Some((at, rest)) => {
+            let key = rest.split(',').next().unwrap_or(rest).trim();
+            format!("{at}the key {key} is given twice")
+        }
+        None => first.to_string(),
+    }
+}
+
+/// A decoding error in the user's words: a mapping where a struct is expected is named
+/// as such, not by the program's type.
+pub fn plain_decode_error(e: &str) -> String {
+    match e.split_once(", expected struct ") {
+        Some((got, _)) => format!(
+            "{}, expected a mapping of knobs (e.g. {{kube-api-qps: 100}})",
+            got.trim()
+        ),
+        None => e.to_string(),
+    }
+}
+
 /// Parses YAML text into a JSON value tree.
 pub fn yaml_value(text: &str, source: &str) -> Result<Value, ConfigError> {
     serde_saphyr::from_str::<Value>(text).map_err(|e| ConfigError {
         source_name: source.to_string(),
         field: "(file)".into(),
         value: String::new(),
-        reason: e.to_string(),
+        reason: plain_yaml_error(&e.to_string()),
     })
 }
 
@@ -387,7 +413,7 @@ pub fn decode(
             source_name: source.to_string(),
             value: value_at(&v, &field),
             field,
-            reason: e.into_inner().to_string(),
+            reason: plain_decode_error(&e.into_inner().to_string()),
         }
     })?;
     for ov in overrides {
@@ -397,7 +423,7 @@ pub fn decode(
             source_name: "--set".into(),
             field: ov.key.clone(),
             value: ov.value.clone(),
-            reason: e.into_inner().to_string(),
+            reason: plain_decode_error(&e.into_inner().to_string()),
         })?;
     }
     let cfg = decode(&v).expect("decoded above");
