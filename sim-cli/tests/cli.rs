@@ -250,6 +250,24 @@ fn a_timeline_path_that_cannot_take_the_file_is_refused_before_the_run() {
 }
 
 #[test]
+fn a_negative_cluster_count_is_named_as_such() {
+    capsim()
+        .args(["run", "--clusters", "-5"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "whole number of clusters from 1 to 100000",
+        ));
+    capsim()
+        .args(["sweep", "--clusters", "-5..10"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "'-5' is not a whole number of clusters",
+        ));
+}
+
+#[test]
 fn run_rejects_a_bad_value_naming_the_field() {
     capsim()
         .args([
@@ -281,7 +299,7 @@ fn run_rejects_a_bad_value_naming_the_field() {
         .args(["run", "--clusters", "0"])
         .assert()
         .code(2)
-        .stderr(predicate::str::contains("1..=100000"));
+        .stderr(predicate::str::contains("from 1 to 100000"));
 }
 
 #[test]

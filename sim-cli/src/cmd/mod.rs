@@ -21,6 +21,16 @@ pub fn parse_sim_duration(s: &str) -> Result<SimDuration, String> {
 }
 
 /// Parses `--control-plane-replicas`: 1, 3 or 5.
+/// Parses `--clusters`: a whole number of workload clusters from 1 to 100,000.
+pub fn parse_clusters(s: &str) -> Result<u32, String> {
+    match s.trim().parse::<i64>() {
+        Ok(n) if (1..=100_000).contains(&n) => Ok(n as u32),
+        _ => Err(format!(
+            "'{s}': must be a whole number of clusters from 1 to 100000"
+        )),
+    }
+}
+
 pub fn parse_cp_replicas(s: &str) -> Result<u32, String> {
     match s {
         "1" => Ok(1),

@@ -47,7 +47,7 @@ item fails), 2 on bad input or a failed run.")]
 pub struct Args {
     /// Workload clusters to create at once (1 to 100000); required unless the scenario
     /// has a create operation, which it overrides.
-    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    #[arg(long, allow_negative_numbers = true, value_parser = crate::cmd::parse_clusters)]
     clusters: Option<u32>,
     /// Machines per cluster, control plane included (1 to 1000) [default: 25].
     #[arg(long, value_parser = clap::value_parser!(u32).range(1..=1000))]

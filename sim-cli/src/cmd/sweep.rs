@@ -44,7 +44,7 @@ checklist fails, with probability below --confidence, at any swept size; with \
 cannot be written.")]
 pub struct Args {
     /// Fleet sizes: a range a..b (inclusive) or a list 100,250,500 [clusters].
-    #[arg(long)]
+    #[arg(long, allow_hyphen_values = true)]
     clusters: String,
     /// Spacing of a range [clusters].
     #[arg(long)]
