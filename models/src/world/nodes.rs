@@ -246,31 +246,17 @@ impl World {
         replica: usize,
         work: f64,
     ) {
-        if work <= 0.0 {
-            return;
+        if let Some(nodes) = self.nodes.as_ref() {
+            self.background_on(sched, nodes.replica[replica], work);
         }
-        let Some(nodes) = self.nodes.as_mut() else {
-            return;
-        };
-        let (n, class) = nodes.replica[replica];
-        nodes.cpus[n].add_background(sched.now(), class, SimDuration::from_secs_f64(work));
-        self.reschedule_node(sched, n);
     }
 
     /// etcd's apply of committed writes, on every member's node.
     pub(super) fn etcd_cpu(&mut self, sched: &mut Scheduler<Event>, work: f64) {
-        let Some(nodes) = self.nodes.as_mut() else {
-            return;
-        };
-        if work <= 0.0 {
-            return;
-        }
-        let now = sched.now();
-        let members = nodes.etcd.clone();
-        for (n, class) in members {
-            let nodes = self.nodes.as_mut().expect("nodes share their CPU");
-            nodes.cpus[n].add_background(now, class, SimDuration::from_secs_f64(work));
-            self.reschedule_node(sched, n);
+        let members = self.nodes.as_ref().map_or(0, |n| n.etcd.len());
+        for i in 0..members {
+            let at = self.nodes.as_ref().expect("nodes share their CPU").etcd[i];
+            self.background_on(sched, at, work);
         }
     }
 
@@ -297,14 +283,23 @@ impl World {
         mi: usize,
         work: f64,
     ) {
-        let Some(nodes) = self.nodes.as_mut() else {
-            self.managers[mi].cpu_seconds += work;
-            return;
-        };
+        match self.nodes.as_ref() {
+            Some(nodes) => self.background_on(sched, nodes.manager[mi], work),
+            None => self.managers[mi].cpu_seconds += work,
+        }
+    }
+
+    /// `work` seconds of CPU on the background thread of class `class` of node `n`.
+    fn background_on(
+        &mut self,
+        sched: &mut Scheduler<Event>,
+        (n, class): (usize, usize),
+        work: f64,
+    ) {
         if work <= 0.0 {
             return;
         }
-        let (n, class) = nodes.manager[mi];
+        let nodes = self.nodes.as_mut().expect("nodes share their CPU");
         nodes.cpus[n].add_background(sched.now(), class, SimDuration::from_secs_f64(work));
         self.reschedule_node(sched, n);
     }

@@ -2,13 +2,8 @@
 //! CPU and memory on the control-plane (or etcd) nodes, the managers' on the workers.
 
 use super::NodeRoleDemand;
-use crate::kinds::Controller;
 use crate::scenario::config::ModelConfig;
 use crate::world::{NodeRole, World};
-
-pub(super) fn workers_of(cfg: &ModelConfig, c: Controller) -> u32 {
-    crate::controllers::manager::concurrency(cfg, c)
-}
 
 /// Peak demand of each node role against its nodes.
 pub(super) fn demand(world: &World, cfg: &ModelConfig, db_peak: u64) -> Vec<NodeRoleDemand> {

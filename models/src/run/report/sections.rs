@@ -5,7 +5,6 @@ use std::collections::BTreeMap;
 
 use sim_core::SimTime;
 
-use super::capacity::workers_of;
 use super::{
     ApiServerFigures, ControllerFigures, EtcdFigures, FleetFigures, ManagerReport, PhaseFigures,
     PrismCentralFigures, fleet_times, quantile,
@@ -126,7 +125,7 @@ pub(super) fn controllers(
         .map(|c| ControllerFigures {
             name: c.ctrl.name_in(cfg.infrastructure_provider).to_string(),
             manager: c.manager_name.clone(),
-            workers: workers_of(cfg, c.ctrl),
+            workers: crate::controllers::manager::concurrency(cfg, c.ctrl),
             depth_max: c.queue.depth_gauge.max(),
             depth_above_threshold_longest_s: c.queue.depth_gauge.longest_above(now).as_secs_f64(),
             queue_latency_p99_s: c.queue.queue_latency.quantile(0.99).as_secs_f64(),
