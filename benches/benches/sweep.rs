@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use capsim_benches::sweep_plan;
 use criterion::{Criterion, criterion_group, criterion_main};
-use models::run::sweep::{Axis, Knobs, sweep};
+use models::run::sweep::{Axis, Knobs, NoLedger, Sampling, sweep};
 
 fn small_sweep(c: &mut Criterion) {
     let axis = Axis(vec![100, 575, 1050, 1525, 2000]);
@@ -27,7 +27,16 @@ fn small_sweep(c: &mut Criterion) {
             b.iter(|| {
                 pool.install(|| {
                     let plan = |c: u32, _: &Knobs| sweep_plan(c);
-                    black_box(sweep(&axis, &[Knobs::new()], 1, plan, |_| {}).expect("sweep"))
+                    let sampling = Sampling {
+                        replicas: 1,
+                        max_replicas: 1,
+                        pass_rate: 0.95,
+                        confidence: 0.95,
+                    };
+                    black_box(
+                        sweep(&axis, &[Knobs::new()], &sampling, plan, &NoLedger, |_| {})
+                            .expect("sweep"),
+                    )
                 })
             })
         });

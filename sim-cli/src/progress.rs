@@ -45,6 +45,11 @@ impl Bar {
         self.0.inc(1);
     }
 
+    /// `n` more steps to do than planned.
+    pub fn grow(&self, n: u64) {
+        self.0.inc_length(n);
+    }
+
     /// Shows `msg` beside the counts.
     pub fn message(&self, msg: String) {
         self.0.set_message(msg);

@@ -190,12 +190,56 @@ fn a_sweep_whose_outputs_cannot_be_written_is_refused_before_any_run() {
     assert!(!fresh.join(".capsim-write-check").exists());
 }
 
+/// Issue 13: the verdict claims no more than the replicas show, and --fail-on-checklist
+/// fails a size that is not shown to pass, refuted or undecided.
 #[test]
-fn sweep_fail_on_checklist_exits_1_only_when_a_size_fails() {
+fn sweep_fail_on_checklist_exits_1_unless_every_size_is_shown_to_pass() {
     let dir = std::env::temp_dir().join(format!("capsim-fail-on-{}", std::process::id()));
-    let sweep = |threshold: &str, flag: bool| {
+    let sweep = |threshold: &str, pass_rate: &str, flag: bool| {
         let mut c = capsim();
-        c.args(["sweep", "--clusters", "2", "--replicas", "1"])
+        c.args(["sweep", "--clusters", "2", "--replicas", "3"])
+            .args([
+                "--machines-per-cluster",
+                "2",
+                "--control-plane-replicas",
+                "1",
+            ])
+            .args(["--set", &format!("thresholds.api-mutating-p99={threshold}")])
+            .args(["--pass-rate", pass_rate])
+            .arg("--out")
+            .arg(&dir);
+        if flag {
+            c.arg("--fail-on-checklist");
+        }
+        c.assert()
+    };
+    // A 1 ms API target no run meets: 0 of 3 show a pass rate below 0.63, so below 0.9.
+    sweep("1ms", "0.9", true)
+        .code(1)
+        .stdout(predicate::str::contains(
+            "Fails at 2 clusters: 0/3 replicas passed",
+        ));
+    sweep("1ms", "0.9", false).success();
+    // 3 of 3 show a pass rate ≥ 0.37 at 95 % confidence: enough for 0.3 ...
+    sweep("1s", "0.3", true)
+        .success()
+        .stdout(predicate::str::contains("Checklist shown to pass"));
+    // ... and not for 0.95: undecided, which a gate must not let through.
+    sweep("1s", "0.95", true)
+        .code(1)
+        .stdout(predicate::str::contains("Undecided at 2 (3/3 each)"))
+        .stdout(predicate::str::contains("--replicas 59"));
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+/// Issue 13: --max-replicas adds replicas, doubling, only while a size is undecided.
+#[test]
+fn a_grid_adds_replicas_only_where_a_size_is_undecided() {
+    let dir = std::env::temp_dir().join(format!("capsim-adaptive-{}", std::process::id()));
+    let replicas = |threshold: &str| {
+        capsim()
+            .args(["sweep", "--clusters", "2", "--replicas", "2"])
+            .args(["--max-replicas", "8", "--pass-rate", "0.9"])
             .args([
                 "--machines-per-cluster",
                 "2",
@@ -204,16 +248,24 @@ fn sweep_fail_on_checklist_exits_1_only_when_a_size_fails() {
             ])
             .args(["--set", &format!("thresholds.api-mutating-p99={threshold}")])
             .arg("--out")
-            .arg(&dir);
-        if flag {
-            c.arg("--fail-on-checklist");
-        }
-        c.assert()
+            .arg(&dir)
+            .assert()
+            .success();
+        let summary: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(dir.join("summary.json")).unwrap()).unwrap();
+        let p = &summary["points"][0];
+        let csv = std::fs::read_to_string(dir.join("replicas.csv")).unwrap();
+        assert_eq!(
+            csv.lines().count() as u64,
+            1 + p["replicas"].as_u64().unwrap()
+        );
+        (p["replicas"].as_u64().unwrap(), p["verdict"].clone())
     };
-    // A 1 ms API target no run meets: the checklist fails at the size.
-    sweep("1ms", true).code(1);
-    sweep("1ms", false).success();
-    sweep("1s", true).success();
+    // 0 of 2 already refute 0.9 (upper bound 1 − (0.05/3)^(1/2) ≈ 0.87): no more runs.
+    assert_eq!(replicas("1ms"), (2, "fails".into()));
+    // 8 of 8 show only ≈ 0.60 over three looks: undecided at the most allowed.
+    assert_eq!(replicas("1s"), (8, "undecided".into()));
+    std::fs::remove_dir_all(&dir).ok();
 }
 
 #[test]
@@ -536,7 +588,7 @@ fn sweep_output_is_identical_on_one_and_two_threads() {
             .arg(&dir)
             .assert()
             .success()
-            .stdout(predicate::str::contains("Checklist"));
+            .stdout(predicate::str::contains("verdict"));
         let read = |f: &str| std::fs::read(dir.join(f)).unwrap();
         csvs.push((
             read("replicas.csv"),
@@ -546,7 +598,7 @@ fn sweep_output_is_identical_on_one_and_two_threads() {
     }
     assert_eq!(csvs[0], csvs[1]);
     let summary: serde_json::Value = serde_json::from_slice(&csvs[0].2).unwrap();
-    assert_eq!(summary["schema_version"], 2);
+    assert_eq!(summary["schema_version"], 3);
     assert_eq!(summary["points"].as_array().unwrap().len(), 2);
     let replicas = String::from_utf8(csvs[0].0.clone()).unwrap();
     assert_eq!(
@@ -682,8 +734,8 @@ fn sweep_draws_png_and_svg_charts_with_axis_labels() {
     );
     let svg = std::fs::read_to_string(dir.join("charts/checklist-heatmap.svg")).unwrap();
     assert!(
-        svg.contains("No OOM kills") && svg.contains("\n100\n"),
-        "heat map: an item as a row label and a cell's percentage"
+        svg.contains("No OOM kills") && svg.contains("\n2/2\n"),
+        "heat map: an item as a row label and a cell's replicas passed"
     );
     // The reports: Markdown linking the charts, HTML with them inlined and nothing external.
     let md = std::fs::read_to_string(dir.join("report.md")).unwrap();
@@ -704,6 +756,8 @@ fn sweep_draws_png_and_svg_charts_with_axis_labels() {
     std::fs::remove_dir_all(&dir).ok();
 }
 
+/// The search judges each size by the grid's rule (issue 13): a grid with the same
+/// replicas and the same looks reaches the same verdict at the bracket's ends.
 #[test]
 fn until_slo_violation_finds_a_breaking_point_that_a_grid_confirms() {
     let dir = std::env::temp_dir().join(format!("capsim-search-{}", std::process::id()));
@@ -716,50 +770,44 @@ fn until_slo_violation_finds_a_breaking_point_that_a_grid_confirms() {
         "capi-controller-manager.cpu-request=20m",
         "--machines-per-cluster",
         "4",
+        "--replicas",
+        "2",
+        "--max-replicas",
+        "8",
+        "--pass-rate",
+        "0.5",
     ];
     capsim()
-        .args([
-            "sweep",
-            "--clusters",
-            "2..60",
-            "--until-slo-violation",
-            "--replicas",
-            "2",
-        ])
+        .args(["sweep", "--clusters", "2..60", "--until-slo-violation"])
         .args(common)
         .arg("--out")
         .arg(dir.join("search"))
         .assert()
         .success()
         .stdout(predicate::str::contains(
-            "Largest fleet passing the checklist",
+            "Largest fleet shown to pass the checklist (pass rate ≥ 0.5 at 95 % confidence)",
         ));
     let doc: serde_json::Value =
         serde_json::from_slice(&std::fs::read(dir.join("search/search.json")).unwrap()).unwrap();
     let search = &doc["searches"][0];
     let good = search["passing"].as_u64().expect("a passing size");
-    let bad = search["failing"].as_u64().expect("a failing size");
+    let bad = search["not_passing"].as_u64().expect("a size not passing");
     assert!(good < bad);
-    let replicas_at = |c: u64| {
+    let verdict_at = |c: u64| {
         search["evaluated"]
             .as_array()
             .unwrap()
             .iter()
             .find(|p| p["clusters"] == c)
-            .unwrap()["replicas"]
-            .as_u64()
-            .unwrap()
+            .unwrap()["verdict"]
+            .clone()
     };
-    for (size, passes) in [(good, true), (bad, false)] {
+    assert_eq!(verdict_at(good), "passes");
+    assert_ne!(verdict_at(bad), "passes");
+    for size in [good, bad] {
         let out = dir.join(format!("grid-{size}"));
         capsim()
-            .args([
-                "sweep",
-                "--clusters",
-                &size.to_string(),
-                "--replicas",
-                &replicas_at(size).to_string(),
-            ])
+            .args(["sweep", "--clusters", &size.to_string()])
             .args(common)
             .arg("--out")
             .arg(&out)
@@ -767,10 +815,11 @@ fn until_slo_violation_finds_a_breaking_point_that_a_grid_confirms() {
             .success();
         let summary: serde_json::Value =
             serde_json::from_slice(&std::fs::read(out.join("summary.json")).unwrap()).unwrap();
-        let p = summary["points"][0]["checklist_pass_probability"]
-            .as_f64()
-            .unwrap();
-        assert_eq!(p >= 0.95, passes, "grid at {size}: P(pass) = {p}");
+        assert_eq!(
+            summary["points"][0]["verdict"],
+            verdict_at(size),
+            "grid at {size}"
+        );
     }
     std::fs::remove_dir_all(&dir).ok();
 }

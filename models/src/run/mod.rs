@@ -1,7 +1,9 @@
 //! One fleet creation on one management cluster, from configuration to report.
 
+pub mod figures;
 pub mod relief;
 pub mod report;
+pub mod search;
 pub mod steady;
 pub mod sweep;
 pub mod topology;

@@ -1,19 +1,26 @@
 //! Monte Carlo across fleet sizes: R replicas of a run at each point of a grid, each
-//! replica's figures, and a summary per point with quantiles, confidence intervals and the
-//! probability that each checklist item passes.
+//! replica's figures, and a summary per point with quantiles, confidence intervals, and
+//! the checklist's passes as k of n with what they show about the pass rate.
 //!
 //! Every (point, replica) pair is an independent run seeded from (seed, replica), so a
 //! point's replicas share their random streams with the same replicas of the other points
 //! (common random numbers across fleet sizes). Pairs run in parallel with rayon and are
 //! collected in (point, replica) order: the output does not depend on the thread count.
+//!
+//! A point is judged by [`PassRule`]: it passes when the Clopper–Pearson lower bound on
+//! its checklist pass rate reaches the rate asked for. A point left undecided may get more
+//! replicas, doubling, up to a maximum ([`Sampling`]); each look spends part of the error
+//! budget, so the claim holds at the stated confidence whichever look ends it.
 
 use std::collections::BTreeMap;
 
 use rayon::prelude::*;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use sim_core::SimError;
 use sim_core::stats::Summary;
+use sim_core::stats::binomial::{PassRule, Verdict};
 
+pub use crate::run::figures::figures_of;
 use crate::run::report::RunReport;
 use crate::run::{RunPlan, run};
 
@@ -22,7 +29,8 @@ use crate::run::{RunPlan, run};
 pub struct Axis(pub Vec<u32>);
 
 /// Parses `100..2000` (inclusive of both ends) or `100,250,500`. With a range, `step`
-/// or `points` sets the spacing (default: 100, or 10 points if the range is narrower).
+/// or `points` sets the spacing (default: 100, or 10 evenly spaced points if the range is
+/// narrower than 1,000). A size given twice in a list is refused.
 pub fn parse_axis(text: &str, step: Option<u32>, points: Option<u32>) -> Result<Axis, String> {
     let text = text.trim();
     if text.is_empty() {
@@ -53,21 +61,9 @@ pub fn parse_axis(text: &str, step: Option<u32>, points: Option<u32>) -> Result<
             (Some(0), _) => return Err("--step must be at least 1".into()),
             (Some(s), _) => stepped(lo, hi, s),
             (None, Some(p)) if p < 2 => return Err("--points must be at least 2".into()),
-            (None, Some(p)) => {
-                let mut v: Vec<u32> = (0..p)
-                    .map(|i| lo + ((hi - lo) as u64 * i as u64 / (p - 1) as u64) as u32)
-                    .collect();
-                v.dedup();
-                v
-            }
-            (None, None) => {
-                let default_step = if hi - lo >= 1000 {
-                    100
-                } else {
-                    ((hi - lo) / 9).max(1)
-                };
-                stepped(lo, hi, default_step)
-            }
+            (None, Some(p)) => evenly(lo, hi, p),
+            (None, None) if hi - lo >= 1000 => stepped(lo, hi, 100),
+            (None, None) => evenly(lo, hi, 10),
         };
         Ok(Axis(values))
     } else {
@@ -79,9 +75,21 @@ pub fn parse_axis(text: &str, step: Option<u32>, points: Option<u32>) -> Result<
             .map(num)
             .collect::<Result<Vec<u32>, String>>()?;
         values.sort_unstable();
-        values.dedup();
+        if let Some(w) = values.windows(2).find(|w| w[0] == w[1]) {
+            return Err(format!("{} is given twice; give each size once", w[0]));
+        }
         Ok(Axis(values))
     }
+}
+
+/// `points` sizes spread evenly from lo to hi, both included (fewer when the range holds
+/// fewer whole sizes).
+fn evenly(lo: u32, hi: u32, points: u32) -> Vec<u32> {
+    let mut v: Vec<u32> = (0..points)
+        .map(|i| lo + ((hi - lo) as u64 * i as u64 / (points - 1) as u64) as u32)
+        .collect();
+    v.dedup();
+    v
 }
 
 /// lo, lo+step, … and always hi.
@@ -129,7 +137,7 @@ pub fn combinations(axes: &[KnobAxis]) -> Vec<Knobs> {
 }
 
 /// One replica's figures, flat, for `replicas.csv`.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ReplicaRecord {
     /// Fleet size of the point [clusters].
     pub clusters: u32,
@@ -151,154 +159,6 @@ pub struct ReplicaRecord {
     pub bottleneck_at: String,
     /// Its share of the waiting [fraction].
     pub bottleneck_share: f64,
-}
-
-/// The figures a sweep tracks, by name, from a run's report: one line per figure, which
-/// is why it is long.
-pub fn figures_of(r: &RunReport) -> BTreeMap<String, f64> {
-    let mut f = BTreeMap::new();
-    let mut put = |k: &str, v: f64| {
-        f.insert(k.to_string(), v);
-    };
-    put(
-        "fleet_time_to_ready_s",
-        r.fleet.time_to_ready_s.unwrap_or(f64::NAN),
-    );
-    put("cluster_ready_p50_s", r.fleet.cluster_ready_p50_s);
-    put("cluster_ready_p95_s", r.fleet.cluster_ready_p95_s);
-    put("machine_ready_p95_s", r.fleet.machine_ready_p95_s);
-    put("clusters_ready", f64::from(r.fleet.clusters_ready));
-    put("machines_remediated", r.fleet.machines_remediated as f64);
-    put("node_failures", r.fleet.node_failures as f64);
-    put("api_mutating_p99_s", r.apiserver.mutating_p99_s);
-    put("api_readonly_p99_s", r.apiserver.readonly_p99_s);
-    put("api_429", r.apiserver.requests_429 as f64);
-    put("etcd_db_peak_bytes", r.etcd.db_peak_bytes as f64);
-    put("etcd_db_peak_fraction", r.etcd.db_peak_fraction);
-    put("etcd_fsync_p99_s", r.etcd.fsync_p99_s);
-    put("etcd_commit_p99_s", r.etcd.commit_p99_s);
-    put("etcd_writes_per_s", r.etcd.writes_per_s);
-    put("pc_vm_create_p95_s", r.prism_central.vm_create_p95_s);
-    put("pc_queue_depth_max", r.prism_central.queue_depth_max);
-    put("pc_429", r.prism_central.rate_limited as f64);
-    let max = |v: Vec<f64>| v.into_iter().fold(0.0, f64::max);
-    put(
-        "workqueue_depth_max",
-        max(r.controllers.iter().map(|c| c.depth_max).collect()),
-    );
-    put(
-        "reconcile_p99_max_s",
-        max(r.controllers.iter().map(|c| c.reconcile_p99_s).collect()),
-    );
-    put(
-        "controller_cpu_fraction_max",
-        max(r
-            .managers
-            .iter()
-            .map(|m| m.cpu_peak_cores / m.cpu_limit_cores)
-            .collect()),
-    );
-    put(
-        "controller_memory_fraction_max",
-        max(r
-            .managers
-            .iter()
-            .map(|m| m.memory_peak_bytes / m.memory_limit_bytes)
-            .collect()),
-    );
-    put(
-        "oom_kills",
-        r.managers.iter().map(|m| f64::from(m.oom_kills)).sum(),
-    );
-    let ph = &r.phases;
-    for (name, p50, p95) in [
-        (
-            "control_plane_initialized",
-            ph.control_plane_initialized_p50_s,
-            ph.control_plane_initialized_p95_s,
-        ),
-        (
-            "control_plane_ready",
-            ph.control_plane_ready_p50_s,
-            ph.control_plane_ready_p95_s,
-        ),
-        (
-            "machine_bootstrap",
-            ph.machine_bootstrap_p50_s,
-            ph.machine_bootstrap_p95_s,
-        ),
-        ("machine_vm", ph.machine_vm_p50_s, ph.machine_vm_p95_s),
-        ("machine_boot", ph.machine_boot_p50_s, ph.machine_boot_p95_s),
-        ("machine_join", ph.machine_join_p50_s, ph.machine_join_p95_s),
-    ] {
-        put(&format!("phase_{name}_p50_s"), p50);
-        put(&format!("phase_{name}_p95_s"), p95);
-    }
-    put(
-        "controller_cpu_throttled_s_max",
-        max(r.managers.iter().map(|m| m.cpu_throttled_s).collect()),
-    );
-    // Each node role's busiest node, where the components share their nodes' CPU.
-    for c in &r.capacity {
-        let role = c.role.replace('-', "_");
-        if let Some(u) = c.cpu_peak_utilisation {
-            put(&format!("node_cpu_peak_fraction_{role}"), u);
-            put(&format!("node_saturated_s_{role}"), c.saturated_s);
-        }
-        put(
-            &format!("node_memory_peak_bytes_{role}"),
-            c.memory_demand_bytes,
-        );
-    }
-    // The checklist's own values, where they differ from the figures above: the reconcile
-    // p99 of the controllers it watches, and the longest stretch above the depth threshold.
-    for (prefix, name) in [
-        ("Controller reconcile time", "reconcile_p99_checklist_s"),
-        (
-            "Work queue depth",
-            "workqueue_depth_above_threshold_longest_s",
-        ),
-    ] {
-        if let Some(c) = r.checklist.iter().find(|c| c.name.starts_with(prefix)) {
-            put(name, c.value);
-        }
-    }
-    // Waiting per machine by resource: the bottleneck attribution, on a common scale.
-    let machines = f64::from(r.fleet.clusters * r.fleet.machines_per_cluster).max(1.0);
-    for w in &r.waiting {
-        put(
-            &format!("wait_per_machine_{}_s", w.resource.replace('-', "_")),
-            w.seconds / machines,
-        );
-    }
-    for op in ["scale", "upgrade", "delete"] {
-        let ops: Vec<&crate::scenario::operations::OpTiming> =
-            r.operations.iter().filter(|o| o.op == op).collect();
-        if !ops.is_empty() {
-            // Every such operation's duration, summed; unknown if one did not finish.
-            put(
-                &format!("{op}_time_s"),
-                ops.iter()
-                    .map(|o| o.finished_s.map(|f| f - o.started_s))
-                    .sum::<Option<f64>>()
-                    .unwrap_or(f64::NAN),
-            );
-        }
-    }
-    if let Some(st) = &r.steady {
-        put("steady_api_requests_per_s", st.api_requests_per_s);
-        put("steady_etcd_writes_per_s", st.etcd_writes_per_s);
-        put(
-            "steady_cpu_max_cores",
-            st.cpu_mean_cores.values().fold(0.0, |a, &b| f64::max(a, b)),
-        );
-    }
-    put(
-        "management_clusters",
-        r.management_clusters.len().max(1) as f64,
-    );
-    put("sim_events", r.sim_events as f64);
-    f
 }
 
 fn record_of(clusters: u32, knobs: &Knobs, replica: u64, r: &RunReport) -> ReplicaRecord {
@@ -350,10 +210,22 @@ pub struct PointSummary {
     pub ready_probability: f64,
     /// Figures across replicas (fleet time over the replicas that became ready).
     pub figures: BTreeMap<String, FigureSummary>,
-    /// Probability that each checklist item passes.
+    /// Replicas in which each checklist item passed [count of `replicas`].
+    pub passes: BTreeMap<String, u64>,
+    /// Each item's pass fraction, passes / replicas (a point estimate, not a claim).
     pub pass_probability: BTreeMap<String, f64>,
-    /// Probability that the whole checklist passes.
+    /// Each item's one-sided lower bound on its pass rate at the rule's confidence.
+    pub pass_lower_bound: BTreeMap<String, f64>,
+    /// Replicas in which the whole checklist passed [count of `replicas`].
+    pub checklist_passes: u64,
+    /// The whole checklist's pass fraction (a point estimate, not a claim).
     pub checklist_pass_probability: f64,
+    /// One-sided lower bound on the checklist's pass rate at the rule's confidence.
+    pub checklist_pass_lower_bound: f64,
+    /// One-sided upper bound on it.
+    pub checklist_pass_upper_bound: f64,
+    /// What the replicas show against the pass rate asked for.
+    pub verdict: Verdict,
     /// The most frequent bottleneck, with where.
     pub bottleneck: String,
     /// How often it was the bottleneck [fraction of replicas].
@@ -362,42 +234,43 @@ pub struct PointSummary {
     pub bottleneck_share: f64,
 }
 
-/// Summarises the replicas of one point (given in replica order).
-pub fn summarise(clusters: u32, records: &[ReplicaRecord]) -> PointSummary {
-    let n = records.len().max(1) as f64;
+/// Summarises the replicas of one point (given in replica order), judged by `rule`.
+pub fn summarise(clusters: u32, records: &[ReplicaRecord], rule: &PassRule) -> PointSummary {
+    let n = records.len() as u64;
+    let fraction = |k: u64| k as f64 / n.max(1) as f64;
     let mut figures = BTreeMap::new();
     // Every figure any replica has (a steady window's only where the fleet got ready).
     let names: std::collections::BTreeSet<&String> =
         records.iter().flat_map(|r| r.figures.keys()).collect();
-    {
-        for name in names {
-            let values: Vec<f64> = records
-                .iter()
-                .filter_map(|r| r.figures.get(name).copied())
-                .filter(|v| !v.is_nan())
-                .collect();
-            if let Some(s) = Summary::of(&values, 0.95) {
-                figures.insert(
-                    name.clone(),
-                    FigureSummary {
-                        mean: s.mean,
-                        p5: s.p5,
-                        p50: s.p50,
-                        p95: s.p95,
-                        ci95_low: s.ci_low,
-                        ci95_high: s.ci_high,
-                    },
-                );
-            }
+    for name in names {
+        let values: Vec<f64> = records
+            .iter()
+            .filter_map(|r| r.figures.get(name).copied())
+            .filter(|v| !v.is_nan())
+            .collect();
+        if let Some(s) = Summary::of(&values, 0.95) {
+            figures.insert(
+                name.clone(),
+                FigureSummary {
+                    mean: s.mean,
+                    p5: s.p5,
+                    p50: s.p50,
+                    p95: s.p95,
+                    ci95_low: s.ci_low,
+                    ci95_high: s.ci_high,
+                },
+            );
         }
     }
-    let mut pass_probability = BTreeMap::new();
+    let mut passes = BTreeMap::new();
     if let Some(first) = records.first() {
         for name in first.checks.keys() {
-            let passed = records.iter().filter(|r| r.checks[name]).count() as f64;
-            pass_probability.insert(name.clone(), passed / n);
+            let k = records.iter().filter(|r| r.checks[name]).count() as u64;
+            passes.insert(name.clone(), k);
         }
     }
+    let checklist_passes = records.iter().filter(|r| r.checklist_pass).count() as u64;
+    let (low, high) = rule.bounds(checklist_passes, n);
     let mut counts: BTreeMap<String, (u32, f64)> = BTreeMap::new();
     for r in records {
         let key = format!("{}, {}", r.bottleneck, r.bottleneck_at);
@@ -414,13 +287,25 @@ pub fn summarise(clusters: u32, records: &[ReplicaRecord]) -> PointSummary {
     PointSummary {
         clusters,
         knobs: records.first().map(|r| r.knobs.clone()).unwrap_or_default(),
-        replicas: records.len() as u64,
-        ready_probability: records.iter().filter(|r| r.ready).count() as f64 / n,
+        replicas: n,
+        ready_probability: fraction(records.iter().filter(|r| r.ready).count() as u64),
         figures,
-        pass_probability,
-        checklist_pass_probability: records.iter().filter(|r| r.checklist_pass).count() as f64 / n,
+        pass_probability: passes
+            .iter()
+            .map(|(k, &p)| (k.clone(), fraction(p)))
+            .collect(),
+        pass_lower_bound: passes
+            .iter()
+            .map(|(k, &p)| (k.clone(), rule.bounds(p, n).0))
+            .collect(),
+        passes,
+        checklist_passes,
+        checklist_pass_probability: fraction(checklist_passes),
+        checklist_pass_lower_bound: low,
+        checklist_pass_upper_bound: high,
+        verdict: rule.verdict(checklist_passes, n),
         bottleneck,
-        bottleneck_frequency: f64::from(count) / n,
+        bottleneck_frequency: f64::from(count) / n.max(1) as f64,
         bottleneck_share: if count > 0 {
             share_sum / f64::from(count)
         } else {
@@ -429,9 +314,68 @@ pub fn summarise(clusters: u32, records: &[ReplicaRecord]) -> PointSummary {
     }
 }
 
+/// How many replicas each point gets, and what they must show.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+pub struct Sampling {
+    /// Replicas every point gets first [count].
+    pub replicas: u64,
+    /// Replicas a point still undecided may grow to, doubling [count].
+    pub max_replicas: u64,
+    /// The checklist pass rate a point must be shown to reach [fraction].
+    pub pass_rate: f64,
+    /// Confidence of that claim [fraction].
+    pub confidence: f64,
+}
+
+impl Sampling {
+    /// The replica counts at which a point is judged: `replicas`, twice that, and so on,
+    /// ending at `max_replicas`.
+    pub fn looks(&self) -> Vec<u64> {
+        let first = self.replicas.max(1);
+        let last = self.max_replicas.max(first);
+        let mut looks = vec![first];
+        while *looks.last().expect("one look") < last {
+            looks.push((looks.last().expect("one look") * 2).min(last));
+        }
+        looks
+    }
+
+    /// The rule the points are judged by: the bounds spend the error budget over
+    /// [`Sampling::looks`].
+    pub fn rule(&self) -> PassRule {
+        PassRule {
+            pass_rate: self.pass_rate,
+            confidence: self.confidence,
+            looks: self.looks().len() as u32,
+        }
+    }
+
+    /// The smallest maximum, on the doubling schedule from `replicas` and at most `cap`,
+    /// at which a point whose every replica passes is shown to pass; `cap` if none is.
+    pub fn enough_to_show(replicas: u64, pass_rate: f64, confidence: f64, cap: u64) -> u64 {
+        let mut max = replicas.max(1);
+        loop {
+            let s = Sampling {
+                replicas,
+                max_replicas: max,
+                pass_rate,
+                confidence,
+            };
+            if s.rule().verdict(max, max) == Verdict::Passes || max >= cap {
+                return max.min(cap);
+            }
+            max *= 2;
+        }
+    }
+}
+
 /// A sweep's results: every replica, and a summary per point.
 #[derive(Clone, Debug, Serialize)]
 pub struct SweepResult {
+    /// Replicas per point, as planned.
+    pub sampling: Sampling,
+    /// The rule the points were judged by.
+    pub rule: PassRule,
     /// Every (point, replica) run, in that order.
     pub replicas: Vec<ReplicaRecord>,
     /// One summary per point: by combination of the swept knobs, then smallest fleet
@@ -439,146 +383,112 @@ pub struct SweepResult {
     pub points: Vec<PointSummary>,
 }
 
-/// Runs replica `replica` of `make(clusters)`, then calls `progress`.
-fn run_replica(
+/// Where finished runs are kept, so that an interrupted sweep can resume: a run finished
+/// before is recalled instead of run again, and each run is recorded as it finishes.
+pub trait Ledger: Sync {
+    /// The record of replica `replica` at (`clusters`, `knobs`), if it was run before.
+    fn recall(&self, clusters: u32, knobs: &Knobs, replica: u64) -> Option<ReplicaRecord>;
+    /// Keeps a finished run's record.
+    fn record(&self, record: &ReplicaRecord);
+}
+
+/// No ledger: every run is run.
+pub struct NoLedger;
+
+impl Ledger for NoLedger {
+    fn recall(&self, _: u32, _: &Knobs, _: u64) -> Option<ReplicaRecord> {
+        None
+    }
+    fn record(&self, _: &ReplicaRecord) {}
+}
+
+/// What a sweep or a search tells its caller as it goes (from any thread).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Progress {
+    /// This many runs were planned, on top of those planned before.
+    Planned(u64),
+    /// One run finished (or was recalled from the ledger) at this point of the result.
+    Finished {
+        /// The point's index in [`SweepResult::points`] (0 in a search).
+        point: usize,
+    },
+}
+
+/// Replica `replica` of `make(clusters)`, recalled from `ledger` or run and recorded.
+pub(crate) fn run_replica(
     make: &(impl Fn(u32) -> RunPlan + Sync),
     clusters: u32,
     knobs: &Knobs,
     replica: u64,
-    progress: &(impl Fn() + Sync),
+    ledger: &dyn Ledger,
 ) -> Result<ReplicaRecord, SimError> {
+    if let Some(r) = ledger.recall(clusters, knobs, replica) {
+        return Ok(r);
+    }
     let mut plan = make(clusters);
     plan.replica = replica;
     let out = run(&plan)?;
-    progress();
-    Ok(record_of(clusters, knobs, replica, &out.report))
+    let record = record_of(clusters, knobs, replica, &out.report);
+    ledger.record(&record);
+    Ok(record)
 }
 
-/// Runs `replicas` replicas of `make(clusters, knobs)` at every point of the grid
-/// `variants` × `axis`, calling `progress(point)` after each run (from any thread), with
-/// the point's index in the result's `points`. Replica r uses the same random streams at
-/// every point.
+/// Runs the grid `variants` × `axis`: `sampling.replicas` replicas of
+/// `make(clusters, knobs)` at every point, then, at each look, more replicas at the points
+/// still undecided, up to `sampling.max_replicas`. Replica r uses the same random streams
+/// at every point, and each point's replicas are the same runs whatever the others need.
 pub fn sweep(
     axis: &Axis,
     variants: &[Knobs],
-    replicas: u64,
+    sampling: &Sampling,
     make: impl Fn(u32, &Knobs) -> RunPlan + Sync,
-    progress: impl Fn(usize) + Sync,
+    ledger: &dyn Ledger,
+    progress: impl Fn(Progress) + Sync,
 ) -> Result<SweepResult, SimError> {
-    let runs: Vec<(usize, u32, u64)> = (0..variants.len())
-        .flat_map(|v| {
-            axis.0
-                .iter()
-                .flat_map(move |&c| (0..replicas).map(move |r| (v, c, r)))
-        })
+    let rule = sampling.rule();
+    let points: Vec<(usize, u32)> = (0..variants.len())
+        .flat_map(|v| axis.0.iter().map(move |&c| (v, c)))
         .collect();
-    let done: Vec<Result<ReplicaRecord, SimError>> = runs
-        .par_iter()
-        .map(|&(v, c, r)| {
-            let k = &variants[v];
-            let point = v * axis.0.len() + axis.0.iter().position(|&x| x == c).unwrap_or(0);
-            run_replica(&|c| make(c, k), c, k, r, &|| progress(point))
-        })
-        .collect();
-    let records = done.into_iter().collect::<Result<Vec<_>, _>>()?;
-    let points = records
-        .chunks(replicas.max(1) as usize)
-        .map(|of_point| summarise(of_point[0].clusters, of_point))
+    let mut records: Vec<Vec<ReplicaRecord>> = vec![Vec::new(); points.len()];
+    for (look, &n) in sampling.looks().iter().enumerate() {
+        let runs: Vec<(usize, u64)> = (0..points.len())
+            .filter(|&p| {
+                let have = records[p].len() as u64;
+                let k = records[p].iter().filter(|r| r.checklist_pass).count() as u64;
+                look == 0 || rule.verdict(k, have) == Verdict::Undecided
+            })
+            .flat_map(|p| (records[p].len() as u64..n).map(move |r| (p, r)))
+            .collect();
+        if runs.is_empty() {
+            break;
+        }
+        if look > 0 {
+            progress(Progress::Planned(runs.len() as u64));
+        }
+        let done: Vec<Result<ReplicaRecord, SimError>> = runs
+            .par_iter()
+            .map(|&(p, r)| {
+                let (v, c) = points[p];
+                let k = &variants[v];
+                let record = run_replica(&|c| make(c, k), c, k, r, ledger);
+                progress(Progress::Finished { point: p });
+                record
+            })
+            .collect();
+        for (&(p, _), record) in runs.iter().zip(done) {
+            records[p].push(record?);
+        }
+    }
+    let summaries = records
+        .iter()
+        .zip(&points)
+        .map(|(of_point, &(_, c))| summarise(c, of_point, &rule))
         .collect();
     Ok(SweepResult {
-        replicas: records,
-        points,
-    })
-}
-
-/// The result of a search for the breaking point.
-#[derive(Clone, Debug, Serialize)]
-pub struct SearchResult {
-    /// The swept knobs' values this search held.
-    pub knobs: Knobs,
-    /// The largest size found to pass the checklist with the required probability, if any.
-    pub passing: Option<u32>,
-    /// The smallest size found to fail it, if any.
-    pub failing: Option<u32>,
-    /// Every size evaluated, in the order evaluated.
-    pub evaluated: Vec<PointSummary>,
-}
-
-/// Finds the largest fleet size in `lo..=hi` at which the checklist passes with
-/// probability ≥ `confidence`, to within `resolution` clusters, by bisection (the pass
-/// probability falls as the fleet grows).
-///
-/// Each size first gets `replicas` replicas; where their verdicts disagree, more are run,
-/// up to `max_replicas`, so replicas are spent where the answer is uncertain. Replica r is
-/// the same run as replica r of a grid sweep, so a grid run at the bracket's ends confirms
-/// the answer.
-#[allow(clippy::too_many_arguments)]
-pub fn search(
-    lo: u32,
-    hi: u32,
-    resolution: u32,
-    replicas: u64,
-    max_replicas: u64,
-    confidence: f64,
-    knobs: &Knobs,
-    make: impl Fn(u32) -> RunPlan + Sync,
-    progress: impl Fn() + Sync,
-) -> Result<SearchResult, SimError> {
-    let mut evaluated = Vec::new();
-    let mut eval = |c: u32| -> Result<bool, SimError> {
-        let mut records: Vec<ReplicaRecord> = Vec::new();
-        let mut n = replicas.max(1);
-        loop {
-            let have = records.len() as u64;
-            let more: Vec<Result<ReplicaRecord, SimError>> = (have..n)
-                .into_par_iter()
-                .map(|r| run_replica(&make, c, knobs, r, &progress))
-                .collect();
-            for m in more {
-                records.push(m?);
-            }
-            let passed = records.iter().filter(|r| r.checklist_pass).count();
-            let mixed = passed > 0 && passed < records.len();
-            if !mixed || n >= max_replicas {
-                break;
-            }
-            n = (n * 2).min(max_replicas);
-        }
-        let summary = summarise(c, &records);
-        let pass = summary.checklist_pass_probability >= confidence;
-        evaluated.push(summary);
-        Ok(pass)
-    };
-    if !eval(lo)? {
-        return Ok(SearchResult {
-            knobs: knobs.clone(),
-            passing: None,
-            failing: Some(lo),
-            evaluated,
-        });
-    }
-    if eval(hi)? {
-        return Ok(SearchResult {
-            knobs: knobs.clone(),
-            passing: Some(hi),
-            failing: None,
-            evaluated,
-        });
-    }
-    let (mut good, mut bad) = (lo, hi);
-    while bad - good > resolution.max(1) {
-        let mid = good + (bad - good) / 2;
-        if eval(mid)? {
-            good = mid;
-        } else {
-            bad = mid;
-        }
-    }
-    Ok(SearchResult {
-        knobs: knobs.clone(),
-        passing: Some(good),
-        failing: Some(bad),
-        evaluated,
+        sampling: *sampling,
+        rule,
+        replicas: records.concat(),
+        points: summaries,
     })
 }
 
@@ -602,10 +512,21 @@ mod tests {
             vec![100, 200, 300, 400, 500]
         );
         assert_eq!(
-            parse_axis("500,100,250,250", None, None).unwrap().0,
+            parse_axis("500,100,250", None, None).unwrap().0,
             vec![100, 250, 500]
         );
+        // A narrow range gets ten points, as documented (issue 13: it got eleven).
+        assert_eq!(
+            parse_axis("100..500", None, None).unwrap().0,
+            vec![100, 144, 188, 233, 277, 322, 366, 411, 455, 500]
+        );
     }
+
+    const RULE: PassRule = PassRule {
+        pass_rate: 0.95,
+        confidence: 0.95,
+        looks: 1,
+    };
 
     fn rec(replica: u64, t: f64, pass: bool, bottleneck: &str) -> ReplicaRecord {
         ReplicaRecord {
@@ -647,14 +568,19 @@ mod tests {
             rec(2, 300.0, false, "prism-central"),
             rec(3, 200.0, true, "prism-central"),
         ];
-        let s = summarise(10, &records);
+        let s = summarise(10, &records, &RULE);
         let f = &s.figures["fleet_time_to_ready_s"];
         // Sorted 100, 200, 300, 400: mean 250, median 250, p95 = 300 + 0.85·100.
         assert_eq!((f.mean, f.p50), (250.0, 250.0));
         assert!((f.p95 - 385.0).abs() < 1e-9);
         assert!((f.p5 - 115.0).abs() < 1e-9);
         assert_eq!(s.checklist_pass_probability, 0.75);
+        assert_eq!((s.checklist_passes, s.replicas), (3, 4));
+        assert_eq!(s.passes["No OOM kills"], 3);
         assert_eq!(s.pass_probability["No OOM kills"], 0.75);
+        // 3 of 4 cannot show 95 %, nor refute it.
+        assert_eq!(s.verdict, Verdict::Undecided);
+        assert!(s.checklist_pass_lower_bound < 0.75 && s.checklist_pass_upper_bound > 0.95);
         assert_eq!(
             (s.bottleneck.as_str(), s.bottleneck_frequency),
             ("prism-central, x", 0.75)
@@ -663,9 +589,29 @@ mod tests {
         let s = summarise(
             10,
             &[rec(0, f64::NAN, false, "etcd"), rec(1, 100.0, true, "etcd")],
+            &RULE,
         );
         assert_eq!(s.ready_probability, 0.5);
         assert_eq!(s.figures["fleet_time_to_ready_s"].mean, 100.0);
+    }
+
+    #[test]
+    fn replicas_double_from_the_first_look_to_the_most_allowed() {
+        let s = |replicas, max_replicas| Sampling {
+            replicas,
+            max_replicas,
+            pass_rate: 0.95,
+            confidence: 0.95,
+        };
+        assert_eq!(s(3, 3).looks(), vec![3]);
+        assert_eq!(s(3, 20).looks(), vec![3, 6, 12, 20]);
+        assert_eq!(s(3, 20).rule().looks, 4);
+        // Every replica passing must show 0.95 at 95 % with the looks' share of the
+        // budget: 3·2^5 = 96 of 96 over six looks ((0.05/6)^(1/96) ≥ 0.95), 48 not.
+        assert_eq!(Sampling::enough_to_show(3, 0.95, 0.95, 1000), 96);
+        assert_eq!(s(3, 96).rule().verdict(96, 96), Verdict::Passes);
+        assert_eq!(s(3, 48).rule().verdict(48, 48), Verdict::Undecided);
+        assert_eq!(Sampling::enough_to_show(3, 0.9999, 0.95, 1000), 1000);
     }
 
     #[test]
@@ -676,6 +622,8 @@ mod tests {
         assert!(err("").contains("empty"));
         assert!(err("ten..20").contains("not a whole number"));
         assert!(err("100,abc").contains("'abc'"));
+        // Issue 13: a repeated size was dropped silently.
+        assert!(err("500,100,250,250").contains("250 is given twice"));
         assert!(parse_axis("1..10", Some(0), None).is_err());
         assert!(parse_axis("1..10", Some(2), Some(3)).is_err());
         assert!(parse_axis("5,6", Some(2), None).is_err());

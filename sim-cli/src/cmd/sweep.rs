@@ -6,13 +6,13 @@
 mod plan;
 
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
 use anyhow::{Context, bail};
-use models::run::sweep::{self, Knobs};
+use models::run::sweep::{self, Knobs, NoLedger, Progress};
 use models::scenario::presets::Override;
 use sim_core::SimDuration;
 use sim_core::monte_carlo::in_pool;
+use sim_core::stats::binomial::Verdict;
 
 use crate::Outcome;
 use crate::cmd::run::TierArg;
@@ -28,20 +28,26 @@ use plan::Plan;
     capsim sweep --clusters 100..2000 --until-slo-violation --tier xl --set topology.clusters-per-management-cluster=unlimited\n  \
     capsim sweep --clusters 50,100,200,400 --scenario scenarios/guide-medium-batches.yaml\n\n\
 A range a..b includes both ends; the default step is 100 (or, for a range narrower than \
-1,000, a ninth of it: ten points). \
+1,000, ten evenly spaced points). \
 Each (fleet size, replica) is one full `capsim run` on the guide's tier for that size \
 (XL splits a fleet into management clusters of at most 600 clusters, Extreme of 500); \
 replica r uses the same random streams at every size. A knob given several values \
 (--set KEY=V1,V2 or --machines-per-cluster 10,25) is swept too: every value with every \
 size, one line per value in the charts.\n\n\
+Each size's checklist result is k of n replicas, with a one-sided Clopper–Pearson bound \
+on its pass rate at --confidence. A size passes when the lower bound reaches --pass-rate, \
+fails when the upper bound is below it, and is undecided otherwise: 3 passes of 3 show \
+only P ≥ 0.37 at 95 % confidence, and showing P ≥ 0.95 takes 59 passes of 59. \
+--max-replicas adds replicas, doubling, only where a size is undecided (each look \
+spends a share of the error budget).\n\n\
 Outputs in --out: replicas.csv, summary.csv, summary.json, charts/*.png|svg (figures \
 against fleet size with the checklist threshold, waiting by resource, checklist heat map), \
 report.md and a self-contained report.html (docs/outputs.md). Output is identical at any \
 thread count. The model's simplifications and the source of every default: docs/model.md.\n\n\
-Exit status: 0 when the sweep completes (1 instead if --fail-on-checklist is given and the \
-checklist fails, with probability below --confidence, at any swept size; with \
---until-slo-violation, when no size of the range passes), 2 on bad input or an --out that \
-cannot be written.")]
+Exit status: 0 when the sweep completes (1 instead if --fail-on-checklist is given and a \
+swept size is not shown to pass: it fails or is undecided; with --until-slo-violation, \
+when no size of the range is shown to pass), 2 on bad input or an --out that cannot be \
+written.")]
 pub struct Args {
     /// Fleet sizes: a range a..b (inclusive) or a list 100,250,500 [clusters].
     #[arg(long, allow_hyphen_values = true)]
@@ -81,19 +87,23 @@ pub struct Args {
     /// value with every fleet size (the cartesian product with other swept knobs).
     #[arg(long = "set", value_name = "KEY=VALUE")]
     sets: Vec<Override>,
-    /// Probability with which the checklist must pass for a size to count as passing.
+    /// The checklist pass rate a size must be shown to reach to count as passing.
+    #[arg(long, default_value_t = 0.95)]
+    pass_rate: f64,
+    /// Confidence of the claims: the level of the one-sided bounds on each pass rate.
     #[arg(long, default_value_t = 0.95)]
     confidence: f64,
     /// Stop each run after this much simulated time (e.g. 12h).
     #[arg(long, default_value = "24h", value_parser = crate::cmd::parse_sim_duration)]
     max_time: SimDuration,
-    /// Instead of a grid: find the largest size in the range at which the checklist passes
-    /// with probability ≥ --confidence, by bisection to --step (default a twentieth of the
-    /// range), spending more replicas where they disagree.
+    /// Instead of a grid: find the largest size in the range shown to pass the checklist
+    /// at --pass-rate, by bisection to --step (default a twentieth of the range), adding
+    /// replicas only where a size is undecided.
     #[arg(long)]
     until_slo_violation: bool,
-    /// With --until-slo-violation: replicas a size may get when its first ones disagree
-    /// [default: 4 × --replicas].
+    /// Replicas an undecided size may grow to, doubling from --replicas (up to 1000)
+    /// [default: --replicas for a grid; with --until-slo-violation, as many as showing
+    /// --pass-rate takes when every replica passes].
     #[arg(long, value_parser = clap::value_parser!(u64).range(1..=1000))]
     max_replicas: Option<u64>,
     /// Directory for the CSV, JSON, charts and reports (created if missing).
@@ -116,43 +126,42 @@ pub fn run(args: &Args) -> anyhow::Result<Outcome> {
     grid(&plan, threads)
 }
 
-/// The grid: every fleet size with every value of the swept knobs, `--replicas` each; then
-/// the files, charts and reports, and the tables and verdicts on the terminal.
+/// The grid: every fleet size with every value of the swept knobs, `--replicas` each and
+/// more where a size is undecided; then the tables and verdicts on the terminal, and the
+/// files, charts and reports.
 fn grid(plan: &Plan, threads: Option<usize>) -> anyhow::Result<Outcome> {
     let args = plan.args;
     let points = plan.axis.0.len() * plan.variants.len();
     let bar = crate::progress::Bar::new(points as u64 * args.replicas, "runs");
-    // Runs done per point, and points with every replica done.
-    let runs_done: Vec<AtomicU64> = (0..points).map(|_| AtomicU64::new(0)).collect();
-    let points_done = AtomicUsize::new(0);
-    let progress = |point: usize| {
-        if runs_done[point].fetch_add(1, Ordering::Relaxed) + 1 == args.replicas {
-            let d = points_done.fetch_add(1, Ordering::Relaxed) + 1;
-            bar.message(format!("points {d}/{points}"));
-        }
-        bar.tick();
+    let progress = |event: Progress| match event {
+        Progress::Planned(n) => bar.grow(n),
+        Progress::Finished { .. } => bar.tick(),
     };
     let make = |c: u32, knobs: &Knobs| plan.run_plan(c, knobs);
     let result = in_pool(threads, || {
-        sweep::sweep(&plan.axis, &plan.variants, args.replicas, make, progress)
+        sweep::sweep(
+            &plan.axis,
+            &plan.variants,
+            &plan.sampling,
+            make,
+            &NoLedger,
+            progress,
+        )
     })?
     .context("a run stopped")?;
     bar.finish();
-    let charts = export::write_outputs(&args.out, &result, &plan.thresholds)?;
-    let rendered = sweep_text::render(&result, args.confidence, &plan.thresholds);
-    report::write(&args.out, &setup(plan), &rendered.verdict, &result, &charts)?;
+    let rendered = sweep_text::render(&result, &plan.thresholds);
     print!("{}", rendered.text);
+    let charts = export::write_outputs(&args.out, &result, &plan.thresholds)?;
+    report::write(&args.out, &setup(plan), &rendered.verdict, &result, &charts)?;
     println!(
         "\nOutputs: {} and charts/, report.md, report.html",
         args.out
             .join("{replicas.csv,summary.csv,summary.json}")
             .display()
     );
-    let failed = result
-        .points
-        .iter()
-        .any(|p| p.checklist_pass_probability < args.confidence);
-    Ok(if failed && args.fail_on_checklist {
+    let unproven = result.points.iter().any(|p| p.verdict != Verdict::Passes);
+    Ok(if unproven && args.fail_on_checklist {
         Outcome::ChecksFailed
     } else {
         Outcome::Success
@@ -203,35 +212,31 @@ fn search(plan: &Plan, threads: Option<usize>) -> anyhow::Result<Outcome> {
     }
     let (lo, hi) = (plan.axis.0[0], *plan.axis.0.last().expect("non-empty axis"));
     let resolution = args.step.unwrap_or(((hi - lo) / 20).max(1));
-    let max_replicas = args
-        .max_replicas
-        .unwrap_or(args.replicas * 4)
-        .max(args.replicas);
     let bar = crate::progress::Bar::open("runs");
     let mut results = Vec::new();
     for knobs in &plan.variants {
         bar.message(sweep::knobs_label(knobs));
         let result = in_pool(threads, || {
-            sweep::search(
+            models::run::search::search(
                 lo,
                 hi,
                 resolution,
-                args.replicas,
-                max_replicas,
-                args.confidence,
+                &plan.sampling,
                 knobs,
                 |c| plan.run_plan(c, knobs),
-                || bar.tick(),
+                &NoLedger,
+                |event| {
+                    if let Progress::Finished { .. } = event {
+                        bar.tick()
+                    }
+                },
             )
         })?
         .context("a run stopped")?;
         results.push(result);
     }
     bar.finish();
-    print!(
-        "{}",
-        sweep_text::search_text(&results, args.confidence, resolution)
-    );
+    print!("{}", sweep_text::search_text(&results, resolution));
     export::write_search(&args.out, &results)?;
     println!("Outputs: {}", args.out.join("search.json").display());
     let none_passes = results.iter().any(|r| r.passing.is_none());

@@ -348,8 +348,10 @@ pub struct HeatSpec<'a> {
     pub rows: &'a [String],
     /// Column labels (fleet sizes), left first.
     pub columns: &'a [u32],
-    /// cells[row][column].
+    /// cells[row][column]: the fraction that sets the colour.
     pub cells: &'a [Vec<f64>],
+    /// labels[row][column]: the text in the cell.
+    pub labels: &'a [Vec<String>],
 }
 
 /// Red at 0, amber at 0.5, green at 1.
@@ -432,7 +434,7 @@ where
             if cols <= 24 {
                 chart
                     .draw_series(std::iter::once(Text::new(
-                        format!("{:.0}", p * 100.0),
+                        spec.labels[r][c].clone(),
                         (x, y),
                         ("sans-serif", 12)
                             .into_font()

@@ -5,13 +5,17 @@
 use std::path::Path;
 
 use anyhow::Context;
-use models::run::sweep::{SearchResult, SweepResult};
+use models::run::search::SearchResult;
+use models::run::sweep::SweepResult;
 use models::scenario::config::Thresholds;
+use sim_core::stats::binomial::Verdict;
 
 use super::sweep_charts::write_charts;
 
-/// Version of `summary.json`; bumped when a field changes meaning.
-const SCHEMA_VERSION: u32 = 2;
+/// Version of `summary.json` and `search.json`; bumped when a field changes meaning
+/// (3: checklist passes as k of n with Clopper–Pearson bounds and a verdict; a search's
+/// `failing` became `not_passing`).
+const SCHEMA_VERSION: u32 = 3;
 
 /// `s` as one CSV cell, quoted when it holds a comma, quote or line break.
 fn csv_field(s: &str) -> String {
@@ -37,6 +41,15 @@ fn knob_cells<'a>(names: &[&'a String], cell: impl Fn(&'a String) -> &'a String)
         .iter()
         .map(|k| format!(",{}", csv_field(cell(k))))
         .collect()
+}
+
+/// A verdict as its JSON name: `passes`, `fails` or `undecided`.
+pub fn verdict_name(v: Verdict) -> &'static str {
+    match v {
+        Verdict::Passes => "passes",
+        Verdict::Fails => "fails",
+        Verdict::Undecided => "undecided",
+    }
 }
 
 /// `replicas.csv`: one row per (point, replica).
@@ -97,7 +110,7 @@ pub fn summary_csv(r: &SweepResult) -> String {
     let mut out = String::from("clusters");
     out.push_str(&knob_cells(&knob_names, |k| k));
     out.push_str(
-        ",replicas,ready_probability,checklist_pass_probability,bottleneck,bottleneck_frequency,bottleneck_share",
+        ",replicas,ready_probability,checklist_pass_probability,checklist_passes,checklist_pass_lower_bound,checklist_pass_upper_bound,verdict,bottleneck,bottleneck_frequency,bottleneck_share",
     );
     for f in &figure_names {
         for stat in ["mean", "p5", "p50", "p95", "ci95_low", "ci95_high"] {
@@ -108,15 +121,25 @@ pub fn summary_csv(r: &SweepResult) -> String {
         out.push(',');
         out.push_str(&csv_field(&format!("pass probability: {c}")));
     }
+    for c in &check_names {
+        out.push(',');
+        out.push_str(&csv_field(&format!("passes: {c}")));
+        out.push(',');
+        out.push_str(&csv_field(&format!("pass lower bound: {c}")));
+    }
     out.push('\n');
     for p in &r.points {
         out.push_str(&p.clusters.to_string());
         out.push_str(&knob_cells(&knob_names, |k| &p.knobs[k]));
         out.push_str(&format!(
-            ",{},{},{},{},{},{}",
+            ",{},{},{},{},{},{},{},{},{},{}",
             p.replicas,
             p.ready_probability,
             p.checklist_pass_probability,
+            p.checklist_passes,
+            p.checklist_pass_lower_bound,
+            p.checklist_pass_upper_bound,
+            verdict_name(p.verdict),
             csv_field(&p.bottleneck),
             p.bottleneck_frequency,
             p.bottleneck_share
@@ -144,6 +167,13 @@ pub fn summary_csv(r: &SweepResult) -> String {
                 p.pass_probability.get(*c).copied().unwrap_or(0.0)
             ));
         }
+        for c in &check_names {
+            out.push_str(&format!(
+                ",{},{}",
+                p.passes.get(*c).copied().unwrap_or(0),
+                p.pass_lower_bound.get(*c).copied().unwrap_or(0.0)
+            ));
+        }
         out.push('\n');
     }
     out
@@ -162,7 +192,12 @@ pub fn write_outputs(dir: &Path, r: &SweepResult, th: &Thresholds) -> anyhow::Re
         .with_context(|| format!("{}: cannot create the output directory", dir.display()))?;
     write_atomically(&dir.join("replicas.csv"), &replicas_csv(r))?;
     write_atomically(&dir.join("summary.csv"), &summary_csv(r))?;
-    let doc = serde_json::json!({ "schema_version": SCHEMA_VERSION, "points": r.points });
+    let doc = serde_json::json!({
+        "schema_version": SCHEMA_VERSION,
+        "sampling": r.sampling,
+        "rule": r.rule,
+        "points": r.points
+    });
     write_atomically(
         &dir.join("summary.json"),
         &serde_json::to_string_pretty(&doc)?,

@@ -54,8 +54,14 @@ fn test_point(clusters: u32, figures: &[(&str, f64)]) -> PointSummary {
             .iter()
             .map(|(k, v)| (k.to_string(), fig(*v)))
             .collect(),
+        passes: [("No OOM kills".to_string(), 1)].into_iter().collect(),
         pass_probability: [("No OOM kills".to_string(), 1.0)].into_iter().collect(),
+        pass_lower_bound: [("No OOM kills".to_string(), 0.05)].into_iter().collect(),
+        checklist_passes: 1,
         checklist_pass_probability: 1.0,
+        checklist_pass_lower_bound: 0.05,
+        checklist_pass_upper_bound: 1.0,
+        verdict: sim_core::stats::binomial::Verdict::Undecided,
         bottleneck: "prism-central, task slots".into(),
         bottleneck_frequency: 1.0,
         bottleneck_share: 0.5,

@@ -16,7 +16,7 @@ const CHARTS: &[(&str, &str)] = &[
         "waiting-by-resource",
         "Waiting per machine by resource (the bottleneck attribution)",
     ),
-    ("checklist-heatmap", "Checklist pass probability"),
+    ("checklist-heatmap", "Checklist items: replicas passed"),
     (
         "controller-cpu",
         "Busiest controller pod's CPU over its limit",
@@ -50,38 +50,43 @@ fn tables_md(r: &SweepResult) -> String {
         if !label.is_empty() {
             let _ = writeln!(out, "**With {label}**\n");
         }
-        out.push_str(&table_md(g));
+        out.push_str(&table_md(g, r.rule.confidence));
         out.push('\n');
     }
     out
 }
 
-fn table_md(points: &[PointSummary]) -> String {
-    let mut t = String::from(
-        "| clusters | mgmt clusters | ready | fleet time p50 | p95 | P(checklist) | weakest item | bottleneck |\n|---:|---:|---:|---:|---:|---:|---|---|\n",
+fn table_md(points: &[PointSummary], confidence: f64) -> String {
+    let mut t = format!(
+        "| clusters | mgmt clusters | ready | fleet time p50 | p95 | checklist passed | P ≥ ({:.0} %) | verdict | weakest item | bottleneck |\n|---:|---:|---:|---:|---:|---:|---:|---|---|---|\n",
+        confidence * 100.0
     );
     for p in points {
         let ft = p.figures.get("fleet_time_to_ready_s");
         let time = |v: f64| sim_core::SimDuration::from_secs_f64(v).to_string();
         let weakest = p
-            .pass_probability
+            .passes
             .iter()
-            .min_by(|a, b| a.1.total_cmp(b.1))
-            .filter(|(_, v)| **v < 1.0)
-            .map_or("–".to_string(), |(k, v)| {
-                format!("{k} ({:.0} %)", v * 100.0)
+            .min_by_key(|x| x.1)
+            .filter(|(_, k)| **k < p.replicas)
+            .map_or("–".to_string(), |(item, k)| {
+                format!("{item} ({k}/{})", p.replicas)
             });
+        let ready = (p.ready_probability * p.replicas as f64).round() as u64;
         let _ = writeln!(
             t,
-            "| {} | {} | {:.0} % | {} | {} | {:.0} % | {} | {} ({:.0} %) |",
+            "| {} | {} | {ready}/{} | {} | {} | {}/{} | {:.2} | {} | {} | {} ({:.0} %) |",
             p.clusters,
             p.figures
                 .get("management_clusters")
                 .map_or(1, |f| f.p50.round() as u32),
-            p.ready_probability * 100.0,
+            p.replicas,
             ft.map_or("–".into(), |s| time(s.p50)),
             ft.map_or("–".into(), |s| time(s.p95)),
-            p.checklist_pass_probability * 100.0,
+            p.checklist_passes,
+            p.replicas,
+            p.checklist_pass_lower_bound,
+            super::export::verdict_name(p.verdict),
             weakest.replace('|', "\\|"),
             p.bottleneck,
             p.bottleneck_share * 100.0
@@ -115,7 +120,7 @@ pub fn write(
         }
     }
     let mut html = String::from(
-        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>capsim sweep report</title>\n<style>body{font-family:sans-serif;max-width:980px;margin:2em auto;padding:0 1em;color:#222}table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:4px 8px;text-align:right}td:nth-child(7),td:nth-child(8){text-align:left}pre{white-space:pre-wrap;background:#f6f6f6;padding:1em}</style></head><body>\n<h1>capsim sweep report</h1>\n",
+        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>capsim sweep report</title>\n<style>body{font-family:sans-serif;max-width:980px;margin:2em auto;padding:0 1em;color:#222}table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:4px 8px;text-align:right}td:nth-child(n+8){text-align:left}pre{white-space:pre-wrap;background:#f6f6f6;padding:1em}</style></head><body>\n<h1>capsim sweep report</h1>\n",
     );
     let _ = write!(
         html,
@@ -129,8 +134,14 @@ pub fn write(
         if !label.is_empty() {
             let _ = writeln!(html, "<h3>With {}</h3>", escape(&label));
         }
-        html.push_str("<table><tr><th>clusters</th><th>mgmt clusters</th><th>ready</th><th>fleet time p50</th><th>p95</th><th>P(checklist)</th><th>weakest item</th><th>bottleneck</th></tr>\n");
-        for line in table_md(g).lines().skip(2) {
+        let md_table = table_md(g, r.rule.confidence);
+        let mut lines = md_table.lines();
+        html.push_str("<table><tr>");
+        for h in lines.next().unwrap_or("").trim_matches('|').split(" | ") {
+            let _ = write!(html, "<th>{}</th>", escape(h.trim()));
+        }
+        html.push_str("</tr>\n");
+        for line in lines.skip(1) {
             let cells: Vec<&str> = line.trim_matches('|').split(" | ").collect();
             html.push_str("<tr>");
             for c in cells {

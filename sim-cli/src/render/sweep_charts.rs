@@ -307,8 +307,8 @@ fn write_waiting(
     Ok(name.to_string())
 }
 
-/// One group's checklist pass probability, item by fleet size, as a heat map named `name`;
-/// returns the name.
+/// One group's checklist passes, k of n replicas per item and fleet size, as a heat map
+/// named `name` coloured by the pass fraction; returns the name.
 fn write_heatmap(
     charts: &Path,
     g: &[PointSummary],
@@ -320,15 +320,24 @@ fn write_heatmap(
         .iter()
         .map(|item| g.iter().map(|p| p.pass_probability[item]).collect())
         .collect();
+    let labels: Vec<Vec<String>> = rows
+        .iter()
+        .map(|item| {
+            g.iter()
+                .map(|p| format!("{}/{}", p.passes[item], p.replicas))
+                .collect()
+        })
+        .collect();
     let columns: Vec<u32> = g.iter().map(|p| p.clusters).collect();
     chart::write_heat(
         charts,
         &HeatSpec {
             name,
-            title: &format!("Checklist pass probability [%]{suffix}"),
+            title: &format!("Checklist: replicas passed, by item and fleet size{suffix}"),
             rows: &rows,
             columns: &columns,
             cells: &cells,
+            labels: &labels,
         },
     )?;
     Ok(name.to_string())

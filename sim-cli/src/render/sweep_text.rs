@@ -4,10 +4,13 @@
 
 use std::fmt::Write as _;
 
-use models::run::sweep::{self, PointSummary, SearchResult, SweepResult};
+use models::run::search::SearchResult;
+use models::run::sweep::{self, PointSummary, Sampling, SweepResult};
 use models::scenario::config::Thresholds;
 use sim_core::SimDuration;
+use sim_core::stats::binomial::{PassRule, Verdict};
 
+use super::export::verdict_name;
 use super::sweep_charts::{LineChart, line_charts};
 use super::table::{Align, Table};
 use super::{groups, management_clusters};
@@ -21,12 +24,28 @@ fn secs(s: f64) -> String {
     }
 }
 
-/// The checklist item least likely to pass at a point, and its pass probability.
-fn weakest(p: &PointSummary) -> Option<(&String, f64)> {
-    p.pass_probability
-        .iter()
-        .map(|(k, v)| (k, *v))
-        .min_by(|a, b| a.1.total_cmp(&b.1))
+/// The checklist item that passed in the fewest replicas at a point, and its passes.
+fn weakest(p: &PointSummary) -> Option<(&String, u64)> {
+    p.passes.iter().map(|(k, v)| (k, *v)).min_by_key(|x| x.1)
+}
+
+/// `k/n`: passes of replicas.
+fn of(k: u64, n: u64) -> String {
+    format!("{k}/{n}")
+}
+
+/// A bound on a pass rate, to two decimals.
+fn rate(v: f64) -> String {
+    format!("{v:.2}")
+}
+
+/// What a rule asks, in words: `pass rate ≥ 0.95 at 95 % confidence`.
+fn claim(rule: &PassRule) -> String {
+    format!(
+        "pass rate ≥ {} at {} % confidence",
+        rule.pass_rate,
+        rule.confidence * 100.0
+    )
 }
 
 /// What relieves the failing item and the point's bottleneck.
@@ -41,32 +60,37 @@ fn relief_for(p: &PointSummary, item: &str) -> String {
     }
 }
 
-/// The table of a sweep's points, one row per fleet size.
-fn table(points: &[PointSummary]) -> String {
+/// The table of a sweep's points, one row per fleet size: the checklist as k/n replicas
+/// and the lower bound those show on its pass rate at `confidence`.
+fn table(points: &[PointSummary], confidence: f64) -> String {
+    let bound = format!("P ≥ ({:.0} %)", confidence * 100.0);
     let mut t = Table::new(&[
         ("clusters", Align::Right),
         ("mgmt", Align::Right),
         ("ready", Align::Right),
         ("fleet time p50", Align::Right),
         ("p95", Align::Right),
-        ("P(checklist)", Align::Right),
+        ("checklist", Align::Right),
+        (&bound, Align::Right),
+        ("verdict", Align::Left),
         ("weakest item", Align::Left),
         ("bottleneck", Align::Left),
     ]);
     for p in points {
         let ft = p.figures.get("fleet_time_to_ready_s");
-        let (w, wp) = weakest(p).map_or((String::new(), 1.0), |(k, v)| (k.clone(), v));
+        let ready = (p.ready_probability * p.replicas as f64).round() as u64;
         t.row(vec![
             p.clusters.to_string(),
             management_clusters(p).to_string(),
-            format!("{:.0} %", p.ready_probability * 100.0),
+            of(ready, p.replicas),
             ft.map_or("-".into(), |s| secs(s.p50)),
             ft.map_or("-".into(), |s| secs(s.p95)),
-            format!("{:.0} %", p.checklist_pass_probability * 100.0),
-            if wp < 1.0 {
-                format!("{w} ({:.0} %)", wp * 100.0)
-            } else {
-                "-".into()
+            of(p.checklist_passes, p.replicas),
+            rate(p.checklist_pass_lower_bound),
+            verdict_name(p.verdict).into(),
+            match weakest(p) {
+                Some((w, k)) if k < p.replicas => format!("{w} ({})", of(k, p.replicas)),
+                _ => "-".into(),
             },
             format!("{} ({:.0} %)", p.bottleneck, p.bottleneck_share * 100.0),
         ]);
@@ -106,69 +130,139 @@ fn headroom(points: &[PointSummary], th: &Thresholds) -> Option<String> {
     best.map(|(_, s)| s)
 }
 
+/// Sizes with their passes: `600 (2/3), 700 (3/3)`, or a range when every size passed
+/// in all its replicas, the first six otherwise.
+fn sizes_with_passes(points: &[&PointSummary]) -> String {
+    let (Some(first), Some(last)) = (points.first(), points.last()) else {
+        return String::new();
+    };
+    if points.iter().all(|p| p.checklist_passes == p.replicas) {
+        let n: Vec<u64> = points.iter().map(|p| p.replicas).collect();
+        let each = if n.iter().all(|&x| x == n[0]) {
+            format!("{} each", of(n[0], n[0]))
+        } else {
+            "every replica".into()
+        };
+        return if points.len() == 1 {
+            format!("{} ({each})", first.clusters)
+        } else {
+            format!("{}..{} ({each})", first.clusters, last.clusters)
+        };
+    }
+    let mut list: Vec<String> = points
+        .iter()
+        .take(6)
+        .map(|p| format!("{} ({})", p.clusters, of(p.checklist_passes, p.replicas)))
+        .collect();
+    if points.len() > 6 {
+        list.push(format!("… {} more", points.len() - 6));
+    }
+    list.join(", ")
+}
+
+/// How to decide what the replicas left `undecided`: where every replica passed, the
+/// replicas the doubling schedule needs to show the rate; where some failed, more.
+fn how_to_decide(rule: &PassRule, sampling: &Sampling, undecided: &[&PointSummary]) -> String {
+    if undecided.iter().all(|p| p.checklist_passes == p.replicas) {
+        let max =
+            Sampling::enough_to_show(sampling.replicas, rule.pass_rate, rule.confidence, 1000);
+        let once = PassRule { looks: 1, ..*rule }.replicas_to_show();
+        format!(
+            "to decide, --max-replicas {max} adds replicas only where a size is undecided \
+             (or --replicas {once} everywhere), or ask less with --pass-rate"
+        )
+    } else {
+        format!(
+            "to decide, add replicas where a size is undecided (e.g. --max-replicas {}), \
+             or ask less with --pass-rate",
+            (sampling.max_replicas * 4).min(1000)
+        )
+    }
+}
+
 /// The closing verdict of one group of points (one value of the swept knobs).
-fn verdict(points: &[PointSummary], confidence: f64, th: &Thresholds) -> String {
-    let passing = points
+fn verdict(points: &[PointSummary], r: &SweepResult, th: &Thresholds) -> String {
+    let rule = &r.rule;
+    let Some(last) = points.last() else {
+        return "No point was run.\n".into();
+    };
+    let mut out = String::new();
+    let shown = points
         .iter()
-        .take_while(|p| p.checklist_pass_probability >= confidence)
-        .last();
-    let first_fail = points
-        .iter()
-        .find(|p| p.checklist_pass_probability < confidence);
-    match (passing, first_fail) {
-        (Some(p), None) => {
-            // Everything passes: say which item came closest, and where.
-            let closest = points
-                .iter()
-                .filter_map(|p| weakest(p).map(|(k, v)| (p, k, v)))
-                .min_by(|a, b| a.2.total_cmp(&b.2));
-            let mut out = format!(
-                "Checklist passes at every size up to {} clusters (P ≥ {confidence}).",
-                p.clusters
-            );
-            if let Some((at, item, prob)) = closest.filter(|c| c.2 < 1.0) {
-                out.push_str(&format!(
-                    " Closest to failing: {item} at {} clusters (passes in {:.0} % of replicas).",
-                    at.clusters,
-                    prob * 100.0
-                ));
-            }
+        .take_while(|p| p.verdict == Verdict::Passes)
+        .count();
+    match shown {
+        0 => {}
+        n if n == points.len() => out.push_str(&format!(
+            "Checklist shown to pass at every size up to {} clusters ({}).",
+            last.clusters,
+            claim(rule)
+        )),
+        n => out.push_str(&format!(
+            "Checklist shown to pass up to {} clusters ({}).",
+            points[n - 1].clusters,
+            claim(rule)
+        )),
+    }
+    let rest = &points[shown..];
+    let refuted = rest.iter().position(|p| p.verdict == Verdict::Fails);
+    let undecided: Vec<&PointSummary> = rest[..refuted.unwrap_or(rest.len())].iter().collect();
+    if !undecided.is_empty() {
+        let sep = if out.is_empty() { "" } else { " " };
+        let lowest = undecided
+            .iter()
+            .map(|p| p.checklist_pass_lower_bound)
+            .fold(f64::INFINITY, f64::min);
+        out.push_str(&format!(
+            "{sep}Undecided at {}: too few replicas to show a {}, or to refute it (lower \
+             bounds from {}); {}.",
+            sizes_with_passes(&undecided),
+            claim(rule),
+            rate(lowest),
+            how_to_decide(rule, &r.sampling, &undecided)
+        ));
+    }
+    if let Some(i) = refuted {
+        let f = &rest[i];
+        out.push_str(&format!(
+            "{}Fails at {} clusters: {} replicas passed, so its pass rate is below {} at {} % \
+             confidence (upper bound {}).",
+            if out.is_empty() { "" } else { " " },
+            f.clusters,
+            of(f.checklist_passes, f.replicas),
+            rule.pass_rate,
+            rule.confidence * 100.0,
+            rate(f.checklist_pass_upper_bound)
+        ));
+    }
+    // Where a replica first failed: the item, the bottleneck, and what relieves them.
+    match points.iter().find(|p| p.checklist_passes < p.replicas) {
+        Some(f) => {
+            let (item, k) = weakest(f).map_or((String::new(), 0), |(k, v)| (k.clone(), v));
+            out.push_str(&format!(
+                " First to fail at {}: {item} (passed in {} replicas). Bottleneck there: {} \
+                 ({:.0} % of waiting).\nRelieve with: {}.\n",
+                f.clusters,
+                of(k, f.replicas),
+                f.bottleneck,
+                f.bottleneck_share * 100.0,
+                relief_for(f, &item)
+            ));
+        }
+        None => {
+            out.push_str(" No replica failed an item.");
             if let Some(h) = headroom(points, th) {
                 out.push_str(&format!(" Nearest to its threshold: {h}."));
             }
-            let last = points.last().expect("a passing point");
             out.push_str(&format!(
                 " Bottleneck at {}: {} ({:.0} % of waiting).\n",
                 last.clusters,
                 last.bottleneck,
                 last.bottleneck_share * 100.0
             ));
-            out
         }
-        (passing, Some(f)) => {
-            let (item, prob) = weakest(f).map_or((String::new(), 0.0), |(k, v)| (k.clone(), v));
-            let head = match passing {
-                Some(p) => format!(
-                    "Checklist passes up to {} clusters (P ≥ {confidence}).",
-                    p.clusters
-                ),
-                None => format!(
-                    "Checklist fails already at {} clusters (P < {confidence}).",
-                    f.clusters
-                ),
-            };
-            format!(
-                "{head} First to fail at {}: {item} (passes in {:.0} % of replicas). Bottleneck \
-                 there: {} ({:.0} % of waiting).\nRelieve with: {}.\n",
-                f.clusters,
-                prob * 100.0,
-                f.bottleneck,
-                f.bottleneck_share * 100.0,
-                relief_for(f, &item)
-            )
-        }
-        (None, None) => "No point was run.\n".into(),
     }
+    out
 }
 
 /// What the terminal shows, and the verdict alone (for the reports).
@@ -180,16 +274,17 @@ pub struct Rendered {
 }
 
 /// The terminal tables and the closing verdicts.
-pub fn render(r: &SweepResult, confidence: f64, th: &Thresholds) -> Rendered {
+pub fn render(r: &SweepResult, th: &Thresholds) -> Rendered {
     let (mut parts, mut verdicts) = (Vec::new(), String::new());
+    let confidence = r.rule.confidence;
     for g in groups(&r.points) {
         let label = sweep::knobs_label(&g[0].knobs);
-        let v = verdict(g, confidence, th);
+        let v = verdict(g, r, th);
         if label.is_empty() {
-            parts.push(format!("{}\n{v}", table(g)));
+            parts.push(format!("{}\n{v}", table(g, confidence)));
             verdicts.push_str(&v);
         } else {
-            parts.push(format!("With {label}:\n\n{}\n{v}", table(g)));
+            parts.push(format!("With {label}:\n\n{}\n{v}", table(g, confidence)));
             verdicts.push_str(&format!("With {label}: {v}"));
         }
     }
@@ -202,52 +297,92 @@ pub fn render(r: &SweepResult, confidence: f64, th: &Thresholds) -> Rendered {
 
 /// The terminal text of `--until-slo-violation`: per search (one per value of the swept
 /// knobs), the sizes evaluated and the breaking point, bracketed to `resolution`.
-pub fn search_text(results: &[SearchResult], confidence: f64, resolution: u32) -> String {
-    let p = confidence;
+pub fn search_text(results: &[SearchResult], resolution: u32) -> String {
     let mut out = String::new();
     for result in results {
+        let rule = &result.rule;
         let label = sweep::knobs_label(&result.knobs);
         if !label.is_empty() {
             let _ = writeln!(out, "With {label}:\n");
         }
         let mut points = result.evaluated.clone();
         points.sort_by_key(|p| p.clusters);
-        let _ = writeln!(out, "{}", table(&points));
+        let _ = writeln!(out, "{}", table(&points, rule.confidence));
         let at = |c: u32| result.evaluated.iter().find(|x| x.clusters == c);
-        match (result.passing, result.failing) {
-            (Some(good), Some(bad)) => {
-                let f = at(bad).expect("evaluated");
-                let (item, prob) = weakest(f).map_or((String::new(), 0.0), |(k, v)| (k.clone(), v));
+        let good = result.passing.and_then(at);
+        let bad = result.not_passing.and_then(at);
+        match (good, bad) {
+            (Some(g), Some(b)) => {
                 let _ = writeln!(
                     out,
-                    "Largest fleet passing the checklist with P ≥ {p}: {good} clusters (bracket \
-                     {good}..{bad}, resolution {resolution}). At {bad}: {item} passes in {:.0} % of \
-                     {} replicas. Bottleneck there: {} ({:.0} % of waiting).",
-                    prob * 100.0,
-                    f.replicas,
-                    f.bottleneck,
-                    f.bottleneck_share * 100.0
+                    "Largest fleet shown to pass the checklist ({}): {} clusters, {} replicas \
+                     passed (bracket {}..{}, resolution {resolution}). {}",
+                    claim(rule),
+                    g.clusters,
+                    of(g.checklist_passes, g.replicas),
+                    g.clusters,
+                    b.clusters,
+                    not_passing(b, rule)
                 );
-                let _ = writeln!(out, "Relieve with: {}.", relief_for(f, &item));
             }
-            (Some(good), None) => {
+            (Some(g), None) => {
                 let _ = writeln!(
                     out,
-                    "The checklist passes with P ≥ {p} across the whole range, up to {good} \
-                     clusters."
+                    "The checklist is shown to pass across the whole range ({}), up to {} \
+                     clusters ({} replicas passed).",
+                    claim(rule),
+                    g.clusters,
+                    of(g.checklist_passes, g.replicas)
                 );
             }
-            (None, Some(bad)) => {
+            (None, Some(b)) => {
                 let _ = writeln!(
                     out,
-                    "The checklist fails already at {bad} clusters (P < {p})."
+                    "No size of the range is shown to pass the checklist ({}). {}",
+                    claim(rule),
+                    not_passing(b, rule)
                 );
             }
-            (None, None) => {
+            _ => {
                 let _ = writeln!(out, "Nothing was evaluated.");
             }
         }
         out.push('\n');
+    }
+    out
+}
+
+/// Why a searched size is not shown to pass, and what failed there.
+fn not_passing(b: &PointSummary, rule: &PassRule) -> String {
+    let mut out = match b.verdict {
+        Verdict::Fails => format!(
+            "At {}: {} replicas passed, a pass rate below {} (upper bound {}).",
+            b.clusters,
+            of(b.checklist_passes, b.replicas),
+            rule.pass_rate,
+            rate(b.checklist_pass_upper_bound)
+        ),
+        _ => format!(
+            "At {}: {} replicas passed, undecided at the most replicas allowed (lower bound \
+             {}); showing {} there takes {} replicas that all pass: raise --max-replicas, or \
+             ask less with --pass-rate.",
+            b.clusters,
+            of(b.checklist_passes, b.replicas),
+            rate(b.checklist_pass_lower_bound),
+            rule.pass_rate,
+            rule.replicas_to_show()
+        ),
+    };
+    if b.checklist_passes < b.replicas {
+        let (item, k) = weakest(b).map_or((String::new(), 0), |(k, v)| (k.clone(), v));
+        out.push_str(&format!(
+            " First to fail there: {item} (passed in {} replicas). Bottleneck: {} ({:.0} % of \
+             waiting).\nRelieve with: {}.",
+            of(k, b.replicas),
+            b.bottleneck,
+            b.bottleneck_share * 100.0,
+            relief_for(b, &item)
+        ));
     }
     out
 }

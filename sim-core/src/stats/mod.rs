@@ -6,7 +6,9 @@
 //! - [`Counter`]: a count of occurrences.
 //! - [`Summary`]: one figure across replicas: mean, spread, quantiles and a confidence
 //!   interval from Student's t distribution.
+//! - [`binomial`]: what k passes in n replicas show about a pass rate (Clopper–Pearson).
 
+pub mod binomial;
 mod counter;
 mod gauge;
 mod histogram;

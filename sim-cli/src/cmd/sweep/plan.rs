@@ -4,7 +4,7 @@
 
 use anyhow::bail;
 use models::run::RunPlan;
-use models::run::sweep::{self, KnobAxis, Knobs};
+use models::run::sweep::{self, KnobAxis, Knobs, Sampling};
 use models::scenario::Scenario;
 use models::scenario::config::{ModelConfig, Thresholds};
 use models::scenario::operations::FleetSpec;
@@ -32,13 +32,13 @@ fn parse_counts(
             ),
         }
     }
-    // Repeats would run the same sweep twice; keep the first of each.
-    let mut seen = Vec::new();
-    out.retain(|n| {
-        let first = !seen.contains(n);
-        seen.push(*n);
-        first
-    });
+    if let Some(n) = out
+        .iter()
+        .enumerate()
+        .find_map(|(i, n)| out[..i].contains(n).then_some(n))
+    {
+        bail!("{flag} {text}: {n} is given twice; give each value once");
+    }
     Ok(out)
 }
 
@@ -70,10 +70,14 @@ fn sweep_axes(
         }
         let mut values: Vec<String> = Vec::new();
         for v in o.values() {
-            // A value given twice would run the same sweep twice.
-            if !values.contains(&v) {
-                values.push(v);
+            if values.contains(&v) {
+                bail!(
+                    "--set {}={}: {v} is given twice; give each value once",
+                    o.key,
+                    o.value
+                );
             }
+            values.push(v);
         }
         if values.iter().any(String::is_empty) {
             bail!(
@@ -111,6 +115,8 @@ pub(super) struct Plan<'a> {
     pub(super) axis: sweep::Axis,
     /// Every combination of the swept knobs' values (one empty one when none is swept).
     pub(super) variants: Vec<Knobs>,
+    /// Replicas per point, and what they must show.
+    pub(super) sampling: Sampling,
     /// Per variant, its resolved configurations.
     setups: Vec<Setup>,
     /// The checklist thresholds the charts and verdicts hold the figures to.
@@ -170,12 +176,7 @@ pub(super) fn plan(args: &Args) -> anyhow::Result<Plan<'_>> {
     let batches = create
         .as_ref()
         .and_then(|c| Some((c.batch?, c.every.map_or(0.0, |e| e.0), c.wait)));
-    if !(args.confidence > 0.0 && args.confidence <= 1.0) {
-        bail!(
-            "--confidence {}: must be in (0, 1], e.g. 0.95",
-            args.confidence
-        );
-    }
+    let sampling = sampling(args)?;
     let (fixed, axes) = sweep_axes(&args.sets, &machines)?;
     let variants = sweep::combinations(&axes);
     if variants.len() > 64 {
@@ -198,12 +199,45 @@ pub(super) fn plan(args: &Args) -> anyhow::Result<Plan<'_>> {
         args,
         axis,
         variants,
+        sampling,
         setups,
         thresholds,
         control_plane_replicas: cp,
         machines: machines_text,
         batches,
         classic: create.as_ref().is_some_and(|c| !c.topology),
+    })
+}
+
+/// Replicas per point and the rule they are judged by, from `--replicas`,
+/// `--max-replicas`, `--pass-rate` and `--confidence`. A grid adds no replicas unless
+/// `--max-replicas` is given; a search may add as many as showing the pass rate takes
+/// when every replica passes (at most 1000).
+fn sampling(args: &Args) -> anyhow::Result<Sampling> {
+    for (flag, v) in [
+        ("--pass-rate", args.pass_rate),
+        ("--confidence", args.confidence),
+    ] {
+        if !(v > 0.0 && v < 1.0) {
+            bail!("{flag} {v}: must lie strictly between 0 and 1, e.g. 0.95");
+        }
+    }
+    let max_replicas = match args.max_replicas {
+        Some(m) if m < args.replicas => bail!(
+            "--max-replicas {m} is below --replicas {}: it is the most a point may grow to",
+            args.replicas
+        ),
+        Some(m) => m,
+        None if args.until_slo_violation => {
+            Sampling::enough_to_show(args.replicas, args.pass_rate, args.confidence, 1000)
+        }
+        None => args.replicas,
+    };
+    Ok(Sampling {
+        replicas: args.replicas,
+        max_replicas,
+        pass_rate: args.pass_rate,
+        confidence: args.confidence,
     })
 }
 
