@@ -927,3 +927,88 @@ fn a_sweep_of_a_scenario_keeps_its_creates_shape_and_batches() {
     );
     std::fs::remove_dir_all(&dir).ok();
 }
+
+/// Issue 13: a sweep killed part-way keeps every finished run in its checkpoint, and
+/// `--resume` runs only the rest and writes what an uninterrupted sweep writes, byte for
+/// byte.
+#[test]
+fn a_killed_sweep_resumes_to_the_outputs_of_one_never_interrupted() {
+    let base = std::env::temp_dir().join(format!("capsim-resume-{}", std::process::id()));
+    std::fs::remove_dir_all(&base).ok();
+    let args = |out: &std::path::Path| -> Vec<String> {
+        [
+            "sweep",
+            "--clusters",
+            "2..40",
+            "--points",
+            "10",
+            "--replicas",
+            "4",
+            "--machines-per-cluster",
+            "3",
+            "--control-plane-replicas",
+            "1",
+            "--threads",
+            "1",
+            "--out",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .chain([out.display().to_string()])
+        .collect()
+    };
+    let whole = base.join("whole");
+    capsim().args(args(&whole)).assert().success();
+    assert!(
+        !whole.join("checkpoint.jsonl").exists(),
+        "removed when done"
+    );
+    // Kill a second sweep once a few runs are in its checkpoint.
+    let cut = base.join("cut");
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin!("capsim"))
+        .args(args(&cut))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let lines =
+        || std::fs::read_to_string(cut.join("checkpoint.jsonl")).map_or(0, |t| t.lines().count());
+    let start = std::time::Instant::now();
+    while lines() < 3 && start.elapsed() < std::time::Duration::from_secs(120) {
+        std::thread::sleep(std::time::Duration::from_millis(1));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let kept = lines();
+    assert!((3..40).contains(&kept), "killed part-way: {kept} runs kept");
+    assert!(
+        !cut.join("summary.csv").exists(),
+        "no output before the end"
+    );
+    capsim()
+        .args(args(&cut))
+        .arg("--resume")
+        .assert()
+        .success()
+        .stderr(predicate::str::contains("resuming:"));
+    for f in [
+        "replicas.csv",
+        "summary.csv",
+        "summary.json",
+        "charts/fleet-time-to-ready.svg",
+    ] {
+        assert_eq!(
+            std::fs::read(whole.join(f)).unwrap(),
+            std::fs::read(cut.join(f)).unwrap(),
+            "{f}"
+        );
+    }
+    // Nothing to resume once done.
+    capsim()
+        .args(args(&cut))
+        .arg("--resume")
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("no checkpoint to resume"));
+    std::fs::remove_dir_all(&base).ok();
+}

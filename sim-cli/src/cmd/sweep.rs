@@ -3,12 +3,14 @@
 //! printing; the tables, verdicts, files, charts and reports are rendered in
 //! [`crate::render`].
 
+mod checkpoint;
+mod out_dir;
 mod plan;
 
 use std::path::PathBuf;
 
 use anyhow::{Context, bail};
-use models::run::sweep::{self, Knobs, NoLedger, Progress};
+use models::run::sweep::{self, Knobs, Progress};
 use models::scenario::presets::Override;
 use sim_core::SimDuration;
 use sim_core::monte_carlo::in_pool;
@@ -17,6 +19,8 @@ use sim_core::stats::binomial::Verdict;
 use crate::Outcome;
 use crate::cmd::run::TierArg;
 use crate::render::{export, report, sweep_text};
+use checkpoint::Checkpoint;
+use out_dir::OutDir;
 use plan::Plan;
 
 /// Arguments of `capsim sweep`.
@@ -109,6 +113,10 @@ pub struct Args {
     /// Directory for the CSV, JSON, charts and reports (created if missing).
     #[arg(long, default_value = "capsim-out")]
     out: PathBuf,
+    /// Continue an interrupted sweep from the checkpoint in --out: only the runs it lacks
+    /// are run, and the outputs are those of an uninterrupted sweep, byte for byte.
+    #[arg(long)]
+    resume: bool,
     /// Exit with status 1 when the checklist fails at a swept size (with
     /// --until-slo-violation: when no size passes), for scripts and CI.
     #[arg(long)]
@@ -118,18 +126,52 @@ pub struct Args {
 /// Runs the sweep (or with `--until-slo-violation` the search) and writes its outputs.
 pub fn run(args: &Args) -> anyhow::Result<Outcome> {
     let plan = plan::plan(args)?;
-    export::prepare_out(&args.out)?;
-    let threads = args.threads.map(|t| t as usize);
-    if args.until_slo_violation {
-        return search(&plan, threads);
+    let out = OutDir::open(&args.out)?;
+    let identity = checkpoint::binary_identity();
+    let plan_ref = &plan;
+    let key_of = move |c: u32, knobs: &Knobs| {
+        checkpoint::fnv1a(format!("{identity}\n{:?}", plan_ref.run_plan(c, knobs)).as_bytes())
+    };
+    let ledger = Checkpoint::open(out.dir(), args.resume, Box::new(&key_of))?;
+    if args.resume {
+        eprintln!(
+            "capsim: resuming: {} runs recalled from {}",
+            ledger.recalled(),
+            ledger.path().display()
+        );
     }
-    grid(&plan, threads)
+    let threads = args.threads.map(|t| t as usize);
+    let outcome = if args.until_slo_violation {
+        search(&plan, threads, &out, &ledger)
+    } else {
+        grid(&plan, threads, &out, &ledger)
+    };
+    let outcome = outcome.and_then(|o| out.publish().map(|()| o));
+    let outcome = match outcome {
+        Ok(o) => o,
+        Err(e) if ledger.held() > 0 => {
+            return Err(e.context(format!(
+                "{} finished runs are kept in {}; once the cause is fixed, the same command \
+                 with --resume runs only the rest",
+                ledger.held(),
+                ledger.path().display()
+            )));
+        }
+        Err(e) => return Err(e),
+    };
+    ledger.remove();
+    Ok(outcome)
 }
 
 /// The grid: every fleet size with every value of the swept knobs, `--replicas` each and
 /// more where a size is undecided; then the tables and verdicts on the terminal, and the
 /// files, charts and reports.
-fn grid(plan: &Plan, threads: Option<usize>) -> anyhow::Result<Outcome> {
+fn grid(
+    plan: &Plan,
+    threads: Option<usize>,
+    out: &OutDir,
+    ledger: &Checkpoint,
+) -> anyhow::Result<Outcome> {
     let args = plan.args;
     let points = plan.axis.0.len() * plan.variants.len();
     let bar = crate::progress::Bar::new(points as u64 * args.replicas, "runs");
@@ -144,7 +186,7 @@ fn grid(plan: &Plan, threads: Option<usize>) -> anyhow::Result<Outcome> {
             &plan.variants,
             &plan.sampling,
             make,
-            &NoLedger,
+            ledger,
             progress,
         )
     })?
@@ -152,8 +194,9 @@ fn grid(plan: &Plan, threads: Option<usize>) -> anyhow::Result<Outcome> {
     bar.finish();
     let rendered = sweep_text::render(&result, &plan.thresholds);
     print!("{}", rendered.text);
-    let charts = export::write_outputs(&args.out, &result, &plan.thresholds)?;
-    report::write(&args.out, &setup(plan), &rendered.verdict, &result, &charts)?;
+    let staging = out.staging();
+    let charts = export::write_outputs(staging, &result, &plan.thresholds)?;
+    report::write(staging, &setup(plan), &rendered.verdict, &result, &charts)?;
     println!(
         "\nOutputs: {} and charts/, report.md, report.html",
         args.out
@@ -199,13 +242,22 @@ fn setup(plan: &Plan) -> String {
         plan.machines_text(),
         plan.control_plane_replicas,
         args.max_time,
-        std::env::args().skip(1).collect::<Vec<_>>().join(" ")
+        std::env::args()
+            .skip(1)
+            .filter(|a| a != "--resume")
+            .collect::<Vec<_>>()
+            .join(" ")
     )
 }
 
 /// `--until-slo-violation`: bisection for the breaking point (one search per value of the
 /// swept knobs), then its report.
-fn search(plan: &Plan, threads: Option<usize>) -> anyhow::Result<Outcome> {
+fn search(
+    plan: &Plan,
+    threads: Option<usize>,
+    out: &OutDir,
+    ledger: &Checkpoint,
+) -> anyhow::Result<Outcome> {
     let args = plan.args;
     if !args.clusters.contains("..") {
         bail!("--until-slo-violation searches a range: give --clusters a..b, e.g. 100..2000");
@@ -224,7 +276,7 @@ fn search(plan: &Plan, threads: Option<usize>) -> anyhow::Result<Outcome> {
                 &plan.sampling,
                 knobs,
                 |c| plan.run_plan(c, knobs),
-                &NoLedger,
+                ledger,
                 |event| {
                     if let Progress::Finished { .. } = event {
                         bar.tick()
@@ -237,7 +289,7 @@ fn search(plan: &Plan, threads: Option<usize>) -> anyhow::Result<Outcome> {
     }
     bar.finish();
     print!("{}", sweep_text::search_text(&results, resolution));
-    export::write_search(&args.out, &results)?;
+    export::write_search(out.staging(), &results)?;
     println!("Outputs: {}", args.out.join("search.json").display());
     let none_passes = results.iter().any(|r| r.passing.is_none());
     Ok(if none_passes && args.fail_on_checklist {

@@ -205,34 +205,6 @@ pub fn write_outputs(dir: &Path, r: &SweepResult, th: &Thresholds) -> anyhow::Re
     write_charts(dir, r, th)
 }
 
-/// Makes sure the runs' outputs can be written to `dir` before any run starts: it is a
-/// directory (created if missing) and a file can be written in it. A sweep whose outputs
-/// cannot be saved is refused at once, not after its runs.
-pub fn prepare_out(dir: &Path) -> anyhow::Result<()> {
-    if dir.exists() && !dir.is_dir() {
-        anyhow::bail!(
-            "--out {}: exists and is not a directory; give a directory (created if missing)",
-            dir.display()
-        );
-    }
-    std::fs::create_dir_all(dir).with_context(|| {
-        format!(
-            "--out {}: cannot create the output directory",
-            dir.display()
-        )
-    })?;
-    let probe = dir.join(".capsim-write-check");
-    std::fs::write(&probe, b"").with_context(|| {
-        format!(
-            "--out {}: cannot write in the output directory",
-            dir.display()
-        )
-    })?;
-    std::fs::remove_file(&probe)
-        .with_context(|| format!("--out {}: cannot remove {}", dir.display(), probe.display()))?;
-    Ok(())
-}
-
 /// Writes `search.json` into `dir` (created if missing): every search's result.
 pub fn write_search(dir: &Path, results: &[SearchResult]) -> anyhow::Result<()> {
     std::fs::create_dir_all(dir).with_context(|| format!("{}: cannot create", dir.display()))?;
