@@ -1012,3 +1012,72 @@ fn a_killed_sweep_resumes_to_the_outputs_of_one_never_interrupted() {
         .stderr(predicate::str::contains("no checkpoint to resume"));
     std::fs::remove_dir_all(&base).ok();
 }
+
+/// Issue 13: at the breaking point a size whose fleet never got ready is drawn as such,
+/// its quantiles of no cluster are absent (not 0), the verdict says why the runs stopped,
+/// and "Relieve with" follows the root cause (etcd full: its quota, not a client's QPS).
+#[test]
+fn a_size_stopped_by_a_full_etcd_is_charted_explained_and_relieved_at_its_cause() {
+    let dir = std::env::temp_dir().join(format!("capsim-nospace-{}", std::process::id()));
+    let out = capsim()
+        .args([
+            "sweep",
+            "--clusters",
+            "60",
+            "--replicas",
+            "1",
+            "--tier",
+            "medium",
+        ])
+        .args(["--set", "etcd.quota-backend-bytes=100Mi", "--out"])
+        .arg(&dir)
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let text = String::from_utf8(out).unwrap();
+    assert!(
+        text.contains("First to fail at 60: No etcd alarms triggered"),
+        "{text}"
+    );
+    assert!(
+        text.contains(
+            "1/1 replicas ended with the fleet not ready: stopped 30 min after etcd's NOSPACE alarm"
+        ),
+        "{text}"
+    );
+    let relief = text
+        .lines()
+        .find(|l| l.starts_with("Relieve with"))
+        .unwrap();
+    assert!(relief.contains("etcd.quota-backend-bytes"), "{relief}");
+    assert!(!relief.contains("kube-api-qps"), "{relief}");
+    let summary: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("summary.json")).unwrap()).unwrap();
+    let figures = &summary["points"][0]["figures"];
+    assert!(
+        figures.get("cluster_ready_p50_s").is_none(),
+        "no quantile of no cluster"
+    );
+    assert!(figures.get("stopped_not_ready_s").is_some());
+    let svg = std::fs::read_to_string(dir.join("charts/fleet-time-to-ready.svg")).unwrap();
+    assert!(
+        svg.contains("1/1 not ready, stopped at"),
+        "the size is drawn"
+    );
+    // The deepest queue, split into the checklist's watched queues and the others.
+    let csv = std::fs::read_to_string(dir.join("replicas.csv")).unwrap();
+    let header: Vec<&str> = csv.lines().next().unwrap().split(',').collect();
+    let row: Vec<&str> = csv.lines().nth(1).unwrap().split(',').collect();
+    let col = |name: &str| -> f64 {
+        row[header.iter().position(|h| *h == name).unwrap()]
+            .parse()
+            .unwrap()
+    };
+    assert_eq!(
+        col("workqueue_depth_max"),
+        col("workqueue_depth_max_watched").max(col("workqueue_depth_max_other"))
+    );
+    std::fs::remove_dir_all(&dir).ok();
+}

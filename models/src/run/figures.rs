@@ -8,8 +8,9 @@ use std::collections::BTreeMap;
 use crate::run::report::RunReport;
 
 /// The figures a sweep tracks, by name, from a run's report: one line per figure, which
-/// is why it is long.
-pub fn figures_of(r: &RunReport) -> BTreeMap<String, f64> {
+/// is why it is long. `watched` names the controllers whose queues the checklist's
+/// workqueue item watches.
+pub fn figures_of(r: &RunReport, watched: &[String]) -> BTreeMap<String, f64> {
     let mut f = BTreeMap::new();
     let mut put = |k: &str, v: f64| {
         f.insert(k.to_string(), v);
@@ -40,6 +41,28 @@ pub fn figures_of(r: &RunReport) -> BTreeMap<String, f64> {
         "workqueue_depth_max",
         max(r.controllers.iter().map(|c| c.depth_max).collect()),
     );
+    // The queues the checklist's item watches, and the others, apart: a deep queue of a
+    // controller the alert does not watch is not a checklist failure.
+    let (mine, others): (Vec<_>, Vec<_>) = r
+        .controllers
+        .iter()
+        .partition(|c| watched.contains(&c.name));
+    put(
+        "workqueue_depth_max_watched",
+        max(mine.iter().map(|c| c.depth_max).collect()),
+    );
+    put(
+        "workqueue_depth_max_other",
+        max(others.iter().map(|c| c.depth_max).collect()),
+    );
+    if let Some(t) = r.etcd.nospace_at_s {
+        put("etcd_nospace_at_s", t);
+    }
+    if r.fleet.time_to_ready_s.is_none() {
+        // Where a run that never got its fleet ready stopped: the time limit, or 30 min
+        // after etcd's NOSPACE alarm.
+        put("stopped_not_ready_s", r.fleet.simulated_s);
+    }
     put(
         "reconcile_p99_max_s",
         max(r.controllers.iter().map(|c| c.reconcile_p99_s).collect()),

@@ -161,13 +161,19 @@ pub struct ReplicaRecord {
     pub bottleneck_share: f64,
 }
 
-fn record_of(clusters: u32, knobs: &Knobs, replica: u64, r: &RunReport) -> ReplicaRecord {
+fn record_of(
+    clusters: u32,
+    knobs: &Knobs,
+    replica: u64,
+    r: &RunReport,
+    watched: &[String],
+) -> ReplicaRecord {
     ReplicaRecord {
         clusters,
         knobs: knobs.clone(),
         replica,
         ready: r.fleet.time_to_ready_s.is_some(),
-        figures: figures_of(r),
+        figures: figures_of(r, watched),
         checks: r
             .checklist
             .iter()
@@ -428,7 +434,8 @@ pub(crate) fn run_replica(
     let mut plan = make(clusters);
     plan.replica = replica;
     let out = run(&plan)?;
-    let record = record_of(clusters, knobs, replica, &out.report);
+    let watched = &plan.config.thresholds.workqueue_depth_controllers;
+    let record = record_of(clusters, knobs, replica, &out.report, watched);
     ledger.record(&record);
     Ok(record)
 }

@@ -292,7 +292,7 @@ fn combine_counts(r: &mut RunReport, all: &[RunReport]) {
     }
     r.sim_events = all.iter().map(|p| p.sim_events).sum();
     // Each phase: the slowest management cluster's (its quantiles are not merged).
-    let ph = |f: fn(&RunReport) -> f64| max_f(all.iter().map(f));
+    let ph = |f: fn(&RunReport) -> f64| all.iter().map(f).fold(f64::NAN, f64::max);
     r.phases = crate::run::report::PhaseFigures {
         control_plane_initialized_p50_s: ph(|p| p.phases.control_plane_initialized_p50_s),
         control_plane_initialized_p95_s: ph(|p| p.phases.control_plane_initialized_p95_s),

@@ -63,6 +63,11 @@ pub struct ChartSpec<'a> {
     /// Fleet sizes where the layout changes (e.g. one more management cluster), with a
     /// label: drawn as grey vertical lines.
     pub marks: &'a [(f64, String)],
+    /// Every fleet size of the sweep: the x axis spans them all, drawn or not.
+    pub sizes: &'a [f64],
+    /// Sizes where replicas ended without the figure (a fleet not ready): (size, where
+    /// they stopped on the y scale, label), drawn as red crosses with their label.
+    pub not_ready: &'a [(f64, f64, String)],
 }
 
 /// Line colours, one per series (Okabe–Ito, readable by colour-blind viewers).
@@ -78,14 +83,22 @@ const PALETTE: [RGBColor; 7] = [
 
 const SIZE: (u32, u32) = (900, 540);
 
+/// The x axis over the fleet sizes `xs`: from the smallest to the largest, widened around
+/// a single size (a tenth of it each side, at least 1) so the axis never collapses, with
+/// a 3 % margin otherwise.
 fn x_range(xs: impl Iterator<Item = f64> + Clone) -> (f64, f64) {
     let lo = xs.clone().fold(f64::INFINITY, f64::min);
     let hi = xs.fold(f64::NEG_INFINITY, f64::max);
-    if lo.is_finite() {
-        (lo, hi.max(lo + 1.0))
-    } else {
-        (0.0, 1.0)
+    if !lo.is_finite() {
+        return (0.0, 1.0);
     }
+    if hi - lo < 1.0 {
+        let pad = (lo * 0.1).max(1.0);
+        return ((lo - pad).max(0.0), hi + pad);
+    }
+    // A margin so the first and last points are not cut by the axes.
+    let pad = (hi - lo) * 0.03;
+    ((lo - pad).max(0.0), hi + pad)
 }
 
 /// A chart over (fleet size, value), both as `f64`.
@@ -149,7 +162,7 @@ fn draw_marks<'a, DB: DrawingBackend + 'a>(
     Ok(())
 }
 
-/// The legend, top left, then the finished drawing.
+/// The legend, lower right, then the finished drawing.
 fn legend_and_present<'a, DB: DrawingBackend + 'a>(
     chart: &mut Chart<'a, DB>,
     root: &DrawingArea<DB, plotters::coord::Shift>,
@@ -159,7 +172,8 @@ fn legend_and_present<'a, DB: DrawingBackend + 'a>(
         .background_style(WHITE.mix(0.85))
         .border_style(BLACK)
         .label_font(("sans-serif", 14))
-        .position(SeriesLabelPosition::UpperLeft)
+        // Figures grow with the fleet: the lower right is where lines are least often.
+        .position(SeriesLabelPosition::LowerRight)
         .draw()?;
     root.present()
 }
@@ -174,16 +188,22 @@ where
     let err = |e: DrawingAreaErrorKind<DB::ErrorType>| anyhow!("drawing {}: {e:?}", spec.name);
     root.fill(&WHITE).map_err(err)?;
     let all = || spec.series.iter().flat_map(|s| s.points.iter());
-    let (x_min, x_max) = x_range(all().map(|p| p.x));
+    let xs = all()
+        .map(|p| p.x)
+        .chain(spec.sizes.iter().copied())
+        .chain(spec.not_ready.iter().map(|n| n.0));
+    let (x_min, x_max) = x_range(xs);
     let mut y_max = all().map(|p| p.p95.max(p.p50)).fold(0.0, f64::max);
     if let Some((t, _)) = &spec.threshold {
         y_max = y_max.max(*t);
     }
+    y_max = spec.not_ready.iter().map(|n| n.1).fold(y_max, f64::max);
     let y_max = if y_max > 0.0 { y_max * 1.1 } else { 1.0 };
     let mut chart =
         framed(&root, spec.title, x_min..x_max, 0.0..y_max, spec.y_label).map_err(err)?;
     draw_marks(&mut chart, spec.marks, 0.0, y_max).map_err(err)?;
     draw_bands(&mut chart, spec.series).map_err(err)?;
+    draw_not_ready(&mut chart, spec.not_ready).map_err(err)?;
     if let Some((t, label)) = &spec.threshold {
         draw_threshold(&mut chart, spec.series, *t, label, x_min..x_max).map_err(err)?;
     }
@@ -231,6 +251,36 @@ fn draw_bands<'a, DB: DrawingBackend + 'a>(
             pts.iter()
                 .map(|p| Circle::new((p.x, p.p50), 3, colour.filled())),
         )?;
+    }
+    Ok(())
+}
+
+/// A red cross at each size whose replicas ended without the figure, where they stopped,
+/// labelled (e.g. "not ready: 3/3 stopped at 24h"); one legend entry.
+fn draw_not_ready<'a, DB: DrawingBackend + 'a>(
+    chart: &mut Chart<'a, DB>,
+    not_ready: &[(f64, f64, String)],
+) -> Result<(), DrawingAreaErrorKind<DB::ErrorType>> {
+    if not_ready.is_empty() {
+        return Ok(());
+    }
+    chart
+        .draw_series(
+            not_ready
+                .iter()
+                .map(|&(x, y, _)| Cross::new((x, y), 6, RED.stroke_width(3))),
+        )?
+        .label("not ready: where the run stopped")
+        .legend(|(x, y)| Cross::new((x + 10, y), 5, RED.stroke_width(2)));
+    for (x, y, label) in not_ready {
+        chart.draw_series(std::iter::once(Text::new(
+            label.clone(),
+            (*x, *y),
+            ("sans-serif", 13)
+                .into_font()
+                .color(&RED)
+                .pos(Pos::new(HPos::Right, VPos::Bottom)),
+        )))?;
     }
     Ok(())
 }
@@ -493,4 +543,19 @@ pub fn write_heat(dir: &Path, spec: &HeatSpec) -> anyhow::Result<Vec<PathBuf>> {
 /// Writes a line chart as `<dir>/<name>.png` and `<dir>/<name>.svg`.
 pub fn write(dir: &Path, spec: &ChartSpec) -> anyhow::Result<Vec<PathBuf>> {
     write_both(dir, spec.name, |a| draw(a, spec), |a| draw(a, spec))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_x_axis_never_collapses() {
+        // Issue 13: one size left gave an axis one cluster wide.
+        assert_eq!(x_range([2000.0].into_iter()), (1800.0, 2200.0));
+        assert_eq!(x_range([2.0, 2.0].into_iter()), (1.0, 3.0));
+        assert_eq!(x_range(std::iter::empty()), (0.0, 1.0));
+        let (lo, hi) = x_range([100.0, 2000.0].into_iter());
+        assert!(lo < 100.0 && hi > 2000.0 && lo >= 0.0);
+    }
 }

@@ -29,7 +29,11 @@ const CHARTS: &[(&str, &str)] = &[
     ("api-mutating-p99", "API server mutating latency p99"),
     ("etcd-size", "etcd database peak size over quota"),
     ("vm-create-p95", "Prism Central VM create p95"),
-    ("workqueue-depth", "Deepest workqueue"),
+    ("workqueue-depth", "Deepest workqueue the checklist watches"),
+    (
+        "workqueue-depth-other",
+        "Deepest workqueue of the other controllers",
+    ),
 ];
 
 /// The charts written whose name is `name`, or `name-1`, `name-2`, …

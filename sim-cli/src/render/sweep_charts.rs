@@ -13,6 +13,11 @@ use sim_core::SimDuration;
 use super::chart::{self, BandPoint, ChartSpec, HeatSpec, Series, StackSpec};
 use super::{groups, management_clusters};
 
+/// A duration in words.
+fn secs(s: f64) -> String {
+    SimDuration::from_secs_f64(s).to_string()
+}
+
 /// The fleet sizes of the first group where the number of management clusters changes,
 /// labelled with the new count, for the charts.
 fn split_marks(points: &[PointSummary]) -> Vec<(f64, String)> {
@@ -54,7 +59,6 @@ pub struct LineChart(
 /// The line charts, with the configuration's thresholds. Long because it is a table:
 /// one entry per chart, each with its threshold and label.
 pub fn line_charts(th: &Thresholds) -> Vec<LineChart> {
-    let secs = |s: f64| SimDuration::from_secs_f64(s).to_string();
     vec![
         LineChart(
             "fleet-time-to-ready",
@@ -91,19 +95,29 @@ pub fn line_charts(th: &Thresholds) -> Vec<LineChart> {
         ),
         LineChart(
             "workqueue-depth",
-            "Deepest workqueue (any controller)",
-            "workqueue_depth_max",
-            "depth [items]".into(),
+            "Deepest workqueue the checklist watches",
+            "workqueue_depth_max_watched",
+            format!(
+                "depth [items] ({})",
+                th.workqueue_depth_controllers.join(", ")
+            ),
             1.0,
             Some((
                 th.workqueue_depth,
                 format!(
-                    "alert level: {} items ({} queues, for {})",
+                    "alert level: {} items (for {})",
                     th.workqueue_depth,
-                    th.workqueue_depth_controllers.join(", "),
                     secs(th.workqueue_depth_for.0)
                 ),
             )),
+        ),
+        LineChart(
+            "workqueue-depth-other",
+            "Deepest workqueue of the other controllers (not a checklist item)",
+            "workqueue_depth_max_other",
+            "depth [items]".into(),
+            1.0,
+            None,
         ),
         LineChart(
             "reconcile-p99",
@@ -251,9 +265,37 @@ fn write_line_charts(
             .filter(|s| !s.points.is_empty())
             .collect()
     };
+    let sizes: Vec<f64> = groups
+        .iter()
+        .flat_map(|g| g.iter().map(|p| f64::from(p.clusters)))
+        .collect();
     for LineChart(name, title, figure, y_label, scale, threshold) in line_charts(th) {
         let series = series(figure, scale);
-        if !series.is_empty() {
+        // Where a fleet was not ready in some replicas, its time to ready is unknown
+        // there: a cross where those runs stopped.
+        let not_ready: Vec<(f64, f64, String)> = if figure == "fleet_time_to_ready_s" {
+            groups
+                .iter()
+                .flat_map(|g| g.iter())
+                .filter_map(|p| {
+                    let stopped = p.figures.get("stopped_not_ready_s")?;
+                    let ready = (p.ready_probability * p.replicas as f64).round() as u64;
+                    Some((
+                        f64::from(p.clusters),
+                        stopped.p50 * scale,
+                        format!(
+                            "{}/{} not ready, stopped at {} ",
+                            p.replicas - ready,
+                            p.replicas,
+                            secs(stopped.p50)
+                        ),
+                    ))
+                })
+                .collect()
+        } else {
+            Vec::new()
+        };
+        if !series.is_empty() || !not_ready.is_empty() {
             written.push(name.to_string());
             chart::write(
                 charts,
@@ -264,6 +306,8 @@ fn write_line_charts(
                     series: &series,
                     threshold,
                     marks,
+                    sizes: &sizes,
+                    not_ready: &not_ready,
                 },
             )?;
         }

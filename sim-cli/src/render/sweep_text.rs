@@ -48,8 +48,36 @@ fn claim(rule: &PassRule) -> String {
     )
 }
 
-/// What relieves the failing item and the point's bottleneck.
+/// The failing item that causes the others, if one failed at the point: etcd's NOSPACE
+/// alarm stops every write (so clusters stop getting ready, whatever the bottleneck), and
+/// an OOM kill restarts a manager; each with the replicas it passed in.
+fn root_cause(p: &PointSummary) -> Option<(&String, u64)> {
+    ["No etcd alarms", "etcd database size", "No OOM kills"]
+        .iter()
+        .find_map(|prefix| {
+            p.passes
+                .iter()
+                .find(|(name, k)| name.starts_with(prefix) && **k < p.replicas)
+        })
+        .map(|(name, k)| (name, *k))
+}
+
+/// What relieves the failing item and the point's bottleneck; when an item that causes
+/// the others failed (etcd full, a manager OOM-killed), what relieves that alone: raising
+/// a client's QPS does not help a cluster whose etcd refuses writes.
 fn relief_for(p: &PointSummary, item: &str) -> String {
+    if let Some((root, k)) = root_cause(p) {
+        let relief = models::run::relief::relieve_item(root);
+        return if root == item {
+            relief
+        } else {
+            format!(
+                "{relief} (the root cause: {root} passed in only {k}/{} replicas, and the other \
+                 failures follow from it)",
+                p.replicas
+            )
+        };
+    }
     let (resource, at) = p.bottleneck.split_once(", ").unwrap_or((&p.bottleneck, ""));
     let for_item = models::run::relief::relieve_item(item);
     let for_bottleneck = models::run::relief::relieve(resource, at);
@@ -58,6 +86,28 @@ fn relief_for(p: &PointSummary, item: &str) -> String {
         (false, true) => for_item,
         _ => for_bottleneck,
     }
+}
+
+/// Why replicas at a point ended with their fleet not ready, or `""` if all got ready.
+fn not_ready_why(p: &PointSummary) -> String {
+    let ready = (p.ready_probability * p.replicas as f64).round() as u64;
+    if ready == p.replicas {
+        return String::new();
+    }
+    let stopped = p
+        .figures
+        .get("stopped_not_ready_s")
+        .map_or("-".into(), |f| secs(f.p50));
+    let why = if p.figures.contains_key("etcd_nospace_at_s") {
+        "30 min after etcd's NOSPACE alarm"
+    } else {
+        "at the simulated-time limit (--max-time)"
+    };
+    format!(
+        " {}/{} replicas ended with the fleet not ready: stopped {why}, at {stopped} (median).",
+        p.replicas - ready,
+        p.replicas
+    )
 }
 
 /// The table of a sweep's points, one row per fleet size: the checklist as k/n replicas
@@ -238,14 +288,17 @@ fn verdict(points: &[PointSummary], r: &SweepResult, th: &Thresholds) -> String 
     // Where a replica first failed: the item, the bottleneck, and what relieves them.
     match points.iter().find(|p| p.checklist_passes < p.replicas) {
         Some(f) => {
-            let (item, k) = weakest(f).map_or((String::new(), 0), |(k, v)| (k.clone(), v));
+            let (item, k) = root_cause(f)
+                .or(weakest(f))
+                .map_or((String::new(), 0), |(k, v)| (k.clone(), v));
             out.push_str(&format!(
                 " First to fail at {}: {item} (passed in {} replicas). Bottleneck there: {} \
-                 ({:.0} % of waiting).\nRelieve with: {}.\n",
+                 ({:.0} % of waiting).{}\nRelieve with: {}.\n",
                 f.clusters,
                 of(k, f.replicas),
                 f.bottleneck,
                 f.bottleneck_share * 100.0,
+                not_ready_why(f),
                 relief_for(f, &item)
             ));
         }
@@ -374,13 +427,16 @@ fn not_passing(b: &PointSummary, rule: &PassRule) -> String {
         ),
     };
     if b.checklist_passes < b.replicas {
-        let (item, k) = weakest(b).map_or((String::new(), 0), |(k, v)| (k.clone(), v));
+        let (item, k) = root_cause(b)
+            .or(weakest(b))
+            .map_or((String::new(), 0), |(k, v)| (k.clone(), v));
         out.push_str(&format!(
             " First to fail there: {item} (passed in {} replicas). Bottleneck: {} ({:.0} % of \
-             waiting).\nRelieve with: {}.",
+             waiting).{}\nRelieve with: {}.",
             of(k, b.replicas),
             b.bottleneck,
             b.bottleneck_share * 100.0,
+            not_ready_why(b),
             relief_for(b, &item)
         ));
     }

@@ -147,7 +147,7 @@ pub fn fleet_times(world: &World) -> (Vec<f64>, Vec<f64>) {
     (clusters, machines)
 }
 
-/// The `q`-quantile of `v`, zero when empty.
+/// The `q`-quantile of `v`, NaN when empty.
 pub fn quantile_of(v: Vec<f64>, q: f64) -> f64 {
     quantile(v, q)
 }
@@ -428,9 +428,11 @@ pub struct WaitShare {
     pub share: f64,
 }
 
+/// The `q` quantile of `v`; NaN (`null` in JSON) for no values: a quantile of nothing is
+/// not 0.
 fn quantile(mut v: Vec<f64>, q: f64) -> f64 {
     if v.is_empty() {
-        return 0.0;
+        return f64::NAN;
     }
     v.sort_by(f64::total_cmp);
     quantile_sorted(&v, q)
