@@ -52,7 +52,7 @@ fn tables_md(r: &SweepResult) -> String {
     for g in r.points.chunk_by(|a, b| a.knobs == b.knobs) {
         let label = sweep::knobs_label(&g[0].knobs);
         if !label.is_empty() {
-            let _ = writeln!(out, "**With {label}**\n");
+            let _ = writeln!(out, "With {}:\n", code_span(&label));
         }
         out.push_str(&table_md(g, r.rule.confidence));
         out.push('\n');
@@ -99,6 +99,25 @@ fn table_md(points: &[PointSummary], confidence: f64) -> String {
     t
 }
 
+/// The longest run of backticks in `s`.
+fn longest_backtick_run(s: &str) -> usize {
+    s.split(|c| c != '`').map(str::len).max().unwrap_or(0)
+}
+
+/// `text` as a fenced code block, its fence longer than any backtick run in it.
+fn fenced(text: &str) -> String {
+    let fence = "`".repeat(longest_backtick_run(text).max(2) + 1);
+    format!("{fence}text\n{text}\n{fence}")
+}
+
+/// `text` as an inline code span, verbatim (CommonMark: a longer backtick string than any
+/// inside, and spaces when it starts or ends with a backtick).
+fn code_span(text: &str) -> String {
+    let ticks = "`".repeat(longest_backtick_run(text) + 1);
+    let one_line = text.replace('\n', " ");
+    format!("{ticks} {one_line} {ticks}")
+}
+
 fn escape(s: &str) -> String {
     s.replace('&', "&amp;")
         .replace('<', "&lt;")
@@ -113,8 +132,12 @@ pub fn write(
     r: &SweepResult,
     charts: &[String],
 ) -> anyhow::Result<()> {
+    // The setup holds the user's paths, values and command line: verbatim, in code blocks,
+    // so no character of theirs is read as Markdown or HTML.
     let mut md = format!(
-        "# capsim sweep report\n\n## What was run\n\n{setup}\n\n## Verdict\n\n{verdict}\n\n## Per fleet size\n\n"
+        "# capsim sweep report\n\n## What was run\n\n{}\n\n## Verdict\n\n{}\n\n## Per fleet size\n\n",
+        fenced(setup),
+        fenced(verdict)
     );
     md.push_str(&tables_md(r));
     md.push_str("Full figures per size: `summary.csv`, `summary.json`; per replica: `replicas.csv`.\n\n## Charts\n\n");
@@ -179,4 +202,23 @@ pub fn write(
             .with_context(|| format!("{}: cannot write", path.display()))?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn user_text_in_the_report_stays_verbatim() {
+        // Issue 13: the scenario path went into report.md raw.
+        let setup = "scenario /tmp/my *odd* <b>.yaml\n# not a heading\n```";
+        let block = fenced(setup);
+        assert!(
+            block.starts_with("````text\n") && block.ends_with("\n````"),
+            "{block}"
+        );
+        assert!(block.contains(setup));
+        assert_eq!(code_span("a`b"), "`` a`b ``");
+        assert_eq!(code_span("x=1"), "` x=1 `");
+    }
 }
