@@ -211,6 +211,8 @@ pub fn plan(args: &Args) -> anyhow::Result<RunPlan> {
         faults,
         management_clusters,
         after,
+        stop: sim_core::cancel::Stop::process(),
+        progress: None,
     })
 }
 
