@@ -21,6 +21,11 @@ use crate::world::metrics::TimelineRow;
 use progress::{PartProgress, RunProgress};
 use report::RunReport;
 
+/// The longest simulated time a run may be given (30 days): far beyond a fleet's creation
+/// (hours) and a 168-h steady window, and short enough that a slip like `1000000h` does
+/// not run for days of wall-clock time.
+pub const MAX_SIMULATED: SimDuration = SimDuration::from_hours(30 * 24);
+
 /// What to run.
 #[derive(Clone, Debug)]
 pub struct RunPlan {

@@ -76,7 +76,8 @@ pub struct Args {
     /// Master seed of the random streams.
     #[arg(long, default_value_t = 1)]
     seed: u64,
-    /// Stop after this much simulated time even if the fleet is not ready (e.g. 12h).
+    /// Stop after this much simulated time even if the fleet is not ready (1m to 720h,
+    /// 30 days; e.g. 12h).
     #[arg(long, default_value = "24h", value_parser = crate::cmd::parse_sim_duration)]
     max_time: SimDuration,
     /// After the fleet is ready, keep it running this long (1m to 168h) and report its
@@ -86,7 +87,7 @@ pub struct Args {
     /// docs/model.md), each manager's CPU and memory, the busiest API server's CPU and
     /// memory and etcd's memory (the `steady` operation; --max-time still bounds the
     /// whole run).
-    #[arg(long, value_parser = crate::cmd::parse_sim_duration)]
+    #[arg(long, value_parser = parse_steady)]
     steady: Option<SimDuration>,
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Table)]
@@ -216,6 +217,17 @@ pub fn plan(args: &Args) -> anyhow::Result<RunPlan> {
     })
 }
 
+/// Parses `--steady`: a Go-style duration of simulated time from 1m to 168h.
+fn parse_steady(s: &str) -> Result<SimDuration, String> {
+    let secs = models::units::parse_secs(s)?;
+    if !(60.0..=168.0 * 3600.0).contains(&secs) {
+        return Err(format!(
+            "'{s}' is out of range: give from 1m to 168h of steady state"
+        ));
+    }
+    Ok(SimDuration::from_secs_f64(secs))
+}
+
 /// The operations after the fleet is ready: the scenario's, with `--steady` replacing its
 /// steady window or adding one.
 fn after_ops(
@@ -224,9 +236,6 @@ fn after_ops(
 ) -> anyhow::Result<Vec<AfterOp>> {
     let mut after = scenario.map(|s| s.after_ops()).unwrap_or_default();
     if let Some(d) = steady {
-        if !(60.0..=168.0 * 3600.0).contains(&d.as_secs_f64()) {
-            bail!("--steady {d}: must be from 1m to 168h");
-        }
         // --steady replaces the scenario's steady window, or adds one at the end (before
         // a delete, while there is a fleet).
         match after.iter_mut().find(|op| matches!(op, AfterOp::Steady(_))) {

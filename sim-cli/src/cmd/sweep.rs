@@ -84,7 +84,7 @@ pub struct Args {
     /// Probability with which the checklist must pass for a size to count as passing.
     #[arg(long, default_value_t = 0.95)]
     confidence: f64,
-    /// Stop each run after this much simulated time (e.g. 12h).
+    /// Stop each run after this much simulated time (1m to 720h, 30 days; e.g. 12h).
     #[arg(long, default_value = "24h", value_parser = crate::cmd::parse_sim_duration)]
     max_time: SimDuration,
     /// Instead of a grid: find the largest size in the range at which the checklist passes
