@@ -1,5 +1,6 @@
 //! One fleet creation on one management cluster, from configuration to report.
 
+pub mod memory;
 pub mod progress;
 pub mod relief;
 pub mod report;

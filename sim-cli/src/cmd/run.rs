@@ -98,6 +98,10 @@ pub struct Args {
     /// Write gauges sampled every 15 s of simulated time to this CSV file.
     #[arg(long, value_name = "FILE.csv")]
     timeline: Option<PathBuf>,
+    /// The memory the run may use instead of the machine's available memory (e.g. 64Gi,
+    /// or unlimited): a run estimated to need more is refused before it starts.
+    #[arg(long, value_name = "SIZE", value_parser = crate::memory::parse_memory_limit)]
+    memory_limit: Option<crate::memory::MemoryLimit>,
 }
 
 /// The guide's tiers, as the CLI spells them.
@@ -287,6 +291,7 @@ pub fn run(args: &Args) -> anyhow::Result<Outcome> {
     if let Some(path) = &args.timeline {
         check_timeline_path(path)?;
     }
+    crate::memory::check_run(&plan, args.memory_limit, crate::memory::available_bytes())?;
     let out = run_fleet(&plan).context("the simulation stopped")?;
     if let Some(path) = &args.timeline {
         write_timeline(path, &out.timeline, out.report.infrastructure_provider)?;

@@ -103,11 +103,24 @@ pub struct Args {
     /// --until-slo-violation: when no size passes), for scripts and CI.
     #[arg(long)]
     fail_on_checklist: bool,
+    /// The memory the sweep may use instead of the machine's available memory (e.g.
+    /// 64Gi, or unlimited): a sweep whose concurrent runs are estimated to need more is
+    /// refused before it starts.
+    #[arg(long, value_name = "SIZE", value_parser = crate::memory::parse_memory_limit)]
+    memory_limit: Option<crate::memory::MemoryLimit>,
 }
 
 /// Runs the sweep (or with `--until-slo-violation` the search) and writes its outputs.
 pub fn run(args: &Args) -> anyhow::Result<Outcome> {
     let plan = plan::plan(args)?;
+    crate::memory::check_sweep(
+        &plan.axis.0,
+        &plan.variants,
+        |c, k| plan.run_plan(c, k),
+        args.replicas,
+        args.threads,
+        args.memory_limit,
+    )?;
     export::prepare_out(&args.out)?;
     let threads = args.threads.map(|t| t as usize);
     if args.until_slo_violation {

@@ -1,6 +1,6 @@
-//! Stopping a run from outside and watching its progress (issue 13, "Guards"): a stop
-//! ends the run with the reason and the simulated time it reached, and watching a run
-//! changes none of its figures.
+//! Guards around a run (issue 13, "Guards"): a stop from outside ends the run with the
+//! reason and the simulated time it reached, watching a run changes none of its figures,
+//! and the memory estimate made before a run is close to what the run takes.
 //!
 //! Each test stops its runs through a flag of its own, never the process-wide one, so the
 //! tests of this binary cannot stop each other's runs.
@@ -8,6 +8,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use models::run::memory;
 use models::run::progress::RunProgress;
 use models::run::{RunPlan, run};
 use models::scenario::operations::{AfterOp, FleetSpec};
@@ -128,4 +129,63 @@ fn watching_a_run_changes_none_of_its_figures_and_ends_at_its_totals() {
             );
         }
     }
+}
+
+/// Peak resident memory of this process so far (Linux: `VmHWM` in /proc/self/status).
+fn peak_rss_bytes() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb * 1024)
+}
+
+/// A plan whose memory is mostly its world: ten machines per cluster, the CAPI manager
+/// split into 16 shards (each with its own queues and caches).
+fn memory_plan() -> RunPlan {
+    let sets = ["capi-controller-manager.shards=16".parse().unwrap()];
+    RunPlan::new(
+        presets::resolve(Tier::Medium, &sets).unwrap(),
+        Tier::Medium.name(),
+        FleetSpec::all_at_once(100, 10, 3),
+        1,
+    )
+}
+
+/// Runs `memory_plan` in a child process of this test binary (so that no other test's
+/// memory counts) and compares its peak memory with the estimate.
+#[test]
+fn a_run_takes_about_the_memory_estimated_before_it() {
+    const CHILD: &str = "CAPSIM_MEMORY_CHILD";
+    if std::env::var_os(CHILD).is_some() {
+        run(&memory_plan()).unwrap();
+        if let Some(peak) = peak_rss_bytes() {
+            println!("peak-rss-bytes {peak}");
+        }
+        return;
+    }
+    if peak_rss_bytes().is_none() {
+        return; // Not Linux: nothing to measure with.
+    }
+    let name = "a_run_takes_about_the_memory_estimated_before_it";
+    let out = std::process::Command::new(std::env::current_exe().unwrap())
+        .args([name, "--exact", "--nocapture", "--test-threads=1"])
+        .env(CHILD, "1")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let peak: f64 = stdout
+        .split("peak-rss-bytes ")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .unwrap_or_else(|| panic!("the child printed no figure: {stdout}"))
+        .parse()
+        .unwrap();
+    let estimate = memory::estimate(&[memory_plan()], 1, 1).total_bytes as f64;
+    let ratio = peak / estimate;
+    assert!(
+        (0.67..1.5).contains(&ratio),
+        "measured {:.1} MiB, estimated {:.1} MiB",
+        peak / 1048576.0,
+        estimate / 1048576.0
+    );
 }
