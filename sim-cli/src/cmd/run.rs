@@ -2,8 +2,11 @@
 
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::{Context, bail};
+use models::run::progress::RunProgress;
 use models::run::{RunPlan, run as run_fleet};
 use models::scenario::Scenario;
 use models::scenario::config::ModelConfig;
@@ -12,7 +15,8 @@ use models::scenario::operations::FleetSpec;
 use models::scenario::presets::{self, Override, Tier};
 use models::scenario::workload::Operation;
 use models::world::metrics::TimelineRow;
-use sim_core::SimDuration;
+use sim_core::cancel::{Stop, StopReason};
+use sim_core::{SimDuration, SimError, SimTime};
 
 use crate::Outcome;
 use crate::render::run_report;
@@ -33,7 +37,9 @@ pub enum Format {
     capsim run --clusters 50 --tier medium --set capx-controller-manager.nutanixmachine-concurrency=50\n  \
     capsim run --clusters 300 --set etcd.quota-backend-bytes=8Gi --set prism-central.max-concurrent-tasks=20\n  \
     capsim run --clusters 100 --format json | jq .bottleneck\n  \
-    capsim run --clusters 100 --timeline timeline.csv\n\n\
+    capsim run --clusters 100 --timeline timeline.csv\n  \
+    capsim run --clusters 2000 --max-time 12h --timeout 10m\n  \
+    capsim run --clusters 20000 --machines-per-cluster 100 --memory-limit 64Gi\n\n\
 The management cluster is the guide's tier for the fleet size (small ≤ 20 clusters, \
 medium ≤ 100, large ≤ 500, xl ≤ 2000, extreme above), or --tier. Every figure comes from \
 simulated requests queueing at simulated resources; latencies with no published source \
@@ -42,8 +48,13 @@ reconcile's CPU is summed from its operations (cache reads, writes, SSA checks, 
 with Go costs scaled from benches/costs.rs, see docs/model.md (costs.cpu-model=flat keeps \
 one estimate per reconcile). `--set` takes any knob by its flag name; run with a wrong key \
 to see the nearest ones.\n\n\
+Before the run, its memory is estimated from the fleet (about 1 KiB per machine, more \
+with sharded managers) and a run that would not fit in the machine's available memory is \
+refused; --memory-limit overrides the check. On a terminal, a line on stderr shows the \
+simulated time reached, the clusters ready and the events per second.\n\n\
 Exit status: 0 when the run completes (1 instead if --fail-on-checklist is given and an \
-item fails), 2 on bad input or a failed run.")]
+item fails), 2 on bad input, a failed run, a run stopped by --timeout (nothing is written) \
+or a fleet too large for the memory.")]
 pub struct Args {
     /// Workload clusters to create at once (1 to 100000); required unless the scenario
     /// has a create operation, which it overrides.
@@ -98,6 +109,10 @@ pub struct Args {
     /// Write gauges sampled every 15 s of simulated time to this CSV file.
     #[arg(long, value_name = "FILE.csv")]
     timeline: Option<PathBuf>,
+    /// Stop the run after this much wall-clock time (e.g. 10m, 1h30m): capsim then exits
+    /// with status 2 and writes no report and no timeline [default: no limit].
+    #[arg(long, value_name = "DURATION", value_parser = parse_timeout)]
+    timeout: Option<Duration>,
     /// The memory the run may use instead of the machine's available memory (e.g. 64Gi,
     /// or unlimited): a run estimated to need more is refused before it starts.
     #[arg(long, value_name = "SIZE", value_parser = crate::memory::parse_memory_limit)]
@@ -216,9 +231,20 @@ pub fn plan(args: &Args) -> anyhow::Result<RunPlan> {
         faults,
         management_clusters,
         after,
-        stop: sim_core::cancel::Stop::process(),
+        stop: Stop::process(),
         progress: None,
     })
+}
+
+/// Parses `--timeout`: a Go-style duration of wall-clock time, more than zero.
+fn parse_timeout(s: &str) -> Result<Duration, String> {
+    let secs = models::units::parse_secs(s)?;
+    match Duration::try_from_secs_f64(secs) {
+        Ok(d) if !d.is_zero() => Ok(d),
+        _ => Err(format!(
+            "'{s}' is not a wall-clock limit: give a positive duration, e.g. 10m or 1h30m"
+        )),
+    }
 }
 
 /// Parses `--steady`: a Go-style duration of simulated time from 1m to 168h.
@@ -287,12 +313,38 @@ fn config_and_label(
 
 /// Runs the fleet creation and prints its report.
 pub fn run(args: &Args) -> anyhow::Result<Outcome> {
-    let plan = plan(args)?;
+    let mut plan = plan(args)?;
     if let Some(path) = &args.timeline {
         check_timeline_path(path)?;
     }
     crate::memory::check_run(&plan, args.memory_limit, crate::memory::available_bytes())?;
-    let out = run_fleet(&plan).context("the simulation stopped")?;
+    let progress = crate::progress::shown().then(|| Arc::new(RunProgress::new()));
+    plan.progress = progress.clone();
+    if let Some(limit) = args.timeout {
+        plan.stop = Stop::process().with_timeout(limit);
+    }
+    let (max, clusters) = (plan.max_simulated, plan.total_clusters());
+    let result =
+        crate::progress::watch_run(progress.as_deref(), max, clusters, || run_fleet(&plan));
+    let out = match result {
+        Ok(out) => out,
+        Err(SimError::Stopped {
+            reason: reason @ StopReason::WallClockLimit(_),
+            at,
+        }) => {
+            // SimTime writes the start as `0ns`; a person writes `0s`.
+            let at = if at == SimTime::ZERO {
+                "0s".to_string()
+            } else {
+                at.to_string()
+            };
+            bail!(
+                "the run stopped {reason} at simulated time {at} of {max}; raise --timeout or \
+                 lower --max-time (no report or timeline was written)"
+            )
+        }
+        Err(e) => return Err(anyhow::Error::new(e).context("the simulation stopped")),
+    };
     if let Some(path) = &args.timeline {
         write_timeline(path, &out.timeline, out.report.infrastructure_provider)?;
     }

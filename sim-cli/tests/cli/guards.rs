@@ -91,3 +91,48 @@ fn a_sweep_that_would_not_fit_in_memory_is_refused_before_its_outputs() {
         .stderr(predicate::str::contains("lower --threads"));
     assert!(!out.exists(), "the sweep created {}", out.display());
 }
+
+#[test]
+fn a_run_past_its_wall_clock_limit_stops_says_so_and_writes_nothing() {
+    let dir = std::env::temp_dir().join(format!("capsim-timeout-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let timeline = dir.join("t.csv");
+    // 300 clusters take seconds; 1 ms has passed by the run's first check, between steps.
+    capsim()
+        .args(["run", "--clusters", "300", "--timeout", "1ms", "--timeline"])
+        .arg(&timeline)
+        .assert()
+        .code(2)
+        .stdout(predicate::str::is_empty())
+        .stderr(
+            predicate::str::is_match(
+                "the run stopped after the wall-clock limit of 1ms at simulated time \
+             [0-9hms]+ of 24h00m00s; raise --timeout or lower --max-time \\(no report or \
+             timeline was written\\)",
+            )
+            .unwrap(),
+        );
+    let left: Vec<_> = std::fs::read_dir(&dir).unwrap().collect();
+    assert!(left.is_empty(), "files left behind: {left:?}");
+    std::fs::remove_dir_all(&dir).ok();
+    for bad in ["0s", "soon"] {
+        tiny_run(&["--timeout", bad])
+            .assert()
+            .code(2)
+            .stderr(predicate::str::contains("--timeout"));
+    }
+    // A limit the run stays within changes nothing.
+    let plain = tiny_run(&["--format", "json"]).assert().success();
+    tiny_run(&["--format", "json", "--timeout", "10m"])
+        .assert()
+        .success()
+        .stdout(plain.get_output().stdout.clone());
+}
+
+#[test]
+fn a_run_prints_no_progress_when_stderr_is_not_a_terminal() {
+    tiny_run(&["--format", "json"])
+        .assert()
+        .success()
+        .stderr(predicate::str::is_empty());
+}
