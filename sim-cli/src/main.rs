@@ -4,6 +4,7 @@
 
 mod cli;
 mod cmd;
+mod memory;
 mod progress;
 mod render;
 

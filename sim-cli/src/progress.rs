@@ -1,9 +1,87 @@
 //! The progress bar of long commands: on stderr when stderr is a terminal (points done,
-//! runs per second, time left), nothing at all otherwise, so logs and pipes stay clean.
+//! runs per second, time left; for one run, the simulated time reached, clusters ready and
+//! events per second), nothing at all otherwise, so logs and pipes stay clean.
 
 use std::io::IsTerminal;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use models::run::progress::RunProgress;
+use sim_core::SimDuration;
+
+/// Whether progress is shown: stderr is a terminal.
+pub fn shown() -> bool {
+    std::io::stderr().is_terminal()
+}
+
+/// Runs `work` while a line on stderr shows how far one run has got through `progress`
+/// (the simulated time reached of `max`, clusters ready of `clusters`, events per
+/// second), redrawn twice a second from a thread of its own; with no `progress`, runs
+/// `work` alone.
+pub fn watch_run<R>(
+    progress: Option<&RunProgress>,
+    max: SimDuration,
+    clusters: u32,
+    work: impl FnOnce() -> R,
+) -> R {
+    let Some(progress) = progress else {
+        return work();
+    };
+    // One line that fits 80 columns: the figures say how far the run has got.
+    let bar = ProgressBar::with_draw_target(None, Bar::target());
+    bar.set_style(
+        ProgressStyle::with_template("capsim: {wide_msg}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    let done = AtomicBool::new(false);
+    let result = std::thread::scope(|s| {
+        s.spawn(|| {
+            let (mut last_at, mut last_events) = (Instant::now(), 0);
+            while !done.load(Ordering::Relaxed) {
+                std::thread::sleep(Duration::from_millis(50));
+                let elapsed = last_at.elapsed();
+                if elapsed < Duration::from_millis(500) {
+                    continue;
+                }
+                let events = progress.events();
+                let rate = (events - last_events) as f64 / elapsed.as_secs_f64();
+                (last_at, last_events) = (Instant::now(), events);
+                let simulated = progress.simulated();
+                bar.set_message(format!(
+                    "simulated {simulated}/{max}, clusters ready {}/{clusters}, {} events/s",
+                    progress.clusters_ready(),
+                    per_second(rate)
+                ));
+            }
+        });
+        // Stops the drawing thread even if `work` panics (the scope waits for it).
+        let _stop = SetOnDrop(&done);
+        work()
+    });
+    bar.finish_and_clear();
+    result
+}
+
+/// Sets its flag when dropped.
+struct SetOnDrop<'a>(&'a AtomicBool);
+
+impl Drop for SetOnDrop<'_> {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::Relaxed);
+    }
+}
+
+/// A rate as a person reads it: `850`, `12k`, `1.2M`.
+fn per_second(rate: f64) -> String {
+    if rate >= 1e6 {
+        format!("{:.1}M", rate / 1e6)
+    } else if rate >= 1e4 {
+        format!("{:.0}k", rate / 1e3)
+    } else {
+        format!("{rate:.0}")
+    }
+}
 
 /// A bar over a known number of steps; hidden when stderr is not a terminal.
 pub struct Bar(ProgressBar);
@@ -33,7 +111,7 @@ impl Bar {
     }
 
     fn target() -> ProgressDrawTarget {
-        if std::io::stderr().is_terminal() {
+        if shown() {
             ProgressDrawTarget::stderr()
         } else {
             ProgressDrawTarget::hidden()
@@ -58,5 +136,24 @@ impl Bar {
     /// Clears the bar.
     pub fn finish(&self) {
         self.0.finish_and_clear();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rates_read_in_thousands_and_millions() {
+        assert_eq!(per_second(850.4), "850");
+        assert_eq!(per_second(12_345.0), "12k");
+        assert_eq!(per_second(2_950_000.0), "3.0M");
+    }
+
+    #[test]
+    fn without_progress_the_work_runs_alone() {
+        assert_eq!(watch_run(None, SimDuration::from_hours(1), 3, || 42), 42);
+        let p = RunProgress::new();
+        assert_eq!(watch_run(Some(&p), SimDuration::from_hours(1), 3, || 7), 7);
     }
 }

@@ -3,6 +3,9 @@
 use assert_cmd::Command;
 use predicates::prelude::*;
 
+#[path = "cli/guards.rs"]
+mod guards;
+
 fn capsim() -> Command {
     Command::cargo_bin("capsim").expect("the capsim binary is built")
 }

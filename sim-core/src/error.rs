@@ -2,6 +2,7 @@
 
 use thiserror::Error;
 
+use crate::cancel::StopReason;
 use crate::time::SimTime;
 
 /// What can stop a simulation early.
@@ -17,6 +18,15 @@ pub enum SimError {
         /// The budget that was exceeded [events].
         budget: u64,
         /// When the first event over budget was due.
+        at: SimTime,
+    },
+    /// The run was asked to stop from outside: an interrupt or a wall-clock limit
+    /// ([`crate::cancel`]).
+    #[error("the run stopped {reason} at simulated time {at}")]
+    Stopped {
+        /// Why it stopped.
+        reason: StopReason,
+        /// The simulated time it had reached.
         at: SimTime,
     },
 }

@@ -8,6 +8,8 @@
 //!   cancellation of timers.
 //! - [`Simulation`]: the event loop, `run_until(t)`, `run()`, and a step budget that turns a
 //!   runaway model into an error.
+//! - [`cancel`]: a process-wide stop request (Ctrl-C) and per-run wall-clock deadlines
+//!   that a run loop checks between steps, ending the run with [`SimError::Stopped`].
 //! - [`RngStreams`]: one random stream per component from (seed, replica, component), so
 //!   that changing one component leaves every other stream's draws unchanged.
 //! - [`stats`]: mergeable latency histograms, time-weighted gauges, counters, and summaries
@@ -35,6 +37,7 @@
 //! assert!((result.mean_wait_s - theory).abs() < 0.1);
 //! ```
 
+pub mod cancel;
 mod error;
 pub mod monte_carlo;
 mod queue;

@@ -1,6 +1,8 @@
 //! One fleet creation on one management cluster, from configuration to report.
 
 pub mod figures;
+pub mod memory;
+pub mod progress;
 pub mod relief;
 pub mod report;
 pub mod search;
@@ -8,6 +10,9 @@ pub mod steady;
 pub mod sweep;
 pub mod topology;
 
+use std::sync::Arc;
+
+use sim_core::cancel::Stop;
 use sim_core::{RngStreams, SimDuration, SimError, SimTime, Simulation};
 
 use crate::scenario::config::ModelConfig;
@@ -16,7 +21,13 @@ use crate::scenario::operations::AfterOp;
 use crate::scenario::operations::FleetSpec;
 use crate::world::World;
 use crate::world::metrics::TimelineRow;
+use progress::{PartProgress, RunProgress};
 use report::RunReport;
+
+/// The longest simulated time a run may be given (30 days): far beyond a fleet's creation
+/// (hours) and a 168-h steady window, and short enough that a slip like `1000000h` does
+/// not run for days of wall-clock time.
+pub const MAX_SIMULATED: SimDuration = SimDuration::from_hours(30 * 24);
 
 /// What to run.
 #[derive(Clone, Debug)]
@@ -41,6 +52,11 @@ pub struct RunPlan {
     pub management_clusters: u32,
     /// The operations after the create, in order (`steady`, `scale`).
     pub after: Vec<AfterOp>,
+    /// What may stop the run from outside (checked between 60-s steps of simulated
+    /// time): by default the process-wide stop request, with no wall-clock deadline.
+    pub stop: Stop,
+    /// Where the run reports how far it has got, if anyone watches.
+    pub progress: Option<Arc<RunProgress>>,
 }
 
 impl RunPlan {
@@ -58,7 +74,8 @@ impl RunPlan {
     }
 
     /// A plan for `fleet` on `config` (labelled `tier` in the report) under `seed`:
-    /// replica 0, no timeline, a 24-hour deadline, no faults, one management cluster.
+    /// replica 0, no timeline, a 24-hour deadline, no faults, one management cluster,
+    /// stopped only by the process-wide stop request, unwatched.
     pub fn new(config: ModelConfig, tier: &str, fleet: FleetSpec, seed: u64) -> Self {
         RunPlan {
             config,
@@ -71,6 +88,8 @@ impl RunPlan {
             faults: Vec::new(),
             management_clusters: 1,
             after: Vec::new(),
+            stop: Stop::process(),
+            progress: None,
         }
     }
 }
@@ -100,7 +119,8 @@ pub struct Finished {
 
 /// Runs the plan to the end: every cluster ready, the deadline, or 30 minutes after a
 /// NOSPACE alarm. With several management clusters, each runs on its own (in parallel)
-/// and the report combines them ([`crate::run::topology`]).
+/// and the report combines them ([`crate::run::topology`]). A stop requested through
+/// `plan.stop` ends it with [`SimError::Stopped`].
 pub fn run(plan: &RunPlan) -> Result<RunOutput, SimError> {
     if plan.management_clusters > 1 {
         return crate::run::topology::run_split(plan);
@@ -139,9 +159,24 @@ pub fn simulate_part(plan: &RunPlan, streams: RngStreams) -> Result<Finished, Si
         w.start(s);
     }
     let step = SimDuration::from_secs(60);
+    let mut shown = PartProgress::default();
     while !sim.model().finished {
+        if let Some(reason) = plan.stop.check() {
+            return Err(SimError::Stopped {
+                reason,
+                at: sim.now(),
+            });
+        }
         let until = sim.now() + step;
         sim.run_until(until)?;
+        if let Some(p) = &plan.progress {
+            p.record(
+                &mut shown,
+                sim.now(),
+                sim.model().clusters_ready,
+                sim.steps(),
+            );
+        }
     }
     let now = sim.now();
     let steps = sim.steps();

@@ -7,20 +7,30 @@ pub mod sweep;
 pub mod tiers;
 pub mod validate;
 
+use models::run::MAX_SIMULATED;
 use sim_core::SimDuration;
 
-/// Parses `--max-time`: a Go-style duration of at least a minute of simulated time.
+/// Parses `--max-time`: a Go-style duration of simulated time from 1m to
+/// [`MAX_SIMULATED`] (720h, 30 days).
 pub fn parse_sim_duration(s: &str) -> Result<SimDuration, String> {
     let secs = models::units::parse_secs(s)?;
+    let most = MAX_SIMULATED.as_secs_f64();
     if secs < 60.0 {
         return Err(format!(
-            "'{s}' is too short: give at least 1m of simulated time"
+            "'{s}' is too short: give from 1m to {}h (30 days) of simulated time",
+            most / 3600.0
+        ));
+    }
+    if secs > most {
+        return Err(format!(
+            "'{s}' is longer than capsim simulates: give from 1m to {}h (30 days) of \
+             simulated time",
+            most / 3600.0
         ));
     }
     Ok(SimDuration::from_secs_f64(secs))
 }
 
-/// Parses `--control-plane-replicas`: 1, 3 or 5.
 /// Parses `--clusters`: a whole number of workload clusters from 1 to 100,000.
 pub fn parse_clusters(s: &str) -> Result<u32, String> {
     match s.trim().parse::<i64>() {
@@ -31,6 +41,7 @@ pub fn parse_clusters(s: &str) -> Result<u32, String> {
     }
 }
 
+/// Parses `--control-plane-replicas`: 1, 3 or 5.
 pub fn parse_cp_replicas(s: &str) -> Result<u32, String> {
     match s {
         "1" => Ok(1),

@@ -2,8 +2,11 @@
 
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::{Context, bail};
+use models::run::progress::RunProgress;
 use models::run::{RunPlan, run as run_fleet};
 use models::scenario::Scenario;
 use models::scenario::config::ModelConfig;
@@ -12,7 +15,8 @@ use models::scenario::operations::FleetSpec;
 use models::scenario::presets::{self, Override, Tier};
 use models::scenario::workload::Operation;
 use models::world::metrics::TimelineRow;
-use sim_core::SimDuration;
+use sim_core::cancel::{Stop, StopReason};
+use sim_core::{SimDuration, SimError, SimTime};
 
 use crate::Outcome;
 use crate::render::run_report;
@@ -33,7 +37,9 @@ pub enum Format {
     capsim run --clusters 50 --tier medium --set capx-controller-manager.nutanixmachine-concurrency=50\n  \
     capsim run --clusters 300 --set etcd.quota-backend-bytes=8Gi --set prism-central.max-concurrent-tasks=20\n  \
     capsim run --clusters 100 --format json | jq .bottleneck\n  \
-    capsim run --clusters 100 --timeline timeline.csv\n\n\
+    capsim run --clusters 100 --timeline timeline.csv\n  \
+    capsim run --clusters 2000 --max-time 12h --timeout 10m\n  \
+    capsim run --clusters 20000 --machines-per-cluster 100 --memory-limit 64Gi\n\n\
 The management cluster is the guide's tier for the fleet size (small ≤ 20 clusters, \
 medium ≤ 100, large ≤ 500, xl ≤ 2000, extreme above), or --tier. Every figure comes from \
 simulated requests queueing at simulated resources; latencies with no published source \
@@ -42,8 +48,13 @@ reconcile's CPU is summed from its operations (cache reads, writes, SSA checks, 
 with Go costs scaled from benches/costs.rs, see docs/model.md (costs.cpu-model=flat keeps \
 one estimate per reconcile). `--set` takes any knob by its flag name; run with a wrong key \
 to see the nearest ones.\n\n\
+Before the run, its memory is estimated from the fleet (about 1 KiB per machine, more \
+with sharded managers) and a run that would not fit in the machine's available memory is \
+refused; --memory-limit overrides the check. On a terminal, a line on stderr shows the \
+simulated time reached, the clusters ready and the events per second.\n\n\
 Exit status: 0 when the run completes (1 instead if --fail-on-checklist is given and an \
-item fails), 2 on bad input or a failed run.")]
+item fails), 2 on bad input, a failed run, a run stopped by --timeout (nothing is written) \
+or a fleet too large for the memory.")]
 pub struct Args {
     /// Workload clusters to create at once (1 to 100000); required unless the scenario
     /// has a create operation, which it overrides.
@@ -76,7 +87,8 @@ pub struct Args {
     /// Master seed of the random streams.
     #[arg(long, default_value_t = 1)]
     seed: u64,
-    /// Stop after this much simulated time even if the fleet is not ready (e.g. 12h).
+    /// Stop after this much simulated time even if the fleet is not ready (1m to 720h,
+    /// 30 days; e.g. 12h).
     #[arg(long, default_value = "24h", value_parser = crate::cmd::parse_sim_duration)]
     max_time: SimDuration,
     /// After the fleet is ready, keep it running this long (1m to 168h) and report its
@@ -86,7 +98,7 @@ pub struct Args {
     /// docs/model.md), each manager's CPU and memory, the busiest API server's CPU and
     /// memory and etcd's memory (the `steady` operation; --max-time still bounds the
     /// whole run).
-    #[arg(long, value_parser = crate::cmd::parse_sim_duration)]
+    #[arg(long, value_parser = parse_steady)]
     steady: Option<SimDuration>,
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Table)]
@@ -97,6 +109,14 @@ pub struct Args {
     /// Write gauges sampled every 15 s of simulated time to this CSV file.
     #[arg(long, value_name = "FILE.csv")]
     timeline: Option<PathBuf>,
+    /// Stop the run after this much wall-clock time (e.g. 10m, 1h30m): capsim then exits
+    /// with status 2 and writes no report and no timeline [default: no limit].
+    #[arg(long, value_name = "DURATION", value_parser = parse_timeout)]
+    timeout: Option<Duration>,
+    /// The memory the run may use instead of the machine's available memory (e.g. 64Gi,
+    /// or unlimited): a run estimated to need more is refused before it starts.
+    #[arg(long, value_name = "SIZE", value_parser = crate::memory::parse_memory_limit)]
+    memory_limit: Option<crate::memory::MemoryLimit>,
 }
 
 /// The guide's tiers, as the CLI spells them.
@@ -211,7 +231,31 @@ pub fn plan(args: &Args) -> anyhow::Result<RunPlan> {
         faults,
         management_clusters,
         after,
+        stop: Stop::process(),
+        progress: None,
     })
+}
+
+/// Parses `--timeout`: a Go-style duration of wall-clock time, more than zero.
+fn parse_timeout(s: &str) -> Result<Duration, String> {
+    let secs = models::units::parse_secs(s)?;
+    match Duration::try_from_secs_f64(secs) {
+        Ok(d) if !d.is_zero() => Ok(d),
+        _ => Err(format!(
+            "'{s}' is not a wall-clock limit: give a positive duration, e.g. 10m or 1h30m"
+        )),
+    }
+}
+
+/// Parses `--steady`: a Go-style duration of simulated time from 1m to 168h.
+fn parse_steady(s: &str) -> Result<SimDuration, String> {
+    let secs = models::units::parse_secs(s)?;
+    if !(60.0..=168.0 * 3600.0).contains(&secs) {
+        return Err(format!(
+            "'{s}' is out of range: give from 1m to 168h of steady state"
+        ));
+    }
+    Ok(SimDuration::from_secs_f64(secs))
 }
 
 /// The operations after the fleet is ready: the scenario's, with `--steady` replacing its
@@ -222,9 +266,6 @@ fn after_ops(
 ) -> anyhow::Result<Vec<AfterOp>> {
     let mut after = scenario.map(|s| s.after_ops()).unwrap_or_default();
     if let Some(d) = steady {
-        if !(60.0..=168.0 * 3600.0).contains(&d.as_secs_f64()) {
-            bail!("--steady {d}: must be from 1m to 168h");
-        }
         // --steady replaces the scenario's steady window, or adds one at the end (before
         // a delete, while there is a fleet).
         match after.iter_mut().find(|op| matches!(op, AfterOp::Steady(_))) {
@@ -272,11 +313,38 @@ fn config_and_label(
 
 /// Runs the fleet creation and prints its report.
 pub fn run(args: &Args) -> anyhow::Result<Outcome> {
-    let plan = plan(args)?;
+    let mut plan = plan(args)?;
     if let Some(path) = &args.timeline {
         check_timeline_path(path)?;
     }
-    let out = run_fleet(&plan).context("the simulation stopped")?;
+    crate::memory::check_run(&plan, args.memory_limit, crate::memory::available_bytes())?;
+    let progress = crate::progress::shown().then(|| Arc::new(RunProgress::new()));
+    plan.progress = progress.clone();
+    if let Some(limit) = args.timeout {
+        plan.stop = Stop::process().with_timeout(limit);
+    }
+    let (max, clusters) = (plan.max_simulated, plan.total_clusters());
+    let result =
+        crate::progress::watch_run(progress.as_deref(), max, clusters, || run_fleet(&plan));
+    let out = match result {
+        Ok(out) => out,
+        Err(SimError::Stopped {
+            reason: reason @ StopReason::WallClockLimit(_),
+            at,
+        }) => {
+            // SimTime writes the start as `0ns`; a person writes `0s`.
+            let at = if at == SimTime::ZERO {
+                "0s".to_string()
+            } else {
+                at.to_string()
+            };
+            bail!(
+                "the run stopped {reason} at simulated time {at} of {max}; raise --timeout or \
+                 lower --max-time (no report or timeline was written)"
+            )
+        }
+        Err(e) => return Err(anyhow::Error::new(e).context("the simulation stopped")),
+    };
     if let Some(path) = &args.timeline {
         write_timeline(path, &out.timeline, out.report.infrastructure_provider)?;
     }

@@ -97,7 +97,7 @@ pub struct Args {
     /// Confidence of the claims: the level of the one-sided bounds on each pass rate.
     #[arg(long, default_value_t = 0.95)]
     confidence: f64,
-    /// Stop each run after this much simulated time (e.g. 12h).
+    /// Stop each run after this much simulated time (1m to 720h, 30 days; e.g. 12h).
     #[arg(long, default_value = "24h", value_parser = crate::cmd::parse_sim_duration)]
     max_time: SimDuration,
     /// Instead of a grid: find the largest size in the range shown to pass the checklist
@@ -121,16 +121,33 @@ pub struct Args {
     /// --until-slo-violation: when no size passes), for scripts and CI.
     #[arg(long)]
     fail_on_checklist: bool,
+    /// The memory the sweep may use instead of the machine's available memory (e.g.
+    /// 64Gi, or unlimited): a sweep whose concurrent runs are estimated to need more is
+    /// refused before it starts.
+    #[arg(long, value_name = "SIZE", value_parser = crate::memory::parse_memory_limit)]
+    memory_limit: Option<crate::memory::MemoryLimit>,
 }
 
 /// Runs the sweep (or with `--until-slo-violation` the search) and writes its outputs.
 pub fn run(args: &Args) -> anyhow::Result<Outcome> {
     let plan = plan::plan(args)?;
+    crate::memory::check_sweep(
+        &plan.axis.0,
+        &plan.variants,
+        |c, k| plan.run_plan(c, k),
+        args.replicas,
+        args.threads,
+        args.memory_limit,
+    )?;
     let out = OutDir::open(&args.out)?;
     let identity = checkpoint::binary_identity();
     let plan_ref = &plan;
     let key_of = move |c: u32, knobs: &Knobs| {
-        checkpoint::fnv1a(format!("{identity}\n{:?}", plan_ref.run_plan(c, knobs)).as_bytes())
+        // What decides the run, and nothing else: not how it is stopped or watched.
+        let mut run = plan_ref.run_plan(c, knobs);
+        run.stop = sim_core::cancel::Stop::default();
+        run.progress = None;
+        checkpoint::fnv1a(format!("{identity}\n{run:?}").as_bytes())
     };
     let ledger = Checkpoint::open(out.dir(), args.resume, Box::new(&key_of))?;
     if args.resume {
