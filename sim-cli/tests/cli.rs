@@ -3,6 +3,9 @@
 use assert_cmd::Command;
 use predicates::prelude::*;
 
+#[path = "cli/input_limits.rs"]
+mod input_limits;
+
 fn capsim() -> Command {
     Command::cargo_bin("capsim").expect("the capsim binary is built")
 }

@@ -6,6 +6,7 @@ use anyhow::{Context, bail};
 use models::scenario::import;
 
 use crate::Outcome;
+use crate::input;
 
 /// Arguments of `capsim import`.
 #[derive(Debug, clap::Args)]
@@ -31,7 +32,9 @@ pub struct Args {
     name: String,
 }
 
+/// The manifests' names and texts, at most [`input::MAX_INPUT_BYTES`] in all.
 fn read_all(paths: &[PathBuf]) -> anyhow::Result<Vec<(String, String)>> {
+    let mut budget = input::Budget::default();
     let mut files = Vec::new();
     for p in paths {
         if p.is_dir() {
@@ -48,18 +51,17 @@ fn read_all(paths: &[PathBuf]) -> anyhow::Result<Vec<(String, String)>> {
                 );
             }
             for f in inner {
-                files.push(read_one(&f)?);
+                files.push(read_one(&mut budget, &f)?);
             }
         } else {
-            files.push(read_one(p)?);
+            files.push(read_one(&mut budget, p)?);
         }
     }
     Ok(files)
 }
 
-fn read_one(p: &Path) -> anyhow::Result<(String, String)> {
-    let text =
-        std::fs::read_to_string(p).with_context(|| format!("{}: cannot read", p.display()))?;
+fn read_one(budget: &mut input::Budget, p: &Path) -> anyhow::Result<(String, String)> {
+    let text = budget.read_text(p, input::Kind::Manifest)?;
     Ok((p.display().to_string(), text))
 }
 

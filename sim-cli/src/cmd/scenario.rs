@@ -2,13 +2,13 @@
 
 use std::path::Path;
 
-use anyhow::Context;
 use models::scenario::presets::{self, Override, Profile, Tier};
 use models::scenario::workload::{CreateOp, Operation};
 use models::scenario::{self, Scenario};
 
 use crate::Outcome;
 use crate::cmd::run::TierArg;
+use crate::input;
 
 /// Arguments of `capsim scenario`.
 #[derive(Debug, clap::Args)]
@@ -59,8 +59,7 @@ pub enum ProfileArg {
 
 /// Reads and resolves a scenario file.
 pub fn load_file(path: &Path, sets: &[Override]) -> anyhow::Result<Scenario> {
-    let text = std::fs::read_to_string(path)
-        .with_context(|| format!("{}: cannot read the scenario file", path.display()))?;
+    let text = input::read_text(path, input::Kind::Scenario)?;
     Ok(scenario::load(&path.display().to_string(), &text, sets)?)
 }
 
