@@ -7,6 +7,8 @@ use predicates::prelude::*;
 mod exit_status;
 #[path = "cli/input_limits.rs"]
 mod input_limits;
+#[path = "cli/round_trip.rs"]
+mod round_trip;
 
 fn capsim() -> Command {
     Command::cargo_bin("capsim").expect("the capsim binary is built")

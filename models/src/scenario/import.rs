@@ -266,21 +266,36 @@ fn import_manager(
     }
 }
 
+/// Text for a `#` comment: line breaks and other control characters escaped (`\n`), so
+/// that a manifest's name or flag cannot end the comment and add a key.
+fn one_line(s: &str) -> String {
+    s.chars()
+        .map(|c| {
+            if c.is_control() || c == '\u{2028}' || c == '\u{2029}' {
+                c.escape_debug().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
+}
+
 /// The imported knobs as a scenario file, with the ignored flags as comments.
 pub fn to_scenario(imp: &Imported, name: &str) -> String {
     let mut out = String::from("# Imported by capsim from:\n");
     for o in &imp.objects {
-        out.push_str(&format!("#   {o}\n"));
+        out.push_str(&format!("#   {}\n", one_line(o)));
     }
     if imp.ignored.is_empty() {
         out.push_str("# Every flag was used.\n");
     } else {
         out.push_str("# Ignored (not modelled):\n");
         for i in &imp.ignored {
-            out.push_str(&format!("#   {i}\n"));
+            out.push_str(&format!("#   {}\n", one_line(i)));
         }
     }
-    out.push_str(&format!("name: {name}\ndefaults: capi-1.12\n"));
+    out.push_str(&super::yaml_line("name", name));
+    out.push_str("defaults: capi-1.12\n");
     if imp.knobs.as_object().is_some_and(|m| !m.is_empty()) {
         out.push_str(&serde_saphyr::to_string(&imp.knobs).expect("a JSON tree is valid YAML"));
     }
@@ -337,6 +352,23 @@ spec:
   - name: etcd
     command: [etcd, --quota-backend-bytes=8589934592, --auto-compaction-retention=15m, --snapshot-count=5000]
 "#;
+
+    /// Issue 13: names and flags from a manifest, and the scenario's name, cannot break
+    /// out of their lines in the file written.
+    #[test]
+    fn text_from_the_manifests_stays_in_its_comment() {
+        let manifest = "kind: Service\nmetadata: {name: \"x\\netcd: {quota-backend-bytes: 1}\"}\n\
+                        ---\nkind: Pod\nmetadata: {name: etcd-0}\n\
+                        spec: {containers: [{command: [etcd, \"--a=1\\nname: injected\"]}]}\n";
+        let imp = import(&[("m.yaml".into(), manifest.into())]).unwrap();
+        let name = "ours\n# a: b";
+        let text = to_scenario(&imp, name);
+        let s = crate::scenario::load("imported.yaml", &text, &[]).unwrap();
+        assert_eq!(s.name.as_deref(), Some(name), "{text}");
+        assert!(text.contains("#   Service/x\\netcd:"), "{text}");
+        assert!(text.contains("--a=1\\nname: injected"), "{text}");
+        assert_eq!(s.config.etcd.quota_backend_bytes.0, 2 << 30, "{text}");
+    }
 
     #[test]
     fn manifests_become_knobs_and_unused_flags_are_listed() {

@@ -462,7 +462,8 @@ pub fn to_yaml(s: &Scenario) -> String {
     let mut out = String::new();
     out.push_str("# Resolved by capsim: every knob written out.\n");
     if let Some(name) = &s.name {
-        out.push_str(&format!("name: {name}\n"));
+        // Through the YAML writer, which quotes what needs it (a newline, `: `, `#`).
+        out.push_str(&yaml_line("name", name));
     }
     out.push_str(&format!("defaults: {}\n", s.defaults.name()));
     if let Some(t) = s.tier {
@@ -485,6 +486,11 @@ pub fn to_yaml(s: &Scenario) -> String {
         );
     }
     out
+}
+
+/// `key: value` as a line of YAML that reads back to `value`, whatever it holds.
+pub fn yaml_line(key: &str, value: &str) -> String {
+    serde_saphyr::to_string(&serde_json::json!({ key: value })).expect("a string is valid YAML")
 }
 
 #[cfg(test)]
@@ -620,6 +626,27 @@ capx-controller-manager:
         assert_eq!(a.workload.len(), 4);
         assert_eq!(a.after_ops().len(), 4, "scale's at: a wait before it");
         assert_eq!(a.management_clusters, Some(3));
+    }
+
+    /// Issue 13: a name that YAML would read otherwise is written quoted.
+    #[test]
+    fn a_name_with_yaml_syntax_in_it_reads_back() {
+        for name in [
+            "line one\nkey: value # not a comment 'quoted' \"too\"",
+            "- a list item?",
+            "null",
+            "8Gi",
+            " padded ",
+            "trailing newline\n",
+            "",
+        ] {
+            let text = format!("{}defaults: capi-1.12\n", yaml_line("name", name));
+            let a = load("n.yaml", &text, &[]).unwrap();
+            assert_eq!(a.name.as_deref(), Some(name), "{text}");
+            let written = to_yaml(&a);
+            let b = load("resolved.yaml", &written, &[]).unwrap();
+            assert_eq!(a, b, "{written}");
+        }
     }
 
     #[test]
