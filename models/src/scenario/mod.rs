@@ -470,6 +470,10 @@ pub fn to_yaml(s: &Scenario) -> String {
         out.push_str(&format!("tier: {}\n", t.name()));
     }
     let mut cfg = serde_json::to_value(&s.config).expect("configuration serialises");
+    // A knob the file unset (`~`) over its profile or tier is written as such.
+    if let Ok(layers) = presets::layered_value(s.defaults, s.tier, None) {
+        presets::null_where_unset(&layers, &mut cfg);
+    }
     if let (Some(n), Some(Value::Object(t))) = (s.management_clusters, cfg.get_mut("topology")) {
         t.insert("management-clusters".into(), Value::from(n));
     }
@@ -626,6 +630,30 @@ capx-controller-manager:
         assert_eq!(a.workload.len(), 4);
         assert_eq!(a.after_ops().len(), 4, "scale's at: a wait before it");
         assert_eq!(a.management_clusters, Some(3));
+    }
+
+    /// Issue 13 (found by tests/fuzz_scenario_files.rs): a knob unset with `~` over the
+    /// tier's value stays unset in the written file, instead of taking the tier's again.
+    #[test]
+    fn a_knob_unset_over_the_tier_stays_unset_when_written() {
+        let text = "tier: xl\nnodes: {etcd: ~}\ncapi-controller-manager:\n  \
+                    machinedeployment-concurrency: ~\n  cpu-request: ~\n";
+        let a = load("unset.yaml", text, &[]).unwrap();
+        assert_eq!(a.config.nodes.etcd, None);
+        assert_eq!(
+            a.config
+                .capi_controller_manager
+                .machinedeployment_concurrency,
+            None
+        );
+        let written = to_yaml(&a);
+        assert_eq!(
+            a,
+            load("resolved.yaml", &written, &[]).unwrap(),
+            "{written}"
+        );
+        let plain = load("plain.yaml", "tier: xl\n", &[]).unwrap();
+        assert!(!to_yaml(&plain).contains("~") && !to_yaml(&plain).contains("null"));
     }
 
     /// Issue 13: a name that YAML would read otherwise is written quoted.

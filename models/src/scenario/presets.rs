@@ -204,6 +204,27 @@ pub fn merge(base: &mut Value, over: Value) {
     }
 }
 
+/// Writes `null` into `resolved` wherever `layers` (the defaults, profile and tier under
+/// it) set a value that `resolved` leaves out: read back over the same layers, it unsets
+/// them again. A distribution is one value, not a mapping of knobs.
+pub fn null_where_unset(layers: &Value, resolved: &mut Value) {
+    let (Value::Object(below), Value::Object(out)) = (layers, resolved) else {
+        return;
+    };
+    if is_dist(layers) {
+        return;
+    }
+    for (k, v) in below {
+        match out.get_mut(k) {
+            None if !v.is_null() => {
+                out.insert(k.clone(), Value::Null);
+            }
+            None => {}
+            Some(slot) => null_where_unset(v, slot),
+        }
+    }
+}
+
 /// Every dotted path a value can be set at.
 pub fn settable_paths() -> Vec<String> {
     let base = yaml_value(DEFAULTS_YAML, "presets/defaults.yaml").expect("built-in defaults parse");
