@@ -143,28 +143,100 @@ const OPTIONAL_PATHS: &[&str] = &[
     "capx-controller-manager.memory-request",
 ];
 
+/// The YAML parser's phrases that speak of the library (its types, its options, its
+/// functions), each with the user's words for the same.
+const YAML_PHRASES: &[(&str, &str)] = &[
+    (
+        "cannot deserialize null into string; use Option<String>",
+        "a key is empty or null (~); every key is a name",
+    ),
+    (
+        "expected string scalar",
+        "a key is a list or a mapping; every key is a name",
+    ),
+    (
+        "multiple YAML documents detected; use from_str_multiple or from_str_multiple_with_options",
+        "a second YAML document (after a line ---); a scenario is one document",
+    ),
+    (
+        "recursive references require weak recursion types",
+        "an alias (*name) refers to the node that holds it",
+    ),
+    ("recursion limit exceeded", "nested too deeply"),
+    ("invalid u64", "not a whole number"),
+    ("invalid i64", "not a whole number"),
+    ("invalid f64", "not a number"),
+];
+
 /// A YAML parser's error in the user's words: its first line, without the library's own
-/// advice ("set DuplicateKeyPolicy in Options").
+/// advice ("set DuplicateKeyPolicy in Options", "use Option<String>") or its types.
 pub fn plain_yaml_error(e: &str) -> String {
     let first = e.lines().next().unwrap_or(e).trim();
     let first = first.strip_prefix("error: ").unwrap_or(first);
-    match first.split_once("duplicate mapping key: ") {
-        Some((at, rest)) => {
-            let key = rest.split(',').next().unwrap_or(rest).trim();
-            format!("{at}the key {key} is given twice")
-        }
-        None => first.to_string(),
+    // "line 3 column 7: " stays in front of the user's words.
+    let (at, what) = match first.find(": ") {
+        Some(i) if first.starts_with("line ") => first.split_at(i + 2),
+        _ => ("", first),
+    };
+    if let Some(rest) = what.strip_prefix("duplicate mapping key: ") {
+        let key = rest.split(',').next().unwrap_or(rest).trim();
+        return format!("{at}the key {key} is given twice");
     }
+    if let Some(plain) = YAML_PHRASES.iter().find(|(lib, _)| what == *lib) {
+        return format!("{at}{}", plain.1);
+    }
+    if let Some(rest) = what.strip_prefix("non-finite float ") {
+        let value = rest
+            .split(" rejected")
+            .next()
+            .unwrap_or(rest)
+            .trim_matches('`');
+        return format!("{at}{value} is not a finite number (NaN and infinities are refused)");
+    }
+    if let Some(rest) = what.strip_prefix("budget breached: ") {
+        // `Depth { depth: 65 }`: the parser's limit, in its own type's words.
+        let count = rest
+            .split(|c: char| !c.is_ascii_digit())
+            .find(|d| !d.is_empty())
+            .unwrap_or("?");
+        return match rest.split_whitespace().next() {
+            Some("Depth") => format!("{at}nested deeper than 64 levels"),
+            kind => format!(
+                "{at}too large to read: {count} {} (YAML's limits guard against runaway input)",
+                kind.unwrap_or("items").to_lowercase()
+            ),
+        };
+    }
+    first.to_string()
 }
 
+/// Rust's names for what serde expected, and the user's.
+const EXPECTED_TYPES: &[(&str, &str)] = &[
+    ("expected f64", "expected a number"),
+    ("expected f32", "expected a number"),
+    ("expected u8", "expected a whole number ≥ 0"),
+    ("expected u16", "expected a whole number ≥ 0"),
+    ("expected u32", "expected a whole number ≥ 0"),
+    ("expected u64", "expected a whole number ≥ 0"),
+    ("expected usize", "expected a whole number ≥ 0"),
+    ("expected i32", "expected a whole number"),
+    ("expected i64", "expected a whole number"),
+];
+
 /// A decoding error in the user's words: a mapping where a struct is expected is named
-/// as such, not by the program's type.
+/// as such, and the program's types (`u32`, an untagged enum) by what they hold.
 pub fn plain_decode_error(e: &str) -> String {
-    match e.split_once(", expected struct ") {
-        Some((got, _)) => format!(
+    if let Some((got, _)) = e.split_once(", expected struct ") {
+        return format!(
             "{}, expected a mapping of knobs (e.g. {{kube-api-qps: 100}})",
             got.trim()
-        ),
+        );
+    }
+    if e.starts_with("data did not match any variant of untagged enum") {
+        return "expected one value (a number or a word), not a list, a mapping or null".into();
+    }
+    match EXPECTED_TYPES.iter().find(|(rust, _)| e.ends_with(rust)) {
+        Some((rust, plain)) => format!("{}{plain}", &e[..e.len() - rust.len()]),
         None => e.to_string(),
     }
 }
@@ -365,8 +437,12 @@ fn set_path(root: &mut Value, ov: &Override) -> Result<(), ConfigError> {
             near.join(", ")
         )));
     }
-    let value: Value =
-        serde_saphyr::from_str(&ov.value).map_err(|e| err(format!("not a valid value: {e}")))?;
+    let value: Value = serde_saphyr::from_str(&ov.value).map_err(|e| {
+        err(format!(
+            "not a valid value: {}",
+            plain_yaml_error(&e.to_string())
+        ))
+    })?;
     let mut slot = root;
     for part in ov.key.split('.') {
         let map = match slot {
@@ -510,6 +586,61 @@ mod tests {
             set("a.b=[cluster, machine]").values(),
             vec!["[cluster, machine]"]
         );
+    }
+
+    /// Issue 13 (found by the property tests in tests/fuzz_*.rs): no error shows the
+    /// parser's types, options or functions.
+    #[test]
+    fn parser_errors_are_in_the_users_words() {
+        let plain = |text: &str| {
+            let e = serde_saphyr::from_str::<Value>(text).unwrap_err();
+            plain_yaml_error(&e.to_string())
+        };
+        assert_eq!(
+            plain("~: 1\n"),
+            "line 1 column 1: a key is empty or null (~); every key is a name"
+        );
+        assert!(plain("{[a]: 1}\n").ends_with("a key is a list or a mapping; every key is a name"));
+        assert!(
+            plain("a: 1\n---\nb: 2\n")
+                .ends_with("a second YAML document (after a line ---); a scenario is one document")
+        );
+        assert!(
+            plain("a: &x [*x]\n").ends_with("an alias (*name) refers to the node that holds it")
+        );
+        assert!(plain("a: !!int x\n").ends_with("not a whole number"));
+        assert!(
+            plain("a: .nan\n")
+                .ends_with(".nan is not a finite number (NaN and infinities are refused)")
+        );
+        assert!(
+            plain("a: 1e309\n")
+                .ends_with("1e309 is not a finite number (NaN and infinities are refused)")
+        );
+        let deep = format!("a: {}1{}\n", "[".repeat(100), "]".repeat(100));
+        assert!(
+            plain(&deep).ends_with("nested deeper than 64 levels"),
+            "{}",
+            plain(&deep)
+        );
+        assert_eq!(
+            plain_yaml_error("line 2 column 1: budget breached: Aliases { aliases: 50001 }"),
+            "line 2 column 1: too large to read: 50001 aliases (YAML's limits guard against runaway input)"
+        );
+        assert_eq!(
+            plain_decode_error("invalid type: string \"fast\", expected f64"),
+            "invalid type: string \"fast\", expected a number"
+        );
+        assert_eq!(
+            plain_decode_error("invalid value: integer `-1`, expected u32"),
+            "invalid value: integer `-1`, expected a whole number ≥ 0"
+        );
+        assert_eq!(
+            plain_decode_error("data did not match any variant of untagged enum Raw"),
+            "expected one value (a number or a word), not a list, a mapping or null"
+        );
+        let e = resolve(Tier::Small, &[set("etcd.quota-backend-bytes=a: b: c")]).unwrap_err();
+        assert!(!e.reason.contains('\n'), "one line: {e}");
     }
 
     #[test]
