@@ -504,7 +504,7 @@ pub fn decode(
 ) -> Result<ModelConfig, ConfigError> {
     // Decoding through serde_path_to_error names the field that failed.
     let decode = |v: &Value| serde_path_to_error::deserialize::<_, ModelConfig>(v.clone());
-    decode(&v).map_err(|e| {
+    let mut cfg = decode(&v).map_err(|e| {
         let field = e.path().to_string();
         ConfigError {
             source_name: source.to_string(),
@@ -513,23 +513,43 @@ pub fn decode(
             reason: plain_decode_error(&e.into_inner().to_string()),
         }
     })?;
+    // The configuration before each override, to tell which layer a problem comes from.
+    let mut before = Vec::with_capacity(overrides.len());
     for ov in overrides {
         set_path(&mut v, ov)?;
         // Decode after each override, so an error names the override that caused it.
-        decode(&v).map_err(|e| ConfigError {
+        let next = decode(&v).map_err(|e| ConfigError {
             source_name: "--set".into(),
             field: ov.key.clone(),
             value: ov.value.clone(),
             reason: plain_decode_error(&e.into_inner().to_string()),
         })?;
+        before.push(std::mem::replace(&mut cfg, next));
     }
-    let cfg = decode(&v).expect("decoded above");
-    cfg.validate(if overrides.is_empty() {
-        source
-    } else {
-        "--set"
-    })?;
-    Ok(cfg)
+    match cfg.validate(source) {
+        Ok(()) => Ok(cfg),
+        Err(e) => Err(blame(e, source, overrides, &before)),
+    }
+}
+
+/// Names the layer a configuration's problem `e` comes from: the one after which every
+/// layer has it. That is the file (or preset) `source`, or a `--set`, given with its key
+/// and value when the problem is another knob's (a node too small for a request).
+fn blame(
+    e: ConfigError,
+    source: &str,
+    overrides: &[Override],
+    before: &[ModelConfig],
+) -> ConfigError {
+    let has_it = |c: &ModelConfig| c.validate(source).is_err_and(|x| x.field == e.field);
+    // before[i]: the configuration with the first i overrides.
+    let layer = before.iter().rposition(|c| !has_it(c)).map_or(0, |i| i + 1);
+    let source_name = match layer.checked_sub(1).map(|i| &overrides[i]) {
+        None => source.to_string(),
+        Some(ov) if ov.key == e.field => "--set".to_string(),
+        Some(ov) => format!("--set {}={}", ov.key, ov.value),
+    };
+    ConfigError { source_name, ..e }
 }
 
 /// The value at a dotted path, as text for an error message.
@@ -641,6 +661,30 @@ mod tests {
         );
         let e = resolve(Tier::Small, &[set("etcd.quota-backend-bytes=a: b: c")]).unwrap_err();
         assert!(!e.reason.contains('\n'), "one line: {e}");
+    }
+
+    /// Issue 13 (found by tests/fuzz_set_overrides.rs): a problem the `--set` of another
+    /// knob causes names that `--set`; a problem of the layers below it names them.
+    #[test]
+    fn a_problem_names_the_layer_it_comes_from() {
+        let e = resolve(Tier::Small, &[set("nodes.workers.memory=1")]).unwrap_err();
+        assert_eq!(e.source_name, "--set nodes.workers.memory=1", "{e}");
+        assert!(e.field.ends_with(".cpu-request"), "{e}");
+        let e = resolve(Tier::Small, &[set("capi-controller-manager.shards=17")]).unwrap_err();
+        assert_eq!(e.source_name, "--set", "{e}");
+        assert_eq!(e.field, "capi-controller-manager.shards", "{e}");
+        let file = serde_json::json!({"capi-controller-manager": {"shards": 17}});
+        let e = resolve_layers(
+            Profile::Capi112,
+            None,
+            Some(("f.yaml", file)),
+            &[set("etcd.quota-backend-bytes=8Gi")],
+        )
+        .unwrap_err();
+        assert_eq!(
+            e.source_name, "f.yaml",
+            "the file's problem, not the --set's: {e}"
+        );
     }
 
     #[test]
