@@ -78,10 +78,9 @@ pub fn run(args: &Args) -> anyhow::Result<Outcome> {
              kube-apiserver or etcd pod; nothing to import"
         );
     }
-    let text = import::to_scenario(&imported, &args.name);
-    // The result must itself be a valid scenario.
-    models::scenario::load("(imported)", &text, &[])
-        .context("the imported scenario is not valid")?;
+    // The result must itself be a valid scenario; an error names the manifest and flag.
+    let (text, _) =
+        import::scenario(&imported, &args.name).context("the imported scenario is not valid")?;
     match &args.output {
         None => print!("{text}"),
         Some(path) => {
