@@ -47,7 +47,10 @@ pub fn parse_bytes(s: &str) -> Result<u64, String> {
         .trim()
         .parse()
         .map_err(|_| format!("'{s}' is not a byte quantity (e.g. 8Gi)"))?;
-    if !(v.is_finite() && v >= 0.0) {
+    if !v.is_finite() {
+        return Err(format!("'{s}' is not a finite number of bytes"));
+    }
+    if v < 0.0 {
         return Err(format!("'{s}' must be ≥ 0"));
     }
     Ok((v * mult as f64).round() as u64)
@@ -61,7 +64,10 @@ pub fn parse_cores(s: &str) -> Result<f64, String> {
         None => s.parse::<f64>(),
     }
     .map_err(|_| format!("'{s}' is not a CPU quantity (e.g. 500m or 2)"))?;
-    if !(v.is_finite() && v > 0.0) {
+    if !v.is_finite() {
+        return Err(format!("'{s}' is not a finite number of cores"));
+    }
+    if v <= 0.0 {
         return Err(format!("'{s}' must be > 0 cores"));
     }
     Ok(v)
@@ -72,10 +78,12 @@ pub fn parse_cores(s: &str) -> Result<f64, String> {
 pub fn parse_secs(s: &str) -> Result<f64, String> {
     let s = s.trim();
     if let Ok(v) = s.parse::<f64>() {
-        return if v.is_finite() && v >= 0.0 {
-            Ok(v)
-        } else {
+        return if !v.is_finite() {
+            Err(format!("'{s}' is not a finite duration"))
+        } else if v < 0.0 {
             Err(format!("'{s}' must be ≥ 0"))
+        } else {
+            Ok(v)
         };
     }
     let bad = || format!("'{s}' is not a duration (e.g. 30s, 15m, 1h30m, 250ms)");
@@ -110,7 +118,18 @@ pub fn parse_secs(s: &str) -> Result<f64, String> {
     Ok(total)
 }
 
+/// A duration as Go writes it (`1h30m`, `250ms`) when that reads back to the same value,
+/// else the exact number of seconds (`0.0001234567s`): what is written always reads back.
 fn format_secs(v: f64) -> String {
+    let human = human_secs(v);
+    if parse_secs(&human) == Ok(v) {
+        human
+    } else {
+        format!("{v}s")
+    }
+}
+
+fn human_secs(v: f64) -> String {
     if v == 0.0 {
         return "0s".into();
     }
@@ -181,10 +200,16 @@ impl<'de> Deserialize<'de> for Cores {
 
 impl Serialize for Cores {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        if self.0.fract() == 0.0 {
-            s.serialize_str(&format!("{}", self.0))
+        let human = if self.0.fract() == 0.0 {
+            format!("{}", self.0)
         } else {
-            s.serialize_str(&format!("{}m", (self.0 * 1000.0).round()))
+            format!("{}m", (self.0 * 1000.0).round())
+        };
+        // Millicores when they read back to the same value, else the exact number of cores.
+        if parse_cores(&human) == Ok(self.0) {
+            s.serialize_str(&human)
+        } else {
+            s.serialize_str(&self.0.to_string())
         }
     }
 }
@@ -259,5 +284,22 @@ mod tests {
             };
             assert_eq!(written, s);
         }
+    }
+
+    /// Issue 13 (found by tests/fuzz_scenario_files.rs): a value the human form would round
+    /// (below a microsecond, or a millicore) is written exactly, so it reads back the same.
+    #[test]
+    fn a_value_the_human_form_would_round_is_written_exactly() {
+        for v in [3.3175e-56, 1e-7, 0.000123456, 1.0000000001, 1e30] {
+            assert_eq!(parse_secs(&format_secs(v)), Ok(v), "{}", format_secs(v));
+        }
+        assert_eq!(format_secs(0.25), "250ms");
+        let written = |c: f64| serde_json::to_value(Cores(c)).unwrap();
+        for c in [0.0004, 0.0015, 1e-9] {
+            let text = written(c);
+            assert_eq!(parse_cores(text.as_str().unwrap()), Ok(c), "{text}");
+        }
+        assert_eq!(written(0.5), "500m");
+        assert_eq!(written(4.0), "4");
     }
 }

@@ -1,7 +1,12 @@
 //! Error messages for malformed scenario files (issue 4), pinned as snapshots: each names
-//! the file, the line, the field, the value and what is allowed.
+//! the file, the line, the field, the value and what is allowed. Issue 13: none shows the
+//! YAML library's words, and each names the layer (file or `--set`) it comes from.
 
 use models::scenario::load;
+use models::scenario::presets::{
+    Override, Profile, Tier, plain_decode_error, plain_yaml_error, resolve, resolve_layers,
+};
+use serde_json::Value;
 
 fn error_of(text: &str) -> String {
     load("scenario.yaml", text, &[])
@@ -145,4 +150,98 @@ fn malformed_scenarios_are_explained() {
         .map(|(what, yaml)| format!("## {what}\n{}\n", error_of(yaml)))
         .collect();
     insta::assert_snapshot!(text);
+}
+
+fn set_arg(s: &str) -> Override {
+    s.parse().expect("KEY=VALUE")
+}
+
+/// Issue 13 (found by the property tests in tests/fuzz_*.rs): no error shows the
+/// parser's types, options or functions.
+#[test]
+fn parser_errors_are_in_the_users_words() {
+    let deep = format!("a: {}1{}\n", "[".repeat(100), "]".repeat(100));
+    for (text, plain) in [
+        (
+            "~: 1\n",
+            "1 column 1: a key is empty or null (~); every key is a name",
+        ),
+        (
+            "{[a]: 1}\n",
+            "a key is a list or a mapping; every key is a name",
+        ),
+        (
+            "a: 1\n---\nb: 2\n",
+            "a second YAML document (after a line ---); a scenario is one document",
+        ),
+        (
+            "a: &x [*x]\n",
+            "an alias (*name) refers to the node that holds it",
+        ),
+        ("a: !!int x\n", "not a whole number"),
+        (
+            "a: .nan\n",
+            ".nan is not a finite number (NaN and infinities are refused)",
+        ),
+        (
+            "a: 1e309\n",
+            "1e309 is not a finite number (NaN and infinities are refused)",
+        ),
+        (&deep, "nested deeper than 64 levels"),
+    ] {
+        let e = serde_saphyr::from_str::<Value>(text)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            plain_yaml_error(&e).ends_with(plain),
+            "{text}: {}",
+            plain_yaml_error(&e)
+        );
+    }
+    assert_eq!(
+        plain_yaml_error("line 2 column 1: budget breached: Aliases { aliases: 50001 }"),
+        "line 2 column 1: too large to read: 50001 aliases (YAML's limits guard against runaway input)"
+    );
+    for (rust, plain) in [
+        (
+            "invalid type: string \"x\", expected f64",
+            "invalid type: string \"x\", expected a number",
+        ),
+        (
+            "invalid value: integer `-1`, expected u32",
+            "invalid value: integer `-1`, expected a whole number ≥ 0",
+        ),
+        (
+            "data did not match any variant of untagged enum Raw",
+            "expected one value (a number or a word), not a list, a mapping or null",
+        ),
+    ] {
+        assert_eq!(plain_decode_error(rust), plain);
+    }
+    let e = resolve(Tier::Small, &[set_arg("etcd.quota-backend-bytes=a: b: c")]).unwrap_err();
+    assert!(!e.reason.contains('\n'), "one line: {e}");
+}
+
+/// Issue 13 (found by tests/fuzz_set_overrides.rs): a problem the `--set` of another
+/// knob causes names that `--set`; a problem of the layers below it names them.
+#[test]
+fn a_problem_names_the_layer_it_comes_from() {
+    let e = resolve(Tier::Small, &[set_arg("nodes.workers.memory=1")]).unwrap_err();
+    assert_eq!(e.source_name, "--set nodes.workers.memory=1", "{e}");
+    assert!(e.field.ends_with(".cpu-request"), "{e}");
+    let e = resolve(Tier::Small, &[set_arg("capi-controller-manager.shards=17")]).unwrap_err();
+    assert_eq!(e.source_name, "--set", "{e}");
+    assert_eq!(e.field, "capi-controller-manager.shards", "{e}");
+    let file = serde_json::json!({"capi-controller-manager": {"shards": 17}});
+    let e = resolve_layers(
+        Profile::Capi112,
+        None,
+        Some(("f.yaml", file)),
+        &[set_arg("etcd.quota-backend-bytes=8Gi")],
+    )
+    .unwrap_err();
+    assert_eq!(
+        e.source_name, "f.yaml",
+        "the file's problem, not the --set's: {e}"
+    );
 }

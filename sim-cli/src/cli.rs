@@ -18,7 +18,10 @@ use crate::cmd;
         capsim run --clusters 200 --machines-per-cluster 25   # one fleet creation, explained\n  \
         capsim run --clusters 500 --set etcd.quota-backend-bytes=8Gi\n  \
         capsim sweep --clusters 100..2000 --replicas 3        # where the checklist breaks, and why\n  \
-        capsim validate                                       # the engine against queueing theory"
+        capsim validate                                       # the engine against queueing theory\n\n\
+        Exit status: 0 on success; 1 when what a command checks fails (validate, or run and \
+        sweep with --fail-on-checklist); 2 on bad input or an error. Each command's --help \
+        says which apply to it."
 )]
 pub struct Cli {
     /// The command to run.
@@ -39,7 +42,8 @@ pub enum Command {
     /// Check a scenario file or print a built-in preset as one.
     #[command(after_help = "Examples:\n  \
         capsim scenario check my.yaml\n  \
-        capsim scenario show --tier large > large.yaml")]
+        capsim scenario show --tier large > large.yaml\n\n\
+        Exit status: 0 when the scenario is valid (check) or printed (show), 2 on any error.")]
     Scenario(cmd::scenario::Args),
     /// Turn the managers' Deployments and the kube-apiserver and etcd pods, as kubectl
     /// prints them, into a scenario file.
@@ -59,6 +63,22 @@ mod tests {
     #[test]
     fn cli_is_valid() {
         Cli::command().debug_assert();
+    }
+
+    /// Issue 13: every command, and every subcommand of one, says its exit codes.
+    #[test]
+    fn every_command_documents_its_exit_status() {
+        fn check(cmd: &clap::Command, path: &str) {
+            let help = cmd.get_after_help().map(|h| h.to_string());
+            assert!(
+                help.is_some_and(|h| h.contains("Exit status: ")),
+                "`{path}` has no \"Exit status: ...\" paragraph in its --help"
+            );
+            for sub in cmd.get_subcommands() {
+                check(sub, &format!("{path} {}", sub.get_name()));
+            }
+        }
+        check(&Cli::command(), "capsim");
     }
 
     #[test]

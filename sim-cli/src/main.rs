@@ -4,6 +4,7 @@
 
 mod cli;
 mod cmd;
+mod input;
 mod memory;
 mod progress;
 mod render;

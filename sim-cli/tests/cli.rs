@@ -3,8 +3,14 @@
 use assert_cmd::Command;
 use predicates::prelude::*;
 
+#[path = "cli/exit_status.rs"]
+mod exit_status;
 #[path = "cli/guards.rs"]
 mod guards;
+#[path = "cli/input_limits.rs"]
+mod input_limits;
+#[path = "cli/round_trip.rs"]
+mod round_trip;
 
 fn capsim() -> Command {
     Command::cargo_bin("capsim").expect("the capsim binary is built")

@@ -462,13 +462,18 @@ pub fn to_yaml(s: &Scenario) -> String {
     let mut out = String::new();
     out.push_str("# Resolved by capsim: every knob written out.\n");
     if let Some(name) = &s.name {
-        out.push_str(&format!("name: {name}\n"));
+        // Through the YAML writer, which quotes what needs it (a newline, `: `, `#`).
+        out.push_str(&yaml_line("name", name));
     }
     out.push_str(&format!("defaults: {}\n", s.defaults.name()));
     if let Some(t) = s.tier {
         out.push_str(&format!("tier: {}\n", t.name()));
     }
     let mut cfg = serde_json::to_value(&s.config).expect("configuration serialises");
+    // A knob the file unset (`~`) over its profile or tier is written as such.
+    if let Ok(layers) = presets::layered_value(s.defaults, s.tier, None) {
+        presets::null_where_unset(&layers, &mut cfg);
+    }
     if let (Some(n), Some(Value::Object(t))) = (s.management_clusters, cfg.get_mut("topology")) {
         t.insert("management-clusters".into(), Value::from(n));
     }
@@ -485,6 +490,11 @@ pub fn to_yaml(s: &Scenario) -> String {
         );
     }
     out
+}
+
+/// `key: value` as a line of YAML that reads back to `value`, whatever it holds.
+pub fn yaml_line(key: &str, value: &str) -> String {
+    serde_saphyr::to_string(&serde_json::json!({ key: value })).expect("a string is valid YAML")
 }
 
 #[cfg(test)]
@@ -620,6 +630,51 @@ capx-controller-manager:
         assert_eq!(a.workload.len(), 4);
         assert_eq!(a.after_ops().len(), 4, "scale's at: a wait before it");
         assert_eq!(a.management_clusters, Some(3));
+    }
+
+    /// Issue 13 (found by tests/fuzz_scenario_files.rs): a knob unset with `~` over the
+    /// tier's value stays unset in the written file, instead of taking the tier's again.
+    #[test]
+    fn a_knob_unset_over_the_tier_stays_unset_when_written() {
+        let text = "tier: xl\nnodes: {etcd: ~}\ncapi-controller-manager:\n  \
+                    machinedeployment-concurrency: ~\n  cpu-request: ~\n";
+        let a = load("unset.yaml", text, &[]).unwrap();
+        assert_eq!(a.config.nodes.etcd, None);
+        assert_eq!(
+            a.config
+                .capi_controller_manager
+                .machinedeployment_concurrency,
+            None
+        );
+        let written = to_yaml(&a);
+        assert_eq!(
+            a,
+            load("resolved.yaml", &written, &[]).unwrap(),
+            "{written}"
+        );
+        let plain = load("plain.yaml", "tier: xl\n", &[]).unwrap();
+        assert!(!to_yaml(&plain).contains("~") && !to_yaml(&plain).contains("null"));
+    }
+
+    /// Issue 13: a name that YAML would read otherwise is written quoted.
+    #[test]
+    fn a_name_with_yaml_syntax_in_it_reads_back() {
+        for name in [
+            "line one\nkey: value # not a comment 'quoted' \"too\"",
+            "- a list item?",
+            "null",
+            "8Gi",
+            " padded ",
+            "trailing newline\n",
+            "",
+        ] {
+            let text = format!("{}defaults: capi-1.12\n", yaml_line("name", name));
+            let a = load("n.yaml", &text, &[]).unwrap();
+            assert_eq!(a.name.as_deref(), Some(name), "{text}");
+            let written = to_yaml(&a);
+            let b = load("resolved.yaml", &written, &[]).unwrap();
+            assert_eq!(a, b, "{written}");
+        }
     }
 
     #[test]

@@ -143,28 +143,100 @@ const OPTIONAL_PATHS: &[&str] = &[
     "capx-controller-manager.memory-request",
 ];
 
+/// The YAML parser's phrases that speak of the library (its types, its options, its
+/// functions), each with the user's words for the same.
+const YAML_PHRASES: &[(&str, &str)] = &[
+    (
+        "cannot deserialize null into string; use Option<String>",
+        "a key is empty or null (~); every key is a name",
+    ),
+    (
+        "expected string scalar",
+        "a key is a list or a mapping; every key is a name",
+    ),
+    (
+        "multiple YAML documents detected; use from_str_multiple or from_str_multiple_with_options",
+        "a second YAML document (after a line ---); a scenario is one document",
+    ),
+    (
+        "recursive references require weak recursion types",
+        "an alias (*name) refers to the node that holds it",
+    ),
+    ("recursion limit exceeded", "nested too deeply"),
+    ("invalid u64", "not a whole number"),
+    ("invalid i64", "not a whole number"),
+    ("invalid f64", "not a number"),
+];
+
 /// A YAML parser's error in the user's words: its first line, without the library's own
-/// advice ("set DuplicateKeyPolicy in Options").
+/// advice ("set DuplicateKeyPolicy in Options", "use Option<String>") or its types.
 pub fn plain_yaml_error(e: &str) -> String {
     let first = e.lines().next().unwrap_or(e).trim();
     let first = first.strip_prefix("error: ").unwrap_or(first);
-    match first.split_once("duplicate mapping key: ") {
-        Some((at, rest)) => {
-            let key = rest.split(',').next().unwrap_or(rest).trim();
-            format!("{at}the key {key} is given twice")
-        }
-        None => first.to_string(),
+    // "line 3 column 7: " stays in front of the user's words.
+    let (at, what) = match first.find(": ") {
+        Some(i) if first.starts_with("line ") => first.split_at(i + 2),
+        _ => ("", first),
+    };
+    if let Some(rest) = what.strip_prefix("duplicate mapping key: ") {
+        let key = rest.split(',').next().unwrap_or(rest).trim();
+        return format!("{at}the key {key} is given twice");
     }
+    if let Some(plain) = YAML_PHRASES.iter().find(|(lib, _)| what == *lib) {
+        return format!("{at}{}", plain.1);
+    }
+    if let Some(rest) = what.strip_prefix("non-finite float ") {
+        let value = rest
+            .split(" rejected")
+            .next()
+            .unwrap_or(rest)
+            .trim_matches('`');
+        return format!("{at}{value} is not a finite number (NaN and infinities are refused)");
+    }
+    if let Some(rest) = what.strip_prefix("budget breached: ") {
+        // `Depth { depth: 65 }`: the parser's limit, in its own type's words.
+        let count = rest
+            .split(|c: char| !c.is_ascii_digit())
+            .find(|d| !d.is_empty())
+            .unwrap_or("?");
+        return match rest.split_whitespace().next() {
+            Some("Depth") => format!("{at}nested deeper than 64 levels"),
+            kind => format!(
+                "{at}too large to read: {count} {} (YAML's limits guard against runaway input)",
+                kind.unwrap_or("items").to_lowercase()
+            ),
+        };
+    }
+    first.to_string()
 }
 
+/// Rust's names for what serde expected, and the user's.
+const EXPECTED_TYPES: &[(&str, &str)] = &[
+    ("expected f64", "expected a number"),
+    ("expected f32", "expected a number"),
+    ("expected u8", "expected a whole number ≥ 0"),
+    ("expected u16", "expected a whole number ≥ 0"),
+    ("expected u32", "expected a whole number ≥ 0"),
+    ("expected u64", "expected a whole number ≥ 0"),
+    ("expected usize", "expected a whole number ≥ 0"),
+    ("expected i32", "expected a whole number"),
+    ("expected i64", "expected a whole number"),
+];
+
 /// A decoding error in the user's words: a mapping where a struct is expected is named
-/// as such, not by the program's type.
+/// as such, and the program's types (`u32`, an untagged enum) by what they hold.
 pub fn plain_decode_error(e: &str) -> String {
-    match e.split_once(", expected struct ") {
-        Some((got, _)) => format!(
+    if let Some((got, _)) = e.split_once(", expected struct ") {
+        return format!(
             "{}, expected a mapping of knobs (e.g. {{kube-api-qps: 100}})",
             got.trim()
-        ),
+        );
+    }
+    if e.starts_with("data did not match any variant of untagged enum") {
+        return "expected one value (a number or a word), not a list, a mapping or null".into();
+    }
+    match EXPECTED_TYPES.iter().find(|(rust, _)| e.ends_with(rust)) {
+        Some((rust, plain)) => format!("{}{plain}", &e[..e.len() - rust.len()]),
         None => e.to_string(),
     }
 }
@@ -201,6 +273,27 @@ pub fn merge(base: &mut Value, over: Value) {
             }
         }
         (slot, v) => *slot = v,
+    }
+}
+
+/// Writes `null` into `resolved` wherever `layers` (the defaults, profile and tier under
+/// it) set a value that `resolved` leaves out: read back over the same layers, it unsets
+/// them again. A distribution is one value, not a mapping of knobs.
+pub fn null_where_unset(layers: &Value, resolved: &mut Value) {
+    let (Value::Object(below), Value::Object(out)) = (layers, resolved) else {
+        return;
+    };
+    if is_dist(layers) {
+        return;
+    }
+    for (k, v) in below {
+        match out.get_mut(k) {
+            None if !v.is_null() => {
+                out.insert(k.clone(), Value::Null);
+            }
+            None => {}
+            Some(slot) => null_where_unset(v, slot),
+        }
     }
 }
 
@@ -344,8 +437,12 @@ fn set_path(root: &mut Value, ov: &Override) -> Result<(), ConfigError> {
             near.join(", ")
         )));
     }
-    let value: Value =
-        serde_saphyr::from_str(&ov.value).map_err(|e| err(format!("not a valid value: {e}")))?;
+    let value: Value = serde_saphyr::from_str(&ov.value).map_err(|e| {
+        err(format!(
+            "not a valid value: {}",
+            plain_yaml_error(&e.to_string())
+        ))
+    })?;
     let mut slot = root;
     for part in ov.key.split('.') {
         let map = match slot {
@@ -407,7 +504,7 @@ pub fn decode(
 ) -> Result<ModelConfig, ConfigError> {
     // Decoding through serde_path_to_error names the field that failed.
     let decode = |v: &Value| serde_path_to_error::deserialize::<_, ModelConfig>(v.clone());
-    decode(&v).map_err(|e| {
+    let mut cfg = decode(&v).map_err(|e| {
         let field = e.path().to_string();
         ConfigError {
             source_name: source.to_string(),
@@ -416,23 +513,43 @@ pub fn decode(
             reason: plain_decode_error(&e.into_inner().to_string()),
         }
     })?;
+    // The configuration before each override, to tell which layer a problem comes from.
+    let mut before = Vec::with_capacity(overrides.len());
     for ov in overrides {
         set_path(&mut v, ov)?;
         // Decode after each override, so an error names the override that caused it.
-        decode(&v).map_err(|e| ConfigError {
+        let next = decode(&v).map_err(|e| ConfigError {
             source_name: "--set".into(),
             field: ov.key.clone(),
             value: ov.value.clone(),
             reason: plain_decode_error(&e.into_inner().to_string()),
         })?;
+        before.push(std::mem::replace(&mut cfg, next));
     }
-    let cfg = decode(&v).expect("decoded above");
-    cfg.validate(if overrides.is_empty() {
-        source
-    } else {
-        "--set"
-    })?;
-    Ok(cfg)
+    match cfg.validate(source) {
+        Ok(()) => Ok(cfg),
+        Err(e) => Err(blame(e, source, overrides, &before)),
+    }
+}
+
+/// Names the layer a configuration's problem `e` comes from: the one after which every
+/// layer has it. That is the file (or preset) `source`, or a `--set`, given with its key
+/// and value when the problem is another knob's (a node too small for a request).
+fn blame(
+    e: ConfigError,
+    source: &str,
+    overrides: &[Override],
+    before: &[ModelConfig],
+) -> ConfigError {
+    let has_it = |c: &ModelConfig| c.validate(source).is_err_and(|x| x.field == e.field);
+    // before[i]: the configuration with the first i overrides.
+    let layer = before.iter().rposition(|c| !has_it(c)).map_or(0, |i| i + 1);
+    let source_name = match layer.checked_sub(1).map(|i| &overrides[i]) {
+        None => source.to_string(),
+        Some(ov) if ov.key == e.field => "--set".to_string(),
+        Some(ov) => format!("--set {}={}", ov.key, ov.value),
+    };
+    ConfigError { source_name, ..e }
 }
 
 /// The value at a dotted path, as text for an error message.

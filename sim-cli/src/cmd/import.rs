@@ -6,6 +6,7 @@ use anyhow::{Context, bail};
 use models::scenario::import;
 
 use crate::Outcome;
+use crate::input;
 
 /// Arguments of `capsim import`.
 #[derive(Debug, clap::Args)]
@@ -18,7 +19,10 @@ Reads the Deployments capi-controller-manager, capi-kubeadm-bootstrap-controller
 capi-kubeadm-control-plane-controller-manager and capx-controller-manager, and the static \
 pods of kube-apiserver and etcd. Their container args and resources become a scenario. \
 Flags the model does not use are listed as ignored in the file's header and counted on \
-stderr.")]
+stderr. The manifests of one import hold at most 16 MiB in all.\n\n\
+Exit status: 0 when the scenario is written, 2 when a manifest cannot be read or is not \
+valid YAML, when none is a manager, kube-apiserver or etcd, when the result is not a valid \
+scenario, or when the output cannot be written.")]
 pub struct Args {
     /// Manifest files or directories (every *.yaml and *.yml inside, sorted).
     #[arg(required = true)]
@@ -31,7 +35,9 @@ pub struct Args {
     name: String,
 }
 
+/// The manifests' names and texts, at most [`input::MAX_INPUT_BYTES`] in all.
 fn read_all(paths: &[PathBuf]) -> anyhow::Result<Vec<(String, String)>> {
+    let mut budget = input::Budget::default();
     let mut files = Vec::new();
     for p in paths {
         if p.is_dir() {
@@ -48,18 +54,17 @@ fn read_all(paths: &[PathBuf]) -> anyhow::Result<Vec<(String, String)>> {
                 );
             }
             for f in inner {
-                files.push(read_one(&f)?);
+                files.push(read_one(&mut budget, &f)?);
             }
         } else {
-            files.push(read_one(p)?);
+            files.push(read_one(&mut budget, p)?);
         }
     }
     Ok(files)
 }
 
-fn read_one(p: &Path) -> anyhow::Result<(String, String)> {
-    let text =
-        std::fs::read_to_string(p).with_context(|| format!("{}: cannot read", p.display()))?;
+fn read_one(budget: &mut input::Budget, p: &Path) -> anyhow::Result<(String, String)> {
+    let text = budget.read_text(p, input::Kind::Manifest)?;
     Ok((p.display().to_string(), text))
 }
 
@@ -73,10 +78,9 @@ pub fn run(args: &Args) -> anyhow::Result<Outcome> {
              kube-apiserver or etcd pod; nothing to import"
         );
     }
-    let text = import::to_scenario(&imported, &args.name);
-    // The result must itself be a valid scenario.
-    models::scenario::load("(imported)", &text, &[])
-        .context("the imported scenario is not valid")?;
+    // The result must itself be a valid scenario; an error names the manifest and flag.
+    let (text, _) =
+        import::scenario(&imported, &args.name).context("the imported scenario is not valid")?;
     match &args.output {
         None => print!("{text}"),
         Some(path) => {

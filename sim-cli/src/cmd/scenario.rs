@@ -2,13 +2,13 @@
 
 use std::path::Path;
 
-use anyhow::Context;
 use models::scenario::presets::{self, Override, Profile, Tier};
 use models::scenario::workload::{CreateOp, Operation};
 use models::scenario::{self, Scenario};
 
 use crate::Outcome;
 use crate::cmd::run::TierArg;
+use crate::input;
 
 /// Arguments of `capsim scenario`.
 #[derive(Debug, clap::Args)]
@@ -24,7 +24,9 @@ enum Command {
         capsim scenario check scenarios/medium-batches.yaml\n  \
         capsim scenario check my.yaml --set etcd.quota-backend-bytes=8Gi > resolved.yaml\n\n\
 Errors name the file, the line, the field, the value and what is allowed; an unknown key \
-lists the nearest valid ones. Exit status 2 on any error.")]
+lists the nearest valid ones. A file holds at most 16 MiB.\n\n\
+Exit status: 0 when the scenario is valid (it is printed resolved), 2 on any error in it, \
+its --set values or reading it.")]
     Check {
         /// The scenario file.
         file: std::path::PathBuf,
@@ -35,7 +37,8 @@ lists the nearest valid ones. Exit status 2 on any error.")]
     /// Print a built-in preset as a scenario file to start from.
     #[command(after_help = "Examples:\n  \
         capsim scenario show --tier large > large.yaml\n  \
-        capsim scenario show --defaults capi-1.13\n")]
+        capsim scenario show --defaults capi-1.13\n\n\
+Exit status: 0 when the preset is printed, 2 on a bad argument.")]
     Show {
         /// The guide's tier; none for the bare defaults profile.
         #[arg(long, value_enum)]
@@ -59,8 +62,7 @@ pub enum ProfileArg {
 
 /// Reads and resolves a scenario file.
 pub fn load_file(path: &Path, sets: &[Override]) -> anyhow::Result<Scenario> {
-    let text = std::fs::read_to_string(path)
-        .with_context(|| format!("{}: cannot read the scenario file", path.display()))?;
+    let text = input::read_text(path, input::Kind::Scenario)?;
     Ok(scenario::load(&path.display().to_string(), &text, sets)?)
 }
 

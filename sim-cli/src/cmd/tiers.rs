@@ -7,7 +7,10 @@ use crate::render::table::{Align, Table};
 
 /// Arguments of `capsim tiers` (none).
 #[derive(Debug, clap::Args)]
-#[command(after_help = "Examples:\n  capsim tiers\n  capsim scenario show --tier large")]
+#[command(
+    after_help = "Examples:\n  capsim tiers\n  capsim scenario show --tier large\n\n\
+Exit status: 0 when the table is printed, 2 on a bad argument."
+)]
 pub struct Args {}
 
 /// Prints the table of tiers.

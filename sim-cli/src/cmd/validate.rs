@@ -17,8 +17,9 @@ const SCHEMA_VERSION: u32 = 1;
     capsim validate --replicas 50 --customers 1000000 --seed 7\n  \
     capsim validate --json | jq '.checks[] | select(.pass | not)'\n\n\
 Each queueing check runs R replicas of a FIFO station and passes when the closed-form \
-value lies inside the 99 % confidence interval (Student t) of the replica means. \
-Exit status: 0 when every check passes, 1 when any fails, 2 on a usage error.")]
+value lies inside the 99 % confidence interval (Student t) of the replica means.\n\n\
+Exit status: 0 when every check passes, 1 when any fails, 2 on a usage error or when the \
+checks cannot run.")]
 pub struct Args {
     /// Master seed of the random streams.
     #[arg(long, default_value_t = 1)]
