@@ -21,6 +21,11 @@ pub enum Outcome {
     Success,
     /// The command ran, and what it checks did not pass (exit status 1).
     ChecksFailed,
+    /// The user interrupted it (Ctrl-C) and it stopped cleanly (exit status 130, as a
+    /// shell reports a process SIGINT ended).
+    Interrupted,
+    /// It stopped at its wall-clock limit, what it finished kept (exit status 2).
+    StoppedEarly,
 }
 
 fn main() -> ExitCode {
@@ -36,6 +41,8 @@ fn main() -> ExitCode {
     match result {
         Ok(Outcome::Success) => ExitCode::SUCCESS,
         Ok(Outcome::ChecksFailed) => ExitCode::from(1),
+        Ok(Outcome::Interrupted) => ExitCode::from(130),
+        Ok(Outcome::StoppedEarly) => ExitCode::from(2),
         Err(err) => {
             eprintln!("capsim: error: {err:#}");
             ExitCode::from(2)

@@ -237,7 +237,7 @@ pub fn plan(args: &Args) -> anyhow::Result<RunPlan> {
 }
 
 /// Parses `--timeout`: a Go-style duration of wall-clock time, more than zero.
-fn parse_timeout(s: &str) -> Result<Duration, String> {
+pub fn parse_timeout(s: &str) -> Result<Duration, String> {
     let secs = models::units::parse_secs(s)?;
     match Duration::try_from_secs_f64(secs) {
         Ok(d) if !d.is_zero() => Ok(d),

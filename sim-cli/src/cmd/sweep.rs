@@ -13,6 +13,7 @@ use anyhow::{Context, bail};
 use models::run::sweep::{self, Knobs, Progress};
 use models::scenario::presets::Override;
 use sim_core::SimDuration;
+use sim_core::cancel::{StopReason, request_stop, stop_requested};
 use sim_core::monte_carlo::in_pool;
 use sim_core::stats::binomial::Verdict;
 
@@ -50,8 +51,10 @@ report.md and a self-contained report.html (docs/outputs.md). Output is identica
 thread count. The model's simplifications and the source of every default: docs/model.md.\n\n\
 Exit status: 0 when the sweep completes (1 instead if --fail-on-checklist is given and a \
 swept size is not shown to pass: it fails or is undecided; with --until-slo-violation, \
-when no size of the range is shown to pass), 2 on bad input or an --out that cannot be \
-written.")]
+when no size of the range is shown to pass), 130 when Ctrl-C stopped it, 2 on bad input, \
+an --out that cannot be written, or --timeout passing. A sweep that stops keeps its \
+finished runs in --out's checkpoint.jsonl: the same command with --resume runs only the \
+rest.")]
 pub struct Args {
     /// Fleet sizes: a range a..b (inclusive) or a list 100,250,500 [clusters].
     #[arg(long, allow_hyphen_values = true)]
@@ -113,6 +116,10 @@ pub struct Args {
     /// Directory for the CSV, JSON, charts and reports (created if missing).
     #[arg(long, default_value = "capsim-out")]
     out: PathBuf,
+    /// Stop the sweep after this much wall-clock time (e.g. 2h): runs in flight stop,
+    /// finished ones stay in the checkpoint for --resume [default: no limit].
+    #[arg(long, value_name = "DURATION", value_parser = crate::cmd::run::parse_timeout)]
+    timeout: Option<std::time::Duration>,
     /// Continue an interrupted sweep from the checkpoint in --out: only the runs it lacks
     /// are run, and the outputs are those of an uninterrupted sweep, byte for byte.
     #[arg(long)]
@@ -157,6 +164,7 @@ pub fn run(args: &Args) -> anyhow::Result<Outcome> {
             ledger.path().display()
         );
     }
+    stop_on_interrupt_or_timeout(args.timeout);
     let threads = args.threads.map(|t| t as usize);
     let outcome = if args.until_slo_violation {
         search(&plan, threads, &out, &ledger)
@@ -166,6 +174,19 @@ pub fn run(args: &Args) -> anyhow::Result<Outcome> {
     let outcome = outcome.and_then(|o| out.publish().map(|()| o));
     let outcome = match outcome {
         Ok(o) => o,
+        Err(_) if let Some(reason) = stop_requested() => {
+            // Stopped from outside: say what is kept and how to go on.
+            eprintln!(
+                "capsim: the sweep stopped {reason}; its {} finished runs are kept in {}, and \
+                 the same command with --resume runs only the rest",
+                ledger.held(),
+                ledger.path().display()
+            );
+            return Ok(match reason {
+                StopReason::Interrupted => Outcome::Interrupted,
+                StopReason::WallClockLimit(_) => Outcome::StoppedEarly,
+            });
+        }
         Err(e) if ledger.held() > 0 => {
             return Err(e.context(format!(
                 "{} finished runs are kept in {}; once the cause is fixed, the same command \
@@ -178,6 +199,27 @@ pub fn run(args: &Args) -> anyhow::Result<Outcome> {
     };
     ledger.remove();
     Ok(outcome)
+}
+
+/// Ctrl-C, or `timeout` passing, asks every run to stop at its next step (the runs
+/// listen to the process-wide stop request); a second Ctrl-C quits at once.
+fn stop_on_interrupt_or_timeout(timeout: Option<std::time::Duration>) {
+    let handler = ctrlc::set_handler(|| {
+        if stop_requested().is_some() {
+            std::process::exit(130);
+        }
+        eprintln!("\ncapsim: stopping; the finished runs are kept (Ctrl-C again quits at once)");
+        request_stop(StopReason::Interrupted);
+    });
+    if let Err(e) = handler {
+        eprintln!("capsim: warning: Ctrl-C will end the sweep without a message ({e})");
+    }
+    if let Some(limit) = timeout {
+        std::thread::spawn(move || {
+            std::thread::sleep(limit);
+            request_stop(StopReason::WallClockLimit(limit));
+        });
+    }
 }
 
 /// The grid: every fleet size with every value of the swept knobs, `--replicas` each and
