@@ -104,8 +104,9 @@ pub struct Args {
     #[arg(long, default_value = "24h", value_parser = crate::cmd::parse_sim_duration)]
     max_time: SimDuration,
     /// Instead of a grid: find the largest size in the range shown to pass the checklist
-    /// at --pass-rate, by bisection to --step (default a twentieth of the range), adding
-    /// replicas only where a size is undecided.
+    /// at --pass-rate, by bisection to --step (default a twentieth of the range): each
+    /// size visited gets --replicas as a probe, and only the size it ends on the replicas
+    /// the claim takes (up to --max-replicas).
     #[arg(long)]
     until_slo_violation: bool,
     /// Replicas an undecided size may grow to, doubling from --replicas (up to 1000)

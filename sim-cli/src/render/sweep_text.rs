@@ -415,6 +415,13 @@ fn not_passing(b: &PointSummary, rule: &PassRule) -> String {
             rule.pass_rate,
             rate(b.checklist_pass_upper_bound)
         ),
+        _ if b.checklist_passes < b.replicas => format!(
+            "At {}: {} replicas passed; with a replica failing it is not shown to pass (lower \
+             bound {}), so the search went below it.",
+            b.clusters,
+            of(b.checklist_passes, b.replicas),
+            rate(b.checklist_pass_lower_bound)
+        ),
         _ => format!(
             "At {}: {} replicas passed, undecided at the most replicas allowed (lower bound \
              {}); showing {} there takes {} replicas that all pass: raise --max-replicas, or \

@@ -84,8 +84,9 @@ fn a_grid_adds_replicas_only_where_a_size_is_undecided() {
     std::fs::remove_dir_all(&dir).ok();
 }
 
-/// The search judges each size by the grid's rule (issue 13): a grid with the same
-/// replicas and the same looks reaches the same verdict at the bracket's ends.
+/// The search claims its answer by the grid's rule (issue 13): a grid with the same
+/// replicas and looks reaches the same verdict there, and sees the failure above it. The
+/// replicas that claim costs go to the answer alone; the other sizes get a probe.
 #[test]
 fn until_slo_violation_finds_a_breaking_point_that_a_grid_confirms() {
     let dir = std::env::temp_dir().join(format!("capsim-search-{}", std::process::id()));
@@ -98,16 +99,14 @@ fn until_slo_violation_finds_a_breaking_point_that_a_grid_confirms() {
         "capi-controller-manager.cpu-request=20m",
         "--machines-per-cluster",
         "4",
-        "--replicas",
-        "2",
-        "--max-replicas",
-        "8",
         "--pass-rate",
         "0.5",
     ];
+    let sampling = ["--replicas", "2", "--max-replicas", "8"];
     capsim()
         .args(["sweep", "--clusters", "2..60", "--until-slo-violation"])
         .args(common)
+        .args(sampling)
         .arg("--out")
         .arg(dir.join("search"))
         .assert()
@@ -132,23 +131,49 @@ fn until_slo_violation_finds_a_breaking_point_that_a_grid_confirms() {
     };
     assert_eq!(verdict_at(good), "passes");
     assert_ne!(verdict_at(bad), "passes");
-    for size in [good, bad] {
+    let replicas_at = |c: u64| {
+        search["evaluated"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["clusters"] == c)
+            .unwrap()["replicas"]
+            .as_u64()
+            .unwrap()
+    };
+    // 8 of 8 show 0.60 ≥ 0.5 over the three looks (2, 4, 8); the others are probes of 2.
+    assert_eq!(replicas_at(good), 8);
+    let probes = search["evaluated"].as_array().unwrap();
+    assert!(
+        probes
+            .iter()
+            .filter(|p| p["clusters"] != good)
+            .all(|p| p["replicas"] == 2),
+        "{probes:?}"
+    );
+    // A grid with the sampling of the search reaches the same verdict at the answer ...
+    let grid = |size: u64, extra: &[&str]| {
         let out = dir.join(format!("grid-{size}"));
         capsim()
             .args(["sweep", "--clusters", &size.to_string()])
             .args(common)
+            .args(extra)
             .arg("--out")
             .arg(&out)
             .assert()
             .success();
         let summary: serde_json::Value =
             serde_json::from_slice(&std::fs::read(out.join("summary.json")).unwrap()).unwrap();
-        assert_eq!(
-            summary["points"][0]["verdict"],
-            verdict_at(size),
-            "grid at {size}"
-        );
-    }
+        summary["points"][0].clone()
+    };
+    assert_eq!(grid(good, &sampling)["verdict"], "passes", "grid at {good}");
+    // ... and, with the replicas the search gave it, sees the failure above it.
+    let n = replicas_at(bad).to_string();
+    let above = grid(bad, &["--replicas", &n, "--max-replicas", &n]);
+    assert!(
+        above["checklist_passes"].as_u64() < above["replicas"].as_u64(),
+        "grid at {bad}: {above}"
+    );
     std::fs::remove_dir_all(&dir).ok();
 }
 
