@@ -184,28 +184,7 @@ fn until_slo_violation_finds_a_breaking_point_that_a_grid_confirms() {
 fn a_killed_sweep_resumes_to_the_outputs_of_one_never_interrupted() {
     let base = std::env::temp_dir().join(format!("capsim-resume-{}", std::process::id()));
     std::fs::remove_dir_all(&base).ok();
-    let args = |out: &std::path::Path| -> Vec<String> {
-        [
-            "sweep",
-            "--clusters",
-            "2..40",
-            "--points",
-            "10",
-            "--replicas",
-            "4",
-            "--machines-per-cluster",
-            "3",
-            "--control-plane-replicas",
-            "1",
-            "--threads",
-            "1",
-            "--out",
-        ]
-        .iter()
-        .map(|s| s.to_string())
-        .chain([out.display().to_string()])
-        .collect()
-    };
+    let args = forty_runs;
     let whole = base.join("whole");
     capsim().args(args(&whole)).assert().success();
     assert!(
@@ -214,21 +193,10 @@ fn a_killed_sweep_resumes_to_the_outputs_of_one_never_interrupted() {
     );
     // Kill a second sweep once a few runs are in its checkpoint.
     let cut = base.join("cut");
-    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin!("capsim"))
-        .args(args(&cut))
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    let lines =
-        || std::fs::read_to_string(cut.join("checkpoint.jsonl")).map_or(0, |t| t.lines().count());
-    let start = std::time::Instant::now();
-    while lines() < 3 && start.elapsed() < std::time::Duration::from_secs(120) {
-        std::thread::sleep(std::time::Duration::from_millis(1));
-    }
+    let mut child = start_forty_runs(&cut, 3);
     child.kill().unwrap();
     child.wait().unwrap();
-    let kept = lines();
+    let kept = checkpoint_lines(&cut);
     assert!((3..40).contains(&kept), "killed part-way: {kept} runs kept");
     assert!(
         !cut.join("summary.csv").exists(),
@@ -355,24 +323,34 @@ fn forty_runs(out: &std::path::Path) -> Vec<String> {
     .collect()
 }
 
+/// Runs in `out`'s checkpoint.
+fn checkpoint_lines(out: &std::path::Path) -> usize {
+    std::fs::read_to_string(out.join("checkpoint.jsonl")).map_or(0, |t| t.lines().count())
+}
+
+/// [`forty_runs`] started in the background, returned once `runs` are in its checkpoint.
+fn start_forty_runs(out: &std::path::Path, runs: usize) -> std::process::Child {
+    let child = std::process::Command::new(assert_cmd::cargo::cargo_bin!("capsim"))
+        .args(forty_runs(out))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let start = std::time::Instant::now();
+    while checkpoint_lines(out) < runs && start.elapsed() < std::time::Duration::from_secs(120) {
+        std::thread::sleep(std::time::Duration::from_millis(1));
+    }
+    child
+}
+
 /// Issue 13: Ctrl-C stops a sweep cleanly (status 130): what finished stays in the
 /// checkpoint, the message says how to resume, and no half-written output is left.
 #[test]
 fn ctrl_c_stops_a_sweep_keeping_its_finished_runs_and_saying_how_to_resume() {
     let out = std::env::temp_dir().join(format!("capsim-sigint-{}", std::process::id()));
     std::fs::remove_dir_all(&out).ok();
-    let child = std::process::Command::new(assert_cmd::cargo::cargo_bin!("capsim"))
-        .args(forty_runs(&out))
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let lines =
-        || std::fs::read_to_string(out.join("checkpoint.jsonl")).map_or(0, |t| t.lines().count());
-    let start = std::time::Instant::now();
-    while lines() < 2 && start.elapsed() < std::time::Duration::from_secs(120) {
-        std::thread::sleep(std::time::Duration::from_millis(1));
-    }
+    let child = start_forty_runs(&out, 2);
+    let lines = || checkpoint_lines(&out);
     let kill = std::process::Command::new("kill")
         .args(["-INT", &child.id().to_string()])
         .status()
