@@ -42,7 +42,7 @@ size, one line per value in the charts.\n\n\
 Each size's checklist result is k of n replicas, with a one-sided Clopper–Pearson bound \
 on its pass rate at --confidence. A size passes when the lower bound reaches --pass-rate, \
 fails when the upper bound is below it, and is undecided otherwise: 3 passes of 3 show \
-only P ≥ 0.37 at 95 % confidence, and showing P ≥ 0.95 takes 59 passes of 59. \
+only P ≥ 0.368 at 95 % confidence, and showing P ≥ 0.95 takes 59 passes of 59. \
 --max-replicas adds replicas, doubling, only where a size is undecided (each look \
 spends a share of the error budget).\n\n\
 Outputs in --out: replicas.csv, summary.csv, summary.json, charts/*.png|svg (figures \
@@ -125,8 +125,8 @@ pub struct Args {
     /// are run, and the outputs are those of an uninterrupted sweep, byte for byte.
     #[arg(long)]
     resume: bool,
-    /// Exit with status 1 when the checklist fails at a swept size (with
-    /// --until-slo-violation: when no size passes), for scripts and CI.
+    /// Exit with status 1 when a swept size is not shown to pass at --pass-rate, refuted
+    /// or undecided (with --until-slo-violation: when no size is), for scripts and CI.
     #[arg(long)]
     fail_on_checklist: bool,
     /// The memory the sweep may use instead of the machine's available memory (e.g.

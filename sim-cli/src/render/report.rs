@@ -79,7 +79,7 @@ fn table_md(points: &[PointSummary], confidence: f64) -> String {
         let ready = (p.ready_probability * p.replicas as f64).round() as u64;
         let _ = writeln!(
             t,
-            "| {} | {} | {ready}/{} | {} | {} | {}/{} | {:.2} | {} | {} | {} ({:.0} %) |",
+            "| {} | {} | {ready}/{} | {} | {} | {}/{} | {} | {} | {} | {} ({:.0} %) |",
             p.clusters,
             p.figures
                 .get("management_clusters")
@@ -89,7 +89,7 @@ fn table_md(points: &[PointSummary], confidence: f64) -> String {
             ft.map_or("–".into(), |s| time(s.p95)),
             p.checklist_passes,
             p.replicas,
-            p.checklist_pass_lower_bound,
+            super::sweep_text::rate_low(p.checklist_pass_lower_bound),
             super::export::verdict_name(p.verdict),
             weakest.replace('|', "\\|"),
             p.bottleneck,

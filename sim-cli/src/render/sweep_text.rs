@@ -34,9 +34,20 @@ fn of(k: u64, n: u64) -> String {
     format!("{k}/{n}")
 }
 
-/// A bound on a pass rate, to two decimals.
-fn rate(v: f64) -> String {
-    format!("{v:.2}")
+/// A lower bound on a pass rate, to two decimals, rounded down: shown, it never claims
+/// more than the replicas support (0.9499 is "0.94", not "0.95").
+pub fn rate_low(v: f64) -> String {
+    format!("{:.2}", (v * 100.0).floor() / 100.0)
+}
+
+/// An upper bound on a pass rate, to two decimals, rounded up.
+fn rate_high(v: f64) -> String {
+    format!("{:.2}", (v * 100.0).ceil() / 100.0)
+}
+
+/// A fraction as a percentage for the text: 0.95 → `95`, 0.995 → `99.5`.
+pub fn percent(v: f64) -> String {
+    format!("{}", (v * 1000.0).round() / 10.0)
 }
 
 /// What a rule asks, in words: `pass rate ≥ 0.95 at 95 % confidence`.
@@ -44,7 +55,7 @@ fn claim(rule: &PassRule) -> String {
     format!(
         "pass rate ≥ {} at {} % confidence",
         rule.pass_rate,
-        rule.confidence * 100.0
+        percent(rule.confidence)
     )
 }
 
@@ -113,7 +124,7 @@ fn not_ready_why(p: &PointSummary) -> String {
 /// The table of a sweep's points, one row per fleet size: the checklist as k/n replicas
 /// and the lower bound those show on its pass rate at `confidence`.
 fn table(points: &[PointSummary], confidence: f64) -> String {
-    let bound = format!("P ≥ ({:.0} %)", confidence * 100.0);
+    let bound = format!("P ≥ ({} %)", percent(confidence));
     let mut t = Table::new(&[
         ("clusters", Align::Right),
         ("mgmt", Align::Right),
@@ -136,7 +147,7 @@ fn table(points: &[PointSummary], confidence: f64) -> String {
             ft.map_or("-".into(), |s| secs(s.p50)),
             ft.map_or("-".into(), |s| secs(s.p95)),
             of(p.checklist_passes, p.replicas),
-            rate(p.checklist_pass_lower_bound),
+            rate_low(p.checklist_pass_lower_bound),
             verdict_name(p.verdict).into(),
             match weakest(p) {
                 Some((w, k)) if k < p.replicas => format!("{w} ({})", of(k, p.replicas)),
@@ -268,7 +279,7 @@ fn verdict(points: &[PointSummary], r: &SweepResult, th: &Thresholds) -> String 
              bounds from {}); {}.",
             sizes_with_passes(&undecided),
             claim(rule),
-            rate(lowest),
+            rate_low(lowest),
             how_to_decide(rule, &r.sampling, &undecided)
         ));
     }
@@ -281,8 +292,8 @@ fn verdict(points: &[PointSummary], r: &SweepResult, th: &Thresholds) -> String 
             f.clusters,
             of(f.checklist_passes, f.replicas),
             rule.pass_rate,
-            rule.confidence * 100.0,
-            rate(f.checklist_pass_upper_bound)
+            percent(rule.confidence),
+            rate_high(f.checklist_pass_upper_bound)
         ));
     }
     // Where a replica first failed: the item, the bottleneck, and what relieves them.
@@ -413,14 +424,14 @@ fn not_passing(b: &PointSummary, rule: &PassRule) -> String {
             b.clusters,
             of(b.checklist_passes, b.replicas),
             rule.pass_rate,
-            rate(b.checklist_pass_upper_bound)
+            rate_high(b.checklist_pass_upper_bound)
         ),
         _ if b.checklist_passes < b.replicas => format!(
             "At {}: {} replicas passed; with a replica failing it is not shown to pass (lower \
              bound {}), so the search went below it.",
             b.clusters,
             of(b.checklist_passes, b.replicas),
-            rate(b.checklist_pass_lower_bound)
+            rate_low(b.checklist_pass_lower_bound)
         ),
         _ => format!(
             "At {}: {} replicas passed, undecided at the most replicas allowed (lower bound \
@@ -428,7 +439,7 @@ fn not_passing(b: &PointSummary, rule: &PassRule) -> String {
              ask less with --pass-rate.",
             b.clusters,
             of(b.checklist_passes, b.replicas),
-            rate(b.checklist_pass_lower_bound),
+            rate_low(b.checklist_pass_lower_bound),
             rule.pass_rate,
             rule.replicas_to_show()
         ),
@@ -453,6 +464,15 @@ fn not_passing(b: &PointSummary, rule: &PassRule) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn bounds_are_rounded_so_they_never_claim_more() {
+        assert_eq!(rate_low(0.9499), "0.94");
+        assert_eq!(rate_high(0.7761), "0.78");
+        assert_eq!(rate_low(0.368), "0.36");
+        assert_eq!(percent(0.9), "90");
+        assert_eq!(percent(0.995), "99.5");
+    }
     use crate::render::test_point as point;
     use models::scenario::presets::{self, Tier};
 
