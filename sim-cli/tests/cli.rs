@@ -660,6 +660,8 @@ fn sweep_draws_png_and_svg_charts_with_axis_labels() {
         svg.contains("latency p99 [ms]") && svg.contains("checklist: &lt; 1s"),
         "labels and threshold"
     );
+    // Issue 19: two replicas have no p5 or p95 worth the name; the band is their range.
+    assert!(svg.contains("range of 2 runs") && !svg.contains("p5–p95"));
     let svg = std::fs::read_to_string(dir.join("charts/waiting-by-resource.svg")).unwrap();
     assert!(
         svg.contains("waiting per machine [min]") && svg.contains("prism-central"),

@@ -201,6 +201,10 @@ pub struct FigureSummary {
     pub ci95_low: Option<f64>,
     /// Upper end.
     pub ci95_high: Option<f64>,
+    /// Smallest value of any replica.
+    pub min: f64,
+    /// Largest value of any replica.
+    pub max: f64,
 }
 
 /// One point of the sweep, summarised.
@@ -264,6 +268,8 @@ pub fn summarise(clusters: u32, records: &[ReplicaRecord], rule: &PassRule) -> P
                     p95: s.p95,
                     ci95_low: s.ci_low,
                     ci95_high: s.ci_high,
+                    min: s.min,
+                    max: s.max,
                 },
             );
         }

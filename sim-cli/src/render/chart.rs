@@ -3,7 +3,7 @@
 //!
 //! Three kinds:
 //! - a figure against the fleet size: the median across replicas as a line, the p5–p95
-//!   band around it, the checklist threshold as a dashed line, and the first fleet size
+//!   band around it (the range of the runs, with fewer than 10), the checklist threshold as a dashed line, and the first fleet size
 //!   whose median crosses it, marked; one line (and band) per value of a swept knob;
 //! - stacked bars: the mean waiting per machine by resource at each fleet size;
 //! - a heat map: the checklist's pass probability, item by fleet size.
@@ -27,17 +27,18 @@ fn register_font() {
     });
 }
 
-/// One point of a chart: the fleet size and the figure's p5, median and p95.
+/// One point of a chart: the fleet size, the figure's median, and the band around it.
 #[derive(Clone, Copy, Debug)]
 pub struct BandPoint {
     /// Fleet size [clusters].
     pub x: f64,
-    /// 5th percentile across replicas.
-    pub p5: f64,
+    /// The band's lower end: the 5th percentile across replicas, or the smallest run's
+    /// value (see [`ChartSpec::band`]).
+    pub low: f64,
     /// Median.
     pub p50: f64,
-    /// 95th percentile.
-    pub p95: f64,
+    /// The band's upper end.
+    pub high: f64,
 }
 
 /// One line of a chart: a value of the swept knobs (empty label: nothing swept).
@@ -63,6 +64,9 @@ pub struct ChartSpec<'a> {
     /// Fleet sizes where the layout changes (e.g. one more management cluster), with a
     /// label: drawn as grey vertical lines.
     pub marks: &'a [(f64, String)],
+    /// What the band is, for the legend: "p5–p95 across replicas", or "range of 3 runs"
+    /// where too few replicas make percentiles an interpolation.
+    pub band: &'a str,
     /// Every fleet size of the sweep: the x axis spans them all, drawn or not.
     pub sizes: &'a [f64],
     /// Sizes where replicas ended without the figure (a fleet not ready): (size, where
@@ -193,7 +197,7 @@ where
         .chain(spec.sizes.iter().copied())
         .chain(spec.not_ready.iter().map(|n| n.0));
     let (x_min, x_max) = x_range(xs);
-    let mut y_max = all().map(|p| p.p95.max(p.p50)).fold(0.0, f64::max);
+    let mut y_max = all().map(|p| p.high.max(p.p50)).fold(0.0, f64::max);
     if let Some((t, _)) = &spec.threshold {
         y_max = y_max.max(*t);
     }
@@ -202,7 +206,7 @@ where
     let mut chart =
         framed(&root, spec.title, x_min..x_max, 0.0..y_max, spec.y_label).map_err(err)?;
     draw_marks(&mut chart, spec.marks, 0.0, y_max).map_err(err)?;
-    draw_bands(&mut chart, spec.series).map_err(err)?;
+    draw_bands(&mut chart, spec.series, spec.band).map_err(err)?;
     draw_not_ready(&mut chart, spec.not_ready).map_err(err)?;
     if let Some((t, label)) = &spec.threshold {
         draw_threshold(&mut chart, spec.series, *t, label, x_min..x_max).map_err(err)?;
@@ -211,11 +215,12 @@ where
     Ok(())
 }
 
-/// Per series: the p5–p95 band, the median line and its points; one legend entry for the
-/// band (the first series') and one per median.
+/// Per series: the band, the median line and its points; one legend entry for the band
+/// (the first series', labelled `band`) and one per median.
 fn draw_bands<'a, DB: DrawingBackend + 'a>(
     chart: &mut Chart<'a, DB>,
     series: &[Series],
+    band_label: &str,
 ) -> Result<(), DrawingAreaErrorKind<DB::ErrorType>> {
     let several = series.len() > 1;
     for (i, s) in series.iter().enumerate() {
@@ -223,13 +228,13 @@ fn draw_bands<'a, DB: DrawingBackend + 'a>(
         let pts = &s.points;
         let band: Vec<(f64, f64)> = pts
             .iter()
-            .map(|p| (p.x, p.p95))
-            .chain(pts.iter().rev().map(|p| (p.x, p.p5)))
+            .map(|p| (p.x, p.high))
+            .chain(pts.iter().rev().map(|p| (p.x, p.low)))
             .collect();
         let alpha = if several { 0.12 } else { 0.18 };
         let drawn = chart.draw_series(std::iter::once(Polygon::new(band, colour.mix(alpha))))?;
         if i == 0 {
-            drawn.label("p5–p95 across replicas").legend(move |(x, y)| {
+            drawn.label(band_label).legend(move |(x, y)| {
                 Rectangle::new([(x, y - 5), (x + 20, y + 5)], colour.mix(alpha).filled())
             });
         }

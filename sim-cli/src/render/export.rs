@@ -113,7 +113,16 @@ pub fn summary_csv(r: &SweepResult) -> String {
         ",replicas,ready_probability,checklist_pass_probability,checklist_passes,checklist_pass_lower_bound,checklist_pass_upper_bound,verdict,bottleneck,bottleneck_frequency,bottleneck_share",
     );
     for f in &figure_names {
-        for stat in ["mean", "p5", "p50", "p95", "ci95_low", "ci95_high"] {
+        for stat in [
+            "mean",
+            "p5",
+            "p50",
+            "p95",
+            "ci95_low",
+            "ci95_high",
+            "min",
+            "max",
+        ] {
             out.push_str(&format!(",{f}_{stat}"));
         }
     }
@@ -149,16 +158,18 @@ pub fn summary_csv(r: &SweepResult) -> String {
                 Some(s) => {
                     let opt = |v: Option<f64>| v.map_or(String::new(), num);
                     out.push_str(&format!(
-                        ",{},{},{},{},{},{}",
+                        ",{},{},{},{},{},{},{},{}",
                         num(s.mean),
                         num(s.p5),
                         num(s.p50),
                         num(s.p95),
                         opt(s.ci95_low),
-                        opt(s.ci95_high)
+                        opt(s.ci95_high),
+                        num(s.min),
+                        num(s.max)
                     ));
                 }
-                None => out.push_str(",,,,,,"),
+                None => out.push_str(",,,,,,,,"),
             }
         }
         for c in &check_names {

@@ -44,6 +44,8 @@ fn test_point(clusters: u32, figures: &[(&str, f64)]) -> PointSummary {
         p95: v,
         ci95_low: None,
         ci95_high: None,
+        min: v,
+        max: v,
     };
     PointSummary {
         clusters,

@@ -244,6 +244,19 @@ fn write_line_charts(
     th: &Thresholds,
 ) -> anyhow::Result<Vec<String>> {
     let mut written = Vec::new();
+    // Below 10 replicas a 5th or 95th percentile is an interpolation between the extreme
+    // runs: the band is then their range, and says so.
+    let replicas: Vec<u64> = groups
+        .iter()
+        .flat_map(|g| g.iter().map(|p| p.replicas))
+        .collect();
+    let fewest = replicas.iter().copied().min().unwrap_or(0);
+    let as_range = fewest < 10;
+    let band = match (as_range, replicas.iter().copied().max().unwrap_or(0)) {
+        (false, _) => "p5–p95 across replicas".to_string(),
+        (true, most) if most == fewest => format!("range of {fewest} runs"),
+        (true, most) => format!("range of the runs ({fewest} to {most} per size)"),
+    };
     let series = |figure: &str, scale: f64| -> Vec<Series> {
         groups
             .iter()
@@ -253,11 +266,16 @@ fn write_line_charts(
                     .iter()
                     .filter_map(|p| {
                         let f = p.figures.get(figure)?;
+                        let (low, high) = if as_range {
+                            (f.min, f.max)
+                        } else {
+                            (f.p5, f.p95)
+                        };
                         Some(BandPoint {
                             x: f64::from(p.clusters),
-                            p5: f.p5 * scale,
+                            low: low * scale,
                             p50: f.p50 * scale,
-                            p95: f.p95 * scale,
+                            high: high * scale,
                         })
                     })
                     .collect(),
@@ -306,6 +324,7 @@ fn write_line_charts(
                     series: &series,
                     threshold,
                     marks,
+                    band: &band,
                     sizes: &sizes,
                     not_ready: &not_ready,
                 },
