@@ -357,3 +357,15 @@ fn a_worker_short_of_memory_evicts_the_pod_furthest_above_its_request() {
     let kept = report(20, 5, &sets);
     assert!(kept.managers.iter().all(|m| m.evictions == 0));
 }
+
+/// Issue 19: a GET's CPU is `kube-apiserver.read-cpu-fraction` of its processing time
+/// [I], work on its control-plane node: more of it, a busier node.
+#[test]
+fn the_cpu_share_of_a_gets_processing_loads_the_control_plane() {
+    let peak = |fraction: &str| {
+        let set = format!("kube-apiserver.read-cpu-fraction={fraction}");
+        control_plane(&report(20, 4, &[&set])).cpu_demand_cores
+    };
+    let (none, half, all) = (peak("0"), peak("0.5"), peak("1"));
+    assert!(none < half && half < all, "{none} < {half} < {all}");
+}

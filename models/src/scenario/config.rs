@@ -289,6 +289,9 @@ pub struct ApiServerConfig {
     pub read_processing: Dist,
     /// API server CPU per write [s].
     pub write_cpu: Dist,
+    /// The part of a GET's processing time that is CPU (decoding, conversion, encoding);
+    /// the rest waits on etcd or the network [fraction].
+    pub read_cpu_fraction: f64,
     /// API server CPU per object returned by a LIST [s].
     pub list_cpu_per_object: f64,
     /// API server CPU to send one watch event to one watcher [s].

@@ -144,6 +144,13 @@ impl ModelConfig {
                 "must be from 1s to 1h",
             ));
         }
+        if !(0.0..=1.0).contains(&api.read_cpu_fraction) {
+            return Err(err(
+                "kube-apiserver.read-cpu-fraction".into(),
+                api.read_cpu_fraction.to_string(),
+                "must be from 0 to 1 (the part of a GET's processing time that is CPU)",
+            ));
+        }
         if !(0.0..=20.0).contains(&api.list_memory_per_byte) {
             return Err(err(
                 "kube-apiserver.list-memory-per-byte".into(),

@@ -289,7 +289,7 @@ impl World {
             ),
             Op::Read | Op::GetUncached => {
                 let d = api.read_processing.sample_duration(&mut self.rng_api);
-                (d, d.as_secs_f64() * 0.5)
+                (d, d.as_secs_f64() * api.read_cpu_fraction)
             }
             Op::List { kind, objects } | Op::ListUncached { kind, objects } => {
                 let object_bytes = self.cfg.costs.object_size.of(kind) as u32;
