@@ -267,7 +267,10 @@ fn verdict(points: &[PointSummary], r: &SweepResult, th: &Thresholds) -> String 
     }
     let rest = &points[shown..];
     let refuted = rest.iter().position(|p| p.verdict == Verdict::Fails);
-    let undecided: Vec<&PointSummary> = rest[..refuted.unwrap_or(rest.len())].iter().collect();
+    let undecided: Vec<&PointSummary> = rest[..refuted.unwrap_or(rest.len())]
+        .iter()
+        .filter(|p| p.verdict == Verdict::Undecided)
+        .collect();
     if !undecided.is_empty() {
         let sep = if out.is_empty() { "" } else { " " };
         let lowest = undecided
