@@ -9,6 +9,8 @@ mod exit_status;
 mod guards;
 #[path = "cli/input_limits.rs"]
 mod input_limits;
+#[path = "cli/readme.rs"]
+mod readme;
 #[path = "cli/round_trip.rs"]
 mod round_trip;
 #[path = "cli/sweep_trust.rs"]
