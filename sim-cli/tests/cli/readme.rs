@@ -84,3 +84,36 @@ fn the_readme_sweep_rows_at_100_and_200_are_what_capsim_sweep_prints() {
     assert_shown_lines_are_printed(&rows, &printed, "default sweep");
     std::fs::remove_dir_all(&out).ok();
 }
+
+/// The README's other samples, each with the command it shows.
+#[test]
+fn the_readme_samples_of_one_vcpu_and_of_the_scale_test_are_what_capsim_prints() {
+    let readme = readme();
+    for (after, args) in [
+        (
+            "--set nodes.control-plane.vcpu=1",
+            &[
+                "run",
+                "--clusters",
+                "100",
+                "--set",
+                "nodes.control-plane.vcpu=1",
+            ][..],
+        ),
+        (
+            "--scenario scenarios/capi-scale-test-in-memory.yaml",
+            &[
+                "run",
+                "--scenario",
+                concat!(
+                    env!("CARGO_MANIFEST_DIR"),
+                    "/../scenarios/capi-scale-test-in-memory.yaml"
+                ),
+            ][..],
+        ),
+    ] {
+        let shown = sample_after(&readme, after);
+        assert!(shown.len() >= 4, "{after}: {shown:?}");
+        assert_shown_lines_are_printed(&shown, &stdout_of(args), after);
+    }
+}
