@@ -47,6 +47,12 @@ pub fn relieve(resource: &str, at: &str) -> String {
     }
 }
 
+/// The checklist items whose failure causes the others, by the start of their names, the
+/// first the deepest: etcd's NOSPACE alarm refuses every write (clusters stop getting
+/// ready, whatever the bottleneck), and an OOM kill restarts a manager. When one failed,
+/// its remedy is the one to give.
+pub const ROOT_CAUSES: [&str; 3] = ["No etcd alarms", "etcd database size", "No OOM kills"];
+
 /// Knobs that bring a failing checklist item back within its threshold.
 pub fn relieve_item(item: &str) -> String {
     if item.starts_with("Controller CPU") {

@@ -244,6 +244,13 @@ pub struct PointSummary {
     pub bottleneck_share: f64,
 }
 
+impl PointSummary {
+    /// Replicas whose fleet became ready [count].
+    pub fn ready_replicas(&self) -> u64 {
+        (self.ready_probability * self.replicas as f64).round() as u64
+    }
+}
+
 /// Summarises the replicas of one point (given in replica order), judged by `rule`.
 pub fn summarise(clusters: u32, records: &[ReplicaRecord], rule: &PassRule) -> PointSummary {
     let n = records.len() as u64;

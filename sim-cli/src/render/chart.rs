@@ -11,7 +11,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::Once;
 
-use anyhow::{Context, anyhow};
+use anyhow::anyhow;
 use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
 use plotters::style::FontStyle;
@@ -513,15 +513,11 @@ fn write_both(
     svg_draw: impl FnOnce(DrawingArea<SVGBackend, plotters::coord::Shift>) -> anyhow::Result<()>,
 ) -> anyhow::Result<Vec<PathBuf>> {
     register_font();
+    // Into the sweep's staging folder, moved into place only when every output is written.
     let png = dir.join(format!("{name}.png"));
     let svg = dir.join(format!("{name}.svg"));
-    let png_tmp = dir.join(format!("{name}.partial.png"));
-    let svg_tmp = dir.join(format!("{name}.partial.svg"));
-    png_draw(BitMapBackend::new(&png_tmp, SIZE).into_drawing_area())?;
-    svg_draw(SVGBackend::new(&svg_tmp, SIZE).into_drawing_area())?;
-    for (tmp, out) in [(&png_tmp, &png), (&svg_tmp, &svg)] {
-        std::fs::rename(tmp, out).with_context(|| format!("{}: cannot write", out.display()))?;
-    }
+    png_draw(BitMapBackend::new(&png, SIZE).into_drawing_area())?;
+    svg_draw(SVGBackend::new(&svg, SIZE).into_drawing_area())?;
     Ok(vec![png, svg])
 }
 

@@ -1,6 +1,7 @@
 //! A sweep's files for other tools: `replicas.csv` (one row per point and replica),
 //! `summary.csv` and `summary.json` (one row per point), `search.json` (the breaking-point
-//! searches), each written through a temporary file so a failure leaves no partial file.
+//! searches), written into the sweep's staging folder, which is moved into place only when
+//! every output is written (`cmd/sweep/out_dir.rs`).
 
 use std::path::Path;
 
@@ -8,7 +9,6 @@ use anyhow::Context;
 use models::run::search::SearchResult;
 use models::run::sweep::SweepResult;
 use models::scenario::config::Thresholds;
-use sim_core::stats::binomial::Verdict;
 
 use super::sweep_charts::write_charts;
 
@@ -41,15 +41,6 @@ fn knob_cells<'a>(names: &[&'a String], cell: impl Fn(&'a String) -> &'a String)
         .iter()
         .map(|k| format!(",{}", csv_field(cell(k))))
         .collect()
-}
-
-/// A verdict as its JSON name: `passes`, `fails` or `undecided`.
-pub fn verdict_name(v: Verdict) -> &'static str {
-    match v {
-        Verdict::Passes => "passes",
-        Verdict::Fails => "fails",
-        Verdict::Undecided => "undecided",
-    }
 }
 
 /// `replicas.csv`: one row per (point, replica).
@@ -148,7 +139,7 @@ pub fn summary_csv(r: &SweepResult) -> String {
             p.checklist_passes,
             p.checklist_pass_lower_bound,
             p.checklist_pass_upper_bound,
-            verdict_name(p.verdict),
+            p.verdict.as_str(),
             csv_field(&p.bottleneck),
             p.bottleneck_frequency,
             p.bottleneck_share
@@ -190,26 +181,24 @@ pub fn summary_csv(r: &SweepResult) -> String {
     out
 }
 
-/// Writes `text` to `path` through a temporary file next to it.
-fn write_atomically(path: &Path, text: &str) -> anyhow::Result<()> {
-    let tmp = path.with_extension("partial");
-    std::fs::write(&tmp, text).with_context(|| format!("{}: cannot write", tmp.display()))?;
-    std::fs::rename(&tmp, path).with_context(|| format!("{}: cannot write", path.display()))
+/// Writes `text` to `path`.
+fn write(path: &Path, text: &str) -> anyhow::Result<()> {
+    std::fs::write(path, text).with_context(|| format!("{}: cannot write", path.display()))
 }
 
 /// Writes the CSV, JSON and chart files; returns the charts' names (without extension).
 pub fn write_outputs(dir: &Path, r: &SweepResult, th: &Thresholds) -> anyhow::Result<Vec<String>> {
     std::fs::create_dir_all(dir)
         .with_context(|| format!("{}: cannot create the output directory", dir.display()))?;
-    write_atomically(&dir.join("replicas.csv"), &replicas_csv(r))?;
-    write_atomically(&dir.join("summary.csv"), &summary_csv(r))?;
+    write(&dir.join("replicas.csv"), &replicas_csv(r))?;
+    write(&dir.join("summary.csv"), &summary_csv(r))?;
     let doc = serde_json::json!({
         "schema_version": SCHEMA_VERSION,
         "sampling": r.sampling,
         "rule": r.rule,
         "points": r.points
     });
-    write_atomically(
+    write(
         &dir.join("summary.json"),
         &serde_json::to_string_pretty(&doc)?,
     )?;
@@ -220,7 +209,7 @@ pub fn write_outputs(dir: &Path, r: &SweepResult, th: &Thresholds) -> anyhow::Re
 pub fn write_search(dir: &Path, results: &[SearchResult]) -> anyhow::Result<()> {
     std::fs::create_dir_all(dir).with_context(|| format!("{}: cannot create", dir.display()))?;
     let doc = serde_json::json!({ "schema_version": SCHEMA_VERSION, "searches": results });
-    write_atomically(
+    write(
         &dir.join("search.json"),
         &serde_json::to_string_pretty(&doc)?,
     )

@@ -62,21 +62,18 @@ fn tables_md(r: &SweepResult) -> String {
 
 fn table_md(points: &[PointSummary], confidence: f64) -> String {
     let mut t = format!(
-        "| clusters | mgmt clusters | ready | fleet time p50 | p95 | checklist passed | P ≥ ({:.0} %) | verdict | weakest item | bottleneck |\n|---:|---:|---:|---:|---:|---:|---:|---|---|---|\n",
-        confidence * 100.0
+        "| clusters | mgmt clusters | ready | fleet time p50 | p95 | checklist passed | P ≥ ({} %) | verdict | weakest item | bottleneck |\n|---:|---:|---:|---:|---:|---:|---:|---|---|---|\n",
+        super::sweep_text::percent(confidence)
     );
     for p in points {
         let ft = p.figures.get("fleet_time_to_ready_s");
         let time = |v: f64| sim_core::SimDuration::from_secs_f64(v).to_string();
-        let weakest = p
-            .passes
-            .iter()
-            .min_by_key(|x| x.1)
-            .filter(|(_, k)| **k < p.replicas)
+        let weakest = super::sweep_text::weakest(p)
+            .filter(|(_, k)| *k < p.replicas)
             .map_or("–".to_string(), |(item, k)| {
                 format!("{item} ({k}/{})", p.replicas)
             });
-        let ready = (p.ready_probability * p.replicas as f64).round() as u64;
+        let ready = p.ready_replicas();
         let _ = writeln!(
             t,
             "| {} | {} | {ready}/{} | {} | {} | {}/{} | {} | {} | {} | {} ({:.0} %) |",
@@ -90,7 +87,7 @@ fn table_md(points: &[PointSummary], confidence: f64) -> String {
             p.checklist_passes,
             p.replicas,
             super::sweep_text::rate_low(p.checklist_pass_lower_bound),
-            super::export::verdict_name(p.verdict),
+            p.verdict.as_str(),
             weakest.replace('|', "\\|"),
             p.bottleneck,
             p.bottleneck_share * 100.0
@@ -196,10 +193,7 @@ pub fn write(
     html.push_str("</body></html>\n");
     for (file, text) in [("report.md", md), ("report.html", html)] {
         let path = dir.join(file);
-        let tmp = dir.join(format!("{file}.partial"));
-        std::fs::write(&tmp, text).with_context(|| format!("{}: cannot write", tmp.display()))?;
-        std::fs::rename(&tmp, &path)
-            .with_context(|| format!("{}: cannot write", path.display()))?;
+        std::fs::write(&path, text).with_context(|| format!("{}: cannot write", path.display()))?;
     }
     Ok(())
 }

@@ -297,7 +297,7 @@ fn write_line_charts(
                 .flat_map(|g| g.iter())
                 .filter_map(|p| {
                     let stopped = p.figures.get("stopped_not_ready_s")?;
-                    let ready = (p.ready_probability * p.replicas as f64).round() as u64;
+                    let ready = p.ready_replicas();
                     Some((
                         f64::from(p.clusters),
                         stopped.p50 * scale,

@@ -10,7 +10,6 @@ use models::scenario::config::Thresholds;
 use sim_core::SimDuration;
 use sim_core::stats::binomial::{PassRule, Verdict};
 
-use super::export::verdict_name;
 use super::sweep_charts::{LineChart, line_charts};
 use super::table::{Align, Table};
 use super::{groups, management_clusters};
@@ -25,7 +24,7 @@ fn secs(s: f64) -> String {
 }
 
 /// The checklist item that passed in the fewest replicas at a point, and its passes.
-fn weakest(p: &PointSummary) -> Option<(&String, u64)> {
+pub fn weakest(p: &PointSummary) -> Option<(&String, u64)> {
     p.passes.iter().map(|(k, v)| (k, *v)).min_by_key(|x| x.1)
 }
 
@@ -59,11 +58,10 @@ fn claim(rule: &PassRule) -> String {
     )
 }
 
-/// The failing item that causes the others, if one failed at the point: etcd's NOSPACE
-/// alarm stops every write (so clusters stop getting ready, whatever the bottleneck), and
-/// an OOM kill restarts a manager; each with the replicas it passed in.
+/// The failing item that causes the others ([`models::run::relief::ROOT_CAUSES`]), if
+/// one failed at the point, with the replicas it passed in.
 fn root_cause(p: &PointSummary) -> Option<(&String, u64)> {
-    ["No etcd alarms", "etcd database size", "No OOM kills"]
+    models::run::relief::ROOT_CAUSES
         .iter()
         .find_map(|prefix| {
             p.passes
@@ -101,7 +99,7 @@ fn relief_for(p: &PointSummary, item: &str) -> String {
 
 /// Why replicas at a point ended with their fleet not ready, or `""` if all got ready.
 fn not_ready_why(p: &PointSummary) -> String {
-    let ready = (p.ready_probability * p.replicas as f64).round() as u64;
+    let ready = p.ready_replicas();
     if ready == p.replicas {
         return String::new();
     }
@@ -139,7 +137,7 @@ fn table(points: &[PointSummary], confidence: f64) -> String {
     ]);
     for p in points {
         let ft = p.figures.get("fleet_time_to_ready_s");
-        let ready = (p.ready_probability * p.replicas as f64).round() as u64;
+        let ready = p.ready_replicas();
         t.row(vec![
             p.clusters.to_string(),
             management_clusters(p).to_string(),
@@ -148,7 +146,7 @@ fn table(points: &[PointSummary], confidence: f64) -> String {
             ft.map_or("-".into(), |s| secs(s.p95)),
             of(p.checklist_passes, p.replicas),
             rate_low(p.checklist_pass_lower_bound),
-            verdict_name(p.verdict).into(),
+            p.verdict.as_str().into(),
             match weakest(p) {
                 Some((w, k)) if k < p.replicas => format!("{w} ({})", of(k, p.replicas)),
                 _ => "-".into(),

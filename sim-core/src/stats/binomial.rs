@@ -49,6 +49,17 @@ pub enum Verdict {
     Undecided,
 }
 
+impl Verdict {
+    /// Its name, as serialized: `passes`, `fails` or `undecided`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Verdict::Passes => "passes",
+            Verdict::Fails => "fails",
+            Verdict::Undecided => "undecided",
+        }
+    }
+}
+
 /// The rule that turns k passes in n replicas into a [`Verdict`]: the pass rate asked
 /// for, the confidence of the bounds, and how many times the replicas are looked at
 /// before the last (each look that may stop early spends part of the error budget).
