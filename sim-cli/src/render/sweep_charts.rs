@@ -8,15 +8,10 @@ use std::path::Path;
 use anyhow::Context;
 use models::run::sweep::{self, PointSummary, SweepResult};
 use models::scenario::config::Thresholds;
-use sim_core::SimDuration;
 
 use super::chart::{self, BandPoint, ChartSpec, HeatSpec, Series, StackSpec};
+use super::sweep_text::secs;
 use super::{groups, management_clusters};
-
-/// A duration in words.
-fn secs(s: f64) -> String {
-    SimDuration::from_secs_f64(s).to_string()
-}
 
 /// The fleet sizes of the first group where the number of management clusters changes,
 /// labelled with the new count, for the charts.

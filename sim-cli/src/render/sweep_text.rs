@@ -15,7 +15,7 @@ use super::table::{Align, Table};
 use super::{groups, management_clusters};
 
 /// A duration in words, `-` when there is none.
-fn secs(s: f64) -> String {
+pub fn secs(s: f64) -> String {
     if s.is_nan() {
         "-".into()
     } else {
