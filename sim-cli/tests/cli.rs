@@ -15,6 +15,8 @@ mod readme;
 mod round_trip;
 #[path = "cli/sweep_trust.rs"]
 mod sweep_trust;
+#[path = "cli/uncertainty.rs"]
+mod uncertainty;
 
 fn capsim() -> Command {
     Command::cargo_bin("capsim").expect("the capsim binary is built")

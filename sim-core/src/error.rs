@@ -29,4 +29,8 @@ pub enum SimError {
         /// The simulated time it had reached.
         at: SimTime,
     },
+    /// The run's configuration is invalid: a model's check that only a drawn value can
+    /// fail (the words say which knob).
+    #[error("the run's configuration is invalid: {0}")]
+    InvalidConfig(String),
 }

@@ -55,6 +55,9 @@ pub fn figures_of(r: &RunReport, watched: &[String]) -> BTreeMap<String, f64> {
         "workqueue_depth_max_other",
         max(others.iter().map(|c| c.depth_max).collect()),
     );
+    // The checklist's item nearest its threshold, or furthest past it (below 1 passes).
+    let margins = r.checklist.iter().filter_map(|c| c.margin());
+    put("checklist_worst_margin", margins.fold(f64::NAN, f64::max));
     if let Some(t) = r.etcd.nospace_at_s {
         put("etcd_nospace_at_s", t);
     }

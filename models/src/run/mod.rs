@@ -6,6 +6,7 @@ pub mod progress;
 pub mod relief;
 pub mod report;
 pub mod search;
+pub mod sensitivity;
 pub mod steady;
 pub mod sweep;
 pub mod topology;
@@ -19,6 +20,7 @@ use crate::scenario::config::ModelConfig;
 use crate::scenario::faults::Fault;
 use crate::scenario::operations::AfterOp;
 use crate::scenario::operations::FleetSpec;
+use crate::scenario::uncertainty::Uncertainty;
 use crate::world::World;
 use crate::world::metrics::TimelineRow;
 use progress::{PartProgress, RunProgress};
@@ -57,6 +59,9 @@ pub struct RunPlan {
     pub stop: Stop,
     /// Where the run reports how far it has got, if anyone watches.
     pub progress: Option<Arc<RunProgress>>,
+    /// In a sweep with `--uncertainty`: the estimates each replica draws and applies to
+    /// `config` (see [`crate::scenario::uncertainty`]).
+    pub uncertainty: Option<Arc<Uncertainty>>,
 }
 
 impl RunPlan {
@@ -90,6 +95,7 @@ impl RunPlan {
             after: Vec::new(),
             stop: Stop::process(),
             progress: None,
+            uncertainty: None,
         }
     }
 }

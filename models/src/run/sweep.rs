@@ -159,6 +159,9 @@ pub struct ReplicaRecord {
     pub bottleneck_at: String,
     /// Its share of the waiting [fraction].
     pub bottleneck_share: f64,
+    /// With `--uncertainty`: the value (a range) or factor (a scale) each estimate drew.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub draws: BTreeMap<String, f64>,
 }
 
 fn record_of(
@@ -183,6 +186,7 @@ fn record_of(
         bottleneck: r.bottleneck.resource.clone(),
         bottleneck_at: r.bottleneck.at.clone(),
         bottleneck_share: r.bottleneck.share,
+        draws: BTreeMap::new(),
     }
 }
 
@@ -402,6 +406,13 @@ pub struct SweepResult {
     pub points: Vec<PointSummary>,
 }
 
+impl SweepResult {
+    /// The estimates each replica drew (`--uncertainty`) [count]; 0 without.
+    pub fn estimates_drawn(&self) -> usize {
+        self.replicas.first().map_or(0, |r| r.draws.len())
+    }
+}
+
 /// Where finished runs are kept, so that an interrupted sweep can resume: a run finished
 /// before is recalled instead of run again, and each run is recorded as it finishes.
 pub trait Ledger: Sync {
@@ -446,9 +457,20 @@ pub(crate) fn run_replica(
     }
     let mut plan = make(clusters);
     plan.replica = replica;
+    let draws = match plan.uncertainty.clone() {
+        Some(u) => {
+            let draws = u.draws(replica);
+            plan.config = u
+                .apply(&plan.config, &draws)
+                .map_err(|e| SimError::InvalidConfig(e.to_string()))?;
+            draws
+        }
+        None => BTreeMap::new(),
+    };
     let out = run(&plan)?;
     let watched = &plan.config.thresholds.workqueue_depth_controllers;
-    let record = record_of(clusters, knobs, replica, &out.report, watched);
+    let mut record = record_of(clusters, knobs, replica, &out.report, watched);
+    record.draws = draws;
     ledger.record(&record);
     Ok(record)
 }
@@ -562,6 +584,7 @@ mod tests {
             bottleneck: bottleneck.into(),
             bottleneck_at: "x".into(),
             bottleneck_share: 0.5,
+            draws: BTreeMap::new(),
         }
     }
 

@@ -29,6 +29,7 @@ pub mod operations;
 pub mod placement;
 pub mod presets;
 mod thresholds;
+pub mod uncertainty;
 mod validate;
 pub mod workload;
 

@@ -233,6 +233,7 @@ pub fn plan(args: &Args) -> anyhow::Result<RunPlan> {
         after,
         stop: Stop::process(),
         progress: None,
+        uncertainty: None,
     })
 }
 

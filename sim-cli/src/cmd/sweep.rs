@@ -31,7 +31,8 @@ use plan::Plan;
     capsim sweep --clusters 100..1000 --step 100 --replicas 5 --tier large\n  \
     capsim sweep --clusters 100..500 --tier large --set capx-controller-manager.nutanixmachine-concurrency=25,50,100\n  \
     capsim sweep --clusters 100..2000 --until-slo-violation --tier xl --set topology.clusters-per-management-cluster=unlimited\n  \
-    capsim sweep --clusters 50,100,200,400 --scenario scenarios/guide-medium-batches.yaml\n\n\
+    capsim sweep --clusters 50,100,200,400 --scenario scenarios/guide-medium-batches.yaml\n  \
+    capsim sweep --clusters 200,500 --replicas 20 --uncertainty\n\n\
 A range a..b includes both ends; the default step is 100 (or, for a range narrower than \
 1,000, ten evenly spaced points). \
 Each (fleet size, replica) is one full `capsim run` on the guide's tier for that size \
@@ -44,7 +45,11 @@ on its pass rate at --confidence. A size passes when the lower bound reaches --p
 fails when the upper bound is below it, and is undecided otherwise: 3 passes of 3 show \
 only P ≥ 0.368 at 95 % confidence, and showing P ≥ 0.95 takes 59 passes of 59. \
 --max-replicas adds replicas, doubling, only where a size is undecided (each look \
-spends a share of the error budget).\n\n\
+spends a share of the error budget). These pass rates hold the estimated ([I]) knobs at \
+their defaults; --uncertainty draws each from its plausible range per replica \
+(models/presets/uncertainty.yaml, a simplification: ranges are themselves estimates and \
+vary independently), and with 20 replicas or more ranks the estimates the nearest-to-failing \
+size turns on.\n\n\
 Outputs in --out: replicas.csv, summary.csv, summary.json, charts/*.png|svg (figures \
 against fleet size with the checklist threshold, waiting by resource, checklist heat map), \
 report.md and a self-contained report.html (docs/outputs.md). Output is identical at any \
@@ -129,6 +134,12 @@ pub struct Args {
     /// or undecided (with --until-slo-violation: when no size is), for scripts and CI.
     #[arg(long)]
     fail_on_checklist: bool,
+    /// Draw every estimated ([I]) knob per replica from its plausible range
+    /// (models/presets/uncertainty.yaml; Latin hypercube), so that each pass rate includes
+    /// the uncertainty of the estimates; the verdict names the knobs it is most sensitive
+    /// to (rank correlation, with at least 20 replicas).
+    #[arg(long)]
+    uncertainty: bool,
     /// The memory the sweep may use instead of the machine's available memory (e.g.
     /// 64Gi, or unlimited): a sweep whose concurrent runs are estimated to need more is
     /// refused before it starts.

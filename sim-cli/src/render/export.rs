@@ -9,6 +9,7 @@ use anyhow::Context;
 use models::run::search::SearchResult;
 use models::run::sweep::SweepResult;
 use models::scenario::config::Thresholds;
+use models::scenario::uncertainty::{Estimates, Spread};
 
 use super::sweep_charts::write_charts;
 
@@ -63,6 +64,11 @@ pub fn replicas_csv(r: &SweepResult) -> String {
         out.push(',');
         out.push_str(&csv_field(&format!("pass: {c}")));
     }
+    let draw_names: Vec<&String> = first.draws.keys().collect();
+    for d in &draw_names {
+        out.push(',');
+        out.push_str(&csv_field(&format!("draw: {d}")));
+    }
     out.push('\n');
     for rec in &r.replicas {
         out.push_str(&rec.clusters.to_string());
@@ -83,6 +89,10 @@ pub fn replicas_csv(r: &SweepResult) -> String {
         for c in &check_names {
             out.push(',');
             out.push_str(&rec.checks[*c].to_string());
+        }
+        for d in &draw_names {
+            out.push(',');
+            out.push_str(&num(rec.draws.get(*d).copied().unwrap_or(f64::NAN)));
         }
         out.push('\n');
     }
@@ -192,17 +202,41 @@ pub fn write_outputs(dir: &Path, r: &SweepResult, th: &Thresholds) -> anyhow::Re
         .with_context(|| format!("{}: cannot create the output directory", dir.display()))?;
     write(&dir.join("replicas.csv"), &replicas_csv(r))?;
     write(&dir.join("summary.csv"), &summary_csv(r))?;
-    let doc = serde_json::json!({
+    let mut doc = serde_json::json!({
         "schema_version": SCHEMA_VERSION,
         "sampling": r.sampling,
         "rule": r.rule,
         "points": r.points
     });
+    if r.estimates_drawn() > 0 {
+        doc["uncertainty"] = uncertainty_json(r);
+    }
     write(
         &dir.join("summary.json"),
         &serde_json::to_string_pretty(&doc)?,
     )?;
     write_charts(dir, r, th)
+}
+
+/// `summary.json`'s `uncertainty`: every varied estimate with its range and reasoning, and
+/// the ranking at the size nearest its threshold (null below 10 replicas a size).
+fn uncertainty_json(r: &SweepResult) -> serde_json::Value {
+    let estimates: Vec<serde_json::Value> = Estimates::builtin()
+        .varied()
+        .map(|e| {
+            let (kind, lo, hi) = match e.spread {
+                Spread::Range(lo, hi) => ("range", lo, hi),
+                Spread::Scale(lo, hi) => ("scale", lo, hi),
+                Spread::Hold => ("hold", 1.0, 1.0),
+            };
+            serde_json::json!({"knob": e.path, kind: [lo, hi], "why": e.why})
+        })
+        .collect();
+    serde_json::json!({
+        "method": "latin-hypercube per look; scale: log-uniform factor, range: uniform value",
+        "estimates": estimates,
+        "sensitivity": models::run::sensitivity::of_sweep(r),
+    })
 }
 
 /// Writes `search.json` into `dir` (created if missing): every search's result.

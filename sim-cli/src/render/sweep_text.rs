@@ -5,8 +5,10 @@
 use std::fmt::Write as _;
 
 use models::run::search::SearchResult;
+use models::run::sensitivity;
 use models::run::sweep::{self, PointSummary, Sampling, SweepResult};
 use models::scenario::config::Thresholds;
+use models::scenario::uncertainty::Estimates;
 use sim_core::SimDuration;
 use sim_core::stats::binomial::{PassRule, Verdict};
 
@@ -353,11 +355,75 @@ pub fn render(r: &SweepResult, th: &Thresholds) -> Rendered {
             verdicts.push_str(&format!("With {label}: {v}"));
         }
     }
-    let text = parts.join("\n");
+    let estimates = estimates_note(r);
+    verdicts = format!("{}\n{estimates}", verdicts.trim_end());
+    let text = format!("{}\n{estimates}", parts.join("\n").trim_end());
     Rendered {
         text,
         verdict: verdicts.trim_end().to_string(),
     }
+}
+
+/// What the verdicts rest on besides the replicas: the estimated ([I]) knobs, held at
+/// their defaults, or drawn from their ranges with the ones that mattered most.
+fn estimates_note(r: &SweepResult) -> String {
+    let varied = Estimates::builtin().varied().count();
+    let n = r.estimates_drawn();
+    if n == 0 {
+        return format!(
+            "These verdicts hold the {varied} estimated ([I]) knobs at their defaults; \
+             --uncertainty draws each from its plausible range \
+             (models/presets/uncertainty.yaml), so that pass rates include them.\n"
+        );
+    }
+    let mut out = format!(
+        "Pass rates include the uncertainty of {n} estimated ([I]) knobs, each drawn per \
+         replica from its plausible range (Latin hypercube; models/presets/uncertainty.yaml)."
+    );
+    match &sensitivity::of_sweep(r) {
+        None => out.push_str(&format!(
+            " Which of them matter is ranked at a size with {n_min} replicas or more; give \
+             --replicas {n_min}.",
+            n_min = sensitivity::MIN_REPLICAS
+        )),
+        Some(s) => {
+            let strong: Vec<String> = s
+                .effects
+                .iter()
+                .filter(|e| e.rho.abs() > s.noise)
+                .take(5)
+                .map(|e| format!("{} (ρ {:+.2})", e.knob, e.rho))
+                .collect();
+            let label = sweep::knobs_label(&s.knobs);
+            let at = if label.is_empty() {
+                format!("{} clusters", s.clusters)
+            } else {
+                format!("{} clusters with {label}", s.clusters)
+            };
+            out.push_str(&format!(
+                " Nearest its threshold at {at} (worst checklist margin p50 {:.2} of its \
+                 threshold, {} replicas), ",
+                s.margin_p50, s.replicas
+            ));
+            if strong.is_empty() {
+                out.push_str(&format!(
+                    "no estimate's rank correlation with the margin stands out of noise \
+                     (|ρ| ≤ {:.2}).",
+                    s.noise
+                ));
+            } else {
+                out.push_str(&format!(
+                    "the margin moves most with {} (Spearman's ρ; positive: a larger value \
+                     moves towards failing; |ρ| above {:.2} stands out of noise across all \
+                     the estimates at 95 %).",
+                    strong.join(", "),
+                    s.noise
+                ));
+            }
+        }
+    }
+    out.push('\n');
+    out
 }
 
 /// The terminal text of `--until-slo-violation`: per search (one per value of the swept

@@ -17,4 +17,4 @@ mod summary;
 pub use counter::Counter;
 pub use gauge::TimeWeightedGauge;
 pub use histogram::LatencyHistogram;
-pub use summary::{Summary, quantile_sorted};
+pub use summary::{Summary, normal_quantile, quantile_sorted};

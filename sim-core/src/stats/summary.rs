@@ -81,6 +81,17 @@ impl Summary {
     }
 }
 
+/// The `p`-quantile of the standard normal distribution (NaN outside (0, 1)).
+pub fn normal_quantile(p: f64) -> f64 {
+    statrs::distribution::Normal::new(0.0, 1.0).map_or(f64::NAN, |d| {
+        if p > 0.0 && p < 1.0 {
+            d.inverse_cdf(p)
+        } else {
+            f64::NAN
+        }
+    })
+}
+
 /// Half-width of the t interval for the mean, or `None` below two samples.
 fn t_half_width(sd: f64, n: usize, confidence: f64) -> Option<f64> {
     if n < 2 {

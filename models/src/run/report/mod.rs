@@ -405,6 +405,15 @@ pub struct ChecklistItem {
     pub pass: bool,
 }
 
+impl ChecklistItem {
+    /// How near its threshold the item is, as value ÷ threshold (below 1 passes), for the
+    /// items that must stay below a positive threshold; `None` for the counts that must be
+    /// zero and for "All clusters ready" (a count that must reach the fleet).
+    pub fn margin(&self) -> Option<f64> {
+        (self.threshold > 0.0 && self.unit != "clusters").then(|| self.value / self.threshold)
+    }
+}
+
 /// The bottleneck.
 #[derive(Clone, Debug, Serialize)]
 pub struct Bottleneck {

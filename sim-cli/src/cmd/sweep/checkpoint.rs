@@ -46,6 +46,8 @@ struct Stored {
     bottleneck: String,
     bottleneck_at: String,
     bottleneck_share: String,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    draws: BTreeMap<String, String>,
 }
 
 impl Stored {
@@ -65,12 +67,22 @@ impl Stored {
             bottleneck: r.bottleneck.clone(),
             bottleneck_at: r.bottleneck_at.clone(),
             bottleneck_share: r.bottleneck_share.to_string(),
+            draws: r
+                .draws
+                .iter()
+                .map(|(k, v)| (k.clone(), v.to_string()))
+                .collect(),
         }
     }
 
     fn record(self) -> Option<ReplicaRecord> {
         let figures = self
             .figures
+            .into_iter()
+            .map(|(k, v)| v.parse::<f64>().ok().map(|v| (k, v)))
+            .collect::<Option<_>>()?;
+        let draws = self
+            .draws
             .into_iter()
             .map(|(k, v)| v.parse::<f64>().ok().map(|v| (k, v)))
             .collect::<Option<_>>()?;
@@ -85,6 +97,7 @@ impl Stored {
             bottleneck: self.bottleneck,
             bottleneck_at: self.bottleneck_at,
             bottleneck_share: self.bottleneck_share.parse().ok()?,
+            draws,
         })
     }
 }
@@ -262,6 +275,9 @@ mod tests {
             bottleneck: "etcd".into(),
             bottleneck_at: "disk, \"quoted\"\nline".into(),
             bottleneck_share: 1.0 / 3.0,
+            draws: [("etcd.key-bytes".to_string(), 0.1 + 0.2)]
+                .into_iter()
+                .collect(),
         }
     }
 

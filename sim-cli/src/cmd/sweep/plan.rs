@@ -2,6 +2,8 @@
 //! values, and per value the configurations every size needs, resolved before anything
 //! runs; and from the plan, the [`RunPlan`] of each (fleet size, knobs).
 
+use std::sync::Arc;
+
 use anyhow::bail;
 use models::run::RunPlan;
 use models::run::sweep::{self, KnobAxis, Knobs, Sampling};
@@ -9,6 +11,7 @@ use models::scenario::Scenario;
 use models::scenario::config::{ModelConfig, Thresholds};
 use models::scenario::operations::FleetSpec;
 use models::scenario::presets::{self, Override, Tier};
+use models::scenario::uncertainty::{Estimates, Uncertainty};
 use models::scenario::workload::Operation;
 
 use super::Args;
@@ -130,6 +133,8 @@ pub(super) struct Plan<'a> {
     batches: Option<(u32, f64, Option<models::scenario::workload::WaitFor>)>,
     /// The scenario's create makes classic clusters (`topology: false`).
     classic: bool,
+    /// With `--uncertainty`: the estimates every replica draws.
+    pub(super) uncertainty: Option<Arc<Uncertainty>>,
 }
 
 /// The management-cluster tier of fleet size `c`: `--tier`, else the guide's.
@@ -190,6 +195,20 @@ pub(super) fn plan(args: &Args) -> anyhow::Result<Plan<'_>> {
     for knobs in &variants {
         setups.push(resolve_setup(args, &fixed, knobs, &sizes, &machines)?);
     }
+    let uncertainty = match args.uncertainty {
+        true => {
+            let u = Uncertainty::new(Estimates::builtin(), args.seed, sampling.looks());
+            // Every configuration must hold at both ends of every range before anything runs.
+            for setup in &setups {
+                let configs = setup.scenario.iter().map(|s| &s.config);
+                for config in configs.chain(setup.configs.iter().map(|(_, c)| c)) {
+                    u.check(config)?;
+                }
+            }
+            Some(Arc::new(u))
+        }
+        false => None,
+    };
     let thresholds = match (&setups[0].scenario, setups[0].configs.first()) {
         (Some(s), _) => s.config.thresholds.clone(),
         (None, Some((_, c))) => c.thresholds.clone(),
@@ -206,6 +225,7 @@ pub(super) fn plan(args: &Args) -> anyhow::Result<Plan<'_>> {
         machines: machines_text,
         batches,
         classic: create.as_ref().is_some_and(|c| !c.topology),
+        uncertainty,
     })
 }
 
@@ -354,6 +374,7 @@ impl Plan<'_> {
         plan.faults = faults;
         plan.management_clusters = management_clusters;
         plan.after = after;
+        plan.uncertainty = self.uncertainty.clone();
         plan
     }
 }
