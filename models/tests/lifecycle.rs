@@ -78,7 +78,9 @@ fn one_cluster_makes_exactly_the_recipes_writes() {
         assert_eq!(w(key), *want, "{key}");
     }
     // Status patches depend on how reconciles interleave; each controller makes at least
-    // the Paused-condition patch and one per state it reports.
+    // the Paused-condition patch and one per state it reports. With every latency a
+    // constant, `one_cluster_makes_exactly_the_recipes_status_patches` (mechanisms.rs)
+    // pins them exactly.
     assert!(
         w("Cluster/status") >= 3,
         "topology condition, Paused, status"
