@@ -126,6 +126,17 @@ mod tests {
     }
 
     #[test]
+    fn more_successes_than_trials_bound_nothing_and_verdicts_read_as_serialized() {
+        // Found by cargo-mutants: the k ≥ n guard was never exercised with k > n.
+        assert_eq!(upper_bound(4, 3, 0.95), 1.0);
+        assert_eq!(upper_bound(0, 0, 0.95), 1.0);
+        for v in [Verdict::Passes, Verdict::Fails, Verdict::Undecided] {
+            let json = serde_json::to_string(&v).unwrap();
+            assert_eq!(json, format!("\"{}\"", v.as_str()));
+        }
+    }
+
+    #[test]
     fn all_passes_bound_is_the_closed_form() {
         // n of n: P(all pass | p = L) = L^n = 1 − c.
         assert!((lower_bound(3, 3, 0.95) - 0.05f64.powf(1.0 / 3.0)).abs() < 1e-12);
