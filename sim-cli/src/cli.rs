@@ -39,6 +39,9 @@ pub enum Command {
     /// Monte Carlo across fleet sizes: R replicas per size, the probability that the
     /// checklist passes, the breaking point and its bottleneck; CSV and JSON outputs.
     Sweep(cmd::sweep::Args),
+    /// Two designs on the same fleets with common random numbers: the paired difference
+    /// B − A of every headline figure, with its confidence interval.
+    Compare(cmd::compare::Args),
     /// Check a scenario file or print a built-in preset as one.
     #[command(after_help = "Examples:\n  \
         capsim scenario check my.yaml\n  \

@@ -34,6 +34,7 @@ fn main() -> ExitCode {
         Command::Import(args) => cmd::import::run(&args),
         Command::Run(args) => cmd::run::run(&args),
         Command::Sweep(args) => cmd::sweep::run(&args),
+        Command::Compare(args) => cmd::compare::run(&args),
         Command::Scenario(args) => cmd::scenario::run(&args),
         Command::Tiers(args) => cmd::tiers::run(&args),
         Command::Validate(args) => cmd::validate::run(&args),

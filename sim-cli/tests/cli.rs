@@ -3,6 +3,8 @@
 use assert_cmd::Command;
 use predicates::prelude::*;
 
+#[path = "cli/compare.rs"]
+mod compare;
 #[path = "cli/exit_status.rs"]
 mod exit_status;
 #[path = "cli/guards.rs"]

@@ -1,5 +1,6 @@
 //! One module per command: its `Args` and its `run`.
 
+pub mod compare;
 pub mod import;
 pub mod run;
 pub mod scenario;

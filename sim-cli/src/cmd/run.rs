@@ -146,6 +146,49 @@ impl From<TierArg> for Tier {
     }
 }
 
+/// What another command that runs one fleet (`capsim compare`) asks of a run.
+pub struct Fleet {
+    /// Workload clusters.
+    pub clusters: u32,
+    /// Machines per cluster (the scenario's, else 25).
+    pub machines_per_cluster: Option<u32>,
+    /// Control-plane machines per cluster (the scenario's, else 3).
+    pub control_plane_replicas: Option<u32>,
+    /// The tier, if not the guide's for the size (not with a scenario).
+    pub tier: Option<TierArg>,
+    /// A scenario file.
+    pub scenario: Option<PathBuf>,
+    /// `--set` overrides.
+    pub sets: Vec<Override>,
+    /// Master seed.
+    pub seed: u64,
+    /// Simulated-time limit.
+    pub max_time: SimDuration,
+}
+
+impl Args {
+    /// The arguments of a plain run of `fleet`: table output, no timeline, no limits.
+    pub fn of_fleet(fleet: Fleet) -> Args {
+        Args {
+            clusters: Some(fleet.clusters),
+            machines_per_cluster: fleet.machines_per_cluster,
+            control_plane_replicas: fleet.control_plane_replicas,
+            tier: fleet.tier,
+            management_clusters: None,
+            scenario: fleet.scenario,
+            sets: fleet.sets,
+            seed: fleet.seed,
+            max_time: fleet.max_time,
+            steady: None,
+            format: Format::Table,
+            fail_on_checklist: false,
+            timeline: None,
+            timeout: None,
+            memory_limit: None,
+        }
+    }
+}
+
 /// Validates the arguments into a plan.
 pub fn plan(args: &Args) -> anyhow::Result<RunPlan> {
     if let Some(o) = args.sets.iter().find(|o| o.values().len() > 1) {

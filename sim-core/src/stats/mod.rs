@@ -7,9 +7,11 @@
 //! - [`Summary`]: one figure across replicas: mean, spread, quantiles and a confidence
 //!   interval from Student's t distribution.
 //! - [`binomial`]: what k passes in n replicas show about a pass rate (Clopper–Pearson).
+//! - [`difference`]: B − A between two designs, paired (common random numbers) or Welch.
 
 pub mod binomial;
 mod counter;
+pub mod difference;
 mod gauge;
 mod histogram;
 mod summary;

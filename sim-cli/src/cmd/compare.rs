@@ -1,0 +1,372 @@
+//! `capsim compare`: two designs on the same fleets, replica r of each on the same random
+//! streams (common random numbers), and the paired difference B − A of every headline
+//! figure with its confidence interval.
+
+use std::path::PathBuf;
+
+use anyhow::{Context, bail};
+use models::run::figures::figures_of;
+use models::run::{RunPlan, run as run_fleet};
+use models::scenario::presets::Override;
+use rayon::prelude::*;
+use sim_core::SimDuration;
+use sim_core::monte_carlo::in_pool;
+use sim_core::stats::difference::{self, Difference};
+
+use crate::Outcome;
+use crate::cmd::run::{self, Fleet, Format, TierArg};
+use crate::render::sweep_text::secs;
+use crate::render::table::{Align, Table};
+
+/// Arguments of `capsim compare`.
+#[derive(Debug, clap::Args)]
+#[command(after_help = "Examples:\n  \
+    capsim compare --clusters 200 --set prism-central.max-concurrent-tasks=48,96\n  \
+    capsim compare today.yaml proposed.yaml --clusters 500,1000 --replicas 20\n  \
+    capsim compare --clusters 300 --set capx-controller-manager.nutanixmachine-concurrency=10,50 --format json\n\n\
+A and B are two scenario files, or the built-in tier with one knob given two values \
+(--set KEY=A,B; other --set values apply to both). Each fleet size runs --replicas \
+replicas of each design; replica r of A and of B draw from the same random streams, so \
+a VM that draws a slow create in A draws it in B, and the difference B − A varies less \
+than either design does. Each headline figure gets the mean of A and of B, the mean \
+paired difference and its Student-t interval at --confidence; 'significant' means the \
+interval excludes zero. --independent runs B on other streams (seed + 1) and uses \
+Welch's interval instead, to show what common random numbers buy. The estimates ([I] \
+knobs) are held at their defaults in both designs.\n\n\
+Exit status: 0 when both designs ran, 2 on bad input or a failed run.")]
+pub struct Args {
+    /// Scenario files A and B; none with a --set KEY=A,B.
+    #[arg(value_name = "SCENARIO.yaml", num_args = 0..=2)]
+    files: Vec<PathBuf>,
+    /// Fleet sizes: one, or a list like 200,500 [clusters].
+    #[arg(long)]
+    clusters: String,
+    /// Machines per cluster, control plane included [default: the scenario's, else 25].
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=1000))]
+    machines_per_cluster: Option<u32>,
+    /// Control-plane machines per cluster: 1, 3 or 5 [default: the scenario's, else 3].
+    #[arg(long, value_parser = crate::cmd::parse_cp_replicas)]
+    control_plane_replicas: Option<u32>,
+    /// The management cluster's tier [default: the guide's for the size]; not with files.
+    #[arg(long, value_enum)]
+    tier: Option<TierArg>,
+    /// KEY=VALUE overrides for both designs; one KEY=A,B gives the two designs.
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    sets: Vec<Override>,
+    /// Replicas of each design per size (2 to 1000).
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(2..=1000))]
+    replicas: u64,
+    /// Master seed.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Confidence of the intervals, strictly between 0 and 1.
+    #[arg(long, default_value_t = 0.95)]
+    confidence: f64,
+    /// Run B on independent streams (seed + 1) and use Welch's interval.
+    #[arg(long)]
+    independent: bool,
+    /// Worker threads (1 to 1024); default: one per core. Results do not depend on it.
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..=1024))]
+    threads: Option<u64>,
+    /// Simulated-time limit of each run.
+    #[arg(long, default_value = "24h", value_parser = crate::cmd::parse_sim_duration)]
+    max_time: SimDuration,
+    /// Output: a table, or one JSON document (docs/outputs.md).
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    format: Format,
+}
+
+/// The figures compared, with their labels and units.
+const HEADLINE: &[(&str, &str, Unit)] = &[
+    ("fleet_time_to_ready_s", "fleet time to ready", Unit::Secs),
+    ("cluster_ready_p95_s", "cluster ready p95", Unit::Secs),
+    ("pc_vm_create_p95_s", "VM create p95", Unit::Secs),
+    ("api_mutating_p99_s", "API mutating p99", Unit::Secs),
+    (
+        "reconcile_p99_checklist_s",
+        "reconcile p99 (checklist)",
+        Unit::Secs,
+    ),
+    (
+        "workqueue_depth_above_threshold_longest_s",
+        "queue above 100, longest",
+        Unit::Secs,
+    ),
+    (
+        "controller_cpu_fraction_max",
+        "controller CPU of limit",
+        Unit::Fraction,
+    ),
+    (
+        "controller_memory_fraction_max",
+        "controller memory of limit",
+        Unit::Fraction,
+    ),
+    ("etcd_db_peak_bytes", "etcd database peak", Unit::Bytes),
+    ("etcd_fsync_p99_s", "WAL fsync p99", Unit::Secs),
+    (
+        "checklist_worst_margin",
+        "worst checklist margin",
+        Unit::Fraction,
+    ),
+];
+
+#[derive(Clone, Copy, Debug)]
+enum Unit {
+    Secs,
+    Fraction,
+    Bytes,
+}
+
+impl Unit {
+    fn show(self, v: f64) -> String {
+        if v.is_nan() {
+            return "-".into();
+        }
+        let sign = if v < 0.0 { "−" } else { "" };
+        let a = v.abs();
+        let text = match self {
+            Unit::Secs if a < 1.0 => format!("{:.1}ms", a * 1000.0),
+            Unit::Secs => secs(a),
+            Unit::Fraction => format!("{:.1} %", a * 100.0),
+            Unit::Bytes => format!("{:.1} MiB", a / 1_048_576.0),
+        };
+        // A difference that shows as zero has no sign.
+        if text.chars().all(|c| !c.is_ascii_digit() || c == '0') {
+            return text;
+        }
+        format!("{sign}{text}")
+    }
+}
+
+/// One design: its label and how to build a size's run.
+struct Design {
+    label: String,
+    scenario: Option<PathBuf>,
+    sets: Vec<Override>,
+}
+
+/// The two designs from the arguments.
+fn designs(args: &Args) -> anyhow::Result<[Design; 2]> {
+    let swept: Vec<&Override> = args.sets.iter().filter(|o| o.values().len() > 1).collect();
+    let fixed: Vec<Override> = args
+        .sets
+        .iter()
+        .filter(|o| o.values().len() == 1)
+        .cloned()
+        .collect();
+    match (args.files.as_slice(), swept.as_slice()) {
+        ([a, b], []) => {
+            if args.tier.is_some() {
+                bail!("--tier: the scenario files give the management cluster; leave it out");
+            }
+            let design = |p: &PathBuf| Design {
+                label: p.display().to_string(),
+                scenario: Some(p.clone()),
+                sets: fixed.clone(),
+            };
+            Ok([design(a), design(b)])
+        }
+        ([], [o]) if o.values().len() == 2 => {
+            let v = o.values();
+            let design = |value: &str| {
+                let mut sets = fixed.clone();
+                sets.push(Override {
+                    key: o.key.clone(),
+                    value: value.to_string(),
+                });
+                Design {
+                    label: format!("{}={value}", o.key),
+                    scenario: None,
+                    sets,
+                }
+            };
+            Ok([design(&v[0]), design(&v[1])])
+        }
+        ([], [o]) => bail!(
+            "--set {}={}: compare takes two values (A,B), not {}",
+            o.key,
+            o.value,
+            o.values().len()
+        ),
+        ([_, _], _) => {
+            bail!("with two scenario files, --set takes one value per key (it applies to both)")
+        }
+        ([_], _) => bail!("give two scenario files (A and B), or none with --set KEY=A,B"),
+        _ => bail!(
+            "give the two designs: two scenario files, or one --set KEY=A,B \
+             (e.g. capsim compare --clusters 200 --set prism-central.max-concurrent-tasks=48,96)"
+        ),
+    }
+}
+
+/// Both designs at one size.
+#[derive(serde::Serialize)]
+struct SizeResult {
+    clusters: u32,
+    /// Replicas of A (and of B) whose checklist passed [count].
+    checklist_passes: [u64; 2],
+    /// Per headline figure, B − A.
+    figures: Vec<(String, Option<Difference>)>,
+}
+
+/// Runs the comparison and prints it.
+pub fn run(args: &Args) -> anyhow::Result<Outcome> {
+    if !(args.confidence > 0.0 && args.confidence < 1.0) {
+        bail!(
+            "--confidence {}: must lie strictly between 0 and 1, e.g. 0.95",
+            args.confidence
+        );
+    }
+    let sizes = models::run::sweep::parse_axis(&args.clusters, None, None)
+        .map_err(|e| anyhow::anyhow!("--clusters {}: {e}", args.clusters))?
+        .0;
+    let designs = designs(args)?;
+    // Every (design, size) plan, validated before anything runs.
+    let mut plans: Vec<(usize, u32, RunPlan)> = Vec::new();
+    for (d, design) in designs.iter().enumerate() {
+        for &c in &sizes {
+            let seed = if args.independent && d == 1 {
+                args.seed.wrapping_add(1)
+            } else {
+                args.seed
+            };
+            let plan = run::plan(&run::Args::of_fleet(Fleet {
+                clusters: c,
+                machines_per_cluster: args.machines_per_cluster,
+                control_plane_replicas: args.control_plane_replicas,
+                tier: args.tier,
+                scenario: design.scenario.clone(),
+                sets: design.sets.clone(),
+                seed,
+                max_time: args.max_time,
+            }))
+            .with_context(|| format!("design {}", ["A", "B"][d]))?;
+            plans.push((d, c, plan));
+        }
+    }
+    let jobs: Vec<(usize, u64)> = (0..plans.len())
+        .flat_map(|p| (0..args.replicas).map(move |r| (p, r)))
+        .collect();
+    let threads = args.threads.map(|t| t as usize);
+    let outcomes = in_pool(threads, || {
+        jobs.par_iter()
+            .map(|&(p, r)| {
+                let mut plan = plans[p].2.clone();
+                plan.replica = r;
+                let out = run_fleet(&plan)?;
+                let watched = &plan.config.thresholds.workqueue_depth_controllers;
+                let pass = out.report.checklist.iter().all(|c| c.pass);
+                Ok((figures_of(&out.report, watched), pass))
+            })
+            .collect::<Vec<Result<_, sim_core::SimError>>>()
+    })?;
+    let mut runs = Vec::with_capacity(outcomes.len());
+    for o in outcomes {
+        runs.push(o.context("a run stopped")?);
+    }
+    let per = args.replicas as usize;
+    let results: Vec<SizeResult> = sizes
+        .iter()
+        .enumerate()
+        .map(|(i, &c)| {
+            let of = |d: usize| &runs[(d * sizes.len() + i) * per..][..per];
+            let (a, b) = (of(0), of(1));
+            let passes = |x: &[(_, bool)]| x.iter().filter(|r| r.1).count() as u64;
+            let figures = HEADLINE
+                .iter()
+                .map(|(name, _, _)| {
+                    let values = |x: &[(std::collections::BTreeMap<String, f64>, bool)]| {
+                        x.iter()
+                            .map(|r| r.0.get(*name).copied().unwrap_or(f64::NAN))
+                            .collect::<Vec<f64>>()
+                    };
+                    let (va, vb) = (values(a), values(b));
+                    let diff = if args.independent {
+                        difference::welch(&va, &vb, args.confidence)
+                    } else {
+                        difference::paired(&va, &vb, args.confidence)
+                    };
+                    (name.to_string(), diff)
+                })
+                .collect();
+            SizeResult {
+                clusters: c,
+                checklist_passes: [passes(a), passes(b)],
+                figures,
+            }
+        })
+        .collect();
+    match args.format {
+        Format::Json => {
+            let doc = serde_json::json!({
+                "schema_version": 1,
+                "a": designs[0].label,
+                "b": designs[1].label,
+                "replicas": args.replicas,
+                "seed": args.seed,
+                "common_random_numbers": !args.independent,
+                "confidence": args.confidence,
+                "sizes": results,
+            });
+            println!("{}", serde_json::to_string_pretty(&doc)?);
+        }
+        Format::Table => print!("{}", text(args, &designs, &results)),
+    }
+    Ok(Outcome::Success)
+}
+
+fn text(args: &Args, designs: &[Design; 2], results: &[SizeResult]) -> String {
+    let streams = if args.independent {
+        "independent streams (B on seed + 1), Welch's interval"
+    } else {
+        "common random numbers, paired interval"
+    };
+    let mut out = format!(
+        "A = {}\nB = {}\n{} replicas of each per size; {streams} at {} % confidence.\n",
+        designs[0].label,
+        designs[1].label,
+        args.replicas,
+        args.confidence * 100.0
+    );
+    for r in results {
+        out.push_str(&format!(
+            "\nAt {} clusters (checklist passed in {}/{} replicas of A, {}/{} of B):\n\n",
+            r.clusters, r.checklist_passes[0], args.replicas, r.checklist_passes[1], args.replicas
+        ));
+        let mut t = Table::new(&[
+            ("figure", Align::Left),
+            ("A mean", Align::Right),
+            ("B mean", Align::Right),
+            ("B − A", Align::Right),
+            ("interval", Align::Right),
+            ("", Align::Left),
+        ]);
+        for ((_, label, unit), (_, d)) in HEADLINE.iter().zip(&r.figures) {
+            match d {
+                Some(d) => t.row(vec![
+                    label.to_string(),
+                    unit.show(d.mean_a),
+                    unit.show(d.mean_b),
+                    unit.show(d.mean),
+                    format!("{} .. {}", unit.show(d.ci_low), unit.show(d.ci_high)),
+                    if d.significant() {
+                        "significant".into()
+                    } else {
+                        "-".into()
+                    },
+                ]),
+                None => t.row(vec![
+                    label.to_string(),
+                    "-".into(),
+                    "-".into(),
+                    "-".into(),
+                    "(not in every replica)".into(),
+                    String::new(),
+                ]),
+            }
+        }
+        out.push_str(&t.render());
+    }
+    out
+}
