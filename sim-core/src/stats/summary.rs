@@ -156,5 +156,22 @@ mod tests {
         let one = Summary::of(&[7.0], 0.95).unwrap();
         assert_eq!((one.mean, one.sd, one.ci_low), (7.0, 0.0, None));
         assert!(!one.ci_contains(7.0));
+        // Found by cargo-mutants: the edges of the rules were not exercised.
+        assert!(Summary::of(&[1.0, 2.0], 0.0).is_none());
+        // Two values have an interval: t(0.975, 1) = 12.706, s = √0.5, n = 2.
+        let two = Summary::of(&[1.0, 2.0], 0.95).unwrap();
+        assert!(
+            (two.ci_high.unwrap() - (1.5 + 12.7062 * 0.5f64.sqrt() / 2f64.sqrt())).abs() < 1e-3
+        );
+        assert_eq!(quantile_sorted(&[1.0, 2.0, 3.0], 1.0), 3.0);
+        assert_eq!(quantile_sorted(&[1.0, 2.0, 3.0], 0.0), 1.0);
+    }
+
+    #[test]
+    fn normal_quantiles_match_tables() {
+        assert!((normal_quantile(0.975) - 1.959_964).abs() < 1e-6);
+        assert!((normal_quantile(0.05) + 1.644_854).abs() < 1e-6);
+        assert_eq!(normal_quantile(0.5), 0.0);
+        assert!(normal_quantile(0.0).is_nan() && normal_quantile(1.0).is_nan());
     }
 }
