@@ -42,6 +42,10 @@ pub enum Command {
     /// Two designs on the same fleets with common random numbers: the paired difference
     /// B − A of every headline figure, with its confidence interval.
     Compare(cmd::compare::Args),
+    /// Each knob an operator can change one step down and up from a configuration, on
+    /// common random numbers: the change in fleet time and checklist margin, sorted, with a
+    /// tornado chart.
+    Sensitivity(cmd::sensitivity::Args),
     /// Check a scenario file or print a built-in preset as one.
     #[command(after_help = "Examples:\n  \
         capsim scenario check my.yaml\n  \

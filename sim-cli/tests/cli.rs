@@ -15,6 +15,8 @@ mod input_limits;
 mod readme;
 #[path = "cli/round_trip.rs"]
 mod round_trip;
+#[path = "cli/sensitivity.rs"]
+mod sensitivity;
 #[path = "cli/sweep_trust.rs"]
 mod sweep_trust;
 #[path = "cli/uncertainty.rs"]

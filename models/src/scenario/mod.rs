@@ -28,6 +28,7 @@ mod node_pools;
 pub mod operations;
 pub mod placement;
 pub mod presets;
+pub mod steps;
 mod thresholds;
 pub mod uncertainty;
 mod validate;

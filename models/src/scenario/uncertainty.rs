@@ -261,7 +261,7 @@ fn number_like(like: &Value, value: f64) -> Value {
 
 /// Multiplies every number in `v` by `factor`: numbers, sizes (`4Ki`) and durations
 /// (`30s`); `unlimited` stays unlimited. Err: a text that is none of these.
-fn scale(v: &mut Value, factor: f64) -> Result<(), String> {
+pub(crate) fn scale(v: &mut Value, factor: f64) -> Result<(), String> {
     match v {
         Value::Number(_) => {
             let x = v.as_f64().unwrap_or(0.0) * factor;

@@ -2,6 +2,7 @@
 //! streams (common random numbers), and the paired difference B − A of every headline
 //! figure with its confidence interval.
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use anyhow::{Context, bail};
@@ -140,10 +141,95 @@ impl Unit {
 }
 
 /// One design: its label and how to build a size's run.
-struct Design {
-    label: String,
-    scenario: Option<PathBuf>,
-    sets: Vec<Override>,
+pub(crate) struct Design {
+    /// How the outputs name it.
+    pub(crate) label: String,
+    /// Its scenario file, if any.
+    pub(crate) scenario: Option<PathBuf>,
+    /// Its `--set` overrides.
+    pub(crate) sets: Vec<Override>,
+}
+
+/// What every design's runs share besides the design.
+pub(crate) struct Common {
+    /// Machines per cluster (the scenario's, else 25).
+    pub(crate) machines_per_cluster: Option<u32>,
+    /// Control-plane machines per cluster.
+    pub(crate) control_plane_replicas: Option<u32>,
+    /// The tier, when not the guide's for the size.
+    pub(crate) tier: Option<TierArg>,
+    /// Simulated-time limit of each run.
+    pub(crate) max_time: SimDuration,
+}
+
+/// One replica's headline figures, and whether its whole checklist passed.
+pub(crate) type Record = (BTreeMap<String, f64>, bool);
+
+/// A figure over a design's replicas (NaN where a replica lacks it).
+pub(crate) fn values(records: &[Record], name: &str) -> Vec<f64> {
+    records
+        .iter()
+        .map(|r| r.0.get(name).copied().unwrap_or(f64::NAN))
+        .collect()
+}
+
+/// The runs of `design` at each of `sizes` under `seed`, validated.
+pub(crate) fn plans_of(
+    design: &Design,
+    common: &Common,
+    sizes: &[u32],
+    seed: u64,
+) -> anyhow::Result<Vec<RunPlan>> {
+    sizes
+        .iter()
+        .map(|&c| {
+            run::plan(&run::Args::of_fleet(Fleet {
+                clusters: c,
+                machines_per_cluster: common.machines_per_cluster,
+                control_plane_replicas: common.control_plane_replicas,
+                tier: common.tier,
+                scenario: design.scenario.clone(),
+                sets: design.sets.clone(),
+                seed,
+                max_time: common.max_time,
+            }))
+        })
+        .collect()
+}
+
+/// Runs `replicas` replicas of every plan, in parallel on `threads`; replica r of every
+/// plan is replica r of its seed's streams. Indexed [design][size][replica].
+pub(crate) fn run_plans(
+    plans: &[Vec<RunPlan>],
+    replicas: u64,
+    threads: Option<u64>,
+) -> anyhow::Result<Vec<Vec<Vec<Record>>>> {
+    let jobs: Vec<(usize, usize, u64)> = plans
+        .iter()
+        .enumerate()
+        .flat_map(|(d, sizes)| (0..sizes.len()).map(move |s| (d, s)))
+        .flat_map(|(d, s)| (0..replicas).map(move |r| (d, s, r)))
+        .collect();
+    let outcomes = in_pool(threads.map(|t| t as usize), || {
+        jobs.par_iter()
+            .map(|&(d, s, r)| {
+                let mut plan = plans[d][s].clone();
+                plan.replica = r;
+                let out = run_fleet(&plan)?;
+                let watched = &plan.config.thresholds.workqueue_depth_controllers;
+                let pass = out.report.checklist.iter().all(|c| c.pass);
+                Ok((figures_of(&out.report, watched), pass))
+            })
+            .collect::<Vec<Result<Record, sim_core::SimError>>>()
+    })?;
+    let mut out: Vec<Vec<Vec<Record>>> = plans
+        .iter()
+        .map(|sizes| vec![Vec::new(); sizes.len()])
+        .collect();
+    for (&(d, s, _), o) in jobs.iter().zip(outcomes) {
+        out[d][s].push(o.context("a run stopped")?);
+    }
+    Ok(out)
 }
 
 /// The two designs from the arguments.
@@ -222,66 +308,35 @@ pub fn run(args: &Args) -> anyhow::Result<Outcome> {
         .map_err(|e| anyhow::anyhow!("--clusters {}: {e}", args.clusters))?
         .0;
     let designs = designs(args)?;
-    // Every (design, size) plan, validated before anything runs.
-    let mut plans: Vec<(usize, u32, RunPlan)> = Vec::new();
+    let common = Common {
+        machines_per_cluster: args.machines_per_cluster,
+        control_plane_replicas: args.control_plane_replicas,
+        tier: args.tier,
+        max_time: args.max_time,
+    };
+    let mut plans = Vec::new();
     for (d, design) in designs.iter().enumerate() {
-        for &c in &sizes {
-            let seed = if args.independent && d == 1 {
-                args.seed.wrapping_add(1)
-            } else {
-                args.seed
-            };
-            let plan = run::plan(&run::Args::of_fleet(Fleet {
-                clusters: c,
-                machines_per_cluster: args.machines_per_cluster,
-                control_plane_replicas: args.control_plane_replicas,
-                tier: args.tier,
-                scenario: design.scenario.clone(),
-                sets: design.sets.clone(),
-                seed,
-                max_time: args.max_time,
-            }))
-            .with_context(|| format!("design {}", ["A", "B"][d]))?;
-            plans.push((d, c, plan));
-        }
+        let seed = if args.independent && d == 1 {
+            args.seed.wrapping_add(1)
+        } else {
+            args.seed
+        };
+        plans.push(
+            plans_of(design, &common, &sizes, seed)
+                .with_context(|| format!("design {}", ["A", "B"][d]))?,
+        );
     }
-    let jobs: Vec<(usize, u64)> = (0..plans.len())
-        .flat_map(|p| (0..args.replicas).map(move |r| (p, r)))
-        .collect();
-    let threads = args.threads.map(|t| t as usize);
-    let outcomes = in_pool(threads, || {
-        jobs.par_iter()
-            .map(|&(p, r)| {
-                let mut plan = plans[p].2.clone();
-                plan.replica = r;
-                let out = run_fleet(&plan)?;
-                let watched = &plan.config.thresholds.workqueue_depth_controllers;
-                let pass = out.report.checklist.iter().all(|c| c.pass);
-                Ok((figures_of(&out.report, watched), pass))
-            })
-            .collect::<Vec<Result<_, sim_core::SimError>>>()
-    })?;
-    let mut runs = Vec::with_capacity(outcomes.len());
-    for o in outcomes {
-        runs.push(o.context("a run stopped")?);
-    }
-    let per = args.replicas as usize;
+    let runs = run_plans(&plans, args.replicas, args.threads)?;
     let results: Vec<SizeResult> = sizes
         .iter()
         .enumerate()
         .map(|(i, &c)| {
-            let of = |d: usize| &runs[(d * sizes.len() + i) * per..][..per];
-            let (a, b) = (of(0), of(1));
-            let passes = |x: &[(_, bool)]| x.iter().filter(|r| r.1).count() as u64;
+            let (a, b) = (&runs[0][i], &runs[1][i]);
+            let passes = |x: &[Record]| x.iter().filter(|r| r.1).count() as u64;
             let figures = HEADLINE
                 .iter()
                 .map(|(name, _, _)| {
-                    let values = |x: &[(std::collections::BTreeMap<String, f64>, bool)]| {
-                        x.iter()
-                            .map(|r| r.0.get(*name).copied().unwrap_or(f64::NAN))
-                            .collect::<Vec<f64>>()
-                    };
-                    let (va, vb) = (values(a), values(b));
+                    let (va, vb) = (values(a, name), values(b, name));
                     let diff = if args.independent {
                         difference::welch(&va, &vb, args.confidence)
                     } else {

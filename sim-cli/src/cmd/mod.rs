@@ -4,6 +4,7 @@ pub mod compare;
 pub mod import;
 pub mod run;
 pub mod scenario;
+pub mod sensitivity;
 pub mod sweep;
 pub mod tiers;
 pub mod validate;

@@ -75,7 +75,7 @@ pub struct ChartSpec<'a> {
 }
 
 /// Line colours, one per series (Okabe–Ito, readable by colour-blind viewers).
-const PALETTE: [RGBColor; 7] = [
+pub(crate) const PALETTE: [RGBColor; 7] = [
     RGBColor(0, 114, 178),
     RGBColor(230, 159, 0),
     RGBColor(0, 158, 115),
@@ -506,7 +506,7 @@ where
 
 /// Writes `<dir>/<name>.png` and `<dir>/<name>.svg` (each through a temporary file) with
 /// `draw` on each backend.
-fn write_both(
+pub(crate) fn write_both(
     dir: &Path,
     name: &str,
     png_draw: impl FnOnce(DrawingArea<BitMapBackend, plotters::coord::Shift>) -> anyhow::Result<()>,

@@ -8,7 +8,8 @@
 //! - [`sweep_charts`]: which charts a sweep draws, from which figures;
 //! - [`chart`]: drawing the charts (PNG and SVG);
 //! - [`export`]: a sweep's CSV and JSON files;
-//! - [`report`]: a sweep's `report.md` and `report.html`.
+//! - [`report`]: a sweep's `report.md` and `report.html`;
+//! - [`tornado`]: `capsim sensitivity`'s tornado chart.
 
 pub mod chart;
 pub mod export;
@@ -17,6 +18,7 @@ pub mod run_report;
 pub mod sweep_charts;
 pub mod sweep_text;
 pub mod table;
+pub mod tornado;
 
 use models::run::sweep::PointSummary;
 
