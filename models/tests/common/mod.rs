@@ -89,7 +89,7 @@ pub fn assert_world_holds_the_objects(world: &World, plan: &RunPlan, n: u64, m: 
         (ObjKind::Secret, 5 * n),
         // The init lock is deleted by the first joining node.
         (ObjKind::ConfigMap, 0),
-        (ObjKind::Lease, 4),
+        (ObjKind::Lease, leases(world)),
         (ObjKind::Event, world.metrics.events_alive),
     ];
     let overhead = cfg.etcd.revision_overhead.0;
@@ -107,12 +107,18 @@ pub fn assert_world_holds_the_objects(world: &World, plan: &RunPlan, n: u64, m: 
     );
 }
 
-/// etcd's live bytes are exactly the four managers' Leases and the Events not yet expired.
+/// The leader-election Leases: one per manager instance (a sharded manager's shards each
+/// hold their own).
+pub fn leases(world: &World) -> u64 {
+    world.manager_figures().len() as u64
+}
+
+/// etcd's live bytes are exactly the managers' Leases and the Events not yet expired.
 pub fn assert_only_leases_and_events(world: &World, plan: &RunPlan) {
     let cfg = &plan.config;
     let overhead = cfg.etcd.revision_overhead.0;
     let sizes = &cfg.costs.object_size;
-    let want = 4 * (sizes.of(ObjKind::Lease) + overhead)
+    let want = leases(world) * (sizes.of(ObjKind::Lease) + overhead)
         + world.metrics.events_alive * (sizes.of(ObjKind::Event) + overhead);
     assert_eq!(
         world.store.live_bytes(),
