@@ -769,6 +769,38 @@ fn deletes_repeated_after_failed_writes_are_404s() {
     }
 }
 
+/// A DELETE of an object already being deleted keeps its deletionTimestamp: the API
+/// server's update changes nothing, and nothing is written to etcd (apiserver
+/// `markAsDeleting`, then a no-op `GuaranteedUpdate`). Here an upgrade's writes fail: a
+/// Machine's first deletion pass DELETEs its NutanixMachine but its drain-start patch
+/// fails, and the next pass DELETEs the NutanixMachine again. Still one DELETE written
+/// per object (issue 19: with seeds 56, 74 and 110 the model wrote some twice).
+#[test]
+fn a_delete_of_an_object_already_being_deleted_writes_nothing() {
+    use models::scenario::faults::Fault;
+    let mut plan = make_plan(Tier::Small, 15, 3, 1, &FAILING_WRITES);
+    plan.seed = 74;
+    plan.after = vec![
+        AfterOp::WaitUntil(SimDuration::from_hours(2)),
+        AfterOp::Upgrade {
+            wave: 0,
+            max_surge: 1,
+            max_unavailable: 0,
+        },
+    ];
+    plan.faults = vec![Fault::EtcdDiskLatencySpike {
+        at: SimDuration::from_secs(7190),
+        duration: SimDuration::from_mins(20),
+        factor: 200.0,
+    }];
+    let r = report(&plan);
+    assert!(r.apiserver.requests_failed > 0, "writes did fail");
+    for kind in ["Machine", "KubeadmConfig", "NutanixMachine"] {
+        let key = format!("{kind}/delete");
+        assert_eq!(common::writes(&r, &key), 15 * 3, "{key}: once per object");
+    }
+}
+
 /// A scale below zero stops at zero workers, and the next scale counts from there.
 #[test]
 fn a_scale_counts_from_the_last_target_not_below_zero() {
