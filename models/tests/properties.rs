@@ -371,6 +371,62 @@ fn an_upgrade_through_node_failures_replaces_each_machine_once_whatever_the_seed
     });
 }
 
+/// Nodes failing on a ready fleet for 6 hours, a MachineHealthCheck remediating them:
+/// only Machines whose node failed are remediated, each once, with one Machine DELETE
+/// each; no healthy Machine is deleted; each deleted Machine is replaced once, so every
+/// cluster keeps its Machines (but for a replacement not yet created in the run's last
+/// minute).
+#[test]
+fn failed_nodes_are_remediated_once_each_whatever_the_seed() {
+    for_every_seed(|seed| {
+        let (n, m, cp) = shape(seed);
+        let mut plan = seeded(seed, (n, m, cp), &[]);
+        plan.faults = vec![
+            Fault::MachineHealthCheck {
+                node_startup_timeout: SimDuration::from_hours(1),
+                unhealthy_timeout: SimDuration::from_mins(5),
+            },
+            Fault::NodeFailures {
+                at: SimDuration::ZERO,
+                every: SimDuration::from_mins(10),
+            },
+        ];
+        plan.after = vec![AfterOp::Steady(SimDuration::from_hours(6))];
+        let (world, r) = simulate_and_report(&plan);
+        assert!(world.metrics.node_failures > 0, "nodes failed");
+        let created: Vec<&MachineState> = world
+            .machines
+            .iter()
+            .filter(|x| x.created_at.is_some())
+            .collect();
+        for x in &created {
+            assert!(!x.hc_failed || x.node_failed_at.is_some(), "{x:?}");
+            assert!(
+                x.deleting_at.is_none() || x.hc_failed,
+                "healthy, deleted: {x:?}"
+            );
+        }
+        let count = |f: &dyn Fn(&MachineState) -> bool| created.iter().filter(|x| f(x)).count();
+        let remediated = count(&|x| x.hc_failed) as u64;
+        assert_eq!(world.metrics.remediations, remediated, "each once");
+        let deleted = count(&|x| x.deleting_at.is_some()) as u64;
+        assert_eq!(writes(&r, "Machine/delete"), deleted, "one DELETE each");
+        let end = r.fleet.simulated_s;
+        for c in 0..n {
+            let mine = |f: &dyn Fn(&MachineState) -> bool| {
+                count(&|x: &MachineState| x.cluster == c && f(x)) as u32
+            };
+            let gone = mine(&|x| x.gone_at.is_some());
+            let late = mine(&|x| x.gone_at.is_some_and(|g| g.as_secs_f64() > end - 60.0));
+            let made = mine(&|_| true);
+            assert!(
+                (m + gone - late..=m + gone).contains(&made),
+                "cluster {c}: {made} Machines made for {m} and {gone} deleted"
+            );
+        }
+    });
+}
+
 /// Deleting the fleet leaves only the Leases and the unexpired Events: after a plain
 /// create, after an upgrade, and after nodes failed and were remediated.
 #[test]
