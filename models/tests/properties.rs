@@ -7,7 +7,8 @@
 //! finish a larger fleet sooner.
 //!
 //! A failure names every failing seed with its assertion; `shape(seed)` gives its fleet.
-//! Each test takes 0.5–6 s on 2 cores (the Medium and Large fleets the longest).
+//! Each test takes 0.2–9 s on 2 cores (the Medium and Large fleets the longest), the file
+//! about 30 s.
 
 mod common;
 
