@@ -344,6 +344,8 @@ pub struct MachineState {
     pub task_failed: u8,
     /// The Machine is being deleted (deletionTimestamp set).
     pub deleting: bool,
+    /// When its deletionTimestamp was set: from then on it is not available.
+    pub deleting_at: Option<SimTime>,
     /// Its drain was recorded as started.
     pub drain_started: bool,
     /// The NutanixMachine is being deleted.

@@ -206,8 +206,10 @@ impl World {
         watchers_of(kind) + extra
     }
 
-    /// Whether `w` deletes an object that is already gone (404) or creates one that exists
-    /// (409: a create retried after a failure, whose first try was stored).
+    /// Whether `w` deletes an object that is already gone (404), creates one that exists
+    /// (409: a create retried after a failure, whose first try was stored), or deletes one
+    /// already being deleted: the API server keeps its deletionTimestamp
+    /// (`markAsDeleting`), the object does not change, and its update writes nothing.
     pub(super) fn changes_nothing(&self, w: &Write) -> bool {
         match w.target {
             Target::Cluster(c) => {
@@ -234,6 +236,12 @@ impl World {
                     Effect::KcpGone => !cl.kcp_exists,
                     Effect::NcGone => !cl.nc_exists,
                     Effect::ClusterGone => !cl.exists,
+                    Effect::ClusterDeleting => cl.deleting,
+                    Effect::MdDeleting => cl.md_deleting,
+                    Effect::MsDeleting => cl.ms_deleting,
+                    Effect::OldMsDeleting => cl.old_ms.as_ref().is_some_and(|o| o.deleting),
+                    Effect::KcpDeleting => cl.kcp_deleting,
+                    Effect::NcDeleting => cl.nc_deleting,
                     _ => false,
                 }
             }
@@ -248,6 +256,8 @@ impl World {
                     Effect::KcDeleted => !ms.kc_exists,
                     Effect::NmGone => !ms.nm_exists,
                     Effect::MachineGone => !ms.exists,
+                    Effect::MachineDeleting => ms.deleting,
+                    Effect::NmDeleting => ms.nm_deleting,
                     _ => false,
                 }
             }

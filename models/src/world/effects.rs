@@ -314,7 +314,10 @@ impl World {
                     self.metrics.vm_create.record(now - started);
                 }
             }
-            Effect::MachineDeleting => ms.deleting = true,
+            Effect::MachineDeleting => {
+                ms.deleting = true;
+                ms.deleting_at.get_or_insert(now);
+            }
             Effect::HookRemoved => ms.hook = false,
             Effect::HcHealthy => ms.hc_healthy = true,
             Effect::HcFailed => {
