@@ -2,7 +2,7 @@
 //! the bill, provisioned beside needed at peak) and the sweep's table (the totals per
 //! fleet size, medians over the replicas).
 
-use models::run::report::bom::{Amount, Bom, BomTotals, NeededBy, Per};
+use models::run::report::bom::{Amount, Bom, BomTotals, Kind, NeededBy, Per};
 use models::run::sweep::PointSummary;
 
 use super::table::{Align, Table};
@@ -86,7 +86,11 @@ pub fn section(b: &Bom) -> String {
             vcpu(n.vcpu),
             gib(n.memory_bytes),
             gib(n.disk_bytes),
-            by(l.needed_by, l.fits_node_size),
+            if l.kind == Kind::Overhead {
+                "on the nodes".into()
+            } else {
+                by(l.needed_by, l.fits_node_size)
+            },
         ]);
     }
     let total = |x: &BomTotals| {

@@ -222,7 +222,7 @@ pub fn write(
             let _ = writeln!(html, "<h3>With {}</h3>", escape(&label));
         }
         html.push_str(&html_table(&table_md(g, r.rule.confidence)));
-        let _ = write!(html, "<p>{}</p>\n", escape(BOM_CAPTION.trim_end()));
+        let _ = writeln!(html, "<p>{}</p>", escape(BOM_CAPTION.trim_end()));
         html.push_str(&html_table(&bom_md(g)));
     }
     html.push_str("<h2>Charts</h2>\n");

@@ -30,10 +30,8 @@ fn split_marks(points: &[PointSummary]) -> Vec<(f64, String)> {
         .windows(2)
         .filter_map(|w| {
             let mut what = Vec::new();
-            if tier(&w[0]) != tier(&w[1]) {
-                if let Some(t) = tier(&w[1]) {
-                    what.push(format!("tier {t}"));
-                }
+            if let Some(t) = tier(&w[1]).filter(|_| tier(&w[0]) != tier(&w[1])) {
+                what.push(format!("tier {t}"));
             }
             if management_clusters(&w[0]) != management_clusters(&w[1]) {
                 what.push(format!("{} mgmt clusters", management_clusters(&w[1])));
