@@ -1,7 +1,8 @@
 //! The figures a sweep tracks per replica, by name, drawn from a run's report: the fleet's
 //! times, the API server's and etcd's latencies and sizes, Prism Central's queue, the
 //! controllers' queues and CPU, the nodes' CPU and memory, the lifecycle phases, waiting by
-//! resource, and the operations after the create. docs/outputs.md gives their units.
+//! resource, the operations after the create, and the bill of materials. docs/outputs.md
+//! gives their units.
 
 use std::collections::BTreeMap;
 
@@ -177,6 +178,26 @@ pub fn figures_of(r: &RunReport, watched: &[String]) -> BTreeMap<String, f64> {
         "management_clusters",
         r.management_clusters.len().max(1) as f64,
     );
+    // The bill of materials' totals, provisioned and needed at peak, and the guide's tier
+    // whose data it uses (1 small to 5 extreme), so charts can mark where it changes.
+    for (which, t) in [
+        ("provisioned", &r.bom.provisioned),
+        ("needed", &r.bom.needed),
+    ] {
+        put(&format!("bom_{which}_nodes"), f64::from(t.nodes));
+        put(&format!("bom_{which}_vcpu"), t.vcpu);
+        put(&format!("bom_{which}_memory_bytes"), t.memory_bytes);
+        put(&format!("bom_{which}_disk_bytes"), t.disk_bytes);
+    }
+    put(
+        "bom_prism_centrals",
+        f64::from(r.bom.provisioned.prism_centrals),
+    );
+    let tier = crate::run::report::bom::tier_of(&r.bom.tier);
+    let rank = crate::scenario::presets::Tier::ALL
+        .iter()
+        .position(|t| *t == tier);
+    put("tier_rank", rank.map_or(0.0, |i| i as f64 + 1.0));
     put("sim_events", r.sim_events as f64);
     f
 }

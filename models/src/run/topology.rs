@@ -108,6 +108,8 @@ fn combine(
     combine_waiting(&mut r, all);
     combine_counts(&mut r, all);
     combine_operations(&mut r, all);
+    let demand: Vec<&[_]> = all.iter().map(|p| p.capacity.as_slice()).collect();
+    r.bom = report::bom::build(&plan.config, &plan.tier, &demand);
     r.management_clusters = parts;
     r
 }

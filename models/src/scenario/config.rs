@@ -62,6 +62,9 @@ pub struct ModelConfig {
     /// How a fleet is laid out over management clusters.
     #[serde(default)]
     pub topology: TopologySettings,
+    /// NKP itself: the edition the bill of materials adds the overhead of.
+    #[serde(default)]
+    pub nkp: NkpSettings,
 }
 
 /// How a fleet is laid out over management clusters.
@@ -708,6 +711,7 @@ impl ObjectSizes {
     }
 }
 
+pub use super::nkp::{Edition, NkpSettings};
 pub use super::node_pools::{NodePool, NodesConfig};
 pub use super::thresholds::Thresholds;
 pub use crate::in_memory_cloud::{InMemorySettings, Phase};

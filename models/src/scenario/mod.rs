@@ -24,6 +24,7 @@
 pub mod config;
 pub mod faults;
 pub mod import;
+mod nkp;
 mod node_pools;
 pub mod operations;
 pub mod placement;

@@ -232,6 +232,13 @@ pub fn plain_decode_error(e: &str) -> String {
             got.trim()
         );
     }
+    // serde's "unknown variant `gold`, expected one of `starter`, `pro`, `ultimate`".
+    if let Some((got, allowed)) = e
+        .strip_prefix("unknown variant ")
+        .and_then(|rest| rest.split_once(", expected one of "))
+    {
+        return format!("{got} is not one of the choices: {allowed}");
+    }
     if e.starts_with("data did not match any variant of untagged enum") {
         return "expected one value (a number or a word), not a list, a mapping or null".into();
     }

@@ -3,6 +3,7 @@
 //! here to present.
 //!
 //! - [`table`]: the generic plain-text table;
+//! - [`bom`]: the bill of materials of a run and of a sweep;
 //! - [`run_report`]: the terminal report of `capsim run`;
 //! - [`sweep_text`]: the terminal tables, headroom and verdicts of `capsim sweep`;
 //! - [`sweep_charts`]: which charts a sweep draws, from which figures;
@@ -11,6 +12,7 @@
 //! - [`report`]: a sweep's `report.md` and `report.html`;
 //! - [`tornado`]: `capsim sensitivity`'s tornado chart.
 
+pub mod bom;
 pub mod chart;
 pub mod export;
 pub mod report;

@@ -1,5 +1,5 @@
 //! `report.md` and a self-contained `report.html` for a sweep: what was run, the verdict,
-//! the table per fleet size, and every chart (inlined as SVG in the HTML, so the file has
+//! the tables per fleet size (the checklist's, the bill of materials'), and every chart (inlined as SVG in the HTML, so the file has
 //! no external reference and can be mailed or attached to a design review as it is).
 
 use std::fmt::Write as _;
@@ -12,6 +12,14 @@ use models::run::sweep::{self, PointSummary, SweepResult};
 /// value of the swept knobs (`-1`, `-2`, … when there are several).
 const CHARTS: &[(&str, &str)] = &[
     ("fleet-time-to-ready", "Fleet time to ready"),
+    (
+        "bom-vcpu",
+        "Bill of materials: vCPU, provisioned and needed at peak",
+    ),
+    (
+        "bom-memory",
+        "Bill of materials: memory, provisioned and needed at peak",
+    ),
     (
         "waiting-by-resource",
         "Waiting per machine by resource (the bottleneck attribution)",
@@ -56,8 +64,63 @@ fn tables_md(r: &SweepResult) -> String {
         }
         out.push_str(&table_md(g, r.rule.confidence));
         out.push('\n');
+        out.push_str(BOM_CAPTION);
+        out.push_str(&bom_md(g));
+        out.push('\n');
     }
     out
+}
+
+const BOM_CAPTION: &str = "Bill of materials (median of replicas; provisioned, then needed at \
+    peak with the checklist's headroom; docs/model.md, \"Bill of materials\"):\n\n";
+
+/// The bill of materials' totals per fleet size, as a Markdown table.
+fn bom_md(points: &[PointSummary]) -> String {
+    let text = super::bom::sweep_table(points);
+    let mut lines = text.lines();
+    let cells = |l: &str| -> Vec<String> {
+        // The terminal table's columns are two or more spaces apart.
+        l.split("  ")
+            .map(str::trim)
+            .filter(|c| !c.is_empty())
+            .map(str::to_string)
+            .collect()
+    };
+    let head = cells(lines.next().unwrap_or(""));
+    let mut t = format!("| {} |\n|", head.join(" | "));
+    for (i, _) in head.iter().enumerate() {
+        t.push_str(if i == 2 { "---|" } else { "---:|" });
+    }
+    t.push('\n');
+    for l in lines.skip(1) {
+        let _ = writeln!(t, "| {} |", cells(l).join(" | "));
+    }
+    t
+}
+
+/// A Markdown table as an HTML table.
+fn html_table(md_table: &str) -> String {
+    let mut html = String::new();
+    let mut lines = md_table.lines();
+    html.push_str("<table><tr>");
+    for h in lines.next().unwrap_or("").trim_matches('|').split(" | ") {
+        let _ = write!(html, "<th>{}</th>", escape(h.trim()));
+    }
+    html.push_str("</tr>\n");
+    for line in lines.skip(1) {
+        let cells: Vec<&str> = line.trim_matches('|').split(" | ").collect();
+        html.push_str("<tr>");
+        for c in cells {
+            let _ = write!(
+                html,
+                "<td>{}</td>",
+                escape(c.trim().replace("\\|", "|").as_str())
+            );
+        }
+        html.push_str("</tr>\n");
+    }
+    html.push_str("</table>\n");
+    html
 }
 
 fn table_md(points: &[PointSummary], confidence: f64) -> String {
@@ -158,26 +221,9 @@ pub fn write(
         if !label.is_empty() {
             let _ = writeln!(html, "<h3>With {}</h3>", escape(&label));
         }
-        let md_table = table_md(g, r.rule.confidence);
-        let mut lines = md_table.lines();
-        html.push_str("<table><tr>");
-        for h in lines.next().unwrap_or("").trim_matches('|').split(" | ") {
-            let _ = write!(html, "<th>{}</th>", escape(h.trim()));
-        }
-        html.push_str("</tr>\n");
-        for line in lines.skip(1) {
-            let cells: Vec<&str> = line.trim_matches('|').split(" | ").collect();
-            html.push_str("<tr>");
-            for c in cells {
-                let _ = write!(
-                    html,
-                    "<td>{}</td>",
-                    escape(c.trim().replace("\\|", "|").as_str())
-                );
-            }
-            html.push_str("</tr>\n");
-        }
-        html.push_str("</table>\n");
+        html.push_str(&html_table(&table_md(g, r.rule.confidence)));
+        let _ = writeln!(html, "<p>{}</p>", escape(BOM_CAPTION.trim_end()));
+        html.push_str(&html_table(&bom_md(g)));
     }
     html.push_str("<h2>Charts</h2>\n");
     for (name, caption) in CHARTS {

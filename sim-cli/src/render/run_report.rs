@@ -1,7 +1,8 @@
 //! The terminal report of `capsim run`: the fleet's times, the API server, controllers,
-//! managers, etcd and Prism Central, the management cluster's demand, the scale-testing
-//! checklist, where the machines waited and the bottleneck, then the operations and the
-//! steady state when there are any. One function per section, in report order.
+//! managers, etcd and Prism Central, the management cluster's demand, the bill of
+//! materials, the scale-testing checklist, where the machines waited and the bottleneck,
+//! then the operations and the steady state when there are any. One function per section,
+//! in report order.
 
 use models::run::report::RunReport;
 use sim_core::SimDuration;
@@ -47,6 +48,7 @@ pub fn render(r: &RunReport) -> String {
     o.push_str(&etcd_section(r));
     o.push_str(&prism_central_section(r));
     o.push_str(&capacity_section(r));
+    o.push_str(&super::bom::section(&r.bom));
     o.push_str(&checklist_section(r));
     o.push_str(&waiting_section(r));
     if r.operations.len() > 1 {

@@ -8,25 +8,40 @@ use std::path::Path;
 use anyhow::Context;
 use models::run::sweep::{self, PointSummary, SweepResult};
 use models::scenario::config::Thresholds;
+use models::scenario::presets::Tier;
 
 use super::chart::{self, BandPoint, ChartSpec, HeatSpec, Series, StackSpec};
 use super::sweep_text::secs;
 use super::{groups, management_clusters};
 
-/// The fleet sizes of the first group where the number of management clusters changes,
-/// labelled with the new count, for the charts.
+/// The fleet sizes of the first group where the number of management clusters or the
+/// guide's tier changes, labelled with the new count or tier, for the charts.
 fn split_marks(points: &[PointSummary]) -> Vec<(f64, String)> {
     let Some(first) = groups(points).into_iter().next() else {
         return Vec::new();
     };
+    let tier = |p: &PointSummary| {
+        p.figures
+            .get("tier_rank")
+            .and_then(|f| Tier::ALL.get((f.p50.round() as usize).checked_sub(1)?))
+            .map(|t| t.name())
+    };
     first
         .windows(2)
-        .filter(|w| management_clusters(&w[0]) != management_clusters(&w[1]))
-        .map(|w| {
-            (
-                f64::from(w[1].clusters),
-                format!("{} mgmt clusters from here ", management_clusters(&w[1])),
-            )
+        .filter_map(|w| {
+            let mut what = Vec::new();
+            if let Some(t) = tier(&w[1]).filter(|_| tier(&w[0]) != tier(&w[1])) {
+                what.push(format!("tier {t}"));
+            }
+            if management_clusters(&w[0]) != management_clusters(&w[1]) {
+                what.push(format!("{} mgmt clusters", management_clusters(&w[1])));
+            }
+            (!what.is_empty()).then(|| {
+                (
+                    f64::from(w[1].clusters),
+                    format!("{} from here ", what.join(", ")),
+                )
+            })
         })
         .collect()
 }
@@ -205,7 +220,9 @@ pub fn write_charts(dir: &Path, r: &SweepResult, th: &Thresholds) -> anyhow::Res
     std::fs::create_dir_all(&charts)
         .with_context(|| format!("{}: cannot create", charts.display()))?;
     let groups = groups(&r.points);
-    let mut written = write_line_charts(&charts, &groups, &split_marks(&r.points), th)?;
+    let marks = split_marks(&r.points);
+    let mut written = write_line_charts(&charts, &groups, &marks, th)?;
+    written.extend(write_bom_charts(&charts, &groups, &marks)?);
     let n = groups.len();
     for (i, g) in groups.iter().enumerate() {
         let label = sweep::knobs_label(&g[0].knobs);
@@ -329,6 +346,84 @@ fn write_line_charts(
     Ok(written)
 }
 
+/// The bill of materials' charts: vCPU and memory against the fleet size, provisioned
+/// beside needed at peak (medians over replicas, with their range), one pair of lines per
+/// value of the swept knobs. Returns the names written.
+fn write_bom_charts(
+    charts: &Path,
+    groups: &[&[PointSummary]],
+    marks: &[(f64, String)],
+) -> anyhow::Result<Vec<String>> {
+    let sizes: Vec<f64> = groups
+        .iter()
+        .flat_map(|g| g.iter().map(|p| f64::from(p.clusters)))
+        .collect();
+    let mut written = Vec::new();
+    for (name, title, what, y_label, scale) in [
+        (
+            "bom-vcpu",
+            "Bill of materials: vCPU, provisioned and needed at peak",
+            "vcpu",
+            "vCPU",
+            1.0,
+        ),
+        (
+            "bom-memory",
+            "Bill of materials: memory, provisioned and needed at peak",
+            "memory_bytes",
+            "memory [GiB]",
+            1.0 / (1u64 << 30) as f64,
+        ),
+    ] {
+        let mut series = Vec::new();
+        for g in groups {
+            let knobs = sweep::knobs_label(&g[0].knobs);
+            for which in ["provisioned", "needed"] {
+                let figure = format!("bom_{which}_{what}");
+                let label = match (which, knobs.is_empty()) {
+                    ("provisioned", true) => "provisioned (tier's data)".to_string(),
+                    (_, true) => "needed at peak, with the headroom".to_string(),
+                    (_, false) => format!("{which}, {knobs}"),
+                };
+                let points: Vec<BandPoint> = g
+                    .iter()
+                    .filter_map(|p| {
+                        let f = p.figures.get(&figure)?;
+                        Some(BandPoint {
+                            x: f64::from(p.clusters),
+                            low: f.min * scale,
+                            p50: f.p50 * scale,
+                            high: f.max * scale,
+                        })
+                    })
+                    .collect();
+                if !points.is_empty() {
+                    series.push(Series { label, points });
+                }
+            }
+        }
+        if series.is_empty() {
+            continue;
+        }
+        chart::write(
+            charts,
+            &ChartSpec {
+                name,
+                title,
+                y_label,
+                series: &series,
+                threshold: None,
+                marks,
+                band: "range of the runs",
+                sizes: &sizes,
+                not_ready: &[],
+            },
+        )?;
+        written.push(name.to_string());
+    }
+    Ok(written)
+}
+
 /// One group's mean waiting per machine by resource, as stacked bars named `name`; returns
 /// the name.
 fn write_waiting(
@@ -416,5 +511,21 @@ mod tests {
         let at: Vec<f64> = marks.iter().map(|m| m.0).collect();
         assert_eq!(at, vec![700.0, 1300.0]);
         assert!(marks[1].1.starts_with("3 mgmt clusters"));
+    }
+
+    #[test]
+    fn split_marks_fall_where_the_tier_changes_too() {
+        // Issue 14: medium (2) to large (3) at 200, large to xl (4) with a split at 700.
+        let points: Vec<PointSummary> = [(100, 2.0, 1.0), (200, 3.0, 1.0), (700, 4.0, 2.0)]
+            .iter()
+            .map(|&(c, t, m)| point(c, &[("tier_rank", t), ("management_clusters", m)]))
+            .collect();
+        let marks = split_marks(&points);
+        assert_eq!(marks.len(), 2);
+        assert_eq!(marks[0], (200.0, "tier large from here ".to_string()));
+        assert_eq!(
+            marks[1],
+            (700.0, "tier xl, 2 mgmt clusters from here ".to_string())
+        );
     }
 }

@@ -347,11 +347,19 @@ pub fn render(r: &SweepResult, th: &Thresholds) -> Rendered {
     for g in groups(&r.points) {
         let label = sweep::knobs_label(&g[0].knobs);
         let v = verdict(g, r, th);
+        let bom = format!(
+            "Bill of materials per fleet size (median of replicas; each figure provisioned, \
+             then needed at peak with the checklist's headroom):\n{}",
+            super::bom::sweep_table(g)
+        );
         if label.is_empty() {
-            parts.push(format!("{}\n{v}", table(g, confidence)));
+            parts.push(format!("{}\n{bom}\n{v}", table(g, confidence)));
             verdicts.push_str(&v);
         } else {
-            parts.push(format!("With {label}:\n\n{}\n{v}", table(g, confidence)));
+            parts.push(format!(
+                "With {label}:\n\n{}\n{bom}\n{v}",
+                table(g, confidence)
+            ));
             verdicts.push_str(&format!("With {label}: {v}"));
         }
     }

@@ -7,6 +7,7 @@
 
 use std::collections::BTreeMap;
 
+pub mod bom;
 mod bottleneck;
 mod capacity;
 mod checklist;
@@ -57,6 +58,8 @@ pub struct RunReport {
     pub capacity: Vec<NodeRoleDemand>,
     /// The guide's scale-testing checklist.
     pub checklist: Vec<ChecklistItem>,
+    /// The bill of materials: provisioned, and needed at peak with the headroom.
+    pub bom: bom::Bom,
     /// The resource with the largest share of waiting.
     pub bottleneck: Bottleneck,
     /// Waiting time by resource on the machines' paths to Running.
@@ -104,6 +107,7 @@ pub fn build(
     let mf = world.manager_figures();
     let etcd = sections::etcd(world, now);
     let waiting = bottleneck::waiting(world);
+    let capacity = capacity::demand(world, cfg, etcd.db_peak_bytes);
     let mut report = RunReport {
         schema_version: SCHEMA_VERSION,
         tier: tier.to_string(),
@@ -113,7 +117,8 @@ pub fn build(
         apiserver: sections::apiserver(world, cfg),
         controllers: sections::controllers(world, cfg, now),
         managers: sections::managers(&mf),
-        capacity: capacity::demand(world, cfg, etcd.db_peak_bytes),
+        bom: bom::build(cfg, tier, &[&capacity]),
+        capacity,
         etcd,
         prism_central: sections::prism_central(world),
         checklist: Vec::new(),
