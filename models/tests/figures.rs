@@ -51,4 +51,16 @@ fn a_replicas_figures_are_its_reports() {
         assert_eq!(f[&key], w.seconds / 16.0, "{key}");
     }
     assert_eq!(f["management_clusters"], 1.0);
+    let peak = |frac: fn(&models::run::report::ManagerReport) -> f64| {
+        r.managers.iter().map(frac).fold(0.0, f64::max)
+    };
+    assert_eq!(
+        f["controller_cpu_fraction_max"],
+        peak(|m| m.cpu_peak_cores / m.cpu_limit_cores)
+    );
+    assert_eq!(
+        f["controller_memory_fraction_max"],
+        peak(|m| m.memory_peak_bytes / m.memory_limit_bytes)
+    );
+    assert!(f["controller_cpu_fraction_max"] > 0.0 && f["controller_cpu_fraction_max"] < 1.0);
 }
