@@ -9,7 +9,7 @@ use serde_json::Value;
 
 use crate::scenario::config::ModelConfig;
 use crate::scenario::presets::Override;
-use crate::units::parse_cores;
+use crate::units::{Bytes, parse_cores};
 
 const STEPS_YAML: &str = include_str!("../../presets/sensitivity.yaml");
 
@@ -109,10 +109,15 @@ fn times(path: &str, v: &Value, factor: f64) -> Option<Value> {
 /// for a step that does not exist or gives the same value back).
 pub fn neighbours(config: &ModelConfig, path: &str, step: &Step) -> [Option<Override>; 2] {
     let base = value_at(config, path);
+    // A size written with its unit (8Gi) keeps it.
+    let sized = matches!(&base, Value::String(s) if s.ends_with('i'));
     let over = |v: Option<Value>| {
         v.filter(|v| *v != base && !v.is_null()).map(|v| Override {
             key: path.to_string(),
-            value: text(&v),
+            value: match v.as_f64() {
+                Some(x) if sized => Bytes(x.round() as u64).to_string(),
+                _ => text(&v),
+            },
         })
     };
     match step {
@@ -152,7 +157,7 @@ mod tests {
         );
         assert_eq!(
             n("etcd.quota-backend-bytes"),
-            [Some("1073741824".into()), Some("4294967296".into())]
+            [Some("1Gi".into()), Some("4Gi".into())]
         );
         // One Prism Central has no half; a single shard neither.
         assert_eq!(n("prism-central.count"), [None, Some("2".into())]);
