@@ -4,17 +4,28 @@
 
 use models::run::figures::figures_of;
 use models::run::run;
-use models::scenario::operations::FleetSpec;
-use models::scenario::presets::{self, Tier};
+use models::scenario::operations::{AfterOp, FleetSpec};
+use models::scenario::presets::{self, Override, Tier};
 
 #[test]
 fn a_replicas_figures_are_its_reports() {
-    let plan = models::run::RunPlan::new(
-        presets::resolve(Tier::Small, &[]).unwrap(),
+    // Every manager's CPU limit above one core, so that a fraction differs from its peak.
+    let limits: Vec<Override> = [
+        "capi-controller-manager",
+        "capi-kubeadm-bootstrap",
+        "capi-kubeadm-control-plane",
+        "capx-controller-manager",
+    ]
+    .iter()
+    .map(|m| format!("{m}.cpu-limit=4").parse().unwrap())
+    .collect();
+    let mut plan = models::run::RunPlan::new(
+        presets::resolve(Tier::Small, &limits).unwrap(),
         "small",
         FleetSpec::all_at_once(4, 4, 1),
         3,
     );
+    plan.after = vec![AfterOp::Scale { by: 1 }, AfterOp::Scale { by: -1 }];
     let r = run(&plan).unwrap().report;
     let watched = &plan.config.thresholds.workqueue_depth_controllers;
     let f = figures_of(&r, watched);
@@ -51,6 +62,17 @@ fn a_replicas_figures_are_its_reports() {
         assert_eq!(f[&key], w.seconds / 16.0, "{key}");
     }
     assert_eq!(f["management_clusters"], 1.0);
+    // Both scales' durations, summed.
+    let scales: f64 = r
+        .operations
+        .iter()
+        .filter(|o| o.op == "scale")
+        .map(|o| o.finished_s.unwrap() - o.started_s)
+        .sum();
+    assert_eq!(r.operations.iter().filter(|o| o.op == "scale").count(), 2);
+    assert!(scales > 0.0);
+    assert_eq!(f["scale_time_s"], scales);
+    assert!(!f.contains_key("upgrade_time_s"));
     let peak = |frac: fn(&models::run::report::ManagerReport) -> f64| {
         r.managers.iter().map(frac).fold(0.0, f64::max)
     };

@@ -113,6 +113,28 @@ mod tests {
     }
 
     #[test]
+    fn an_interval_touching_zero_is_not_significant() {
+        // Found by cargo-mutants: the edges of `significant`, the half width, and the
+        // smallest samples Welch's interval takes.
+        let d = |lo: f64, hi: f64| Difference {
+            mean_a: 0.0,
+            mean_b: 0.0,
+            mean: (lo + hi) / 2.0,
+            ci_low: lo,
+            ci_high: hi,
+            confidence: 0.95,
+            n: 2,
+            method: "paired",
+        };
+        assert!(!d(0.0, 1.0).significant() && !d(-1.0, 0.0).significant());
+        assert!(d(0.5, 1.0).significant() && d(-1.0, -0.5).significant());
+        assert_eq!(d(1.0, 5.0).half_width(), 2.0);
+        assert!(welch(&[1.0], &[2.0, 3.0], 0.95).is_none());
+        assert!(welch(&[1.0, 2.0], &[3.0], 0.95).is_none());
+        assert!(welch(&[1.0, 2.0], &[3.0, 5.0], 0.95).is_some());
+    }
+
+    #[test]
     fn welch_matches_the_textbook_example() {
         // Equal sizes and variances: df = 2n − 2 and se = s·√(2/n).
         let a = [1.0, 2.0, 3.0, 4.0, 5.0];
