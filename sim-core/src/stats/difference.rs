@@ -132,6 +132,9 @@ mod tests {
         assert!(welch(&[1.0], &[2.0, 3.0], 0.95).is_none());
         assert!(welch(&[1.0, 2.0], &[3.0], 0.95).is_none());
         assert!(welch(&[1.0, 2.0], &[3.0, 5.0], 0.95).is_some());
+        // No spread at all: the difference is exact.
+        let w = welch(&[1.0, 1.0], &[3.0, 3.0], 0.95).unwrap();
+        assert_eq!((w.ci_low, w.ci_high), (2.0, 2.0));
     }
 
     #[test]
