@@ -85,4 +85,21 @@ fn a_replicas_figures_are_its_reports() {
         peak(|m| m.memory_peak_bytes / m.memory_limit_bytes)
     );
     assert!(f["controller_cpu_fraction_max"] > 0.0 && f["controller_cpu_fraction_max"] < 1.0);
+    // The checklist holds the same fraction, and a fleet whose every role fits and that
+    // nothing OOM-kills has no kills to count.
+    let item = |prefix: &str| {
+        r.checklist
+            .iter()
+            .find(|c| c.name.starts_with(prefix))
+            .unwrap()
+    };
+    assert_eq!(
+        item("Controller CPU").value,
+        f["controller_cpu_fraction_max"]
+    );
+    assert!(r.capacity.iter().all(|c| c.fits));
+    assert_eq!(
+        (item("No OOM kills").value, item("No OOM kills").pass),
+        (0.0, true)
+    );
 }
