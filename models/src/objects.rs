@@ -257,6 +257,30 @@ impl ClusterState {
             .count() as u32
     }
 
+    /// The KubeadmControlPlane's `status.version`: the lowest version among its
+    /// Machines, deleting ones included (`None` while it has none).
+    pub fn cp_status_version(&self, machines: &[MachineState]) -> Option<u8> {
+        (0..self.cp_created)
+            .map(|i| &machines[self.cp_slot(i) as usize])
+            .filter(|m| m.exists)
+            .map(|m| m.version)
+            .min()
+    }
+
+    /// CAPI v1.12 MachineSet preflight checks (`runPreflightChecks`, on by default) for a
+    /// MachineSet at `version`: the control plane is stable
+    /// (`controlPlaneStablePreflightCheck`: KCP reports a version, is not provisioning,
+    /// is not upgrading, that is its lowest Machine runs its spec's version, and the
+    /// topology's version is the control plane's) and the MachineSet's version is the
+    /// control plane's (`kubeadmVersionPreflightCheck`,
+    /// `controlPlaneVersionPreflightCheck`; the model's versions are minor versions).
+    pub fn ms_preflight(&self, machines: &[MachineState], version: u8) -> bool {
+        self.kcp_version_reported
+            && self.cp_status_version(machines) == Some(self.kcp_version)
+            && (self.classic || self.version == self.kcp_version)
+            && version == self.kcp_version
+    }
+
     /// Index of the cluster's `i`-th worker (in creation order).
     pub fn worker_slot(&self, i: u32) -> u32 {
         if i < self.initial_workers {
@@ -373,6 +397,26 @@ pub struct MachineState {
     /// Carries KCP's `kcp-cleanup` pre-terminate hook annotation: its deletion stops
     /// before the infrastructure until KCP has removed the etcd member and the hook.
     pub hook: bool,
+    /// Its OwnerRemediated condition as its MachineSet last wrote it.
+    pub owner_remediated: OwnerRemediated,
+    /// When its MachineSet remediated it (OwnerRemediated, then its DELETE).
+    pub remediated_at: Option<SimTime>,
+}
+
+/// A worker's OwnerRemediated condition as its MachineSet writes it
+/// (`reconcileUnhealthyMachines`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum OwnerRemediated {
+    /// Not written by the MachineSet (the MachineHealthCheck's False stands).
+    #[default]
+    Unset,
+    /// RemediationDeferred: the MachineSet's preflight checks failed.
+    Deferred,
+    /// CannotBeRemediated: an old-revision MachineSet's Machine, pending removal by the
+    /// rollout.
+    CannotBeRemediated,
+    /// MachineDeleting: the MachineSet deletes it.
+    Remediated,
 }
 
 impl MachineState {
@@ -384,6 +428,24 @@ impl MachineState {
     /// Whether it runs `kubeadm init` (the first control-plane machine).
     pub fn is_init(&self) -> bool {
         self.cp_index == Some(0)
+    }
+
+    /// Whether it is Available as CAPI v1.12 counts it: Ready (its node Ready, so not a
+    /// node gone NotReady nor one the health check failed), not deleting (the default
+    /// minReadySeconds is 0).
+    pub fn available(&self) -> bool {
+        self.exists
+            && !self.deleting
+            && self.running
+            && self.node_failed_at.is_none()
+            && !self.hc_failed
+    }
+
+    /// Whether a MachineSet's scale-down takes it first (`randomDeletionOrder`'s
+    /// `mustDelete` 50 over `couldDelete` 20): no node yet, its node not healthy, or its
+    /// health check failed.
+    pub fn unhealthy(&self) -> bool {
+        !self.running || self.node_failed_at.is_some() || self.hc_failed
     }
 }
 

@@ -184,6 +184,8 @@ pub enum Effect {
     HcHealthy,
     /// HealthCheckSucceeded False and OwnerRemediated False on a Machine.
     HcFailed,
+    /// The MachineSet's OwnerRemediated reason on a Machine.
+    OwnerRemediated(crate::objects::OwnerRemediated),
     /// The Machine controller recorded the drain start.
     DrainStarted,
     /// The Machine controller deleted the NutanixMachine (deletionTimestamp set).

@@ -290,6 +290,171 @@ fn an_upgrade_through_failing_writes_replaces_each_machine_once_whatever_the_see
     });
 }
 
+/// The fleet of [`upgrade_through_node_failures`]: (clusters, machines per cluster,
+/// control-plane machines).
+const NODE_FAILURE_FLEET: (u32, u32, u32) = (3, 5, 1);
+
+/// An upgrade (maxSurge 1, maxUnavailable 0) of [`NODE_FAILURE_FLEET`] under `seed`, a
+/// worker's node failing every 3 minutes on average from the start, a
+/// MachineHealthCheck marking it unhealthy a minute later.
+fn upgrade_through_node_failures(seed: u64) -> (World, models::run::report::RunReport) {
+    let mut plan = seeded(seed, NODE_FAILURE_FLEET, &[]);
+    plan.faults = vec![
+        Fault::MachineHealthCheck {
+            node_startup_timeout: SimDuration::from_hours(4),
+            unhealthy_timeout: SimDuration::from_mins(1),
+        },
+        Fault::NodeFailures {
+            at: SimDuration::ZERO,
+            every: SimDuration::from_mins(3),
+        },
+    ];
+    plan.after = vec![AfterOp::Upgrade {
+        wave: 0,
+        max_surge: 1,
+        max_unavailable: 0,
+    }];
+    simulate_and_report(&plan)
+}
+
+/// `t` as seconds.
+fn secs(t: sim_core::SimTime) -> f64 {
+    t.as_secs_f64()
+}
+
+/// Cluster `c`'s Machines that were created.
+fn created_in(world: &World, c: u32) -> Vec<&MachineState> {
+    world
+        .machines
+        .iter()
+        .filter(|x| x.cluster == c && x.created_at.is_some())
+        .collect()
+}
+
+/// When cluster `c`'s control plane rolled: from its first new-version Machine's
+/// creation to the moment its last outdated one was gone [s].
+fn control_plane_roll(world: &World, c: u32) -> (f64, f64) {
+    let mine = created_in(world, c);
+    let first_new = mine
+        .iter()
+        .filter(|x| x.is_cp() && x.version == 1)
+        .map(|x| secs(x.created_at.unwrap()))
+        .fold(f64::MAX, f64::min);
+    let last_old = mine
+        .iter()
+        .filter(|x| x.is_cp() && x.version == 0)
+        .map(|x| secs(x.gone_at.expect("every outdated CP Machine is gone")))
+        .fold(0.0, f64::max);
+    (first_new, last_old)
+}
+
+/// Issue 17, item 1: the MachineSet's preflight checks (control plane stable, version
+/// skew) fail while KCP rolls, and they gate both `createMachines` and
+/// `reconcileUnhealthyMachines`: no worker is created or remediated from the first new
+/// control-plane Machine until the last outdated one is gone.
+#[test]
+fn no_worker_is_created_or_remediated_while_the_control_plane_rolls_whatever_the_seed() {
+    for_every_seed(|seed| {
+        let (world, _) = upgrade_through_node_failures(seed);
+        for c in 0..NODE_FAILURE_FLEET.0 {
+            let (from, to) = control_plane_roll(&world, c);
+            let during =
+                |t: Option<sim_core::SimTime>| t.is_some_and(|t| (from..=to).contains(&secs(t)));
+            for x in created_in(&world, c).iter().filter(|x| !x.is_cp()) {
+                assert!(
+                    !during(x.created_at),
+                    "cluster {c}: created in [{from}, {to}]: {x:?}"
+                );
+                assert!(
+                    !during(x.remediated_at),
+                    "cluster {c}: remediated in [{from}, {to}]: {x:?}"
+                );
+            }
+        }
+    });
+}
+
+/// Issue 17, item 1: an old-revision MachineSet never remediates (CannotBeRemediated,
+/// "pending removal due to rollout") and its version fails the skew check, so it never
+/// creates: once the upgrade reached a cluster (its first new control-plane Machine), no
+/// outdated worker is created or remediated; one whose node failed stays until the
+/// rollout removes it.
+#[test]
+fn the_old_machine_set_never_remediates_or_replaces_whatever_the_seed() {
+    for_every_seed(|seed| {
+        let (world, _) = upgrade_through_node_failures(seed);
+        for c in 0..NODE_FAILURE_FLEET.0 {
+            let (from, _) = control_plane_roll(&world, c);
+            let after = |t: Option<sim_core::SimTime>| t.is_some_and(|t| secs(t) >= from);
+            for x in created_in(&world, c)
+                .iter()
+                .filter(|x| !x.is_cp() && x.version == 0)
+            {
+                assert!(
+                    !after(x.created_at),
+                    "cluster {c}: outdated, created at {from}+: {x:?}"
+                );
+                assert!(
+                    !after(x.remediated_at),
+                    "cluster {c}: outdated, remediated: {x:?}"
+                );
+            }
+        }
+    });
+}
+
+/// Whether worker `x` is available at `t` [s]: running, not deleting, its node Ready
+/// (issue 17, item 3: a NotReady node is not available).
+fn worker_available_at(x: &MachineState, t: f64) -> bool {
+    available_at(x, t) && x.node_failed_at.is_none_or(|f| secs(f) > t)
+}
+
+/// Issue 17, items 2 and 3: during the rollout, the MachineSet scales down unavailable
+/// Machines first (`randomDeletionOrder`: a Machine whose node is not healthy before the
+/// others), and the MachineDeployment counts a NotReady worker as unavailable: an
+/// available outdated worker is deleted only when no NotReady outdated worker is left
+/// undeleted, and never takes the cluster's available workers below replicas −
+/// maxUnavailable (here, all of them).
+#[test]
+fn a_rollout_deletes_notready_workers_first_and_keeps_the_rest_available_whatever_the_seed() {
+    for_every_seed(|seed| {
+        let (world, _) = upgrade_through_node_failures(seed);
+        let (_, m, cp) = NODE_FAILURE_FLEET;
+        for c in 0..NODE_FAILURE_FLEET.0 {
+            let mine = created_in(&world, c);
+            let workers: Vec<_> = mine.iter().filter(|x| !x.is_cp()).collect();
+            let (from, _) = control_plane_roll(&world, c);
+            for x in workers
+                .iter()
+                .filter(|x| x.version == 0 && x.remediated_at.is_none())
+            {
+                let Some(t) = x.deleting_at.map(secs) else {
+                    continue;
+                };
+                if t < from || !worker_available_at(x, t - 1e-6) {
+                    continue;
+                }
+                let notready = workers.iter().find(|y| {
+                    y.version == 0
+                        && y.node_failed_at.is_some_and(|f| secs(f) < t)
+                        && y.deleting_at.is_none_or(|d| secs(d) > t)
+                        && y.gone_at.is_none_or(|g| secs(g) > t)
+                });
+                assert!(
+                    notready.is_none(),
+                    "cluster {c} at {t} s: {x:?} deleted before {notready:?}"
+                );
+                let available = workers.iter().filter(|y| worker_available_at(y, t)).count() as u32;
+                assert!(
+                    available >= m - cp,
+                    "cluster {c} at {t} s: deleting {x:?} left {available} available < {}",
+                    m - cp
+                );
+            }
+        }
+    });
+}
+
 /// Nodes failing during an upgrade, a MachineHealthCheck remediating them: the rollout
 /// still completes, every Machine ends at the new version, and no Machine is replaced
 /// twice. The control plane (whose nodes do not fail) is replaced exactly once; a
@@ -299,24 +464,8 @@ fn an_upgrade_through_failing_writes_replaces_each_machine_once_whatever_the_see
 #[test]
 fn an_upgrade_through_node_failures_replaces_each_machine_once_whatever_the_seed() {
     for_every_seed(|seed| {
-        let (n, m, cp) = (3u32, 5u32, 1u32);
-        let mut plan = seeded(seed, (n, m, cp), &[]);
-        plan.faults = vec![
-            Fault::MachineHealthCheck {
-                node_startup_timeout: SimDuration::from_hours(4),
-                unhealthy_timeout: SimDuration::from_mins(1),
-            },
-            Fault::NodeFailures {
-                at: SimDuration::ZERO,
-                every: SimDuration::from_mins(3),
-            },
-        ];
-        plan.after = vec![AfterOp::Upgrade {
-            wave: 0,
-            max_surge: 1,
-            max_unavailable: 0,
-        }];
-        let (world, r) = simulate_and_report(&plan);
+        let (n, m, cp) = NODE_FAILURE_FLEET;
+        let (world, r) = upgrade_through_node_failures(seed);
         let upgrade = r.operations.iter().find(|o| o.op == "upgrade").unwrap();
         assert!(upgrade.finished_s.is_some(), "the upgrade finished");
         assert!(world.metrics.node_failures > 0, "nodes failed");

@@ -242,7 +242,8 @@ pub(crate) fn kcp_rolling_update(
 }
 
 /// CAPI v1.12 KCP `reconcileDelete`: with no worker left, remove the `kcp-cleanup`
-/// pre-terminate hook from every control-plane Machine and delete them all at once (no
+/// pre-terminate hook from every control-plane Machine that has it, deleting ones
+/// included, and delete those not deleting yet, all at once (no
 /// etcd member work while the control plane goes); requeue every 30 s; remove the
 /// finalizer once none is left.
 pub(crate) fn reconcile_delete(c: u32, cl: &ClusterState, machines: &[MachineState]) -> Plan {
@@ -257,9 +258,13 @@ pub(crate) fn reconcile_delete(c: u32, cl: &ClusterState, machines: &[MachineSta
         let ms = &machines[m as usize];
         if ms.exists {
             left = true;
-            if !ms.deleting {
-                let mt = Target::Machine(m);
+            let mt = Target::Machine(m);
+            // The hook goes first, from every Machine that has it: one already deleting
+            // (a rollout's victim) is waiting at it.
+            if ms.hook {
                 p.write(ObjKind::Machine, Verb::Patch, mt, Effect::HookRemoved);
+            }
+            if !ms.deleting {
                 p.write(
                     ObjKind::Machine,
                     Verb::MarkDeleted,

@@ -91,10 +91,13 @@ pub(crate) fn reconcile(c: u32, cl: &ClusterState, machines: &[MachineState], ct
         p.write(ObjKind::MachineDeployment, Verb::Patch, t, Effect::None); // revision annotation
         p.events += 1; // SuccessfulCreate
     } else if cl.md_version != cl.ms_version && cl.old_ms.is_none() {
-        // A new template: its MachineSet, created with what the surge allows.
+        // A new template: its MachineSet, created at 0 and scaled in the same reconcile to
+        // what the surge allows (`NewMSNewReplicas`: Σ max(spec, status.replicas) over
+        // the MachineSets, deleting Machines included).
         let (surge, _) = ctx.rollout;
+        let current = cl.workers.max(cl.workers_created - cl.workers_gone);
         let replicas = (cl.md_replicas + surge)
-            .saturating_sub(cl.workers)
+            .saturating_sub(current)
             .min(cl.md_replicas);
         p.write(
             ObjKind::MachineSet,
@@ -142,18 +145,24 @@ pub(crate) fn reconcile(c: u32, cl: &ClusterState, machines: &[MachineState], ct
     p.done()
 }
 
-/// One MachineDeployment rolling-update step (CAPI v1.12 `rolloutRollingUpdate`), both
-/// moves planned in one reconcile:
-/// - scale up (`NewMSNewReplicas`): while Σ max(spec, status) replicas over both
-///   MachineSets is below replicas + maxSurge, the new MachineSet grows by the room
-///   left, up to replicas (deleting Machines still count in status);
-/// - scale down (`reconcileOldMachineSetsRollingUpdate`): the old MachineSet shrinks by
-///   Σ spec − pending deletions − (replicas − maxUnavailable) − the new MachineSet's
-///   unavailable Machines, never taking availability below replicas − maxUnavailable;
+/// One MachineDeployment rolling-update step (CAPI v1.12 `rolloutRollingUpdate`,
+/// `planRollingUpdate`), every move planned in one reconcile on the MachineSets' status
+/// (status.replicas: their Machines, deleting ones included; availableReplicas: those
+/// [`MachineState::available`]):
+/// - scale up (`reconcileNewMachineSet`, `NewMSNewReplicas`): while Σ max(spec,
+///   status.replicas) over both MachineSets is below replicas + maxSurge, the new
+///   MachineSet grows by the room left, up to replicas;
+/// - scale down (`reconcileOldMachineSetsRollingUpdate`, `scaleDownOldMSs`): at most
+///   Σ spec − pending scale-downs − (replicas − maxUnavailable), first only the old
+///   MachineSet's unavailable replicas, then any; when the old MachineSet has available
+///   Machines, the existing Machines the step deletes are capped so that, assuming the
+///   worst (available ones go first), availability stays at replicas − maxUnavailable;
+/// - `reconcileDeadlockBreaker`: when the old MachineSet has unavailable Machines, no
+///   MachineSet is scaling (spec = status.replicas, no move planned above) and the new
+///   one is fully available, the old one goes down by 1 (its MachineSet deletes an
+///   unhealthy Machine first);
 /// - clean up (`cleanupDeployment`): once the new MachineSet has all its replicas
 ///   available, the old one, at 0 replicas with no Machine left, is deleted.
-///
-/// A Machine is available once it runs (the default minReadySeconds is 0).
 pub(crate) fn rolling_update(
     p: &mut Plan,
     t: Target,
@@ -162,45 +171,116 @@ pub(crate) fn rolling_update(
     machines: &[MachineState],
     (surge, unavailable): (u32, u32),
 ) {
-    let desired = cl.md_replicas;
+    let desired = i64::from(cl.md_replicas);
     let workers = (0..cl.workers_created).map(|i| &machines[cl.worker_slot(i) as usize]);
-    let count = |f: &dyn Fn(&MachineState) -> bool| workers.clone().filter(|m| f(m)).count() as u32;
-    let new_alive = cl.workers_alive_at(machines, cl.ms_version);
-    let new_ready = count(&|m| m.exists && !m.deleting && m.running && m.version == cl.ms_version);
-    let old_alive = cl.workers_alive_at(machines, old.version);
-    let old_ready = count(&|m| m.exists && !m.deleting && m.running && m.version == old.version);
-    let mut new = cl.workers;
-    let max_total = desired + surge;
-    let current = new.max(new_alive) + old.replicas.max(old_alive);
-    if current < max_total && new < desired {
-        new += (max_total - current).min(desired - new);
+    let available_at = |v: u8| {
+        i64::try_from(
+            workers
+                .clone()
+                .filter(|m| m.available() && m.version == v)
+                .count(),
+        )
+        .expect("fits")
+    };
+    let new_spec = i64::from(cl.workers);
+    let new_status = i64::from(cl.workers_alive_at(machines, cl.ms_version));
+    let new_available = available_at(cl.ms_version);
+    let old_spec = i64::from(old.replicas);
+    let old_status = i64::from(cl.workers_alive_at(machines, old.version));
+    let old_available = available_at(old.version);
+
+    // reconcileNewMachineSet
+    let mut new_intent = None;
+    if new_spec > desired {
+        new_intent = Some(desired);
+    } else if new_spec < desired {
+        let max_total = desired + i64::from(surge);
+        let current = new_spec.max(new_status) + old_spec.max(old_status);
+        if current < max_total {
+            new_intent = Some(new_spec + (max_total - current).min(desired - new_spec));
+        }
+    }
+
+    // reconcileOldMachineSetsRollingUpdate
+    let mut old_intent = None;
+    if old_spec > 0 {
+        let min_available = (desired - i64::from(unavailable)).max(0);
+        let mut total_available = new_available + old_available;
+        let new_scale = new_intent.map_or(new_spec, |i| i.min(new_spec));
+        let pending = (new_status - new_scale).max(0) + (old_status - old_spec).max(0);
+        let mut total_down = (new_spec + old_spec - pending - min_available).max(0);
+        for only_unavailable in [true, false] {
+            let replicas = old_intent.unwrap_or(old_spec);
+            if total_down <= 0 || replicas <= 0 {
+                break;
+            }
+            let max_down = if only_unavailable {
+                (replicas - old_available).max(0)
+            } else {
+                replicas
+            };
+            let mut down = max_down.min(total_down);
+            if down == 0 {
+                continue;
+            }
+            if old_available > 0 {
+                let mut existing = (old_status - (replicas - down).max(0)).max(0);
+                if existing > 0 {
+                    if total_available - min_available < existing {
+                        let can = (total_available - min_available).max(0);
+                        let revisited = (old_status - can).min(replicas);
+                        down = (replicas - revisited).max(0);
+                        existing = (old_status - revisited).max(0);
+                    }
+                    total_available -= old_available.min(existing);
+                }
+            }
+            if down > 0 {
+                old_intent = Some((replicas - down).max(0));
+                total_down = (total_down - down).max(0);
+            }
+        }
+    }
+
+    // reconcileDeadlockBreaker
+    if old_status > 0
+        && old_status != old_available
+        && new_spec == new_status
+        && old_spec == old_status
+        && new_intent.is_none()
+        && old_intent.is_none()
+        && new_available == new_status
+        && old_spec > 0
+    {
+        old_intent = Some(old_spec - 1);
+    }
+
+    let replicas = |r: i64| u32::try_from(r).expect("replicas are never negative");
+    if let Some(r) = new_intent {
         p.write(
             ObjKind::MachineSet,
             Verb::Patch,
             t,
-            Effect::MsReplicas { replicas: new },
+            Effect::MsReplicas {
+                replicas: replicas(r),
+            },
         );
     }
-    if old.replicas > 0 {
-        let min_available = desired.saturating_sub(unavailable);
-        let pending = old_alive.saturating_sub(old.replicas) + new_alive.saturating_sub(new);
-        let down = (new + old.replicas)
-            .saturating_sub(pending)
-            .saturating_sub(min_available)
-            .saturating_sub(new.saturating_sub(new_ready))
-            .min((old_ready + new_ready).saturating_sub(min_available))
-            .min(old.replicas);
-        if down > 0 {
-            p.write(
-                ObjKind::MachineSet,
-                Verb::Patch,
-                t,
-                Effect::OldMsReplicas {
-                    replicas: old.replicas - down,
-                },
-            );
-        }
-    } else if old_alive == 0 && !old.deleting && new == desired && new_ready == desired {
+    if let Some(r) = old_intent {
+        p.write(
+            ObjKind::MachineSet,
+            Verb::Patch,
+            t,
+            Effect::OldMsReplicas {
+                replicas: replicas(r),
+            },
+        );
+    } else if old_spec == 0
+        && old_status == 0
+        && !old.deleting
+        && new_spec == desired
+        && new_available == desired
+    {
         p.write(
             ObjKind::MachineSet,
             Verb::MarkDeleted,

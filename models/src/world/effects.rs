@@ -10,7 +10,7 @@ use super::{Event, USER, World};
 use crate::controllers::watches::{MapTo, Watch, When};
 use crate::controllers::workqueue::Priority;
 use crate::kinds::{Controller, KeySpace, ObjKind};
-use crate::objects::OldMachineSet;
+use crate::objects::{OldMachineSet, OwnerRemediated};
 use crate::recipe::{Effect, SSA_OBJECTS, Target, Verb, Write};
 
 /// What a cluster-level effect changed that the watches and the garbage collector act on.
@@ -323,6 +323,12 @@ impl World {
             Effect::HcFailed => {
                 ms.hc_failed = true;
                 self.metrics.remediations += 1;
+            }
+            Effect::OwnerRemediated(reason) => {
+                ms.owner_remediated = reason;
+                if reason == OwnerRemediated::Remediated {
+                    ms.remediated_at.get_or_insert(now);
+                }
             }
             Effect::DrainStarted => ms.drain_started = true,
             Effect::NmDeleting => ms.nm_deleting = true,

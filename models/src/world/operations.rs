@@ -402,7 +402,8 @@ impl World {
     }
 
     /// Whether cluster `c` has finished its upgrade to `v`: every Machine runs version `v`,
-    /// as many as wanted, and the old MachineSet is gone.
+    /// as many as wanted, every worker available (a NotReady one is not), and the old
+    /// MachineSet is gone.
     pub(super) fn upgraded(&self, c: usize, v: u8) -> bool {
         let cl = &self.clusters[c];
         (cl.classic || cl.version == v)
@@ -415,7 +416,10 @@ impl World {
             && cl.cp_running == cl.cp_replicas
             && cl.workers == cl.md_replicas
             && cl.workers_created - cl.workers_gone == cl.workers
-            && cl.workers_running == cl.workers
+            && (0..cl.workers_created)
+                .filter(|&i| self.machines[cl.worker_slot(i) as usize].available())
+                .count() as u32
+                == cl.workers
     }
 
     /// A user command that failed is run again.
