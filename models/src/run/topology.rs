@@ -108,6 +108,7 @@ fn combine(
     combine_waiting(&mut r, all);
     combine_counts(&mut r, all);
     combine_operations(&mut r, all);
+    r.alerts = crate::run::report::combine_alerts(all, r.fleet.simulated_s);
     r.management_clusters = parts;
     r
 }

@@ -62,6 +62,9 @@ pub struct ModelConfig {
     /// How a fleet is laid out over management clusters.
     #[serde(default)]
     pub topology: TopologySettings,
+    /// How the guide's alerting rules are evaluated.
+    #[serde(default)]
+    pub alerts: super::alerts::AlertSettings,
 }
 
 /// How a fleet is laid out over management clusters.
