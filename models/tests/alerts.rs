@@ -163,7 +163,7 @@ fn a_forced_machine_backlog_fires_the_workqueue_alert_exactly_when_it_has_held_f
     let mut expected: Vec<(f64, Option<f64>)> = Vec::new();
     for row in &out.timeline {
         let t = row.t_s as u64;
-        if t % EVERY_S != 0 {
+        if !t.is_multiple_of(EVERY_S) {
             continue;
         }
         let was = states.iter().any(AlertState::firing);
@@ -187,7 +187,7 @@ fn a_forced_machine_backlog_fires_the_workqueue_alert_exactly_when_it_has_held_f
     let rows: Vec<_> = out
         .timeline
         .iter()
-        .filter(|r| (r.t_s as u64) % EVERY_S == 0)
+        .filter(|r| (r.t_s as u64).is_multiple_of(EVERY_S))
         .collect();
     let above = |t: u64| {
         rows.iter()

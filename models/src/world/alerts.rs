@@ -171,7 +171,7 @@ impl Alerts {
 
     /// Whether `now` is an evaluation.
     pub(super) fn due(&self, now: SimTime) -> bool {
-        now.as_nanos() % (self.every_s * 1_000_000_000) == 0
+        now.as_nanos().is_multiple_of(self.every_s * 1_000_000_000)
     }
 
     /// Each alert's record so far.
