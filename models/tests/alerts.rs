@@ -206,3 +206,17 @@ fn a_forced_machine_backlog_fires_the_workqueue_alert_exactly_when_it_has_held_f
         .fold(0.0, f64::max);
     assert!(longest >= 300.0, "{longest}");
 }
+
+#[test]
+fn an_evaluation_interval_off_the_15_second_samples_is_refused_with_the_fix() {
+    let bad: Override = "alerts.evaluation-interval=20s".parse().unwrap();
+    let e = presets::resolve(Tier::Small, &[bad])
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("alerts.evaluation-interval") && e.contains("30s"),
+        "{e}"
+    );
+    let ok: Override = "alerts.evaluation-interval=1m".parse().unwrap();
+    assert!(presets::resolve(Tier::Small, &[ok]).is_ok());
+}
