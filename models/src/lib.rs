@@ -16,6 +16,7 @@ pub mod in_memory_cloud;
 pub mod kinds;
 pub mod objects;
 pub mod prism_central;
+pub mod prometheus;
 pub mod providers;
 pub mod recipe;
 pub mod run;

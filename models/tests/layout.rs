@@ -4,7 +4,8 @@
 //!
 //! Layers, lowest first (docs/model.md, "Where things are"):
 //! 0. the vocabulary: `kinds` (object kinds, controllers), `units`, `dist`;
-//! 1. the components: `objects`, `recipe`, `apiserver`, `etcd`, `prism_central`;
+//! 1. the components: `objects`, `recipe`, `apiserver`, `etcd`, `prism_central`,
+//!    `prometheus`;
 //! 2. `scenario`: every knob, presets, scenario files;
 //! 3. `controllers` and `providers`: the reconciles;
 //! 4. `world`: the wiring that runs them;
@@ -165,9 +166,10 @@ fn layer(file: &str) -> usize {
     match module_of(file).first().map(String::as_str) {
         None => usize::MAX, // lib.rs declares every module
         Some("kinds" | "units" | "dist") => 0,
-        Some("objects" | "recipe" | "apiserver" | "etcd" | "prism_central" | "in_memory_cloud") => {
-            1
-        }
+        Some(
+            "objects" | "recipe" | "apiserver" | "etcd" | "prism_central" | "in_memory_cloud"
+            | "prometheus",
+        ) => 1,
         Some("scenario") => 2,
         Some("controllers" | "providers") => 3,
         Some("world") => 4,

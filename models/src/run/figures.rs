@@ -174,6 +174,14 @@ pub fn figures_of(r: &RunReport, watched: &[String]) -> BTreeMap<String, f64> {
             st.cpu_mean_cores.values().fold(0.0, |a, &b| f64::max(a, b)),
         );
     }
+    // Each of the guide's alerts: 1 if it fired in the run; its mean over the replicas is
+    // the probability it fires at that size.
+    for a in &r.alerts {
+        put(
+            &format!("alert_fired_{}", a.name),
+            f64::from(u8::from(!a.fired.is_empty())),
+        );
+    }
     put(
         "management_clusters",
         r.management_clusters.len().max(1) as f64,

@@ -110,6 +110,7 @@ fn combine(
     combine_operations(&mut r, all);
     let demand: Vec<&[_]> = all.iter().map(|p| p.capacity.as_slice()).collect();
     r.bom = report::bom::build(&plan.config, &plan.tier, &demand);
+    r.alerts = crate::run::report::combine_alerts(all, r.fleet.simulated_s);
     r.management_clusters = parts;
     r
 }

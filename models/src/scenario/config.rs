@@ -65,6 +65,9 @@ pub struct ModelConfig {
     /// NKP itself: the edition the bill of materials adds the overhead of.
     #[serde(default)]
     pub nkp: NkpSettings,
+    /// How the guide's alerting rules are evaluated.
+    #[serde(default)]
+    pub alerts: super::alerts::AlertSettings,
 }
 
 /// How a fleet is laid out over management clusters.

@@ -21,6 +21,7 @@
 //! then `--set`. Unknown keys are errors that name the file, the line and the nearest
 //! valid keys.
 
+pub mod alerts;
 pub mod config;
 pub mod faults;
 pub mod import;

@@ -108,6 +108,15 @@ impl ModelConfig {
                 "must be a whole number from 1 to 100000, or unlimited",
             ));
         }
+        let every = self.alerts.evaluation_interval.0;
+        let sample = crate::scenario::alerts::SAMPLE_INTERVAL_S as f64;
+        if every < sample || (every / sample).fract() != 0.0 {
+            return Err(err(
+                "alerts.evaluation-interval".into(),
+                self.alerts.evaluation_interval.to_string(),
+                "must be a multiple of the model's 15s samples (the Prometheus Operator's default is 30s)",
+            ));
+        }
         let api = &self.kube_apiserver;
         if !(1..=15).contains(&api.replicas) {
             return Err(err(

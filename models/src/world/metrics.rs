@@ -140,6 +140,9 @@ pub struct TimelineRow {
     /// The busiest node's busy fraction over the last 15 s, per role in
     /// [`NodeRole::ALL`] order; empty when the nodes' CPU is not shared.
     pub node_utilisation: Vec<f64>,
+    /// Whether each of the guide's alerts is firing, in the rules' order (as of the last
+    /// evaluation).
+    pub alerts_firing: Vec<bool>,
 }
 
 impl World {
@@ -192,6 +195,7 @@ impl World {
         }
         self.oom_check(sched);
         self.worker_memory_check(sched);
+        self.evaluate_alerts(now);
         if self.timeline {
             self.record_timeline_row(now);
         }
@@ -305,6 +309,7 @@ impl World {
             node_utilisation: self.nodes.as_ref().map_or(Vec::new(), |n| {
                 NodeRole::ALL.iter().map(|&r| n.utilisation(r)).collect()
             }),
+            alerts_firing: self.alerts.firing(),
         });
     }
 

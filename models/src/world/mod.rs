@@ -10,6 +10,7 @@
 //! receives the change. The reconcile then finishes: done, requeue-after or requeue with
 //! backoff.
 
+pub mod alerts;
 pub mod attribution;
 mod cluster_cache;
 mod commits;
@@ -128,6 +129,7 @@ pub(crate) const USER: u8 = u8::MAX;
 pub(crate) const USER_RETRY_S: u64 = 10;
 /// Interval of metric samples [s].
 pub const SAMPLE_INTERVAL_S: u64 = 15;
+const _: () = assert!(SAMPLE_INTERVAL_S == crate::scenario::alerts::SAMPLE_INTERVAL_S);
 
 /// The simulated management cluster.
 pub struct World {
@@ -168,6 +170,8 @@ pub struct World {
     rng_restarts: SimRng,
     /// Figures.
     pub metrics: Metrics,
+    /// The guide's alerting rules and the series they read.
+    pub alerts: alerts::Alerts,
     stored_by_kind: [u64; ObjKind::ALL.len()],
     count_by_kind: [u64; ObjKind::ALL.len()],
     event_expiry: VecDeque<SimTime>,
@@ -333,6 +337,10 @@ impl World {
             watches: crate::controllers::watches::watches(cfg.infrastructure_provider),
             rng_restarts: streams.stream(StreamId::named("controller-restarts")),
             metrics: Metrics::new(n_machines, n_clusters),
+            alerts: alerts::Alerts::new(
+                cfg.alerts.evaluation_interval.0 as u64,
+                &Controller::ALL.map(|c| shards[c.manager()] as usize),
+            ),
             stored_by_kind: [0; ObjKind::ALL.len()],
             count_by_kind: [0; ObjKind::ALL.len()],
             event_expiry: VecDeque::new(),

@@ -74,6 +74,7 @@ impl World {
         match self.pcs[pc].request(now, &mut self.rng_pc) {
             Some(latency) => {
                 self.metrics.service[Service::PrismCentral as usize] += latency.as_secs_f64();
+                self.alerts.pc_call(latency);
                 // A poll of a task still waiting for its slot leaves the worker blocked on
                 // Prism Central; any other call is service.
                 let task_queued = self.recs.get(rec).is_some_and(|r| {

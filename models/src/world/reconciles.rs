@@ -394,11 +394,13 @@ impl World {
         ct.activity[r.activity as usize] -= 1;
         ct.reconciles += 1;
         ct.reconcile_time.record(now - r.started);
+        let ctrl = ct.ctrl;
         ct.busy -= 1;
         // An add during the reconcile puts the key back in the queue here.
         if ct.queue.done(r.key, now) {
             self.mark_ready(now, c, r.key);
         }
+        self.alerts.reconcile_finished(ctrl, now - r.started);
         let ct = &mut self.ctrls[c];
         let delay = if r.failed {
             ct.errors += 1;

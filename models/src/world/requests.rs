@@ -316,6 +316,15 @@ impl World {
     }
 
     pub(super) fn record_latency(&mut self, op: Op, latency: SimDuration) {
+        let verb = match op {
+            Op::Write(w) => super::alerts::write_verb(w.verb),
+            Op::Read | Op::GetUncached => 0,
+            Op::List { .. } | Op::ListUncached { .. } => 1,
+            Op::EventCreate => 2,
+            Op::LeaseUpdate => 3,
+            Op::DryRun | Op::EventPatch => 4,
+        };
+        self.alerts.api_answered(verb, latency);
         match op {
             Op::Read | Op::GetUncached | Op::List { .. } | Op::ListUncached { .. } => {
                 self.metrics.api_readonly.record(latency)

@@ -448,6 +448,10 @@ fn write_timeline(
             text.push_str(&format!(",cpu_busiest_{}", role.name().replace('-', "_")));
         }
     }
+    // Each of the guide's alerts: 1 while it fires (as of the last rule evaluation).
+    for rule in models::scenario::alerts::guide_rules() {
+        text.push_str(&format!(",alert_{}", rule.name));
+    }
     text.push('\n');
     for r in rows {
         let depths: Vec<String> = r.queue_depth.iter().map(|d| d.to_string()).collect();
@@ -468,6 +472,9 @@ fn write_timeline(
             for u in &r.node_utilisation {
                 text.push_str(&format!(",{u:.4}"));
             }
+        }
+        for &f in &r.alerts_firing {
+            text.push_str(if f { ",1" } else { ",0" });
         }
         text.push('\n');
     }

@@ -50,6 +50,7 @@ pub fn render(r: &RunReport) -> String {
     o.push_str(&capacity_section(r));
     o.push_str(&super::bom::section(&r.bom));
     o.push_str(&checklist_section(r));
+    o.push_str(&alerts_section(r));
     o.push_str(&waiting_section(r));
     if r.operations.len() > 1 {
         o.push_str(&operations_section(r));
@@ -403,6 +404,44 @@ fn checklist_section(r: &RunReport) -> String {
     }
     o.push_str("\nScale-testing checklist\n");
     o.push_str(&indent(&t.render()));
+    o
+}
+
+/// The guide's alerts: which fired, when and for how long; the rules that cannot fire.
+fn alerts_section(r: &RunReport) -> String {
+    let mut o = String::from("\nAlerts (the guide's PrometheusRule capi-scale-alerts)\n");
+    let fired: Vec<_> = r.alerts.iter().filter(|a| !a.fired.is_empty()).collect();
+    if fired.is_empty() {
+        o.push_str("  none fired\n");
+    } else {
+        let mut t = Table::new(&[
+            ("alert", Align::Left),
+            ("severity", Align::Left),
+            ("first fired", Align::Right),
+            ("firing", Align::Right),
+            ("times", Align::Right),
+            ("still firing", Align::Left),
+        ]);
+        for a in fired {
+            let open = a.fired.last().is_some_and(|f| f.to_s.is_none());
+            t.row(vec![
+                a.name.clone(),
+                a.severity.clone(),
+                a.first_fired_s.map_or("-".into(), secs),
+                secs(a.firing_s),
+                a.fired.len().to_string(),
+                if open { "yes".into() } else { "no".into() },
+            ]);
+        }
+        o.push_str(&indent(&t.render()));
+    }
+    for a in r.alerts.iter().filter(|a| a.cannot_fire.is_some()) {
+        o.push_str(&format!(
+            "  {} cannot fire: {}\n",
+            a.name,
+            a.cannot_fire.as_deref().unwrap_or_default()
+        ));
+    }
     o
 }
 

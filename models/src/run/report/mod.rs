@@ -7,6 +7,7 @@
 
 use std::collections::BTreeMap;
 
+mod alerts;
 pub mod bom;
 mod bottleneck;
 mod capacity;
@@ -62,6 +63,9 @@ pub struct RunReport {
     pub bom: bom::Bom,
     /// The resource with the largest share of waiting.
     pub bottleneck: Bottleneck,
+    /// The guide's alerts (PrometheusRule `capi-scale-alerts`), each rule in its order:
+    /// whether, when and for how long it fired.
+    pub alerts: Vec<AlertReport>,
     /// Waiting time by resource on the machines' paths to Running.
     pub waiting: Vec<WaitShare>,
     /// Writes that reached etcd, by kind [count].
@@ -123,6 +127,7 @@ pub fn build(
         prism_central: sections::prism_central(world),
         checklist: Vec::new(),
         bottleneck: bottleneck::bottleneck(world, &waiting, &mf),
+        alerts: alerts::alerts(world, now.as_secs_f64()),
         waiting,
         writes_by_kind: sections::by_kind(&m.writes_by_kind, cfg.infrastructure_provider),
         writes_by_verb: sections::writes_by_verb(m, cfg.infrastructure_provider),
@@ -155,6 +160,32 @@ pub fn fleet_times(world: &World) -> (Vec<f64>, Vec<f64>) {
 /// The `q`-quantile of `v`, NaN when empty.
 pub fn quantile_of(v: Vec<f64>, q: f64) -> f64 {
     quantile(v, q)
+}
+
+/// The alerts of several management clusters' reports, as one: an alert fired when it
+/// fired in any of them.
+pub fn combine_alerts(parts: &[RunReport], end_s: f64) -> Vec<AlertReport> {
+    let Some(first) = parts.first() else {
+        return Vec::new();
+    };
+    first
+        .alerts
+        .iter()
+        .enumerate()
+        .map(|(i, a)| {
+            let spans = parts
+                .iter()
+                .flat_map(|p| p.alerts[i].fired.clone())
+                .collect();
+            alerts::summarise(
+                a.name.clone(),
+                a.severity.clone(),
+                a.cannot_fire.clone(),
+                alerts::union(spans),
+                end_s,
+            )
+        })
+        .collect()
 }
 
 /// Fleet creation.
@@ -429,6 +460,33 @@ pub struct Bottleneck {
     /// Where at that resource: the controller whose workers are all busy, the manager
     /// whose limiter or CPU is short, Prism Central's task slots or its rate limit.
     pub at: String,
+}
+
+/// One of the guide's alerts over the run.
+#[derive(Clone, Debug, Serialize)]
+pub struct AlertReport {
+    /// The rule's `alert:` name.
+    pub name: String,
+    /// Its `severity` label: `info`, `warning` or `critical`.
+    pub severity: String,
+    /// Each time it fired, in order (any of its label sets firing).
+    pub fired: Vec<FiredSpan>,
+    /// Time it was firing, summed; up to the run's end for one still firing [s].
+    pub firing_s: f64,
+    /// When it first fired [s]; absent (null) if it never did.
+    pub first_fired_s: Option<f64>,
+    /// Why it can never fire, for a rule that cannot by construction; absent otherwise.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cannot_fire: Option<String>,
+}
+
+/// One firing of an alert.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct FiredSpan {
+    /// The evaluation at which it fired [s].
+    pub from_s: f64,
+    /// The evaluation at which it resolved [s]; null if still firing at the run's end.
+    pub to_s: Option<f64>,
 }
 
 /// Waiting at one resource.
