@@ -147,5 +147,11 @@ mod tests {
         assert!((w.ci_low - (2.0 - 2.306004)).abs() < 1e-5);
         assert!((w.ci_high - (2.0 + 2.306004)).abs() < 1e-5);
         assert!(paired(&a, &b[..4], 0.95).is_none());
+        // Unequal variances and sizes: Welch–Satterthwaite gives 3.0479 degrees of freedom
+        // and t(0.975, 3.0479) = 3.15434 (the t density integrated numerically), not the
+        // pooled 5 degrees of freedom's 2.571.
+        let w = welch(&[1.0, 2.0, 3.0], &[10.0, 20.0, 30.0, 40.0], 0.95).unwrap();
+        assert!((w.ci_low - 2.557_549).abs() < 1e-4, "{}", w.ci_low);
+        assert!((w.ci_high - 43.442_451).abs() < 1e-4, "{}", w.ci_high);
     }
 }
