@@ -42,12 +42,6 @@ pub struct Args {
     /// Fleet sizes: one, or a list like 200,500 [clusters].
     #[arg(long)]
     clusters: String,
-    /// Machines per cluster, control plane included [default: the scenario's, else 25].
-    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=1000))]
-    machines_per_cluster: Option<u32>,
-    /// Control-plane machines per cluster: 1, 3 or 5 [default: the scenario's, else 3].
-    #[arg(long, value_parser = crate::cmd::parse_cp_replicas)]
-    control_plane_replicas: Option<u32>,
     /// The management cluster's tier [default: the guide's for the size]; not with files.
     #[arg(long, value_enum)]
     tier: Option<TierArg>,
@@ -57,24 +51,56 @@ pub struct Args {
     /// Replicas of each design per size (2 to 1000).
     #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(2..=1000))]
     replicas: u64,
-    /// Master seed.
-    #[arg(long, default_value_t = 1)]
-    seed: u64,
-    /// Confidence of the intervals, strictly between 0 and 1.
-    #[arg(long, default_value_t = 0.95)]
-    confidence: f64,
     /// Run B on independent streams (seed + 1) and use Welch's interval.
     #[arg(long)]
     independent: bool,
+    #[command(flatten)]
+    shared: Shared,
+}
+
+/// The flags `compare` and `sensitivity` share: the fleet's shape, the streams, the
+/// intervals, the threads and the output.
+#[derive(Debug, clap::Args)]
+pub(crate) struct Shared {
+    /// Machines per cluster, control plane included [default: the scenario's, else 25].
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub(crate) machines_per_cluster: Option<u32>,
+    /// Control-plane machines per cluster: 1, 3 or 5 [default: the scenario's, else 3].
+    #[arg(long, value_parser = crate::cmd::parse_cp_replicas)]
+    pub(crate) control_plane_replicas: Option<u32>,
+    /// Master seed.
+    #[arg(long, default_value_t = 1)]
+    pub(crate) seed: u64,
+    /// Confidence of the intervals, strictly between 0 and 1.
+    #[arg(long, default_value_t = 0.95)]
+    pub(crate) confidence: f64,
     /// Worker threads (1 to 1024); default: one per core. Results do not depend on it.
     #[arg(long, value_parser = clap::value_parser!(u64).range(1..=1024))]
-    threads: Option<u64>,
+    pub(crate) threads: Option<u64>,
     /// Simulated-time limit of each run.
     #[arg(long, default_value = "24h", value_parser = crate::cmd::parse_sim_duration)]
-    max_time: SimDuration,
+    pub(crate) max_time: SimDuration,
     /// Output: a table, or one JSON document (docs/outputs.md).
     #[arg(long, value_enum, default_value_t = Format::Table)]
-    format: Format,
+    pub(crate) format: Format,
+}
+
+impl Shared {
+    /// Checks the confidence; what every design's runs share, on `tier`.
+    pub(crate) fn common(&self, tier: Option<TierArg>) -> anyhow::Result<Common> {
+        if !(self.confidence > 0.0 && self.confidence < 1.0) {
+            bail!(
+                "--confidence {}: must lie strictly between 0 and 1, e.g. 0.95",
+                self.confidence
+            );
+        }
+        Ok(Common {
+            machines_per_cluster: self.machines_per_cluster,
+            control_plane_replicas: self.control_plane_replicas,
+            tier,
+            max_time: self.max_time,
+        })
+    }
 }
 
 /// The figures compared, with their labels and units.
@@ -298,35 +324,25 @@ struct SizeResult {
 
 /// Runs the comparison and prints it.
 pub fn run(args: &Args) -> anyhow::Result<Outcome> {
-    if !(args.confidence > 0.0 && args.confidence < 1.0) {
-        bail!(
-            "--confidence {}: must lie strictly between 0 and 1, e.g. 0.95",
-            args.confidence
-        );
-    }
+    let common = args.shared.common(args.tier)?;
+    let sh = &args.shared;
     let sizes = models::run::sweep::parse_axis(&args.clusters, None, None)
         .map_err(|e| anyhow::anyhow!("--clusters {}: {e}", args.clusters))?
         .0;
     let designs = designs(args)?;
-    let common = Common {
-        machines_per_cluster: args.machines_per_cluster,
-        control_plane_replicas: args.control_plane_replicas,
-        tier: args.tier,
-        max_time: args.max_time,
-    };
     let mut plans = Vec::new();
     for (d, design) in designs.iter().enumerate() {
         let seed = if args.independent && d == 1 {
-            args.seed.wrapping_add(1)
+            sh.seed.wrapping_add(1)
         } else {
-            args.seed
+            sh.seed
         };
         plans.push(
             plans_of(design, &common, &sizes, seed)
                 .with_context(|| format!("design {}", ["A", "B"][d]))?,
         );
     }
-    let runs = run_plans(&plans, args.replicas, args.threads)?;
+    let runs = run_plans(&plans, args.replicas, sh.threads)?;
     let results: Vec<SizeResult> = sizes
         .iter()
         .enumerate()
@@ -338,9 +354,9 @@ pub fn run(args: &Args) -> anyhow::Result<Outcome> {
                 .map(|(name, _, _)| {
                     let (va, vb) = (values(a, name), values(b, name));
                     let diff = if args.independent {
-                        difference::welch(&va, &vb, args.confidence)
+                        difference::welch(&va, &vb, sh.confidence)
                     } else {
-                        difference::paired(&va, &vb, args.confidence)
+                        difference::paired(&va, &vb, sh.confidence)
                     };
                     (name.to_string(), diff)
                 })
@@ -352,16 +368,16 @@ pub fn run(args: &Args) -> anyhow::Result<Outcome> {
             }
         })
         .collect();
-    match args.format {
+    match sh.format {
         Format::Json => {
             let doc = serde_json::json!({
                 "schema_version": 1,
                 "a": designs[0].label,
                 "b": designs[1].label,
                 "replicas": args.replicas,
-                "seed": args.seed,
+                "seed": sh.seed,
                 "common_random_numbers": !args.independent,
-                "confidence": args.confidence,
+                "confidence": sh.confidence,
                 "sizes": results,
             });
             println!("{}", serde_json::to_string_pretty(&doc)?);
@@ -382,7 +398,7 @@ fn text(args: &Args, designs: &[Design; 2], results: &[SizeResult]) -> String {
         designs[0].label,
         designs[1].label,
         args.replicas,
-        args.confidence * 100.0
+        args.shared.confidence * 100.0
     );
     for r in results {
         out.push_str(&format!(

@@ -8,11 +8,10 @@ use std::path::PathBuf;
 use anyhow::{Context, bail};
 use models::scenario::presets::Override;
 use models::scenario::steps::{self, Step};
-use sim_core::SimDuration;
 use sim_core::stats::difference::{self, Difference};
 
 use crate::Outcome;
-use crate::cmd::compare::{Common, Design, Record, plans_of, run_plans, values};
+use crate::cmd::compare::{Design, Record, Shared, plans_of, run_plans, values};
 use crate::cmd::run::{Format, TierArg};
 use crate::render::sweep_text::secs;
 use crate::render::table::{Align, Table};
@@ -38,12 +37,6 @@ pub struct Args {
     /// Fleet size [clusters].
     #[arg(long, value_parser = crate::cmd::parse_clusters)]
     clusters: u32,
-    /// Machines per cluster, control plane included [default: the scenario's, else 25].
-    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=1000))]
-    machines_per_cluster: Option<u32>,
-    /// Control-plane machines per cluster: 1, 3 or 5 [default: the scenario's, else 3].
-    #[arg(long, value_parser = crate::cmd::parse_cp_replicas)]
-    control_plane_replicas: Option<u32>,
     /// The management cluster's tier [default: the guide's for the size].
     #[arg(long, value_enum, conflicts_with = "scenario")]
     tier: Option<TierArg>,
@@ -59,24 +52,11 @@ pub struct Args {
     /// Replicas of the configuration and of each step (2 to 1000).
     #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u64).range(2..=1000))]
     replicas: u64,
-    /// Master seed.
-    #[arg(long, default_value_t = 1)]
-    seed: u64,
-    /// Confidence of the intervals, strictly between 0 and 1.
-    #[arg(long, default_value_t = 0.95)]
-    confidence: f64,
-    /// Worker threads (1 to 1024); default: one per core. Results do not depend on it.
-    #[arg(long, value_parser = clap::value_parser!(u64).range(1..=1024))]
-    threads: Option<u64>,
-    /// Simulated-time limit of each run.
-    #[arg(long, default_value = "24h", value_parser = crate::cmd::parse_sim_duration)]
-    max_time: SimDuration,
-    /// Output: a table, or one JSON document (docs/outputs.md).
-    #[arg(long, value_enum, default_value_t = Format::Table)]
-    format: Format,
     /// Also write the tornado chart (tornado.png, tornado.svg) into this folder.
     #[arg(long, value_name = "DIR")]
     out: Option<PathBuf>,
+    #[command(flatten)]
+    shared: Shared,
 }
 
 /// A step's value, and the index of its plans or why it was left out.
@@ -120,12 +100,8 @@ impl KnobResult {
 
 /// Runs the steps and prints them.
 pub fn run(args: &Args) -> anyhow::Result<Outcome> {
-    if !(args.confidence > 0.0 && args.confidence < 1.0) {
-        bail!(
-            "--confidence {}: must lie strictly between 0 and 1, e.g. 0.95",
-            args.confidence
-        );
-    }
+    let common = args.shared.common(args.tier)?;
+    let sh = &args.shared;
     if let Some(o) = args.sets.iter().find(|o| o.values().len() > 1) {
         bail!(
             "--set {}={}: give one value; sensitivity steps the knobs itself",
@@ -151,19 +127,13 @@ pub fn run(args: &Args) -> anyhow::Result<Outcome> {
         .iter()
         .filter(|(k, _)| args.knobs.is_empty() || args.knobs.contains(k))
         .collect();
-    let common = Common {
-        machines_per_cluster: args.machines_per_cluster,
-        control_plane_replicas: args.control_plane_replicas,
-        tier: args.tier,
-        max_time: args.max_time,
-    };
     let sizes = [args.clusters];
     let base = Design {
         label: "the configuration".into(),
         scenario: args.scenario.clone(),
         sets: args.sets.clone(),
     };
-    let base_plans = plans_of(&base, &common, &sizes, args.seed).context("the configuration")?;
+    let base_plans = plans_of(&base, &common, &sizes, sh.seed).context("the configuration")?;
     let config = &base_plans[0].config;
     // Every step: its override, and its plans or why it was left out.
     let mut plans = vec![base_plans.clone()];
@@ -179,7 +149,7 @@ pub fn run(args: &Args) -> anyhow::Result<Outcome> {
                     scenario: args.scenario.clone(),
                     sets,
                 };
-                let at = match plans_of(&design, &common, &sizes, args.seed) {
+                let at = match plans_of(&design, &common, &sizes, sh.seed) {
                     Ok(p) => {
                         plans.push(p);
                         Ok(plans.len() - 1)
@@ -191,10 +161,10 @@ pub fn run(args: &Args) -> anyhow::Result<Outcome> {
         });
         knobs.push((knob.clone(), base_value, [down, up]));
     }
-    let runs = run_plans(&plans, args.replicas, args.threads)?;
+    let runs = run_plans(&plans, args.replicas, sh.threads)?;
     let base_runs = &runs[0][0];
     let diff = |a: &[Record], b: &[Record], name: &str| {
-        difference::paired(&values(a, name), &values(b, name), args.confidence)
+        difference::paired(&values(a, name), &values(b, name), sh.confidence)
     };
     let mut results: Vec<KnobResult> = knobs
         .into_iter()
@@ -259,14 +229,14 @@ pub fn run(args: &Args) -> anyhow::Result<Outcome> {
             },
         )?;
     }
-    match args.format {
+    match sh.format {
         Format::Json => {
             let doc = serde_json::json!({
                 "schema_version": 1,
                 "clusters": args.clusters,
                 "replicas": args.replicas,
-                "seed": args.seed,
-                "confidence": args.confidence,
+                "seed": sh.seed,
+                "confidence": sh.confidence,
                 "base": {
                     "fleet_time_to_ready_s_mean": base_mean,
                     "checklist_passes": base_passes,
@@ -318,7 +288,7 @@ fn text(args: &Args, base_mean: f64, base_passes: u64, results: &[KnobResult]) -
         secs(base_mean),
         args.replicas,
         args.replicas,
-        args.confidence * 100.0
+        args.shared.confidence * 100.0
     );
     let mut t = Table::new(&[
         ("knob", Align::Left),
