@@ -153,7 +153,9 @@ pub(crate) fn reconcile(c: u32, cl: &ClusterState, machines: &[MachineState], ct
 ///   status.replicas) over both MachineSets is below replicas + maxSurge, the new
 ///   MachineSet grows by the room left, up to replicas;
 /// - scale down (`reconcileOldMachineSetsRollingUpdate`, `scaleDownOldMSs`): at most
-///   Σ spec − pending scale-downs − (replicas − maxUnavailable), first only the old
+///   Σ spec − pending scale-downs − (replicas − maxUnavailable) − the new MachineSet's
+///   unavailable Machines (spec − available: a broken new revision stops the rollout),
+///   first only the old
 ///   MachineSet's unavailable replicas, then any; when the old MachineSet has available
 ///   Machines, the existing Machines the step deletes are capped so that, assuming the
 ///   worst (available ones go first), availability stays at replicas − maxUnavailable;
@@ -208,7 +210,10 @@ pub(crate) fn rolling_update(
         let mut total_available = new_available + old_available;
         let new_scale = new_intent.map_or(new_spec, |i| i.min(new_spec));
         let pending = (new_status - new_scale).max(0) + (old_status - old_spec).max(0);
-        let mut total_down = (new_spec + old_spec - pending - min_available).max(0);
+        // v1.12's newMSUnavailableMachineCount: unavailable new Machines hold the old ones.
+        let new_unavailable = (new_spec - new_available).max(0);
+        let mut total_down =
+            (new_spec + old_spec - pending - min_available - new_unavailable).max(0);
         for only_unavailable in [true, false] {
             let replicas = old_intent.unwrap_or(old_spec);
             if total_down <= 0 || replicas <= 0 {
