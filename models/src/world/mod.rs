@@ -235,6 +235,9 @@ pub struct World {
     upgrade_started: u32,
     /// The first cluster of its current wave.
     upgrade_wave_start: u32,
+    /// Per cluster, whether the current upgrade was seen done on it: a wave ends once each
+    /// of its clusters was, as a user's script remembers the clusters it saw finish.
+    upgrade_seen_done: Vec<bool>,
     /// The MachineDeployments' rolling-update maxSurge and maxUnavailable.
     rollout: (u32, u32),
     /// The garbage collector's deletes issued and not yet done [count].
@@ -379,6 +382,7 @@ impl World {
             upgrade_version: 0,
             upgrade_started: 0,
             upgrade_wave_start: 0,
+            upgrade_seen_done: Vec::new(),
             rollout: (1, 0),
             gc_pending: 0,
             user_retries: Vec::new(),

@@ -279,12 +279,18 @@ impl World {
             self.upgrade_version += 1;
             self.upgrade_started = 0;
             self.upgrade_wave_start = 0;
+            self.upgrade_seen_done = vec![false; self.clusters.len()];
             self.rollout = rollout;
         }
         let v = self.upgrade_version;
         let n = self.applied;
-        let busy =
-            (self.upgrade_wave_start..self.upgrade_started).any(|c| !self.upgraded(c as usize, v));
+        for c in self.upgrade_wave_start..self.upgrade_started {
+            if !self.upgrade_seen_done[c as usize] && self.upgraded(c as usize, v) {
+                self.upgrade_seen_done[c as usize] = true;
+            }
+        }
+        let busy = (self.upgrade_wave_start..self.upgrade_started)
+            .any(|c| !self.upgrade_seen_done[c as usize]);
         if busy {
             // A classic cluster's MachineDeployment, once its control plane runs the new
             // version: the user's script sees it at its next look (every 15 s).
