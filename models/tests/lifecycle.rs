@@ -6,8 +6,8 @@ mod common;
 use std::collections::BTreeMap;
 
 use common::{
-    FAILING_WRITES, Upgraded, assert_live_bytes_are_the_objects, assert_only_leases_and_events,
-    assert_upgrade_replaced_every_machine_once, make_plan, report, simulate_and_report,
+    FAILING_WRITES, assert_live_bytes_are_the_objects, assert_only_leases_and_events, make_plan,
+    report,
 };
 use models::run::report::RunReport;
 use models::run::{Finished, run, simulate};
@@ -861,26 +861,17 @@ fn an_upgrade_without_surge_replaces_every_machine_exactly_once() {
 fn upgrade_replaces_every_machine_once(max_surge: u32, max_unavailable: u32) {
     let (n, m, cp) = (3u32, 6u32, 3u32);
     let base = make_plan(Tier::Small, n, m, cp, &[]);
-    let mut plan = base.clone();
-    plan.after = vec![AfterOp::Upgrade {
-        wave: 2,
-        max_surge,
-        max_unavailable,
-    }];
     let a = report(&base);
     for kind in ["Machine", "KubeadmConfig", "NutanixMachine"] {
         let create = format!("{kind}/create");
         assert_eq!(common::writes(&a, &create), u64::from(n * m), "{create}");
     }
-    let (world, b) = simulate_and_report(&plan);
-    let u = Upgraded {
-        n,
-        m,
-        cp,
-        max_surge,
-        wave: 2,
-    };
-    assert_upgrade_replaced_every_machine_once(&world, &b, u);
+    common::upgrade_once(
+        &mut base.clone(),
+        (n, m, cp),
+        2,
+        (max_surge, max_unavailable),
+    );
 }
 
 /// After an upgrade, etcd holds exactly the objects of the fleet it began with: the old

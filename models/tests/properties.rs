@@ -17,9 +17,8 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use rayon::prelude::*;
 
 use common::{
-    FAILING_WRITES, Upgraded, assert_only_leases_and_events,
-    assert_upgrade_replaced_every_machine_once, assert_world_holds_the_objects, make_plan,
-    simulate_and_report, writes,
+    FAILING_WRITES, assert_only_leases_and_events, assert_world_holds_the_objects, make_plan,
+    simulate_and_report, upgrade_once, writes,
 };
 use models::objects::MachineState;
 use models::run::RunPlan;
@@ -216,20 +215,8 @@ fn an_upgrade_replaces_every_machine_once_within_its_bounds_whatever_the_seed() 
             let m = m.max(cp + 2); // at least two workers, for maxUnavailable 2
             let mut plan = seeded(seed, (n, m, cp), &[]);
             let wave = if seed.is_multiple_of(3) { 2 } else { 0 };
-            plan.after = vec![AfterOp::Upgrade {
-                wave,
-                max_surge,
-                max_unavailable,
-            }];
-            let (world, r) = simulate_and_report(&plan);
-            let u = Upgraded {
-                n,
-                m,
-                cp,
-                max_surge,
-                wave,
-            };
-            assert_upgrade_replaced_every_machine_once(&world, &r, u);
+            let rollout = (max_surge, max_unavailable);
+            let (world, r) = upgrade_once(&mut plan, (n, m, cp), wave, rollout);
             let start = r.operations[1].started_s;
             assert_availability_kept(&world, start, max_unavailable);
             assert_world_holds_the_objects(&world, &plan, u64::from(n), u64::from(m));
@@ -710,20 +697,7 @@ fn a_large_fleet_is_upgraded_once_within_its_bounds_whatever_the_seed() {
     for_every_seed(|seed| {
         let mut plan = make_plan(Tier::Large, n, m, cp, &[]);
         plan.seed = seed;
-        plan.after = vec![AfterOp::Upgrade {
-            wave: 0,
-            max_surge,
-            max_unavailable,
-        }];
-        let (world, r) = simulate_and_report(&plan);
-        let u = Upgraded {
-            n,
-            m,
-            cp,
-            max_surge,
-            wave: 0,
-        };
-        assert_upgrade_replaced_every_machine_once(&world, &r, u);
+        let (world, r) = upgrade_once(&mut plan, (n, m, cp), 0, (max_surge, max_unavailable));
         assert_availability_kept(&world, r.operations[1].started_s, max_unavailable);
         assert_world_holds_the_objects(&world, &plan, u64::from(n), u64::from(m));
     });

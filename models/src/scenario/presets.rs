@@ -304,6 +304,20 @@ pub fn null_where_unset(layers: &Value, resolved: &mut Value) {
     }
 }
 
+/// A data file keyed by knob (`presets/uncertainty.yaml`, `presets/sensitivity.yaml`): its
+/// entries by dotted path, each path checked to be a knob.
+pub fn entries_by_knob<T: serde::de::DeserializeOwned>(
+    text: &str,
+) -> Result<std::collections::BTreeMap<String, T>, String> {
+    let entries: std::collections::BTreeMap<String, T> =
+        serde_saphyr::from_str(text).map_err(|e| e.to_string())?;
+    let paths = settable_paths();
+    match entries.keys().find(|k| !paths.contains(k)) {
+        Some(k) => Err(format!("{k}: not a knob")),
+        None => Ok(entries),
+    }
+}
+
 /// Every dotted path a value can be set at.
 pub fn settable_paths() -> Vec<String> {
     let base = yaml_value(DEFAULTS_YAML, "presets/defaults.yaml").expect("built-in defaults parse");

@@ -36,14 +36,9 @@ pub fn builtin() -> BTreeMap<String, Step> {
 
 /// Reads steps in the format of `presets/sensitivity.yaml`.
 pub fn parse(text: &str) -> Result<BTreeMap<String, Step>, String> {
-    let entries: BTreeMap<String, Entry> =
-        serde_saphyr::from_str(text).map_err(|e| e.to_string())?;
-    let paths = crate::scenario::presets::settable_paths();
+    let entries: BTreeMap<String, Entry> = crate::scenario::presets::entries_by_knob(text)?;
     let mut out = BTreeMap::new();
     for (path, e) in entries {
-        if !paths.contains(&path) {
-            return Err(format!("{path}: not a knob"));
-        }
         let step = match (e.factor, e.values) {
             (Some(f), None) if f > 1.0 && f.is_finite() => Step::Factor(f),
             (None, Some(v)) if v.len() >= 2 => Step::Values(v),

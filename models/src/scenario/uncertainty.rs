@@ -72,14 +72,9 @@ impl Estimates {
 
     /// Reads ranges in the format of `presets/uncertainty.yaml`.
     pub fn parse(text: &str) -> Result<Estimates, String> {
-        let entries: BTreeMap<String, Entry> =
-            serde_saphyr::from_str(text).map_err(|e| e.to_string())?;
-        let paths = crate::scenario::presets::settable_paths();
+        let entries: BTreeMap<String, Entry> = crate::scenario::presets::entries_by_knob(text)?;
         let mut out = Vec::new();
         for (path, e) in entries {
-            if !paths.contains(&path) {
-                return Err(format!("{path}: not a knob"));
-            }
             let why = |w: Option<String>| w.filter(|w| !w.trim().is_empty());
             let (spread, why) = match (e.scale, e.range, e.hold) {
                 (Some([lo, hi]), None, None) if lo > 0.0 && lo <= hi && hi.is_finite() => {

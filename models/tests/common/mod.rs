@@ -142,6 +142,33 @@ pub struct Upgraded {
     pub wave: u32,
 }
 
+/// Runs `plan`, a fleet of `(n, m, cp)` (clusters, machines per cluster, control-plane
+/// machines), with one upgrade after its create (`wave` clusters at a time, 0: all; the
+/// MachineDeployments' maxSurge and maxUnavailable), checks that every Machine was
+/// replaced once ([`assert_upgrade_replaced_every_machine_once`]) and returns the run.
+pub fn upgrade_once(
+    plan: &mut RunPlan,
+    (n, m, cp): (u32, u32, u32),
+    wave: u32,
+    (max_surge, max_unavailable): (u32, u32),
+) -> (World, RunReport) {
+    plan.after = vec![models::scenario::operations::AfterOp::Upgrade {
+        wave,
+        max_surge,
+        max_unavailable,
+    }];
+    let (world, r) = simulate_and_report(plan);
+    let u = Upgraded {
+        n,
+        m,
+        cp,
+        max_surge,
+        wave,
+    };
+    assert_upgrade_replaced_every_machine_once(&world, &r, u);
+    (world, r)
+}
+
 /// Issue 4, `upgrade`, after one upgrade of a fleet created at version 0 without faults:
 /// every Machine of every cluster was replaced exactly once. Each cluster ends with as
 /// many Machines as before, all at the new version and running, and every original
