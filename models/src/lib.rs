@@ -19,6 +19,7 @@ pub mod prism_central;
 pub mod prometheus;
 pub mod providers;
 pub mod recipe;
+pub mod recommend;
 pub mod run;
 pub mod scenario;
 pub mod units;

@@ -68,6 +68,8 @@ pub struct ModelConfig {
     /// How the guide's alerting rules are evaluated.
     #[serde(default)]
     pub alerts: super::alerts::AlertSettings,
+    /// What the management layer's resources cost (`capsim recommend`).
+    pub prices: super::prices::Prices,
 }
 
 /// How a fleet is laid out over management clusters.

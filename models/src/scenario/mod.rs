@@ -30,6 +30,7 @@ mod node_pools;
 pub mod operations;
 pub mod placement;
 pub mod presets;
+pub mod prices;
 pub mod steps;
 mod thresholds;
 pub mod uncertainty;

@@ -476,6 +476,6 @@ impl ModelConfig {
                 ),
             ));
         }
-        Ok(())
+        self.prices.validate(source_name)
     }
 }
