@@ -154,33 +154,8 @@ impl<O: Oracle> Search<'_, O> {
         if let Some(&i) = self.seen.get(point) {
             return Ok(i);
         }
-        let cost = self.oracle.cost(point);
-        let mut outcomes = Vec::new();
-        let mut feasible = false;
-        if cost.is_ok() {
-            let first = self.settings.replicas.max(1);
-            let mut n = first;
-            outcomes = self.oracle.screen(point, 0, n)?;
-            loop {
-                let k = outcomes.iter().filter(|o| o.pass).count() as f64;
-                feasible = k / outcomes.len() as f64 >= self.settings.pass_rate;
-                let mixed = k > 0.0 && k < outcomes.len() as f64;
-                let near = outcomes.iter().any(|o| (0.9..=1.1).contains(&o.score));
-                if !(mixed || near) || n >= 4 * first {
-                    break;
-                }
-                outcomes.extend(self.oracle.screen(point, n, 2 * n)?);
-                n *= 2;
-            }
-        }
-        self.trace.push(Screened {
-            point: point.to_vec(),
-            step,
-            cost,
-            outcomes,
-            feasible,
-            taken: false,
-        });
+        self.trace
+            .push(screen(self.oracle, &self.settings, point, step)?);
         let i = self.trace.len() - 1;
         self.seen.insert(point.to_vec(), i);
         Ok(i)
@@ -249,11 +224,17 @@ impl<O: Oracle> Search<'_, O> {
                 ups.push(self.screen(&q, step)?);
             }
         }
-        let feasible = ups.iter().copied().filter(|&i| self.trace[i].feasible).min_by(|&a, &b| {
-            self.cost(a)
-                .total_cmp(&self.cost(b))
-                .then(self.trace[a].mean_score().total_cmp(&self.trace[b].mean_score()))
-        });
+        let feasible = ups
+            .iter()
+            .copied()
+            .filter(|&i| self.trace[i].feasible)
+            .min_by(|&a, &b| {
+                self.cost(a).total_cmp(&self.cost(b)).then(
+                    self.trace[a]
+                        .mean_score()
+                        .total_cmp(&self.trace[b].mean_score()),
+                )
+            });
         if feasible.is_some() {
             return Ok(feasible);
         }
@@ -269,6 +250,44 @@ impl<O: Oracle> Search<'_, O> {
             .max_by(|a, b| a.1.total_cmp(&b.1))
             .map(|(i, _)| i))
     }
+}
+
+/// Screens `point` as the search does: `settings.replicas` replicas, doubled up to four
+/// times as many where the answer is close; feasible when the share passing reaches the
+/// pass rate. A refused point has no replicas.
+pub fn screen<O: Oracle>(
+    oracle: &O,
+    settings: &Settings,
+    point: &[usize],
+    step: Move,
+) -> Result<Screened, String> {
+    let cost = oracle.cost(point);
+    let mut outcomes = Vec::new();
+    let mut feasible = false;
+    if cost.is_ok() {
+        let first = settings.replicas.max(1);
+        let mut n = first;
+        outcomes = oracle.screen(point, 0, n)?;
+        loop {
+            let k = outcomes.iter().filter(|o| o.pass).count() as f64;
+            feasible = k / outcomes.len() as f64 >= settings.pass_rate;
+            let mixed = k > 0.0 && k < outcomes.len() as f64;
+            let near = outcomes.iter().any(|o| (0.9..=1.1).contains(&o.score));
+            if !(mixed || near) || n >= 4 * first {
+                break;
+            }
+            outcomes.extend(oracle.screen(point, n, 2 * n)?);
+            n *= 2;
+        }
+    }
+    Ok(Screened {
+        point: point.to_vec(),
+        step,
+        cost,
+        outcomes,
+        feasible,
+        taken: false,
+    })
 }
 
 /// Searches from `start` for the cheapest feasible point.
@@ -335,7 +354,11 @@ pub fn search<O: Oracle>(
         }
         // Swaps: from the cheaper settings that failed, nearest to passing first, steps
         // up on the other knobs while the cost stays below the current point's.
-        failed.sort_by(|a, b| s.trace[a.1].mean_score().total_cmp(&s.trace[b.1].mean_score()));
+        failed.sort_by(|a, b| {
+            s.trace[a.1]
+                .mean_score()
+                .total_cmp(&s.trace[b.1].mean_score())
+        });
         for (k, mut at) in failed {
             if next.is_some() {
                 break;
@@ -447,7 +470,9 @@ mod tests {
     }
 
     fn cost_of(grid: &Grid, r: &SearchResult) -> Option<f64> {
-        r.chain.last().map(|&i| grid.total(&r.trace[i].point, &grid.cost))
+        r.chain
+            .last()
+            .map(|&i| grid.total(&r.trace[i].point, &grid.cost))
     }
 
     #[test]
@@ -485,9 +510,16 @@ mod tests {
             for _ in 0..knobs {
                 let n = rng.random_range(2..=4);
                 let free = rng.random_bool(0.3);
-                let (dc, dk) = (rng.random_range(1..=5) as f64, rng.random_range(1..=5) as f64);
+                let (dc, dk) = (
+                    rng.random_range(1..=5) as f64,
+                    rng.random_range(1..=5) as f64,
+                );
                 capacity.push((0..n).map(|s| (s + 1) as f64 * dc).collect());
-                cost.push((0..n).map(|s| if free { 0.0 } else { s as f64 * dk }).collect());
+                cost.push(
+                    (0..n)
+                        .map(|s| if free { 0.0 } else { s as f64 * dk })
+                        .collect(),
+                );
             }
             let total_max: f64 = capacity.iter().map(|c: &Vec<f64>| c[c.len() - 1]).sum();
             let grid = Grid {
@@ -510,7 +542,10 @@ mod tests {
             }
         }
         // Seed 7 misses 4 of the 300: a local search, as documented.
-        assert!(misses * 100 <= 3 * trials, "{misses} of {trials} grids missed");
+        assert!(
+            misses * 100 <= 3 * trials,
+            "{misses} of {trials} grids missed"
+        );
     }
 
     #[test]

@@ -46,8 +46,7 @@ impl Prices {
                     source_name: source_name.to_string(),
                     field: format!("prices.{name}"),
                     value: v.to_string(),
-                    reason: "must be a price ≥ 0 (0 leaves the resource out of the cost)"
-                        .into(),
+                    reason: "must be a price ≥ 0 (0 leaves the resource out of the cost)".into(),
                 });
             }
         }
