@@ -46,6 +46,10 @@ pub enum Command {
     /// common random numbers: the change in fleet time and checklist margin, sorted, with a
     /// tornado chart.
     Sensitivity(cmd::sensitivity::Args),
+    /// The cheapest configuration that passes the checklist and your targets for a fleet
+    /// size: searched, verified on fresh streams, with its bill of materials, the kubectl
+    /// patches that apply it and its margins.
+    Recommend(cmd::recommend::Args),
     /// Check a scenario file or print a built-in preset as one.
     #[command(after_help = "Examples:\n  \
         capsim scenario check my.yaml\n  \

@@ -36,6 +36,7 @@ fn main() -> ExitCode {
         Command::Sweep(args) => cmd::sweep::run(&args),
         Command::Compare(args) => cmd::compare::run(&args),
         Command::Sensitivity(args) => cmd::sensitivity::run(&args),
+        Command::Recommend(args) => cmd::recommend::run(&args),
         Command::Scenario(args) => cmd::scenario::run(&args),
         Command::Tiers(args) => cmd::tiers::run(&args),
         Command::Validate(args) => cmd::validate::run(&args),

@@ -204,6 +204,17 @@ where
             .map(Judgement::outcome)
             .collect())
     }
+
+    fn key(&self, point: &[usize]) -> String {
+        match self.plan(point, self.seed) {
+            Ok(p) => format!(
+                "{} {}",
+                p.management_clusters,
+                serde_json::to_string(&p.config).unwrap_or_default()
+            ),
+            Err(e) => format!("refused {point:?}: {e}"),
+        }
+    }
 }
 
 /// A configuration re-run on fresh streams.

@@ -8,6 +8,7 @@
 //! re-run on fresh streams from the cheapest back ([`fleet::verify`]) until one shows the
 //! pass rate at the confidence (every replica of as many as that takes passing).
 
+pub mod apply;
 pub mod cost;
 pub mod fleet;
 pub mod search;

@@ -46,6 +46,11 @@ pub trait Oracle: Sync {
     fn cost(&self, point: &[usize]) -> Result<f64, String>;
     /// Replicas `from..to` of the configuration at `point` on the screening streams.
     fn screen(&self, point: &[usize], from: u64, to: u64) -> Result<Vec<Outcome>, String>;
+    /// What identifies the configuration at `point`: two points with the same key are
+    /// one configuration (a limit above the fleet, say), screened once.
+    fn key(&self, point: &[usize]) -> String {
+        format!("{point:?}")
+    }
 }
 
 /// The search's settings.
@@ -140,7 +145,7 @@ struct Search<'a, O: Oracle> {
     oracle: &'a O,
     settings: Settings,
     trace: Vec<Screened>,
-    seen: HashMap<Point, usize>,
+    seen: HashMap<String, usize>,
 }
 
 impl<O: Oracle> Search<'_, O> {
@@ -148,16 +153,17 @@ impl<O: Oracle> Search<'_, O> {
         self.trace.len() >= self.settings.budget
     }
 
-    /// Screens `point` (once: a point seen before is looked up), its replicas extended
-    /// where the answer is close. Returns its index in the trace.
+    /// Screens `point` (once: a configuration seen before, under any point, is looked
+    /// up), its replicas extended where the answer is close. Returns its trace index.
     fn screen(&mut self, point: &[usize], step: Move) -> Result<usize, String> {
-        if let Some(&i) = self.seen.get(point) {
+        let key = self.oracle.key(point);
+        if let Some(&i) = self.seen.get(&key) {
             return Ok(i);
         }
         self.trace
             .push(screen(self.oracle, &self.settings, point, step)?);
         let i = self.trace.len() - 1;
-        self.seen.insert(point.to_vec(), i);
+        self.seen.insert(key, i);
         Ok(i)
     }
 

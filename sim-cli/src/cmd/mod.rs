@@ -2,6 +2,7 @@
 
 pub mod compare;
 pub mod import;
+pub mod recommend;
 pub mod run;
 pub mod scenario;
 pub mod sensitivity;
