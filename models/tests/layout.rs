@@ -9,7 +9,8 @@
 //! 2. `scenario`: every knob, presets, scenario files;
 //! 3. `controllers` and `providers`: the reconciles;
 //! 4. `world`: the wiring that runs them;
-//! 5. `run`: runs, sweeps and reports.
+//! 5. `run`: runs, sweeps and reports;
+//! 6. `recommend`: the search for the cheapest passing configuration.
 //!
 //! The files of one module directory (`world/`, `controllers/`) may import their `mod.rs`
 //! and be imported by it: the children add to the state the parent defines and the parent
@@ -174,6 +175,7 @@ fn layer(file: &str) -> usize {
         Some("controllers" | "providers") => 3,
         Some("world") => 4,
         Some("run") => 5,
+        Some("recommend") => 6,
         Some(other) => panic!("{other}: a new top-level module needs its layer here"),
     }
 }

@@ -49,6 +49,7 @@ fn the_search_finds_the_cheapest_passing_configuration_that_enumeration_finds() 
         knobs: &knobs,
         targets: &targets,
         seed: 1,
+        progress: None,
     };
     let sizes: Vec<usize> = knobs.iter().map(|k| k.settings.len()).collect();
     let settings = settings(sizes.clone());

@@ -13,6 +13,8 @@ mod guards;
 mod input_limits;
 #[path = "cli/readme.rs"]
 mod readme;
+#[path = "cli/recommend.rs"]
+mod recommend;
 #[path = "cli/round_trip.rs"]
 mod round_trip;
 #[path = "cli/sensitivity.rs"]

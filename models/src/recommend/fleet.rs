@@ -7,7 +7,7 @@ use serde::Serialize;
 use sim_core::stats::binomial::{self, PassRule};
 
 use super::cost;
-use super::search::{Oracle, Outcome};
+use super::search::{Oracle, Outcome, Screened};
 use super::space::{Knob, overrides};
 use crate::run::figures::figures_of;
 use crate::run::report::RunReport;
@@ -90,7 +90,7 @@ pub struct Judgement {
 }
 
 impl Judgement {
-    /// Whether every item passed, and the worst margin (at most 10).
+    /// Whether every item passed, and the worst margin (at most 10⁶).
     pub fn outcome(&self) -> Outcome {
         Outcome {
             pass: self.items.iter().all(|i| i.pass),
@@ -99,7 +99,7 @@ impl Judgement {
                 .iter()
                 .map(|i| i.margin)
                 .fold(0.0, f64::max)
-                .min(10.0),
+                .min(1e6),
         }
     }
 }
@@ -138,6 +138,9 @@ pub fn judge(report: &RunReport, watched: &[String], targets: &[Target]) -> Judg
     Judgement { items }
 }
 
+/// What is told of each configuration screened: its number (from 1) and the screening.
+pub type Progress = dyn Fn(usize, &Screened) + Sync;
+
 /// A fleet to size: how a point becomes a run plan, and what it is judged against.
 pub struct Fleet<'a, F> {
     /// The run plan of a configuration with these overrides, on these streams (seed),
@@ -149,6 +152,8 @@ pub struct Fleet<'a, F> {
     pub targets: &'a [Target],
     /// The screening streams' seed.
     pub seed: u64,
+    /// Told of each configuration screened (a progress line), if anyone listens.
+    pub progress: Option<&'a Progress>,
 }
 
 impl<F> Fleet<'_, F>
@@ -203,6 +208,12 @@ where
             .iter()
             .map(Judgement::outcome)
             .collect())
+    }
+
+    fn screened(&self, n: usize, s: &Screened) {
+        if let Some(p) = self.progress {
+            p(n, s);
+        }
     }
 
     fn key(&self, point: &[usize]) -> String {

@@ -51,6 +51,8 @@ pub trait Oracle: Sync {
     fn key(&self, point: &[usize]) -> String {
         format!("{point:?}")
     }
+    /// Told of each configuration screened, the `n`-th (from 1), as it is.
+    fn screened(&self, _n: usize, _s: &Screened) {}
 }
 
 /// The search's settings.
@@ -163,6 +165,7 @@ impl<O: Oracle> Search<'_, O> {
         self.trace
             .push(screen(self.oracle, &self.settings, point, step)?);
         let i = self.trace.len() - 1;
+        self.oracle.screened(i + 1, &self.trace[i]);
         self.seen.insert(key, i);
         Ok(i)
     }
@@ -404,7 +407,7 @@ pub fn search<O: Oracle>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use rand::{Rng, RngExt};
+    use rand::RngExt;
     use sim_core::{RngStreams, StreamId};
 
     /// Knobs whose settings add capacity and cost; a point passes when its capacity

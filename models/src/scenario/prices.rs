@@ -9,8 +9,6 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::config::ConfigError;
-
 /// Prices per unit and period (`currency` says which).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case", deny_unknown_fields)]
@@ -31,8 +29,9 @@ pub struct Prices {
 }
 
 impl Prices {
-    /// Checks every price is a finite number ≥ 0.
-    pub fn validate(&self, source_name: &str) -> Result<(), ConfigError> {
+    /// The first price that is not a finite number ≥ 0 (or a blank currency): its field,
+    /// value and what is allowed.
+    pub fn problem(&self) -> Option<(String, String, &'static str)> {
         let fields = [
             ("vcpu", self.vcpu),
             ("memory-gib", self.memory_gib),
@@ -42,22 +41,20 @@ impl Prices {
         ];
         for (name, v) in fields {
             if !(v.is_finite() && v >= 0.0) {
-                return Err(ConfigError {
-                    source_name: source_name.to_string(),
-                    field: format!("prices.{name}"),
-                    value: v.to_string(),
-                    reason: "must be a price ≥ 0 (0 leaves the resource out of the cost)".into(),
-                });
+                return Some((
+                    format!("prices.{name}"),
+                    v.to_string(),
+                    "must be a price ≥ 0 (0 leaves the resource out of the cost)",
+                ));
             }
         }
         if self.currency.trim().is_empty() {
-            return Err(ConfigError {
-                source_name: source_name.to_string(),
-                field: "prices.currency".into(),
-                value: String::new(),
-                reason: "must name what the prices are in, e.g. USD/month".into(),
-            });
+            return Some((
+                "prices.currency".into(),
+                String::new(),
+                "must name what the prices are in, e.g. USD/month",
+            ));
         }
-        Ok(())
+        None
     }
 }

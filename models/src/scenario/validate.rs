@@ -476,6 +476,9 @@ impl ModelConfig {
                 ),
             ));
         }
-        self.prices.validate(source_name)
+        if let Some((field, value, reason)) = self.prices.problem() {
+            return Err(err(field, value, reason));
+        }
+        Ok(())
     }
 }

@@ -2,13 +2,14 @@
 //! targets at the pass rate, searched over the knobs of `models/presets/recommend.yaml`,
 //! verified on fresh streams, and printed as changes, commands, a bill and margins.
 
+use std::io::IsTerminal;
 use std::path::PathBuf;
 
 use anyhow::{Context, bail};
 use models::recommend::apply;
 use models::recommend::cost::{self, Cost};
-use models::recommend::fleet::{Fleet, Judgement, Target};
-use models::recommend::search::{Ending, Settings};
+use models::recommend::fleet::{Fleet, Judgement, Progress, Target};
+use models::recommend::search::{Ending, Screened, Settings};
 use models::recommend::space::{self, Knob};
 use models::recommend::{Recommendation, VerifyPlan, recommend};
 use models::run::RunPlan;
@@ -149,11 +150,27 @@ pub fn run(args: &Args) -> anyhow::Result<Outcome> {
             .map(|mut p| p.remove(0))
             .map_err(|e| format!("{e:#}"))
     };
+    let budget = args.budget;
+    let report = move |n: usize, s: &Screened| {
+        let cost = s
+            .cost
+            .as_ref()
+            .map_or("refused".into(), |c| format!("{c:.0}"));
+        eprintln!(
+            "capsim recommend: screened {n} of at most {budget} ({:?}, cost {cost}, {}/{} passed)",
+            s.step,
+            s.passes(),
+            s.outcomes.len()
+        );
+    };
     let fleet = Fleet {
         make,
         knobs: &knobs,
         targets: &args.targets,
         seed: sh.seed,
+        progress: std::io::stderr()
+            .is_terminal()
+            .then_some(&report as &Progress),
     };
     let settings = Settings {
         sizes: knobs.iter().map(|k| k.settings.len()).collect(),
@@ -183,20 +200,37 @@ pub fn run(args: &Args) -> anyhow::Result<Outcome> {
             .map_err(|e| anyhow::anyhow!(e))
     };
     let (start_cost, _) = fleet.priced(&start).map_err(|e| anyhow::anyhow!(e))?;
-    let subject = rec.chosen.unwrap_or(rec.search.closest);
+    // What is shown: the recommendation; else the configuration whose fresh replicas
+    // passed most often; else the one screened nearest to passing.
+    let best_verified = rec
+        .verifications
+        .iter()
+        .max_by(|a, b| {
+            let share = |v: &models::recommend::fleet::Verification| {
+                v.passes as f64 / v.replicas.max(1) as f64
+            };
+            share(&a.1).total_cmp(&share(&b.1))
+        })
+        .map(|(i, _)| *i);
+    let subject = rec.chosen.or(best_verified).unwrap_or(rec.search.closest);
     let (cost, plan) = shown(subject)?;
     let changes = changes(&knobs, &start, &rec.search.trace[subject].point);
     let sets: Vec<Override> = space::overrides(&knobs, &rec.search.trace[subject].point);
     let steps = apply::steps(&sets);
-    let judgements: &[Judgement] = match rec
-        .verifications
-        .iter()
-        .find(|(i, _)| Some(*i) == rec.chosen)
-    {
-        Some((_, v)) => &v.judgements,
-        None => &[],
+    // The margins: over the verification's replicas, or, with nothing recommended, over
+    // the closest configuration's screening replicas (what failed).
+    let judgements: Vec<Judgement> = match rec.verifications.iter().find(|(i, _)| *i == subject) {
+        Some((_, v)) => v.judgements.clone(),
+        None => {
+            let e = &rec.search.trace[subject];
+            let n = e.outcomes.len() as u64;
+            in_pool(sh.threads.map(|t| t as usize), || {
+                fleet.judge_replicas(&e.point, sh.seed, 0, n)
+            })?
+            .map_err(|e| anyhow::anyhow!(e))?
+        }
     };
-    let margins = margins(judgements);
+    let margins = margins(&judgements);
     let yaml = changes_yaml(args, &start_plan, &sets);
     if let (Some(dir), Some(_)) = (&args.out, rec.chosen) {
         write_out(dir, args, &plan, &steps)?;
@@ -238,6 +272,7 @@ pub fn run(args: &Args) -> anyhow::Result<Outcome> {
                 args,
                 &Report {
                     rec: &rec,
+                    subject,
                     knobs: &knobs,
                     left_out: &left_out,
                     start_cost: &start_cost,
@@ -371,6 +406,8 @@ fn write_out(
 /// What the text output shows.
 struct Report<'a> {
     rec: &'a Recommendation,
+    /// The configuration shown (index into the trace).
+    subject: usize,
     knobs: &'a [Knob],
     left_out: &'a [String],
     start_cost: &'a Cost,
@@ -497,18 +534,32 @@ fn text(args: &Args, r: &Report) -> String {
         ));
     }
     if rec.chosen.is_none() {
-        let e = &s.trace[s.closest];
+        let e = &s.trace[r.subject];
         o.push_str(&format!(
             "  screened: {}/{} replicas passed; worst margin {:.2} (mean)\n",
             e.passes(),
             e.outcomes.len(),
             e.mean_score()
         ));
+        let failed: Vec<String> = r
+            .margins
+            .iter()
+            .filter(|m| m.passes < m.replicas)
+            .map(|m| format!("{} ({}/{} passed)", m.name, m.passes, m.replicas))
+            .collect();
+        if !failed.is_empty() {
+            o.push_str(&format!("  failed: {}\n", failed.join("; ")));
+        }
     }
     if !r.margins.is_empty() {
         o.push_str(&format!(
-            "\nChecklist and targets over the {} verification replicas (the worst replica)\n",
-            r.margins[0].replicas
+            "\nChecklist and targets over the {} {} replicas (the worst replica)\n",
+            r.margins[0].replicas,
+            if rec.verifications.iter().any(|(i, _)| *i == r.subject) {
+                "verification"
+            } else {
+                "screening"
+            }
         ));
         let mut t = Table::new(&[
             ("item", Align::Left),

@@ -13,6 +13,7 @@ const COMMANDS: &[&[&str]] = &[
     &["scenario", "check"],
     &["scenario", "show"],
     &["import"],
+    &["recommend"],
     &["tiers"],
     &["validate"],
 ];
