@@ -91,7 +91,8 @@ pub struct Screened {
     pub point: Point,
     /// Why it was screened.
     pub step: Move,
-    /// Its cost, or why it was refused.
+    /// Its cost, or why it was refused (serialized as the number, or the reason).
+    #[serde(serialize_with = "cost_or_reason")]
     pub cost: Result<f64, String>,
     /// Its replicas' outcomes (none when refused).
     pub outcomes: Vec<Outcome>,
@@ -99,6 +100,13 @@ pub struct Screened {
     pub feasible: bool,
     /// Whether the search moved to it.
     pub taken: bool,
+}
+
+fn cost_or_reason<S: serde::Serializer>(c: &Result<f64, String>, s: S) -> Result<S::Ok, S::Error> {
+    match c {
+        Ok(x) => s.serialize_f64(*x),
+        Err(why) => s.serialize_str(why),
+    }
 }
 
 impl Screened {

@@ -109,6 +109,10 @@ pub struct Args {
     /// Write gauges sampled every 15 s of simulated time to this CSV file.
     #[arg(long, value_name = "FILE.csv")]
     timeline: Option<PathBuf>,
+    /// Write the run's charts into this folder (created if missing): alerts-timeline.png
+    /// and .svg, the spans each of the guide's alerts fired, by severity.
+    #[arg(long, value_name = "DIR")]
+    charts: Option<PathBuf>,
     /// Stop the run after this much wall-clock time (e.g. 10m, 1h30m): capsim then exits
     /// with status 2 and writes no report and no timeline [default: no limit].
     #[arg(long, value_name = "DURATION", value_parser = parse_timeout)]
@@ -183,6 +187,7 @@ impl Args {
             format: Format::Table,
             fail_on_checklist: false,
             timeline: None,
+            charts: None,
             timeout: None,
             memory_limit: None,
         }
@@ -391,6 +396,16 @@ pub fn run(args: &Args) -> anyhow::Result<Outcome> {
     };
     if let Some(path) = &args.timeline {
         write_timeline(path, &out.timeline, out.report.infrastructure_provider)?;
+    }
+    if let Some(dir) = &args.charts {
+        std::fs::create_dir_all(dir)
+            .with_context(|| format!("--charts {}: cannot create the folder", dir.display()))?;
+        let r = &out.report;
+        let title = format!(
+            "The guide's alerts over the run: {} clusters, tier {}, seed {}",
+            r.fleet.clusters, r.tier, r.seed
+        );
+        crate::render::alert_timeline::write(dir, &r.alerts, r.fleet.simulated_s, &title)?;
     }
     match args.format {
         Format::Json => println!("{}", serde_json::to_string_pretty(&out.report)?),

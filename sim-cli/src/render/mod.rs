@@ -12,6 +12,7 @@
 //! - [`report`]: a sweep's `report.md` and `report.html`;
 //! - [`tornado`]: `capsim sensitivity`'s tornado chart.
 
+pub mod alert_timeline;
 pub mod bom;
 pub mod chart;
 pub mod export;

@@ -243,6 +243,11 @@ pub fn write_charts(dir: &Path, r: &SweepResult, th: &Thresholds) -> anyhow::Res
             &group_name("checklist-heatmap", i, n),
             &suffix,
         )?);
+        if let Some(name) =
+            write_alert_heatmap(&charts, g, &group_name("alerts-heatmap", i, n), &suffix)?
+        {
+            written.push(name);
+        }
     }
     Ok(written)
 }
@@ -496,10 +501,93 @@ fn write_heatmap(
     Ok(name.to_string())
 }
 
+/// The rows of the alert heat map: per alert (`alert_fired_<name>`), the fraction of each
+/// size's replicas in which it fired, and its label.
+fn alert_rows(g: &[PointSummary]) -> Vec<(String, Vec<f64>, Vec<String>)> {
+    let names: Vec<String> = g[0]
+        .figures
+        .keys()
+        .filter_map(|k| k.strip_prefix("alert_fired_").map(str::to_string))
+        .collect();
+    names
+        .into_iter()
+        .map(|name| {
+            let fired: Vec<f64> = g
+                .iter()
+                .map(|p| {
+                    p.figures
+                        .get(&format!("alert_fired_{name}"))
+                        .map_or(f64::NAN, |f| f.mean)
+                })
+                .collect();
+            let labels = fired
+                .iter()
+                .zip(g)
+                .map(|(f, p)| format!("{:.0}/{}", f * p.replicas as f64, p.replicas))
+                .collect();
+            (name, fired, labels)
+        })
+        .collect()
+}
+
+/// One group's alerts as a heat map named `name`: alert × fleet size, each cell the
+/// replicas in which the alert fired (k/n), green where it stayed silent in all, red where
+/// it fired in all. `None` when the sweep has no alert figures.
+fn write_alert_heatmap(
+    charts: &Path,
+    g: &[PointSummary],
+    name: &str,
+    suffix: &str,
+) -> anyhow::Result<Option<String>> {
+    let rows = alert_rows(g);
+    if rows.is_empty() {
+        return Ok(None);
+    }
+    let columns: Vec<u32> = g.iter().map(|p| p.clusters).collect();
+    let (names, cells, labels): (Vec<String>, Vec<Vec<f64>>, Vec<Vec<String>>) = rows
+        .into_iter()
+        .map(|(n, fired, l)| (n, fired.iter().map(|f| 1.0 - f).collect(), l))
+        .fold(
+            (Vec::new(), Vec::new(), Vec::new()),
+            |mut acc, (n, c, l)| {
+                acc.0.push(n);
+                acc.1.push(c);
+                acc.2.push(l);
+                acc
+            },
+        );
+    chart::write_heat(
+        charts,
+        &HeatSpec {
+            name,
+            title: &format!("Alerts: replicas in which each fired, by fleet size{suffix}"),
+            rows: &names,
+            columns: &columns,
+            cells: &cells,
+            labels: &labels,
+        },
+    )?;
+    Ok(Some(name.to_string()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::render::test_point as point;
+
+    #[test]
+    fn the_alert_heat_map_counts_the_replicas_each_alert_fired_in() {
+        // Issue 14, item 5: the probability an alert fires, per size, as k of n.
+        let mut a = point(100, &[("alert_fired_CAPIWorkQueueBacklog", 0.0)]);
+        let mut b = point(200, &[("alert_fired_CAPIWorkQueueBacklog", 0.6)]);
+        a.replicas = 5;
+        b.replicas = 5;
+        let rows = alert_rows(&[a, b]);
+        assert_eq!(rows.len(), 1);
+        assert_eq!(rows[0].0, "CAPIWorkQueueBacklog");
+        assert_eq!(rows[0].1, vec![0.0, 0.6]);
+        assert_eq!(rows[0].2, vec!["0/5".to_string(), "3/5".to_string()]);
+    }
 
     #[test]
     fn split_marks_fall_where_the_management_cluster_count_changes() {
