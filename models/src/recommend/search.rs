@@ -159,8 +159,10 @@ struct Search<'a, O: Oracle> {
 }
 
 impl<O: Oracle> Search<'_, O> {
+    /// Whether the budget is spent: configurations screened (a refused one runs nothing
+    /// and costs none of it).
     fn spent(&self) -> bool {
-        self.trace.len() >= self.settings.budget
+        self.trace.iter().filter(|t| t.cost.is_ok()).count() >= self.settings.budget
     }
 
     /// Screens `point` (once: a configuration seen before, under any point, is looked
