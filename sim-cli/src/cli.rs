@@ -12,7 +12,7 @@ use crate::cmd;
 #[derive(Debug, Parser)]
 #[command(
     name = "capsim",
-    version,
+    version = VERSION,
     propagate_version = true,
     after_help = "Examples:\n  \
         capsim run --clusters 200 --machines-per-cluster 25   # one fleet creation, explained\n  \
@@ -24,10 +24,21 @@ use crate::cmd;
         says which apply to it."
 )]
 pub struct Cli {
+    /// Print nothing on stderr but errors: no progress line or bar, no notes.
+    #[arg(long, short, global = true)]
+    pub quiet: bool,
     /// The command to run.
     #[command(subcommand)]
     pub command: Command,
 }
+
+/// capsim's version and the commit it was built from (`unknown` outside a git checkout).
+pub const VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (commit ",
+    env!("CAPSIM_COMMIT"),
+    ")"
+);
 
 /// capsim's commands.
 #[derive(Debug, Subcommand)]
@@ -64,6 +75,53 @@ pub enum Command {
     /// Check the simulation engine against queueing theory (Erlang C, Pollaczek–Khinchine,
     /// Little's law) and its own guarantees (FIFO ties, cancellation, determinism).
     Validate(cmd::validate::Args),
+    /// Print a shell completion script for bash, zsh, fish, elvish or PowerShell.
+    #[command(after_help = "Examples:\n  \
+        capsim completions bash > ~/.local/share/bash-completion/completions/capsim\n  \
+        capsim completions zsh > ~/.zfunc/_capsim      # with fpath+=~/.zfunc before compinit\n  \
+        capsim completions fish > ~/.config/fish/completions/capsim.fish\n\n\
+        Exit status: 0 when the script is printed, 2 on an unknown shell.")]
+    Completions {
+        /// The shell.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print capsim's man page (roff), or one command's.
+    #[command(after_help = "Examples:\n  \
+        capsim man > capsim.1 && man ./capsim.1\n  \
+        capsim man sweep > capsim-sweep.1\n  \
+        for c in run sweep compare sensitivity recommend; do capsim man $c | gzip > /usr/local/share/man/man1/capsim-$c.1.gz; done\n\n\
+        Exit status: 0 when the page is printed, 2 on an unknown command or if it cannot be written.")]
+    Man {
+        /// A command (run, sweep, ...) [default: capsim's own page, listing them].
+        command: Option<String>,
+    },
+}
+
+/// Prints the completion script for `shell` to stdout.
+pub fn completions(shell: clap_complete::Shell) {
+    let mut cmd = <Cli as clap::CommandFactory>::command();
+    clap_complete::generate(shell, &mut cmd, "capsim", &mut std::io::stdout());
+}
+
+/// Prints the man page of capsim, or of one of its commands.
+pub fn man(command: Option<&str>) -> anyhow::Result<()> {
+    let mut cmd = <Cli as clap::CommandFactory>::command();
+    cmd.build();
+    let mut out = std::io::stdout().lock();
+    match command {
+        None => clap_mangen::Man::new(cmd).render(&mut out)?,
+        Some(name) => {
+            let Some(sub) = cmd.find_subcommand(name) else {
+                let names: Vec<&str> = cmd.get_subcommands().map(|s| s.get_name()).collect();
+                anyhow::bail!("{name}: not a command; one of {}", names.join(", "));
+            };
+            clap_mangen::Man::new(sub.clone())
+                .title(format!("capsim-{name}"))
+                .render(&mut out)?;
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]

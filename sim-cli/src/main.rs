@@ -7,6 +7,7 @@ mod cmd;
 mod input;
 mod memory;
 mod progress;
+mod provenance;
 mod render;
 
 use std::process::ExitCode;
@@ -30,7 +31,13 @@ pub enum Outcome {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    progress::set_quiet(cli.quiet);
     let result = match cli.command {
+        Command::Completions { shell } => {
+            cli::completions(shell);
+            Ok(Outcome::Success)
+        }
+        Command::Man { command } => cli::man(command.as_deref()).map(|()| Outcome::Success),
         Command::Import(args) => cmd::import::run(&args),
         Command::Run(args) => cmd::run::run(&args),
         Command::Sweep(args) => cmd::sweep::run(&args),
@@ -46,6 +53,15 @@ fn main() -> ExitCode {
         Ok(Outcome::ChecksFailed) => ExitCode::from(1),
         Ok(Outcome::Interrupted) => ExitCode::from(130),
         Ok(Outcome::StoppedEarly) => ExitCode::from(2),
+        // A reader that stopped reading (`capsim man | head`) is not an error of capsim's.
+        Err(err)
+            if err.chain().any(|e| {
+                e.downcast_ref::<std::io::Error>()
+                    .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+            }) =>
+        {
+            ExitCode::SUCCESS
+        }
         Err(err) => {
             eprintln!("capsim: error: {err:#}");
             ExitCode::from(2)

@@ -10,9 +10,29 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use models::run::progress::RunProgress;
 use sim_core::SimDuration;
 
-/// Whether progress is shown: stderr is a terminal.
+/// Set by `--quiet`: nothing on stderr but errors.
+static QUIET: AtomicBool = AtomicBool::new(false);
+
+/// Records `--quiet`.
+pub fn set_quiet(quiet: bool) {
+    QUIET.store(quiet, Ordering::Relaxed);
+}
+
+/// Whether `--quiet` was given.
+pub fn quiet() -> bool {
+    QUIET.load(Ordering::Relaxed)
+}
+
+/// Prints a note on stderr (what was resumed, imported, replaced) unless `--quiet`.
+pub fn note(text: &str) {
+    if !quiet() {
+        eprintln!("capsim: {text}");
+    }
+}
+
+/// Whether progress is shown: stderr is a terminal and `--quiet` was not given.
 pub fn shown() -> bool {
-    std::io::stderr().is_terminal()
+    !quiet() && std::io::stderr().is_terminal()
 }
 
 /// Runs `work` while a line on stderr shows how far one run has got through `progress`

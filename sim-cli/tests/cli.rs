@@ -21,6 +21,8 @@ mod recommend;
 mod round_trip;
 #[path = "cli/sensitivity.rs"]
 mod sensitivity;
+#[path = "cli/shell.rs"]
+mod shell;
 #[path = "cli/sweep_trust.rs"]
 mod sweep_trust;
 #[path = "cli/uncertainty.rs"]
@@ -749,8 +751,10 @@ fn without_the_background_mechanisms_a_run_is_what_it_was_before_them() {
         .clone();
     let before = include_str!("data/run-100-before-the-cluster-cache.json");
     // Every value the same (numbers to the last digit as printed), but for the fields
-    // added since: the phase timings, the bill of materials and the alerts.
+    // added since: the phase timings, the bill of materials, the alerts and the
+    // provenance.
     let mut now: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    assert!(now.as_object_mut().unwrap().remove("provenance").is_some());
     assert!(now.as_object_mut().unwrap().remove("phases").is_some());
     assert!(now.as_object_mut().unwrap().remove("bom").is_some());
     assert!(now.as_object_mut().unwrap().remove("alerts").is_some());

@@ -380,6 +380,7 @@ pub fn run(args: &Args) -> anyhow::Result<Outcome> {
                 "confidence": sh.confidence,
                 "sizes": results,
             });
+            let doc = crate::provenance::stamp(doc, sh.seed);
             println!("{}", serde_json::to_string_pretty(&doc)?);
         }
         Format::Table => print!("{}", text(args, &designs, &results)),

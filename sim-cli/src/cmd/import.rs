@@ -91,10 +91,10 @@ pub fn run(args: &Args) -> anyhow::Result<Outcome> {
                 .with_context(|| format!("{}: cannot write", path.display()))?;
         }
     }
-    eprintln!(
-        "capsim: imported {} object(s); {} flag(s) or object(s) ignored (listed in the header)",
+    crate::progress::note(&format!(
+        "imported {} object(s); {} flag(s) or object(s) ignored (listed in the header)",
         imported.objects.len(),
         imported.ignored.len()
-    );
+    ));
     Ok(Outcome::Success)
 }

@@ -2,7 +2,6 @@
 //! targets at the pass rate, searched over the knobs of `models/presets/recommend.yaml`,
 //! verified on fresh streams, and printed as changes, commands, a bill and margins.
 
-use std::io::IsTerminal;
 use std::path::PathBuf;
 
 use anyhow::{Context, bail};
@@ -168,9 +167,7 @@ pub fn run(args: &Args) -> anyhow::Result<Outcome> {
         knobs: &knobs,
         targets: &args.targets,
         seed: sh.seed,
-        progress: std::io::stderr()
-            .is_terminal()
-            .then_some(&report as &Progress),
+        progress: crate::progress::shown().then_some(&report as &Progress),
     };
     let settings = Settings {
         sizes: knobs.iter().map(|k| k.settings.len()).collect(),
@@ -264,6 +261,7 @@ pub fn run(args: &Args) -> anyhow::Result<Outcome> {
                     "margins": margins,
                 },
             });
+            let doc = crate::provenance::stamp(doc, sh.seed);
             println!("{}", serde_json::to_string_pretty(&doc)?);
         }
         Format::Table => print!(

@@ -408,7 +408,10 @@ pub fn run(args: &Args) -> anyhow::Result<Outcome> {
         crate::render::alert_timeline::write(dir, &r.alerts, r.fleet.simulated_s, &title)?;
     }
     match args.format {
-        Format::Json => println!("{}", serde_json::to_string_pretty(&out.report)?),
+        Format::Json => {
+            let doc = crate::provenance::stamp(serde_json::to_value(&out.report)?, out.report.seed);
+            println!("{}", serde_json::to_string_pretty(&doc)?)
+        }
         Format::Table => print!("{}", run_report::render(&out.report)),
     }
     let passed = out.report.checklist.iter().all(|c| c.pass);

@@ -243,6 +243,7 @@ pub fn run(args: &Args) -> anyhow::Result<Outcome> {
                 },
                 "knobs": results,
             });
+            let doc = crate::provenance::stamp(doc, sh.seed);
             println!("{}", serde_json::to_string_pretty(&doc)?);
         }
         Format::Table => print!("{}", text(args, base_mean, base_passes, &results)),

@@ -18,7 +18,7 @@ use sim_core::monte_carlo::in_pool;
 use sim_core::stats::binomial::Verdict;
 
 use crate::Outcome;
-use crate::cmd::run::TierArg;
+use crate::cmd::run::{Format, TierArg};
 use crate::render::{export, report, sweep_text};
 use checkpoint::Checkpoint;
 use out_dir::OutDir;
@@ -134,6 +134,10 @@ pub struct Args {
     /// or undecided (with --until-slo-violation: when no size is), for scripts and CI.
     #[arg(long)]
     fail_on_checklist: bool,
+    /// Standard output: the tables and verdicts, or the summary as one JSON document
+    /// (summary.json's, or search.json's with --until-slo-violation, with `provenance`).
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    format: Format,
     /// Draw every estimated ([I]) knob per replica from its plausible range
     /// (models/presets/uncertainty.yaml; Latin hypercube), so that each pass rate includes
     /// the uncertainty of the estimates; the verdict names the knobs it is most sensitive
@@ -170,11 +174,11 @@ pub fn run(args: &Args) -> anyhow::Result<Outcome> {
     };
     let ledger = Checkpoint::open(out.dir(), args.resume, Box::new(&key_of))?;
     if args.resume {
-        eprintln!(
-            "capsim: resuming: {} runs recalled from {}",
+        crate::progress::note(&format!(
+            "resuming: {} runs recalled from {}",
             ledger.recalled(),
             ledger.path().display()
-        );
+        ));
     }
     stop_on_interrupt_or_timeout(args.timeout);
     let threads = args.threads.map(|t| t as usize);
@@ -264,16 +268,25 @@ fn grid(
     .context("a run stopped")?;
     bar.finish();
     let rendered = sweep_text::render(&result, &plan.thresholds);
-    print!("{}", rendered.text);
     let staging = out.staging();
     let charts = export::write_outputs(staging, &result, &plan.thresholds)?;
+    export::write_provenance(staging, args.seed)?;
     report::write(staging, &setup(plan), &rendered.verdict, &result, &charts)?;
-    println!(
-        "\nOutputs: {} and charts/, report.md, report.html",
-        args.out
-            .join("{replicas.csv,summary.csv,summary.json}")
-            .display()
-    );
+    match args.format {
+        Format::Table => {
+            print!("{}", rendered.text);
+            println!(
+                "\nOutputs: {} and charts/, report.md, report.html",
+                args.out
+                    .join("{replicas.csv,summary.csv,summary.json,provenance.json}")
+                    .display()
+            );
+        }
+        Format::Json => {
+            let doc = crate::provenance::stamp(export::summary_doc(&result), args.seed);
+            println!("{}", serde_json::to_string_pretty(&doc)?);
+        }
+    }
     let unproven = result.points.iter().any(|p| p.verdict != Verdict::Passes);
     Ok(if unproven && args.fail_on_checklist {
         Outcome::ChecksFailed
@@ -306,6 +319,7 @@ fn setup(plan: &Plan) -> String {
     format!(
         "Fleet sizes {} × {} replicas (seed {}); {} machines per cluster, {} of them control plane; \
          {cluster}; each run stops after {} of simulated time.{sets}\n\
+         Made by capsim {}.\n\
          Command: capsim {}",
         args.clusters,
         args.replicas,
@@ -313,6 +327,7 @@ fn setup(plan: &Plan) -> String {
         plan.machines_text(),
         plan.control_plane_replicas,
         args.max_time,
+        crate::cli::VERSION,
         std::env::args()
             .skip(1)
             .filter(|a| a != "--resume")
@@ -359,9 +374,18 @@ fn search(
         results.push(result);
     }
     bar.finish();
-    print!("{}", sweep_text::search_text(&results, resolution));
     export::write_search(out.staging(), &results)?;
-    println!("Outputs: {}", args.out.join("search.json").display());
+    export::write_provenance(out.staging(), args.seed)?;
+    match args.format {
+        Format::Table => {
+            print!("{}", sweep_text::search_text(&results, resolution));
+            println!("Outputs: {}", args.out.join("search.json").display());
+        }
+        Format::Json => {
+            let doc = crate::provenance::stamp(export::search_doc(&results), args.seed);
+            println!("{}", serde_json::to_string_pretty(&doc)?);
+        }
+    }
     let none_passes = results.iter().any(|r| r.passing.is_none());
     Ok(if none_passes && args.fail_on_checklist {
         Outcome::ChecksFailed

@@ -202,6 +202,15 @@ pub fn write_outputs(dir: &Path, r: &SweepResult, th: &Thresholds) -> anyhow::Re
         .with_context(|| format!("{}: cannot create the output directory", dir.display()))?;
     write(&dir.join("replicas.csv"), &replicas_csv(r))?;
     write(&dir.join("summary.csv"), &summary_csv(r))?;
+    write(
+        &dir.join("summary.json"),
+        &serde_json::to_string_pretty(&summary_doc(r))?,
+    )?;
+    write_charts(dir, r, th)
+}
+
+/// `summary.json`'s document.
+pub fn summary_doc(r: &SweepResult) -> serde_json::Value {
     let mut doc = serde_json::json!({
         "schema_version": SCHEMA_VERSION,
         "sampling": r.sampling,
@@ -211,11 +220,15 @@ pub fn write_outputs(dir: &Path, r: &SweepResult, th: &Thresholds) -> anyhow::Re
     if r.estimates_drawn() > 0 {
         doc["uncertainty"] = uncertainty_json(r);
     }
+    doc
+}
+
+/// Writes `provenance.json` (what made the outputs beside it) into `dir`.
+pub fn write_provenance(dir: &Path, seed: u64) -> anyhow::Result<()> {
     write(
-        &dir.join("summary.json"),
-        &serde_json::to_string_pretty(&doc)?,
-    )?;
-    write_charts(dir, r, th)
+        &dir.join("provenance.json"),
+        &serde_json::to_string_pretty(&crate::provenance::of(seed))?,
+    )
 }
 
 /// `summary.json`'s `uncertainty`: every varied estimate with its range and reasoning, and
@@ -242,9 +255,13 @@ fn uncertainty_json(r: &SweepResult) -> serde_json::Value {
 /// Writes `search.json` into `dir` (created if missing): every search's result.
 pub fn write_search(dir: &Path, results: &[SearchResult]) -> anyhow::Result<()> {
     std::fs::create_dir_all(dir).with_context(|| format!("{}: cannot create", dir.display()))?;
-    let doc = serde_json::json!({ "schema_version": SCHEMA_VERSION, "searches": results });
     write(
         &dir.join("search.json"),
-        &serde_json::to_string_pretty(&doc)?,
+        &serde_json::to_string_pretty(&search_doc(results))?,
     )
+}
+
+/// `search.json`'s document.
+pub fn search_doc(results: &[SearchResult]) -> serde_json::Value {
+    serde_json::json!({ "schema_version": SCHEMA_VERSION, "searches": results })
 }

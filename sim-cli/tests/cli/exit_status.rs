@@ -14,6 +14,8 @@ const COMMANDS: &[&[&str]] = &[
     &["scenario", "show"],
     &["import"],
     &["recommend"],
+    &["completions"],
+    &["man"],
     &["tiers"],
     &["validate"],
 ];

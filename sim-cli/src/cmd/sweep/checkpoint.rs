@@ -170,11 +170,11 @@ impl<'a> Checkpoint<'a> {
                 }
             }
         } else if path.exists() {
-            eprintln!(
-                "capsim: starting afresh; the checkpoint of an earlier sweep in {} is replaced \
+            crate::progress::note(&format!(
+                "starting afresh; the checkpoint of an earlier sweep in {} is replaced \
                  (--resume continues it)",
                 dir.display()
-            );
+            ));
         }
         let file = std::fs::OpenOptions::new()
             .create(true)

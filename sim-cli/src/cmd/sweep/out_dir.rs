@@ -22,6 +22,7 @@ const OWNED: &[&str] = &[
     "summary.csv",
     "summary.json",
     "search.json",
+    "provenance.json",
     "report.md",
     "report.html",
     "charts",
