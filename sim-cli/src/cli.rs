@@ -53,6 +53,8 @@ pub enum Command {
     /// Two designs on the same fleets with common random numbers: the paired difference
     /// B − A of every headline figure, with its confidence interval.
     Compare(cmd::compare::Args),
+    /// Combine the shards of a sweep (capsim sweep --shard I/N) into the outputs of one.
+    Merge(cmd::merge::Args),
     /// Each knob an operator can change one step down and up from a configuration, on
     /// common random numbers: the change in fleet time and checklist margin, sorted, with a
     /// tornado chart.

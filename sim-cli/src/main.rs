@@ -42,6 +42,7 @@ fn main() -> ExitCode {
         Command::Run(args) => cmd::run::run(&args),
         Command::Sweep(args) => cmd::sweep::run(&args),
         Command::Compare(args) => cmd::compare::run(&args),
+        Command::Merge(args) => cmd::merge::run(&args),
         Command::Sensitivity(args) => cmd::sensitivity::run(&args),
         Command::Recommend(args) => cmd::recommend::run(&args),
         Command::Scenario(args) => cmd::scenario::run(&args),

@@ -21,6 +21,8 @@ mod recommend;
 mod round_trip;
 #[path = "cli/sensitivity.rs"]
 mod sensitivity;
+#[path = "cli/shards.rs"]
+mod shards;
 #[path = "cli/shell.rs"]
 mod shell;
 #[path = "cli/sweep_trust.rs"]

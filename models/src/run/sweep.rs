@@ -445,7 +445,7 @@ pub enum Progress {
 }
 
 /// Replica `replica` of `make(clusters)`, recalled from `ledger` or run and recorded.
-pub(crate) fn run_replica(
+pub fn run_replica(
     make: &(impl Fn(u32) -> RunPlan + Sync),
     clusters: u32,
     knobs: &Knobs,

@@ -2,6 +2,7 @@
 
 pub mod compare;
 pub mod import;
+pub mod merge;
 pub mod recommend;
 pub mod run;
 pub mod scenario;

@@ -6,6 +6,7 @@
 mod checkpoint;
 mod out_dir;
 mod plan;
+pub mod shard;
 
 use std::path::PathBuf;
 
@@ -114,6 +115,10 @@ pub struct Args {
     /// the claim takes (up to --max-replicas).
     #[arg(long)]
     until_slo_violation: bool,
+    /// Run only shard I of N (from 0) of the grid's runs, into --out's checkpoint, for
+    /// `capsim merge` to combine (docs/distributed.md): e.g. --shard $JOB_COMPLETION_INDEX/4.
+    #[arg(long, value_name = "I/N", value_parser = shard::parse, conflicts_with = "until_slo_violation")]
+    shard: Option<shard::Shard>,
     /// Replicas an undecided size may grow to, doubling from --replicas (up to 1000)
     /// [default: --replicas for a grid; with --until-slo-violation, as many as showing
     /// --pass-rate takes when every replica passes].
@@ -153,6 +158,16 @@ pub struct Args {
 
 /// Runs the sweep (or with `--until-slo-violation` the search) and writes its outputs.
 pub fn run(args: &Args) -> anyhow::Result<Outcome> {
+    run_with(args, false)
+}
+
+/// The sweep of merged shards (`capsim merge`): every run must be recalled from the
+/// checkpoint the shards' make; none is run.
+pub fn run_merged(args: &Args) -> anyhow::Result<Outcome> {
+    run_with(args, true)
+}
+
+fn run_with(args: &Args, merged: bool) -> anyhow::Result<Outcome> {
     let plan = plan::plan(args)?;
     crate::memory::check_sweep(
         &plan.axis.0,
@@ -173,6 +188,27 @@ pub fn run(args: &Args) -> anyhow::Result<Outcome> {
         checkpoint::fnv1a(format!("{identity}\n{run:?}").as_bytes())
     };
     let ledger = Checkpoint::open(out.dir(), args.resume, Box::new(&key_of))?;
+    if merged {
+        use models::run::sweep::Ledger as _;
+        let planned: Vec<(u32, &Knobs, u64)> = plan
+            .variants
+            .iter()
+            .flat_map(|k| plan.axis.0.iter().map(move |&c| (c, k)))
+            .flat_map(|(c, k)| (0..args.replicas).map(move |r| (c, k, r)))
+            .collect();
+        let missing = planned
+            .iter()
+            .filter(|&&(c, k, r)| ledger.recall(c, k, r).is_none())
+            .count();
+        if missing > 0 {
+            bail!(
+                "{missing} of the sweep's {} runs are in no shard's checkpoint: the shards \
+                 ran another capsim build (a run is keyed by the binary that ran it) or \
+                 another sweep",
+                planned.len()
+            );
+        }
+    }
     if args.resume {
         crate::progress::note(&format!(
             "resuming: {} runs recalled from {}",
@@ -182,7 +218,9 @@ pub fn run(args: &Args) -> anyhow::Result<Outcome> {
     }
     stop_on_interrupt_or_timeout(args.timeout);
     let threads = args.threads.map(|t| t as usize);
-    let outcome = if args.until_slo_violation {
+    let outcome = if let Some(s) = args.shard {
+        run_shard(&plan, s, threads, &out, &ledger)
+    } else if args.until_slo_violation {
         search(&plan, threads, &out, &ledger)
     } else {
         grid(&plan, threads, &out, &ledger)
@@ -213,7 +251,10 @@ pub fn run(args: &Args) -> anyhow::Result<Outcome> {
         }
         Err(e) => return Err(e),
     };
-    ledger.remove();
+    // A shard's checkpoint is its result, for `capsim merge`.
+    if args.shard.is_none() {
+        ledger.remove();
+    }
     Ok(outcome)
 }
 
@@ -293,6 +334,32 @@ fn grid(
     } else {
         Outcome::Success
     })
+}
+
+/// `--shard I/N`: this shard's runs into the checkpoint, and `shard.json` beside it.
+fn run_shard(
+    plan: &Plan,
+    s: shard::Shard,
+    threads: Option<usize>,
+    out: &OutDir,
+    ledger: &Checkpoint,
+) -> anyhow::Result<Outcome> {
+    let runs = shard::run(plan, s, threads, ledger)?;
+    let file = shard::ShardFile {
+        shard: s,
+        args: std::env::args().skip(1).collect(),
+        runs,
+    };
+    let path = out.staging().join("shard.json");
+    std::fs::write(&path, serde_json::to_string_pretty(&file)?)
+        .with_context(|| format!("{}: cannot write", path.display()))?;
+    println!(
+        "Shard {}/{}: {runs} runs in {}. When every shard is done: capsim merge DIR... --out OUT",
+        s.index,
+        s.count,
+        plan.args.out.join("checkpoint.jsonl").display()
+    );
+    Ok(Outcome::Success)
 }
 
 /// What was run, in words, for the report.

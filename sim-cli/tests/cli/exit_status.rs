@@ -16,6 +16,7 @@ const COMMANDS: &[&[&str]] = &[
     &["recommend"],
     &["completions"],
     &["man"],
+    &["merge"],
     &["tiers"],
     &["validate"],
 ];

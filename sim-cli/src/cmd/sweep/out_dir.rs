@@ -23,6 +23,7 @@ const OWNED: &[&str] = &[
     "summary.json",
     "search.json",
     "provenance.json",
+    "shard.json",
     "report.md",
     "report.html",
     "charts",
