@@ -11,6 +11,7 @@ use super::search::{Oracle, Outcome, Screened};
 use super::space::{Knob, overrides};
 use crate::run::figures::figures_of;
 use crate::run::report::RunReport;
+use crate::run::report::bom::NeededBy;
 use crate::run::{RunPlan, run};
 use crate::scenario::presets::Override;
 use crate::units::parse_secs;
@@ -118,6 +119,29 @@ pub fn judge(report: &RunReport, watched: &[String], targets: &[Target]) -> Judg
             margin: c.margin().unwrap_or(if c.pass { 0.0 } else { 2.0 }),
         })
         .collect();
+    // The simulated node roles: the nodes the bill of materials says are needed at peak
+    // within the checklist's headroom, against those provisioned.
+    for l in &report.bom.lines {
+        let Some(fits) = l.fits_node_size else {
+            continue;
+        };
+        let (needed, have) = (l.needed.count, l.provisioned.count);
+        let pass = fits && needed <= have;
+        items.push(Judged {
+            name: format!("{} needed at peak ≤ provisioned", l.item),
+            value: f64::from(needed),
+            threshold: f64::from(have),
+            unit: "nodes".into(),
+            pass,
+            // The role's minimum count (kubeadm's and etcd's HA) binds no demand: it is not
+            // near a threshold however close the counts.
+            margin: match (fits, needed <= have, l.needed_by) {
+                (false, _, _) => 2.0,
+                (true, true, NeededBy::Minimum) => 0.0,
+                (true, _, _) => f64::from(needed) / f64::from(have.max(1)),
+            },
+        });
+    }
     let figures = figures_of(report, watched);
     for t in targets {
         let value = figures.get(&t.figure).copied().unwrap_or(f64::NAN);

@@ -13,7 +13,9 @@
 //!    margin, value ÷ threshold) falls most per unit of cost added, if it falls
 //!    significantly (a paired interval on the common replicas); none: unreachable.
 //! 2. Descent, from a feasible point: every knob's nearest cheaper setting, largest saving
-//!    first, the first feasible taken. Where none is, swaps: from each cheaper setting
+//!    first, the first feasible taken; one with no more of any knob than a configuration
+//!    that already failed is taken to fail and not screened (capacity is monotone: the
+//!    knob lists stop short of values past which more is worse, docs/model.md). Where none is, swaps: from each cheaper setting
 //!    that failed, nearest to passing first, the repair's steps on the other knobs while
 //!    the cost stays below the current point's. It ends when nothing cheaper passes or
 //!    the budget (points screened) is spent.
@@ -214,6 +216,14 @@ impl<O: Oracle> Search<'_, O> {
             .min_by(|a, b| b.1.total_cmp(&a.1))
     }
 
+    /// Whether `q` has no more of any knob than a configuration that failed its screening:
+    /// with each knob's settings in order of capacity, it is taken to fail too.
+    fn dominated(&self, q: &[usize]) -> bool {
+        self.trace
+            .iter()
+            .any(|t| t.cost.is_ok() && !t.feasible && q.iter().zip(&t.point).all(|(a, b)| a <= b))
+    }
+
     fn take(&mut self, i: usize, chain: &mut Vec<usize>) {
         self.trace[i].taken = true;
         if self.trace[i].feasible {
@@ -359,12 +369,19 @@ pub fn search<O: Oracle>(
             .collect();
         singles.sort_by(|a, b| a.2.total_cmp(&b.2));
         let mut failed = Vec::new();
+        let mut deferred = Vec::new();
         let mut next = None;
         for &(k, st, _) in &singles {
             if s.spent() {
                 break;
             }
-            let i = s.screen(&Search::<O>::with(&p, &[(k, st)]), Move::Descent)?;
+            let q = Search::<O>::with(&p, &[(k, st)]);
+            if s.dominated(&q) {
+                // Screened only if a swap from it is tried.
+                deferred.push((k, q));
+                continue;
+            }
+            let i = s.screen(&q, Move::Descent)?;
             if s.trace[i].feasible {
                 next = Some(i);
                 break;
@@ -378,8 +395,21 @@ pub fn search<O: Oracle>(
                 .mean_score()
                 .total_cmp(&s.trace[b.1].mean_score())
         });
-        for (k, mut at) in failed {
-            if next.is_some() {
+        let mut starts = failed
+            .into_iter()
+            .map(|(k, i)| (k, Ok(i)))
+            .collect::<Vec<_>>();
+        starts.extend(deferred.into_iter().map(|(k, q)| (k, Err(q))));
+        for (k, start) in starts {
+            if next.is_some() || s.spent() {
+                break;
+            }
+            let mut at = match start {
+                Ok(i) => i,
+                Err(q) => s.screen(&q, Move::Descent)?,
+            };
+            if s.trace[at].feasible {
+                next = Some(at);
                 break;
             }
             while let Some(i) = s.step_up(at, base - 1e-9, Some(k), Move::Swap)? {

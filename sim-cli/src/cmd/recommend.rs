@@ -585,8 +585,12 @@ fn text(args: &Args, r: &Report) -> String {
         if r.steps.is_empty() {
             o.push_str("  nothing to change\n");
         }
+        let mut last = "";
         for st in r.steps {
-            o.push_str(&format!("  # {}\n", st.component));
+            if st.component != last {
+                o.push_str(&format!("  # {}\n", st.component));
+                last = &st.component;
+            }
             for line in st.action.lines() {
                 o.push_str(&format!("  {line}\n"));
             }

@@ -98,12 +98,7 @@ pub fn write(
     end_s: f64,
     title: &str,
 ) -> anyhow::Result<Vec<PathBuf>> {
-    write_both(
-        dir,
-        "alerts-timeline",
-        |a| draw(a, alerts, end_s, title),
-        |a| draw(a, alerts, end_s, title),
-    )
+    write_both(dir, "alerts-timeline", |a| draw(a, alerts, end_s, title))
 }
 
 #[cfg(test)]

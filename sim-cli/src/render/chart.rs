@@ -1,5 +1,7 @@
 //! Charts of a sweep, as PNG and SVG, readable on a bare machine: the font (Noto Sans) is
-//! embedded in the binary, so no system font package is needed.
+//! embedded in the binary, so no system font package is needed. Each chart is drawn once,
+//! as SVG (900×540 units); the PNG is that SVG rendered at twice the size (1800×1080), for
+//! slides.
 //!
 //! Three kinds:
 //! - a figure against the fleet size: the median across replicas as a line, the p5–p95
@@ -9,9 +11,9 @@
 //! - a heat map: the checklist's pass probability, item by fleet size.
 
 use std::path::{Path, PathBuf};
-use std::sync::Once;
+use std::sync::{Arc, Once, OnceLock};
 
-use anyhow::anyhow;
+use anyhow::{Context, anyhow};
 use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
 use plotters::style::FontStyle;
@@ -504,46 +506,88 @@ where
     Ok(())
 }
 
-/// Writes `<dir>/<name>.png` and `<dir>/<name>.svg` (each through a temporary file) with
-/// `draw` on each backend.
+/// The PNG's pixels per SVG unit: 1800×1080, sharp on a slide or a high-density screen.
+pub const PNG_SCALE: f32 = 2.0;
+
+/// The fonts the PNG renderer shapes the SVG's text with: the embedded Noto Sans, as every
+/// generic family.
+fn fonts() -> Arc<resvg::usvg::fontdb::Database> {
+    static DB: OnceLock<Arc<resvg::usvg::fontdb::Database>> = OnceLock::new();
+    DB.get_or_init(|| {
+        let mut db = resvg::usvg::fontdb::Database::new();
+        db.load_font_data(ttf_noto_sans::REGULAR.to_vec());
+        let family = db
+            .faces()
+            .next()
+            .and_then(|f| f.families.first().map(|(n, _)| n.clone()))
+            .unwrap_or_else(|| "Noto Sans".into());
+        db.set_sans_serif_family(family.clone());
+        db.set_serif_family(family.clone());
+        db.set_monospace_family(family);
+        Arc::new(db)
+    })
+    .clone()
+}
+
+/// `svg` rendered to PNG at [`PNG_SCALE`].
+fn svg_to_png(svg: &str) -> anyhow::Result<Vec<u8>> {
+    let options = resvg::usvg::Options {
+        fontdb: fonts(),
+        font_family: "sans-serif".into(),
+        ..Default::default()
+    };
+    let tree = resvg::usvg::Tree::from_str(svg, &options)
+        .map_err(|e| anyhow!("the chart's SVG does not parse: {e}"))?;
+    let size = tree
+        .size()
+        .to_int_size()
+        .scale_by(PNG_SCALE)
+        .ok_or_else(|| anyhow!("empty chart"))?;
+    let mut pixmap = resvg::tiny_skia::Pixmap::new(size.width(), size.height())
+        .ok_or_else(|| anyhow!("a chart of {}×{} pixels", size.width(), size.height()))?;
+    resvg::render(
+        &tree,
+        resvg::tiny_skia::Transform::from_scale(PNG_SCALE, PNG_SCALE),
+        &mut pixmap.as_mut(),
+    );
+    pixmap
+        .encode_png()
+        .map_err(|e| anyhow!("encoding the PNG: {e}"))
+}
+
+/// Writes `<dir>/<name>.svg` drawn by `draw`, and `<dir>/<name>.png`: that SVG rendered
+/// at twice its size (one drawing, so the two never differ, and the PNG's text is shaped
+/// by a real text renderer).
 pub(crate) fn write_both(
     dir: &Path,
     name: &str,
-    png_draw: impl FnOnce(DrawingArea<BitMapBackend, plotters::coord::Shift>) -> anyhow::Result<()>,
-    svg_draw: impl FnOnce(DrawingArea<SVGBackend, plotters::coord::Shift>) -> anyhow::Result<()>,
+    draw: impl FnOnce(DrawingArea<SVGBackend, plotters::coord::Shift>) -> anyhow::Result<()>,
 ) -> anyhow::Result<Vec<PathBuf>> {
     register_font();
     // Into the sweep's staging folder, moved into place only when every output is written.
     let png = dir.join(format!("{name}.png"));
     let svg = dir.join(format!("{name}.svg"));
-    png_draw(BitMapBackend::new(&png, SIZE).into_drawing_area())?;
-    svg_draw(SVGBackend::new(&svg, SIZE).into_drawing_area())?;
+    let mut text = String::new();
+    draw(SVGBackend::with_string(&mut text, SIZE).into_drawing_area())?;
+    std::fs::write(&svg, &text).with_context(|| format!("{}: cannot write", svg.display()))?;
+    let bytes = svg_to_png(&text).with_context(|| format!("{name}.png"))?;
+    std::fs::write(&png, bytes).with_context(|| format!("{}: cannot write", png.display()))?;
     Ok(vec![png, svg])
 }
 
 /// Writes a stacked-bar chart as PNG and SVG.
 pub fn write_stack(dir: &Path, spec: &StackSpec) -> anyhow::Result<Vec<PathBuf>> {
-    write_both(
-        dir,
-        spec.name,
-        |a| draw_stack(a, spec),
-        |a| draw_stack(a, spec),
-    )
+    write_both(dir, spec.name, |a| draw_stack(a, spec))
 }
 
 /// Writes a heat map as PNG and SVG.
 pub fn write_heat(dir: &Path, spec: &HeatSpec) -> anyhow::Result<Vec<PathBuf>> {
-    write_both(
-        dir,
-        spec.name,
-        |a| draw_heat(a, spec),
-        |a| draw_heat(a, spec),
-    )
+    write_both(dir, spec.name, |a| draw_heat(a, spec))
 }
 
 /// Writes a line chart as `<dir>/<name>.png` and `<dir>/<name>.svg`.
 pub fn write(dir: &Path, spec: &ChartSpec) -> anyhow::Result<Vec<PathBuf>> {
-    write_both(dir, spec.name, |a| draw(a, spec), |a| draw(a, spec))
+    write_both(dir, spec.name, |a| draw(a, spec))
 }
 
 #[cfg(test)]

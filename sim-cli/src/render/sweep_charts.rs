@@ -473,7 +473,15 @@ fn write_heatmap(
     name: &str,
     suffix: &str,
 ) -> anyhow::Result<String> {
-    let rows: Vec<String> = g[0].pass_probability.keys().cloned().collect();
+    // The checklist's own order, not the names' alphabetical one.
+    let mut rows: Vec<String> = g[0].pass_probability.keys().cloned().collect();
+    let rank = |n: &String| {
+        models::run::report::CHECKLIST_ORDER
+            .iter()
+            .position(|o| o == n)
+            .unwrap_or(usize::MAX)
+    };
+    rows.sort_by_key(|n| (rank(n), n.clone()));
     let cells: Vec<Vec<f64>> = rows
         .iter()
         .map(|item| g.iter().map(|p| p.pass_probability[item]).collect())

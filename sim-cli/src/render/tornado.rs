@@ -105,5 +105,5 @@ where
 
 /// Writes the chart as `<dir>/<name>.png` and `.svg`.
 pub fn write(dir: &Path, spec: &TornadoSpec) -> anyhow::Result<Vec<PathBuf>> {
-    write_both(dir, spec.name, |a| draw(a, spec), |a| draw(a, spec))
+    write_both(dir, spec.name, |a| draw(a, spec))
 }

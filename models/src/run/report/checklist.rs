@@ -18,6 +18,22 @@ fn item(name: &str, value: f64, threshold: f64, unit: &str, pass: bool) -> Check
     }
 }
 
+/// The items' names in the guide's order, as [`evaluate`] lists them: what charts and
+/// tables that key items by name sort by.
+pub const ORDER: [&str; 11] = [
+    "All clusters ready",
+    "Controller reconcile time < 60s p99",
+    "Work queue depth < 100 (cluster and machine queues, for 5m)",
+    "Controller CPU < 80% of limits",
+    "Controller memory < 80% of limits",
+    "No OOM kills",
+    "etcd database size < 75% of quota",
+    "WAL fsync latency < 25ms p99",
+    "No etcd alarms triggered",
+    "VM creation time < 5 minutes p95",
+    "API call latency (mutating) < 1s p99",
+];
+
 /// Every item of the checklist, in the guide's order. One `item` per line of the guide's
 /// list, which is why the function is long.
 pub(super) fn evaluate(r: &RunReport, th: &Thresholds) -> Vec<ChecklistItem> {
@@ -133,4 +149,20 @@ pub(super) fn evaluate(r: &RunReport, th: &Thresholds) -> Vec<ChecklistItem> {
             api.mutating_p99_s < th.api_mutating_p99.0,
         ),
     ]
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_order_is_the_order_items_are_evaluated_in() {
+        let plan = crate::run::RunPlan::new(
+            crate::scenario::presets::resolve(crate::scenario::presets::Tier::Small, &[]).unwrap(),
+            "small",
+            crate::scenario::operations::FleetSpec::all_at_once(1, 1, 1),
+            1,
+        );
+        let r = crate::run::run(&plan).unwrap().report;
+        let names: Vec<&str> = r.checklist.iter().map(|c| c.name.as_str()).collect();
+        assert_eq!(names, super::ORDER);
+    }
 }

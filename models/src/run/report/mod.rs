@@ -12,6 +12,7 @@ pub mod bom;
 mod bottleneck;
 mod capacity;
 mod checklist;
+pub use checklist::ORDER as CHECKLIST_ORDER;
 mod sections;
 
 use serde::Serialize;
