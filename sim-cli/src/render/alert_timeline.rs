@@ -7,7 +7,7 @@ use anyhow::anyhow;
 use models::run::report::AlertReport;
 use plotters::prelude::*;
 
-use super::chart::write_both;
+use super::chart::{AXIS, LABEL, TITLE, write_both};
 
 /// The colour of a severity: critical red, warning amber, anything else blue.
 fn colour(severity: &str) -> RGBColor {
@@ -52,7 +52,7 @@ where
         })
         .collect();
     let mut chart = ChartBuilder::on(&root)
-        .caption(title, ("sans-serif", 22))
+        .caption(title, ("sans-serif", TITLE))
         .margin(16)
         .x_label_area_size(48)
         .y_label_area_size(330)
@@ -71,8 +71,8 @@ where
             }
         })
         .x_desc("simulated time [h]; each bar a span the alert fired: critical red, warning amber, info blue")
-        .label_style(("sans-serif", 14))
-        .axis_desc_style(("sans-serif", 16))
+        .label_style(("sans-serif", LABEL))
+        .axis_desc_style(("sans-serif", AXIS))
         .draw()
         .map_err(err)?;
     let all = spans(alerts, end_s);

@@ -89,6 +89,23 @@ pub(crate) const PALETTE: [RGBColor; 7] = [
 
 const SIZE: (u32, u32) = (900, 540);
 
+/// Text sizes in SVG units (the PNG doubles them): for a slide seen across a room.
+pub(crate) const TITLE: u32 = 26;
+/// Axis descriptions.
+pub(crate) const AXIS: u32 = 18;
+/// Tick labels and legends.
+pub(crate) const LABEL: u32 = 16;
+/// Notes on the plot (marks, cell labels).
+pub(crate) const NOTE: u32 = 14;
+
+/// A tick label to its precision: at most two decimals, trailing zeros dropped
+/// (`16000`, `0.5`, `2.25`), never `16000.0`.
+pub(crate) fn tick(v: f64) -> String {
+    let s = format!("{v:.2}");
+    let s = s.trim_end_matches('0').trim_end_matches('.');
+    if s == "-0" { "0".into() } else { s.to_string() }
+}
+
 /// The x axis over the fleet sizes `xs`: from the smallest to the largest, widened around
 /// a single size (a tenth of it each side, at least 1) so the axis never collapses, with
 /// a 3 % margin otherwise.
@@ -120,7 +137,7 @@ fn framed<'a, DB: DrawingBackend>(
     y_label: &str,
 ) -> Result<Chart<'a, DB>, DrawingAreaErrorKind<DB::ErrorType>> {
     let mut chart = ChartBuilder::on(root)
-        .caption(title, ("sans-serif", 24))
+        .caption(title, ("sans-serif", TITLE))
         .margin(16)
         .x_label_area_size(48)
         .y_label_area_size(72)
@@ -130,8 +147,9 @@ fn framed<'a, DB: DrawingBackend>(
         .x_desc("fleet size [workload clusters]")
         .y_desc(y_label)
         .x_label_formatter(&|x| format!("{x:.0}"))
-        .label_style(("sans-serif", 14))
-        .axis_desc_style(("sans-serif", 16))
+        .y_label_formatter(&|y| tick(*y))
+        .label_style(("sans-serif", LABEL))
+        .axis_desc_style(("sans-serif", AXIS))
         .draw()?;
     Ok(chart)
 }
@@ -159,7 +177,7 @@ fn draw_marks<'a, DB: DrawingBackend + 'a>(
         chart.draw_series(std::iter::once(Text::new(
             label.clone(),
             (x, y_max),
-            ("sans-serif", 13)
+            ("sans-serif", NOTE)
                 .into_font()
                 .color(&RGBColor(90, 90, 90))
                 .pos(Pos::new(HPos::Right, VPos::Top)),
@@ -177,7 +195,7 @@ fn legend_and_present<'a, DB: DrawingBackend + 'a>(
         .configure_series_labels()
         .background_style(WHITE.mix(0.85))
         .border_style(BLACK)
-        .label_font(("sans-serif", 14))
+        .label_font(("sans-serif", LABEL))
         // Figures grow with the fleet: the lower right is where lines are least often.
         .position(SeriesLabelPosition::LowerRight)
         .draw()?;
@@ -283,7 +301,7 @@ fn draw_not_ready<'a, DB: DrawingBackend + 'a>(
         chart.draw_series(std::iter::once(Text::new(
             label.clone(),
             (*x, *y),
-            ("sans-serif", 13)
+            ("sans-serif", NOTE)
                 .into_font()
                 .color(&RED)
                 .pos(Pos::new(HPos::Right, VPos::Bottom)),
@@ -325,7 +343,7 @@ fn draw_threshold<'a, DB: DrawingBackend + 'a>(
             (p.x, p.p50),
             // Anchored at its right end, so a crossing at the last size stays
             // inside the plot.
-            ("sans-serif", 16)
+            ("sans-serif", LABEL)
                 .into_font()
                 .color(&RED)
                 .pos(Pos::new(HPos::Right, VPos::Bottom)),
@@ -439,7 +457,7 @@ where
     root.fill(&WHITE).map_err(err)?;
     let (rows, cols) = (spec.rows.len().max(1), spec.columns.len().max(1));
     let mut chart = ChartBuilder::on(&root)
-        .caption(spec.title, ("sans-serif", 24))
+        .caption(spec.title, ("sans-serif", TITLE))
         .margin(16)
         .x_label_area_size(48)
         .y_label_area_size(330)
@@ -474,8 +492,8 @@ where
                 String::new()
             }
         })
-        .label_style(("sans-serif", 13))
-        .axis_desc_style(("sans-serif", 16))
+        .label_style(("sans-serif", LABEL))
+        .axis_desc_style(("sans-serif", AXIS))
         .draw()
         .map_err(err)?;
     for (r, row) in spec.cells.iter().enumerate() {
@@ -493,7 +511,7 @@ where
                     .draw_series(std::iter::once(Text::new(
                         spec.labels[r][c].clone(),
                         (x, y),
-                        ("sans-serif", 12)
+                        ("sans-serif", NOTE)
                             .into_font()
                             .color(&BLACK)
                             .pos(Pos::new(HPos::Center, VPos::Center)),
@@ -593,6 +611,15 @@ pub fn write(dir: &Path, spec: &ChartSpec) -> anyhow::Result<Vec<PathBuf>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ticks_carry_no_needless_decimals() {
+        assert_eq!(tick(16000.0), "16000");
+        assert_eq!(tick(0.5), "0.5");
+        assert_eq!(tick(2.25), "2.25");
+        assert_eq!(tick(0.0), "0");
+        assert_eq!(tick(-0.001), "0");
+    }
 
     #[test]
     fn the_x_axis_never_collapses() {

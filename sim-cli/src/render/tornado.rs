@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use anyhow::anyhow;
 use plotters::prelude::*;
 
-use super::chart::{PALETTE, write_both};
+use super::chart::{AXIS, LABEL, PALETTE, TITLE, write_both};
 
 /// What the chart shows.
 pub struct TornadoSpec<'a> {
@@ -40,7 +40,7 @@ where
     let n = spec.rows.len().max(1) as f64;
     let labels: Vec<String> = spec.rows.iter().map(|r| r.0.clone()).collect();
     let mut chart = ChartBuilder::on(&root)
-        .caption(spec.title, ("sans-serif", 24))
+        .caption(spec.title, ("sans-serif", TITLE))
         .margin(16)
         .x_label_area_size(48)
         .y_label_area_size(330)
@@ -60,8 +60,8 @@ where
             }
         })
         .x_desc(spec.x_label)
-        .label_style(("sans-serif", 14))
-        .axis_desc_style(("sans-serif", 16))
+        .label_style(("sans-serif", LABEL))
+        .axis_desc_style(("sans-serif", AXIS))
         .draw()
         .map_err(err)?;
     for (k, (side, colour)) in [("one step down", PALETTE[0]), ("one step up", PALETTE[1])]
@@ -96,7 +96,7 @@ where
         .position(SeriesLabelPosition::LowerRight)
         .background_style(WHITE.mix(0.9))
         .border_style(BLACK)
-        .label_font(("sans-serif", 14))
+        .label_font(("sans-serif", LABEL))
         .draw()
         .map_err(err)?;
     root.present().map_err(err)?;
