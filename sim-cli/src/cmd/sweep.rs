@@ -312,7 +312,7 @@ fn grid(
     let staging = out.staging();
     let charts = export::write_outputs(staging, &result, &plan.thresholds)?;
     export::write_provenance(staging, args.seed)?;
-    report::write(staging, &setup(plan), &rendered.verdict, &result, &charts)?;
+    report::write(staging, &header(plan), &rendered.verdict, &result, &charts)?;
     match args.format {
         Format::Table => {
             print!("{}", rendered.text);
@@ -362,8 +362,8 @@ fn run_shard(
     Ok(Outcome::Success)
 }
 
-/// What was run, in words, for the report.
-fn setup(plan: &Plan) -> String {
+/// What was run, for the report's header.
+fn header(plan: &Plan) -> report::Header {
     let args = plan.args;
     let cluster = match (&args.scenario, args.tier) {
         (Some(p), _) => format!("the management cluster of scenario {}", p.display()),
@@ -383,24 +383,36 @@ fn setup(plan: &Plan) -> String {
             .collect();
         format!("\nOverrides: {}", list.join(", "))
     };
-    format!(
-        "Fleet sizes {} × {} replicas (seed {}); {} machines per cluster, {} of them control plane; \
-         {cluster}; each run stops after {} of simulated time.{sets}\n\
-         Made by capsim {}.\n\
-         Command: capsim {}",
-        args.clusters,
-        args.replicas,
-        args.seed,
-        plan.machines_text(),
-        plan.control_plane_replicas,
-        args.max_time,
-        crate::cli::VERSION,
-        std::env::args()
-            .skip(1)
-            .filter(|a| a != "--resume")
+    let first = plan.first_scenario();
+    let knobs = sweep::knobs_label(&plan.variants[0]);
+    let scenario_of = match (plan.axis.0.len() * plan.variants.len(), knobs.is_empty()) {
+        (1, _) => format!("{} clusters", plan.axis.0[0]),
+        (_, true) => format!("the first point, {} clusters", plan.axis.0[0]),
+        (_, false) => format!("the first point, {} clusters with {knobs}", plan.axis.0[0]),
+    };
+    report::Header {
+        command: std::iter::once("capsim".to_string())
+            .chain(std::env::args().skip(1).filter(|a| a != "--resume"))
             .collect::<Vec<_>>()
-            .join(" ")
-    )
+            .join(" "),
+        seed: args.seed,
+        replicas: plan.sampling.replicas,
+        max_replicas: plan.sampling.max_replicas,
+        setup: format!(
+            "Fleet sizes {} × {} replicas (seed {}); {} machines per cluster, {} of them \
+             control plane; {cluster}; each run stops after {} of simulated time.{sets}",
+            args.clusters,
+            args.replicas,
+            args.seed,
+            plan.machines_text(),
+            plan.control_plane_replicas,
+            args.max_time,
+        ),
+        cluster,
+        scenario_of,
+        scenario: models::scenario::to_yaml(&first),
+        written: std::time::SystemTime::now(),
+    }
 }
 
 /// `--until-slo-violation`: bisection for the breaking point (one search per value of the

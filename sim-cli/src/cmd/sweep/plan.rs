@@ -12,7 +12,7 @@ use models::scenario::config::{ModelConfig, Thresholds};
 use models::scenario::operations::FleetSpec;
 use models::scenario::presets::{self, Override, Tier};
 use models::scenario::uncertainty::{Estimates, Uncertainty};
-use models::scenario::workload::Operation;
+use models::scenario::workload::{CreateOp, Operation};
 
 use super::Args;
 
@@ -325,6 +325,46 @@ impl Plan<'_> {
     /// Machines per cluster as given (one value or the swept list).
     pub(super) fn machines_text(&self) -> &str {
         &self.machines
+    }
+
+    /// The scenario the sweep's first point runs (its smallest size at the swept knobs'
+    /// first values), every knob written out, for the report: with `--scenario`, that file
+    /// with the overrides and its first create at this size; otherwise the tier's preset.
+    pub(super) fn first_scenario(&self) -> Scenario {
+        let c = self.axis.0[0];
+        let run = self.run_plan(c, &self.variants[0]);
+        let base = self.setups[0].scenario.as_ref();
+        let mut create = CreateOp {
+            clusters: c,
+            machines_per_cluster: run.fleet.machines_per_cluster,
+            control_plane_replicas: run.fleet.control_plane_replicas,
+            batch: run.fleet.batch,
+            every: (run.fleet.batch_interval_s > 0.0)
+                .then_some(models::units::Secs(run.fleet.batch_interval_s)),
+            wait: run.fleet.wait,
+            at: None,
+            topology: !run.fleet.classic,
+        };
+        let mut workload = base.map_or_else(Vec::new, |s| s.workload.clone());
+        match workload.iter_mut().find_map(|op| match op {
+            Operation::Create(first) => Some(first),
+            _ => None,
+        }) {
+            Some(first) => {
+                create.at = first.at;
+                *first = create;
+            }
+            None => workload.insert(0, Operation::Create(create)),
+        }
+        Scenario {
+            name: base.and_then(|s| s.name.clone()),
+            defaults: base.map_or(presets::Profile::Capi112, |s| s.defaults),
+            tier: base.map_or(Some(tier_of(self.args, c)), |s| s.tier),
+            config: run.config,
+            workload,
+            faults: run.faults,
+            management_clusters: base.and_then(|s| s.management_clusters),
+        }
     }
 
     /// The run of fleet size `c` at the swept knobs' values `knobs`.
