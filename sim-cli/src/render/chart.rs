@@ -146,7 +146,14 @@ fn framed<'a, DB: DrawingBackend>(
         .configure_mesh()
         .x_desc("fleet size [workload clusters]")
         .y_desc(y_label)
-        .x_label_formatter(&|x| format!("{x:.0}"))
+        // Fleet sizes are whole: a tick between two (2.5 on an axis from 2 to 3) has no label.
+        .x_label_formatter(&|x| {
+            if (x - x.round()).abs() < 1e-6 {
+                format!("{x:.0}")
+            } else {
+                String::new()
+            }
+        })
         .y_label_formatter(&|y| tick(*y))
         .label_style(("sans-serif", LABEL))
         .axis_desc_style(("sans-serif", AXIS))
@@ -190,14 +197,15 @@ fn draw_marks<'a, DB: DrawingBackend + 'a>(
 fn legend_and_present<'a, DB: DrawingBackend + 'a>(
     chart: &mut Chart<'a, DB>,
     root: &DrawingArea<DB, plotters::coord::Shift>,
+    position: SeriesLabelPosition,
 ) -> Result<(), DrawingAreaErrorKind<DB::ErrorType>> {
     chart
         .configure_series_labels()
         .background_style(WHITE.mix(0.85))
         .border_style(BLACK)
         .label_font(("sans-serif", LABEL))
-        // Figures grow with the fleet: the lower right is where lines are least often.
-        .position(SeriesLabelPosition::LowerRight)
+        .margin(12)
+        .position(position)
         .draw()?;
     root.present()
 }
@@ -231,7 +239,8 @@ where
     if let Some((t, label)) = &spec.threshold {
         draw_threshold(&mut chart, spec.series, *t, label, x_min..x_max).map_err(err)?;
     }
-    legend_and_present(&mut chart, &root).map_err(err)?;
+    // Figures grow with the fleet: the lower right is where lines are least often.
+    legend_and_present(&mut chart, &root, SeriesLabelPosition::LowerRight).map_err(err)?;
     Ok(())
 }
 
@@ -389,7 +398,9 @@ where
         .iter()
         .map(|b| b.1.iter().sum::<f64>())
         .fold(0.0, f64::max);
-    let y_max = if y_max > 0.0 { y_max * 1.1 } else { 1.0 };
+    // Room above the tallest bar for the legend (a line per category).
+    let room = 1.15 + 0.09 * spec.categories.len() as f64;
+    let y_max = if y_max > 0.0 { y_max * room } else { 1.0 };
     let x = (lo - half * 1.5)..(hi + half * 1.5);
     let mut chart = framed(&root, spec.title, x, 0.0..y_max, spec.y_label).map_err(err)?;
     // Between the bars: just left of the first bar of the new layout.
@@ -409,7 +420,8 @@ where
             .label(name.as_str())
             .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 20, y + 5)], colour.filled()));
     }
-    legend_and_present(&mut chart, &root).map_err(err)?;
+    // Above the bars: the axis reaches past the tallest so the legend clears them.
+    legend_and_present(&mut chart, &root, SeriesLabelPosition::UpperRight).map_err(err)?;
     Ok(())
 }
 
