@@ -98,6 +98,13 @@ pub(crate) const LABEL: u32 = 16;
 /// Notes on the plot (marks, cell labels).
 pub(crate) const NOTE: u32 = 14;
 
+/// A legend entry with an en space after it: plotters sizes the legend's box from its own
+/// measure of the text, a little narrower than the text as rendered; the space (which SVG
+/// does not collapse) keeps the text inside the box.
+pub(crate) fn legend_text(s: &str) -> String {
+    format!("{s}\u{2002}")
+}
+
 /// A tick label to its precision: at most two decimals, trailing zeros dropped
 /// (`16000`, `0.5`, `2.25`), never `16000.0`.
 pub(crate) fn tick(v: f64) -> String {
@@ -210,6 +217,55 @@ fn legend_and_present<'a, DB: DrawingBackend + 'a>(
     root.present()
 }
 
+/// The corner of the plot the legend covers least data in: of the lower right (figures
+/// grow with the fleet, so lines are least often there), the upper left, the upper right
+/// and the lower left, the first whose box (two fifths of the width, a third of the
+/// height) no line or band crosses; the lower right when none is clear.
+fn legend_corner(series: &[Series], x: std::ops::Range<f64>, y_max: f64) -> SeriesLabelPosition {
+    // Each line and band edge, sampled along its segments.
+    let mut samples = Vec::new();
+    for s in series {
+        for w in s.points.windows(2) {
+            for i in 0..=20 {
+                let t = f64::from(i) / 20.0;
+                let at = |a: f64, b: f64| a + (b - a) * t;
+                let x = at(w[0].x, w[1].x);
+                for (a, b) in [
+                    (w[0].p50, w[1].p50),
+                    (w[0].low, w[1].low),
+                    (w[0].high, w[1].high),
+                ] {
+                    samples.push((x, at(a, b)));
+                }
+            }
+        }
+        if let [p] = s.points.as_slice() {
+            samples.extend([(p.x, p.p50), (p.x, p.low), (p.x, p.high)]);
+        }
+    }
+    let (w, h) = (x.end - x.start, y_max);
+    let clear = |left: bool, top: bool| {
+        !samples.iter().any(|&(sx, sy)| {
+            let in_x = if left {
+                sx <= x.start + 0.4 * w
+            } else {
+                sx >= x.end - 0.4 * w
+            };
+            let in_y = if top { sy >= 0.67 * h } else { sy <= 0.33 * h };
+            in_x && in_y
+        })
+    };
+    [
+        (false, false, SeriesLabelPosition::LowerRight),
+        (true, true, SeriesLabelPosition::UpperLeft),
+        (false, true, SeriesLabelPosition::UpperRight),
+        (true, false, SeriesLabelPosition::LowerLeft),
+    ]
+    .into_iter()
+    .find(|&(l, t, _)| clear(l, t))
+    .map_or(SeriesLabelPosition::LowerRight, |(_, _, p)| p)
+}
+
 fn draw<DB: DrawingBackend>(
     root: DrawingArea<DB, plotters::coord::Shift>,
     spec: &ChartSpec,
@@ -239,8 +295,8 @@ where
     if let Some((t, label)) = &spec.threshold {
         draw_threshold(&mut chart, spec.series, *t, label, x_min..x_max).map_err(err)?;
     }
-    // Figures grow with the fleet: the lower right is where lines are least often.
-    legend_and_present(&mut chart, &root, SeriesLabelPosition::LowerRight).map_err(err)?;
+    let corner = legend_corner(spec.series, x_min..x_max, y_max);
+    legend_and_present(&mut chart, &root, corner).map_err(err)?;
     Ok(())
 }
 
@@ -263,7 +319,7 @@ fn draw_bands<'a, DB: DrawingBackend + 'a>(
         let alpha = if several { 0.12 } else { 0.18 };
         let drawn = chart.draw_series(std::iter::once(Polygon::new(band, colour.mix(alpha))))?;
         if i == 0 {
-            drawn.label(band_label).legend(move |(x, y)| {
+            drawn.label(legend_text(&band_label)).legend(move |(x, y)| {
                 Rectangle::new([(x, y - 5), (x + 20, y + 5)], colour.mix(alpha).filled())
             });
         }
@@ -277,7 +333,7 @@ fn draw_bands<'a, DB: DrawingBackend + 'a>(
                 pts.iter().map(|p| (p.x, p.p50)),
                 colour.stroke_width(2),
             ))?
-            .label(label)
+            .label(legend_text(&label))
             .legend(move |(x, y)| {
                 PathElement::new(vec![(x, y), (x + 20, y)], colour.stroke_width(2))
             });
@@ -304,7 +360,7 @@ fn draw_not_ready<'a, DB: DrawingBackend + 'a>(
                 .iter()
                 .map(|&(x, y, _)| Cross::new((x, y), 6, RED.stroke_width(3))),
         )?
-        .label("not ready: where the run stopped")
+        .label(legend_text("not ready: where the run stopped"))
         .legend(|(x, y)| Cross::new((x + 10, y), 5, RED.stroke_width(2)));
     for (x, y, label) in not_ready {
         chart.draw_series(std::iter::once(Text::new(
@@ -417,7 +473,7 @@ where
         chart
             .draw_series(rects)
             .map_err(err)?
-            .label(name.as_str())
+            .label(legend_text(name))
             .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 20, y + 5)], colour.filled()));
     }
     // Above the bars: the axis reaches past the tallest so the legend clears them.
@@ -439,6 +495,13 @@ pub struct HeatSpec<'a> {
     pub cells: &'a [Vec<f64>],
     /// labels[row][column]: the text in the cell.
     pub labels: &'a [Vec<String>],
+}
+
+/// Room for the longest of `labels` at the label size (Noto Sans averages about 0.55 em
+/// per character), between 120 and 520 units.
+fn label_width(labels: &[String]) -> u32 {
+    let longest = labels.iter().map(|l| l.chars().count()).max().unwrap_or(0) as f64;
+    (longest * f64::from(LABEL) * 0.55 + 24.0).clamp(120.0, 520.0) as u32
 }
 
 /// Red at 0, amber at 0.5, green at 1.
@@ -472,7 +535,7 @@ where
         .caption(spec.title, ("sans-serif", TITLE))
         .margin(16)
         .x_label_area_size(48)
-        .y_label_area_size(330)
+        .y_label_area_size(label_width(spec.rows))
         .build_cartesian_2d(-0.5..cols as f64 - 0.5, -0.5..rows as f64 - 0.5)
         .map_err(err)?;
     // Cell centres sit on whole numbers; only those get a label.
@@ -623,6 +686,35 @@ pub fn write(dir: &Path, spec: &ChartSpec) -> anyhow::Result<Vec<PathBuf>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_legend_goes_where_no_line_runs() {
+        let line = |ys: &[f64]| Series {
+            label: String::new(),
+            points: ys
+                .iter()
+                .enumerate()
+                .map(|(i, &y)| BandPoint {
+                    x: 100.0 * i as f64,
+                    low: y,
+                    p50: y,
+                    high: y,
+                })
+                .collect(),
+        };
+        let pos = |ys: &[f64]| format!("{:?}", legend_corner(&[line(ys)], 0.0..200.0, 10.0));
+        // Rising: the lower right is free.
+        assert_eq!(pos(&[1.0, 5.0, 9.0]), "LowerRight");
+        // Flat and low (an API latency far below its threshold): the upper left.
+        assert_eq!(pos(&[0.5, 0.5, 0.5]), "UpperLeft");
+        // Everywhere: the lower right all the same.
+        let mut all = vec![line(&[0.5, 0.5, 0.5]), line(&[9.0, 9.0, 9.0])];
+        all.push(line(&[5.0, 5.0, 5.0]));
+        assert_eq!(
+            format!("{:?}", legend_corner(&all, 0.0..200.0, 10.0)),
+            "LowerRight"
+        );
+    }
 
     #[test]
     fn ticks_carry_no_needless_decimals() {
