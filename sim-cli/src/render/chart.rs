@@ -319,7 +319,7 @@ fn draw_bands<'a, DB: DrawingBackend + 'a>(
         let alpha = if several { 0.12 } else { 0.18 };
         let drawn = chart.draw_series(std::iter::once(Polygon::new(band, colour.mix(alpha))))?;
         if i == 0 {
-            drawn.label(legend_text(&band_label)).legend(move |(x, y)| {
+            drawn.label(legend_text(band_label)).legend(move |(x, y)| {
                 Rectangle::new([(x, y - 5), (x + 20, y + 5)], colour.mix(alpha).filled())
             });
         }
