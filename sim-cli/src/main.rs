@@ -29,7 +29,26 @@ pub enum Outcome {
     StoppedEarly,
 }
 
+/// A reader that stops reading (`capsim run | head`) ends capsim quietly, as it ends any
+/// Unix tool: `println!` panics on a closed pipe, and that panic is not a bug to report.
+fn quiet_on_closed_pipe() {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let text = info
+            .payload()
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| info.payload().downcast_ref::<&str>().copied())
+            .unwrap_or("");
+        if text.contains("failed printing to stdout") && text.contains("Broken pipe") {
+            std::process::exit(0);
+        }
+        default(info);
+    }));
+}
+
 fn main() -> ExitCode {
+    quiet_on_closed_pipe();
     let cli = Cli::parse();
     progress::set_quiet(cli.quiet);
     let result = match cli.command {

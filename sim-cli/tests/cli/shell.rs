@@ -144,3 +144,19 @@ fn a_sweep_prints_its_summary_as_json_and_records_what_made_it() {
     assert!(report.contains("Made by capsim "), "{report}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn a_reader_that_stops_reading_ends_capsim_quietly() {
+    // `capsim run | head -1`: stdout closes while capsim still prints.
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("capsim"))
+        .args(["run", "--clusters", "2", "--machines-per-cluster", "3"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert!(out.status.success(), "{:?}: {stderr}", out.status);
+}
