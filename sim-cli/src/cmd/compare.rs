@@ -54,6 +54,10 @@ pub struct Args {
     /// Run B on independent streams (seed + 1) and use Welch's interval.
     #[arg(long)]
     independent: bool,
+    /// Also draw both designs' curves into this folder (with two or more sizes): one chart
+    /// per headline figure, `compare-<figure>.png` and `.svg`.
+    #[arg(long, value_name = "DIR")]
+    out: Option<PathBuf>,
     #[command(flatten)]
     shared: Shared,
 }
@@ -368,6 +372,15 @@ pub fn run(args: &Args) -> anyhow::Result<Outcome> {
             }
         })
         .collect();
+    if let Some(dir) = &args.out {
+        if sizes.len() < 2 {
+            bail!(
+                "--out draws each figure against the fleet size: give --clusters two or more \
+                 sizes, e.g. 200,500,1000"
+            );
+        }
+        draw(dir, &designs, &sizes, &runs)?;
+    }
     match sh.format {
         Format::Json => {
             let doc = serde_json::json!({
@@ -386,6 +399,72 @@ pub fn run(args: &Args) -> anyhow::Result<Outcome> {
         Format::Table => print!("{}", text(args, &designs, &results)),
     }
     Ok(Outcome::Success)
+}
+
+/// One chart per headline figure: each design's mean over its replicas, and the band its
+/// replicas span, against the fleet size.
+fn draw(
+    dir: &std::path::Path,
+    designs: &[Design; 2],
+    sizes: &[u32],
+    runs: &[Vec<Vec<Record>>],
+) -> anyhow::Result<()> {
+    use crate::render::chart::{self, BandPoint, ChartSpec, Series};
+    std::fs::create_dir_all(dir)
+        .with_context(|| format!("{}: cannot create the output folder", dir.display()))?;
+    for (name, label, unit) in HEADLINE {
+        let (scale, unit_text) = match unit {
+            Unit::Secs if name.starts_with("fleet") => (1.0 / 3600.0, "h"),
+            Unit::Secs if name.starts_with("api") || name.starts_with("etcd") => (1000.0, "ms"),
+            Unit::Secs => (1.0 / 60.0, "min"),
+            Unit::Fraction => (100.0, "%"),
+            Unit::Bytes => (1.0 / 1_048_576.0, "MiB"),
+        };
+        // The line is the mean (what the paired difference compares), not a median.
+        let series: Vec<Series> = designs
+            .iter()
+            .enumerate()
+            .map(|(d, design)| Series {
+                label: format!("{}: {}", ["A", "B"][d], design.label),
+                points: sizes
+                    .iter()
+                    .enumerate()
+                    .filter_map(|(i, &c)| {
+                        let v: Vec<f64> = values(&runs[d][i], name)
+                            .into_iter()
+                            .filter(|x| x.is_finite())
+                            .map(|x| x * scale)
+                            .collect();
+                        (!v.is_empty()).then(|| BandPoint {
+                            x: f64::from(c),
+                            low: v.iter().copied().fold(f64::INFINITY, f64::min),
+                            p50: v.iter().sum::<f64>() / v.len() as f64,
+                            high: v.iter().copied().fold(f64::NEG_INFINITY, f64::max),
+                        })
+                    })
+                    .collect(),
+            })
+            .collect();
+        let xs: Vec<f64> = sizes.iter().map(|&c| f64::from(c)).collect();
+        let y_label = format!("{label} [{unit_text}]");
+        let mut title = format!("{label}: A and B, mean and range of the replicas");
+        title[..1].make_ascii_uppercase();
+        chart::write(
+            dir,
+            &ChartSpec {
+                name: &format!("compare-{}", name.trim_end_matches("_s").replace('_', "-")),
+                title: &title,
+                y_label: &y_label,
+                series: &series,
+                threshold: None,
+                marks: &[],
+                band: "range of the replicas",
+                sizes: &xs,
+                not_ready: &[],
+            },
+        )?;
+    }
+    Ok(())
 }
 
 fn text(args: &Args, designs: &[Design; 2], results: &[SizeResult]) -> String {

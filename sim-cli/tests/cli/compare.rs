@@ -92,3 +92,51 @@ fn compare_needs_exactly_two_designs() {
         "--confidence 1.5",
     );
 }
+
+#[test]
+fn with_a_range_of_sizes_compare_draws_both_curves() {
+    let dir = std::env::temp_dir().join(format!("capsim-compare-out-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let base = [
+        "compare",
+        "--tier",
+        "small",
+        "--replicas",
+        "2",
+        "--machines-per-cluster",
+        "3",
+        "--control-plane-replicas",
+        "1",
+        "--set",
+        "capi-controller-manager.kube-api-qps=20,30",
+    ];
+    capsim()
+        .args(base)
+        .args(["--clusters", "2,3", "--out"])
+        .arg(&dir)
+        .assert()
+        .success();
+    for f in [
+        "compare-fleet-time-to-ready",
+        "compare-checklist-worst-margin",
+    ] {
+        assert!(dir.join(format!("{f}.png")).exists(), "{f}.png");
+        let svg = std::fs::read_to_string(dir.join(format!("{f}.svg"))).unwrap();
+        assert!(
+            svg.contains("A: capi-controller-manager.kube-api-qps=20"),
+            "{f}"
+        );
+        assert!(
+            svg.contains("B: capi-controller-manager.kube-api-qps=30"),
+            "{f}"
+        );
+    }
+    capsim()
+        .args(base)
+        .args(["--clusters", "2", "--out"])
+        .arg(&dir)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("two or more sizes"));
+    let _ = std::fs::remove_dir_all(&dir);
+}
