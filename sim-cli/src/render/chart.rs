@@ -98,13 +98,6 @@ pub(crate) const LABEL: u32 = 16;
 /// Notes on the plot (marks, cell labels).
 pub(crate) const NOTE: u32 = 14;
 
-/// A legend entry with an en space after it: plotters sizes the legend's box from its own
-/// measure of the text, a little narrower than the text as rendered; the space (which SVG
-/// does not collapse) keeps the text inside the box.
-pub(crate) fn legend_text(s: &str) -> String {
-    format!("{s}\u{2002}")
-}
-
 /// A tick label to its precision: at most two decimals, trailing zeros dropped
 /// (`16000`, `0.5`, `2.25`), never `16000.0`.
 pub(crate) fn tick(v: f64) -> String {
@@ -219,9 +212,14 @@ fn legend_and_present<'a, DB: DrawingBackend + 'a>(
 
 /// The corner of the plot the legend covers least data in: of the lower right (figures
 /// grow with the fleet, so lines are least often there), the upper left, the upper right
-/// and the lower left, the first whose box (two fifths of the width, a third of the
-/// height) no line or band crosses; the lower right when none is clear.
-fn legend_corner(series: &[Series], x: std::ops::Range<f64>, y_max: f64) -> SeriesLabelPosition {
+/// and the lower left, the one whose box (two fifths of the width, a third of the height)
+/// the fewest samples of the lines, bands and threshold fall in, the first on a tie.
+fn legend_corner(
+    series: &[Series],
+    threshold: Option<f64>,
+    x: std::ops::Range<f64>,
+    y_max: f64,
+) -> SeriesLabelPosition {
     // Each line and band edge, sampled along its segments.
     let mut samples = Vec::new();
     for s in series {
@@ -243,17 +241,23 @@ fn legend_corner(series: &[Series], x: std::ops::Range<f64>, y_max: f64) -> Seri
             samples.extend([(p.x, p.p50), (p.x, p.low), (p.x, p.high)]);
         }
     }
+    if let Some(t) = threshold {
+        samples.extend((0..=40).map(|i| (x.start + (x.end - x.start) * f64::from(i) / 40.0, t)));
+    }
     let (w, h) = (x.end - x.start, y_max);
-    let clear = |left: bool, top: bool| {
-        !samples.iter().any(|&(sx, sy)| {
-            let in_x = if left {
-                sx <= x.start + 0.4 * w
-            } else {
-                sx >= x.end - 0.4 * w
-            };
-            let in_y = if top { sy >= 0.67 * h } else { sy <= 0.33 * h };
-            in_x && in_y
-        })
+    let inside = |left: bool, top: bool| {
+        samples
+            .iter()
+            .filter(|&&(sx, sy)| {
+                let in_x = if left {
+                    sx <= x.start + 0.4 * w
+                } else {
+                    sx >= x.end - 0.4 * w
+                };
+                let in_y = if top { sy >= 0.67 * h } else { sy <= 0.33 * h };
+                in_x && in_y
+            })
+            .count()
     };
     [
         (false, false, SeriesLabelPosition::LowerRight),
@@ -262,8 +266,9 @@ fn legend_corner(series: &[Series], x: std::ops::Range<f64>, y_max: f64) -> Seri
         (true, false, SeriesLabelPosition::LowerLeft),
     ]
     .into_iter()
-    .find(|&(l, t, _)| clear(l, t))
-    .map_or(SeriesLabelPosition::LowerRight, |(_, _, p)| p)
+    .enumerate()
+    .min_by_key(|&(i, (l, t, _))| (inside(l, t), i))
+    .map_or(SeriesLabelPosition::LowerRight, |(_, (_, _, p))| p)
 }
 
 fn draw<DB: DrawingBackend>(
@@ -295,7 +300,12 @@ where
     if let Some((t, label)) = &spec.threshold {
         draw_threshold(&mut chart, spec.series, *t, label, x_min..x_max).map_err(err)?;
     }
-    let corner = legend_corner(spec.series, x_min..x_max, y_max);
+    let corner = legend_corner(
+        spec.series,
+        spec.threshold.as_ref().map(|t| t.0),
+        x_min..x_max,
+        y_max,
+    );
     legend_and_present(&mut chart, &root, corner).map_err(err)?;
     Ok(())
 }
@@ -319,7 +329,7 @@ fn draw_bands<'a, DB: DrawingBackend + 'a>(
         let alpha = if several { 0.12 } else { 0.18 };
         let drawn = chart.draw_series(std::iter::once(Polygon::new(band, colour.mix(alpha))))?;
         if i == 0 {
-            drawn.label(legend_text(band_label)).legend(move |(x, y)| {
+            drawn.label(band_label).legend(move |(x, y)| {
                 Rectangle::new([(x, y - 5), (x + 20, y + 5)], colour.mix(alpha).filled())
             });
         }
@@ -333,7 +343,7 @@ fn draw_bands<'a, DB: DrawingBackend + 'a>(
                 pts.iter().map(|p| (p.x, p.p50)),
                 colour.stroke_width(2),
             ))?
-            .label(legend_text(&label))
+            .label(label)
             .legend(move |(x, y)| {
                 PathElement::new(vec![(x, y), (x + 20, y)], colour.stroke_width(2))
             });
@@ -360,7 +370,7 @@ fn draw_not_ready<'a, DB: DrawingBackend + 'a>(
                 .iter()
                 .map(|&(x, y, _)| Cross::new((x, y), 6, RED.stroke_width(3))),
         )?
-        .label(legend_text("not ready: where the run stopped"))
+        .label("not ready: where the run stopped")
         .legend(|(x, y)| Cross::new((x + 10, y), 5, RED.stroke_width(2)));
     for (x, y, label) in not_ready {
         chart.draw_series(std::iter::once(Text::new(
@@ -403,15 +413,17 @@ fn draw_threshold<'a, DB: DrawingBackend + 'a>(
             8,
             RED.stroke_width(3),
         )))?;
+        // In the left half anchored at its left end, else at its right end, so that a
+        // crossing at the first or the last size stays inside the plot.
+        let left_half = p.x < (x_min + x_max) / 2.0;
+        let anchor = if left_half { HPos::Left } else { HPos::Right };
         chart.draw_series(std::iter::once(Text::new(
-            format!("crosses at {}", p.x),
+            format!("\u{a0}\u{a0}\u{a0}crosses at {}\u{a0}\u{a0}", p.x),
             (p.x, p.p50),
-            // Anchored at its right end, so a crossing at the last size stays
-            // inside the plot.
             ("sans-serif", LABEL)
                 .into_font()
                 .color(&RED)
-                .pos(Pos::new(HPos::Right, VPos::Bottom)),
+                .pos(Pos::new(anchor, VPos::Bottom)),
         )))?;
     }
     Ok(())
@@ -473,7 +485,7 @@ where
         chart
             .draw_series(rects)
             .map_err(err)?
-            .label(legend_text(name))
+            .label(name.as_str())
             .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 20, y + 5)], colour.filled()));
     }
     // Above the bars: the axis reaches past the tallest so the legend clears them.
@@ -702,18 +714,31 @@ mod tests {
                 })
                 .collect(),
         };
-        let pos = |ys: &[f64]| format!("{:?}", legend_corner(&[line(ys)], 0.0..200.0, 10.0));
+        let pos = |ys: &[f64]| format!("{:?}", legend_corner(&[line(ys)], None, 0.0..200.0, 10.0));
         // Rising: the lower right is free.
         assert_eq!(pos(&[1.0, 5.0, 9.0]), "LowerRight");
         // Flat and low (an API latency far below its threshold): the upper left.
         assert_eq!(pos(&[0.5, 0.5, 0.5]), "UpperLeft");
-        // Everywhere: the lower right all the same.
+        // Lines everywhere: the lower right on the tie.
         let mut all = vec![line(&[0.5, 0.5, 0.5]), line(&[9.0, 9.0, 9.0])];
         all.push(line(&[5.0, 5.0, 5.0]));
         assert_eq!(
-            format!("{:?}", legend_corner(&all, 0.0..200.0, 10.0)),
+            format!("{:?}", legend_corner(&all, None, 0.0..200.0, 10.0)),
             "LowerRight"
         );
+        // A rising line over a threshold low in the plot: the lower corners hold the
+        // threshold, the upper right the line; the upper left is clear.
+        let t = |ys: &[f64], t: f64| {
+            format!(
+                "{:?}",
+                legend_corner(&[line(ys)], Some(t), 0.0..200.0, 10.0)
+            )
+        };
+        assert_eq!(t(&[1.0, 5.0, 9.0], 0.5), "UpperLeft");
+        // Low and flat under a high threshold: the line crosses the lower corners' boxes
+        // along their whole width, the threshold the upper ones' only where its samples
+        // fall: fewer, so an upper corner.
+        assert_eq!(t(&[0.5, 0.5, 0.5], 9.0), "UpperLeft");
     }
 
     #[test]

@@ -82,7 +82,7 @@ where
         chart
             .draw_series(bars)
             .map_err(err)?
-            .label(super::chart::legend_text(side))
+            .label(side)
             .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 20, y + 5)], colour.filled()));
     }
     chart
