@@ -511,7 +511,7 @@ pub struct HeatSpec<'a> {
 
 /// Room for the longest of `labels` at the label size (Noto Sans averages about 0.55 em
 /// per character), between 120 and 520 units.
-fn label_width(labels: &[String]) -> u32 {
+pub(crate) fn label_width(labels: &[String]) -> u32 {
     let longest = labels.iter().map(|l| l.chars().count()).max().unwrap_or(0) as f64;
     (longest * f64::from(LABEL) * 0.55 + 24.0).clamp(120.0, 520.0) as u32
 }

@@ -43,7 +43,7 @@ where
         .caption(spec.title, ("sans-serif", TITLE))
         .margin(16)
         .x_label_area_size(48)
-        .y_label_area_size(330)
+        .y_label_area_size(super::chart::label_width(&labels))
         .build_cartesian_2d(-reach..reach, 0.0..n)
         .map_err(err)?;
     chart
@@ -59,6 +59,7 @@ where
                 String::new()
             }
         })
+        .x_label_formatter(&|x| super::chart::tick(*x))
         .x_desc(spec.x_label)
         .label_style(("sans-serif", LABEL))
         .axis_desc_style(("sans-serif", AXIS))
