@@ -39,7 +39,10 @@ Central size and count, node counts and sizes, etcd's disk and quota, controller
 concurrency and shards), each over the values listed there, from the configuration given \
 (the guide's tier for the size by default). Each configuration is screened with \
 --replicas replicas on common random numbers, more (up to 4×) where the answer is close; \
-it passes when that share of replicas passes the checklist and every --target. \
+it passes when that share of replicas passes the checklist, every --target, and has the \
+nodes its bill of materials says peak demand needs within the checklist's 80 % headroom \
+(the demand is what capsim simulates: the API servers, etcd and the CAPI and CAPX \
+managers; reserve the rest with nodes.reserved-cpu and -memory). \
 Coordinate descent: while the configuration fails, the knob step up that passes most \
 cheaply, else that lowers the worst margin most per unit of cost; then, while one \
 passes, the cheapest step down on any knob that still passes, and swaps (a step down \
