@@ -1,5 +1,5 @@
 //! The search `capsim recommend` runs: coordinate descent over discrete knobs for the
-//! cheapest configuration that passes, with pair swaps where no single step does.
+//! cheapest configuration that passes, with swaps where no single step down does.
 //!
 //! A point gives each knob one of its settings, listed in order of capacity (each later
 //! setting gives the fleet more). Screening a point runs its first `replicas` replicas on
@@ -15,10 +15,11 @@
 //! 2. Descent, from a feasible point: every knob's nearest cheaper setting, largest saving
 //!    first, the first feasible taken; one with no more of any knob than a configuration
 //!    that already failed is taken to fail and not screened (capacity is monotone: the
-//!    knob lists stop short of values past which more is worse, docs/model.md). Where none is, swaps: from each cheaper setting
-//!    that failed, nearest to passing first, the repair's steps on the other knobs while
-//!    the cost stays below the current point's. It ends when nothing cheaper passes or
-//!    the budget (points screened) is spent.
+//!    knob lists stop short of values past which more is worse, docs/model.md). Where
+//!    none passes, swaps: from each cheaper setting that failed, nearest to passing
+//!    first (then those skipped, screened now), the repair's steps on the other knobs
+//!    while the cost stays below the current point's. It ends when nothing cheaper passes
+//!    or the budget (configurations screened) is spent.
 //!
 //! Greedy and local: a cheaper configuration two or more steps away on several knobs at
 //! once can be missed. The tests compare it with an exhaustive search of small grids.
