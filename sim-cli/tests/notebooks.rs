@@ -8,14 +8,16 @@
 //! (`<target>/tmp/notebooks-venv`, which follows `CARGO_TARGET_DIR`) and reused while a
 //! stamp file records the same requirements and base Python; otherwise it is recreated.
 //! Making it needs `python3` (3.11 or newer, with its `venv` module) and PyPI, or a
-//! configured mirror; later runs need neither network nor changes.
+//! configured mirror; where Python or its venv module is missing, the test installs
+//! Debian's (`apt-get install -y python3 python3-venv`), as the browser test installs
+//! chromium. Later runs need neither network nor changes.
 //!
 //! Also checked: every notebook has its test here, the committed notebooks carry no
 //! outputs, and the sample data stays small.
 
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::{Command, Output, Stdio};
 use std::sync::OnceLock;
 
 /// The notebooks, each run by its own test below.
@@ -91,12 +93,50 @@ fn find_python() -> Result<(String, String), String> {
     ))
 }
 
+/// Installs Debian's `packages` with apt-get (after `apt-get update` if the first try
+/// fails), as the browser test installs chromium: `cargo test --workspace` on a machine
+/// with only Rust needs nothing else. Whether it worked.
+fn apt_install(packages: &[&str]) -> bool {
+    let apt_get = |args: &[&str]| {
+        Command::new("apt-get")
+            .args(args)
+            .env("DEBIAN_FRONTEND", "noninteractive")
+            .stdout(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
+    };
+    let mut install = vec!["install", "-y"];
+    install.extend_from_slice(packages);
+    apt_get(&install) || (apt_get(&["update"]) && apt_get(&install))
+}
+
+/// `python -m venv --clear venv`, installing Debian's python3-venv once if it fails.
+fn venv_with(python: &str, venv: &Path) -> Result<std::process::Output, String> {
+    let run = || {
+        output(
+            Command::new(python)
+                .args(["-m", "venv", "--clear"])
+                .arg(venv),
+        )
+    };
+    let out = run()?;
+    if out.status.success() || !apt_install(&["python3-venv"]) {
+        return Ok(out);
+    }
+    run()
+}
+
 /// Makes (or reuses) the virtual environment and returns its Python.
 fn make_venv() -> Result<PathBuf, String> {
     let requirements = notebooks_dir().join("requirements.txt");
     let pinned = fs::read_to_string(&requirements)
         .map_err(|e| format!("cannot read {}: {e}", requirements.display()))?;
-    let (python, version) = find_python()?;
+    // No Python 3.11 on the machine: Debian's (3.11 in bookworm), installed here.
+    let (python, version) = match find_python() {
+        Ok(found) => found,
+        Err(e) if apt_install(&["python3", "python3-venv"]) => find_python().map_err(|_| e)?,
+        Err(e) => return Err(e),
+    };
     let venv = venv_dir();
     let python_venv = python_in(&venv);
     let stamp = venv.join("capsim-requirements.stamp");
@@ -107,11 +147,7 @@ fn make_venv() -> Result<PathBuf, String> {
 
     // The stamp is written last, so an interrupted install is redone from scratch.
     let _ = fs::remove_file(&stamp);
-    let out = output(
-        Command::new(&python)
-            .args(["-m", "venv", "--clear"])
-            .arg(&venv),
-    )?;
+    let out = venv_with(&python, &venv)?;
     if !out.status.success() {
         return Err(format!(
             "`{python} -m venv {}` failed (Debian/Ubuntu: apt-get install python3-venv):\n{}",
