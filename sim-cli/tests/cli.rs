@@ -19,6 +19,8 @@ mod readme;
 mod recommend;
 #[path = "cli/round_trip.rs"]
 mod round_trip;
+#[path = "cli/run.rs"]
+mod run;
 #[path = "cli/sensitivity.rs"]
 mod sensitivity;
 #[path = "cli/shards.rs"]
@@ -29,6 +31,14 @@ mod shell;
 mod sweep_trust;
 #[path = "cli/uncertainty.rs"]
 mod uncertainty;
+
+/// A fresh, empty folder under the system's temporary one, named after the test.
+fn scratch(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("capsim-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
 
 fn capsim() -> Command {
     Command::cargo_bin("capsim").expect("the capsim binary is built")
@@ -119,70 +129,6 @@ fn help_shows_examples() {
         .stdout(predicate::str::contains("capsim validate --json"));
 }
 
-/// Issue 3: `capsim run --format json` carries the documented fields.
-#[test]
-fn run_json_has_the_documented_fields() {
-    let out = capsim()
-        .args([
-            "run",
-            "--clusters",
-            "3",
-            "--machines-per-cluster",
-            "4",
-            "--seed",
-            "1",
-            "--format",
-            "json",
-        ])
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
-    let doc: serde_json::Value = serde_json::from_slice(&out).expect("valid JSON");
-    assert_eq!(doc["schema_version"], 1);
-    assert!(doc["fleet"]["time_to_ready_s"].as_f64().unwrap() > 0.0);
-    let checklist = doc["checklist"].as_array().unwrap();
-    assert!(checklist.len() >= 10);
-    for item in checklist {
-        for field in ["name", "value", "threshold", "pass"] {
-            assert!(!item[field].is_null(), "{field} missing in {item}");
-        }
-    }
-    assert!(doc["bottleneck"]["resource"].is_string());
-    assert!(doc["bottleneck"]["share"].as_f64().unwrap() > 0.0);
-}
-
-#[test]
-fn run_prints_a_report_with_the_checklist_and_the_bottleneck() {
-    capsim()
-        .args(["run", "--clusters", "2", "--machines-per-cluster", "4"])
-        .assert()
-        .success()
-        .stdout(predicate::str::contains("time to ready"))
-        .stdout(predicate::str::contains("Scale-testing checklist"))
-        .stdout(predicate::str::contains("Bottleneck: "));
-}
-
-#[test]
-fn run_with_an_unknown_set_key_lists_the_nearest_keys() {
-    capsim()
-        .args([
-            "run",
-            "--clusters",
-            "2",
-            "--set",
-            "capx-controller-manager.nutanixmachine-concurency=50",
-        ])
-        .assert()
-        .code(2)
-        .stdout(predicate::str::is_empty())
-        .stderr(predicate::str::contains("did you mean"))
-        .stderr(predicate::str::contains(
-            "capx-controller-manager.nutanixmachine-concurrency",
-        ));
-}
-
 #[test]
 fn a_sweep_whose_outputs_cannot_be_written_is_refused_before_any_run() {
     // A regular file as --out: the sweep stops at once, before its runs (no table), and
@@ -215,137 +161,6 @@ fn a_sweep_whose_outputs_cannot_be_written_is_refused_before_any_run() {
         .success();
     assert!(fresh.join("summary.json").is_file());
     assert!(!fresh.join(".capsim-write-check").exists());
-}
-
-#[test]
-fn a_run_that_stops_before_ready_says_why_and_shows_no_zero_times() {
-    capsim()
-        .args(["run", "--clusters", "2", "--machines-per-cluster", "2"])
-        .args(["--control-plane-replicas", "1", "--max-time", "1m"])
-        .assert()
-        .success()
-        .stdout(predicate::str::contains(
-            "NOT READY after 1m00s (0 of 2 clusters",
-        ))
-        .stdout(predicate::str::contains(
-            "stopped at the simulated-time limit",
-        ))
-        .stdout(predicate::str::contains(
-            "per cluster            p50 -  p95 -",
-        ));
-}
-
-#[test]
-fn a_timeline_path_that_cannot_take_the_file_is_refused_before_the_run() {
-    for (path, why) in [
-        ("-", "standard output carries the report"),
-        ("/nonexistent-folder/t.csv", "does not exist"),
-    ] {
-        capsim()
-            .args(["run", "--clusters", "2", "--timeline", path])
-            .assert()
-            .code(2)
-            .stdout(predicate::str::is_empty())
-            .stderr(predicate::str::contains(why));
-    }
-}
-
-#[test]
-fn a_negative_cluster_count_is_named_as_such() {
-    capsim()
-        .args(["run", "--clusters", "-5"])
-        .assert()
-        .code(2)
-        .stderr(predicate::str::contains(
-            "whole number of clusters from 1 to 100000",
-        ));
-    capsim()
-        .args(["sweep", "--clusters", "-5..10"])
-        .assert()
-        .code(2)
-        .stderr(predicate::str::contains(
-            "'-5' is not a whole number of clusters",
-        ));
-}
-
-#[test]
-fn run_rejects_a_bad_value_naming_the_field() {
-    capsim()
-        .args([
-            "run",
-            "--clusters",
-            "2",
-            "--set",
-            "etcd.quota-backend-bytes=lots",
-        ])
-        .assert()
-        .code(2)
-        .stderr(predicate::str::contains("etcd.quota-backend-bytes = lots"));
-    capsim()
-        .args([
-            "run",
-            "--clusters",
-            "2",
-            "--machines-per-cluster",
-            "2",
-            "--control-plane-replicas",
-            "3",
-        ])
-        .assert()
-        .code(2)
-        .stderr(predicate::str::contains(
-            "--machines-per-cluster 2 is below --control-plane-replicas 3",
-        ));
-    capsim()
-        .args(["run", "--clusters", "0"])
-        .assert()
-        .code(2)
-        .stderr(predicate::str::contains("from 1 to 100000"));
-}
-
-#[test]
-fn run_writes_the_timeline_and_leaves_no_partial_file() {
-    let dir = std::env::temp_dir().join(format!("capsim-cli-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let path = dir.join("timeline.csv");
-    capsim()
-        .args([
-            "run",
-            "--clusters",
-            "2",
-            "--machines-per-cluster",
-            "4",
-            "--format",
-            "json",
-            "--timeline",
-        ])
-        .arg(&path)
-        .assert()
-        .success();
-    let text = std::fs::read_to_string(&path).unwrap();
-    let mut lines = text.lines();
-    let header = lines.next().unwrap();
-    assert!(header.starts_with("t_s,depth_cluster,"), "{header}");
-    assert!(header.contains("etcd_db_bytes"));
-    assert!(lines.count() > 10);
-    assert!(!dir.join("timeline.csv.partial").exists());
-    // An unwritable path fails with a clear error and writes nothing.
-    capsim()
-        .args([
-            "run",
-            "--clusters",
-            "1",
-            "--machines-per-cluster",
-            "2",
-            "--control-plane-replicas",
-            "1",
-        ])
-        .args(["--timeline", "/nonexistent-dir/t.csv"])
-        .assert()
-        .code(2)
-        .stdout(predicate::str::is_empty())
-        .stderr(predicate::str::contains("/nonexistent-dir/t.csv"));
-    std::fs::remove_dir_all(&dir).ok();
 }
 
 /// Issue 4 (first slice): scenario files.

@@ -24,7 +24,7 @@
 
 use serde::Serialize;
 
-use crate::scenario::workload::WaitFor;
+use crate::scenario::workload::{CreateOp, WaitFor};
 use sim_core::{SimDuration, SimTime};
 
 /// One operation after the create.
@@ -130,6 +130,21 @@ impl FleetSpec {
             batch_interval_s: 0.0,
             wait: None,
             classic: false,
+        }
+    }
+
+    /// The scenario file's `create` that makes this fleet (at the start of the run).
+    pub fn create_op(&self) -> CreateOp {
+        CreateOp {
+            clusters: self.clusters,
+            machines_per_cluster: self.machines_per_cluster,
+            control_plane_replicas: self.control_plane_replicas,
+            batch: self.batch,
+            every: (self.batch_interval_s > 0.0)
+                .then_some(crate::units::Secs(self.batch_interval_s)),
+            wait: self.wait,
+            at: None,
+            topology: !self.classic,
         }
     }
 

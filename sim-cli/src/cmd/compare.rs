@@ -170,6 +170,50 @@ impl Unit {
     }
 }
 
+/// The configuration `sensitivity` and `recommend` start from: one fleet size, on a tier
+/// or a scenario file, with overrides.
+#[derive(Debug, clap::Args)]
+pub(crate) struct Start {
+    /// Fleet size [clusters].
+    #[arg(long, value_parser = crate::cmd::parse_clusters)]
+    pub(crate) clusters: u32,
+    /// The management cluster's tier [default: the guide's for the size].
+    #[arg(long, value_enum, conflicts_with = "scenario")]
+    pub(crate) tier: Option<TierArg>,
+    /// A scenario file for the configuration (its prices too).
+    #[arg(long, value_name = "FILE.yaml")]
+    pub(crate) scenario: Option<PathBuf>,
+    /// KEY=VALUE overrides of the configuration.
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    pub(crate) sets: Vec<Override>,
+}
+
+impl Start {
+    /// Refuses a `--set` with several values: `command` moves the knobs itself.
+    pub(crate) fn one_value_each(&self, command: &str) -> anyhow::Result<()> {
+        match self.sets.iter().find(|o| o.values().len() > 1) {
+            Some(o) => bail!(
+                "--set {}={}: give one value; {command} the knobs itself",
+                o.key,
+                o.value
+            ),
+            None => Ok(()),
+        }
+    }
+
+    /// The configuration as a design labelled `label`, with `more` overrides after the
+    /// given ones.
+    pub(crate) fn design(&self, label: String, more: &[Override]) -> Design {
+        let mut sets = self.sets.clone();
+        sets.extend_from_slice(more);
+        Design {
+            label,
+            scenario: self.scenario.clone(),
+            sets,
+        }
+    }
+}
+
 /// One design: its label and how to build a size's run.
 pub(crate) struct Design {
     /// How the outputs name it.

@@ -19,8 +19,8 @@ use sim_core::monte_carlo::in_pool;
 use sim_core::stats::binomial::PassRule;
 
 use crate::Outcome;
-use crate::cmd::compare::{Design, Shared, plans_of};
-use crate::cmd::run::{Format, TierArg};
+use crate::cmd::compare::{Shared, Start, plans_of};
+use crate::cmd::run::Format;
 use crate::render::bom::{gib, vcpu};
 use crate::render::sweep_text::secs;
 use crate::render::table::{Align, Table};
@@ -58,18 +58,8 @@ Targets: fleet-time, cluster-ready-p95, vm-create-p95, api-mutating-p99, as NAME
 Exit status: 0 when a configuration is recommended, 1 when none was shown to pass (the \
 closest is printed with what failed), 2 on bad input or a failed run.")]
 pub struct Args {
-    /// Fleet size [clusters].
-    #[arg(long, value_parser = crate::cmd::parse_clusters)]
-    clusters: u32,
-    /// The management cluster's tier to start from [default: the guide's for the size].
-    #[arg(long, value_enum, conflicts_with = "scenario")]
-    tier: Option<TierArg>,
-    /// A scenario file to start from (its prices too).
-    #[arg(long, value_name = "FILE.yaml")]
-    scenario: Option<PathBuf>,
-    /// KEY=VALUE overrides of the starting configuration.
-    #[arg(long = "set", value_name = "KEY=VALUE")]
-    sets: Vec<Override>,
+    #[command(flatten)]
+    start: Start,
     /// A limit besides the checklist, NAME=DURATION (repeatable), e.g. fleet-time=8h.
     #[arg(long = "target", value_name = "NAME=DURATION")]
     targets: Vec<Target>,
@@ -116,39 +106,23 @@ struct Margin {
 /// Runs the search and prints it.
 pub fn run(args: &Args) -> anyhow::Result<Outcome> {
     let sh = &args.shared;
-    let common = sh.common(args.tier)?;
+    let start = &args.start;
+    let common = sh.common(start.tier)?;
     if !(args.pass_rate > 0.0 && args.pass_rate < 1.0) {
         bail!(
             "--pass-rate {}: must lie strictly between 0 and 1, e.g. 0.9",
             args.pass_rate
         );
     }
-    if let Some(o) = args.sets.iter().find(|o| o.values().len() > 1) {
-        bail!(
-            "--set {}={}: give one value; recommend searches the knobs itself",
-            o.key,
-            o.value
-        );
-    }
-    let sizes = [args.clusters];
-    let base = Design {
-        label: "the configuration".into(),
-        scenario: args.scenario.clone(),
-        sets: args.sets.clone(),
-    };
+    start.one_value_each("recommend searches")?;
+    let sizes = [start.clusters];
+    let base = start.design("the configuration".into(), &[]);
     let start_plan = plans_of(&base, &common, &sizes, sh.seed)
         .context("the starting configuration")?
         .remove(0);
     let (knobs, left_out) = space::builtin(&start_plan.config);
     let make = |sets: &[Override], seed: u64| -> Result<RunPlan, String> {
-        let mut all = args.sets.clone();
-        all.extend_from_slice(sets);
-        let design = Design {
-            label: String::new(),
-            scenario: args.scenario.clone(),
-            sets: all,
-        };
-        plans_of(&design, &common, &sizes, seed)
+        plans_of(&start.design(String::new(), sets), &common, &sizes, seed)
             .map(|mut p| p.remove(0))
             .map_err(|e| format!("{e:#}"))
     };
@@ -239,7 +213,7 @@ pub fn run(args: &Args) -> anyhow::Result<Outcome> {
         Format::Json => {
             let doc = serde_json::json!({
                 "schema_version": 1,
-                "clusters": args.clusters,
+                "clusters": args.start.clusters,
                 "seed": sh.seed,
                 "targets": args.targets,
                 "pass_rate": args.pass_rate,
@@ -341,11 +315,11 @@ fn margins(judgements: &[Judgement]) -> Vec<Margin> {
 /// The changes as a scenario file over the starting tier (or file): the knobs nested.
 fn changes_yaml(args: &Args, start: &RunPlan, sets: &[Override]) -> String {
     let mut out = String::new();
-    match &args.scenario {
+    match &args.start.scenario {
         Some(f) => out.push_str(&format!("# Apply over {}:\n", f.display())),
         None => out.push_str(&format!("defaults: capi-1.12\ntier: {}\n", start.tier)),
     }
-    if !args.sets.is_empty() {
+    if !args.start.sets.is_empty() {
         out.push_str("# with your --set values, then:\n");
     }
     if sets.is_empty() {
@@ -366,22 +340,12 @@ fn write_out(
     std::fs::create_dir_all(dir)
         .with_context(|| format!("{}: cannot create the output folder", dir.display()))?;
     let s = Scenario {
-        name: Some(format!("recommended-{}", args.clusters)),
+        name: Some(format!("recommended-{}", args.start.clusters)),
         defaults: models::scenario::presets::Profile::Capi112,
         tier: None,
         config: plan.config.clone(),
         workload: vec![models::scenario::workload::Operation::Create(
-            models::scenario::workload::CreateOp {
-                clusters: args.clusters,
-                machines_per_cluster: plan.fleet.machines_per_cluster,
-                control_plane_replicas: plan.fleet.control_plane_replicas,
-                batch: plan.fleet.batch,
-                every: (plan.fleet.batch_interval_s > 0.0)
-                    .then_some(models::units::Secs(plan.fleet.batch_interval_s)),
-                wait: plan.fleet.wait,
-                at: None,
-                topology: !plan.fleet.classic,
-            },
+            plan.fleet.create_op(),
         )],
         faults: plan.faults.clone(),
         management_clusters: None,
@@ -454,8 +418,8 @@ fn text(args: &Args, r: &Report) -> String {
         .collect();
     o.push_str(&format!(
         "capsim recommend: {} clusters, starting from {}, seed {}\n",
-        args.clusters,
-        match &args.scenario {
+        args.start.clusters,
+        match &args.start.scenario {
             Some(f) => f.display().to_string(),
             None => format!("the {} tier", r.plan.tier),
         },

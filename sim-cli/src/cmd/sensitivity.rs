@@ -6,13 +6,12 @@
 use std::path::PathBuf;
 
 use anyhow::{Context, bail};
-use models::scenario::presets::Override;
 use models::scenario::steps::{self, Step};
 use sim_core::stats::difference::{self, Difference};
 
 use crate::Outcome;
-use crate::cmd::compare::{Design, Record, Shared, plans_of, run_plans, values};
-use crate::cmd::run::{Format, TierArg};
+use crate::cmd::compare::{Record, Shared, Start, plans_of, run_plans, values};
+use crate::cmd::run::Format;
 use crate::render::sweep_text::secs;
 use crate::render::table::{Align, Table};
 use crate::render::tornado::{self, TornadoSpec};
@@ -34,18 +33,8 @@ Student-t interval at --confidence. One step at a time: effects that need two kn
 moved together do not show.\n\n\
 Exit status: 0 when every run finished, 2 on bad input or a failed run.")]
 pub struct Args {
-    /// Fleet size [clusters].
-    #[arg(long, value_parser = crate::cmd::parse_clusters)]
-    clusters: u32,
-    /// The management cluster's tier [default: the guide's for the size].
-    #[arg(long, value_enum, conflicts_with = "scenario")]
-    tier: Option<TierArg>,
-    /// A scenario file for the configuration.
-    #[arg(long, value_name = "FILE.yaml")]
-    scenario: Option<PathBuf>,
-    /// KEY=VALUE overrides of the configuration.
-    #[arg(long = "set", value_name = "KEY=VALUE")]
-    sets: Vec<Override>,
+    #[command(flatten)]
+    start: Start,
     /// Step only this knob (repeat for several) [default: every knob of the list].
     #[arg(long = "knob", value_name = "KEY")]
     knobs: Vec<String>,
@@ -100,15 +89,10 @@ impl KnobResult {
 
 /// Runs the steps and prints them.
 pub fn run(args: &Args) -> anyhow::Result<Outcome> {
-    let common = args.shared.common(args.tier)?;
+    let start = &args.start;
+    let common = args.shared.common(start.tier)?;
     let sh = &args.shared;
-    if let Some(o) = args.sets.iter().find(|o| o.values().len() > 1) {
-        bail!(
-            "--set {}={}: give one value; sensitivity steps the knobs itself",
-            o.key,
-            o.value
-        );
-    }
+    start.one_value_each("sensitivity steps")?;
     let all = steps::builtin();
     for k in &args.knobs {
         if !all.contains_key(k) {
@@ -127,12 +111,8 @@ pub fn run(args: &Args) -> anyhow::Result<Outcome> {
         .iter()
         .filter(|(k, _)| args.knobs.is_empty() || args.knobs.contains(k))
         .collect();
-    let sizes = [args.clusters];
-    let base = Design {
-        label: "the configuration".into(),
-        scenario: args.scenario.clone(),
-        sets: args.sets.clone(),
-    };
+    let sizes = [start.clusters];
+    let base = start.design("the configuration".into(), &[]);
     let base_plans = plans_of(&base, &common, &sizes, sh.seed).context("the configuration")?;
     let config = &base_plans[0].config;
     // Every step: its override, and its plans or why it was left out.
@@ -142,13 +122,8 @@ pub fn run(args: &Args) -> anyhow::Result<Outcome> {
         let base_value = steps::current(config, knob);
         let [down, up] = steps::neighbours(config, knob, step).map(|o| {
             o.map(|o| {
-                let mut sets = args.sets.clone();
-                sets.push(o.clone());
-                let design = Design {
-                    label: format!("{}={}", o.key, o.value),
-                    scenario: args.scenario.clone(),
-                    sets,
-                };
+                let design =
+                    start.design(format!("{}={}", o.key, o.value), std::slice::from_ref(&o));
                 let at = match plans_of(&design, &common, &sizes, sh.seed) {
                     Ok(p) => {
                         plans.push(p);
@@ -217,7 +192,7 @@ pub fn run(args: &Args) -> anyhow::Result<Outcome> {
             .collect();
         let title = format!(
             "Change in fleet time at {} clusters, one knob one step",
-            args.clusters
+            args.start.clusters
         );
         tornado::write(
             dir,
@@ -233,7 +208,7 @@ pub fn run(args: &Args) -> anyhow::Result<Outcome> {
         Format::Json => {
             let doc = serde_json::json!({
                 "schema_version": 1,
-                "clusters": args.clusters,
+                "clusters": args.start.clusters,
                 "replicas": args.replicas,
                 "seed": sh.seed,
                 "confidence": sh.confidence,
@@ -285,7 +260,7 @@ fn text(args: &Args, base_mean: f64, base_passes: u64, results: &[KnobResult]) -
          checklist passed in {base_passes}/{}.\nEach knob one step down and up, on the same \
          random streams; changes are paired means, (ns) where the {} % interval includes \
          zero.\n\n",
-        args.clusters,
+        args.start.clusters,
         secs(base_mean),
         args.replicas,
         args.replicas,

@@ -1,11 +1,10 @@
 //! Issue 14, item 5: `capsim run --charts DIR` draws the guide's alerts over the run.
 
-use super::capsim;
+use super::{capsim, scratch};
 
 #[test]
 fn a_run_draws_its_alert_timeline_with_every_rule() {
-    let dir = std::env::temp_dir().join(format!("capsim-charts-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
+    let dir = scratch("charts");
     capsim()
         .args(["run", "--clusters", "3", "--machines-per-cluster", "3"])
         .args(["--control-plane-replicas", "1", "--charts"])

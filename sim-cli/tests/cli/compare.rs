@@ -3,7 +3,7 @@
 
 use predicates::prelude::*;
 
-use super::capsim;
+use super::{capsim, scratch};
 
 fn compare(extra: &[&str]) -> serde_json::Value {
     let out = capsim()
@@ -95,8 +95,7 @@ fn compare_needs_exactly_two_designs() {
 
 #[test]
 fn with_a_range_of_sizes_compare_draws_both_curves() {
-    let dir = std::env::temp_dir().join(format!("capsim-compare-out-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
+    let dir = scratch("compare-out");
     let base = [
         "compare",
         "--tier",

@@ -8,14 +8,7 @@ use std::process::{Command as Process, Stdio};
 
 use predicates::prelude::*;
 
-use super::capsim;
-
-/// A fresh folder under the system's temporary one, named after the test.
-fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("capsim-{name}-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
+use super::{capsim, scratch};
 
 /// A file of `mib` MiB of zero bytes, sparse so that the test writes nothing.
 fn sparse(dir: &Path, name: &str, mib: u64) -> PathBuf {

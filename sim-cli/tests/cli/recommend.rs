@@ -4,15 +4,7 @@
 
 use predicates::prelude::*;
 
-use super::capsim;
-
-/// A fresh folder under the system's temporary one.
-fn scratch(name: &str) -> std::path::PathBuf {
-    let dir = std::env::temp_dir().join(format!("capsim-rec-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
+use super::{capsim, scratch};
 
 /// A fleet small enough to search in seconds: 6 clusters of 4 machines (1 control plane).
 const FLEET: [&str; 8] = [
@@ -28,7 +20,7 @@ const FLEET: [&str; 8] = [
 
 #[test]
 fn a_recommended_configuration_passes_again_on_other_streams() {
-    let dir = scratch("out");
+    let dir = scratch("rec-out");
     let out = capsim()
         .args(FLEET)
         .args(["0.8", "--budget", "12", "--target", "fleet-time=40m"])
@@ -97,7 +89,7 @@ fn bad_prices_and_targets_are_refused_by_name() {
         .code(2)
         .stderr(predicate::str::contains("prices.vcpu"))
         .stderr(predicate::str::contains("must be a price ≥ 0"));
-    let dir = scratch("prices");
+    let dir = scratch("rec-prices");
     let file = dir.join("prices.yaml");
     std::fs::write(&file, "tier: small\nprices:\n  memory-gib: ~\n").unwrap();
     capsim()

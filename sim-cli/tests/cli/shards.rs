@@ -4,7 +4,7 @@
 
 use predicates::prelude::*;
 
-use super::capsim;
+use super::{capsim, scratch};
 
 /// A grid small enough for seconds: 3 sizes × 2 values of a knob × 2 replicas.
 const SWEEP: [&str; 14] = [
@@ -24,18 +24,11 @@ const SWEEP: [&str; 14] = [
     "--seed=4",
 ];
 
-fn scratch(name: &str) -> std::path::PathBuf {
-    let dir = std::env::temp_dir().join(format!("capsim-shards-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
 const FILES: [&str; 3] = ["replicas.csv", "summary.csv", "summary.json"];
 
 #[test]
 fn shards_merged_write_what_the_whole_sweep_writes() {
-    let base = scratch("base");
+    let base = scratch("shards-base");
     let whole = base.join("whole");
     capsim()
         .args(SWEEP)
@@ -89,7 +82,7 @@ fn shards_merged_write_what_the_whole_sweep_writes() {
 
 #[test]
 fn shards_that_do_not_make_one_sweep_are_refused() {
-    let base = scratch("bad");
+    let base = scratch("shards-bad");
     let (a, b) = (base.join("a"), base.join("b"));
     capsim()
         .args(SWEEP)

@@ -3,7 +3,7 @@
 
 use predicates::prelude::*;
 
-use super::capsim;
+use super::{capsim, scratch};
 
 #[test]
 fn completions_cover_every_command_in_each_shell() {
@@ -95,8 +95,7 @@ fn quiet_leaves_stderr_to_errors() {
 
 #[test]
 fn a_sweep_prints_its_summary_as_json_and_records_what_made_it() {
-    let dir = std::env::temp_dir().join(format!("capsim-shell-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
+    let dir = scratch("shell");
     let out = capsim()
         .args([
             "sweep",

@@ -12,7 +12,7 @@ use models::scenario::config::{ModelConfig, Thresholds};
 use models::scenario::operations::FleetSpec;
 use models::scenario::presets::{self, Override, Tier};
 use models::scenario::uncertainty::{Estimates, Uncertainty};
-use models::scenario::workload::{CreateOp, Operation};
+use models::scenario::workload::Operation;
 
 use super::Args;
 
@@ -334,17 +334,7 @@ impl Plan<'_> {
         let c = self.axis.0[0];
         let run = self.run_plan(c, &self.variants[0]);
         let base = self.setups[0].scenario.as_ref();
-        let mut create = CreateOp {
-            clusters: c,
-            machines_per_cluster: run.fleet.machines_per_cluster,
-            control_plane_replicas: run.fleet.control_plane_replicas,
-            batch: run.fleet.batch,
-            every: (run.fleet.batch_interval_s > 0.0)
-                .then_some(models::units::Secs(run.fleet.batch_interval_s)),
-            wait: run.fleet.wait,
-            at: None,
-            topology: !run.fleet.classic,
-        };
+        let mut create = run.fleet.create_op();
         let mut workload = base.map_or_else(Vec::new, |s| s.workload.clone());
         match workload.iter_mut().find_map(|op| match op {
             Operation::Create(first) => Some(first),
