@@ -1,5 +1,5 @@
 //! The model's invariants over seeds and fleet sizes (issue 19, item 2). The tests in
-//! `lifecycle.rs` each run one seed; a delete that left Secrets behind showed only on
+//! `lifecycle.rs` and `day2.rs` each run one seed; a delete that left Secrets behind showed only on
 //! seeds 11, 42 and 58. Here every invariant runs over [`seeds`] (20, in parallel),
 //! most on a fleet whose size the seed picks ([`shape`]), and on a Medium-tier fleet of
 //! [`MEDIUM`] clusters and a Large-tier one of [`LARGE`]. A claim about size ("more

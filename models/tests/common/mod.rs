@@ -1,4 +1,4 @@
-//! What the end-to-end tests share (`lifecycle.rs`, `properties.rs`): plans, runs, and
+//! What the end-to-end tests share (`lifecycle.rs`, `day2.rs`, `properties.rs`): plans, runs, and
 //! the checks of what etcd holds and of how an upgrade replaces the Machines.
 
 // Each test binary compiles its own copy of this module and uses only part of it.
