@@ -12,6 +12,7 @@ pub mod apiserver;
 pub mod controllers;
 pub mod dist;
 pub mod etcd;
+pub mod federation;
 pub mod in_memory_cloud;
 pub mod kinds;
 pub mod objects;

@@ -67,6 +67,8 @@ pub struct ClusterState {
     pub created_at: Option<SimTime>,
     /// When the Cluster's status first reported every machine running.
     pub ready_at: Option<SimTime>,
+    /// When the user's delete of the Cluster committed.
+    pub deleting_at: Option<SimTime>,
 
     // Cluster
     /// The Cluster exists.

@@ -8,7 +8,8 @@
 //!    `prometheus`;
 //! 2. `scenario`: every knob, presets, scenario files;
 //! 3. `controllers` and `providers`: the reconciles;
-//! 4. `world`: the wiring that runs them;
+//! 4. `world`: the wiring that runs them; `federation`: the hub above the management
+//!    clusters, wired the same way;
 //! 5. `run`: runs, sweeps and reports;
 //! 6. `recommend`: the search for the cheapest passing configuration.
 //!
@@ -173,7 +174,7 @@ fn layer(file: &str) -> usize {
         ) => 1,
         Some("scenario") => 2,
         Some("controllers" | "providers") => 3,
-        Some("world") => 4,
+        Some("world" | "federation") => 4,
         Some("run") => 5,
         Some("recommend") => 6,
         Some(other) => panic!("{other}: a new top-level module needs its layer here"),

@@ -86,6 +86,7 @@ fn machine_slots_per_cluster(plan: &RunPlan) -> u64 {
             AfterOp::Create { .. }
             | AfterOp::Steady(_)
             | AfterOp::WaitUntil(_)
+            | AfterOp::Propagate { .. }
             | AfterOp::Delete => {}
         }
     }

@@ -1,6 +1,7 @@
 //! One fleet creation on one management cluster, from configuration to report.
 
 pub mod figures;
+pub mod hub;
 pub mod memory;
 pub mod progress;
 pub mod relief;
@@ -139,7 +140,8 @@ pub fn run(plan: &RunPlan) -> Result<RunOutput, SimError> {
     };
     let (now, steps) = (finished.now, finished.steps);
     let mut world = finished.world;
-    let report = report::build(&world, cfg, &plan.tier, plan.seed, fleet, now, steps);
+    let mut report = report::build(&world, cfg, &plan.tier, plan.seed, fleet, now, steps);
+    hub::attach(plan, &mut report, hub::member_spans(&world))?;
     let timeline = std::mem::take(&mut world.metrics.timeline);
     Ok(RunOutput { report, timeline })
 }

@@ -29,6 +29,7 @@ struct Part {
     report: RunReport,
     cluster_times: Vec<f64>,
     machine_times: Vec<f64>,
+    members: Vec<crate::federation::MemberSpan>,
 }
 
 /// Runs `plan` split among its management clusters and combines their reports.
@@ -56,6 +57,7 @@ pub fn run_split(plan: &RunPlan) -> Result<RunOutput, SimError> {
             }
             let finished = simulate_part(&part, whole.part(i as u64))?;
             let (cluster_times, machine_times) = report::fleet_times(&finished.world);
+            let members = crate::run::hub::member_spans(&finished.world);
             let (cfg, tier) = (&part.config, &part.tier);
             let (now, steps) = (finished.now, finished.steps);
             let fleet = FleetSpec {
@@ -67,19 +69,24 @@ pub fn run_split(plan: &RunPlan) -> Result<RunOutput, SimError> {
                 report,
                 cluster_times,
                 machine_times,
+                members,
             })
         })
         .collect();
     let mut parts = Vec::new();
     let (mut cluster_times, mut machine_times) = (Vec::new(), Vec::new());
+    let mut members = Vec::new();
     for r in results {
         let p = r?;
         cluster_times.extend(p.cluster_times);
         machine_times.extend(p.machine_times);
+        members.extend(p.members);
         parts.push(p.report);
     }
+    let mut report = combine(plan, parts, cluster_times, machine_times);
+    crate::run::hub::attach(plan, &mut report, members)?;
     Ok(RunOutput {
-        report: combine(plan, parts, cluster_times, machine_times),
+        report,
         timeline: Vec::new(),
     })
 }

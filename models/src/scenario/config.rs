@@ -70,6 +70,8 @@ pub struct ModelConfig {
     pub alerts: super::alerts::AlertSettings,
     /// What the management layer's resources cost (`capsim recommend`).
     pub prices: super::prices::Prices,
+    /// The federation hub above the management clusters (the Extreme tier's).
+    pub federation: super::federation::FederationSettings,
 }
 
 /// How a fleet is laid out over management clusters.

@@ -30,6 +30,7 @@ mod node_pools;
 pub mod operations;
 pub mod placement;
 pub mod presets;
+pub mod federation;
 pub mod prices;
 pub mod steps;
 mod thresholds;
@@ -412,6 +413,15 @@ pub fn load(file: &str, text: &str, overrides: &[Override]) -> Result<Scenario, 
         }
         e
     })?;
+    if !config.federation.enabled
+        && let Some(i) = workload
+            .iter()
+            .position(|o| matches!(o, Operation::Propagate(_)))
+    {
+        let why = "needs a federation hub: set federation.enabled: true, or use tier: extreme";
+        let field = format!("workload[{i}].propagate");
+        return Err(ctx.err("propagate", &field, "", why.into()));
+    }
     Ok(Scenario {
         name,
         defaults,
@@ -452,6 +462,13 @@ impl Scenario {
                     },
                 ),
                 Operation::Delete(s) => (&s.at, AfterOp::Delete),
+                Operation::Propagate(p) => (
+                    &p.at,
+                    AfterOp::Propagate {
+                        resources: p.resources,
+                        fraction: p.fraction,
+                    },
+                ),
             };
             if let Some(t) = at {
                 out.push(AfterOp::WaitUntil(d(t)));

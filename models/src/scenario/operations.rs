@@ -61,6 +61,14 @@ pub enum AfterOp {
     },
     /// Delete every cluster.
     Delete,
+    /// Propagate `resources` templates to `fraction` of the federation hub's members:
+    /// the hub's work, so a management cluster finishes it at once.
+    Propagate {
+        /// Resource templates [count].
+        resources: u32,
+        /// Share of the members each is placed on.
+        fraction: f64,
+    },
     /// An operation's `at:`: the next one starts no earlier than this, from the start of
     /// the run (not an operation of its own: it is not reported).
     WaitUntil(SimDuration),
@@ -75,6 +83,7 @@ impl AfterOp {
             AfterOp::Scale { .. } => "scale",
             AfterOp::Upgrade { .. } => "upgrade",
             AfterOp::Delete => "delete",
+            AfterOp::Propagate { .. } => "propagate",
             AfterOp::WaitUntil(_) => "wait",
         }
     }

@@ -33,4 +33,10 @@ pub struct Thresholds {
     pub vm_create_p95: Secs,
     /// Mutating API call latency p99 below this (Karmada's target, in the guide).
     pub api_mutating_p99: Secs,
+    /// The federation hub's resource distribution latency p99 below this (Karmada's
+    /// target, in the guide).
+    pub distribution_p99: Secs,
+    /// The federation hub's member heartbeat p99 below this ("cluster-to-controller
+    /// heartbeat", Karmada's target, in the guide).
+    pub heartbeat_p99: Secs,
 }

@@ -23,6 +23,22 @@ pub enum Operation {
     Upgrade(UpgradeOp),
     /// Delete every cluster (`delete: {}`).
     Delete(DeleteOp),
+    /// Propagate resources through the federation hub to its members.
+    Propagate(PropagateOp),
+}
+
+/// Apply `resources` templates on the federation hub with a PropagationPolicy that
+/// places each on `fraction` of its members.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct PropagateOp {
+    /// Resource templates [count].
+    pub resources: u32,
+    /// Share of the members each is placed on, in (0, 1].
+    pub fraction: f64,
+    /// Start no earlier than this, from the start of the run.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub at: Option<Secs>,
 }
 
 /// A rolling Kubernetes upgrade of every cluster: the control plane, then the workers.
@@ -225,7 +241,7 @@ pub(super) fn parse_workload(ctx: &Ctx, v: &Value) -> Result<Vec<Operation>, Con
                 }
                 ops.push(Operation::Create(c))
             }
-            "steady" | "scale" | "upgrade" | "delete" if ops.is_empty() => {
+            "steady" | "scale" | "upgrade" | "delete" | "propagate" if ops.is_empty() => {
                 let why = format!("{op} acts on a fleet: put a create before it");
                 return Err(ctx.err(op, &format!("{field}.{op}"), "", why));
             }
@@ -248,7 +264,10 @@ pub(super) fn parse_workload(ctx: &Ctx, v: &Value) -> Result<Vec<Operation>, Con
                         }
                         Operation::Create(_) => {}
                         Operation::Scale(s) => workers += i64::from(s.by),
-                        Operation::Steady(_) | Operation::Upgrade(_) | Operation::Delete(_) => {}
+                        Operation::Steady(_)
+                        | Operation::Upgrade(_)
+                        | Operation::Delete(_)
+                        | Operation::Propagate(_) => {}
                     }
                 }
                 let after = workers + i64::from(op.by);
@@ -289,6 +308,7 @@ pub(super) fn parse_workload(ctx: &Ctx, v: &Value) -> Result<Vec<Operation>, Con
                 }
                 ops.push(Operation::Upgrade(parse_upgrade(ctx, &field, body)?))
             }
+            "propagate" => ops.push(Operation::Propagate(parse_propagate(ctx, &field, body)?)),
             "fault" | "faults" => {
                 let why = "faults are not operations: list them under the top-level faults key";
                 return Err(ctx.err(op, &format!("{field}.{op}"), "", why.into()));
@@ -298,7 +318,8 @@ pub(super) fn parse_workload(ctx: &Ctx, v: &Value) -> Result<Vec<Operation>, Con
                     other,
                     &format!("{field}.{other}"),
                     "",
-                    "unknown operation; choose from create, scale, upgrade, steady, delete".into(),
+                    "unknown operation; choose from create, scale, upgrade, steady, delete, propagate"
+                        .into(),
                 ));
             }
         }
@@ -437,6 +458,53 @@ pub(super) fn parse_steady(ctx: &Ctx, field: &str, body: &Value) -> Result<Stead
     }
     Ok(SteadyOp {
         duration: Secs(secs),
+        at,
+    })
+}
+
+/// A `propagate:` entry: `resources` (1 to 10000), `fraction` (in (0, 1], default 1),
+/// `at`.
+pub(super) fn parse_propagate(
+    ctx: &Ctx,
+    field: &str,
+    body: &Value,
+) -> Result<PropagateOp, ConfigError> {
+    let f = format!("{field}.propagate");
+    let hint = "must be a mapping, e.g. propagate: {resources: 10, fraction: 1}";
+    let Value::Object(m) = body else {
+        return Err(ctx.err("propagate", &f, &scalar_text(body), hint.into()));
+    };
+    if let Some(k) = m.keys().find(|k| !["resources", "fraction", "at"].contains(&k.as_str())) {
+        let why = "unknown key; expected resources, fraction, at";
+        return Err(ctx.err(k, &format!("{f}.{k}"), "", why.into()));
+    }
+    let at = parse_at(ctx, &f, m)?;
+    let Some(v) = m.get("resources") else {
+        let why = "is required: the resource templates to propagate, 1 to 10000";
+        return Err(ctx.err("propagate", &format!("{f}.resources"), "", why.into()));
+    };
+    let text = scalar_text(v);
+    let resources = match v.as_u64() {
+        Some(n @ 1..=10_000) => n as u32,
+        _ => {
+            let why = "must be a whole number from 1 to 10000";
+            return Err(ctx.err("resources", &format!("{f}.resources"), &text, why.into()));
+        }
+    };
+    let fraction = match m.get("fraction") {
+        None => 1.0,
+        Some(v) => match v.as_f64() {
+            Some(x) if x > 0.0 && x <= 1.0 => x,
+            _ => {
+                let text = scalar_text(v);
+                let why = "must be a share of the members in (0, 1], e.g. 0.5";
+                return Err(ctx.err("fraction", &format!("{f}.fraction"), &text, why.into()));
+            }
+        },
+    };
+    Ok(PropagateOp {
+        resources,
+        fraction,
         at,
     })
 }

@@ -205,7 +205,10 @@ impl World {
             }
             Effect::OldMsGone => cl.old_ms = None,
             Effect::MdCreated => cl.md_exists = true,
-            Effect::ClusterDeleting => cl.deleting = true,
+            Effect::ClusterDeleting => {
+                cl.deleting = true;
+                cl.deleting_at.get_or_insert(now);
+            }
             Effect::ClusterDeletePhase { phase } => cl.delete_phase = phase,
             Effect::ClusterGone => {
                 cl.exists = false;

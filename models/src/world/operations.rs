@@ -87,6 +87,7 @@ impl World {
             | AfterOp::Scale { .. }
             | AfterOp::Upgrade { .. }
             | AfterOp::Delete
+            | AfterOp::Propagate { .. }
             | AfterOp::WaitUntil(_) => None,
         })
     }
@@ -120,6 +121,9 @@ impl World {
                     max_unavailable,
                 } => self.upgrade_op(sched, fresh, wave, (max_surge, max_unavailable)),
                 AfterOp::Scale { by } => self.scale_op(sched, fresh, by),
+                // The federation hub's work ([`crate::federation`]); the management
+                // cluster only marks when it started.
+                AfterOp::Propagate { .. } => true,
             };
             if !finished {
                 return false;

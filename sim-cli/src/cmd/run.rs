@@ -216,7 +216,8 @@ pub fn plan(args: &Args) -> anyhow::Result<RunPlan> {
             Operation::Steady(_)
             | Operation::Scale(_)
             | Operation::Upgrade(_)
-            | Operation::Delete(_) => None,
+            | Operation::Delete(_)
+            | Operation::Propagate(_) => None,
         })
     });
     let after = after_ops(scenario.as_ref(), args.steady)?;

@@ -20,7 +20,7 @@ fn item(name: &str, value: f64, threshold: f64, unit: &str, pass: bool) -> Check
 
 /// The items' names in the guide's order, as [`evaluate`] lists them: what charts and
 /// tables that key items by name sort by.
-pub const ORDER: [&str; 11] = [
+pub const ORDER: [&str; 13] = [
     "All clusters ready",
     "Controller reconcile time < 60s p99",
     "Work queue depth < 100 (cluster and machine queues, for 5m)",
@@ -32,7 +32,21 @@ pub const ORDER: [&str; 11] = [
     "No etcd alarms triggered",
     "VM creation time < 5 minutes p95",
     "API call latency (mutating) < 1s p99",
+    "Federation: resource distribution latency < 2s p99",
+    "Federation: member heartbeat < 5s p99",
 ];
+
+/// The federation hub's two items (Karmada's targets, in the guide), after the others.
+/// A measure with no sample (no propagation, no member) is not judged: it passes with
+/// value 0, and the report's `federation` section says what was measured.
+pub fn federation(hub: &crate::federation::HubReport, th: &Thresholds) -> Vec<ChecklistItem> {
+    let dist = hub.distribution.p99_s.unwrap_or(0.0);
+    let beat = hub.heartbeat.p99_s.unwrap_or(0.0);
+    vec![
+        item(ORDER[11], dist, th.distribution_p99.0, "s", dist < th.distribution_p99.0),
+        item(ORDER[12], beat, th.heartbeat_p99.0, "s", beat < th.heartbeat_p99.0),
+    ]
+}
 
 /// Every item of the checklist, in the guide's order. One `item` per line of the guide's
 /// list, which is why the function is long.

@@ -13,6 +13,7 @@ mod bottleneck;
 mod capacity;
 mod checklist;
 pub use checklist::ORDER as CHECKLIST_ORDER;
+pub use checklist::federation as federation_checklist;
 mod sections;
 
 use serde::Serialize;
@@ -95,6 +96,10 @@ pub struct RunReport {
     /// management cluster's (counts summed).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub management_clusters: Vec<RunReport>,
+    /// The federation hub above the management clusters, when the configuration has
+    /// one (`federation.enabled`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub federation: Option<crate::federation::HubReport>,
 }
 
 /// Builds the report of a finished world: each section read off the world, then the
@@ -138,6 +143,7 @@ pub fn build(
         operations: sections::operations(world),
         steady: sections::steady(world),
         management_clusters: Vec::new(),
+        federation: None,
     };
     report.checklist = checklist::evaluate(&report, &cfg.thresholds);
     report

@@ -1,0 +1,69 @@
+//! The federation hub of a run: fed by the management clusters' worlds (when each
+//! workload cluster became ready, when its deletion started) and by the workload's
+//! `propagate` operations, simulated after them ([`crate::federation`]), its figures
+//! and its two checklist items added to the run's report.
+
+use sim_core::{RngStreams, SimError};
+
+use crate::federation::{self, HubInput, MemberSpan, Propagation};
+use crate::run::RunPlan;
+use crate::run::report::{self, RunReport};
+use crate::scenario::operations::AfterOp;
+use crate::world::World;
+
+/// The part number of the hub's random streams: apart from every management cluster's.
+const HUB_PART: u64 = 0xFED0_0000;
+
+/// Every workload cluster of `world` that became ready: when, and when its deletion
+/// started.
+pub fn member_spans(world: &World) -> Vec<MemberSpan> {
+    world
+        .clusters
+        .iter()
+        .filter_map(|c| {
+            Some(MemberSpan {
+                ready_s: c.ready_at?.as_secs_f64(),
+                leave_s: c.deleting_at.map(|t| t.as_secs_f64()),
+            })
+        })
+        .collect()
+}
+
+/// Simulates the hub of `plan` over `members` and adds its figures and checklist items
+/// to `report`. Nothing when the configuration has no hub.
+pub fn attach(plan: &RunPlan, report: &mut RunReport, members: Vec<MemberSpan>) -> Result<(), SimError> {
+    let cfg = &plan.config;
+    if !cfg.federation.enabled {
+        return Ok(());
+    }
+    // Each propagation starts when the management clusters reached it (the latest of
+    // them, for several).
+    let starts = report.operations.iter().filter(|o| o.op == "propagate").map(|o| o.started_s);
+    let ops = plan.after.iter().filter_map(|op| match op {
+        AfterOp::Propagate {
+            resources,
+            fraction,
+        } => Some((*resources, *fraction)),
+        _ => None,
+    });
+    let propagations = ops
+        .zip(starts)
+        .map(|((resources, fraction), at_s)| Propagation {
+            at_s,
+            resources,
+            fraction,
+        })
+        .collect();
+    let input = HubInput {
+        members,
+        propagations,
+        until_s: report.fleet.simulated_s,
+    };
+    let streams = RngStreams::new(plan.seed, plan.replica).part(HUB_PART);
+    let hub = federation::simulate(cfg, &input, &streams)?;
+    report
+        .checklist
+        .extend(report::federation_checklist(&hub, &cfg.thresholds));
+    report.federation = Some(hub);
+    Ok(())
+}
