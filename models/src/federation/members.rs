@@ -21,8 +21,8 @@
 use rand::RngExt;
 use sim_core::{Scheduler, SimDuration, SimTime};
 
-use super::hub::{CONTROLLER_MANAGER, CtrlId, Event, FIRST_AGENT, Hub, Runner, USER};
 use super::requests::{Effect, HubKind, HubVerb, HubWrite, Step};
+use super::{CONTROLLER_MANAGER, CtrlId, Event, FIRST_AGENT, Hub, Runner, USER};
 
 /// One member cluster as the hub sees it.
 #[derive(Clone, Copy, Debug, Default)]
@@ -71,7 +71,13 @@ impl Hub {
         self.members[m as usize].ready_at = Some(sched.now());
         let size = self.fed.object_sizes.cluster.0;
         let client = if self.pull() { FIRST_AGENT + m } else { USER };
-        let w = write(HubKind::Cluster, HubVerb::Create, 0, size, Effect::ClusterCreated(m));
+        let w = write(
+            HubKind::Cluster,
+            HubVerb::Create,
+            0,
+            size,
+            Effect::ClusterCreated(m),
+        );
         self.send(sched, client, w);
         if self.pull() && self.fed.karmada_agent.leader_elect {
             sched.schedule_at(sched.now(), Event::LeaderLeaseDue(FIRST_AGENT + m));
@@ -88,7 +94,13 @@ impl Hub {
         member.leaving = true;
         if member.cluster_exists {
             let size = self.fed.object_sizes.cluster.0;
-            let w = write(HubKind::Cluster, HubVerb::Update, size, size, Effect::ClusterDeleting(m));
+            let w = write(
+                HubKind::Cluster,
+                HubVerb::Update,
+                size,
+                size,
+                Effect::ClusterDeleting(m),
+            );
             self.send(sched, USER, w);
         }
     }
@@ -106,13 +118,31 @@ impl Hub {
             // controller deletes it, the execution controller deletes its resource on the
             // member and removes its finalizer. The Lease goes with its owner; then the
             // finalizer, and the Cluster is gone.
-            let mut steps = vec![write(HubKind::Namespace, HubVerb::Delete, ns, 0, Effect::None)];
+            let mut steps = vec![write(
+                HubKind::Namespace,
+                HubVerb::Delete,
+                ns,
+                0,
+                Effect::None,
+            )];
             steps.extend(self.delete_works_of(m));
             if member.lease_exists {
-                steps.push(write(HubKind::Lease, HubVerb::Delete, lease, 0, Effect::None));
+                steps.push(write(
+                    HubKind::Lease,
+                    HubVerb::Delete,
+                    lease,
+                    0,
+                    Effect::None,
+                ));
                 self.members[m as usize].lease_exists = false;
             }
-            steps.push(write(HubKind::Cluster, HubVerb::Delete, cluster, 0, Effect::ClusterGone(m)));
+            steps.push(write(
+                HubKind::Cluster,
+                HubVerb::Delete,
+                cluster,
+                0,
+                Effect::ClusterGone(m),
+            ));
             self.members[m as usize].gone = true;
             return steps;
         }
@@ -120,14 +150,32 @@ impl Hub {
             self.members[m as usize].joined = true;
             return vec![
                 write(HubKind::Namespace, HubVerb::Create, 0, ns, Effect::None),
-                write(HubKind::Cluster, HubVerb::Update, cluster, cluster, Effect::None),
-                write(HubKind::Cluster, HubVerb::Update, cluster, cluster, Effect::ClusterJoined(m)),
+                write(
+                    HubKind::Cluster,
+                    HubVerb::Update,
+                    cluster,
+                    cluster,
+                    Effect::None,
+                ),
+                write(
+                    HubKind::Cluster,
+                    HubVerb::Update,
+                    cluster,
+                    cluster,
+                    Effect::ClusterJoined(m),
+                ),
             ];
         }
         if member.reported && !member.schedulable {
             self.members[m as usize].schedulable = true;
             let e = Effect::ClusterSchedulable(m);
-            return vec![write(HubKind::Cluster, HubVerb::Update, cluster, cluster, e)];
+            return vec![write(
+                HubKind::Cluster,
+                HubVerb::Update,
+                cluster,
+                cluster,
+                e,
+            )];
         }
         Vec::new()
     }
@@ -165,13 +213,25 @@ impl Hub {
             HubVerb::Create
         };
         let old = if verb == HubVerb::Update { size } else { 0 };
-        let w = write(HubKind::Lease, verb, old, size, Effect::LeaseRenewed(m, due));
+        let w = write(
+            HubKind::Lease,
+            verb,
+            old,
+            size,
+            Effect::LeaseRenewed(m, due),
+        );
         self.send(sched, FIRST_AGENT + m, w);
     }
 
     /// A renewal of member `m`'s Lease, due at `due`, committed (`ok`) or was refused:
     /// the lease controller renews again a period later either way.
-    pub(super) fn lease_renewed(&mut self, sched: &mut Scheduler<Event>, m: u32, due: SimTime, ok: bool) {
+    pub(super) fn lease_renewed(
+        &mut self,
+        sched: &mut Scheduler<Event>,
+        m: u32,
+        due: SimTime,
+        ok: bool,
+    ) {
         let now = sched.now();
         if ok {
             self.figures.heartbeat.record(now - due);
@@ -179,7 +239,8 @@ impl Hub {
             let member = &mut self.members[m as usize];
             if let Some(last) = member.last_renewal {
                 let gap = (now - last).as_secs_f64();
-                self.figures.longest_heartbeat_gap_s = self.figures.longest_heartbeat_gap_s.max(gap);
+                self.figures.longest_heartbeat_gap_s =
+                    self.figures.longest_heartbeat_gap_s.max(gap);
                 if gap > grace {
                     self.figures.lease_expiries += 1;
                 }

@@ -19,9 +19,9 @@
 
 use sim_core::{Scheduler, SimDuration, SimTime};
 
-use super::hub::{CtrlId, Event, Hub, Runner, USER};
 use super::members::write;
 use super::requests::{Effect, HubKind, HubVerb, Step};
+use super::{CtrlId, Event, Hub, Runner, USER};
 
 /// Work states, per resource and member: none, created, applied; then one more per
 /// status reflected; deleted.
@@ -83,7 +83,13 @@ impl Hub {
         let take = ((ready.len() as f64 * p.fraction).ceil() as usize).min(ready.len());
         let targets: Vec<u32> = ready[..take].to_vec();
         let s = self.fed.object_sizes;
-        let policy = write(HubKind::Policy, HubVerb::Create, 0, s.policy.0, Effect::None);
+        let policy = write(
+            HubKind::Policy,
+            HubVerb::Create,
+            0,
+            s.policy.0,
+            Effect::None,
+        );
         self.send(sched, USER, policy);
         for _ in 0..p.resources {
             let k = self.resources.len() as u32;
@@ -96,7 +102,11 @@ impl Hub {
                 settled: 0,
             });
             let e = Effect::TemplateCreated(k);
-            self.send(sched, USER, write(HubKind::Template, HubVerb::Create, 0, s.template.0, e));
+            self.send(
+                sched,
+                USER,
+                write(HubKind::Template, HubVerb::Create, 0, s.template.0, e),
+            );
         }
     }
 
@@ -118,7 +128,13 @@ impl Hub {
                 let b = self.resources[key as usize].binding_size;
                 vec![
                     write(HubKind::Template, HubVerb::Update, t, t, Effect::None),
-                    write(HubKind::Binding, HubVerb::Create, 0, b, Effect::BindingCreated(key)),
+                    write(
+                        HubKind::Binding,
+                        HubVerb::Create,
+                        0,
+                        b,
+                        Effect::BindingCreated(key),
+                    ),
                     Step::Event,
                 ]
             }
@@ -190,7 +206,13 @@ impl Hub {
         vec![
             write(HubKind::Work, HubVerb::Status, size, size, Effect::None),
             Step::Member { member: m },
-            write(HubKind::Work, HubVerb::Status, size, size, Effect::WorkApplied(w)),
+            write(
+                HubKind::Work,
+                HubVerb::Status,
+                size,
+                size,
+                Effect::WorkApplied(w),
+            ),
             Step::Event,
             Step::Event,
             Step::Event,
@@ -258,7 +280,11 @@ impl Hub {
         let size = self.work_size();
         let client = self.member_client(m);
         let e = Effect::WorkStatusReflected(w);
-        self.send(sched, client, write(HubKind::Work, HubVerb::Status, size, size, e));
+        self.send(
+            sched,
+            client,
+            write(HubKind::Work, HubVerb::Status, size, size, e),
+        );
         self.send_event(sched, client);
         self.send_event(sched, client);
     }
@@ -267,7 +293,10 @@ impl Hub {
     fn next_status_change(&mut self, sched: &mut Scheduler<Event>, w: u32) {
         let (k, m) = self.work_of(w);
         if self.resources[k as usize].work[m as usize] < self.settled_state() {
-            let d = self.fed.member_status_delay.sample_duration(&mut self.rng_member);
+            let d = self
+                .fed
+                .member_status_delay
+                .sample_duration(&mut self.rng_member);
             sched.schedule_in(d, Event::MemberStatusChanged(w));
         }
     }

@@ -6,8 +6,8 @@ use serde::Serialize;
 use sim_core::SimTime;
 use sim_core::stats::LatencyHistogram;
 
-use super::hub::{CtrlId, Hub};
 use super::requests::{HubKind, HubVerb};
+use super::{CtrlId, Hub};
 use crate::scenario::federation::SyncMode;
 
 /// p50, p95 and p99 of a latency [s]; absent when nothing was measured.

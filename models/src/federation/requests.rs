@@ -10,7 +10,7 @@
 
 use sim_core::{Scheduler, SimDuration};
 
-use super::hub::{Event, Hub};
+use super::{Event, Hub};
 use crate::apiserver::apf::work_estimate;
 use crate::apiserver::apf::{Admission, Lingering, Seated};
 
@@ -67,7 +67,12 @@ pub(super) enum HubVerb {
 const EVENT_TTL: SimDuration = SimDuration::from_hours(1);
 
 impl HubVerb {
-    pub(super) const ALL: [HubVerb; 4] = [HubVerb::Create, HubVerb::Update, HubVerb::Status, HubVerb::Delete];
+    pub(super) const ALL: [HubVerb; 4] = [
+        HubVerb::Create,
+        HubVerb::Update,
+        HubVerb::Status,
+        HubVerb::Delete,
+    ];
 
     pub(super) fn name(self) -> &'static str {
         match self {
@@ -196,7 +201,7 @@ impl Hub {
         let now = sched.now();
         let client = self.reqs.get(req).expect("live request").client;
         let wait = self.clients[client as usize].limiter.reserve(now);
-        if client == super::hub::CONTROLLER_MANAGER {
+        if client == super::CONTROLLER_MANAGER {
             self.figures.cm_limiter_wait.record(wait);
         }
         if wait > SimDuration::ZERO {
@@ -251,7 +256,10 @@ impl Hub {
             r.attempts = 0;
         }
         self.figures.api_latency(write, latency);
-        sched.schedule_in(SimDuration::from_secs_f64(after), Event::RetryAfterElapsed(req));
+        sched.schedule_in(
+            SimDuration::from_secs_f64(after),
+            Event::RetryAfterElapsed(req),
+        );
     }
 
     /// Seated: the API server processes the write (the management cluster's processing
@@ -283,7 +291,10 @@ impl Hub {
             self.answered(sched, r);
             return;
         }
-        if let Some(d) = self.etcd.submit(req, now, &self.etcd_cfg, &mut self.rng_etcd) {
+        if let Some(d) = self
+            .etcd
+            .submit(req, now, &self.etcd_cfg, &mut self.rng_etcd)
+        {
             sched.schedule_in(d, Event::EtcdBatchCommitted);
         }
     }
@@ -352,7 +363,8 @@ impl Hub {
     /// The API server answered: the request's seats go back (or stay for its watch
     /// events), and its job goes on.
     fn answered(&mut self, sched: &mut Scheduler<Event>, r: HubRequest) {
-        self.figures.api_latency(r.write.is_some(), sched.now() - r.arrived);
+        self.figures
+            .api_latency(r.write.is_some(), sched.now() - r.arrived);
         if let Some(seated) = r.seated {
             let c = &self.clients[r.client as usize];
             let (replica, level) = (c.replica as usize, c.level as usize);
@@ -374,11 +386,23 @@ impl Hub {
         }
     }
 
-    fn release(&mut self, sched: &mut Scheduler<Event>, replica: usize, level: usize, seated: Seated) {
+    fn release(
+        &mut self,
+        sched: &mut Scheduler<Event>,
+        replica: usize,
+        level: usize,
+        seated: Seated,
+    ) {
         let now = sched.now();
         let mut dispatched = Vec::new();
-        let lingering = self.levels[replica][level].release(now, seated, |q, s| dispatched.push((q, s)));
-        if let Some(Lingering { queue, seats, after }) = lingering {
+        let lingering =
+            self.levels[replica][level].release(now, seated, |q, s| dispatched.push((q, s)));
+        if let Some(Lingering {
+            queue,
+            seats,
+            after,
+        }) = lingering
+        {
             sched.schedule_in(
                 after,
                 Event::ApfFinalSeatsElapsed {

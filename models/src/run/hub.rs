@@ -31,14 +31,22 @@ pub fn member_spans(world: &World) -> Vec<MemberSpan> {
 
 /// Simulates the hub of `plan` over `members` and adds its figures and checklist items
 /// to `report`. Nothing when the configuration has no hub.
-pub fn attach(plan: &RunPlan, report: &mut RunReport, members: Vec<MemberSpan>) -> Result<(), SimError> {
+pub fn attach(
+    plan: &RunPlan,
+    report: &mut RunReport,
+    members: Vec<MemberSpan>,
+) -> Result<(), SimError> {
     let cfg = &plan.config;
     if !cfg.federation.enabled {
         return Ok(());
     }
     // Each propagation starts when the management clusters reached it (the latest of
     // them, for several).
-    let starts = report.operations.iter().filter(|o| o.op == "propagate").map(|o| o.started_s);
+    let starts = report
+        .operations
+        .iter()
+        .filter(|o| o.op == "propagate")
+        .map(|o| o.started_s);
     let ops = plan.after.iter().filter_map(|op| match op {
         AfterOp::Propagate {
             resources,

@@ -6,7 +6,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::config::{DiskClass, Qps};
+use super::values::{DiskClass, Qps};
 use super::node_pools::NodePool;
 use crate::dist::Dist;
 use crate::units::{Bytes, Secs};
@@ -184,10 +184,22 @@ impl FederationSettings {
         };
         let a = &self.karmada_agent;
         for (name, v) in [
-            ("cluster-status-update-frequency", self.cluster_status_update_frequency.0),
-            ("cluster-monitor-grace-period", self.cluster_monitor_grace_period.0),
-            ("leader-elect-retry-period", self.leader_elect_retry_period.0),
-            ("karmada-agent.cluster-lease-duration", a.cluster_lease_duration.0),
+            (
+                "cluster-status-update-frequency",
+                self.cluster_status_update_frequency.0,
+            ),
+            (
+                "cluster-monitor-grace-period",
+                self.cluster_monitor_grace_period.0,
+            ),
+            (
+                "leader-elect-retry-period",
+                self.leader_elect_retry_period.0,
+            ),
+            (
+                "karmada-agent.cluster-lease-duration",
+                a.cluster_lease_duration.0,
+            ),
         ] {
             if !(v.is_finite() && v > 0.0) {
                 return bad(name, format!("{v}s"), "must be a duration > 0, e.g. 10s");
@@ -220,13 +232,21 @@ impl FederationSettings {
             ("member-calls-per-status", self.member_calls_per_status, 100),
             ("status-reflections", self.status_reflections, 100),
             ("control-plane.replicas", cp.replicas, 64),
-            ("control-plane.max-requests-inflight", cp.max_requests_inflight, 100_000),
+            (
+                "control-plane.max-requests-inflight",
+                cp.max_requests_inflight,
+                100_000,
+            ),
             (
                 "control-plane.max-mutating-requests-inflight",
                 cp.max_mutating_requests_inflight,
                 100_000,
             ),
-            ("karmada-controller-manager.concurrent-cluster-syncs", cm.concurrent_cluster_syncs, 10_000),
+            (
+                "karmada-controller-manager.concurrent-cluster-syncs",
+                cm.concurrent_cluster_syncs,
+                10_000,
+            ),
             (
                 "karmada-controller-manager.concurrent-resourcetemplate-syncs",
                 cm.concurrent_resourcetemplate_syncs,
@@ -237,11 +257,22 @@ impl FederationSettings {
                 cm.concurrent_resource_binding_syncs,
                 10_000,
             ),
-            ("karmada-controller-manager.concurrent-work-syncs", cm.concurrent_work_syncs, 10_000),
-            ("karmada-agent.concurrent-work-syncs", a.concurrent_work_syncs, 10_000),
+            (
+                "karmada-controller-manager.concurrent-work-syncs",
+                cm.concurrent_work_syncs,
+                10_000,
+            ),
+            (
+                "karmada-agent.concurrent-work-syncs",
+                a.concurrent_work_syncs,
+                10_000,
+            ),
             ("nodes.count", self.nodes.count, 1_000),
         ] {
-            let lo = u32::from(!matches!(name, "member-calls-per-status" | "status-reflections"));
+            let lo = u32::from(!matches!(
+                name,
+                "member-calls-per-status" | "status-reflections"
+            ));
             if v < lo || v > hi {
                 return bad(name, v.to_string(), &format!("must lie in {lo}..={hi}"));
             }

@@ -24,14 +24,15 @@
 pub mod alerts;
 pub mod config;
 pub mod faults;
+pub mod federation;
 pub mod import;
 mod nkp;
 mod node_pools;
 pub mod operations;
 pub mod placement;
 pub mod presets;
-pub mod federation;
 pub mod prices;
+pub mod values;
 pub mod steps;
 mod thresholds;
 pub mod uncertainty;

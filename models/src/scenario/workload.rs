@@ -474,7 +474,10 @@ pub(super) fn parse_propagate(
     let Value::Object(m) = body else {
         return Err(ctx.err("propagate", &f, &scalar_text(body), hint.into()));
     };
-    if let Some(k) = m.keys().find(|k| !["resources", "fraction", "at"].contains(&k.as_str())) {
+    if let Some(k) = m
+        .keys()
+        .find(|k| !["resources", "fraction", "at"].contains(&k.as_str()))
+    {
         let why = "unknown key; expected resources, fraction, at";
         return Err(ctx.err(k, &format!("{f}.{k}"), "", why.into()));
     }

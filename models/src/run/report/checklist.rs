@@ -43,8 +43,20 @@ pub fn federation(hub: &crate::federation::HubReport, th: &Thresholds) -> Vec<Ch
     let dist = hub.distribution.p99_s.unwrap_or(0.0);
     let beat = hub.heartbeat.p99_s.unwrap_or(0.0);
     vec![
-        item(ORDER[11], dist, th.distribution_p99.0, "s", dist < th.distribution_p99.0),
-        item(ORDER[12], beat, th.heartbeat_p99.0, "s", beat < th.heartbeat_p99.0),
+        item(
+            ORDER[11],
+            dist,
+            th.distribution_p99.0,
+            "s",
+            dist < th.distribution_p99.0,
+        ),
+        item(
+            ORDER[12],
+            beat,
+            th.heartbeat_p99.0,
+            "s",
+            beat < th.heartbeat_p99.0,
+        ),
     ]
 }
 
@@ -175,6 +187,12 @@ mod tests {
             crate::scenario::operations::FleetSpec::all_at_once(1, 1, 1),
             1,
         );
+        let r = crate::run::run(&plan).unwrap().report;
+        let names: Vec<&str> = r.checklist.iter().map(|c| c.name.as_str()).collect();
+        assert_eq!(names, super::ORDER[..11]);
+        // With a federation hub, its two items follow.
+        let mut plan = plan;
+        plan.config.federation.enabled = true;
         let r = crate::run::run(&plan).unwrap().report;
         let names: Vec<&str> = r.checklist.iter().map(|c| c.name.as_str()).collect();
         assert_eq!(names, super::ORDER);
