@@ -69,9 +69,12 @@ pub fn attach(
     };
     let streams = RngStreams::new(plan.seed, plan.replica).part(HUB_PART);
     let hub = federation::simulate(cfg, &input, &streams)?;
-    report
-        .checklist
-        .extend(report::federation_checklist(&hub, &cfg.thresholds));
+    report.checklist.extend(report::federation_checklist(
+        &hub,
+        &cfg.thresholds,
+        !input.propagations.is_empty(),
+    ));
+    report::bom::add_hub(&mut report.bom, cfg, &hub);
     report.federation = Some(hub);
     Ok(())
 }

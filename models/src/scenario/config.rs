@@ -10,13 +10,13 @@ use std::fmt;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
+pub use super::values::{DiskClass, Qps};
 use crate::apiserver::watch_cache::WatchCacheMemory;
 use crate::dist::Dist;
 use crate::etcd::{EtcdConfig, EtcdMemory};
 use crate::kinds::ObjKind;
 use crate::prism_central::{PcSize, PrismCentralConfig};
 use crate::units::{Bytes, Cores, Secs};
-pub use super::values::{DiskClass, Qps};
 
 /// The whole management cluster.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

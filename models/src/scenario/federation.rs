@@ -6,8 +6,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::values::{DiskClass, Qps};
 use super::node_pools::NodePool;
+use super::values::{DiskClass, Qps};
 use crate::dist::Dist;
 use crate::units::{Bytes, Secs};
 

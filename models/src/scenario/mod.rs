@@ -32,11 +32,11 @@ pub mod operations;
 pub mod placement;
 pub mod presets;
 pub mod prices;
-pub mod values;
 pub mod steps;
 mod thresholds;
 pub mod uncertainty;
 mod validate;
+pub mod values;
 pub mod workload;
 
 use serde_json::{Map, Value};

@@ -4,7 +4,8 @@
 //!
 //! - [`table`]: the generic plain-text table;
 //! - [`bom`]: the bill of materials of a run and of a sweep;
-//! - [`run_report`]: the terminal report of `capsim run`;
+//! - [`run_report`]: the terminal report of `capsim run`, with [`federation`]'s section
+//!   when there is a hub;
 //! - [`sweep_text`]: the terminal tables, headroom and verdicts of `capsim sweep`;
 //! - [`sweep_charts`]: which charts a sweep draws, from which figures;
 //! - [`chart`]: drawing the charts (PNG and SVG);
@@ -16,6 +17,7 @@ pub mod alert_timeline;
 pub mod bom;
 pub mod chart;
 pub mod export;
+pub mod federation;
 pub mod report;
 pub mod run_report;
 pub mod sweep_charts;

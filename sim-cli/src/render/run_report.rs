@@ -48,6 +48,9 @@ pub fn render(r: &RunReport) -> String {
     o.push_str(&etcd_section(r));
     o.push_str(&prism_central_section(r));
     o.push_str(&capacity_section(r));
+    if let Some(h) = &r.federation {
+        o.push_str(&super::federation::section(h));
+    }
     o.push_str(&super::bom::section(&r.bom));
     o.push_str(&checklist_section(r));
     o.push_str(&alerts_section(r));

@@ -36,28 +36,26 @@ pub const ORDER: [&str; 13] = [
     "Federation: member heartbeat < 5s p99",
 ];
 
-/// The federation hub's two items (Karmada's targets, in the guide), after the others.
-/// A measure with no sample (no propagation, no member) is not judged: it passes with
-/// value 0, and the report's `federation` section says what was measured.
-pub fn federation(hub: &crate::federation::HubReport, th: &Thresholds) -> Vec<ChecklistItem> {
-    let dist = hub.distribution.p99_s.unwrap_or(0.0);
-    let beat = hub.heartbeat.p99_s.unwrap_or(0.0);
-    vec![
-        item(
-            ORDER[11],
-            dist,
-            th.distribution_p99.0,
-            "s",
-            dist < th.distribution_p99.0,
-        ),
-        item(
-            ORDER[12],
-            beat,
-            th.heartbeat_p99.0,
-            "s",
-            beat < th.heartbeat_p99.0,
-        ),
-    ]
+/// The federation hub's items (Karmada's targets, in the guide), after the others: the
+/// heartbeat's, and the distribution latency's when the workload `propagated` anything.
+/// A target with no sample fails: nothing reached a member (or no member joined).
+pub fn federation(
+    hub: &crate::federation::HubReport,
+    th: &Thresholds,
+    propagated: bool,
+) -> Vec<ChecklistItem> {
+    let judged = |q: &crate::federation::report::Quantiles, limit: f64| match q.p99_s {
+        Some(v) => (v, v < limit),
+        None => (0.0, false),
+    };
+    let mut items = Vec::new();
+    if propagated {
+        let (v, pass) = judged(&hub.distribution, th.distribution_p99.0);
+        items.push(item(ORDER[11], v, th.distribution_p99.0, "s", pass));
+    }
+    let (v, pass) = judged(&hub.heartbeat, th.heartbeat_p99.0);
+    items.push(item(ORDER[12], v, th.heartbeat_p99.0, "s", pass));
+    items
 }
 
 /// Every item of the checklist, in the guide's order. One `item` per line of the guide's
@@ -190,9 +188,13 @@ mod tests {
         let r = crate::run::run(&plan).unwrap().report;
         let names: Vec<&str> = r.checklist.iter().map(|c| c.name.as_str()).collect();
         assert_eq!(names, super::ORDER[..11]);
-        // With a federation hub, its two items follow.
+        // With a federation hub and a propagation, its two items follow.
         let mut plan = plan;
         plan.config.federation.enabled = true;
+        plan.after = vec![crate::scenario::operations::AfterOp::Propagate {
+            resources: 1,
+            fraction: 1.0,
+        }];
         let r = crate::run::run(&plan).unwrap().report;
         let names: Vec<&str> = r.checklist.iter().map(|c| c.name.as_str()).collect();
         assert_eq!(names, super::ORDER);
