@@ -207,5 +207,21 @@ pub fn figures_of(r: &RunReport, watched: &[String]) -> BTreeMap<String, f64> {
         .position(|t| *t == tier);
     put("tier_rank", rank.map_or(0.0, |i| i as f64 + 1.0));
     put("sim_events", r.sim_events as f64);
+    if let Some(h) = &r.federation {
+        // The hub's figures, where it measured them.
+        let mut maybe = |k: &str, v: Option<f64>| {
+            if let Some(v) = v {
+                f.insert(k.to_string(), v);
+            }
+        };
+        maybe("federation_heartbeat_p99_s", h.heartbeat.p99_s);
+        maybe("federation_distribution_p99_s", h.distribution.p99_s);
+        maybe("federation_registration_p99_s", h.registration.p99_s);
+        f.insert("federation_members".into(), f64::from(h.members_peak));
+        f.insert("federation_etcd_write_rate_peak".into(), h.etcd_write_rate_peak);
+        f.insert("federation_etcd_db_peak_bytes".into(), h.etcd_db_peak_bytes as f64);
+        let cpu = h.apiserver_cpu_peak_cores + h.controllers_cpu_peak_cores;
+        f.insert("federation_cpu_peak_cores".into(), cpu);
+    }
     f
 }

@@ -28,8 +28,12 @@ pub fn run(_args: &Args) -> anyhow::Result<Outcome> {
         ("inflight", Align::Right),
         ("Prism Central", Align::Left),
     ]);
+    let mut hubs = String::new();
     for tier in Tier::ALL {
         let c = presets::resolve(tier, &[])?;
+        if c.federation.enabled {
+            hubs.push_str(&hub_line(tier.name(), &c.federation));
+        }
         let (lo, hi) = tier.fleet_range();
         let n = &c.nodes;
         let gib = |b: u64| b >> 30;
@@ -85,10 +89,41 @@ pub fn run(_args: &Args) -> anyhow::Result<Outcome> {
     print!(
         "The NKP CAPI scaling guide's tiers, as built-in presets (capsim scenario show --tier T \
          prints one in full). Settings are per management cluster; a fleet above \
-         \"per mgmt cluster\" is split over identical management clusters.\n\n{}",
+         \"per mgmt cluster\" is split over identical management clusters.\n\n{}{hubs}",
         t.render()
     );
     Ok(Outcome::Success)
+}
+
+/// A tier's federation hub in a sentence.
+fn hub_line(tier: &str, f: &models::scenario::federation::FederationSettings) -> String {
+    let qps = |q: models::scenario::config::Qps, b: u32| match q.0 {
+        Some(q) => format!("{q}/{b}"),
+        None => "off".into(),
+    };
+    let cm = &f.karmada_controller_manager;
+    format!(
+        "\n{tier}: a federation hub above the management clusters (Karmada, {} mode) on {}× {} \
+         vCPU/{} GiB: karmada-apiserver ×{} ({}+{} inflight), etcd on {}, controller-manager \
+         QPS/burst {}{}; every ready workload cluster joins it (docs/model.md, \"Federation \
+         hub\").\n",
+        spelled(&f.mode),
+        f.nodes.count,
+        f.nodes.vcpu,
+        f.nodes.memory.0 >> 30,
+        f.control_plane.replicas,
+        f.control_plane.max_requests_inflight,
+        f.control_plane.max_mutating_requests_inflight,
+        spelled(&f.control_plane.etcd_disk),
+        qps(cm.kube_api_qps, cm.kube_api_burst),
+        match f.mode {
+            models::scenario::federation::SyncMode::Pull => format!(
+                ", a karmada-agent per member at QPS/burst {}",
+                qps(f.karmada_agent.kube_api_qps, f.karmada_agent.kube_api_burst)
+            ),
+            models::scenario::federation::SyncMode::Push => String::new(),
+        }
+    )
 }
 
 /// An enum value as the scenario files spell it (`nvme-raid1`, `x-large`).

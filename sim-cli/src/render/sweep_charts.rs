@@ -199,6 +199,37 @@ pub fn line_charts(th: &Thresholds) -> Vec<LineChart> {
                 ),
             )),
         ),
+        // The federation hub's, drawn only where a hub ran.
+        LineChart(
+            "federation-distribution-p99",
+            "Federation hub: resource distribution latency p99",
+            "federation_distribution_p99_s",
+            "template created to applied on a member, p99 [s]".into(),
+            1.0,
+            Some((
+                th.distribution_p99.0,
+                format!("checklist: < {}", secs(th.distribution_p99.0)),
+            )),
+        ),
+        LineChart(
+            "federation-heartbeat-p99",
+            "Federation hub: member heartbeat p99",
+            "federation_heartbeat_p99_s",
+            "heartbeat due to recorded, p99 [s]".into(),
+            1.0,
+            Some((
+                th.heartbeat_p99.0,
+                format!("checklist: < {}", secs(th.heartbeat_p99.0)),
+            )),
+        ),
+        LineChart(
+            "federation-etcd-writes",
+            "Federation hub: etcd writes per second at peak",
+            "federation_etcd_write_rate_peak",
+            "writes/s (busiest 15 s)".into(),
+            1.0,
+            None,
+        ),
     ]
 }
 
