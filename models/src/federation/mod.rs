@@ -97,9 +97,18 @@ pub fn simulate(
     }
     let until = SimTime::ZERO + SimDuration::from_secs_f64(input.until_s.max(0.0));
     sim.run_until(until)?;
-    // Propagations still under way run on (heartbeats go on meanwhile), at most a day.
+    // Propagations still under way run on (heartbeats go on meanwhile), at most a day,
+    // and at most 30 minutes after a NOSPACE alarm (as a management cluster's run).
     let limit = until + SimDuration::from_hours(24);
-    while !sim.model().propagations_done() && sim.now() < limit {
+    let after_alarm = |h: &Hub, now: SimTime| {
+        h.figures
+            .nospace_at_s
+            .is_some_and(|t| SimTime::ZERO + SimDuration::from_secs_f64(t + 1800.0) <= now)
+    };
+    while !sim.model().propagations_done()
+        && sim.now() < limit
+        && !after_alarm(sim.model(), sim.now())
+    {
         let next = sim.now() + SimDuration::from_secs(60);
         sim.run_until(next)?;
     }
@@ -337,6 +346,8 @@ struct Figures {
     nospace_at_s: Option<f64>,
     /// Writes refused by NOSPACE [count].
     nospace_rejected: u64,
+    /// Writes of objects larger than etcd's request limit, refused [count].
+    oversized_writes: u64,
     /// Busiest API server's CPU over the busiest sample interval [cores].
     api_cpu_peak: f64,
     /// Controllers' CPU over the busiest sample interval [cores].

@@ -96,6 +96,9 @@ pub struct HubReport {
     pub etcd_quota_bytes: u64,
     /// When the NOSPACE alarm was raised [s], if it was.
     pub etcd_nospace_at_s: Option<f64>,
+    /// Writes refused because the object exceeded etcd's request limit (1.5 MiB): a
+    /// ResourceBinding whose status lists too many members [count].
+    pub etcd_oversized_writes: u64,
     /// WAL fsync, 99th percentile [s].
     pub etcd_fsync_p99_s: Option<f64>,
     /// The busiest API server's CPU over the busiest 15 s [cores].
@@ -192,6 +195,7 @@ impl Hub {
             etcd_db_peak_bytes: f.db_peak.max(self.store.db_size()),
             etcd_quota_bytes: self.store.quota(),
             etcd_nospace_at_s: f.nospace_at_s,
+            etcd_oversized_writes: f.oversized_writes,
             etcd_fsync_p99_s: p99(&self.etcd.fsync),
             apiserver_cpu_peak_cores: f.api_cpu_peak,
             controllers_cpu_peak_cores: f.ctrl_cpu_peak,

@@ -63,6 +63,10 @@ pub(super) enum HubVerb {
     Delete = 3,
 }
 
+/// etcd's `--max-request-bytes` default (1.5 MiB, `embed.DefaultMaxRequestBytes`): a
+/// larger write is refused ("etcdserver: request is too large").
+pub(super) const MAX_REQUEST_BYTES: u32 = 3 << 19;
+
 /// The API server's `--event-ttl` (1 h).
 const EVENT_TTL: SimDuration = SimDuration::from_hours(1);
 
@@ -319,6 +323,11 @@ impl Hub {
         let now = sched.now();
         let r = self.reqs.remove(req).expect("live request");
         let w = r.write.expect("a write");
+        if w.new > MAX_REQUEST_BYTES {
+            self.figures.oversized_writes += 1;
+            self.answered(sched, r);
+            return;
+        }
         let stored = match w.verb {
             HubVerb::Delete => {
                 self.store.delete(now, u64::from(w.old));

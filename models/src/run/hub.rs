@@ -14,6 +14,12 @@ use crate::world::World;
 /// The part number of the hub's random streams: apart from every management cluster's.
 const HUB_PART: u64 = 0xFED0_0000;
 
+/// The hub runs at least this long after its last member's workload cluster became
+/// ready [s]: the management clusters' run ends when the fleet is ready, when most
+/// members have only just joined, and the heartbeat target is about the whole fleet's
+/// steady beat (30 periods of 10 s).
+const SETTLE_S: f64 = 300.0;
+
 /// Every workload cluster of `world` that became ready: when, and when its deletion
 /// started.
 pub fn member_spans(world: &World) -> Vec<MemberSpan> {
@@ -62,10 +68,11 @@ pub fn attach(
             fraction,
         })
         .collect();
+    let last_ready = members.iter().map(|m| m.ready_s).fold(0.0, f64::max);
     let input = HubInput {
         members,
         propagations,
-        until_s: report.fleet.simulated_s,
+        until_s: report.fleet.simulated_s.max(last_ready + SETTLE_S),
     };
     let streams = RngStreams::new(plan.seed, plan.replica).part(HUB_PART);
     let hub = federation::simulate(cfg, &input, &streams)?;

@@ -76,6 +76,13 @@ pub fn section(h: &HubReport) -> String {
             None => String::new(),
         }
     ));
+    if h.etcd_oversized_writes > 0 {
+        o.push_str(&format!(
+            "  etcd refused {} writes larger than its 1.5 MiB request limit: a ResourceBinding \
+             placed on too many members\n",
+            h.etcd_oversized_writes
+        ));
+    }
     o.push_str(&format!(
         "  CPU at peak    busiest API server {:.2} cores, controllers {:.2} cores\n",
         h.apiserver_cpu_peak_cores, h.controllers_cpu_peak_cores
