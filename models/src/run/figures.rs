@@ -218,8 +218,14 @@ pub fn figures_of(r: &RunReport, watched: &[String]) -> BTreeMap<String, f64> {
         maybe("federation_distribution_p99_s", h.distribution.p99_s);
         maybe("federation_registration_p99_s", h.registration.p99_s);
         f.insert("federation_members".into(), f64::from(h.members_peak));
-        f.insert("federation_etcd_write_rate_peak".into(), h.etcd_write_rate_peak);
-        f.insert("federation_etcd_db_peak_bytes".into(), h.etcd_db_peak_bytes as f64);
+        f.insert(
+            "federation_etcd_write_rate_peak".into(),
+            h.etcd_write_rate_peak,
+        );
+        f.insert(
+            "federation_etcd_db_peak_bytes".into(),
+            h.etcd_db_peak_bytes as f64,
+        );
         let cpu = h.apiserver_cpu_peak_cores + h.controllers_cpu_peak_cores;
         f.insert("federation_cpu_peak_cores".into(), cpu);
     }

@@ -59,6 +59,18 @@ const CHARTS: &[(&str, &str)] = &[
         "workqueue-depth-other",
         "Deepest workqueue of the other controllers",
     ),
+    (
+        "federation-heartbeat-p99",
+        "Federation hub: member heartbeat p99",
+    ),
+    (
+        "federation-distribution-p99",
+        "Federation hub: resource distribution latency p99",
+    ),
+    (
+        "federation-etcd-writes",
+        "Federation hub: etcd writes per second at peak",
+    ),
 ];
 
 /// The charts written whose name is `name`, or `name-1`, `name-2`, …
