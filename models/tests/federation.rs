@@ -280,3 +280,60 @@ fn a_leaving_member_takes_its_objects_with_it() {
     // The leader-election Leases stay: the agents' and two.
     assert_eq!(live(&r, "Lease"), u64::from(n) + 2);
 }
+
+/// A member whose deletion starts before its registration has committed leaves nothing
+/// behind either (the cluster controller deletes only what it made).
+#[test]
+fn a_member_leaving_while_it_registers_leaves_nothing() {
+    let cfg = config(SyncMode::Push, 0.02);
+    let members = (0..40)
+        .map(|i| MemberSpan {
+            ready_s: f64::from(i),
+            leave_s: Some(f64::from(i) + 0.001),
+        })
+        .collect();
+    let input = HubInput {
+        members,
+        propagations: Vec::new(),
+        until_s: 120.0,
+    };
+    let r = federation::simulate(&cfg, &input, &RngStreams::new(5, 0)).unwrap();
+    for kind in ["Cluster", "Namespace", "Work"] {
+        assert_eq!(live(&r, kind), 0, "{kind} left");
+    }
+    assert_eq!(writes(&r, "Cluster/create"), 40);
+}
+
+/// End to end: an Extreme-tier run over two management clusters feeds the hub every
+/// workload cluster it made ready; a propagation, started when both management clusters
+/// reached it, reaches each of them, and the delete that ends the workload takes every
+/// member's objects off the hub. (A management cluster does not wait for the hub's
+/// propagation: the steady window keeps the delete from overtaking it.)
+#[test]
+fn a_run_registers_every_ready_cluster_and_its_delete_unjoins_them() {
+    use models::scenario::operations::{AfterOp, FleetSpec};
+    let cfg = presets::resolve(Tier::Extreme, &[]).unwrap();
+    let mut plan = models::run::RunPlan::new(cfg, "extreme", FleetSpec::all_at_once(30, 2, 1), 1);
+    plan.management_clusters = 2;
+    plan.after = vec![
+        AfterOp::Propagate {
+            resources: 2,
+            fraction: 1.0,
+        },
+        AfterOp::Steady(sim_core::SimDuration::from_mins(10)),
+        AfterOp::Delete,
+    ];
+    let r = models::run::run(&plan).unwrap().report;
+    assert_eq!(r.fleet.clusters_ready, 30);
+    let hub = r.federation.as_ref().expect("the Extreme preset has a hub");
+    assert_eq!(writes(hub, "Cluster/create"), 30);
+    assert_eq!(hub.objects_peak["Cluster"], 30);
+    assert_eq!(writes(hub, "Work/create"), 60);
+    assert_eq!(hub.distribution.count, 60);
+    for kind in ["Cluster", "Namespace", "Work"] {
+        assert_eq!(live(hub, kind), 0, "{kind} left after the delete");
+    }
+    let names: Vec<&str> = r.checklist.iter().map(|c| c.name.as_str()).collect();
+    assert!(names.contains(&"Federation: resource distribution latency < 2s p99"));
+    assert!(r.bom.lines.iter().any(|l| l.item == "federation hub nodes"));
+}

@@ -118,13 +118,11 @@ impl Hub {
             // controller deletes it, the execution controller deletes its resource on the
             // member and removes its finalizer. The Lease goes with its owner; then the
             // finalizer, and the Cluster is gone.
-            let mut steps = vec![write(
-                HubKind::Namespace,
-                HubVerb::Delete,
-                ns,
-                0,
-                Effect::None,
-            )];
+            let mut steps = Vec::new();
+            if member.joined {
+                let e = Effect::None;
+                steps.push(write(HubKind::Namespace, HubVerb::Delete, ns, 0, e));
+            }
             steps.extend(self.delete_works_of(m));
             if member.lease_exists {
                 steps.push(write(

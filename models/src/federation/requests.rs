@@ -5,8 +5,9 @@
 //! go out. A 429 is retried after Retry-After, up to client-go's retries.
 //!
 //! Left out (docs/model.md, "Federation hub"): APF's queue-wait timeout (a request waits
-//! in its queue until it is served), and reads: Karmada's controllers read from their
-//! informers' caches.
+//! in its queue until it is served); cached reads (Karmada's controllers read from their
+//! informers' caches); a request's failure after client-go's retries of 429s (it is sent
+//! again, as the controller's next reconcile would write it again).
 
 use sim_core::{Scheduler, SimDuration};
 

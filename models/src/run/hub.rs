@@ -46,13 +46,18 @@ pub fn attach(
     if !cfg.federation.enabled {
         return Ok(());
     }
-    // Each propagation starts when the management clusters reached it (the latest of
-    // them, for several).
-    let starts = report
-        .operations
-        .iter()
-        .filter(|o| o.op == "propagate")
-        .map(|o| o.started_s);
+    // Each propagation starts when every management cluster has reached it (the latest
+    // of their starts; the combined report's is the earliest).
+    let starts_of = |r: &RunReport| -> Vec<f64> {
+        let ops = r.operations.iter().filter(|o| o.op == "propagate");
+        ops.map(|o| o.started_s).collect()
+    };
+    let mut starts = starts_of(report);
+    for part in &report.management_clusters {
+        for (s, p) in starts.iter_mut().zip(starts_of(part)) {
+            *s = s.max(p);
+        }
+    }
     let ops = plan.after.iter().filter_map(|op| match op {
         AfterOp::Propagate {
             resources,
