@@ -337,3 +337,24 @@ fn a_run_registers_every_ready_cluster_and_its_delete_unjoins_them() {
     assert!(names.contains(&"Federation: resource distribution latency < 2s p99"));
     assert!(r.bom.lines.iter().any(|l| l.item == "federation hub nodes"));
 }
+
+/// The hub's etcd is one more etcd of the management layer: a quota too small for its
+/// Leases' history fails the checklist's etcd items though the management cluster's
+/// own etcd is far from its quota.
+#[test]
+fn the_hubs_etcd_counts_in_the_checklist() {
+    use models::scenario::operations::FleetSpec;
+    use models::units::Bytes;
+    let mut cfg = presets::resolve(Tier::Extreme, &[]).unwrap();
+    cfg.federation.control_plane.etcd_quota_backend_bytes = Bytes(4 << 20);
+    let plan = models::run::RunPlan::new(cfg, "extreme", FleetSpec::all_at_once(30, 2, 1), 1);
+    let r = models::run::run(&plan).unwrap().report;
+    let hub = r.federation.as_ref().unwrap();
+    assert!(hub.etcd_nospace_at_s.is_some(), "a 4 MiB hub etcd fills up");
+    assert!(r.etcd.nospace_at_s.is_none());
+    assert!(r.etcd.db_peak_fraction < 0.75);
+    let item = |name: &str| r.checklist.iter().find(|c| c.name == name).unwrap();
+    assert!(!item("No etcd alarms triggered").pass);
+    let size = item("etcd database size < 75% of quota");
+    assert!(!size.pass && size.value > 0.75, "{size:?}");
+}

@@ -81,6 +81,7 @@ pub fn attach(
     };
     let streams = RngStreams::new(plan.seed, plan.replica).part(HUB_PART);
     let hub = federation::simulate(cfg, &input, &streams)?;
+    fold_hub_into_checklist(report, &hub);
     report.checklist.extend(report::federation_checklist(
         &hub,
         &cfg.thresholds,
@@ -89,4 +90,36 @@ pub fn attach(
     report::bom::add_hub(&mut report.bom, cfg, &hub);
     report.federation = Some(hub);
     Ok(())
+}
+
+/// The hub's etcd and API server are one more etcd and API server of the fleet's
+/// management layer: the checklist's items on etcd's size, fsync and alarms and on the
+/// mutating API latency take the worse of the management clusters' and the hub's.
+fn fold_hub_into_checklist(report: &mut RunReport, hub: &federation::HubReport) {
+    let fraction = hub.etcd_db_peak_bytes as f64 / hub.etcd_quota_bytes.max(1) as f64;
+    let alarm = f64::from(u8::from(hub.etcd_nospace_at_s.is_some()));
+    let worse = [
+        (report::CHECKLIST_ORDER[6], fraction),
+        (
+            report::CHECKLIST_ORDER[7],
+            hub.etcd_fsync_p99_s.unwrap_or(0.0),
+        ),
+        (report::CHECKLIST_ORDER[8], alarm),
+        (
+            report::CHECKLIST_ORDER[10],
+            hub.api_mutating_p99_s.unwrap_or(0.0),
+        ),
+    ];
+    for (name, value) in worse {
+        if let Some(item) = report.checklist.iter_mut().find(|c| c.name == name)
+            && value > item.value
+        {
+            item.value = value;
+            item.pass = if item.threshold > 0.0 {
+                value < item.threshold
+            } else {
+                value == 0.0
+            };
+        }
+    }
 }
