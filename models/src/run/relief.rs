@@ -70,6 +70,10 @@ pub fn relieve_item(item: &str) -> String {
     } else if item.starts_with("Work queue depth") || item.starts_with("Controller reconcile") {
         "raise capi-controller-manager.cluster-concurrency and machine-concurrency, or shard it"
             .into()
+    } else if item.starts_with("Federation: resource distribution") {
+        "raise federation.karmada-controller-manager.kube-api-qps and kube-api-burst (its Works, statuses and Events share one bucket) and concurrent-resource-binding-syncs (a binding's Works are created one after another), or place each resource on fewer members".into()
+    } else if item.starts_with("Federation: member heartbeat") {
+        "pull mode: raise federation.karmada-agent.kube-api-qps or give the hub's API server more inflight seats; push mode: raise federation.karmada-controller-manager.concurrent-cluster-syncs, or register the members in pull mode".into()
     } else if item.starts_with("All clusters ready") {
         "relieve the bottleneck below, or split the fleet (topology.management-clusters)".into()
     } else {
@@ -108,5 +112,9 @@ mod tests {
         );
         assert!(relieve("prism-central", "task slots").contains("max-concurrent-tasks"));
         assert!(relieve_item("Controller CPU < 80% of limits").contains("cpu-limit"));
+        assert!(
+            relieve_item("Federation: resource distribution latency < 2s p99")
+                .contains("karmada-controller-manager.kube-api-qps")
+        );
     }
 }

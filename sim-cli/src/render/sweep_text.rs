@@ -91,11 +91,25 @@ fn relief_for(p: &PointSummary, item: &str) -> String {
     }
     let (resource, at) = p.bottleneck.split_once(", ").unwrap_or((&p.bottleneck, ""));
     let for_item = models::run::relief::relieve_item(item);
+    if item.starts_with("Federation:") {
+        // The bottleneck is the management clusters'; the hub's item has its own remedy.
+        return for_item;
+    }
     let for_bottleneck = models::run::relief::relieve(resource, at);
     match (for_item.is_empty(), for_bottleneck.is_empty()) {
         (false, false) => format!("{for_item}; for the bottleneck, {for_bottleneck}"),
         (false, true) => for_item,
         _ => for_bottleneck,
+    }
+}
+
+/// How a verdict introduces the point's bottleneck: the management clusters' waiting
+/// says nothing of a failing federation hub item.
+fn bottleneck_label(item: &str, plain: &'static str) -> &'static str {
+    if item.starts_with("Federation:") {
+        "The management clusters' own bottleneck (not the hub's):"
+    } else {
+        plain
     }
 }
 
@@ -306,10 +320,11 @@ fn verdict(points: &[PointSummary], r: &SweepResult, th: &Thresholds) -> String 
                 .or(weakest(f))
                 .map_or((String::new(), 0), |(k, v)| (k.clone(), v));
             out.push_str(&format!(
-                " First to fail at {}: {item} (passed in {} replicas). Bottleneck there: {} \
+                " First to fail at {}: {item} (passed in {} replicas). {} {} \
                  ({:.0} % of waiting).{}\nRelieve with: {}.\n",
                 f.clusters,
                 of(k, f.replicas),
+                bottleneck_label(&item, "Bottleneck there:"),
                 f.bottleneck,
                 f.bottleneck_share * 100.0,
                 not_ready_why(f),
@@ -524,9 +539,10 @@ fn not_passing(b: &PointSummary, rule: &PassRule) -> String {
             .or(weakest(b))
             .map_or((String::new(), 0), |(k, v)| (k.clone(), v));
         out.push_str(&format!(
-            " First to fail there: {item} (passed in {} replicas). Bottleneck: {} ({:.0} % of \
+            " First to fail there: {item} (passed in {} replicas). {} {} ({:.0} % of \
              waiting).{}\nRelieve with: {}.",
             of(k, b.replicas),
+            bottleneck_label(&item, "Bottleneck:"),
             b.bottleneck,
             b.bottleneck_share * 100.0,
             not_ready_why(b),
