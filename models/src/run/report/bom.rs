@@ -509,6 +509,60 @@ impl NeededBy {
     }
 }
 
+/// The guide's item that the simulated federation hub's nodes replace.
+const GUIDE_HUB_ITEM: &str = "federation controller";
+
+/// Puts the simulated federation hub's nodes in `bom` (in place of the guide's
+/// federation-controller item): provisioned as `federation.nodes`; needed, the fewest of
+/// that size (3 at least, odd: etcd runs on them) whose vCPU within the headroom holds
+/// the hub's peak CPU (its API servers' spread over the nodes, its controllers' on top).
+/// The hub's memory is not simulated: needed memory is that of the needed nodes.
+pub fn add_hub(bom: &mut Bom, cfg: &ModelConfig, hub: &crate::federation::HubReport) {
+    let pool = &cfg.federation.nodes;
+    let (vcpu, mem) = (pool.vcpu, pool.memory.0 as f64);
+    let replicas = f64::from(cfg.federation.control_plane.replicas);
+    let total = hub.apiserver_cpu_peak_cores * replicas + hub.controllers_cpu_peak_cores;
+    let s = RoleSizing {
+        count: pool.count,
+        vcpu,
+        memory_bytes: mem,
+        cpu_per_node: total / f64::from(pool.count.max(1)),
+        memory_per_node: 0.0,
+        cpu_spreads: true,
+        memory_spreads: true,
+        minimum: 3,
+        odd: true,
+    };
+    let (count, needed_by, fits) = nodes_needed(&s, bom.cpu_headroom, bom.memory_headroom);
+    let disk = data().tiers[tier_of(&bom.tier).name()]
+        .items
+        .iter()
+        .find(|i| i.name == GUIDE_HUB_ITEM)
+        .map_or(0.0, |i| i.disk.0 as f64);
+    let line = BomLine {
+        item: "federation hub nodes".into(),
+        kind: Kind::Node,
+        per: Per::Fleet,
+        source: "scenario federation.nodes; simulated hub's CPU".into(),
+        provisioned: Amount::of(pool.count, vcpu, mem, disk),
+        needed: Amount::of(count, vcpu, mem, disk),
+        needed_by,
+        fits_node_size: Some(fits),
+    };
+    match bom.lines.iter().position(|l| l.item == GUIDE_HUB_ITEM) {
+        Some(i) => bom.lines[i] = line,
+        None => {
+            let at = bom
+                .lines
+                .iter()
+                .rposition(|l| l.kind == Kind::Node)
+                .map_or(0, |i| i + 1);
+            bom.lines.insert(at, line);
+        }
+    }
+    (bom.provisioned, bom.needed) = totals(&bom.lines);
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -579,58 +633,4 @@ mod tests {
         };
         assert_eq!(nodes_needed(&stacked, 0.8, 0.8).0, 5);
     }
-}
-
-/// The guide's item that the simulated federation hub's nodes replace.
-const GUIDE_HUB_ITEM: &str = "federation controller";
-
-/// Puts the simulated federation hub's nodes in `bom` (in place of the guide's
-/// federation-controller item): provisioned as `federation.nodes`; needed, the fewest of
-/// that size (3 at least, odd: etcd runs on them) whose vCPU within the headroom holds
-/// the hub's peak CPU (its API servers' spread over the nodes, its controllers' on top).
-/// The hub's memory is not simulated: needed memory is that of the needed nodes.
-pub fn add_hub(bom: &mut Bom, cfg: &ModelConfig, hub: &crate::federation::HubReport) {
-    let pool = &cfg.federation.nodes;
-    let (vcpu, mem) = (pool.vcpu, pool.memory.0 as f64);
-    let replicas = f64::from(cfg.federation.control_plane.replicas);
-    let total = hub.apiserver_cpu_peak_cores * replicas + hub.controllers_cpu_peak_cores;
-    let s = RoleSizing {
-        count: pool.count,
-        vcpu,
-        memory_bytes: mem,
-        cpu_per_node: total / f64::from(pool.count.max(1)),
-        memory_per_node: 0.0,
-        cpu_spreads: true,
-        memory_spreads: true,
-        minimum: 3,
-        odd: true,
-    };
-    let (count, needed_by, fits) = nodes_needed(&s, bom.cpu_headroom, bom.memory_headroom);
-    let disk = data().tiers[tier_of(&bom.tier).name()]
-        .items
-        .iter()
-        .find(|i| i.name == GUIDE_HUB_ITEM)
-        .map_or(0.0, |i| i.disk.0 as f64);
-    let line = BomLine {
-        item: "federation hub nodes".into(),
-        kind: Kind::Node,
-        per: Per::Fleet,
-        source: "scenario federation.nodes; simulated hub's CPU".into(),
-        provisioned: Amount::of(pool.count, vcpu, mem, disk),
-        needed: Amount::of(count, vcpu, mem, disk),
-        needed_by,
-        fits_node_size: Some(fits),
-    };
-    match bom.lines.iter().position(|l| l.item == GUIDE_HUB_ITEM) {
-        Some(i) => bom.lines[i] = line,
-        None => {
-            let at = bom
-                .lines
-                .iter()
-                .rposition(|l| l.kind == Kind::Node)
-                .map_or(0, |i| i + 1);
-            bom.lines.insert(at, line);
-        }
-    }
-    (bom.provisioned, bom.needed) = totals(&bom.lines);
 }
