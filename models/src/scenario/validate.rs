@@ -479,6 +479,9 @@ impl ModelConfig {
         if let Some((field, value, reason)) = self.prices.problem() {
             return Err(err(field, value, reason));
         }
+        if let Some((field, value, reason)) = self.federation.problem() {
+            return Err(err(field, value, &reason));
+        }
         Ok(())
     }
 }

@@ -3,7 +3,7 @@
 
 use predicates::prelude::*;
 
-use super::capsim;
+use super::{capsim, scratch};
 
 /// Issue 3: `capsim run --format json` carries the documented fields.
 #[test]
@@ -198,4 +198,72 @@ fn run_writes_the_timeline_and_leaves_no_partial_file() {
         .stdout(predicate::str::is_empty())
         .stderr(predicate::str::contains("/nonexistent-dir/t.csv"));
     std::fs::remove_dir_all(&dir).ok();
+}
+
+/// Issue 20: a federation knob out of its range, and a `propagate` without a hub, are
+/// refused before any run, naming the field and what is allowed.
+#[test]
+fn federation_knobs_and_propagations_are_checked() {
+    capsim()
+        .args(["run", "--clusters", "2", "--tier", "extreme"])
+        .args(["--set", "federation.status-change-fraction=2"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "federation.status-change-fraction = 2: must lie in [0, 1]",
+        ));
+    capsim()
+        .args(["run", "--clusters", "2", "--tier", "extreme"])
+        .args([
+            "--set",
+            "federation.karmada-agent.cluster-lease-renew-interval-fraction=1",
+        ])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("must lie in (0, 1)"));
+    let dir = scratch("propagate-without-hub");
+    let file = dir.join("s.yaml");
+    std::fs::write(
+        &file,
+        "tier: medium\nworkload:\n  - create: {clusters: 5}\n  - propagate: {resources: 3}\n",
+    )
+    .unwrap();
+    capsim()
+        .args(["run", "--scenario"])
+        .arg(&file)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "workload[1].propagate = : needs a federation hub",
+        ));
+    std::fs::write(
+        &file,
+        "tier: extreme\nworkload:\n  - create: {clusters: 5}\n  - propagate: {resources: 3, fraction: 1.5}\n",
+    )
+    .unwrap();
+    capsim()
+        .args(["run", "--scenario"])
+        .arg(&file)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "workload[1].propagate.fraction = 1.5",
+        ));
+}
+
+/// Issue 20: an Extreme-tier run prints the hub's section and its checklist item.
+#[test]
+fn an_extreme_run_reports_its_federation_hub() {
+    capsim()
+        .args(["run", "--clusters", "20", "--machines-per-cluster", "2"])
+        .args(["--control-plane-replicas", "1", "--tier", "extreme"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(
+            "Federation hub (Karmada, pull mode",
+        ))
+        .stdout(predicate::str::contains(
+            "Federation: member heartbeat < 5s p99",
+        ))
+        .stdout(predicate::str::contains("federation hub nodes"));
 }
