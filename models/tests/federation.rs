@@ -137,7 +137,17 @@ fn one_resource_to_n_members_makes_one_binding_and_n_works() {
     // The scheduler: its spec patch, its status patch, and the status patch of the pass
     // the new generation brings.
     assert_eq!(writes(&r, "ResourceBinding/update"), 1);
-    assert!(writes(&r, "ResourceBinding/status") >= 2);
+    // Each binding-status reconcile writes the binding's status once.
+    let aggregations = r
+        .controllers
+        .iter()
+        .find(|c| c.name == "binding-status")
+        .unwrap()
+        .reconciles;
+    assert_eq!(writes(&r, "ResourceBinding/status"), 2 + aggregations);
+    assert_eq!(writes(&r, "Template/status"), aggregations);
+    assert_eq!(r.distribution_targets, n64);
+    assert_eq!(r.distribution_reached, n64);
 }
 
 /// Push mode, one resource to N members: every write of the controller-manager shares
@@ -357,4 +367,97 @@ fn the_hubs_etcd_counts_in_the_checklist() {
     assert!(!item("No etcd alarms triggered").pass);
     let size = item("etcd database size < 75% of quota");
     assert!(!size.pass && size.value > 0.75, "{size:?}");
+}
+
+/// Members that leave while a propagation is under way: the Works not made yet are not
+/// made (a create in a terminating namespace is refused), those made are deleted, every
+/// target settles, so the hub stops when the management clusters' run does, and nothing
+/// is left.
+#[test]
+fn members_leaving_during_a_propagation_settle_it_and_leave_nothing() {
+    let cfg = config(SyncMode::Push, 0.02);
+    let n = 300u32;
+    let members = (0..n)
+        .map(|i| MemberSpan {
+            ready_s: f64::from(i) * 0.1,
+            leave_s: Some(65.0 + f64::from(i) * 0.01),
+        })
+        .collect();
+    let p = Propagation {
+        at_s: 60.0,
+        resources: 4,
+        fraction: 1.0,
+    };
+    let until = 400.0;
+    let input = HubInput {
+        members,
+        propagations: vec![p],
+        until_s: until,
+    };
+    let r = federation::simulate(&cfg, &input, &RngStreams::new(9, 0)).unwrap();
+    assert!(
+        r.simulated_s <= until + 60.0,
+        "ran on to {} s",
+        r.simulated_s
+    );
+    for kind in ["Cluster", "Namespace", "Work"] {
+        assert_eq!(live(&r, kind), 0, "{kind} left");
+    }
+    assert_eq!(writes(&r, "Work/create"), writes(&r, "Work/delete"));
+    assert!(
+        writes(&r, "Work/create") < 4 * u64::from(n),
+        "some Works never made"
+    );
+    assert!(r.distribution_reached < r.distribution_targets);
+}
+
+/// Thousands of members joining faster than the controller-manager's 40 QPS admits
+/// their writes: the cluster controller's queue fills with members whose status writes
+/// woke it with nothing to do, and its workers go through them one after another (a
+/// reconcile with nothing to do once nested a call per queued key, and overflowed the
+/// stack here).
+#[test]
+fn thousands_of_members_run_without_nesting() {
+    let cfg = config(SyncMode::Pull, 0.02);
+    let n = 5000u32;
+    let members = (0..n)
+        .map(|i| MemberSpan {
+            ready_s: f64::from(i) * 0.05,
+            leave_s: None,
+        })
+        .collect();
+    let input = HubInput {
+        members,
+        propagations: Vec::new(),
+        until_s: 900.0,
+    };
+    let r = federation::simulate(&cfg, &input, &RngStreams::new(2, 0)).unwrap();
+    assert_eq!(writes(&r, "Cluster/create"), u64::from(n));
+    let cluster = r.controllers.iter().find(|c| c.name == "cluster").unwrap();
+    assert!(cluster.depth_peak > 1000.0, "depth {}", cluster.depth_peak);
+    assert!(cluster.reconciles >= u64::from(n), "{}", cluster.reconciles);
+}
+
+/// A binding too large for etcd's 1.5 MiB request limit is refused: its resource reaches
+/// no member, the hub stops with the management clusters' run instead of waiting a day,
+/// and the distribution item fails for the targets it left unreached.
+#[test]
+fn an_oversized_binding_is_refused_and_fails_the_distribution() {
+    use models::units::Bytes;
+    let mut cfg = config(SyncMode::Pull, 0.02);
+    cfg.federation.object_sizes.binding_per_member = Bytes(16 << 10);
+    let p = Propagation {
+        at_s: 60.0,
+        resources: 1,
+        fraction: 1.0,
+    };
+    let r = run(&cfg, 200, vec![p], 120.0);
+    assert!(r.etcd_oversized_writes >= 1);
+    assert_eq!(writes(&r, "Work/create"), 0);
+    assert_eq!(r.distribution_reached, 0);
+    assert_eq!(r.distribution_targets, 200);
+    assert!(r.simulated_s < 200.0, "ran on to {} s", r.simulated_s);
+    let th = presets::resolve(Tier::Extreme, &[]).unwrap().thresholds;
+    let items = models::run::report::federation_checklist(&r, &th, true);
+    assert!(!items[0].pass, "{:?}", items[0]);
 }

@@ -150,6 +150,8 @@ enum Event {
     ApfBorrowingDue,
     /// etcd committed the batch in flight.
     EtcdBatchCommitted,
+    /// A job with nothing to do is finished.
+    JobFinished(u32),
     /// A job's call to a member's API server got its client's token.
     MemberTokenGranted(u32),
     /// A job's call to a member's API server answered.
@@ -299,8 +301,9 @@ struct Hub {
     rng_status: SimRng,
     rng_jitter: SimRng,
     figures: Figures,
-    /// Last sampled (busiest API server's CPU seconds, controller CPU seconds).
-    last_cpu: (f64, f64),
+    /// Each API server's CPU seconds and the controllers' at the last sample.
+    last_api_cpu: Vec<f64>,
+    last_ctrl_cpu: f64,
     /// When each Event expires, oldest first.
     event_expiry: std::collections::VecDeque<SimTime>,
     /// The revision the API server's next compaction compacts to.
@@ -486,7 +489,8 @@ impl Hub {
                 depth: Some(TimeWeightedGauge::new(100.0)),
                 ..Figures::default()
             },
-            last_cpu: (0.0, 0.0),
+            last_api_cpu: vec![0.0; replicas as usize],
+            last_ctrl_cpu: 0.0,
             event_expiry: std::collections::VecDeque::new(),
             compaction_mark: SimTime::ZERO,
             fed,
@@ -592,8 +596,12 @@ impl Hub {
         key: u32,
         steps: Vec<Step>,
     ) {
+        // The agents' reconciles run in the members, not on the hub's nodes.
         let cpu = self.fed.reconcile_cpu.sample(&mut self.rng_api);
-        self.figures.ctrl_cpu_seconds += cpu;
+        if matches!(runner, Runner::Ctrl(_)) {
+            self.figures.ctrl_cpu_seconds += cpu;
+        }
+        let empty = steps.is_empty();
         let job = self.jobs.insert(Job {
             runner,
             key,
@@ -601,7 +609,14 @@ impl Hub {
             next: 0,
             started: sched.now(),
         });
-        self.next_step(sched, job);
+        if empty {
+            // Finished at once, but through the event list: finishing starts the next
+            // queued reconcile, and a queue of reconciles with nothing to do would
+            // otherwise nest one call per key.
+            sched.schedule_in(SimDuration::ZERO, Event::JobFinished(job));
+        } else {
+            self.next_step(sched, job);
+        }
     }
 
     /// Runs the job's next step, or finishes it.
@@ -687,12 +702,19 @@ impl Hub {
     fn sample(&mut self, sched: &mut Scheduler<Event>) {
         let now = sched.now();
         let dt = SAMPLE_S as f64;
-        let api = self.api_cpu.iter().copied().fold(0.0, f64::max);
-        let (last_api, last_ctrl) = self.last_cpu;
-        self.figures.api_cpu_peak = self.figures.api_cpu_peak.max((api - last_api) / dt);
+        // The busiest replica over this interval.
+        let busiest = self
+            .api_cpu
+            .iter()
+            .zip(&self.last_api_cpu)
+            .map(|(now, last)| (now - last) / dt)
+            .fold(0.0, f64::max);
+        self.last_api_cpu.clone_from(&self.api_cpu);
+        self.figures.api_cpu_peak = self.figures.api_cpu_peak.max(busiest);
         let ctrl = self.figures.ctrl_cpu_seconds;
-        self.figures.ctrl_cpu_peak = self.figures.ctrl_cpu_peak.max((ctrl - last_ctrl) / dt);
-        self.last_cpu = (api, ctrl);
+        let peak = (ctrl - self.last_ctrl_cpu) / dt;
+        self.figures.ctrl_cpu_peak = self.figures.ctrl_cpu_peak.max(peak);
+        self.last_ctrl_cpu = ctrl;
         let committed = self.etcd.committed;
         let rate = (committed - self.figures.last_committed) as f64 / dt;
         self.figures.write_rate_peak = self.figures.write_rate_peak.max(rate);
@@ -726,6 +748,7 @@ impl Model for Hub {
             Event::ApfBorrowingDue => self.borrowing_due(sched),
             Event::EtcdBatchCommitted => self.batch_committed(sched),
             Event::MemberTokenGranted(job) => self.member_token(sched, job),
+            Event::JobFinished(job) => self.finish_job(sched, job),
             Event::MemberCallAnswered(job) => self.member_answered(sched, job),
             Event::MemberStatusChanged(w) => self.member_status_changed(sched, w),
             Event::CompactionDue => {

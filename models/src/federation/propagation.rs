@@ -20,14 +20,17 @@
 use sim_core::{Scheduler, SimDuration, SimTime};
 
 use super::members::write;
-use super::requests::{Effect, HubKind, HubVerb, Step};
+use super::requests::{Effect, HubKind, HubVerb, HubWrite, Step};
 use super::{CtrlId, Event, Hub, Runner, USER};
 
-/// Work states, per resource and member: none, created, applied; then one more per
-/// status reflected; deleted.
+/// Work states, per resource and member: not a target; a target without a Work, its
+/// create sent, created, applied, then one more per status reflected; gone (deleted, or
+/// never to be made: its member left, or the resource was refused).
+const NOT_TARGET: u8 = u8::MAX - 1;
 const NO_WORK: u8 = 0;
-const CREATED: u8 = 1;
-const APPLIED: u8 = 2;
+const CREATING: u8 = 1;
+const CREATED: u8 = 2;
+const APPLIED: u8 = 3;
 const DELETED: u8 = u8::MAX;
 
 /// One propagated resource.
@@ -42,13 +45,16 @@ pub(super) struct Resource {
     pub(super) binding_size: u64,
     /// Scheduling passes so far.
     pub(super) scheduled: u8,
-    /// Targets whose Work reached its final state (every status reflected, or deleted).
+    /// Targets whose Work reached its final state (every status reflected, or gone).
     pub(super) settled: u32,
+    /// Targets it reached: applied on the member at least once.
+    pub(super) reached: u32,
 }
 
 impl Hub {
+    /// Members, at least 1: a Work's number divides by it.
     fn members_n(&self) -> u32 {
-        self.members.len() as u32
+        (self.members.len() as u32).max(1)
     }
 
     /// A Work's number: resource × members + member.
@@ -91,15 +97,20 @@ impl Hub {
             Effect::None,
         );
         self.send(sched, USER, policy);
+        let mut work = vec![NOT_TARGET; self.members.len()];
+        for &m in &targets {
+            work[m as usize] = NO_WORK;
+        }
         for _ in 0..p.resources {
             let k = self.resources.len() as u32;
             self.resources.push(Resource {
                 targets: targets.clone(),
                 created_at: None,
-                work: vec![NO_WORK; self.members.len()],
+                work: work.clone(),
                 binding_size: s.binding.0,
                 scheduled: 0,
                 settled: 0,
+                reached: 0,
             });
             let e = Effect::TemplateCreated(k);
             self.send(
@@ -167,11 +178,18 @@ impl Hub {
                 for i in 0..self.resources[key as usize].targets.len() {
                     let m = self.resources[key as usize].targets[i];
                     let member = self.members[m as usize];
-                    let state = &mut self.resources[key as usize].work[m as usize];
-                    if member.leaving || member.gone || *state != NO_WORK {
+                    let r = &mut self.resources[key as usize];
+                    let state = &mut r.work[m as usize];
+                    if *state != NO_WORK {
                         continue;
                     }
-                    *state = CREATED;
+                    if member.leaving || member.gone {
+                        // Its execution namespace is going: no Work for it.
+                        *state = DELETED;
+                        r.settled += 1;
+                        continue;
+                    }
+                    *state = CREATING;
                     let e = Effect::WorkCreated(self.work_id(key, m));
                     steps.push(write(HubKind::Work, HubVerb::Create, 0, size, e));
                 }
@@ -204,7 +222,13 @@ impl Hub {
         let size = self.work_size();
         let w = self.work_id(k, m);
         vec![
-            write(HubKind::Work, HubVerb::Status, size, size, Effect::None),
+            write(
+                HubKind::Work,
+                HubVerb::Status,
+                size,
+                size,
+                Effect::WorkDispatching(w),
+            ),
             Step::Member { member: m },
             write(
                 HubKind::Work,
@@ -227,8 +251,17 @@ impl Hub {
         let mut steps = Vec::new();
         for r in &mut self.resources {
             let st = &mut r.work[m as usize];
-            if *st == NO_WORK || *st == DELETED {
-                continue;
+            match *st {
+                NOT_TARGET | DELETED => continue,
+                // A Work not made yet will not be: the create in flight is refused in
+                // the terminating namespace (see `work_refused`).
+                NO_WORK => {
+                    *st = DELETED;
+                    r.settled += 1;
+                    continue;
+                }
+                CREATING => continue,
+                _ => {}
             }
             if *st != settled {
                 r.settled += 1;
@@ -264,6 +297,7 @@ impl Hub {
 
     fn applied_on_member(&mut self, now: SimTime, k: u32) {
         self.figures.member_applies += 1;
+        self.resources[k as usize].reached += 1;
         if let Some(at) = self.resources[k as usize].created_at {
             self.figures.distribution.record(now - at);
         }
@@ -345,12 +379,17 @@ impl Hub {
             }
             Effect::WorkCreated(w) => {
                 self.figures.works_created += 1;
+                let (k, m) = self.work_of(w);
+                self.resources[k as usize].work[m as usize] = CREATED;
                 if self.pull() {
-                    let (k, m) = self.work_of(w);
                     self.enqueue_agent(sched, m, k);
                 } else {
                     self.enqueue(sched, CtrlId::Execution, w);
                 }
+            }
+            Effect::WorkDispatching(w) => {
+                let (k, _) = self.work_of(w);
+                self.enqueue(sched, CtrlId::BindingStatus, k);
             }
             Effect::WorkApplied(w) => {
                 let (k, m) = self.work_of(w);
@@ -379,6 +418,60 @@ impl Hub {
                 }
                 self.enqueue(sched, CtrlId::BindingStatus, k);
             }
+        }
+    }
+
+    /// Whether the API server admits write `w`: a Work create in the execution
+    /// namespace of a member whose unjoin has started is refused (the namespace is
+    /// terminating).
+    pub(super) fn work_refused(&mut self, w: &HubWrite) -> bool {
+        let Effect::WorkCreated(id) = w.effect else {
+            return false;
+        };
+        let (k, m) = self.work_of(id);
+        let member = self.members[m as usize];
+        if !(member.leaving || member.gone) {
+            return false;
+        }
+        let r = &mut self.resources[k as usize];
+        r.work[m as usize] = DELETED;
+        r.settled += 1;
+        true
+    }
+
+    /// A write was refused (NOSPACE, or too large): what its effect would have started
+    /// does not happen. A resource whose template, binding or placement was refused
+    /// reaches none of its targets that have no Work yet; a Work that cannot progress
+    /// counts as settled, unreached; the Leases are renewed again a period later.
+    pub(super) fn refused(&mut self, sched: &mut Scheduler<Event>, e: Effect) {
+        match e {
+            Effect::LeaseRenewed(m, due) => {
+                self.lease_renewed(sched, m, SimTime::from_nanos(due), false);
+            }
+            Effect::LeaderLeaseRenewed(client) => {
+                let every = SimDuration::from_secs_f64(self.fed.leader_elect_retry_period.0);
+                sched.schedule_in(every, Event::LeaderLeaseDue(client));
+            }
+            Effect::TemplateCreated(k)
+            | Effect::BindingCreated(k)
+            | Effect::BindingScheduled(k) => {
+                let r = &mut self.resources[k as usize];
+                for st in r.work.iter_mut().filter(|st| **st == NO_WORK) {
+                    *st = DELETED;
+                    r.settled += 1;
+                }
+            }
+            Effect::WorkCreated(w) | Effect::WorkApplied(w) | Effect::WorkStatusReflected(w) => {
+                let (k, m) = self.work_of(w);
+                let settled = self.settled_state();
+                let r = &mut self.resources[k as usize];
+                let st = &mut r.work[m as usize];
+                if *st != DELETED && *st != settled {
+                    *st = DELETED;
+                    r.settled += 1;
+                }
+            }
+            _ => {}
         }
     }
 }

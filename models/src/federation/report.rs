@@ -69,13 +69,17 @@ pub struct HubReport {
     pub heartbeat: Quantiles,
     /// Longest time between two heartbeats of one member [s].
     pub longest_heartbeat_gap_s: f64,
-    /// Pull members whose Lease went unrenewed past `cluster-monitor-grace-period`:
-    /// marked NotReady meanwhile [count].
+    /// Pull members whose Lease went unrenewed past `cluster-monitor-grace-period`
+    /// (marked NotReady meanwhile), a Lease still unrenewed at the end included [count].
     pub lease_expiries: u64,
     /// From a template created on the hub to its resource applied on a member, over
     /// every target of every propagation. The guide's target: < 2 s at the 99th
     /// percentile.
     pub distribution: Quantiles,
+    /// Targets of every propagation: each resource's members, summed [count].
+    pub distribution_targets: u64,
+    /// Those it reached (applied on the member) before the run ended [count].
+    pub distribution_reached: u64,
     /// Resources applied to members [count].
     pub member_applies: u64,
     /// Calls to members' API servers (probes, applies, deletes) [count].
@@ -162,6 +166,22 @@ impl Hub {
                 duration_p99_s: p99(&duration),
             });
         }
+        // A Lease still unrenewed at the end counts too (NOSPACE refuses renewals).
+        let (mut longest_gap, mut expiries) = (f.longest_heartbeat_gap_s, f.lease_expiries);
+        if self.pull() {
+            let grace = self.fed.cluster_monitor_grace_period.0;
+            for m in self
+                .members
+                .iter()
+                .filter(|m| m.joined && !m.leaving && !m.gone)
+            {
+                if let Some(last) = m.last_renewal {
+                    let gap = (now - last).as_secs_f64();
+                    longest_gap = longest_gap.max(gap);
+                    expiries += u64::from(gap > grace);
+                }
+            }
+        }
         let mut writes_by_verb = BTreeMap::new();
         for kind in HubKind::ALL {
             for verb in HubVerb::ALL {
@@ -182,9 +202,11 @@ impl Hub {
             members_peak: f.members_peak,
             registration: Quantiles::of(&f.registration),
             heartbeat: Quantiles::of(&f.heartbeat),
-            longest_heartbeat_gap_s: f.longest_heartbeat_gap_s,
-            lease_expiries: f.lease_expiries,
+            longest_heartbeat_gap_s: longest_gap,
+            lease_expiries: expiries,
             distribution: Quantiles::of(&f.distribution),
+            distribution_targets: self.resources.iter().map(|r| r.targets.len() as u64).sum(),
+            distribution_reached: self.resources.iter().map(|r| u64::from(r.reached)).sum(),
             member_applies: f.member_applies,
             member_calls: f.member_calls,
             api_mutating_p99_s: p99(&f.api_mutating),

@@ -117,6 +117,8 @@ pub(super) enum Effect {
     BindingScheduled(u32),
     /// Work `.0` was created: its execution controller applies it.
     WorkCreated(u32),
+    /// Work `.0`'s Dispatching condition was written.
+    WorkDispatching(u32),
     /// Work `.0`'s Applied condition was written.
     WorkApplied(u32),
     /// A status change of Work `.0`'s resource was written into it.
@@ -270,13 +272,16 @@ impl Hub {
     /// Seated: the API server processes the write (the management cluster's processing
     /// time and CPU per write, and its watch fan-out).
     pub(super) fn execute(&mut self, sched: &mut Scheduler<Event>, req: u32, seated: Seated) {
+        let pull = self.pull();
         let r = self.reqs.get_mut(req).expect("live request");
         r.seated = Some(seated);
         let replica = self.clients[r.client as usize].replica as usize;
         let api = &self.cfg.kube_apiserver;
         let cpu = if r.write.is_some() {
             let d = api.write_processing.sample_duration(&mut self.rng_api);
-            let watchers = if self.pull() { 2.0 } else { 1.0 };
+            // The watches its event reaches, as APF counts them (`admit`).
+            let agent = pull && r.write.is_some_and(|w| w.kind == HubKind::Work);
+            let watchers = if agent { 2.0 } else { 1.0 };
             let cpu = api.write_cpu.sample(&mut self.rng_api) + api.watch_event_cpu * watchers;
             sched.schedule_in(d, Event::RequestProcessed(req));
             cpu
@@ -326,6 +331,11 @@ impl Hub {
         let w = r.write.expect("a write");
         if w.new > MAX_REQUEST_BYTES {
             self.figures.oversized_writes += 1;
+            self.refused(sched, w.effect);
+            self.answered(sched, r);
+            return;
+        }
+        if self.work_refused(&w) {
             self.answered(sched, r);
             return;
         }
@@ -345,10 +355,7 @@ impl Hub {
             Err(_) => {
                 self.figures.nospace_rejected += 1;
                 self.figures.nospace_at_s.get_or_insert(now.as_secs_f64());
-                if let Effect::LeaseRenewed(m, due) = w.effect {
-                    let due = sim_core::SimTime::from_nanos(due);
-                    self.lease_renewed(sched, m, due, false);
-                }
+                self.refused(sched, w.effect);
             }
             Ok(()) => {
                 let f = &mut self.figures;

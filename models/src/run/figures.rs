@@ -226,6 +226,8 @@ pub fn figures_of(r: &RunReport, watched: &[String]) -> BTreeMap<String, f64> {
             "federation_etcd_db_peak_bytes".into(),
             h.etcd_db_peak_bytes as f64,
         );
+        let fraction = h.etcd_db_peak_bytes as f64 / h.etcd_quota_bytes.max(1) as f64;
+        f.insert("federation_etcd_db_peak_fraction".into(), fraction);
         let cpu = h.apiserver_cpu_peak_cores + h.controllers_cpu_peak_cores;
         f.insert("federation_cpu_peak_cores".into(), cpu);
     }

@@ -154,7 +154,8 @@ pub struct FederationSettings {
     /// Time from a member applying a resource to its status changing (a Deployment's
     /// pods starting), which the work-status controller writes back [s].
     pub member_status_delay: Dist,
-    /// API server CPU of one reconcile of a Karmada controller [s].
+    /// CPU of one reconcile of a Karmada controller on the hub's nodes (the agents'
+    /// reconciles run in the members and are not counted) [s].
     pub reconcile_cpu: Dist,
     /// karmada-apiserver and karmada-etcd.
     pub control_plane: HubControlPlane,

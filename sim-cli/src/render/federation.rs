@@ -51,13 +51,21 @@ pub fn section(h: &HubReport) -> String {
         secs(h.longest_heartbeat_gap_s),
         h.lease_expiries
     ));
+    let none = if h.distribution_targets == 0 {
+        "nothing propagated (add a propagate operation to the workload)"
+    } else {
+        "no resource reached a member"
+    };
     o.push_str(&format!(
         "  distribution   {}\n",
-        quantiles(
-            &h.distribution,
-            "nothing propagated (add a propagate operation to the workload)"
-        )
+        quantiles(&h.distribution, none)
     ));
+    if h.distribution_reached < h.distribution_targets {
+        o.push_str(&format!(
+            "                 reached {} of {} targets before the run ended\n",
+            h.distribution_reached, h.distribution_targets
+        ));
+    }
     o.push_str(&format!(
         "  API server     mutating p99 {}   read p99 {}   429s {}   controller-manager token wait p99 {}\n",
         maybe(h.api_mutating_p99_s),

@@ -78,7 +78,7 @@ fn root_cause(p: &PointSummary) -> Option<(&String, u64)> {
 /// a client's QPS does not help a cluster whose etcd refuses writes.
 fn relief_for(p: &PointSummary, item: &str) -> String {
     if let Some((root, k)) = root_cause(p) {
-        let relief = models::run::relief::relieve_item(root);
+        let relief = etcd_relief(p, root);
         return if root == item {
             relief
         } else {
@@ -100,6 +100,22 @@ fn relief_for(p: &PointSummary, item: &str) -> String {
         (false, false) => format!("{for_item}; for the bottleneck, {for_bottleneck}"),
         (false, true) => for_item,
         _ => for_bottleneck,
+    }
+}
+
+/// What relieves a failing etcd item: the federation hub's etcd when it is the fuller
+/// one (its figures say so), else the management clusters'.
+fn etcd_relief(p: &PointSummary, item: &str) -> String {
+    let fraction = |name: &str| p.figures.get(name).map_or(0.0, |f| f.p50);
+    let hub = fraction("federation_etcd_db_peak_fraction");
+    let etcd_item = item.starts_with("etcd database size") || item.starts_with("No etcd alarms");
+    if etcd_item && hub > 0.0 && hub >= fraction("etcd_db_peak_fraction") {
+        "raise federation.control-plane.etcd-quota-backend-bytes (the federation hub's etcd is \
+         the fuller: its agents' Leases and its members' Cluster statuses), or lower its write \
+         rate (federation.karmada-agent.leader-elect, federation.status-change-fraction)"
+            .into()
+    } else {
+        models::run::relief::relieve_item(item)
     }
 }
 

@@ -38,7 +38,9 @@ pub const ORDER: [&str; 13] = [
 
 /// The federation hub's items (Karmada's targets, in the guide), after the others: the
 /// heartbeat's, and the distribution latency's when the workload `propagated` anything.
-/// A target with no sample fails: nothing reached a member (or no member joined).
+/// A target with no sample fails (nothing reached a member, or no member joined), and so
+/// does a distribution that left a target unreached, or a heartbeat that let a member's
+/// Lease expire.
 pub fn federation(
     hub: &crate::federation::HubReport,
     th: &Thresholds,
@@ -50,11 +52,22 @@ pub fn federation(
     };
     let mut items = Vec::new();
     if propagated {
+        // Every target must be reached: a p99 over those that were says nothing of
+        // those that were not.
         let (v, pass) = judged(&hub.distribution, th.distribution_p99.0);
-        items.push(item(ORDER[11], v, th.distribution_p99.0, "s", pass));
+        let all = hub.distribution_reached >= hub.distribution_targets;
+        items.push(item(ORDER[11], v, th.distribution_p99.0, "s", pass && all));
     }
+    // A member marked NotReady for want of a heartbeat fails it whatever the p99.
     let (v, pass) = judged(&hub.heartbeat, th.heartbeat_p99.0);
-    items.push(item(ORDER[12], v, th.heartbeat_p99.0, "s", pass));
+    let none_expired = hub.lease_expiries == 0;
+    items.push(item(
+        ORDER[12],
+        v,
+        th.heartbeat_p99.0,
+        "s",
+        pass && none_expired,
+    ));
     items
 }
 
