@@ -285,3 +285,40 @@ pub(crate) fn reconcile_delete(c: u32, cl: &ClusterState, machines: &[MachineSta
     );
     p
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::recipe::{Effect, Verb};
+
+    /// Issue 17, finding 4(a): KCP's delete removes the `kcp-cleanup` pre-terminate hook
+    /// from every control-plane Machine, the one a rollout was already deleting (waiting
+    /// at its hook) included, and marks only the others deleted.
+    #[test]
+    fn the_delete_releases_the_hook_of_a_machine_already_deleting() {
+        let cl = ClusterState {
+            first_machine: 0,
+            cp_replicas: 2,
+            cp_created: 2,
+            ..ClusterState::default()
+        };
+        let machine = |deleting| MachineState {
+            exists: true,
+            hook: true,
+            deleting,
+            ..MachineState::default()
+        };
+        let machines = vec![machine(true), machine(false)];
+        let p = reconcile_delete(0, &cl, &machines);
+        let on = |m: u32| -> Vec<Effect> {
+            p.writes
+                .iter()
+                .filter(|w| w.target == Target::Machine(m))
+                .map(|w| w.effect)
+                .collect()
+        };
+        assert_eq!(on(0), vec![Effect::HookRemoved]);
+        assert_eq!(on(1), vec![Effect::HookRemoved, Effect::MachineDeleting]);
+        assert!(p.writes.iter().all(|w| w.verb != Verb::FinalizerRemoved));
+    }
+}

@@ -295,3 +295,120 @@ pub(crate) fn rolling_update(
         p.events += 1; // SuccessfulDelete
     }
 }
+
+#[cfg(test)]
+mod tests {
+    //! Issue 17: the rolling update's terms one at a time, on a hand-made cluster: one
+    //! control-plane Machine, then the workers, the new MachineSet at version 2 and the
+    //! old one at version 1.
+
+    use super::*;
+    use crate::recipe::{Effect, Plan};
+
+    /// A cluster whose MachineDeployment wants `desired` workers, its new MachineSet at
+    /// `new_spec`, with `workers` (version, available, deleting) in slot order.
+    fn fixture(
+        desired: u32,
+        new_spec: u32,
+        workers: &[(u8, bool, bool)],
+    ) -> (ClusterState, Vec<MachineState>) {
+        let cl = ClusterState {
+            first_machine: 0,
+            cp_replicas: 1,
+            initial_workers: workers.len() as u32,
+            workers_created: workers.len() as u32,
+            workers: new_spec,
+            md_replicas: desired,
+            ms_version: 2,
+            ..ClusterState::default()
+        };
+        let mut machines = vec![MachineState::default()];
+        for &(version, available, deleting) in workers {
+            machines.push(MachineState {
+                exists: true,
+                running: available || deleting,
+                deleting,
+                version,
+                ..MachineState::default()
+            });
+        }
+        (cl, machines)
+    }
+
+    /// The replicas the plan gives the new and the old MachineSet, if it changes them.
+    fn intents(p: &Plan) -> (Option<u32>, Option<u32>) {
+        let (mut new, mut old) = (None, None);
+        for w in &p.writes {
+            match w.effect {
+                Effect::MsReplicas { replicas } => new = Some(replicas),
+                Effect::OldMsReplicas { replicas } => old = Some(replicas),
+                _ => {}
+            }
+        }
+        (new, old)
+    }
+
+    fn roll(cl: &ClusterState, old: u32, m: &[MachineState], surge: u32, unav: u32) -> Plan {
+        let mut p = Plan::new();
+        let old = OldMachineSet {
+            version: 1,
+            replicas: old,
+            ..OldMachineSet::default()
+        };
+        rolling_update(&mut p, Target::Cluster(0), cl, &old, m, (surge, unav));
+        p
+    }
+
+    /// `reconcileDeadlockBreaker`: with maxSurge and maxUnavailable 0 nothing may move,
+    /// but an old MachineSet holding an unavailable Machine while the new one is fully
+    /// available goes down by one. Not while the new one is short of availability.
+    #[test]
+    fn the_deadlock_breaker_alone_scales_the_old_machine_set_down_by_one() {
+        // 3 wanted: 1 new available, 2 old of which 1 unavailable (its node NotReady).
+        let (cl, m) = fixture(
+            3,
+            1,
+            &[(2, true, false), (1, true, false), (1, false, false)],
+        );
+        assert_eq!(intents(&roll(&cl, 2, &m, 0, 0)), (None, Some(1)));
+        // The new Machine not available: no breaker.
+        let (cl, m) = fixture(
+            3,
+            1,
+            &[(2, false, false), (1, true, false), (1, false, false)],
+        );
+        assert_eq!(intents(&roll(&cl, 2, &m, 0, 0)), (None, None));
+    }
+
+    /// v1.12's `newMSUnavailableMachineCount`: the new MachineSet's unavailable Machines
+    /// reduce the old one's scale-down. 3 wanted, maxUnavailable 1, the old MachineSet's
+    /// 3 all unavailable (so no availability guard applies), the new one at 1 not
+    /// available yet: Σ spec 4 − minAvailable 2 − 1 unavailable new = 1 to remove (2
+    /// without the term).
+    #[test]
+    fn unavailable_new_machines_hold_the_old_ones() {
+        let old = [(1, false, false); 3];
+        let (cl, m) = fixture(3, 1, &[&[(2, false, false)], &old[..]].concat());
+        assert_eq!(intents(&roll(&cl, 3, &m, 0, 1)).1, Some(2));
+        // Once the new Machine is available the term is 0: down by 2.
+        let (cl, m) = fixture(3, 1, &[&[(2, true, false)], &old[..]].concat());
+        assert_eq!(intents(&roll(&cl, 3, &m, 0, 1)).1, Some(1));
+    }
+
+    /// Finding 4(b): the new MachineSet's growth counts the old MachineSet's Machines
+    /// still being deleted (its status.replicas includes them), so maxSurge holds while
+    /// they go. 3 wanted, maxSurge 1, the old MachineSet scaled to 2 with a third
+    /// Machine still deleting: Σ max(spec, status) = 0 + 3, room 1; not 2.
+    #[test]
+    fn deleting_machines_count_against_max_surge() {
+        let (cl, m) = fixture(
+            3,
+            0,
+            &[(1, true, false), (1, true, false), (1, false, true)],
+        );
+        assert_eq!(intents(&roll(&cl, 2, &m, 1, 0)).0, Some(1));
+        // Once it is gone, the room is 2.
+        let (cl, m) = fixture(3, 0, &[(1, true, false), (1, true, false)]);
+        assert_eq!(intents(&roll(&cl, 2, &m, 1, 0)).0, Some(2));
+    }
+}
