@@ -9,6 +9,7 @@
 //! nothing of terminals, files or charts: `sim-cli` does the presenting.
 
 pub mod apiserver;
+pub mod calibrate;
 pub mod controllers;
 pub mod dist;
 pub mod etcd;

@@ -74,6 +74,9 @@ pub enum Command {
     Import(cmd::import::Args),
     /// The guide's scale tiers: fleet ranges and key settings of the built-in presets.
     Tiers(cmd::tiers::Args),
+    /// Fit capsim's estimated phase times to your own cluster's Machines (kubectl JSON),
+    /// with the fit's error, and write them as a scenario overlay.
+    Calibrate(cmd::calibrate::Args),
     /// Check the simulation engine against queueing theory (Erlang C, Pollaczek–Khinchine,
     /// Little's law) and its own guarantees (FIFO ties, cancellation, determinism).
     Validate(cmd::validate::Args),

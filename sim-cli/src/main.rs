@@ -66,6 +66,7 @@ fn main() -> ExitCode {
         Command::Recommend(args) => cmd::recommend::run(&args),
         Command::Scenario(args) => cmd::scenario::run(&args),
         Command::Tiers(args) => cmd::tiers::run(&args),
+        Command::Calibrate(args) => cmd::calibrate::run(&args),
         Command::Validate(args) => cmd::validate::run(&args),
     };
     match result {

@@ -3,6 +3,8 @@
 use assert_cmd::Command;
 use predicates::prelude::*;
 
+#[path = "cli/calibrate.rs"]
+mod calibrate;
 #[path = "cli/charts.rs"]
 mod charts;
 #[path = "cli/compare.rs"]

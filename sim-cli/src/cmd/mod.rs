@@ -1,5 +1,6 @@
 //! One module per command: its `Args` and its `run`.
 
+pub mod calibrate;
 pub mod compare;
 pub mod import;
 pub mod merge;
