@@ -10,13 +10,13 @@
 //!   cluster controller (execution namespace, finalizer, unjoin clean-up), its resource
 //!   detector (template → ResourceBinding), binding controller (binding → a Work per
 //!   target member), binding-status controller (Work statuses → the binding's), and in
-//!   push mode its cluster-status controller, the Lease renewals of every member and the
-//!   execution and work-status controllers, with one member client each
-//!   (`--cluster-api-qps/-burst`);
+//!   push mode its cluster-status controller (its probes are a push member's heartbeat:
+//!   push members have no Lease) and the execution and work-status controllers, with one
+//!   member client each (`--cluster-api-qps/-burst`); its leader-election Lease;
 //! - **karmada-scheduler**: places each ResourceBinding on its members;
 //! - **karmada-agent** (pull mode): one per member, its own client to the hub, renewing
-//!   its member's Lease, writing its status, applying the Works of its member's execution
-//!   namespace and writing their status back.
+//!   its member's Lease and its own leader-election Lease, writing its status, applying
+//!   the Works of its member's execution namespace and writing their status back.
 //!
 //! Members join when their workload cluster becomes ready in any management cluster and
 //! leave when its deletion starts; the management clusters' runs give those times
@@ -31,7 +31,7 @@ mod requests;
 use sim_core::{SimError, Simulation};
 
 pub use report::HubReport;
-use sim_core::stats::{LatencyHistogram, TimeWeightedGauge};
+use sim_core::stats::LatencyHistogram;
 use sim_core::{Model, RngStreams, Scheduler, SimDuration, SimRng, SimTime, StreamId};
 
 use crate::apiserver::apf::{self, PriorityLevels};
@@ -347,8 +347,6 @@ struct Figures {
     db_peak: u64,
     /// The NOSPACE alarm, when it was raised [s].
     nospace_at_s: Option<f64>,
-    /// Writes refused by NOSPACE [count].
-    nospace_rejected: u64,
     /// Writes of objects larger than etcd's request limit, refused [count].
     oversized_writes: u64,
     /// Busiest API server's CPU over the busiest sample interval [cores].
@@ -360,16 +358,12 @@ struct Figures {
     /// Members schedulable now, and at most [count].
     members_now: u32,
     members_peak: u32,
-    /// Work objects the propagations created [count].
-    works_created: u64,
     /// Resources applied to members [count].
     member_applies: u64,
     /// etcd writes per second over the busiest sample interval.
     write_rate_peak: f64,
     /// etcd writes at the last sample [count].
     last_committed: u64,
-    /// The controller-manager's and scheduler's queues' depth over time, together.
-    depth: Option<TimeWeightedGauge>,
 }
 
 impl Figures {
@@ -485,10 +479,7 @@ impl Hub {
             rng_member: stream("hub-member-api"),
             rng_status: stream("hub-status-change"),
             rng_jitter: stream("hub-jitter"),
-            figures: Figures {
-                depth: Some(TimeWeightedGauge::new(100.0)),
-                ..Figures::default()
-            },
+            figures: Figures::default(),
             last_api_cpu: vec![0.0; replicas as usize],
             last_ctrl_cpu: 0.0,
             event_expiry: std::collections::VecDeque::new(),
@@ -533,15 +524,7 @@ impl Hub {
     fn enqueue(&mut self, sched: &mut Scheduler<Event>, c: CtrlId, key: u32) {
         let now = sched.now();
         self.ctrls[c as usize].queue.add(key, now, Priority::Normal);
-        self.note_depth(now);
         self.start_workers(sched, c);
-    }
-
-    fn note_depth(&mut self, now: SimTime) {
-        let depth: usize = self.ctrls.iter().map(|c| c.queue.len()).sum();
-        if let Some(g) = &mut self.figures.depth {
-            g.set(now, depth as f64);
-        }
     }
 
     fn start_workers(&mut self, sched: &mut Scheduler<Event>, c: CtrlId) {
@@ -555,7 +538,6 @@ impl Hub {
                 break;
             };
             ctrl.busy += 1;
-            self.note_depth(now);
             let steps = self.plan(c, key);
             self.start_job(sched, Runner::Ctrl(c), key, steps);
         }
@@ -660,7 +642,6 @@ impl Hub {
                 ctrl.reconciles += 1;
                 ctrl.duration.record(took);
                 ctrl.queue.done(j.key, now);
-                self.note_depth(now);
                 if c == CtrlId::ClusterStatus {
                     self.status_collected(sched, j.key);
                 }

@@ -378,7 +378,6 @@ impl Hub {
                 self.enqueue(sched, CtrlId::Binding, k);
             }
             Effect::WorkCreated(w) => {
-                self.figures.works_created += 1;
                 let (k, m) = self.work_of(w);
                 self.resources[k as usize].work[m as usize] = CREATED;
                 if self.pull() {

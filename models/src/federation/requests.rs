@@ -353,7 +353,6 @@ impl Hub {
         let k = w.kind as usize;
         match stored {
             Err(_) => {
-                self.figures.nospace_rejected += 1;
                 self.figures.nospace_at_s.get_or_insert(now.as_secs_f64());
                 self.refused(sched, w.effect);
             }

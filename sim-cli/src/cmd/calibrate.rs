@@ -11,6 +11,12 @@ use crate::render::table::{Align, Table};
 
 /// Arguments of `capsim calibrate`.
 #[derive(Debug, clap::Args)]
+#[command(after_help = "Examples:\n  \
+    kubectl get machines -A -o json > machines.json\n  \
+    capsim calibrate machines machines.json --out calibrated.yaml\n\n\
+    docs/calibration.md says what is fitted and what is not yet.\n\n\
+    Exit status: 0 when the fit is printed (and written), 2 on unreadable input or when no \
+    Machine gives a phase.")]
 pub struct Args {
     /// What to calibrate from.
     #[command(subcommand)]
