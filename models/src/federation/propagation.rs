@@ -47,8 +47,6 @@ pub(super) struct Resource {
     pub(super) scheduled: u8,
     /// Targets whose Work reached its final state (every status reflected, or gone).
     pub(super) settled: u32,
-    /// Targets it reached: applied on the member at least once.
-    pub(super) reached: u32,
 }
 
 impl Hub {
@@ -110,7 +108,6 @@ impl Hub {
                 binding_size: s.binding.0,
                 scheduled: 0,
                 settled: 0,
-                reached: 0,
             });
             let e = Effect::TemplateCreated(k);
             self.send(
@@ -297,7 +294,6 @@ impl Hub {
 
     fn applied_on_member(&mut self, now: SimTime, k: u32) {
         self.figures.member_applies += 1;
-        self.resources[k as usize].reached += 1;
         if let Some(at) = self.resources[k as usize].created_at {
             self.figures.distribution.record(now - at);
         }

@@ -206,7 +206,8 @@ impl Hub {
             lease_expiries: expiries,
             distribution: Quantiles::of(&f.distribution),
             distribution_targets: self.resources.iter().map(|r| r.targets.len() as u64).sum(),
-            distribution_reached: self.resources.iter().map(|r| u64::from(r.reached)).sum(),
+            // Each target is applied once (an execution reconcile needs its Work created).
+            distribution_reached: f.member_applies,
             member_applies: f.member_applies,
             member_calls: f.member_calls,
             api_mutating_p99_s: p99(&f.api_mutating),

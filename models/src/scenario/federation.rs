@@ -229,51 +229,59 @@ impl FederationSettings {
         }
         let cp = &self.control_plane;
         let cm = &self.karmada_controller_manager;
-        for (name, v, hi) in [
-            ("member-calls-per-status", self.member_calls_per_status, 100),
-            ("status-reflections", self.status_reflections, 100),
-            ("control-plane.replicas", cp.replicas, 64),
+        for (name, v, lo, hi) in [
+            (
+                "member-calls-per-status",
+                self.member_calls_per_status,
+                0,
+                100,
+            ),
+            ("status-reflections", self.status_reflections, 0, 100),
+            ("control-plane.replicas", cp.replicas, 1, 64),
             (
                 "control-plane.max-requests-inflight",
                 cp.max_requests_inflight,
+                1,
                 100_000,
             ),
             (
                 "control-plane.max-mutating-requests-inflight",
                 cp.max_mutating_requests_inflight,
+                1,
                 100_000,
             ),
             (
                 "karmada-controller-manager.concurrent-cluster-syncs",
                 cm.concurrent_cluster_syncs,
+                1,
                 10_000,
             ),
             (
                 "karmada-controller-manager.concurrent-resourcetemplate-syncs",
                 cm.concurrent_resourcetemplate_syncs,
+                1,
                 10_000,
             ),
             (
                 "karmada-controller-manager.concurrent-resource-binding-syncs",
                 cm.concurrent_resource_binding_syncs,
+                1,
                 10_000,
             ),
             (
                 "karmada-controller-manager.concurrent-work-syncs",
                 cm.concurrent_work_syncs,
+                1,
                 10_000,
             ),
             (
                 "karmada-agent.concurrent-work-syncs",
                 a.concurrent_work_syncs,
+                1,
                 10_000,
             ),
-            ("nodes.count", self.nodes.count, 1_000),
+            ("nodes.count", self.nodes.count, 1, 1_000),
         ] {
-            let lo = u32::from(!matches!(
-                name,
-                "member-calls-per-status" | "status-reflections"
-            ));
             if v < lo || v > hi {
                 return bad(name, v.to_string(), &format!("must lie in {lo}..={hi}"));
             }

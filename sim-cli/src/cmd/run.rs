@@ -41,7 +41,10 @@ pub enum Format {
     capsim run --clusters 2000 --max-time 12h --timeout 10m\n  \
     capsim run --clusters 20000 --machines-per-cluster 100 --memory-limit 64Gi\n\n\
 The management cluster is the guide's tier for the fleet size (small ≤ 20 clusters, \
-medium ≤ 100, large ≤ 500, xl ≤ 2000, extreme above), or --tier. Every figure comes from \
+medium ≤ 100, large ≤ 500, xl ≤ 2000, extreme above), or --tier. Extreme adds a \
+federation hub (Karmada) that every ready workload cluster joins: its section and two \
+checklist items (heartbeat, distribution) join the report (docs/model.md, \"Federation \
+hub\"). Every figure comes from \
 simulated requests queueing at simulated resources; latencies with no published source \
 (object sizes, boot times, Prism Central task slots) are documented estimates, and each \
 reconcile's CPU is summed from its operations (cache reads, writes, SSA checks, RSA keys) \

@@ -1,15 +1,10 @@
 //! The federation hub's section of `capsim run`'s report: its members, heartbeats,
 //! distribution latency, API server, etcd and CPU, and its controllers.
 
+use super::run_report::secs;
+use super::table::{Align, Table};
 use models::federation::HubReport;
 use models::federation::report::Quantiles;
-use sim_core::SimDuration;
-
-use super::table::{Align, Table};
-
-fn secs(s: f64) -> String {
-    SimDuration::from_secs_f64(s).to_string()
-}
 
 fn maybe(s: Option<f64>) -> String {
     s.map_or_else(|| "-".into(), secs)

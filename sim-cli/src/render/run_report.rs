@@ -10,7 +10,7 @@ use sim_core::SimDuration;
 use super::table::{Align, Table};
 
 /// A duration in words.
-fn secs(s: f64) -> String {
+pub(super) fn secs(s: f64) -> String {
     SimDuration::from_secs_f64(s).to_string()
 }
 
