@@ -92,6 +92,25 @@ pub enum TaskKind {
     VmUpdate,
 }
 
+/// One task as Prism Central's task list records it: when it was created (the POST),
+/// when it got a slot and started, and when it completed. Recorded only on runs that keep
+/// a timeline (`capsim calibrate` reads the same fields from a real Prism Central).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct TaskRecord {
+    /// Which Prism Central (index).
+    pub pc: u32,
+    /// The VM's machine.
+    pub machine: u32,
+    /// What it did.
+    pub kind: TaskKind,
+    /// Submitted.
+    pub created: SimTime,
+    /// Given a slot.
+    pub started: SimTime,
+    /// Finished.
+    pub completed: SimTime,
+}
+
 /// Prism Central's state.
 pub struct PrismCentral<T> {
     cfg: PrismCentralConfig,

@@ -5,7 +5,8 @@
 mod common;
 
 use common::{make_plan, simulate_and_report};
-use models::calibrate::{Phase, Role, fit_phases, parse_machines};
+use models::calibrate::{Phase, Role, SlotsFrom, fit_phases, parse_machines, parse_tasks};
+use models::prism_central::TaskKind;
 use models::scenario::presets::Tier;
 use models::world::World;
 use serde_json::{Value, json};
@@ -104,10 +105,124 @@ fn a_capsim_fleet_rendered_as_kubectl_output_gives_back_its_boot_times() {
         boot.fit.p95
     );
     assert_eq!(boot.knob, Some("machine-boot.worker-join"));
-    let overlay = models::calibrate::overlay(&fits, "fleet.json");
+    let overlay = models::calibrate::overlay(&models::calibrate::boot_knobs(&fits), "fleet.json");
     assert!(
         overlay.contains("worker-join: {lognormal: {p50: "),
         "{overlay}"
+    );
+    // The overlay is a scenario: its fitted knobs load, and its ranges replace the
+    // built-in ones, narrower (n = 600: the p95's interval is a few per cent).
+    let s = models::scenario::load("calibrated.yaml", &overlay, &[]).unwrap();
+    let boot = s.config.machine_boot.worker_join;
+    let models::dist::Dist::Lognormal { p50: fp50, .. } = boot else {
+        panic!("{boot:?}")
+    };
+    assert!((fp50 / boot_p50(&fits) - 1.0).abs() < 1e-3);
+    let c = s.calibration.expect("a calibration");
+    assert_eq!(c.from, "fleet.json");
+    let r = c
+        .ranges
+        .0
+        .iter()
+        .find(|e| e.path == "machine-boot.worker-join")
+        .unwrap();
+    let models::scenario::uncertainty::Spread::Scale(lo, hi) = r.spread else {
+        panic!("{r:?}")
+    };
+    assert!(lo > 0.9 && hi < 1.1 && lo < 1.0 && hi > 1.0, "{lo} {hi}");
+    let merged = models::scenario::uncertainty::Estimates::builtin().calibrated(&c.ranges);
+    assert_eq!(
+        merged
+            .0
+            .iter()
+            .find(|e| e.path == "machine-boot.worker-join"),
+        Some(r)
+    );
+}
+
+fn boot_p50(fits: &[models::calibrate::PhaseFit]) -> f64 {
+    let f = fits
+        .iter()
+        .find(|f| f.role == Role::Worker && f.phase == Phase::Boot)
+        .unwrap();
+    (f.fit.p50 * 1000.0).round() / 1000.0
+}
+
+/// The world's Prism Central tasks as its v4 task list prints them.
+fn v4_tasks(world: &World) -> String {
+    let data: Vec<Value> = world
+        .task_log
+        .iter()
+        .map(|t| {
+            let op = match t.kind {
+                TaskKind::VmCreate => "CreateVm",
+                TaskKind::VmUpdate => "UpdateVm",
+                TaskKind::VmPowerOn => "PowerOnVm",
+                TaskKind::VmDelete => "DeleteVm",
+            };
+            json!({"extId": format!("t{}-{op}", t.machine), "operation": op, "status": "SUCCEEDED",
+                   "createdTime": at(t.created.as_secs_f64()),
+                   "startedTime": at(t.started.as_secs_f64()),
+                   "completedTime": at(t.completed.as_secs_f64())})
+        })
+        .collect();
+    json!({"data": data, "metadata": {"totalAvailableResults": data.len()}}).to_string()
+}
+
+/// Queueing separation: 700 VMs created at once through 4 task slots wait far longer
+/// for a slot than they hold one (the time from the request is several times the VM
+/// create time), yet the service time fitted from the task list comes back within 10 %
+/// of the knob's p50 and p95, with the slot count found from the data.
+#[test]
+fn vm_create_service_time_is_separated_from_the_wait_for_a_task_slot() {
+    let mut plan = make_plan(
+        Tier::Medium,
+        100,
+        7,
+        1,
+        &[
+            "prism-central.max-concurrent-tasks=4",
+            "prism-central.vm-create={lognormal: {p50: 60, p95: 110}}",
+        ],
+    );
+    plan.timeline = true;
+    let (world, _) = simulate_and_report(&plan);
+    let (tasks, ex) = parse_tasks(&v4_tasks(&world), "tasks.json").unwrap();
+    assert_eq!((ex.subtasks, ex.clock_skew), (0, 0));
+    assert_eq!(tasks.len(), 700 * 3, "create, update, power-on per VM");
+    let slowdown = plan.config.prism_central.load_slowdown;
+    let sep = models::calibrate::separate(&[tasks], None, Some(slowdown), 0.5);
+    assert_eq!((sep.slots, sep.slots_from), (4, SlotsFrom::Saturated));
+    let create = sep
+        .kinds
+        .iter()
+        .find(|k| k.kind == TaskKind::VmCreate)
+        .unwrap();
+    eprintln!(
+        "vm-create: service p50 {:.1} p95 {:.1} (truth 60, 110); from request p50 {:.1}; \
+         slot wait p50 {:.1}; slowdown fit {:?}",
+        create.service.p50,
+        create.service.p95,
+        create.from_request.p50,
+        create.wait_p50,
+        sep.slowdown_fit
+    );
+    assert_eq!(create.service.n, 700);
+    assert!((create.service.p50 / 60.0 - 1.0).abs() < 0.10, "{create:?}");
+    assert!(
+        (create.service.p95 / 110.0 - 1.0).abs() < 0.10,
+        "{create:?}"
+    );
+    assert!(
+        create.from_request.p50 > 3.0 * 60.0,
+        "the slots were not saturated"
+    );
+    let knobs = models::calibrate::task_knobs(&sep, ("a", "b"));
+    assert!(knobs.iter().any(|k| k.path == "prism-central.vm-create"));
+    assert!(
+        knobs
+            .iter()
+            .any(|k| k.path == "prism-central.max-concurrent-tasks" && k.value == "4")
     );
 }
 

@@ -168,7 +168,7 @@ fn layer(file: &str) -> usize {
     match module_of(file).first().map(String::as_str) {
         None => usize::MAX, // lib.rs declares every module
         Some("kinds" | "units" | "dist") => 0,
-        Some("calibrate") => 2,
+        Some("calibrate") => 5,
         Some(
             "objects" | "recipe" | "apiserver" | "etcd" | "prism_central" | "in_memory_cloud"
             | "prometheus",

@@ -26,6 +26,25 @@ pub struct Fit {
     /// Kolmogorov–Smirnov distance: the largest gap between the data's empirical CDF
     /// and the fit's.
     pub ks: f64,
+    /// The data fitted, sorted [s].
+    pub sample: Vec<f64>,
+}
+
+impl Fit {
+    /// The QQ plot's points: each datum against the fit's quantile at its plotting
+    /// position (i + ½)/n, as (fit, data) [s].
+    pub fn qq(&self) -> Vec<(f64, f64)> {
+        let n = self.sample.len() as f64;
+        let std = Normal::new(0.0, 1.0).expect("the standard normal");
+        self.sample
+            .iter()
+            .enumerate()
+            .map(|(i, &x)| {
+                let p = (i as f64 + 0.5) / n;
+                ((self.mu + self.sigma * std.inverse_cdf(p)).exp(), x)
+            })
+            .collect()
+    }
 }
 
 /// The fit of `d` (durations > 0; others are left out), or `None` with fewer than two.
@@ -64,6 +83,7 @@ pub fn fit_lognormal(d: &[f64]) -> Option<Fit> {
         data_p50: sim_core::stats::quantile_sorted(&x, 0.5),
         data_p95: sim_core::stats::quantile_sorted(&x, 0.95),
         ks,
+        sample: x,
     })
 }
 
@@ -88,5 +108,11 @@ mod tests {
         let uniform: Vec<f64> = (1..=5000).map(f64::from).collect();
         assert!(fit_lognormal(&uniform).unwrap().ks > 0.1);
         assert!(fit_lognormal(&[5.0]).is_none());
+        // The QQ points of a good fit lie near the diagonal: the middle half within 5 %.
+        let qq = f.qq();
+        assert_eq!(qq.len(), 5000);
+        for &(fit, data) in &qq[1250..3750] {
+            assert!((data / fit - 1.0).abs() < 0.05, "{fit} {data}");
+        }
     }
 }

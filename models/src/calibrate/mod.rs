@@ -9,14 +9,29 @@
 //! cluster's first control-plane Machine) is a service time of its own, with nothing to
 //! queue for, and is fitted as capsim's `machine-boot` knobs. The other phases contain
 //! queueing (a worker waits for its control plane; a VM for CAPX's workers and Prism
-//! Central's task slots), so they are reported, not fitted: separating the service from
-//! the queueing in them is the next part of this command (docs/calibration.md).
+//! Central's task slots), so they are reported, not fitted from the Machines.
+//!
+//! The VM operations' service times come from Prism Central's task list instead
+//! ([`tasks`], [`slots`]): its created, started and completed times separate the wait for
+//! a task slot from the time the slot was held.
+//!
+//! `capsim calibrate prometheus` compares the management cluster's own Prometheus series
+//! with capsim's over the same workload ([`series`]).
 
 mod fit;
 mod kubectl;
+mod series;
+mod slots;
+mod tasks;
 
 pub use fit::{Fit, fit_lognormal};
-pub use kubectl::{Exclusions, MachineTimes, Role, parse_machines};
+pub use kubectl::{Exclusions, MachineTimes, Role, parse_machines, parse_time};
+pub use series::{
+    MANAGER_NAMESPACES, Metric, RATE_WINDOW_S, Series, SeriesError, compare, parse_query_range,
+    simulated, to_query_range,
+};
+pub use slots::{KindFit, Separation, SlotsFrom, separate};
+pub use tasks::{Task, TaskExclusions, operation_kind, parse_tasks};
 
 /// What a phase is, as the report names it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -91,22 +106,153 @@ pub fn fit_phases(machines: &[MachineTimes]) -> Vec<PhaseFit> {
     out
 }
 
-/// The fitted knobs as a scenario overlay (`--out`): each knob with a comment naming
-/// its data.
-pub fn overlay(fits: &[PhaseFit], sources: &str) -> String {
+/// One fitted knob of the overlay.
+#[derive(Clone, Debug, PartialEq)]
+pub struct FittedKnob {
+    /// Its dotted path (`machine-boot.worker-join`).
+    pub path: String,
+    /// Its value, as YAML (`{lognormal: {p50: 90.1, p95: 151.2}}`).
+    pub value: String,
+    /// What it was fitted from (n, the fit's quality, the dates).
+    pub data: String,
+    /// Its narrowed range for `--uncertainty`, as an entry of `presets/uncertainty.yaml`
+    /// (`{scale: [0.97, 1.03], why: "..."}`).
+    pub range: String,
+}
+
+/// z of the 97.5th percentile of the standard normal: a 95 % interval's half-width.
+const Z975: f64 = 1.959_963_984_540_054;
+
+impl FittedKnob {
+    /// A lognormal knob from `fit`: its range is the 95 % confidence interval of the
+    /// fit's 95th percentile (σ̂·√((1 + z²/2)/n) in logs, which also covers the median's),
+    /// as a factor on both, given that a lognormal is the right shape.
+    pub fn lognormal(path: &str, fit: &Fit, data: String) -> FittedKnob {
+        let z = 1.644_853_626_951_472_2_f64;
+        let half = Z975 * fit.sigma * ((1.0 + z * z / 2.0) / fit.n as f64).sqrt();
+        FittedKnob {
+            path: path.into(),
+            value: format!(
+                "{{lognormal: {{p50: {}, p95: {}}}}}",
+                round3(fit.p50),
+                round3(fit.p95)
+            ),
+            range: format!(
+                "{{scale: [{}, {}], why: \"calibrated: 95% interval of the fitted p95 from {data}\"}}",
+                round3((-half).exp()),
+                round3(half.exp())
+            ),
+            data,
+        }
+    }
+}
+
+/// The boot phases' knobs of `fits`.
+pub fn boot_knobs(fits: &[PhaseFit]) -> Vec<FittedKnob> {
+    fits.iter()
+        .filter_map(|f| {
+            let data = format!(
+                "n={} Machines created {} to {}, KS D={:.3}",
+                f.fit.n, f.dates.0, f.dates.1, f.fit.ks
+            );
+            Some(FittedKnob::lognormal(f.knob?, &f.fit, data))
+        })
+        .collect()
+}
+
+/// Prism Central's knobs from a separation of its task list (`dates`: the tasks' first
+/// and last creation, RFC 3339): each VM operation's service time, the load slowdown
+/// when the data bound it, and the slot count when the engine was seen full.
+pub fn task_knobs(sep: &Separation, dates: (&str, &str)) -> Vec<FittedKnob> {
+    let mut out: Vec<FittedKnob> = sep
+        .kinds
+        .iter()
+        .map(|k| {
+            let path = match k.kind {
+                crate::prism_central::TaskKind::VmCreate => "prism-central.vm-create",
+                crate::prism_central::TaskKind::VmUpdate => "prism-central.vm-update",
+                crate::prism_central::TaskKind::VmPowerOn => "prism-central.vm-power-on",
+                crate::prism_central::TaskKind::VmDelete => "prism-central.vm-delete",
+            };
+            let data = format!(
+                "n={} tasks created {} to {}, slot held / (1 + {}·k/{}), KS D={:.3}",
+                k.service.n, dates.0, dates.1, sep.slowdown, sep.slots, k.service.ks
+            );
+            FittedKnob::lognormal(path, &k.service, data)
+        })
+        .collect();
+    // The slowdown the service times were divided by, so that a run of the overlay
+    // stretches them back as the data did.
+    let n_tasks = sep.kinds.iter().map(|k| k.service.n).sum::<usize>();
+    let (data, range) = match sep.slowdown_fit {
+        Some((_, lo, hi)) if !sep.slowdown_given => {
+            let data = format!(
+                "maximum likelihood over {n_tasks} tasks created {} to {}",
+                dates.0, dates.1
+            );
+            let range = format!(
+                "{{range: [{}, {}], why: \"calibrated: 95% likelihood interval, {data}\"}}",
+                round3(lo),
+                round3(hi)
+            );
+            (data, range)
+        }
+        _ if sep.slowdown_given => {
+            let data = "given to capsim calibrate (the service times were divided with it)";
+            (data.to_string(), format!("{{hold: \"{data}\"}}"))
+        }
+        _ => {
+            let data = format!(
+                "not fitted: the loads of {n_tasks} tasks did not bound it; the service times \
+                 were divided with this value"
+            );
+            (data.clone(), format!("{{hold: \"{data}\"}}"))
+        }
+    };
+    out.push(FittedKnob {
+        path: "prism-central.load-slowdown".into(),
+        value: format!("{}", round3(sep.slowdown)),
+        data,
+        range,
+    });
+    if sep.slots_from == SlotsFrom::Saturated {
+        let data = format!(
+            "the most tasks running at once while {} waited, {} to {}",
+            sep.waited, dates.0, dates.1
+        );
+        out.push(FittedKnob {
+            path: "prism-central.max-concurrent-tasks".into(),
+            value: sep.slots.to_string(),
+            range: format!("{{hold: \"calibrated: {data}\"}}"),
+            data,
+        });
+    }
+    out
+}
+
+/// The fitted knobs as a scenario overlay (`--out`): each knob with a comment naming its
+/// data, then the narrowed ranges `capsim sweep --uncertainty` draws from, and the
+/// sources (`calibrated-from`), which a sweep names beside its verdict.
+pub fn overlay(knobs: &[FittedKnob], sources: &str) -> String {
     let mut o = format!(
-        "# capsim calibrate machines: phase times fitted from {sources}\n\
-         # Each knob: a lognormal fitted by maximum likelihood; n, the Kolmogorov-Smirnov\n\
-         # distance of the fit, and the data's date range in its comment.\nmachine-boot:\n"
+        "# capsim calibrate: estimates fitted from {sources}\n\
+         # Each knob: a lognormal fitted by maximum likelihood unless said otherwise, with\n\
+         # its data in the comment. `uncertainty` holds the fits' 95% intervals: capsim\n\
+         # sweep --uncertainty draws these knobs from them instead of the built-in ranges.\n\
+         calibrated-from: {sources:?}\n"
     );
-    for f in fits {
-        let Some(knob) = f.knob else { continue };
-        let name = knob.trim_start_matches("machine-boot.");
-        let (p50, p95) = (round3(f.fit.p50), round3(f.fit.p95));
-        o.push_str(&format!(
-            "  {name}: {{lognormal: {{p50: {p50}, p95: {p95}}}}}  # n={}, KS D={:.3}, created {} to {}\n",
-            f.fit.n, f.fit.ks, f.dates.0, f.dates.1
-        ));
+    let mut section = "";
+    for k in knobs {
+        let (head, name) = k.path.split_once('.').expect("a dotted knob path");
+        if head != section {
+            o.push_str(&format!("{head}:\n"));
+            section = head;
+        }
+        o.push_str(&format!("  {name}: {}  # {}\n", k.value, k.data));
+    }
+    o.push_str("uncertainty:\n");
+    for k in knobs {
+        o.push_str(&format!("  {}: {}\n", k.path, k.range));
     }
     o
 }

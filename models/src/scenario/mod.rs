@@ -67,6 +67,18 @@ pub struct Scenario {
     /// Given explicitly (`topology.management-clusters`); otherwise the configuration's
     /// `topology.clusters-per-management-cluster` decides per fleet size.
     pub management_clusters: Option<u32>,
+    /// The knobs a calibration fitted (`capsim calibrate ... --out`), if the file is one.
+    pub calibration: Option<Calibration>,
+}
+
+/// A calibration's record in a scenario: where its fits came from, and their ranges,
+/// which replace the built-in ones under `capsim sweep --uncertainty`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Calibration {
+    /// The data (`calibrated-from`).
+    pub from: String,
+    /// The fitted knobs' ranges (`uncertainty`).
+    pub ranges: uncertainty::Estimates,
 }
 
 /// Deployment names and the guide's names for the managers.
@@ -354,6 +366,24 @@ pub fn load(file: &str, text: &str, overrides: &[Override]) -> Result<Scenario, 
             })?)
         }
     };
+    let calibration = match (root.remove("calibrated-from"), root.remove("uncertainty")) {
+        (None, None) => None,
+        (from, ranges) => {
+            let from = from.map_or_else(|| file.to_string(), |v| scalar_text(&v));
+            let ranges = match ranges {
+                None => uncertainty::Estimates(Vec::new()),
+                Some(v) => {
+                    let text = serde_saphyr::to_string(&v).expect("a parsed value re-serialises");
+                    uncertainty::Estimates::parse(&text).map_err(|e| {
+                        let (path, why) = e.split_once(": ").unwrap_or(("", &e));
+                        let field = format!("uncertainty.{path}");
+                        ctx.err(path, &field, "", why.to_string())
+                    })?
+                }
+            };
+            Some(Calibration { from, ranges })
+        }
+    };
     let workload = match root.remove("workload") {
         None => Vec::new(),
         Some(v) => parse_workload(&ctx, &v)?,
@@ -431,6 +461,7 @@ pub fn load(file: &str, text: &str, overrides: &[Override]) -> Result<Scenario, 
         workload,
         faults,
         management_clusters,
+        calibration,
     })
 }
 
@@ -511,6 +542,10 @@ pub fn to_yaml(s: &Scenario) -> String {
         out.push_str(
             &serde_saphyr::to_string(&serde_json::json!({ "workload": w })).expect("valid YAML"),
         );
+    }
+    if let Some(c) = &s.calibration {
+        out.push_str(&yaml_line("calibrated-from", &c.from));
+        out.push_str(&c.ranges.to_yaml("uncertainty"));
     }
     out
 }

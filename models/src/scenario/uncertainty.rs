@@ -97,6 +97,39 @@ impl Estimates {
         Ok(Estimates(out))
     }
 
+    /// These ranges with `narrowed`'s in place of theirs (a calibration's), and its
+    /// knobs that had none added; sorted by path.
+    pub fn calibrated(&self, narrowed: &Estimates) -> Estimates {
+        let mut out: Vec<Estimate> = self
+            .0
+            .iter()
+            .filter(|e| !narrowed.0.iter().any(|n| n.path == e.path))
+            .cloned()
+            .collect();
+        out.extend(narrowed.0.iter().cloned());
+        out.sort_by(|a, b| a.path.cmp(&b.path));
+        Estimates(out)
+    }
+
+    /// The ranges as the block `key:` of a YAML file, in `presets/uncertainty.yaml`'s
+    /// format (empty when there are none).
+    pub fn to_yaml(&self, key: &str) -> String {
+        if self.0.is_empty() {
+            return String::new();
+        }
+        let mut out = format!("{key}:\n");
+        for e in &self.0 {
+            let why = serde_json::to_string(&e.why).expect("a string serialises");
+            let entry = match e.spread {
+                Spread::Hold => format!("{{hold: {why}}}"),
+                Spread::Range(lo, hi) => format!("{{range: [{lo}, {hi}], why: {why}}}"),
+                Spread::Scale(lo, hi) => format!("{{scale: [{lo}, {hi}], why: {why}}}"),
+            };
+            out.push_str(&format!("  {}: {entry}\n", e.path));
+        }
+        out
+    }
+
     /// The estimates that vary.
     pub fn varied(&self) -> impl Iterator<Item = &Estimate> {
         self.0.iter().filter(|e| e.spread != Spread::Hold)

@@ -100,6 +100,16 @@ impl AlertRecord {
 }
 
 impl Alerts {
+    /// Each controller's reconcile-time bucket counts since the start.
+    pub fn reconcile_counts(&self) -> Vec<Vec<u64>> {
+        self.reconcile.iter().map(|h| h.counts().to_vec()).collect()
+    }
+
+    /// Each verb's request-duration bucket counts since the start.
+    pub fn api_counts(&self) -> Vec<Vec<u64>> {
+        self.api.iter().map(|h| h.counts().to_vec()).collect()
+    }
+
     /// The guide's rules, evaluated every `every_s` seconds; `queues` is the number of
     /// queue instances per controller, in [`Controller::ALL`] order.
     pub(super) fn new(every_s: u64, queues: &[usize]) -> Self {

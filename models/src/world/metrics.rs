@@ -143,6 +143,17 @@ pub struct TimelineRow {
     /// Whether each of the guide's alerts is firing, in the rules' order (as of the last
     /// evaluation).
     pub alerts_firing: Vec<bool>,
+    /// `controller_runtime_reconcile_time_seconds`' bucket counts since the start (not
+    /// cumulative over buckets), per controller in [`Controller::ALL`] order.
+    pub reconcile_counts: Vec<Vec<u64>>,
+    /// `apiserver_request_duration_seconds`' bucket counts since the start, per verb in
+    /// [`crate::world::alerts::API_VERBS`] order.
+    pub api_counts: Vec<Vec<u64>>,
+    /// Each manager instance's CPU since the start [s], in [`World::manager_figures`]'s
+    /// order.
+    pub manager_cpu_s: Vec<f64>,
+    /// Each manager instance's memory now [bytes], in the same order.
+    pub manager_memory: Vec<f64>,
 }
 
 impl World {
@@ -310,6 +321,10 @@ impl World {
                 NodeRole::ALL.iter().map(|&r| n.utilisation(r)).collect()
             }),
             alerts_firing: self.alerts.firing(),
+            reconcile_counts: self.alerts.reconcile_counts(),
+            api_counts: self.alerts.api_counts(),
+            manager_cpu_s: self.managers.iter().map(|m| m.cpu_seconds).collect(),
+            manager_memory: self.managers.iter().map(|m| m.memory).collect(),
         });
     }
 

@@ -207,6 +207,11 @@ pub struct World {
     outages: Vec<(SimTime, SimTime)>,
     /// When each machine's task of each kind last started (or was last shifted).
     task_started: Vec<[SimTime; 4]>,
+    /// Timeline runs only: each machine's task of each kind, when it was submitted and
+    /// started, until it finishes.
+    task_submitted: Vec<[(SimTime, SimTime); 4]>,
+    /// Timeline runs only: Prism Central's finished tasks, as its task list shows them.
+    pub task_log: Vec<crate::prism_central::TaskRecord>,
     /// Prism Central tasks finished [count].
     pub tasks_finished: u64,
     queue_wait_limit: SimDuration,
@@ -366,6 +371,8 @@ impl World {
             faults: Vec::new(),
             outages: Vec::new(),
             task_started: vec![[SimTime::ZERO; 4]; n_machines],
+            task_submitted: Vec::new(),
+            task_log: Vec::new(),
             tasks_finished: 0,
             queue_wait_limit,
             next_user_replica: 0,

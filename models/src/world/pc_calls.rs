@@ -9,7 +9,7 @@ use sim_core::{Scheduler, SimDuration, SimTime};
 use super::attribution::{Owner, Resource, Service};
 use super::{Event, World};
 use crate::kinds::{Controller, KeySpace};
-use crate::prism_central::TaskKind;
+use crate::prism_central::{TaskKind, TaskRecord};
 use crate::providers::capx::{
     PcOp, task_code, task_flag, task_flag_clear, task_flag_set, task_kind,
 };
@@ -124,7 +124,17 @@ impl World {
         ms.tasks_pending |= 1 << task_code(kind);
         let task = key * 4 + task_code(kind) as u32;
         let pc = self.pc_of_cluster(self.machines[key as usize].cluster);
-        match self.pcs[pc].submit(now, task, kind, &mut self.rng_pc) {
+        let started = self.pcs[pc].submit(now, task, kind, &mut self.rng_pc);
+        if self.timeline {
+            let m = key as usize;
+            if self.task_submitted.len() <= m {
+                self.task_submitted
+                    .resize(self.machines.len().max(m + 1), Default::default());
+            }
+            let at = if started.is_some() { now } else { SimTime::MAX };
+            self.task_submitted[m][task_code(kind) as usize] = (now, at);
+        }
+        match started {
             Some(d) => {
                 self.task_started[key as usize][task_code(kind) as usize] = now;
                 sched.schedule_in(
@@ -225,6 +235,17 @@ impl World {
             return;
         }
         self.tasks_finished += 1;
+        if self.timeline {
+            let (created, started) = self.task_submitted[machine as usize][kind as usize];
+            self.task_log.push(TaskRecord {
+                pc: self.pc_of_cluster(self.machines[machine as usize].cluster) as u32,
+                machine,
+                kind: task_kind(kind),
+                created,
+                started,
+                completed: now,
+            });
+        }
         let kind = task_kind(kind);
         let mut failed = false;
         if kind == TaskKind::VmCreate {
@@ -270,6 +291,9 @@ impl World {
         if let Some((next, d, waited)) = self.pcs[pc].task_finished(now, &mut self.rng_pc) {
             let (m, k) = (next / 4, (next % 4) as u8);
             self.task_started[m as usize][k as usize] = now;
+            if self.timeline {
+                self.task_submitted[m as usize][k as usize].1 = now;
+            }
             let poller = std::mem::replace(&mut self.poll_rec[m as usize], u32::MAX);
             if poller != u32::MAX {
                 self.set_activity(now, poller, Resource::Workqueue);

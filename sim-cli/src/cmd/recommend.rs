@@ -349,6 +349,7 @@ fn write_out(
         )],
         faults: plan.faults.clone(),
         management_clusters: None,
+        calibration: None,
     };
     let path = dir.join("recommended.yaml");
     std::fs::write(&path, scenario::to_yaml(&s))

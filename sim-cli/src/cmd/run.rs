@@ -174,6 +174,22 @@ pub struct Fleet {
 }
 
 impl Args {
+    /// The arguments of a plain run of `scenario`'s own workload (its create's fleet).
+    pub fn of_scenario(scenario: PathBuf, sets: Vec<Override>, seed: u64) -> Args {
+        let mut a = Args::of_fleet(Fleet {
+            clusters: 0,
+            machines_per_cluster: None,
+            control_plane_replicas: None,
+            tier: None,
+            scenario: Some(scenario),
+            sets,
+            seed,
+            max_time: SimDuration::from_secs(24 * 3600),
+        });
+        a.clusters = None;
+        a
+    }
+
     /// The arguments of a plain run of `fleet`: table output, no timeline, no limits.
     pub fn of_fleet(fleet: Fleet) -> Args {
         Args {

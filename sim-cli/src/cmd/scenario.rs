@@ -112,6 +112,7 @@ pub fn run(args: &Args) -> anyhow::Result<Outcome> {
                 })],
                 faults: Vec::new(),
                 management_clusters: None,
+                calibration: None,
             };
             print!("{}", scenario::to_yaml(&s));
         }

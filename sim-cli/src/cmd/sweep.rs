@@ -308,7 +308,7 @@ fn grid(
     })?
     .context("a run stopped")?;
     bar.finish();
-    let rendered = sweep_text::render(&result, &plan.thresholds);
+    let rendered = sweep_text::render(&result, &plan.thresholds, plan.calibration());
     let staging = out.staging();
     let charts = export::write_outputs(staging, &result, &plan.thresholds)?;
     export::write_provenance(staging, args.seed)?;

@@ -12,9 +12,11 @@
 //! - [`export`]: a sweep's CSV and JSON files;
 //! - [`report`]: a sweep's `report.md` and `report.html`;
 //! - [`tornado`]: `capsim sensitivity`'s tornado chart.
+//! - [`calibration`]: `capsim calibrate`'s QQ and series charts.
 
 pub mod alert_timeline;
 pub mod bom;
+pub mod calibration;
 pub mod chart;
 pub mod export;
 pub mod federation;

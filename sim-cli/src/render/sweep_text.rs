@@ -7,6 +7,7 @@ use std::fmt::Write as _;
 use models::run::search::SearchResult;
 use models::run::sensitivity;
 use models::run::sweep::{self, PointSummary, Sampling, SweepResult};
+use models::scenario::Calibration;
 use models::scenario::config::Thresholds;
 use models::scenario::uncertainty::Estimates;
 use sim_core::SimDuration;
@@ -372,7 +373,7 @@ pub struct Rendered {
 }
 
 /// The terminal tables and the closing verdicts.
-pub fn render(r: &SweepResult, th: &Thresholds) -> Rendered {
+pub fn render(r: &SweepResult, th: &Thresholds, calibration: Option<&Calibration>) -> Rendered {
     let (mut parts, mut verdicts) = (Vec::new(), String::new());
     let confidence = r.rule.confidence;
     for g in groups(&r.points) {
@@ -394,13 +395,33 @@ pub fn render(r: &SweepResult, th: &Thresholds) -> Rendered {
             verdicts.push_str(&format!("With {label}: {v}"));
         }
     }
-    let estimates = estimates_note(r);
+    let estimates = match calibration {
+        Some(c) => format!("{}{}", calibration_note(r, c), estimates_note(r)),
+        None => estimates_note(r),
+    };
     verdicts = format!("{}\n{estimates}", verdicts.trim_end());
     let text = format!("{}\n{estimates}", parts.join("\n").trim_end());
     Rendered {
         text,
         verdict: verdicts.trim_end().to_string(),
     }
+}
+
+/// Which knobs a calibration fitted, and whether the pass rates drew them from its
+/// intervals.
+fn calibration_note(r: &SweepResult, c: &Calibration) -> String {
+    let knobs: Vec<&str> = c.ranges.0.iter().map(|e| e.path.as_str()).collect();
+    let drawn = if r.estimates_drawn() > 0 {
+        "; --uncertainty draws them from the fits' 95 % intervals instead of the built-in ranges"
+    } else {
+        ""
+    };
+    format!(
+        "Calibrated: these verdicts use {} knobs fitted to {} (capsim calibrate): {}{drawn}.\n",
+        knobs.len(),
+        c.from,
+        knobs.join(", ")
+    )
 }
 
 /// What the verdicts rest on besides the replicas: the estimated ([I]) knobs, held at

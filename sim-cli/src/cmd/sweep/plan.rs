@@ -197,7 +197,16 @@ pub(super) fn plan(args: &Args) -> anyhow::Result<Plan<'_>> {
     }
     let uncertainty = match args.uncertainty {
         true => {
-            let u = Uncertainty::new(Estimates::builtin(), args.seed, sampling.looks());
+            // A calibration's fitted ranges replace the built-in ones of its knobs.
+            let estimates = match setups[0]
+                .scenario
+                .as_ref()
+                .and_then(|s| s.calibration.as_ref())
+            {
+                Some(c) => Estimates::builtin().calibrated(&c.ranges),
+                None => Estimates::builtin(),
+            };
+            let u = Uncertainty::new(estimates, args.seed, sampling.looks());
             // Every configuration must hold at both ends of every range before anything runs.
             for setup in &setups {
                 let configs = setup.scenario.iter().map(|s| &s.config);
@@ -327,6 +336,11 @@ impl Plan<'_> {
         &self.machines
     }
 
+    /// The scenario's calibration (`capsim calibrate ... --out`), if it is one.
+    pub(super) fn calibration(&self) -> Option<&models::scenario::Calibration> {
+        self.setups[0].scenario.as_ref()?.calibration.as_ref()
+    }
+
     /// The scenario the sweep's first point runs (its smallest size at the swept knobs'
     /// first values), every knob written out, for the report: with `--scenario`, that file
     /// with the overrides and its first create at this size; otherwise the tier's preset.
@@ -354,6 +368,7 @@ impl Plan<'_> {
             workload,
             faults: run.faults,
             management_clusters: base.and_then(|s| s.management_clusters),
+            calibration: base.and_then(|s| s.calibration.clone()),
         }
     }
 

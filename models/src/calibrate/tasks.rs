@@ -1,0 +1,230 @@
+//! Prism Central's task list, as its API prints it: per task, when it was created (the
+//! POST), when the task engine gave it a slot and started it, and when it completed.
+//! These three times separate a VM operation's queueing (created → started) from the
+//! time it held a slot (started → completed), which the Machines' conditions cannot.
+//!
+//! Two formats are read:
+//! - v4 (`GET /api/prism/v4.0/config/tasks`): `{"data": [...]}` (or a bare array) of
+//!   tasks with `operation`, `status`, `createdTime`, `startedTime`, `completedTime`
+//!   (RFC 3339) and, for a subtask, `parentTask`;
+//! - v3 (`POST /api/nutanix/v3/tasks/list`): `{"entities": [...]}` with
+//!   `operation_type`, `status`, `creation_time_usecs`, `start_time_usecs`,
+//!   `completion_time_usecs` and, for a subtask, `parent_task_reference`.
+//!
+//! Subtasks are passed over: the root task is the one that holds the slot, and counting
+//! its subtasks too would count one operation twice.
+
+use serde_json::Value;
+
+use super::kubectl::parse_time;
+use crate::prism_central::TaskKind;
+
+/// One root task [s since the Unix epoch].
+#[derive(Clone, Debug, PartialEq)]
+pub struct Task {
+    /// The VM operation, if it is one capsim models.
+    pub kind: Option<TaskKind>,
+    /// The operation's name, as written.
+    pub operation: String,
+    /// Whether it succeeded.
+    pub succeeded: bool,
+    /// Created (submitted).
+    pub created: f64,
+    /// Started (given a slot), if it did.
+    pub started: Option<f64>,
+    /// Completed, if it did.
+    pub completed: Option<f64>,
+}
+
+/// Tasks left out or not fitted, by reason [count].
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct TaskExclusions {
+    /// Subtasks (their root task is counted).
+    pub subtasks: u64,
+    /// Root tasks of operations capsim does not model (they still hold slots).
+    pub other_operations: u64,
+    /// Not finished, or failed.
+    pub unfinished_or_failed: u64,
+    /// Started before created or completed before started.
+    pub clock_skew: u64,
+}
+
+/// The VM operation an operation name stands for. Names differ between API versions
+/// (`CreateVm`, `VmCreate`, `kVmCreate`, `VmPowerStateUpdate`, ...), so the name is read
+/// by its words: a VM and power, create or clone, delete, or update.
+pub fn operation_kind(name: &str) -> Option<TaskKind> {
+    let n: String = name
+        .chars()
+        .filter(char::is_ascii_alphanumeric)
+        .collect::<String>()
+        .to_ascii_lowercase();
+    if !n.contains("vm") {
+        return None;
+    }
+    if n.contains("power") {
+        Some(TaskKind::VmPowerOn)
+    } else if n.contains("create") || n.contains("clone") {
+        Some(TaskKind::VmCreate)
+    } else if n.contains("delete") {
+        Some(TaskKind::VmDelete)
+    } else if n.contains("update") {
+        Some(TaskKind::VmUpdate)
+    } else {
+        None
+    }
+}
+
+/// The root tasks of one task list `text` (file `source`), and those left out.
+pub fn parse_tasks(text: &str, source: &str) -> Result<(Vec<Task>, TaskExclusions), String> {
+    if text.trim().is_empty() {
+        return Err(format!(
+            "{source}: empty; expected Prism Central's task list (v4 GET \
+             /api/prism/v4.0/config/tasks or v3 POST /api/nutanix/v3/tasks/list)"
+        ));
+    }
+    let v: Value = serde_json::from_str(text)
+        .map_err(|e| format!("{source}: not JSON ({e}); expected Prism Central's task list"))?;
+    let (items, v3) = match (&v, v.get("data"), v.get("entities")) {
+        (Value::Array(a), _, _) => (a, false),
+        (_, Some(Value::Array(a)), _) => (a, false),
+        (_, _, Some(Value::Array(a))) => (a, true),
+        _ => {
+            return Err(format!(
+                "{source}: not a Prism Central task list: expected a \"data\" array (v4) or \
+                 an \"entities\" array (v3)"
+            ));
+        }
+    };
+    let mut out = Vec::new();
+    let mut ex = TaskExclusions::default();
+    let field = if v3 {
+        [
+            "operation_type",
+            "creation_time_usecs",
+            "start_time_usecs",
+            "completion_time_usecs",
+        ]
+    } else {
+        ["operation", "createdTime", "startedTime", "completedTime"]
+    };
+    for (i, item) in items.iter().enumerate() {
+        let at = |f: &str| format!("{source}: [{i}].{f}");
+        let parent = if v3 {
+            "parent_task_reference"
+        } else {
+            "parentTask"
+        };
+        if item.get(parent).is_some_and(|p| !p.is_null()) {
+            ex.subtasks += 1;
+            continue;
+        }
+        let operation = item
+            .get(field[0])
+            .and_then(Value::as_str)
+            .ok_or_else(|| format!("{}: missing or not a string", at(field[0])))?
+            .to_string();
+        let time = |f: &str| -> Result<Option<f64>, String> {
+            match item.get(f) {
+                None | Some(Value::Null) => Ok(None),
+                Some(Value::String(s)) if !v3 => parse_time(s)
+                    .map(Some)
+                    .ok_or_else(|| format!("{}: {s:?} is not an RFC 3339 time", at(f))),
+                Some(Value::Number(n)) if v3 => n
+                    .as_f64()
+                    .map(|us| Some(us / 1e6))
+                    .ok_or_else(|| format!("{}: not microseconds", at(f))),
+                // v3 prints the microseconds as strings in some versions.
+                Some(Value::String(s)) => s
+                    .parse::<f64>()
+                    .map(|us| Some(us / 1e6))
+                    .map_err(|_| format!("{}: {s:?} is not microseconds", at(f))),
+                Some(other) => Err(format!("{}: {other} is not a time", at(f))),
+            }
+        };
+        let created = time(field[1])?.ok_or_else(|| format!("{}: missing", at(field[1])))?;
+        let (started, completed) = (time(field[2])?, time(field[3])?);
+        let status = item
+            .get("status")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        let kind = operation_kind(&operation);
+        if kind.is_none() {
+            ex.other_operations += 1;
+        }
+        let skewed = matches!(started, Some(s) if s < created)
+            || matches!((started, completed), (Some(s), Some(c)) if c < s);
+        if skewed {
+            ex.clock_skew += 1;
+            continue;
+        }
+        out.push(Task {
+            kind,
+            operation,
+            succeeded: status.eq_ignore_ascii_case("SUCCEEDED"),
+            created,
+            started,
+            completed,
+        });
+    }
+    Ok((out, ex))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn operation_names_of_both_api_versions_are_read_by_their_words() {
+        for (name, kind) in [
+            ("CreateVm", Some(TaskKind::VmCreate)),
+            ("kVmCreate", Some(TaskKind::VmCreate)),
+            ("VmClone", Some(TaskKind::VmCreate)),
+            ("VmPowerStateUpdate", Some(TaskKind::VmPowerOn)),
+            ("kVmSetPowerState", Some(TaskKind::VmPowerOn)),
+            ("UpdateVm", Some(TaskKind::VmUpdate)),
+            ("DeleteVm", Some(TaskKind::VmDelete)),
+            ("CreateImage", None),
+        ] {
+            assert_eq!(operation_kind(name), kind, "{name}");
+        }
+    }
+
+    #[test]
+    fn v3_and_v4_lists_give_the_same_times_and_subtasks_are_passed_over() {
+        let v4 = r#"{"data": [
+            {"operation": "CreateVm", "status": "SUCCEEDED", "createdTime": "2026-11-30T00:00:00Z",
+             "startedTime": "2026-11-30T00:00:10Z", "completedTime": "2026-11-30T00:01:10Z"},
+            {"operation": "kVmCreate", "status": "SUCCEEDED", "parentTask": {"taskExtId": "x"},
+             "createdTime": "2026-11-30T00:00:10Z", "startedTime": "2026-11-30T00:00:10Z",
+             "completedTime": "2026-11-30T00:01:09Z"}]}"#;
+        let v3 = r#"{"entities": [
+            {"operation_type": "VmCreate", "status": "SUCCEEDED",
+             "creation_time_usecs": 1795996800000000, "start_time_usecs": 1795996810000000,
+             "completion_time_usecs": 1795996870000000}]}"#;
+        let (a, ea) = parse_tasks(v4, "v4.json").unwrap();
+        let (b, _) = parse_tasks(v3, "v3.json").unwrap();
+        assert_eq!(ea.subtasks, 1);
+        assert_eq!(a.len(), 1);
+        let times = |t: &Task| (t.kind, t.created, t.started, t.completed, t.succeeded);
+        assert_eq!(times(&a[0]), times(&b[0]));
+        assert_eq!(a[0].started.unwrap() - a[0].created, 10.0);
+    }
+
+    #[test]
+    fn bad_lists_are_refused_by_file_and_field() {
+        let e = parse_tasks("{\"items\": []}", "t.json").unwrap_err();
+        assert!(e.starts_with("t.json: ") && e.contains("\"data\""), "{e}");
+        let e = parse_tasks(
+            r#"{"data": [{"operation": "CreateVm", "createdTime": "noon"}]}"#,
+            "t.json",
+        )
+        .unwrap_err();
+        assert!(e.contains("[0].createdTime") && e.contains("noon"), "{e}");
+        let skew = r#"{"data": [{"operation": "CreateVm", "status": "SUCCEEDED",
+            "createdTime": "2026-11-30T00:01:00Z", "startedTime": "2026-11-30T00:00:00Z",
+            "completedTime": "2026-11-30T00:02:00Z"}]}"#;
+        let (t, ex) = parse_tasks(skew, "t.json").unwrap();
+        assert!(t.is_empty());
+        assert_eq!(ex.clock_skew, 1);
+    }
+}
