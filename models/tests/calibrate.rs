@@ -58,6 +58,19 @@ fn kubectl_machines(world: &World) -> String {
             ]},
         }));
     }
+    for (c, cl) in world.clusters.iter().enumerate() {
+        let (Some(created), Some(init)) = (cl.created_at, cl.cp_init_at) else {
+            continue;
+        };
+        items.push(json!({
+            "apiVersion": "cluster.x-k8s.io/v1beta1",
+            "kind": "Cluster",
+            "metadata": {"name": format!("c{c}"), "namespace": "default",
+                         "creationTimestamp": at(created.as_secs_f64())},
+            "status": {"conditions": [{"type": "ControlPlaneInitialized", "status": "True",
+                                       "lastTransitionTime": at(init.as_secs_f64())}]},
+        }));
+    }
     json!({"apiVersion": "v1", "kind": "List", "items": items}).to_string()
 }
 
@@ -68,8 +81,20 @@ fn kubectl_machines(world: &World) -> String {
 fn a_capsim_fleet_rendered_as_kubectl_output_gives_back_its_boot_times() {
     let plan = make_plan(Tier::Medium, 100, 7, 1, &[]);
     let truth = plan.config.machine_boot.worker_join;
-    let (world, _) = simulate_and_report(&plan);
-    let (machines, ex) = parse_machines(&kubectl_machines(&world), "fleet.json").unwrap();
+    let (world, report) = simulate_and_report(&plan);
+    let text = kubectl_machines(&world);
+    let (machines, ex) = parse_machines(&text, "fleet.json").unwrap();
+    // Each cluster's control-plane initialization, read back as the run report measures
+    // it (created to ControlPlaneInitialized): the same median to the microsecond that
+    // the RFC 3339 times keep.
+    let mut cex = models::calibrate::Exclusions::default();
+    let clusters = models::calibrate::parse_clusters(&text, "fleet.json", &mut cex).unwrap();
+    assert_eq!(clusters.len(), 100);
+    let mut init: Vec<f64> = clusters.iter().map(|c| c.initialized - c.created).collect();
+    init.sort_by(f64::total_cmp);
+    let p50 = sim_core::stats::quantile_sorted(&init, 0.5);
+    let reported = report.phases.control_plane_initialized_p50_s;
+    assert!((p50 - reported).abs() < 1e-3, "{p50} vs {reported}");
     assert_eq!(ex.unfinished + ex.clock_skew + ex.deleting, 0, "{ex:?}");
     assert_eq!(
         machines.iter().filter(|m| m.role == Role::Worker).count(),
@@ -217,7 +242,9 @@ fn vm_create_service_time_is_separated_from_the_wait_for_a_task_slot() {
         create.from_request.p50 > 3.0 * 60.0,
         "the slots were not saturated"
     );
-    let knobs = models::calibrate::task_knobs(&sep, ("a", "b"));
+    let knobs =
+        models::calibrate::task_knobs(&sep, ("2026-11-30T00:00:00Z", "2026-11-30T05:00:00Z"));
+    eprintln!("{}", models::calibrate::overlay(&knobs, "tasks.json"));
     assert!(knobs.iter().any(|k| k.path == "prism-central.vm-create"));
     assert!(
         knobs

@@ -199,6 +199,81 @@ pub fn parse_machines(text: &str, source: &str) -> Result<(Vec<MachineTimes>, Ex
     Ok((out, ex))
 }
 
+/// One Cluster's control-plane initialization [s since the Unix epoch].
+#[derive(Clone, Debug, PartialEq)]
+pub struct ClusterTimes {
+    /// `namespace/name`.
+    pub name: String,
+    /// `metadata.creationTimestamp`.
+    pub created: f64,
+    /// `ControlPlaneInitialized` True.
+    pub initialized: f64,
+}
+
+/// The Clusters of one kubectl output (`kubectl get clusters -A -o json`, or a List
+/// with other kinds) that have initialized their control plane; those without it, being
+/// deleted, or initialized before their creation are counted in `ex`.
+pub fn parse_clusters(
+    text: &str,
+    source: &str,
+    ex: &mut Exclusions,
+) -> Result<Vec<ClusterTimes>, String> {
+    let v: Value = serde_json::from_str(text).map_err(|e| format!("{source}: not JSON ({e})"))?;
+    let Some(Value::Array(items)) = v.get("items") else {
+        return Ok(Vec::new());
+    };
+    let mut out = Vec::new();
+    for (i, item) in items.iter().enumerate() {
+        if item.get("kind").and_then(Value::as_str) != Some("Cluster") {
+            continue;
+        }
+        let at = |f: &str| format!("{source}: items[{i}].{f}");
+        let meta = item.get("metadata");
+        let text_at = |p: &str| meta.and_then(|m| m.pointer(p)).and_then(Value::as_str);
+        if text_at("/deletionTimestamp").is_some() {
+            ex.deleting += 1;
+            continue;
+        }
+        let created_text = text_at("/creationTimestamp").unwrap_or_default();
+        let created = parse_time(created_text).ok_or_else(|| {
+            format!(
+                "{}: {created_text:?} is not an RFC 3339 time",
+                at("metadata.creationTimestamp")
+            )
+        })?;
+        let init = conditions_of(item).into_iter().find(|c| {
+            c.get("type").and_then(Value::as_str) == Some("ControlPlaneInitialized")
+                && c.get("status").and_then(Value::as_str) == Some("True")
+        });
+        let Some(c) = init else {
+            ex.unfinished += 1;
+            continue;
+        };
+        let t = c
+            .get("lastTransitionTime")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        let initialized = parse_time(t).ok_or_else(|| {
+            format!(
+                "{}: condition ControlPlaneInitialized: lastTransitionTime {t:?} is not an RFC \
+                 3339 time",
+                at("status.conditions")
+            )
+        })?;
+        if initialized < created {
+            ex.clock_skew += 1;
+            continue;
+        }
+        let ns = text_at("/namespace").unwrap_or("default");
+        out.push(ClusterTimes {
+            name: format!("{ns}/{}", text_at("/name").unwrap_or_default()),
+            created,
+            initialized,
+        });
+    }
+    Ok(out)
+}
+
 /// A Machine's conditions: v1beta1's `status.conditions`, or in v1beta2 (CAPI ≥ v1.11)
 /// `status.conditions` and the v1beta1 ones under `status.deprecated.v1beta1.conditions`.
 fn conditions_of(item: &Value) -> Vec<&Value> {

@@ -25,7 +25,9 @@ mod slots;
 mod tasks;
 
 pub use fit::{Fit, fit_lognormal};
-pub use kubectl::{Exclusions, MachineTimes, Role, parse_machines, parse_time};
+pub use kubectl::{
+    ClusterTimes, Exclusions, MachineTimes, Role, parse_clusters, parse_machines, parse_time,
+};
 pub use series::{
     MANAGER_NAMESPACES, Metric, RATE_WINDOW_S, Series, SeriesError, compare, parse_query_range,
     simulated, to_query_range,

@@ -212,6 +212,8 @@ mod tests {
 
     #[test]
     fn bad_lists_are_refused_by_file_and_field() {
+        let e = parse_tasks("  ", "t.json").unwrap_err();
+        assert!(e.starts_with("t.json: empty"), "{e}");
         let e = parse_tasks("{\"items\": []}", "t.json").unwrap_err();
         assert!(e.starts_with("t.json: ") && e.contains("\"data\""), "{e}");
         let e = parse_tasks(

@@ -82,6 +82,17 @@ pub(super) fn run(args: &Args) -> anyhow::Result<Outcome> {
         ex.clock_skew += e.clock_skew;
         ex.deleting += e.deleting;
     }
+    let mut cluster_ex = Exclusions::default();
+    let mut clusters = Vec::new();
+    for f in &args.files {
+        let name = f.display().to_string();
+        clusters.extend(
+            calibrate::parse_clusters(&read(f)?, &name, &mut cluster_ex)
+                .map_err(anyhow::Error::msg)?,
+        );
+    }
+    let init: Vec<f64> = clusters.iter().map(|c| c.initialized - c.created).collect();
+    let init = calibrate::fit_lognormal(&init);
     let fits = calibrate::fit_phases(&machines);
     if fits.is_empty() {
         bail!(
@@ -102,14 +113,22 @@ pub(super) fn run(args: &Args) -> anyhow::Result<Outcome> {
     sources.extend(args.tasks.iter().map(|f| f.display().to_string()));
     let sources = sources.join(", ");
     if let Some(dir) = &args.charts {
-        write_charts(dir, &fits, tasks.as_ref())?;
+        write_charts(dir, &fits, init.as_ref(), tasks.as_ref())?;
     }
     if let Some(path) = &args.out {
         write_whole(path, &calibrate::overlay(&knobs, &sources))?;
     }
     match args.format {
-        Format::Json => print_json(&machines, &ex, &fits, tasks.as_ref(), &knobs)?,
-        Format::Table => print_table(args, &machines, &ex, &fits, tasks.as_ref(), &sources),
+        Format::Json => print_json(&machines, &ex, &fits, init.as_ref(), tasks.as_ref(), &knobs)?,
+        Format::Table => print_table(
+            args,
+            &machines,
+            &ex,
+            &fits,
+            (init.as_ref(), &cluster_ex),
+            tasks.as_ref(),
+            &sources,
+        ),
     }
     Ok(Outcome::Success)
 }
@@ -193,9 +212,14 @@ fn rfc3339(t: f64) -> String {
 fn write_charts(
     dir: &PathBuf,
     fits: &[calibrate::PhaseFit],
+    init: Option<&calibrate::Fit>,
     tasks: Option<&Tasks>,
 ) -> anyhow::Result<()> {
     std::fs::create_dir_all(dir).map_err(|e| anyhow::anyhow!("{}: {e}", dir.display()))?;
+    if let Some(f) = init {
+        let title = "clusters: created to ControlPlaneInitialized";
+        charts::write_qq(dir, "qq-control-plane-initialized", title, f)?;
+    }
     for f in fits {
         let name = format!("qq-{}-{}", f.role.name(), f.phase.name());
         let title = format!("{} Machines, {} phase", f.role.name(), f.phase.name());
@@ -258,6 +282,7 @@ fn print_table(
     machines: &[MachineTimes],
     ex: &Exclusions,
     fits: &[calibrate::PhaseFit],
+    (init, cluster_ex): (Option<&calibrate::Fit>, &Exclusions),
     tasks: Option<&Tasks>,
     sources: &str,
 ) {
@@ -287,15 +312,38 @@ fn print_table(
                 .map_or_else(|| "- (contains queueing)".into(), str::to_string),
         ]);
     }
+    if let Some(f) = init {
+        t.row(vec![
+            "clusters".into(),
+            "control-plane-initialized".into(),
+            f.n.to_string(),
+            secs(f.data_p50),
+            secs(f.data_p95),
+            secs(f.p50),
+            secs(f.p95),
+            format!("{:.3}", f.ks),
+            "- (contains queueing)".into(),
+        ]);
+    }
     print!(
         "capsim calibrate machines: {} Machines from {sources}; left out: {} not provisioned, \
-         {} with clock skew, {} being deleted\n\n{}",
+         {} with clock skew, {} being deleted\n",
         machines.len(),
         ex.unfinished,
         ex.clock_skew,
         ex.deleting,
-        t.render()
     );
+    if init.is_some() || cluster_ex != &Exclusions::default() {
+        println!(
+            "Clusters: {} initialized their control plane; left out: {} not yet, {} with \
+             clock skew, {} being deleted",
+            init.map_or(0, |f| f.n),
+            cluster_ex.unfinished,
+            cluster_ex.clock_skew,
+            cluster_ex.deleting
+        );
+    }
+    print!("\n{}", t.render());
     if let Some(tk) = tasks {
         let mut t = Table::new(&[
             ("task", Align::Left),
@@ -349,6 +397,7 @@ fn print_json(
     machines: &[MachineTimes],
     ex: &Exclusions,
     fits: &[calibrate::PhaseFit],
+    init: Option<&calibrate::Fit>,
     tasks: Option<&Tasks>,
     knobs: &[FittedKnob],
 ) -> anyhow::Result<()> {
@@ -368,6 +417,10 @@ fn print_json(
         "excluded": {"unfinished": ex.unfinished, "clock_skew": ex.clock_skew,
                      "deleting": ex.deleting},
         "phases": phases,
+        "control_plane_initialized": init.map(|f| serde_json::json!({
+            "n": f.n, "data_p50_s": f.data_p50, "data_p95_s": f.data_p95,
+            "fit_p50_s": f.p50, "fit_p95_s": f.p95, "ks": f.ks,
+        })),
         "knobs": knobs.iter().map(|k| serde_json::json!({
             "path": k.path, "value": k.value, "data": k.data, "range": k.range,
         })).collect::<Vec<_>>(),
