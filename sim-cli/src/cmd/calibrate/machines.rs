@@ -325,9 +325,9 @@ fn print_table(
             "- (contains queueing)".into(),
         ]);
     }
-    print!(
+    println!(
         "capsim calibrate machines: {} Machines from {sources}; left out: {} not provisioned, \
-         {} with clock skew, {} being deleted\n",
+         {} with clock skew, {} being deleted",
         machines.len(),
         ex.unfinished,
         ex.clock_skew,
