@@ -88,7 +88,7 @@ fn calibrate_machines(c: &mut Criterion) {
             let (m, _) = calibrate::parse_machines(black_box(&machines), "m.json").unwrap();
             let fits = calibrate::fit_phases(&m);
             let (t, _) = calibrate::parse_tasks(black_box(&tasks), "t.json").unwrap();
-            let sep = calibrate::separate(&[t], None, None, 0.5);
+            let sep = calibrate::separate(&[t], None, None, (16, 0.5));
             black_box((fits.len(), sep.kinds.len()))
         })
     });

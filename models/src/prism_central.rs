@@ -103,6 +103,8 @@ pub struct TaskRecord {
     pub machine: u32,
     /// What it did.
     pub kind: TaskKind,
+    /// Whether it succeeded (a `vm-create-failures` fault fails some creates).
+    pub succeeded: bool,
     /// Submitted.
     pub created: SimTime,
     /// Given a slot.

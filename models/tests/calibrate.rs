@@ -185,7 +185,8 @@ fn v4_tasks(world: &World) -> String {
                 TaskKind::VmPowerOn => "PowerOnVm",
                 TaskKind::VmDelete => "DeleteVm",
             };
-            json!({"extId": format!("t{}-{op}", t.machine), "operation": op, "status": "SUCCEEDED",
+            let status = if t.succeeded { "SUCCEEDED" } else { "FAILED" };
+            json!({"extId": format!("t{}-{op}", t.machine), "operation": op, "status": status,
                    "createdTime": at(t.created.as_secs_f64()),
                    "startedTime": at(t.started.as_secs_f64()),
                    "completedTime": at(t.completed.as_secs_f64())})
@@ -216,7 +217,7 @@ fn vm_create_service_time_is_separated_from_the_wait_for_a_task_slot() {
     assert_eq!((ex.subtasks, ex.clock_skew), (0, 0));
     assert_eq!(tasks.len(), 700 * 3, "create, update, power-on per VM");
     let slowdown = plan.config.prism_central.load_slowdown;
-    let sep = models::calibrate::separate(&[tasks], None, Some(slowdown), 0.5);
+    let sep = models::calibrate::separate(&[tasks], None, Some(slowdown), (16, 0.5));
     assert_eq!((sep.slots, sep.slots_from), (4, SlotsFrom::Saturated));
     let create = sep
         .kinds

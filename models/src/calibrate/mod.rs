@@ -118,8 +118,8 @@ pub struct FittedKnob {
     /// What it was fitted from (n, the fit's quality, the dates).
     pub data: String,
     /// Its narrowed range for `--uncertainty`, as an entry of `presets/uncertainty.yaml`
-    /// (`{scale: [0.97, 1.03], why: "..."}`).
-    pub range: String,
+    /// (`{scale: [0.97, 1.03], why: "..."}`); `None` keeps the built-in range.
+    pub range: Option<String>,
 }
 
 /// z of the 97.5th percentile of the standard normal: a 95 % interval's half-width.
@@ -139,11 +139,11 @@ impl FittedKnob {
                 round3(fit.p50),
                 round3(fit.p95)
             ),
-            range: format!(
+            range: Some(format!(
                 "{{scale: [{}, {}], why: \"calibrated: 95% interval of the fitted p95 from {data}\"}}",
                 round3((-half).exp()),
                 round3(half.exp())
-            ),
+            )),
             data,
         }
     }
@@ -183,8 +183,9 @@ pub fn task_knobs(sep: &Separation, dates: (&str, &str)) -> Vec<FittedKnob> {
             FittedKnob::lognormal(path, &k.service, data)
         })
         .collect();
-    // The slowdown the service times were divided by, so that a run of the overlay
-    // stretches them back as the data did.
+    // The slowdown and the slot count the service times were divided with, so that a
+    // run of the overlay stretches them back as the data did. Only a fit narrows a range;
+    // a given or default value keeps the built-in one.
     let n_tasks = sep.kinds.iter().map(|k| k.service.n).sum::<usize>();
     let (data, range) = match sep.slowdown_fit {
         Some((_, lo, hi)) if !sep.slowdown_given => {
@@ -197,19 +198,19 @@ pub fn task_knobs(sep: &Separation, dates: (&str, &str)) -> Vec<FittedKnob> {
                 round3(lo),
                 round3(hi)
             );
-            (data, range)
+            (data, Some(range))
         }
-        _ if sep.slowdown_given => {
-            let data = "given to capsim calibrate (the service times were divided with it)";
-            (data.to_string(), format!("{{hold: \"{data}\"}}"))
-        }
-        _ => {
-            let data = format!(
-                "not fitted: the loads of {n_tasks} tasks did not bound it; the service times \
-                 were divided with this value"
-            );
-            (data.clone(), format!("{{hold: \"{data}\"}}"))
-        }
+        _ if sep.slowdown_given => (
+            "given to capsim calibrate (the service times were divided with it)".to_string(),
+            None,
+        ),
+        _ => (
+            format!(
+                "not fitted: the loads of {n_tasks} tasks did not bound it; capsim's default, \
+                 which the service times were divided with"
+            ),
+            None,
+        ),
     };
     out.push(FittedKnob {
         path: "prism-central.load-slowdown".into(),
@@ -217,18 +218,35 @@ pub fn task_knobs(sep: &Separation, dates: (&str, &str)) -> Vec<FittedKnob> {
         data,
         range,
     });
-    if sep.slots_from == SlotsFrom::Saturated {
-        let data = format!(
-            "the most tasks running at once while {} waited, {} to {}",
-            sep.waited, dates.0, dates.1
-        );
-        out.push(FittedKnob {
-            path: "prism-central.max-concurrent-tasks".into(),
-            value: sep.slots.to_string(),
-            range: format!("{{hold: \"calibrated: {data}\"}}"),
-            data,
-        });
-    }
+    let (range, data) = match sep.slots_from {
+        SlotsFrom::Saturated => {
+            let data = format!(
+                "the most tasks running at once while {} waited for a slot, {} to {}",
+                sep.waited, dates.0, dates.1
+            );
+            (format!("{{hold: \"calibrated: {data}\"}}"), data)
+        }
+        SlotsFrom::Given => {
+            let data = "given to capsim calibrate (the loads were read with it)".to_string();
+            (format!("{{hold: \"{data}\"}}"), data)
+        }
+        // Written even so, so that a run of the overlay reads the loads as the fit did.
+        SlotsFrom::LowerBound => (
+            String::new(),
+            format!(
+                "not seen full: no task waited for a slot, so the {} that ran at once is \
+                 only a lower bound; capsim's own {} (or that peak, if more), which the \
+                 loads were read with",
+                sep.peak_running, sep.default_slots
+            ),
+        ),
+    };
+    out.push(FittedKnob {
+        path: "prism-central.max-concurrent-tasks".into(),
+        value: sep.slots.to_string(),
+        data,
+        range: (!range.is_empty()).then_some(range),
+    });
     out
 }
 
@@ -252,9 +270,16 @@ pub fn overlay(knobs: &[FittedKnob], sources: &str) -> String {
         }
         o.push_str(&format!("  {name}: {}  # {}\n", k.value, k.data));
     }
-    o.push_str("uncertainty:\n");
-    for k in knobs {
-        o.push_str(&format!("  {}: {}\n", k.path, k.range));
+    let ranges: Vec<&FittedKnob> = knobs.iter().filter(|k| k.range.is_some()).collect();
+    if !ranges.is_empty() {
+        o.push_str("uncertainty:\n");
+    }
+    for k in ranges {
+        o.push_str(&format!(
+            "  {}: {}\n",
+            k.path,
+            k.range.as_deref().unwrap_or_default()
+        ));
     }
     o
 }

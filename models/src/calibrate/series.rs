@@ -92,7 +92,7 @@ impl Metric {
                 "histogram_quantile(0.99, sum by (verb, le) \
                  (rate(apiserver_request_duration_seconds_bucket{verb!~\"WATCH|CONNECT\"}[5m])))"
             }
-            Metric::EtcdDbSize => "max(etcd_mds_db_total_size_in_bytes)",
+            Metric::EtcdDbSize => "max(etcd_mvcc_db_total_size_in_bytes)",
             Metric::Cpu => {
                 "sum by (namespace) (rate(container_cpu_usage_seconds_total{container=\"manager\"}[5m]))"
             }
@@ -237,7 +237,9 @@ pub fn simulated(
             .filter_map(|i| Some((start + timeline[i].t_s, f(i)?)))
             .collect(),
     };
-    // The sample a window before sample i (the first one if the run is younger).
+    // The sample a window before sample i; none while the run is younger than the
+    // window (a quantile then uses every count since the start; a CPU rate has no value,
+    // as Prometheus' rate() has none before it has two samples in the window).
     let back = |i: usize| {
         let t0 = timeline[i].t_s - RATE_WINDOW_S;
         timeline[..i]
@@ -325,7 +327,9 @@ pub struct SeriesError {
     pub series: String,
     /// Measured points compared [count].
     pub n: usize,
-    /// Measured points left out: zero (no percentage error), or outside the run [count].
+    /// Measured points left out: zero (no percentage error), or with no capsim sample
+    /// in the 15 s before them (outside the run, or where capsim's query has no value)
+    /// [count].
     pub skipped: usize,
     /// Mean absolute percentage error over the compared points [fraction]; NaN when
     /// every measured point inside the run was 0.
@@ -360,9 +364,13 @@ pub fn compare(
 }
 
 fn error_of(key: &str, m: &Series, s: &Series) -> Option<SeriesError> {
+    // capsim's latest sample at or before t, if t is within one sample interval of it
+    // (past the run's end, or in a gap where the query had no value, nothing).
     let at = |t: f64| {
         let i = s.points.partition_point(|p| p.0 <= t + 1e-6);
-        (i > 0).then(|| s.points[i - 1])
+        (i > 0)
+            .then(|| s.points[i - 1])
+            .filter(|p| t - p.0 < crate::world::SAMPLE_INTERVAL_S as f64 - 1e-6)
     };
     let (mut sum, mut n, mut skipped) = (0.0, 0, 0);
     let (mut mp, mut sp) = ((f64::NEG_INFINITY, 0.0), (f64::NEG_INFINITY, 0.0));

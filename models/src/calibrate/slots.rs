@@ -8,9 +8,10 @@
 //! so the service time capsim draws is the time held divided by that factor, with k read
 //! off the task list itself (the tasks running when it started).
 //!
-//! - n, the slot count, is the most tasks ever running at once when some task waited (the
-//!   engine was full then), or given (`--task-slots`); with no task waiting the peak is
-//!   only a lower bound, and it is said so.
+//! - n, the slot count, is the most tasks ever running at once when some task waited
+//!   more than a second and started as a slot freed at that peak (the engine was full),
+//!   or given (`--task-slots`); with no task waiting the peak is only a lower bound, and
+//!   capsim's own count is kept unless the peak exceeds it.
 //! - s is fitted by maximum likelihood (the profile likelihood of s, the lognormals'
 //!   parameters fitted at each s) with its 95 % likelihood interval. When the loads at
 //!   the tasks' starts do not vary enough to bound it (a fleet that ran at a full engine
@@ -25,6 +26,8 @@ use crate::prism_central::TaskKind;
 /// Slowdowns searched: 0 to `MAX_SLOWDOWN` by `STEP`.
 const MAX_SLOWDOWN: f64 = 3.0;
 const STEP: f64 = 0.005;
+/// A wait for a slot shorter than this is the engine's own latency [s].
+const MIN_WAIT_S: f64 = 1.0;
 /// Half the 95th percentile of χ² with one degree of freedom: the likelihood interval.
 const HALF_CHI2_95: f64 = 1.920_729_4;
 
@@ -48,6 +51,8 @@ pub struct KindFit {
 pub struct Separation {
     /// Task slots used for the load.
     pub slots: u32,
+    /// capsim's own slot count for this Prism Central (its size's).
+    pub default_slots: u32,
     /// How the slot count was found.
     pub slots_from: SlotsFrom,
     /// Most tasks running at once in the data.
@@ -92,18 +97,27 @@ pub fn separate(
     per_pc: &[Vec<Task>],
     slots: Option<u32>,
     slowdown: Option<f64>,
-    default_slowdown: f64,
+    defaults: (u32, f64),
 ) -> Separation {
+    let (default_slots, default_slowdown) = defaults;
     let mut obs = Vec::new();
     let mut peak = 0;
     for tasks in per_pc {
         peak = peak.max(running_at_starts(tasks, &mut obs));
     }
-    let waited = obs.iter().filter(|o| o.wait > 0.0).count();
+    // A task waited for a slot if it waited a while and started when the engine was as
+    // full as it ever was (a slot just freed): timestamps a few milliseconds apart are
+    // the engine's own latency, not a queue.
+    let waited = obs
+        .iter()
+        .filter(|o| o.wait > MIN_WAIT_S && o.running + 1 == peak)
+        .count();
     let (n, slots_from) = match slots {
         Some(n) => (n, SlotsFrom::Given),
         None if waited > 0 => (peak, SlotsFrom::Saturated),
-        None => (peak, SlotsFrom::LowerBound),
+        // Never full: the slots are at least the peak; capsim's own count stands
+        // unless the data ran more at once than it allows.
+        None => (peak.max(default_slots), SlotsFrom::LowerBound),
     };
     let n = n.max(1);
     let load = |o: &Obs| f64::from(o.running) / f64::from(n);
@@ -113,7 +127,7 @@ pub fn separate(
             .map(|&k| {
                 let x: Vec<f64> = obs
                     .iter()
-                    .filter(|o| o.kind == k)
+                    .filter(|o| o.kind == k && o.held > 0.0)
                     .map(|o| (o.held / (1.0 + s * load(o))).ln())
                     .collect();
                 if x.len() < 2 {
@@ -174,6 +188,7 @@ pub fn separate(
         .collect();
     Separation {
         slots: n,
+        default_slots,
         slots_from,
         peak_running: peak,
         waited,
@@ -193,7 +208,11 @@ const KINDS: [TaskKind; 4] = [
 
 /// Pushes each finished, successful VM task of one Prism Central with the tasks running
 /// at its start (every root task that had started and not completed, whatever its
-/// operation); returns the most running at once.
+/// operation); returns the most running at once. A task that started and has not
+/// completed runs to the end of the data, unless it failed (no slot held then). As in
+/// capsim's engine, a slot freed at the instant a task starts is that task's: of the
+/// completions at exactly its start, one is its slot and the others still count as
+/// running, so that two tasks freed together give their two successors the same load.
 fn running_at_starts(tasks: &[Task], out: &mut Vec<Obs>) -> u32 {
     let mut order: Vec<usize> = (0..tasks.len())
         .filter(|&i| tasks[i].started.is_some())
@@ -211,15 +230,21 @@ fn running_at_starts(tasks: &[Task], out: &mut Vec<Obs>) -> u32 {
     for i in order {
         let t = &tasks[i];
         let start = t.started.expect("filtered");
-        while running.peek().is_some_and(|r| r.0.0 <= start) {
+        while running.peek().is_some_and(|r| r.0.0 < start) {
+            running.pop();
+        }
+        if running.peek().is_some_and(|r| r.0.0 == start) {
             running.pop();
         }
         let k = running.len() as u32;
         peak = peak.max(k + 1);
-        running.push(std::cmp::Reverse(Ordered(
-            t.completed.unwrap_or(f64::INFINITY),
-        )));
-        if let (Some(kind), Some(end), true) = (t.kind, t.completed, t.succeeded) {
+        let end = match t.completed {
+            Some(c) => c,
+            None if t.status_failed => start,
+            None => f64::INFINITY,
+        };
+        running.push(std::cmp::Reverse(Ordered(end)));
+        if let (Some(kind), Some(end), true, false) = (t.kind, t.completed, t.succeeded, t.skewed) {
             out.push(Obs {
                 kind,
                 held: end - start,
@@ -300,12 +325,14 @@ mod tests {
                 kind: Some(TaskKind::VmCreate),
                 operation: "CreateVm".into(),
                 succeeded: true,
+                status_failed: false,
+                skewed: false,
                 created,
                 started: Some(start),
                 completed: Some(start + held),
             });
         }
-        let sep = separate(&[tasks], None, None, 0.5);
+        let sep = separate(&[tasks], None, None, (16, 0.5));
         assert_eq!(sep.slots_from, SlotsFrom::Saturated);
         assert_eq!(sep.slots, 8);
         let (s, lo, hi) = sep.slowdown_fit.expect("bounded");
@@ -318,6 +345,56 @@ mod tests {
         );
     }
 
+    fn task(created: f64, started: f64, completed: f64) -> Task {
+        Task {
+            kind: Some(TaskKind::VmCreate),
+            operation: "CreateVm".into(),
+            succeeded: true,
+            status_failed: false,
+            skewed: false,
+            created,
+            started: Some(started),
+            completed: Some(completed),
+        }
+    }
+
+    /// As capsim's engine counts them: two tasks finishing together at 60 s free the two
+    /// slots their two waiting successors take, and each of those starts with the other
+    /// slot busy (k = 1 of 2), not with both free; the engine was full, so n = 2. Waits
+    /// of a few milliseconds are the engine's latency, not a queue.
+    #[test]
+    fn simultaneous_frees_and_millisecond_waits_are_read_as_the_engine_counts_them() {
+        let tasks = vec![
+            task(0.0, 0.0, 60.0),
+            task(0.0, 0.0, 60.0),
+            task(1.0, 60.0, 100.0),
+            task(1.0, 60.0, 110.0),
+        ];
+        let mut obs = Vec::new();
+        assert_eq!(running_at_starts(&tasks, &mut obs), 2);
+        let k: Vec<u32> = obs.iter().map(|o| o.running).collect();
+        assert_eq!(k, vec![0, 1, 1, 1]);
+        let sep = separate(&[tasks], None, Some(0.0), (16, 0.5));
+        assert_eq!(
+            (sep.slots, sep.slots_from, sep.waited),
+            (2, SlotsFrom::Saturated, 2)
+        );
+        let quick: Vec<Task> = (0..20)
+            .map(|i| {
+                task(
+                    f64::from(i) * 100.0,
+                    f64::from(i) * 100.0 + 0.004,
+                    f64::from(i) * 100.0 + 60.0,
+                )
+            })
+            .collect();
+        let sep = separate(&[quick], None, None, (16, 0.5));
+        assert_eq!(
+            (sep.slots, sep.slots_from, sep.waited),
+            (16, SlotsFrom::LowerBound, 0)
+        );
+    }
+
     /// With every start at the same load, s cannot be told from the service time's scale:
     /// the default is used and no fit is claimed.
     #[test]
@@ -327,15 +404,17 @@ mod tests {
                 kind: Some(TaskKind::VmCreate),
                 operation: "CreateVm".into(),
                 succeeded: true,
+                status_failed: false,
+                skewed: false,
                 created: f64::from(i) * 100.0,
                 started: Some(f64::from(i) * 100.0),
                 completed: Some(f64::from(i) * 100.0 + 50.0 + f64::from(i % 7)),
             })
             .collect();
-        let sep = separate(&[tasks], None, None, 0.5);
+        let sep = separate(&[tasks], None, None, (16, 0.5));
         assert_eq!(sep.slowdown_fit, None);
         assert_eq!(sep.slowdown, 0.5);
         assert_eq!(sep.slots_from, SlotsFrom::LowerBound);
-        assert_eq!(sep.peak_running, 1);
+        assert_eq!((sep.peak_running, sep.slots), (1, 16));
     }
 }

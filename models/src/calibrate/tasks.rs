@@ -11,6 +11,9 @@
 //!   `operation_type`, `status`, `creation_time_usecs`, `start_time_usecs`,
 //!   `completion_time_usecs` and, for a subtask, `parent_task_reference`.
 //!
+//! Operation names are matched against a list per VM operation ([`operation_kind`]);
+//! others (snapshots, power-offs) count as load only.
+//!
 //! Subtasks are passed over: the root task is the one that holds the slot, and counting
 //! its subtasks too would count one operation twice.
 
@@ -28,6 +31,11 @@ pub struct Task {
     pub operation: String,
     /// Whether it succeeded.
     pub succeeded: bool,
+    /// Whether it failed or was aborted or canceled (it held no slot past its end).
+    pub status_failed: bool,
+    /// Its times disagree (started before created, or completed before started): it
+    /// counts as load while it ran, but is not fitted.
+    pub skewed: bool,
     /// Created (submitted).
     pub created: f64,
     /// Started (given a slot), if it did.
@@ -43,35 +51,49 @@ pub struct TaskExclusions {
     pub subtasks: u64,
     /// Root tasks of operations capsim does not model (they still hold slots).
     pub other_operations: u64,
+    /// Their operation names, with their counts.
+    pub other_names: std::collections::BTreeMap<String, u64>,
     /// Not finished, or failed.
     pub unfinished_or_failed: u64,
-    /// Started before created or completed before started.
+    /// Started before created or completed before started (counted as load, not fitted).
     pub clock_skew: u64,
 }
 
-/// The VM operation an operation name stands for. Names differ between API versions
-/// (`CreateVm`, `VmCreate`, `kVmCreate`, `VmPowerStateUpdate`, ...), so the name is read
-/// by its words: a VM and power, create or clone, delete, or update.
+/// The operation names read as each VM operation, lower-cased without punctuation: the
+/// v4 API's (`CreateVm`), v3's (`VmCreate`) and Prism Element's (`kVmCreate`). Any other
+/// name (a snapshot, a recovery point, a power-off, a disk update) is load only; the
+/// report lists the names it passed over.
+const OPERATIONS: [(TaskKind, &[&str]); 4] = [
+    (
+        TaskKind::VmCreate,
+        &[
+            "createvm",
+            "vmcreate",
+            "kvmcreate",
+            "clonevm",
+            "vmclone",
+            "kvmclone",
+        ],
+    ),
+    (TaskKind::VmUpdate, &["updatevm", "vmupdate", "kvmupdate"]),
+    (
+        TaskKind::VmPowerOn,
+        &["poweronvm", "vmpoweron", "kvmpoweron"],
+    ),
+    (TaskKind::VmDelete, &["deletevm", "vmdelete", "kvmdelete"]),
+];
+
+/// The VM operation an operation name stands for, if it is one capsim models.
 pub fn operation_kind(name: &str) -> Option<TaskKind> {
     let n: String = name
         .chars()
         .filter(char::is_ascii_alphanumeric)
         .collect::<String>()
         .to_ascii_lowercase();
-    if !n.contains("vm") {
-        return None;
-    }
-    if n.contains("power") {
-        Some(TaskKind::VmPowerOn)
-    } else if n.contains("create") || n.contains("clone") {
-        Some(TaskKind::VmCreate)
-    } else if n.contains("delete") {
-        Some(TaskKind::VmDelete)
-    } else if n.contains("update") {
-        Some(TaskKind::VmUpdate)
-    } else {
-        None
-    }
+    OPERATIONS
+        .iter()
+        .find(|(_, names)| names.contains(&n.as_str()))
+        .map(|(k, _)| *k)
 }
 
 /// The root tasks of one task list `text` (file `source`), and those left out.
@@ -150,20 +172,24 @@ pub fn parse_tasks(text: &str, source: &str) -> Result<(Vec<Task>, TaskExclusion
         let kind = operation_kind(&operation);
         if kind.is_none() {
             ex.other_operations += 1;
+            *ex.other_names.entry(operation.clone()).or_default() += 1;
         }
         let skewed = matches!(started, Some(s) if s < created)
             || matches!((started, completed), (Some(s), Some(c)) if c < s);
         if skewed {
             ex.clock_skew += 1;
-            continue;
         }
+        let upper = status.to_ascii_uppercase();
         out.push(Task {
             kind,
             operation,
-            succeeded: status.eq_ignore_ascii_case("SUCCEEDED"),
+            succeeded: upper == "SUCCEEDED",
+            status_failed: matches!(upper.as_str(), "FAILED" | "ABORTED" | "CANCELED"),
+            skewed,
             created,
+            // A completion before the start is unreadable: the task ran from its start.
             started,
-            completed,
+            completed: completed.map(|c| started.map_or(c, |s| c.max(s))),
         });
     }
     Ok((out, ex))
@@ -174,16 +200,21 @@ mod tests {
     use super::*;
 
     #[test]
-    fn operation_names_of_both_api_versions_are_read_by_their_words() {
+    fn operation_names_of_both_api_versions_are_read_and_others_are_load_only() {
         for (name, kind) in [
             ("CreateVm", Some(TaskKind::VmCreate)),
             ("kVmCreate", Some(TaskKind::VmCreate)),
             ("VmClone", Some(TaskKind::VmCreate)),
-            ("VmPowerStateUpdate", Some(TaskKind::VmPowerOn)),
-            ("kVmSetPowerState", Some(TaskKind::VmPowerOn)),
+            ("PowerOnVm", Some(TaskKind::VmPowerOn)),
+            ("kVmPowerOn", Some(TaskKind::VmPowerOn)),
             ("UpdateVm", Some(TaskKind::VmUpdate)),
             ("DeleteVm", Some(TaskKind::VmDelete)),
             ("CreateImage", None),
+            ("CreateVmSnapshot", None),
+            ("VmSnapshotCreate", None),
+            ("CreateVmRecoveryPoint", None),
+            ("PowerOffVm", None),
+            ("kVmSetPowerState", None),
         ] {
             assert_eq!(operation_kind(name), kind, "{name}");
         }
@@ -226,7 +257,7 @@ mod tests {
             "createdTime": "2026-11-30T00:01:00Z", "startedTime": "2026-11-30T00:00:00Z",
             "completedTime": "2026-11-30T00:02:00Z"}]}"#;
         let (t, ex) = parse_tasks(skew, "t.json").unwrap();
-        assert!(t.is_empty());
+        assert!(t.len() == 1 && t[0].skewed, "{t:?}");
         assert_eq!(ex.clock_skew, 1);
     }
 }

@@ -23,7 +23,11 @@ use crate::scenario::operations::AfterOp;
 // 25 to 100,000 machines in all, every tier, and capi, capx and kubeadm-bootstrap shards
 // from 1 to 16. The fit is within 18 % of every run (e.g. 100 × 1,000 machines, large
 // tier: 119 MiB measured, 121 MiB estimated; 100 × 25, medium: 13.9 and 14.9 MiB).
-// A `--timeline` row was measured at 210 bytes (a 170-h run with and without it).
+// A `--timeline` row was measured at 210 bytes (a 170-h run with and without it) before
+// it carried the Prometheus histograms' counts (`capsim calibrate prometheus`): those add
+// 41 counts per controller and 24 per API verb, about 4.9 kB more, counted from the row's
+// fields. A timeline run also logs Prism Central's tasks (40 bytes each, up to four per
+// machine) and keeps each machine's submission times (64 bytes).
 
 /// Memory of the process before any world: code, allocator, configuration [bytes].
 pub const PROCESS_BASE_BYTES: u64 = 12_800_000;
@@ -36,7 +40,9 @@ pub const EXTRA_SHARD_BYTES: u64 = 960_000;
 /// Memory per machine of each manager shard beyond the first [bytes].
 pub const EXTRA_SHARD_MACHINE_BYTES: u64 = 130;
 /// Memory of a timeline row, one per 15 s of simulated time [bytes].
-pub const TIMELINE_ROW_BYTES: u64 = 256;
+pub const TIMELINE_ROW_BYTES: u64 = 5_200;
+/// Memory per machine of a timeline run's task log [bytes].
+pub const TIMELINE_MACHINE_BYTES: u64 = 224;
 
 /// The memory a set of runs needs, and how it adds up.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -61,6 +67,7 @@ fn world_bytes(plan: &RunPlan, clusters: u32) -> u64 {
         .sum();
     let timeline = if plan.timeline {
         plan.max_simulated.as_nanos() / 15_000_000_000 * TIMELINE_ROW_BYTES
+            + machines * TIMELINE_MACHINE_BYTES
     } else {
         0
     };

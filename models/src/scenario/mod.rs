@@ -371,13 +371,19 @@ pub fn load(file: &str, text: &str, overrides: &[Override]) -> Result<Scenario, 
         (from, ranges) => {
             let from = from.map_or_else(|| file.to_string(), |v| scalar_text(&v));
             let ranges = match ranges {
-                None => uncertainty::Estimates(Vec::new()),
+                None | Some(Value::Null) => uncertainty::Estimates(Vec::new()),
                 Some(v) => {
                     let text = serde_saphyr::to_string(&v).expect("a parsed value re-serialises");
                     uncertainty::Estimates::parse(&text).map_err(|e| {
-                        let (path, why) = e.split_once(": ").unwrap_or(("", &e));
-                        let field = format!("uncertainty.{path}");
-                        ctx.err(path, &field, "", why.to_string())
+                        // "<knob>: why" names the entry; a type error names none.
+                        let paths = presets::settable_paths();
+                        match e.split_once(": ") {
+                            Some((path, why)) if paths.iter().any(|p| p == path) => {
+                                let field = format!("uncertainty.{path}");
+                                ctx.err(path, &field, "", why.to_string())
+                            }
+                            _ => ctx.err("uncertainty", "uncertainty", "", e.clone()),
+                        }
                     })?
                 }
             };

@@ -235,17 +235,7 @@ impl World {
             return;
         }
         self.tasks_finished += 1;
-        if self.timeline {
-            let (created, started) = self.task_submitted[machine as usize][kind as usize];
-            self.task_log.push(TaskRecord {
-                pc: self.pc_of_cluster(self.machines[machine as usize].cluster) as u32,
-                machine,
-                kind: task_kind(kind),
-                created,
-                started,
-                completed: now,
-            });
-        }
+        let code = kind;
         let kind = task_kind(kind);
         let mut failed = false;
         if kind == TaskKind::VmCreate {
@@ -278,6 +268,18 @@ impl World {
                 sched.schedule_in(d, Event::NodeJoined(machine));
             }
             TaskKind::VmUpdate | TaskKind::VmDelete => {}
+        }
+        if self.timeline {
+            let (created, started) = self.task_submitted[machine as usize][code as usize];
+            self.task_log.push(TaskRecord {
+                pc: self.pc_of_cluster(self.machines[machine as usize].cluster) as u32,
+                machine,
+                kind,
+                succeeded: !failed,
+                created,
+                started,
+                completed: now,
+            });
         }
         let ms = &mut self.machines[machine as usize];
         if failed {

@@ -412,12 +412,12 @@ pub fn render(r: &SweepResult, th: &Thresholds, calibration: Option<&Calibration
 fn calibration_note(r: &SweepResult, c: &Calibration) -> String {
     let knobs: Vec<&str> = c.ranges.0.iter().map(|e| e.path.as_str()).collect();
     let drawn = if r.estimates_drawn() > 0 {
-        "; --uncertainty draws them from the fits' 95 % intervals instead of the built-in ranges"
+        "; --uncertainty draws them from those ranges instead of the built-in ones"
     } else {
         ""
     };
     format!(
-        "Calibrated: these verdicts use {} knobs fitted to {} (capsim calibrate): {}{drawn}.\n",
+        "Calibrated: these verdicts use {} knobs with ranges from {}: {}{drawn}.\n",
         knobs.len(),
         c.from,
         knobs.join(", ")

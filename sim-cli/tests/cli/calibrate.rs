@@ -173,7 +173,7 @@ fn a_sweep_of_a_calibrated_scenario_draws_from_the_fitted_ranges_and_says_so() {
         .clone();
     let text = String::from_utf8(text).unwrap();
     assert!(
-        text.contains("Calibrated: these verdicts use 2 knobs fitted to tasks.json"),
+        text.contains("Calibrated: these verdicts use 2 knobs with ranges from tasks.json"),
         "{text}"
     );
     let csv = std::fs::read_to_string(out.join("replicas.csv")).unwrap();

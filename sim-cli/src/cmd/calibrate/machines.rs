@@ -154,6 +154,9 @@ fn read_tasks(args: &Args) -> anyhow::Result<Option<Tasks>> {
         per_pc.push(t);
         ex.subtasks += e.subtasks;
         ex.other_operations += e.other_operations;
+        for (name, n) in e.other_names {
+            *ex.other_names.entry(name).or_default() += n;
+        }
         ex.clock_skew += e.clock_skew;
     }
     let all = || per_pc.iter().flatten();
@@ -163,10 +166,18 @@ fn read_tasks(args: &Args) -> anyhow::Result<Option<Tasks>> {
     let (first, last) = all().fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), t| {
         (a.min(t.created), b.max(t.created))
     });
-    let default = presets::resolve_layers(Profile::Capi112, None, None, &[])?
-        .prism_central
-        .load_slowdown;
-    let sep = calibrate::separate(&per_pc, args.task_slots, args.load_slowdown, default);
+    // capsim's own defaults (the Small tier's Prism Central) for what the data leave open.
+    let pc = presets::resolve_layers(Profile::Capi112, None, None, &[])?.prism_central;
+    let default_slots = match pc.max_concurrent_tasks {
+        Some(l) => l.0.map_or(u32::MAX, |v| v as u32),
+        None => pc.size.max_concurrent_tasks(),
+    };
+    let sep = calibrate::separate(
+        &per_pc,
+        args.task_slots,
+        args.load_slowdown,
+        (default_slots, pc.load_slowdown),
+    );
     if sep.kinds.is_empty() {
         let names = args.tasks.iter().map(|f| f.display().to_string());
         bail!(
@@ -254,9 +265,9 @@ fn slots_text(sep: &Separation) -> String {
             sep.slots, sep.waited
         ),
         SlotsFrom::LowerBound => format!(
-            "at least {} task slots (no task waited, so this is only the most seen running; \
-             give --task-slots)",
-            sep.slots
+            "{} task slots (capsim's own count, or the peak if more: no task waited for a \
+             slot, so the {} seen running at once is only a lower bound; give --task-slots)",
+            sep.slots, sep.peak_running
         ),
     };
     let s = match sep.slowdown_fit {
@@ -369,9 +380,21 @@ fn print_table(
                 format!("{:.3}", k.service.ks),
             ]);
         }
+        let mut others: Vec<(&String, &u64)> = tk.ex.other_names.iter().collect();
+        others.sort_by(|a, b| b.1.cmp(a.1));
+        let others: Vec<String> = others
+            .iter()
+            .take(5)
+            .map(|(name, n)| format!("{name} {n}"))
+            .collect();
+        let others = if others.is_empty() {
+            String::new()
+        } else {
+            format!(": {}", others.join(", "))
+        };
         print!(
             "\nPrism Central: {} root tasks (left out: {} subtasks, {} failed or unfinished, {} \
-             with clock skew; {} of other operations count only as load); {}.\n\n{}",
+             with clock skew; {} of other operations count only as load{others}); {}.\n\n{}",
             tk.read,
             tk.ex.subtasks,
             tk.ex.unfinished_or_failed,
@@ -430,7 +453,8 @@ fn print_json(
         doc["tasks"] = serde_json::json!({
             "read": tk.read,
             "excluded": {"subtasks": tk.ex.subtasks, "unfinished_or_failed": tk.ex.unfinished_or_failed,
-                         "clock_skew": tk.ex.clock_skew, "other_operations": tk.ex.other_operations},
+                         "clock_skew": tk.ex.clock_skew, "other_operations": tk.ex.other_operations,
+                         "other_names": tk.ex.other_names},
             "slots": s.slots,
             "slots_from": match s.slots_from {
                 SlotsFrom::Given => "given", SlotsFrom::Saturated => "saturated",

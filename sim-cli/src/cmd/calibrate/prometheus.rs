@@ -26,7 +26,7 @@ pub(super) const AFTER_HELP: &str = "Examples:\n  \
     (rate(controller_runtime_reconcile_time_seconds_bucket[5m])))\n  \
     apiserver_request_duration_p99  histogram_quantile(0.99, sum by (verb, le) \
     (rate(apiserver_request_duration_seconds_bucket{verb!~\"WATCH|CONNECT\"}[5m])))\n  \
-    etcd_db_size                    max(etcd_mds_db_total_size_in_bytes)\n  \
+    etcd_db_size                    max(etcd_mvcc_db_total_size_in_bytes)\n  \
     cpu                             sum by (namespace) \
     (rate(container_cpu_usage_seconds_total{container=\"manager\"}[5m]))\n  \
     memory                          sum by (namespace) \
