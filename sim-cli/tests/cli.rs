@@ -46,6 +46,20 @@ fn capsim() -> Command {
     Command::cargo_bin("capsim").expect("the capsim binary is built")
 }
 
+/// A CSV line's fields (quoted fields may hold commas).
+fn csv_fields(line: &str) -> Vec<String> {
+    let (mut out, mut cur, mut quoted) = (Vec::new(), String::new(), false);
+    for ch in line.chars() {
+        match ch {
+            '"' => quoted = !quoted,
+            ',' if !quoted => out.push(std::mem::take(&mut cur)),
+            c => cur.push(c),
+        }
+    }
+    out.push(cur);
+    out
+}
+
 /// Issue 2: `capsim validate` passes every check, and `--json` gives the same as JSON.
 #[test]
 fn validate_json_reports_every_check_passing() {

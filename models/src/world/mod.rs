@@ -119,6 +119,78 @@ pub enum Event {
     WorkloadCallAnswered(u32),
 }
 
+impl Event {
+    /// The kinds' names, in [`Event::kind`] order.
+    pub const KINDS: [&'static str; 30] = [
+        "UserRetry",
+        "ClusterApplied",
+        "QueueDelayElapsed",
+        "CpuDone",
+        "TokenGranted",
+        "ApfQueueTimedOut",
+        "ApfFinalSeatsElapsed",
+        "ApfBorrowingDue",
+        "RetryAfterElapsed",
+        "RequestProcessed",
+        "NodeCpuDone",
+        "EtcdBatchCommitted",
+        "PcCallAnswered",
+        "PcRetryElapsed",
+        "PcPollDue",
+        "PcTaskFinished",
+        "NodeJoined",
+        "ResyncDue",
+        "LeaseRenewalDue",
+        "CompactionDue",
+        "AutoCompactionDue",
+        "EventTtlSweep",
+        "ManagerRestarted",
+        "ApiServerRestarted",
+        "SampleDue",
+        "FaultBegan",
+        "FaultEnded",
+        "HealthProbesDue",
+        "NodeStatusReported",
+        "WorkloadCallAnswered",
+    ];
+
+    /// Which kind it is (an index into [`Event::KINDS`]).
+    pub fn kind(&self) -> usize {
+        match self {
+            Event::UserRetry(_) => 0,
+            Event::ClusterApplied(_) => 1,
+            Event::QueueDelayElapsed { .. } => 2,
+            Event::CpuDone(_) => 3,
+            Event::TokenGranted(_) => 4,
+            Event::ApfQueueTimedOut(_) => 5,
+            Event::ApfFinalSeatsElapsed { .. } => 6,
+            Event::ApfBorrowingDue => 7,
+            Event::RetryAfterElapsed(_) => 8,
+            Event::RequestProcessed(_) => 9,
+            Event::NodeCpuDone(_) => 10,
+            Event::EtcdBatchCommitted => 11,
+            Event::PcCallAnswered(_) => 12,
+            Event::PcRetryElapsed(_) => 13,
+            Event::PcPollDue(_) => 14,
+            Event::PcTaskFinished { .. } => 15,
+            Event::NodeJoined(_) => 16,
+            Event::ResyncDue { .. } => 17,
+            Event::LeaseRenewalDue(_) => 18,
+            Event::CompactionDue => 19,
+            Event::AutoCompactionDue => 20,
+            Event::EventTtlSweep => 21,
+            Event::ManagerRestarted(_) => 22,
+            Event::ApiServerRestarted(_) => 23,
+            Event::SampleDue => 24,
+            Event::FaultBegan(_) => 25,
+            Event::FaultEnded(_) => 26,
+            Event::HealthProbesDue => 27,
+            Event::NodeStatusReported(_) => 28,
+            Event::WorkloadCallAnswered(_) => 29,
+        }
+    }
+}
+
 /// Index of the priority levels used (in [`apf::default_levels`] order).
 pub(crate) const LEVEL_WORKLOAD_LOW: u8 = 4;
 pub(crate) const LEVEL_GLOBAL_DEFAULT: u8 = 5;
@@ -214,6 +286,8 @@ pub struct World {
     pub task_log: Vec<crate::prism_central::TaskRecord>,
     /// Prism Central tasks finished [count].
     pub tasks_finished: u64,
+    /// Events handled, by kind in [`Event::KINDS`] order [count].
+    pub events_by_kind: [u64; Event::KINDS.len()],
     queue_wait_limit: SimDuration,
     next_user_replica: u8,
     /// Clusters ready [count].
@@ -374,6 +448,7 @@ impl World {
             task_submitted: Vec::new(),
             task_log: Vec::new(),
             tasks_finished: 0,
+            events_by_kind: [0; Event::KINDS.len()],
             queue_wait_limit,
             next_user_replica: 0,
             clusters_ready: 0,
@@ -504,6 +579,7 @@ impl Model for World {
     type Event = Event;
 
     fn handle(&mut self, event: Event, sched: &mut Scheduler<Event>) {
+        self.events_by_kind[event.kind()] += 1;
         match event {
             Event::UserRetry(i) => self.user_retry(sched, i),
             Event::ClusterApplied(c) => self.cluster_applied(sched, c),

@@ -4,9 +4,45 @@ use std::path::{Path, PathBuf};
 
 use anyhow::anyhow;
 use models::calibrate::Fit;
+use plotters::coord::ranged1d::ValueFormatter;
 use plotters::prelude::*;
 
 use super::chart::{AXIS, LABEL, PALETTE, TITLE, tick, write_both};
+
+/// The axes, their descriptions and tick labels, in the sweep charts' fonts.
+fn mesh<DB: DrawingBackend, X, Y>(
+    chart: &mut ChartContext<'_, DB, Cartesian2d<X, Y>>,
+    x_desc: &str,
+    y_desc: &str,
+) -> Result<(), DrawingAreaErrorKind<DB::ErrorType>>
+where
+    X: Ranged<ValueType = f64> + ValueFormatter<f64>,
+    Y: Ranged<ValueType = f64> + ValueFormatter<f64>,
+{
+    chart
+        .configure_mesh()
+        .x_desc(x_desc)
+        .y_desc(y_desc)
+        .x_label_formatter(&|x| tick(*x))
+        .y_label_formatter(&|y| tick(*y))
+        .label_style(("sans-serif", LABEL))
+        .axis_desc_style(("sans-serif", AXIS))
+        .draw()
+}
+
+/// The series' legend at `at`.
+fn legend<'a, DB: DrawingBackend + 'a, X: Ranged, Y: Ranged>(
+    chart: &mut ChartContext<'a, DB, Cartesian2d<X, Y>>,
+    at: SeriesLabelPosition,
+) -> Result<(), DrawingAreaErrorKind<DB::ErrorType>> {
+    chart
+        .configure_series_labels()
+        .position(at)
+        .label_font(("sans-serif", LABEL))
+        .background_style(WHITE.mix(0.8))
+        .border_style(BLACK)
+        .draw()
+}
 
 /// A fit's QQ plot: each datum against the fitted lognormal's quantile at its plotting
 /// position, on log scales, with the diagonal a perfect fit would follow.
@@ -30,16 +66,7 @@ pub fn write_qq(dir: &Path, name: &str, title: &str, fit: &Fit) -> anyhow::Resul
             .y_label_area_size(72)
             .build_cartesian_2d(range.clone().log_scale(), range.clone().log_scale())
             .map_err(e)?;
-        chart
-            .configure_mesh()
-            .x_desc("fitted lognormal's quantile [s]")
-            .y_desc("data [s]")
-            .x_label_formatter(&|x| tick(*x))
-            .y_label_formatter(&|y| tick(*y))
-            .label_style(("sans-serif", LABEL))
-            .axis_desc_style(("sans-serif", AXIS))
-            .draw()
-            .map_err(e)?;
+        mesh(&mut chart, "fitted lognormal's quantile [s]", "data [s]").map_err(e)?;
         chart
             .draw_series(std::iter::once(PathElement::new(
                 vec![(range.start, range.start), (range.end, range.end)],
@@ -56,14 +83,7 @@ pub fn write_qq(dir: &Path, name: &str, title: &str, fit: &Fit) -> anyhow::Resul
             .map_err(e)?
             .label("data")
             .legend(|(x, y)| Circle::new((x + 10, y), 3, PALETTE[0].filled()));
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::UpperLeft)
-            .label_font(("sans-serif", LABEL))
-            .background_style(WHITE.mix(0.8))
-            .border_style(BLACK)
-            .draw()
-            .map_err(e)?;
+        legend(&mut chart, SeriesLabelPosition::UpperLeft).map_err(e)?;
         root.present().map_err(e)?;
         Ok(())
     })
@@ -92,16 +112,7 @@ pub fn write_series(
             .y_label_area_size(72)
             .build_cartesian_2d(x_lo..x_hi, 0.0..y_hi)
             .map_err(e)?;
-        chart
-            .configure_mesh()
-            .x_desc("time since the workload began [min]")
-            .y_desc(y_label)
-            .x_label_formatter(&|x| tick(*x))
-            .y_label_formatter(&|y| tick(*y))
-            .label_style(("sans-serif", LABEL))
-            .axis_desc_style(("sans-serif", AXIS))
-            .draw()
-            .map_err(e)?;
+        mesh(&mut chart, "time since the workload began [min]", y_label).map_err(e)?;
         // The measured samples as points, capsim's as a line: both stay visible where
         // they agree.
         let (m, c) = (PALETTE[0], PALETTE[1]);
@@ -115,14 +126,21 @@ pub fn write_series(
             .map_err(e)?
             .label("measured")
             .legend(move |(x, y)| Circle::new((x + 10, y), 3, m.filled()));
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::UpperRight)
-            .label_font(("sans-serif", LABEL))
-            .background_style(WHITE.mix(0.8))
-            .border_style(BLACK)
-            .draw()
-            .map_err(e)?;
+        // The legend in the upper corner the series leave empty: left if they are higher
+        // late than early.
+        let mid = (x_lo + x_hi) / 2.0;
+        let top = |early: bool| {
+            all()
+                .filter(|p| (p.0 < mid) == early)
+                .map(|p| p.1)
+                .fold(0.0, f64::max)
+        };
+        let at = if top(false) > top(true) {
+            SeriesLabelPosition::UpperLeft
+        } else {
+            SeriesLabelPosition::UpperRight
+        };
+        legend(&mut chart, at).map_err(e)?;
         root.present().map_err(e)?;
         Ok(())
     })

@@ -2,7 +2,7 @@
 
 use predicates::prelude::*;
 
-use super::{capsim, scratch};
+use super::{capsim, csv_fields as fields, scratch};
 
 /// Issue 21, `capsim calibrate machines`: kubectl JSON of a few Machines gives a table
 /// and an overlay that reads back as a scenario; a file that is not kubectl output exits
@@ -178,19 +178,6 @@ fn a_sweep_of_a_calibrated_scenario_draws_from_the_fitted_ranges_and_says_so() {
     );
     let csv = std::fs::read_to_string(out.join("replicas.csv")).unwrap();
     let mut lines = csv.lines();
-    // A CSV line's fields (quoted fields may hold commas).
-    let fields = |line: &str| -> Vec<String> {
-        let (mut out, mut cur, mut quoted) = (Vec::new(), String::new(), false);
-        for ch in line.chars() {
-            match ch {
-                '"' => quoted = !quoted,
-                ',' if !quoted => out.push(std::mem::take(&mut cur)),
-                c => cur.push(c),
-            }
-        }
-        out.push(cur);
-        out
-    };
     let head = fields(lines.next().unwrap());
     let col = |name: &str| head.iter().position(|h| h == name).expect(name);
     let (s, c) = (

@@ -1,7 +1,7 @@
 //! Issue 19: `--uncertainty` draws the estimates per replica, the draws reach the runs, and
 //! the verdict says what it rests on.
 
-use super::capsim;
+use super::{capsim, csv_fields as fields};
 
 /// Spearman's rank correlation (no ties in these draws).
 fn rank_correlation(x: &[f64], y: &[f64]) -> f64 {
@@ -14,20 +14,6 @@ fn rank_correlation(x: &[f64], y: &[f64]) -> f64 {
     let n = rx.len() as f64;
     let d2: f64 = rx.iter().zip(&ry).map(|(a, b)| (a - b) * (a - b)).sum();
     1.0 - 6.0 * d2 / (n * (n * n - 1.0))
-}
-
-/// A CSV line's fields (quoted fields may hold commas).
-fn fields(line: &str) -> Vec<String> {
-    let (mut out, mut cur, mut quoted) = (Vec::new(), String::new(), false);
-    for ch in line.chars() {
-        match ch {
-            '"' => quoted = !quoted,
-            ',' if !quoted => out.push(std::mem::take(&mut cur)),
-            c => cur.push(c),
-        }
-    }
-    out.push(cur);
-    out
 }
 
 fn sweep(dir: &std::path::Path, threads: &str, replicas: &str, extra: &[&str]) -> String {

@@ -196,17 +196,22 @@ fn chart(
             m.label().unwrap_or_default()
         )
     };
+    // Bytes in MB, so the axis' labels stay short.
+    let (scale, unit) = match m.unit() {
+        "bytes" => (1e-6, "MB"),
+        u => (1.0, u),
+    };
     let mins = |s: &Series| -> Vec<(f64, f64)> {
         s.points
             .iter()
-            .map(|&(t, v)| ((t - start) / 60.0, v))
+            .map(|&(t, v)| ((t - start) / 60.0, v * scale))
             .collect()
     };
     charts::write_series(
         dir,
         &name,
         &title,
-        &format!("{} [{}]", m.name(), m.unit()),
+        &format!("{} [{unit}]", m.name()),
         &mins(measured),
         &sim.map(mins).unwrap_or_default(),
     )?;
