@@ -4,7 +4,7 @@
 use statrs::distribution::{ContinuousCDF, Normal};
 
 /// z of the 95th percentile of the standard normal.
-const Z95: f64 = 1.644_853_626_951_472_2;
+pub(crate) const Z95: f64 = 1.644_853_626_951_472_2;
 
 /// A lognormal fit of durations [s].
 #[derive(Clone, Debug, PartialEq)]

@@ -130,7 +130,7 @@ impl FittedKnob {
     /// fit's 95th percentile (σ̂·√((1 + z²/2)/n) in logs, which also covers the median's),
     /// as a factor on both, given that a lognormal is the right shape.
     pub fn lognormal(path: &str, fit: &Fit, data: String) -> FittedKnob {
-        let z = 1.644_853_626_951_472_2_f64;
+        let z = fit::Z95;
         let half = Z975 * fit.sigma * ((1.0 + z * z / 2.0) / fit.n as f64).sqrt();
         FittedKnob {
             path: path.into(),
@@ -163,8 +163,8 @@ pub fn boot_knobs(fits: &[PhaseFit]) -> Vec<FittedKnob> {
 }
 
 /// Prism Central's knobs from a separation of its task list (`dates`: the tasks' first
-/// and last creation, RFC 3339): each VM operation's service time, the load slowdown
-/// when the data bound it, and the slot count when the engine was seen full.
+/// and last creation, RFC 3339): each VM operation's service time, and the load slowdown
+/// and slot count they were read with (ranges only for what the data fitted).
 pub fn task_knobs(sep: &Separation, dates: (&str, &str)) -> Vec<FittedKnob> {
     let mut out: Vec<FittedKnob> = sep
         .kinds
@@ -258,8 +258,9 @@ pub fn overlay(knobs: &[FittedKnob], sources: &str) -> String {
         "# capsim calibrate: estimates fitted from {sources}\n\
          # Each knob: a lognormal fitted by maximum likelihood unless said otherwise, with\n\
          # its data in the comment. `uncertainty` holds the fits' 95% intervals: capsim\n\
-         # sweep --uncertainty draws these knobs from them instead of the built-in ranges.\n\
-         calibrated-from: {sources:?}\n"
+         # sweep --uncertainty draws these knobs from them instead of the built-in ranges.\n{}",
+        crate::scenario::yaml_line("calibrated-from", sources),
+        sources = sources.replace(['\n', '\r'], " "),
     );
     let mut section = "";
     for k in knobs {

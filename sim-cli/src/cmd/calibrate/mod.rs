@@ -37,7 +37,7 @@ pub enum What {
     /// Compare the management cluster's Prometheus series (query_range answers of the
     /// guide's alert metrics) with capsim's over the same workload: the error per series,
     /// overall and at the peaks.
-    #[command(after_help = prometheus::AFTER_HELP)]
+    #[command(after_help = prometheus::after_help())]
     Prometheus(prometheus::Args),
 }
 

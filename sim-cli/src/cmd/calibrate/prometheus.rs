@@ -13,32 +13,34 @@ use crate::cmd::run as run_cmd;
 use crate::render::calibration as charts;
 use crate::render::table::{Align, Table};
 
-pub(super) const AFTER_HELP: &str = "Examples:\n  \
-    capsim calibrate prometheus --scenario ran.yaml --start 2026-11-30T09:00:00Z \
-    workqueue_depth.json etcd_db_size.json\n  \
-    capsim calibrate prometheus --scenario ran.yaml --start 2026-11-30T09:00:00Z \
-    cpu=cpu-5m.json --charts compare/\n  \
-    capsim calibrate prometheus --scenario ran.yaml --start 0 --export simulated/\n\n\
-    Each file is one /api/v1/query_range answer of one of these queries, named by its file \
-    stem or by METRIC=FILE:\n  \
-    workqueue_depth                 sum by (name) (workqueue_depth)\n  \
-    reconcile_time_p99              histogram_quantile(0.99, sum by (controller, le) \
-    (rate(controller_runtime_reconcile_time_seconds_bucket[5m])))\n  \
-    apiserver_request_duration_p99  histogram_quantile(0.99, sum by (verb, le) \
-    (rate(apiserver_request_duration_seconds_bucket{verb!~\"WATCH|CONNECT\"}[5m])))\n  \
-    etcd_db_size                    max(etcd_mvcc_db_total_size_in_bytes)\n  \
-    cpu                             sum by (namespace) \
-    (rate(container_cpu_usage_seconds_total{container=\"manager\"}[5m]))\n  \
-    memory                          sum by (namespace) \
-    (container_memory_working_set_bytes{container=\"manager\"})\n\n\
-    capsim runs the scenario once (one replica, --seed) and evaluates each query over its \
-    samples (every 15 s of simulated time, shown as --start plus the simulated time). Per \
-    measured series it reports the mean absolute percentage error over the points capsim \
-    covers (points of 0 have no percentage error and are left out), the two peaks and \
-    their difference in size and time. --export writes capsim's own series in the same \
-    format. docs/calibration.md gives the commands that collect the files.\n\n\
-    Exit status: 0 when the comparison is printed, 2 on unreadable input, an unknown \
-    metric, or a run that fails.";
+/// `capsim calibrate prometheus --help`'s end: examples, the queries (from [`Metric`]),
+/// the method and the exit status.
+pub(super) fn after_help() -> String {
+    let queries: Vec<String> = Metric::ALL
+        .iter()
+        .map(|m| format!("  {:<32}{}", m.name(), m.promql()))
+        .collect();
+    format!(
+        "Examples:\n  \
+         capsim calibrate prometheus --scenario ran.yaml --start 2026-11-30T09:00:00Z \
+         workqueue_depth.json etcd_db_size.json\n  \
+         capsim calibrate prometheus --scenario ran.yaml --start 2026-11-30T09:00:00Z \
+         cpu=cpu-5m.json --charts compare/\n  \
+         capsim calibrate prometheus --scenario ran.yaml --start 0 --export simulated/\n\n\
+         Each file is one /api/v1/query_range answer of one of these queries, named by its \
+         file stem or by METRIC=FILE:\n{}\n\n\
+         capsim runs the scenario once (one replica, --seed) and evaluates each query over \
+         its samples (every 15 s of simulated time, shown as --start plus the simulated \
+         time). Per measured series it reports the mean absolute percentage error over the \
+         points capsim covers (points of 0 have no percentage error and are left out), the \
+         two peaks and their difference in size and time. --export writes capsim's own \
+         series in the same format. docs/calibration.md gives the commands that collect \
+         the files.\n\n\
+         Exit status: 0 when the comparison is printed, 2 on unreadable input, an unknown \
+         metric, or a run that fails.",
+        queries.join("\n")
+    )
+}
 
 /// Arguments of `capsim calibrate prometheus`.
 #[derive(Debug, clap::Args)]
