@@ -396,7 +396,12 @@ pub fn render(r: &SweepResult, th: &Thresholds, calibration: Option<&Calibration
         }
     }
     let estimates = match calibration {
-        Some(c) => format!("{}{}", calibration_note(r, c), estimates_note(r)),
+        Some(c) => format!(
+            "{}{}",
+            calibration_note(r, c),
+            // The calibrated knobs hold their fitted values, not the defaults.
+            estimates_note(r).replace("at their defaults", "at their scenario's values")
+        ),
         None => estimates_note(r),
     };
     verdicts = format!("{}\n{estimates}", verdicts.trim_end());
