@@ -132,6 +132,7 @@ pub(super) fn run(args: &Args) -> anyhow::Result<Outcome> {
         );
     }
     plan.timeline = true;
+    crate::memory::check_run(&plan, None, crate::memory::available_bytes())?;
     let out = models::run::run(&plan).context("the run stopped")?;
     let managers: Vec<String> = out.report.managers.iter().map(|m| m.name.clone()).collect();
     let provider = out.report.infrastructure_provider;
