@@ -16,8 +16,32 @@
 
 use std::cmp::Ordering;
 use std::collections::{BTreeMap, BinaryHeap, HashSet};
+use std::hash::{BuildHasherDefault, Hasher};
 
 use crate::time::SimTime;
+
+/// The hash of a sequence number: one multiplication (Fibonacci hashing), which spreads
+/// consecutive numbers over the table's high bits. The set is checked at every pop while
+/// any event is cancelled, and std's SipHash cost more than the check's purpose
+/// needs; the numbers are the queue's own, so no one can choose them to collide.
+#[derive(Default)]
+struct SeqHasher(u64);
+
+impl Hasher for SeqHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0.rotate_left(8) ^ u64::from(b)).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        }
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n.wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    }
+}
 
 /// A handle to a scheduled event, used to cancel it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -72,7 +96,7 @@ pub struct EventQueue<E> {
     near_end: u64,
     next_seq: u64,
     /// Sequence numbers of events cancelled while still in the heap.
-    cancelled: HashSet<u64>,
+    cancelled: HashSet<u64, BuildHasherDefault<SeqHasher>>,
     /// Key of the last event popped: every key at or below it has fired.
     last_popped: Option<(SimTime, u64)>,
 }
@@ -93,7 +117,7 @@ impl<E> EventQueue<E> {
             slot_ns: u64::MAX,
             near_end: u64::MAX,
             next_seq: 0,
-            cancelled: HashSet::new(),
+            cancelled: HashSet::default(),
             last_popped: None,
         }
     }
