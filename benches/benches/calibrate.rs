@@ -86,9 +86,9 @@ fn calibrate_machines(c: &mut Criterion) {
     group.bench_function("10000_machines_30000_tasks", |b| {
         b.iter(|| {
             let (m, _) = calibrate::parse_machines(black_box(&machines), "m.json").unwrap();
-            let fits = calibrate::fit_phases(&m);
+            let fits = calibrate::fit_phases(&m, calibrate::Shape::Lognormal);
             let (t, _) = calibrate::parse_tasks(black_box(&tasks), "t.json").unwrap();
-            let sep = calibrate::separate(&[t], None, None, (16, 0.5));
+            let sep = calibrate::separate(&[t], None, None, (16, 0.5), calibrate::Shape::Lognormal);
             black_box((fits.len(), sep.kinds.len()))
         })
     });

@@ -107,7 +107,7 @@ fn a_capsim_fleet_rendered_as_kubectl_output_gives_back_its_boot_times() {
             .count(),
         100
     );
-    let fits = fit_phases(&machines);
+    let fits = fit_phases(&machines, models::calibrate::Shape::Lognormal);
     let boot = fits
         .iter()
         .find(|f| f.role == Role::Worker && f.phase == Phase::Boot)
@@ -217,7 +217,13 @@ fn vm_create_service_time_is_separated_from_the_wait_for_a_task_slot() {
     assert_eq!((ex.subtasks, ex.clock_skew), (0, 0));
     assert_eq!(tasks.len(), 700 * 3, "create, update, power-on per VM");
     let slowdown = plan.config.prism_central.load_slowdown;
-    let sep = models::calibrate::separate(&[tasks], None, Some(slowdown), (16, 0.5));
+    let sep = models::calibrate::separate(
+        &[tasks],
+        None,
+        Some(slowdown),
+        (16, 0.5),
+        models::calibrate::Shape::Lognormal,
+    );
     assert_eq!((sep.slots, sep.slots_from), (4, SlotsFrom::Saturated));
     let create = sep
         .kinds

@@ -1,20 +1,49 @@
-//! A lognormal fitted by maximum likelihood (the mean and standard deviation of the
-//! logarithms), with the Kolmogorov–Smirnov distance between the data and the fit.
+//! A distribution fitted by maximum likelihood to durations: a lognormal (the mean and
+//! standard deviation of the logarithms), a normal (the mean and standard deviation), or
+//! a uniform (the smallest and the largest), the shapes scenarios accept; with the
+//! Kolmogorov–Smirnov distance between the data and the fit, and the QQ plot's points.
 
 use statrs::distribution::{ContinuousCDF, Normal};
 
 /// z of the 95th percentile of the standard normal.
 pub(crate) const Z95: f64 = 1.644_853_626_951_472_2;
 
-/// A lognormal fit of durations [s].
+/// The shape fitted.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Shape {
+    /// Log-normal (the default: durations of work that varies by factors).
+    Lognormal,
+    /// Normal.
+    Normal,
+    /// Uniform.
+    Uniform,
+}
+
+impl Shape {
+    /// The shape's name in scenarios.
+    pub fn name(self) -> &'static str {
+        match self {
+            Shape::Lognormal => "lognormal",
+            Shape::Normal => "normal",
+            Shape::Uniform => "uniform",
+        }
+    }
+}
+
+/// A fit of durations [s].
 #[derive(Clone, Debug, PartialEq)]
 pub struct Fit {
+    /// Its shape.
+    pub shape: Shape,
     /// Durations fitted [count].
     pub n: usize,
-    /// Mean of the logarithms.
-    pub mu: f64,
-    /// Standard deviation of the logarithms (maximum likelihood: divided by n).
-    pub sigma: f64,
+    /// The first parameter: the logarithms' mean (lognormal), the mean (normal), the
+    /// smallest value (uniform).
+    pub a: f64,
+    /// The second: the logarithms' standard deviation (lognormal), the standard
+    /// deviation (normal; both by maximum likelihood, divided by n), the largest value
+    /// (uniform).
+    pub b: f64,
     /// The fit's median [s].
     pub p50: f64,
     /// The fit's 95th percentile [s].
@@ -31,24 +60,75 @@ pub struct Fit {
 }
 
 impl Fit {
+    /// The fit's CDF at `x`.
+    fn cdf(&self, x: f64) -> f64 {
+        match self.shape {
+            Shape::Lognormal | Shape::Normal if self.b <= 1e-12 => {
+                let at = if self.shape == Shape::Lognormal {
+                    x.ln()
+                } else {
+                    x
+                };
+                if at < self.a { 0.0 } else { 1.0 }
+            }
+            Shape::Lognormal => normal_cdf((x.ln() - self.a) / self.b),
+            Shape::Normal => normal_cdf((x - self.a) / self.b),
+            Shape::Uniform if self.b > self.a => ((x - self.a) / (self.b - self.a)).clamp(0.0, 1.0),
+            Shape::Uniform => f64::from(u8::from(x >= self.a)),
+        }
+    }
+
+    /// The fit's quantile at `p` in (0, 1).
+    pub fn quantile(&self, p: f64) -> f64 {
+        let z = Normal::new(0.0, 1.0)
+            .expect("the standard normal")
+            .inverse_cdf(p);
+        match self.shape {
+            Shape::Lognormal => (self.a + self.b * z).exp(),
+            Shape::Normal => self.a + self.b * z,
+            Shape::Uniform => self.a + p * (self.b - self.a),
+        }
+    }
+
     /// The QQ plot's points: each datum against the fit's quantile at its plotting
     /// position (i + ½)/n, as (fit, data) [s].
     pub fn qq(&self) -> Vec<(f64, f64)> {
         let n = self.sample.len() as f64;
-        let std = Normal::new(0.0, 1.0).expect("the standard normal");
         self.sample
             .iter()
             .enumerate()
-            .map(|(i, &x)| {
-                let p = (i as f64 + 0.5) / n;
-                ((self.mu + self.sigma * std.inverse_cdf(p)).exp(), x)
-            })
+            .map(|(i, &x)| (self.quantile((i as f64 + 0.5) / n), x))
             .collect()
+    }
+
+    /// The fit as a scenario value (`{lognormal: {p50: .., p95: ..}}`), to 3 decimals.
+    pub fn value(&self) -> String {
+        let r = |x: f64| (x * 1000.0).round() / 1000.0;
+        match self.shape {
+            Shape::Lognormal => format!(
+                "{{lognormal: {{p50: {}, p95: {}}}}}",
+                r(self.p50),
+                r(self.p95)
+            ),
+            Shape::Normal => format!("{{normal: {{mean: {}, sd: {}}}}}", r(self.a), r(self.b)),
+            Shape::Uniform => format!("{{uniform: {{min: {}, max: {}}}}}", r(self.a), r(self.b)),
+        }
     }
 }
 
-/// The fit of `d` (durations > 0; others are left out), or `None` with fewer than two.
+fn normal_cdf(z: f64) -> f64 {
+    Normal::new(0.0, 1.0).expect("the standard normal").cdf(z)
+}
+
+/// The lognormal fit of `d` (durations > 0; others are left out), or `None` with fewer
+/// than two.
 pub fn fit_lognormal(d: &[f64]) -> Option<Fit> {
+    fit(d, Shape::Lognormal)
+}
+
+/// The fit of `shape` to `d` (durations > 0; others are left out), or `None` with fewer
+/// than two.
+pub fn fit(d: &[f64], shape: Shape) -> Option<Fit> {
     let mut x: Vec<f64> = d
         .iter()
         .copied()
@@ -59,32 +139,46 @@ pub fn fit_lognormal(d: &[f64]) -> Option<Fit> {
     }
     x.sort_by(f64::total_cmp);
     let n = x.len() as f64;
-    let logs: Vec<f64> = x.iter().map(|v| v.ln()).collect();
-    let mu = logs.iter().sum::<f64>() / n;
-    let sigma = (logs.iter().map(|l| (l - mu).powi(2)).sum::<f64>() / n).sqrt();
-    let ks = if sigma > 1e-9 {
-        let normal = Normal::new(mu, sigma).expect("sigma > 0");
-        logs.iter()
-            .enumerate()
-            .map(|(i, &l)| {
-                let f = normal.cdf(l);
-                (f - i as f64 / n).abs().max((f - (i + 1) as f64 / n).abs())
-            })
-            .fold(0.0, f64::max)
-    } else {
-        0.0
+    let mean_sd = |v: &mut dyn Iterator<Item = f64>| {
+        let v: Vec<f64> = v.collect();
+        let m = v.iter().sum::<f64>() / n;
+        (
+            m,
+            (v.iter().map(|l| (l - m).powi(2)).sum::<f64>() / n).sqrt(),
+        )
     };
-    Some(Fit {
+    let (a, b) = match shape {
+        Shape::Lognormal => mean_sd(&mut x.iter().map(|v| v.ln())),
+        Shape::Normal => mean_sd(&mut x.iter().copied()),
+        Shape::Uniform => (x[0], x[x.len() - 1]),
+    };
+    let mut f = Fit {
+        shape,
         n: x.len(),
-        mu,
-        sigma,
-        p50: mu.exp(),
-        p95: (mu + Z95 * sigma).exp(),
+        a,
+        b,
+        p50: 0.0,
+        p95: 0.0,
         data_p50: sim_core::stats::quantile_sorted(&x, 0.5),
         data_p95: sim_core::stats::quantile_sorted(&x, 0.95),
-        ks,
-        sample: x,
-    })
+        ks: 0.0,
+        sample: Vec::new(),
+    };
+    (f.p50, f.p95) = match shape {
+        Shape::Lognormal => (a.exp(), (a + Z95 * b).exp()),
+        Shape::Normal => (a, a + Z95 * b),
+        Shape::Uniform => (a + 0.5 * (b - a), a + 0.95 * (b - a)),
+    };
+    f.ks = x
+        .iter()
+        .enumerate()
+        .map(|(i, &v)| {
+            let c = f.cdf(v);
+            (c - i as f64 / n).abs().max((c - (i + 1) as f64 / n).abs())
+        })
+        .fold(0.0, f64::max);
+    f.sample = x;
+    Some(f)
 }
 
 #[cfg(test)]
@@ -94,7 +188,8 @@ mod tests {
     use rand_distr::{Distribution, LogNormal};
 
     /// Samples of a known lognormal give back its median and 95th percentile (n = 5,000:
-    /// within 3 %), and a small KS distance; a uniform sample fits worse.
+    /// within 3 %), and a small KS distance; a uniform sample fits it worse, and fits a
+    /// uniform exactly.
     #[test]
     fn a_known_lognormal_is_recovered() {
         let mut rng = sim_core::SimRng::seed_from_u64(3);
@@ -108,6 +203,15 @@ mod tests {
         let uniform: Vec<f64> = (1..=5000).map(f64::from).collect();
         assert!(fit_lognormal(&uniform).unwrap().ks > 0.1);
         assert!(fit_lognormal(&[5.0]).is_none());
+        // The uniform fits the uniform exactly; the lognormal's KS is far better than
+        // the normal's on skewed data.
+        let u = fit(&uniform, Shape::Uniform).unwrap();
+        assert!(u.ks <= 1.0 / 5000.0 + 1e-12, "{}", u.ks);
+        assert_eq!(
+            (u.a, u.b, u.value().as_str()),
+            (1.0, 5000.0, "{uniform: {min: 1, max: 5000}}")
+        );
+        assert!(fit(&x, Shape::Normal).unwrap().ks > 3.0 * f.ks);
         // The QQ points of a good fit lie near the diagonal: the middle half within 5 %.
         let qq = f.qq();
         assert_eq!(qq.len(), 5000);

@@ -24,7 +24,7 @@ mod series;
 mod slots;
 mod tasks;
 
-pub use fit::{Fit, fit_lognormal};
+pub use fit::{Fit, Shape, fit, fit_lognormal};
 pub use kubectl::{
     ClusterTimes, Exclusions, MachineTimes, Role, parse_clusters, parse_machines, parse_time,
 };
@@ -73,8 +73,8 @@ pub struct PhaseFit {
     pub dates: (String, String),
 }
 
-/// The fits of every (role, phase) with at least two durations.
-pub fn fit_phases(machines: &[MachineTimes]) -> Vec<PhaseFit> {
+/// The fits of `shape` to every (role, phase) with at least two durations.
+pub fn fit_phases(machines: &[MachineTimes], shape: Shape) -> Vec<PhaseFit> {
     let mut out = Vec::new();
     for role in [Role::ControlPlaneInit, Role::ControlPlaneJoin, Role::Worker] {
         for phase in [Phase::Bootstrap, Phase::Infrastructure, Phase::Boot] {
@@ -88,7 +88,7 @@ pub fn fit_phases(machines: &[MachineTimes]) -> Vec<PhaseFit> {
                 (Some(a), Some(b)) => (a.created_text.clone(), b.created_text.clone()),
                 _ => Default::default(),
             };
-            let Some(fit) = fit_lognormal(&d) else {
+            let Some(fit) = fit::fit(&d, shape) else {
                 continue;
             };
             let knob = (phase == Phase::Boot).then_some(match role {
@@ -126,23 +126,38 @@ pub struct FittedKnob {
 const Z975: f64 = 1.959_963_984_540_054;
 
 impl FittedKnob {
-    /// A lognormal knob from `fit`: its range is the 95 % confidence interval of the
-    /// fit's 95th percentile (σ̂·√((1 + z²/2)/n) in logs, which also covers the median's),
-    /// as a factor on both, given that a lognormal is the right shape.
-    pub fn lognormal(path: &str, fit: &Fit, data: String) -> FittedKnob {
+    /// A knob from `fit`, with the 95 % confidence interval of the fit's 95th percentile
+    /// as its range: one factor on the whole value, as the built-in ranges are, given
+    /// that the shape is right.
+    /// - lognormal: σ̂·√((1 + z²/2)/n) either side in logarithms (the delta method; it
+    ///   also covers the median's);
+    /// - normal: the same in seconds, σ̂·√((1 + z²/2)/n), as a fraction of the p95;
+    /// - uniform: the largest value's, 3·(max − min)/n (the chance that n draws all fall
+    ///   that far below the true maximum is 5 %), as a fraction of the maximum.
+    pub fn of_fit(path: &str, fit: &Fit, data: String) -> FittedKnob {
         let z = fit::Z95;
-        let half = Z975 * fit.sigma * ((1.0 + z * z / 2.0) / fit.n as f64).sqrt();
+        let spread = ((1.0 + z * z / 2.0) / fit.n as f64).sqrt();
+        let (lo, hi) = match fit.shape {
+            Shape::Lognormal => {
+                let half = Z975 * fit.b * spread;
+                ((-half).exp(), half.exp())
+            }
+            Shape::Normal => {
+                let f = Z975 * fit.b * spread / fit.p95.max(1e-9);
+                ((1.0 - f).max(0.01), 1.0 + f)
+            }
+            Shape::Uniform => {
+                let f = 3.0 * (fit.b - fit.a) / fit.n as f64 / fit.b.max(1e-9);
+                ((1.0 - f).max(0.01), 1.0 + f)
+            }
+        };
         FittedKnob {
             path: path.into(),
-            value: format!(
-                "{{lognormal: {{p50: {}, p95: {}}}}}",
-                round3(fit.p50),
-                round3(fit.p95)
-            ),
+            value: fit.value(),
             range: Some(format!(
                 "{{scale: [{}, {}], why: \"calibrated: 95% interval of the fitted p95 from {data}\"}}",
-                round3((-half).exp()),
-                round3(half.exp())
+                round3(lo),
+                round3(hi)
             )),
             data,
         }
@@ -157,7 +172,7 @@ pub fn boot_knobs(fits: &[PhaseFit]) -> Vec<FittedKnob> {
                 "n={} Machines created {} to {}, KS D={:.3}",
                 f.fit.n, f.dates.0, f.dates.1, f.fit.ks
             );
-            Some(FittedKnob::lognormal(f.knob?, &f.fit, data))
+            Some(FittedKnob::of_fit(f.knob?, &f.fit, data))
         })
         .collect()
 }
@@ -180,7 +195,7 @@ pub fn task_knobs(sep: &Separation, dates: (&str, &str)) -> Vec<FittedKnob> {
                 "n={} tasks created {} to {}, slot held / (1 + {}·k/{}), KS D={:.3}",
                 k.service.n, dates.0, dates.1, sep.slowdown, sep.slots, k.service.ks
             );
-            FittedKnob::lognormal(path, &k.service, data)
+            FittedKnob::of_fit(path, &k.service, data)
         })
         .collect();
     // The slowdown and the slot count the service times were divided with, so that a
@@ -256,7 +271,7 @@ pub fn task_knobs(sep: &Separation, dates: (&str, &str)) -> Vec<FittedKnob> {
 pub fn overlay(knobs: &[FittedKnob], sources: &str) -> String {
     let mut o = format!(
         "# capsim calibrate: estimates fitted from {sources}\n\
-         # Each knob: a lognormal fitted by maximum likelihood unless said otherwise, with\n\
+         # Each knob: its shape fitted by maximum likelihood unless said otherwise, with\n\
          # its data in the comment. `uncertainty` holds the fits' 95% intervals: capsim\n\
          # sweep --uncertainty draws these knobs from them instead of the built-in ranges.\n{}",
         crate::scenario::yaml_line("calibrated-from", sources),

@@ -13,13 +13,13 @@
 //!   or given (`--task-slots`); with no task waiting the peak is only a lower bound, and
 //!   capsim's own count is kept unless the peak exceeds it.
 //! - s is fitted by maximum likelihood (the profile likelihood of s, the lognormals'
-//!   parameters fitted at each s) with its 95 % likelihood interval. When the loads at
+//!   parameters fitted at each s, whatever shape the service times are then fitted with) with its 95 % likelihood interval. When the loads at
 //!   the tasks' starts do not vary enough to bound it (a fleet that ran at a full engine
 //!   throughout), the interval reaches the search's end (3) or is as wide as the
 //!   slowdown's plausible range in `presets/uncertainty.yaml`: s is then not fitted, and
 //!   the given or default value is used and named.
 
-use super::fit::{Fit, fit_lognormal};
+use super::fit::{Fit, Shape, fit};
 use super::tasks::Task;
 use crate::prism_central::TaskKind;
 
@@ -98,6 +98,7 @@ pub fn separate(
     slots: Option<u32>,
     slowdown: Option<f64>,
     defaults: (u32, f64),
+    shape: Shape,
 ) -> Separation {
     let (default_slots, default_slowdown) = defaults;
     let mut obs = Vec::new();
@@ -179,8 +180,8 @@ pub fn separate(
             waits.sort_by(f64::total_cmp);
             Some(KindFit {
                 kind: k,
-                service: fit_lognormal(&service)?,
-                from_request: fit_lognormal(&from_request)?,
+                service: fit(&service, shape)?,
+                from_request: fit(&from_request, shape)?,
                 wait_p50: sim_core::stats::quantile_sorted(&waits, 0.5),
                 wait_p95: sim_core::stats::quantile_sorted(&waits, 0.95),
             })
@@ -332,7 +333,7 @@ mod tests {
                 completed: Some(start + held),
             });
         }
-        let sep = separate(&[tasks], None, None, (16, 0.5));
+        let sep = separate(&[tasks], None, None, (16, 0.5), Shape::Lognormal);
         assert_eq!(sep.slots_from, SlotsFrom::Saturated);
         assert_eq!(sep.slots, 8);
         let (s, lo, hi) = sep.slowdown_fit.expect("bounded");
@@ -374,7 +375,7 @@ mod tests {
         assert_eq!(running_at_starts(&tasks, &mut obs), 2);
         let k: Vec<u32> = obs.iter().map(|o| o.running).collect();
         assert_eq!(k, vec![0, 1, 1, 1]);
-        let sep = separate(&[tasks], None, Some(0.0), (16, 0.5));
+        let sep = separate(&[tasks], None, Some(0.0), (16, 0.5), Shape::Lognormal);
         assert_eq!(
             (sep.slots, sep.slots_from, sep.waited),
             (2, SlotsFrom::Saturated, 2)
@@ -388,7 +389,7 @@ mod tests {
                 )
             })
             .collect();
-        let sep = separate(&[quick], None, None, (16, 0.5));
+        let sep = separate(&[quick], None, None, (16, 0.5), Shape::Lognormal);
         assert_eq!(
             (sep.slots, sep.slots_from, sep.waited),
             (16, SlotsFrom::LowerBound, 0)
@@ -411,7 +412,7 @@ mod tests {
                 completed: Some(f64::from(i) * 100.0 + 50.0 + f64::from(i % 7)),
             })
             .collect();
-        let sep = separate(&[tasks], None, None, (16, 0.5));
+        let sep = separate(&[tasks], None, None, (16, 0.5), Shape::Lognormal);
         assert_eq!(sep.slowdown_fit, None);
         assert_eq!(sep.slowdown, 0.5);
         assert_eq!(sep.slots_from, SlotsFrom::LowerBound);

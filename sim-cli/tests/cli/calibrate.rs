@@ -38,6 +38,27 @@ fn calibrate_machines_fits_the_boot_phase_and_writes_an_overlay() {
         .arg(&out)
         .assert()
         .success();
+    // The other shapes scenarios accept: the boot times are 3, 4 and 5 minutes less
+    // the 2 at InfrastructureReady, so the uniform is exactly 60 to 180 s.
+    for (shape, value) in [
+        ("uniform", "worker-join: {uniform: {min: 60, max: 180}}"),
+        ("normal", "worker-join: {normal: {mean: 120,"),
+    ] {
+        capsim()
+            .args(["calibrate", "machines", "--fit", shape])
+            .arg(&file)
+            .arg("--out")
+            .arg(&out)
+            .assert()
+            .success();
+        let overlay = std::fs::read_to_string(&out).unwrap();
+        assert!(overlay.contains(value), "{overlay}");
+        capsim()
+            .args(["scenario", "check"])
+            .arg(&out)
+            .assert()
+            .success();
+    }
     std::fs::write(&file, "{\"kind\": \"Pod\"}").unwrap();
     capsim()
         .args(["calibrate", "machines"])

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use anyhow::bail;
 use models::calibrate::{
-    self, Exclusions, FittedKnob, MachineTimes, Separation, SlotsFrom, Task, TaskExclusions,
+    self, Exclusions, FittedKnob, MachineTimes, Separation, Shape, SlotsFrom, Task, TaskExclusions,
 };
 use models::scenario::presets::{self, Profile};
 use sim_core::SimDuration;
@@ -21,8 +21,9 @@ pub(super) const AFTER_HELP: &str = "Examples:\n  \
     capsim calibrate machines machines.json --tasks tasks.json --out calibrated.yaml \
     --charts qq/\n  \
     capsim run --clusters 200 --scenario calibrated.yaml\n\n\
-    Each phase is fitted with a lognormal by maximum likelihood; the table gives the data's \
-    own p50 and p95 beside the fit's, and the Kolmogorov-Smirnov distance of the fit. Only \
+    Each phase is fitted by maximum likelihood with a lognormal (or --fit normal or \
+    uniform); the table gives the data's own p50 and p95 beside the fit's, and the \
+    Kolmogorov-Smirnov distance of the fit. Only \
     the boot phase (InfrastructureReady -> NodeHealthy) becomes knobs (machine-boot.*): the \
     other phases contain queueing. With --tasks, Prism Central's task list separates each \
     VM operation's wait for a task slot (created -> started) from the time it held one \
@@ -52,6 +53,10 @@ pub struct Args {
     /// capsim's default (prism-central.load-slowdown).
     #[arg(long, value_name = "S", value_parser = parse_slowdown)]
     load_slowdown: Option<f64>,
+    /// The shape fitted to each phase and service time, one of the distributions
+    /// scenarios accept.
+    #[arg(long, value_enum, default_value = "lognormal")]
+    fit: FitShape,
     /// Write the fitted knobs as a scenario overlay (YAML) here.
     #[arg(long, value_name = "FILE.yaml")]
     out: Option<PathBuf>,
@@ -61,6 +66,27 @@ pub struct Args {
     /// Output format.
     #[arg(long, value_enum, default_value = "table")]
     format: Format,
+}
+
+/// The shapes `--fit` takes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+enum FitShape {
+    /// Log-normal: the median and the 95th percentile (capsim's own estimates' shape).
+    Lognormal,
+    /// Normal: the mean and the standard deviation.
+    Normal,
+    /// Uniform: the smallest and the largest.
+    Uniform,
+}
+
+impl From<FitShape> for Shape {
+    fn from(f: FitShape) -> Shape {
+        match f {
+            FitShape::Lognormal => Shape::Lognormal,
+            FitShape::Normal => Shape::Normal,
+            FitShape::Uniform => Shape::Uniform,
+        }
+    }
 }
 
 fn parse_slowdown(s: &str) -> Result<f64, String> {
@@ -92,8 +118,8 @@ pub(super) fn run(args: &Args) -> anyhow::Result<Outcome> {
         );
     }
     let init: Vec<f64> = clusters.iter().map(|c| c.initialized - c.created).collect();
-    let init = calibrate::fit_lognormal(&init);
-    let fits = calibrate::fit_phases(&machines);
+    let init = calibrate::fit(&init, args.fit.into());
+    let fits = calibrate::fit_phases(&machines, args.fit.into());
     if fits.is_empty() {
         bail!(
             "no Machine gives a phase time ({} read; {} not provisioned, {} with clock skew, {} \
@@ -177,6 +203,7 @@ fn read_tasks(args: &Args) -> anyhow::Result<Option<Tasks>> {
         args.task_slots,
         args.load_slowdown,
         (default_slots, pc.load_slowdown),
+        args.fit.into(),
     );
     if sep.kinds.is_empty() {
         let names = args.tasks.iter().map(|f| f.display().to_string());
@@ -431,7 +458,7 @@ fn print_json(
                 "role": f.role.name(), "phase": f.phase.name(), "n": f.fit.n,
                 "data_p50_s": f.fit.data_p50, "data_p95_s": f.fit.data_p95,
                 "fit_p50_s": f.fit.p50, "fit_p95_s": f.fit.p95, "ks": f.fit.ks,
-                "knob": f.knob, "created_from": f.dates.0, "created_to": f.dates.1,
+                "shape": f.fit.shape.name(), "knob": f.knob, "created_from": f.dates.0, "created_to": f.dates.1,
             })
         })
         .collect();
