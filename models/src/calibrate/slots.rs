@@ -322,16 +322,7 @@ mod tests {
             let busy = free_at.iter().filter(|&&f| f > start).count() as f64;
             let held = draw.sample(&mut rng) * (1.0 + s_true * busy / slots as f64);
             free_at[slot] = start + held;
-            tasks.push(Task {
-                kind: Some(TaskKind::VmCreate),
-                operation: "CreateVm".into(),
-                succeeded: true,
-                status_failed: false,
-                skewed: false,
-                created,
-                started: Some(start),
-                completed: Some(start + held),
-            });
+            tasks.push(task(created, start, start + held));
         }
         let sep = separate(&[tasks], None, None, (16, 0.5), Shape::Lognormal);
         assert_eq!(sep.slots_from, SlotsFrom::Saturated);

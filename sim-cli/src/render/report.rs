@@ -366,6 +366,11 @@ fn utc_iso8601(t: SystemTime) -> String {
     let secs = t
         .duration_since(SystemTime::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs());
+    utc_rfc3339(secs)
+}
+
+/// Seconds since the Unix epoch as an RFC 3339 UTC time, whole seconds.
+pub(crate) fn utc_rfc3339(secs: u64) -> String {
     let (days, time) = (secs / 86_400, secs % 86_400);
     // Days since 1970-01-01 to a proleptic Gregorian date: Howard Hinnant's
     // civil_from_days (https://howardhinnant.github.io/date_algorithms.html), with years

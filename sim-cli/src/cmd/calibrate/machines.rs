@@ -225,26 +225,10 @@ fn read_tasks(args: &Args) -> anyhow::Result<Option<Tasks>> {
     }))
 }
 
-/// Seconds since the Unix epoch as RFC 3339 (UTC, whole seconds).
+/// Seconds since the Unix epoch as RFC 3339 (UTC, whole seconds; before 1970 reads as
+/// 1970).
 fn rfc3339(t: f64) -> String {
-    let secs = t.floor() as i64;
-    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
-    // Howard Hinnant's civil-from-days.
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
-        rem / 3600,
-        rem / 60 % 60,
-        rem % 60
-    )
+    crate::render::report::utc_rfc3339(t.max(0.0).floor() as u64)
 }
 
 fn write_charts(
