@@ -74,6 +74,15 @@ pub struct Exclusions {
     pub deleting: u64,
 }
 
+impl Exclusions {
+    /// Adds another file's.
+    pub fn add(&mut self, other: Exclusions) {
+        self.unfinished += other.unfinished;
+        self.clock_skew += other.clock_skew;
+        self.deleting += other.deleting;
+    }
+}
+
 /// The condition types that end each phase, v1beta1's name first, then v1beta2's.
 const BOOTSTRAP: [&str; 2] = ["BootstrapReady", "BootstrapConfigReady"];
 const INFRASTRUCTURE: [&str; 1] = ["InfrastructureReady"];

@@ -49,11 +49,10 @@ pub struct Task {
 pub struct TaskExclusions {
     /// Subtasks (their root task is counted).
     pub subtasks: u64,
-    /// Root tasks of operations capsim does not model (they still hold slots).
-    pub other_operations: u64,
-    /// Their operation names, with their counts.
+    /// Root tasks of operations capsim does not model (they still hold slots), by
+    /// operation name.
     pub other_names: std::collections::BTreeMap<String, u64>,
-    /// Not finished, or failed.
+    /// VM operations not finished, or failed.
     pub unfinished_or_failed: u64,
     /// Started before created or completed before started (counted as load, not fitted).
     pub clock_skew: u64,
@@ -82,6 +81,23 @@ const OPERATIONS: [(TaskKind, &[&str]); 4] = [
     ),
     (TaskKind::VmDelete, &["deletevm", "vmdelete", "kvmdelete"]),
 ];
+
+impl TaskExclusions {
+    /// Root tasks of operations capsim does not model.
+    pub fn other_operations(&self) -> u64 {
+        self.other_names.values().sum()
+    }
+
+    /// Adds another file's.
+    pub fn add(&mut self, other: TaskExclusions) {
+        self.subtasks += other.subtasks;
+        self.unfinished_or_failed += other.unfinished_or_failed;
+        self.clock_skew += other.clock_skew;
+        for (name, n) in other.other_names {
+            *self.other_names.entry(name).or_default() += n;
+        }
+    }
+}
 
 /// The VM operation an operation name stands for, if it is one capsim models.
 pub fn operation_kind(name: &str) -> Option<TaskKind> {
@@ -171,7 +187,6 @@ pub fn parse_tasks(text: &str, source: &str) -> Result<(Vec<Task>, TaskExclusion
             .unwrap_or_default();
         let kind = operation_kind(&operation);
         if kind.is_none() {
-            ex.other_operations += 1;
             *ex.other_names.entry(operation.clone()).or_default() += 1;
         }
         let skewed = matches!(started, Some(s) if s < created)
@@ -180,6 +195,9 @@ pub fn parse_tasks(text: &str, source: &str) -> Result<(Vec<Task>, TaskExclusion
             ex.clock_skew += 1;
         }
         let upper = status.to_ascii_uppercase();
+        if kind.is_some() && (upper != "SUCCEEDED" || completed.is_none()) {
+            ex.unfinished_or_failed += 1;
+        }
         out.push(Task {
             kind,
             operation,

@@ -104,9 +104,7 @@ pub(super) fn run(args: &Args) -> anyhow::Result<Outcome> {
         let (m, e) = calibrate::parse_machines(&read(f)?, &f.display().to_string())
             .map_err(anyhow::Error::msg)?;
         machines.extend(m);
-        ex.unfinished += e.unfinished;
-        ex.clock_skew += e.clock_skew;
-        ex.deleting += e.deleting;
+        ex.add(e);
     }
     let mut cluster_ex = Exclusions::default();
     let mut clusters = Vec::new();
@@ -178,17 +176,9 @@ fn read_tasks(args: &Args) -> anyhow::Result<Option<Tasks>> {
         let (t, e) = calibrate::parse_tasks(&read(f)?, &f.display().to_string())
             .map_err(anyhow::Error::msg)?;
         per_pc.push(t);
-        ex.subtasks += e.subtasks;
-        ex.other_operations += e.other_operations;
-        for (name, n) in e.other_names {
-            *ex.other_names.entry(name).or_default() += n;
-        }
-        ex.clock_skew += e.clock_skew;
+        ex.add(e);
     }
     let all = || per_pc.iter().flatten();
-    ex.unfinished_or_failed = all()
-        .filter(|t| t.kind.is_some() && (!t.succeeded || t.completed.is_none()))
-        .count() as u64;
     let (first, last) = all().fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), t| {
         (a.min(t.created), b.max(t.created))
     });
@@ -212,7 +202,7 @@ fn read_tasks(args: &Args) -> anyhow::Result<Option<Tasks>> {
              operations, {} failed or unfinished, {} with clock skew)",
             names.collect::<Vec<_>>().join(", "),
             ex.subtasks,
-            ex.other_operations,
+            ex.other_operations(),
             ex.unfinished_or_failed,
             ex.clock_skew
         );
@@ -410,7 +400,7 @@ fn print_table(
             tk.ex.subtasks,
             tk.ex.unfinished_or_failed,
             tk.ex.clock_skew,
-            tk.ex.other_operations,
+            tk.ex.other_operations(),
             slots_text(&tk.sep),
             t.render()
         );
@@ -464,7 +454,7 @@ fn print_json(
         doc["tasks"] = serde_json::json!({
             "read": tk.read,
             "excluded": {"subtasks": tk.ex.subtasks, "unfinished_or_failed": tk.ex.unfinished_or_failed,
-                         "clock_skew": tk.ex.clock_skew, "other_operations": tk.ex.other_operations,
+                         "clock_skew": tk.ex.clock_skew, "other_operations": tk.ex.other_operations(),
                          "other_names": tk.ex.other_names},
             "slots": s.slots,
             "slots_from": match s.slots_from {
