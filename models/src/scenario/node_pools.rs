@@ -24,6 +24,11 @@ pub struct NodesConfig {
     /// Whether every component shares its node's CPU (CFS). Off: a manager's reconciles
     /// take slots of its CPU limit; the nodes' CPU is only reported as demand.
     pub cpu_sharing: bool,
+    /// Whether a thread with a core of its own (its node not full, its pod below its
+    /// limit) is scheduled to its end when it starts, instead of through the
+    /// processor-sharing server's events. The same model, about a quarter faster: only
+    /// the rounding of the instants differs. Off: every thread through the server.
+    pub cpu_direct_threads: bool,
     /// Whether a node out of memory acts: a control-plane node's kernel OOM-kills its API
     /// server, a worker's kubelet evicts a manager's pod. Off: memory is only demand.
     pub memory_kills: bool,

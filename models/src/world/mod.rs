@@ -586,6 +586,8 @@ impl Model for World {
             Event::QueueDelayElapsed { ci, key, at } => {
                 self.queue_delay_elapsed(sched, ci, key, at)
             }
+            // A thread that ran direct on its node, or a CPU slot of the manager's own.
+            Event::CpuDone(rec) if self.nodes.is_some() => self.reconcile_cpu_done(sched, rec),
             Event::CpuDone(rec) => self.cpu_done(sched, rec),
             Event::TokenGranted(req) => self.token_granted(sched, req),
             Event::ApfQueueTimedOut(req) => self.apf_queue_timed_out(sched, req),

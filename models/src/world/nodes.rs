@@ -18,7 +18,7 @@
 //! node's load (its CPU here only takes cores from the others), and everything else that
 //! runs on the nodes beyond `nodes.reserved-*`.
 
-use sim_core::queueing::shared_cpu::SharedCpu;
+use sim_core::queueing::shared_cpu::{Moved, SharedCpu};
 use sim_core::{EventId, Scheduler, SimDuration, SimTime};
 
 use super::{Event, World};
@@ -82,7 +82,12 @@ impl Nodes {
         let mut pool = |count: u32, vcpu: f64, r: NodeRole| {
             let first = cpus.len();
             for _ in 0..count.max(1) {
-                cpus.push(SharedCpu::new(vcpu));
+                let cpu = SharedCpu::new(vcpu);
+                cpus.push(if n.cpu_direct_threads {
+                    cpu.with_direct()
+                } else {
+                    cpu
+                });
                 role.push(r);
             }
             first
@@ -235,7 +240,9 @@ impl World {
             return;
         };
         let (n, class) = nodes.replica[replica];
-        nodes.cpus[n].start(sched.now(), class, work, req);
+        if let Some(end) = nodes.cpus[n].start(sched.now(), class, work, req) {
+            self.request_direct(sched, req, end);
+        }
         self.reschedule_node(sched, n);
     }
 
@@ -270,7 +277,9 @@ impl World {
     ) {
         let nodes = self.nodes.as_mut().expect("nodes share their CPU");
         let (n, class) = nodes.manager[mi];
-        nodes.cpus[n].start(sched.now(), class, work, rec);
+        if let Some(end) = nodes.cpus[n].start(sched.now(), class, work, rec) {
+            self.reconcile_direct(sched, rec, end);
+        }
         self.reschedule_node(sched, n);
     }
 
@@ -313,6 +322,9 @@ impl World {
         let recs = nodes.cpus[n].kill_class(sched.now(), class);
         self.reschedule_node(sched, n);
         for rec in recs {
+            if let Some(id) = self.recs.get_mut(rec).and_then(|r| r.direct_end.take()) {
+                sched.cancel(id);
+            }
             self.drop_orphan(rec);
         }
     }
@@ -335,7 +347,43 @@ impl World {
         }
     }
 
+    /// Request `req`'s CPU thread runs direct until `end`: its answer follows the rest of
+    /// its processing.
+    fn request_direct(&mut self, sched: &mut Scheduler<Event>, req: u32, end: SimTime) {
+        let r = self.reqs.get_mut(req).expect("live request");
+        r.direct_end = Some(sched.schedule_at(end + r.after_cpu, Event::RequestProcessed(req)));
+    }
+
+    /// Reconcile `rec`'s CPU thread runs direct until `end`.
+    fn reconcile_direct(&mut self, sched: &mut Scheduler<Event>, rec: u32, end: SimTime) {
+        let r = self.recs.get_mut(rec).expect("live reconcile");
+        r.direct_end = Some(sched.schedule_at(end, Event::CpuDone(rec)));
+    }
+
+    /// The ends of the threads that moved between direct and shared on node `n`.
+    fn threads_moved(&mut self, sched: &mut Scheduler<Event>, n: usize) {
+        let nodes = self.nodes.as_mut().expect("nodes share their CPU");
+        let worker = nodes.role[n] == NodeRole::Worker;
+        for m in nodes.cpus[n].take_moved() {
+            match (m, worker) {
+                (Moved::Shared(rec), true) => {
+                    let r = self.recs.get_mut(rec).expect("live reconcile");
+                    sched.cancel(r.direct_end.take().expect("it ran direct"));
+                }
+                (Moved::Shared(req), false) => {
+                    let r = self.reqs.get_mut(req).expect("live request");
+                    sched.cancel(r.direct_end.take().expect("it ran direct"));
+                }
+                (Moved::Direct(rec, end), true) => self.reconcile_direct(sched, rec, end),
+                (Moved::Direct(req, end), false) => self.request_direct(sched, req, end),
+            }
+        }
+    }
+
     fn reschedule_node(&mut self, sched: &mut Scheduler<Event>, n: usize) {
+        if self.nodes.as_ref().expect("nodes share their CPU").cpus[n].has_moved() {
+            self.threads_moved(sched, n);
+        }
         let nodes = self.nodes.as_mut().expect("nodes share their CPU");
         let Some(at) = nodes.cpus[n].next_finish() else {
             return; // a pending event finds nothing and ends

@@ -3,7 +3,7 @@
 //! `reconcile`, a pure function of the cached objects), then its Prism Central work, then
 //! its writes one after another; it ends done, requeued after a delay, or with backoff.
 
-use sim_core::{Scheduler, SimDuration, SimTime};
+use sim_core::{EventId, Scheduler, SimDuration, SimTime};
 
 use super::attribution::Owner;
 use super::attribution::{Resource, Service};
@@ -37,6 +37,8 @@ pub(super) struct Reconcile {
     pub(super) failed: bool,
     /// What its worker is doing now, as a [`Resource`] index (`Workqueue`: in service).
     pub(super) activity: u8,
+    /// The end of its CPU, scheduled while its thread runs direct on its node.
+    pub(super) direct_end: Option<EventId>,
 }
 
 impl World {
@@ -174,6 +176,7 @@ impl World {
             pc: None,
             failed: false,
             activity: Resource::Cpu as u8,
+            direct_end: None,
         });
         let ct = &mut self.ctrls[ci];
         ctrl_advance(ct, now);
@@ -196,7 +199,11 @@ impl World {
     /// Reconcile `rec`'s CPU on its node is done: what it took beyond its CPU was the
     /// wait for cores (its node busy, or its pod at its quota).
     pub(super) fn reconcile_cpu_done(&mut self, sched: &mut Scheduler<Event>, rec: u32) {
-        let Some(r) = self.recs.get(rec) else { return };
+        let Some(r) = self.recs.get_mut(rec) else {
+            return;
+        };
+        r.direct_end = None;
+        let r = &*r;
         if r.epoch != self.managers[r.mi].epoch {
             self.drop_orphan(rec);
             return;

@@ -68,6 +68,8 @@ pub(super) struct Request {
     pub(super) epoch: u32,
     /// Processing left after its CPU work on its node (when nodes share their CPU).
     pub(super) after_cpu: SimDuration,
+    /// Its answer, scheduled while its CPU thread runs direct on its node.
+    pub(super) direct_end: Option<EventId>,
 }
 
 impl World {
@@ -114,6 +116,7 @@ impl World {
             seated: None,
             etcd_at: now,
             after_cpu: SimDuration::ZERO,
+            direct_end: None,
             epoch: if manager == USER {
                 0
             } else {

@@ -12,6 +12,14 @@
 //! period) and wake-up latency are left out. Each class keeps a virtual clock (CPU seconds
 //! each of its threads has had); a job finishes when its class's clock passes its start
 //! plus its work, so a change of the allocation costs one recomputation, not one per job.
+//!
+//! Direct threads ([`SharedCpu::with_direct`]): while every runnable thread has a core of
+//! its own (no more threads than cores, no pod above its limit), each runs at one core,
+//! so its end is known when it starts and its owner can schedule it; the node needs no
+//! event for it. When a thread arrives that would share a core, the running ones become
+//! shared jobs with the work they have left ([`Moved::Shared`]); when the node has a core
+//! for every thread again, the shared jobs become direct ([`Moved::Direct`]). The same
+//! model, fewer events: only the rounding of the instants (to the nanosecond) differs.
 
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
@@ -47,6 +55,8 @@ impl Ord for Finish {
 
 struct Class<J> {
     weight: f64,
+    /// Its direct threads: each at one core, ending at a known instant.
+    direct: usize,
     limit: f64,
     /// CPU seconds each of its threads has had since the class was created.
     clock: f64,
@@ -67,7 +77,7 @@ struct Class<J> {
 impl<J> Class<J> {
     /// Runnable threads, the background one included.
     fn threads(&self) -> usize {
-        self.jobs.len() + usize::from(self.background.is_some())
+        self.jobs.len() + self.direct + usize::from(self.background.is_some())
     }
 }
 
@@ -91,10 +101,27 @@ impl<J> Ord for JobSlot<J> {
     }
 }
 
+/// A job that changed between direct and shared ([`SharedCpu::with_direct`]): its owner
+/// reschedules its end.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Moved<J> {
+    /// The job shares the node now: the end its owner scheduled is void, and the job ends
+    /// when [`SharedCpu::finish`] returns it.
+    Shared(J),
+    /// The job runs on a core of its own now, and ends at the instant given.
+    Direct(J, SimTime),
+}
+
 /// One node's CPU; `J` identifies a job to its owner.
 pub struct SharedCpu<J> {
     cores: f64,
     classes: Vec<Class<J>>,
+    /// Whether threads run direct while each has a core of its own.
+    direct_allowed: bool,
+    /// The direct threads by end, with their start order and class.
+    direct: BinaryHeap<Reverse<(SimTime, u64, usize, JobSlot<J>)>>,
+    /// Jobs moved between direct and shared since the owner last took them.
+    moved: Vec<Moved<J>>,
     last: SimTime,
     seq: u64,
     /// CPU seconds done, all classes.
@@ -103,12 +130,15 @@ pub struct SharedCpu<J> {
     saturated_s: f64,
 }
 
-impl<J> SharedCpu<J> {
+impl<J: Copy> SharedCpu<J> {
     /// A node of `cores` cores, with no process yet.
     pub fn new(cores: f64) -> Self {
         SharedCpu {
             cores,
             classes: Vec::new(),
+            direct_allowed: false,
+            direct: BinaryHeap::new(),
+            moved: Vec::new(),
             last: SimTime::ZERO,
             seq: 0,
             done: 0.0,
@@ -125,6 +155,7 @@ impl<J> SharedCpu<J> {
         );
         self.classes.push(Class {
             weight: weight.max(1e-6),
+            direct: 0,
             limit,
             clock: 0.0,
             cores: 0.0,
@@ -134,6 +165,25 @@ impl<J> SharedCpu<J> {
             done: 0.0,
         });
         self.classes.len() - 1
+    }
+
+    /// The node with direct threads: [`SharedCpu::start`] returns a thread's end when it
+    /// has a core of its own, and the jobs that move between direct and shared wait in
+    /// [`SharedCpu::take_moved`].
+    pub fn with_direct(mut self) -> Self {
+        self.direct_allowed = true;
+        self
+    }
+
+    /// The jobs moved between direct and shared since the last call, in the order they
+    /// moved.
+    pub fn take_moved(&mut self) -> Vec<Moved<J>> {
+        std::mem::take(&mut self.moved)
+    }
+
+    /// Whether jobs moved since [`SharedCpu::take_moved`] was last called.
+    pub fn has_moved(&self) -> bool {
+        !self.moved.is_empty()
     }
 
     /// Cores the node has.
@@ -173,21 +223,41 @@ impl<J> SharedCpu<J> {
         self.advance(now);
         let c = &mut self.classes[k];
         c.background = None;
+        c.direct = 0;
         let jobs = std::mem::take(&mut c.jobs);
-        self.allocate();
-        jobs.into_iter()
+        let mut out: Vec<J> = jobs
+            .into_iter()
             .map(|Reverse((_, _, JobSlot(j)))| j)
-            .collect()
+            .collect();
+        if self
+            .direct
+            .iter()
+            .any(|Reverse((_, _, class, _))| *class == k)
+        {
+            let (gone, kept): (Vec<_>, Vec<_>) = std::mem::take(&mut self.direct)
+                .into_vec()
+                .into_iter()
+                .partition(|Reverse((_, _, class, _))| *class == k);
+            self.direct = kept.into();
+            out.extend(gone.into_iter().map(|Reverse((_, _, _, JobSlot(j)))| j));
+        }
+        self.allocate();
+        self.settle(now);
+        out
     }
 
     /// Work that nobody waits for, on class `class`'s background thread (after what it
     /// already has queued).
     pub fn add_background(&mut self, now: SimTime, class: usize, work: SimDuration) {
         self.advance(now);
+        if self.classes[class].background.is_none() && !self.fits_one_more(class) {
+            self.to_shared(now); // one more thread, and not a core for each
+        }
         let c = &mut self.classes[class];
         let start = c.background.unwrap_or(c.clock).max(c.clock);
         c.background = Some(start + work.as_secs_f64());
         self.allocate();
+        self.settle(now);
     }
 
     /// Seconds every core was busy, up to `now`.
@@ -202,14 +272,87 @@ impl<J> SharedCpu<J> {
         self.done
     }
 
-    /// A thread of class `class` becomes runnable at `now` with `work` of CPU to do.
-    pub fn start(&mut self, now: SimTime, class: usize, work: SimDuration, job: J) {
+    /// A thread of class `class` becomes runnable at `now` with `work` of CPU to do. With
+    /// direct threads, its end if it has a core of its own (its owner schedules it);
+    /// otherwise it ends when [`SharedCpu::finish`] returns it.
+    pub fn start(
+        &mut self,
+        now: SimTime,
+        class: usize,
+        work: SimDuration,
+        job: J,
+    ) -> Option<SimTime> {
         self.advance(now);
+        self.seq += 1;
+        if self.direct_allowed && self.classes.iter().all(|c| c.jobs.is_empty()) {
+            if self.fits_one_more(class) {
+                let end = now + work;
+                self.direct
+                    .push(Reverse((end, self.seq, class, JobSlot(job))));
+                self.classes[class].direct += 1;
+                self.allocate();
+                return Some(end);
+            }
+            self.to_shared(now);
+        }
         let c = &mut self.classes[class];
         let finish = Finish(c.clock + work.as_secs_f64());
-        self.seq += 1;
         c.jobs.push(Reverse((finish, self.seq, JobSlot(job))));
         self.allocate();
+        self.settle(now);
+        None
+    }
+
+    /// Whether one more thread of class `k` would leave each runnable thread a core of
+    /// its own: no class above its limit, no more threads than cores.
+    fn fits_one_more(&self, k: usize) -> bool {
+        let mut total = 0.0;
+        for (i, c) in self.classes.iter().enumerate() {
+            let threads = (c.threads() + usize::from(i == k)) as f64;
+            if threads > c.limit {
+                return false;
+            }
+            total += threads;
+        }
+        total <= self.cores
+    }
+
+    /// The direct threads become shared jobs with the work they have left, at `now`
+    /// (the clocks moved there).
+    fn to_shared(&mut self, now: SimTime) {
+        let mut direct = std::mem::take(&mut self.direct);
+        while let Some(Reverse((end, seq, k, JobSlot(job)))) = direct.pop() {
+            let c = &mut self.classes[k];
+            c.direct -= 1;
+            let finish = Finish(c.clock + end.saturating_since(now).as_secs_f64());
+            c.jobs.push(Reverse((finish, seq, JobSlot(job))));
+            self.moved.push(Moved::Shared(job));
+        }
+        self.direct = direct; // empty, its buffer kept
+    }
+
+    /// With direct threads, the shared jobs become direct at `now` (the clocks moved
+    /// there) once each thread has a core of its own again.
+    fn settle(&mut self, now: SimTime) {
+        if !self.direct_allowed
+            || self.classes.iter().all(|c| c.jobs.is_empty())
+            || self.busy_cores() < self.threads() as f64 - 1e-9
+        {
+            return;
+        }
+        for (k, c) in self.classes.iter_mut().enumerate() {
+            while let Some(Reverse((Finish(f), seq, JobSlot(job)))) = c.jobs.pop() {
+                let end = now + SimDuration::from_secs_f64((f - c.clock).max(0.0));
+                c.direct += 1;
+                self.direct.push(Reverse((end, seq, k, JobSlot(job))));
+                self.moved.push(Moved::Direct(job, end));
+            }
+        }
+    }
+
+    /// Runnable threads, all classes.
+    fn threads(&self) -> usize {
+        self.classes.iter().map(Class::threads).sum()
     }
 
     /// When the next thread finishes at the current allocation, if a job (a thread
@@ -254,39 +397,44 @@ impl<J> SharedCpu<J> {
             }
         }
         self.allocate();
+        self.settle(now);
         out
     }
 
     /// Moves every class's clock to `now` at the current allocation.
     fn advance(&mut self, now: SimTime) {
-        // Background threads that finish before `now` change the allocation there: the
-        // clocks move piecewise, so a node with only background work needs no event.
+        // Background threads that finish before `now` change the allocation there, and so
+        // do direct threads: the clocks move piecewise, so such ends need no event.
         loop {
+            if let Some(&Reverse((end, ..))) = self.direct.peek()
+                && end <= now
+            {
+                let bg = self.first_background();
+                let to_end = end.saturating_since(self.last).as_secs_f64();
+                if bg.is_none_or(|(_, dt)| dt >= to_end) {
+                    self.step(to_end);
+                    self.last = self.last.max(end);
+                    while let Some(&Reverse((e, _, k, _))) = self.direct.peek()
+                        && e <= self.last
+                    {
+                        self.direct.pop();
+                        self.classes[k].direct -= 1;
+                    }
+                    self.end_backgrounds();
+                    self.allocate();
+                    continue;
+                }
+            }
             let left = now.saturating_since(self.last).as_secs_f64();
             if left <= 0.0 {
                 self.last = self.last.max(now);
                 return;
             }
-            let first = self
-                .classes
-                .iter()
-                .enumerate()
-                .filter(|(_, c)| c.cores > 0.0)
-                .filter_map(|(k, c)| {
-                    let f = c.background?;
-                    let rate = c.cores / c.threads() as f64;
-                    Some((k, ((f - c.clock).max(0.0) / rate).max(0.0)))
-                })
-                .min_by(|a, b| a.1.total_cmp(&b.1));
-            match first {
+            match self.first_background() {
                 Some((k, dt)) if dt < left => {
                     self.step(dt);
                     self.last = (self.last + SimDuration::from_secs_f64(dt)).min(now);
-                    for c in &mut self.classes {
-                        if c.background.is_some_and(|f| f <= c.clock + EPSILON) {
-                            c.background = None;
-                        }
-                    }
+                    self.end_backgrounds();
                     self.classes[k].background = None;
                     self.allocate();
                 }
@@ -295,6 +443,30 @@ impl<J> SharedCpu<J> {
                     self.last = now;
                     return;
                 }
+            }
+        }
+    }
+
+    /// The class whose background thread ends first at the current allocation, and in
+    /// how many seconds.
+    fn first_background(&self) -> Option<(usize, f64)> {
+        self.classes
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| c.cores > 0.0)
+            .filter_map(|(k, c)| {
+                let f = c.background?;
+                let rate = c.cores / c.threads() as f64;
+                Some((k, ((f - c.clock).max(0.0) / rate).max(0.0)))
+            })
+            .min_by(|a, b| a.1.total_cmp(&b.1))
+    }
+
+    /// Background threads whose work is done on their clocks end.
+    fn end_backgrounds(&mut self) {
+        for c in &mut self.classes {
+            if c.background.is_some_and(|f| f <= c.clock + EPSILON) {
+                c.background = None;
             }
         }
     }
@@ -629,3 +801,6 @@ mod validation {
         }
     }
 }
+
+#[cfg(test)]
+mod direct;
