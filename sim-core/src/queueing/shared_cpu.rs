@@ -403,6 +403,16 @@ impl<J: Copy> SharedCpu<J> {
 
     /// Moves every class's clock to `now` at the current allocation.
     fn advance(&mut self, now: SimTime) {
+        if self.direct_allowed
+            && now > self.last
+            && (self.threads() as f64) < self.cores - 1e-9
+            && self.classes.iter().all(|c| c.jobs.is_empty())
+        {
+            // Direct threads only, and a core free: no thread starts before `now`, so
+            // every one keeps a core to itself until then.
+            self.advance_direct(now);
+            return;
+        }
         // Background threads that finish before `now` change the allocation there, and so
         // do direct threads: the clocks move piecewise, so such ends need no event.
         loop {
@@ -445,6 +455,44 @@ impl<J: Copy> SharedCpu<J> {
                 }
             }
         }
+    }
+
+    /// Moves to `now` a node whose threads are all direct, with fewer than its cores: each
+    /// thread runs at one core until it ends, so the threads that end before `now` need
+    /// no step of their own.
+    fn advance_direct(&mut self, now: SimTime) {
+        let dt = now.saturating_since(self.last).as_secs_f64();
+        // Classes that ran a thread since `last`, as bits.
+        let mut ran: u128 = 0;
+        while let Some(&Reverse((end, _, k, _))) = self.direct.peek()
+            && end <= now
+        {
+            self.direct.pop();
+            let cpu = end.saturating_since(self.last).as_secs_f64();
+            let c = &mut self.classes[k];
+            c.direct -= 1;
+            c.done += cpu;
+            self.done += cpu;
+            ran |= 1 << k;
+        }
+        for (k, c) in self.classes.iter_mut().enumerate() {
+            let mut cpu = c.direct as f64 * dt;
+            if let Some(f) = c.background {
+                let left = (f - c.clock).max(0.0);
+                cpu += left.min(dt);
+                if left <= dt + EPSILON {
+                    c.background = None;
+                }
+            }
+            if cpu > 0.0 || ran & (1 << k) != 0 {
+                // An idle class's clock may move too: only differences on it count.
+                c.clock += dt;
+                c.done += cpu;
+                self.done += cpu;
+            }
+        }
+        self.last = now;
+        self.allocate();
     }
 
     /// The class whose background thread ends first at the current allocation, and in
