@@ -14,7 +14,7 @@ const Z95: f64 = 1.644_853_626_951_472_2;
 
 /// A distribution of non-negative values.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
+#[serde(from = "Spec", into = "Spec")]
 pub enum Dist {
     /// Always this value.
     Constant(f64),
@@ -25,12 +25,16 @@ pub enum Dist {
         /// Largest value.
         max: f64,
     },
-    /// Log-normal with this median and 95th percentile (p95 ≥ p50 > 0).
+    /// Log-normal with this median and 95th percentile (p95 ≥ p50 > 0); build it with
+    /// [`Dist::lognormal`].
     Lognormal {
         /// Median.
         p50: f64,
         /// 95th percentile.
         p95: f64,
+        /// The standard deviation of its logarithm, ln(p95 / p50) / z₀.₉₅: kept, so that
+        /// a draw takes no logarithm (2 % of a run).
+        sigma: f64,
     },
     /// Normal with this mean and standard deviation, negative draws clamped to zero.
     Normal {
@@ -41,7 +45,48 @@ pub enum Dist {
     },
 }
 
+/// [`Dist`] as scenarios write it.
+#[derive(Clone, Copy, Serialize, Deserialize)]
+#[serde(rename = "Dist", rename_all = "kebab-case")]
+enum Spec {
+    Constant(f64),
+    Uniform { min: f64, max: f64 },
+    Lognormal { p50: f64, p95: f64 },
+    Normal { mean: f64, sd: f64 },
+}
+
+impl From<Spec> for Dist {
+    fn from(s: Spec) -> Dist {
+        match s {
+            Spec::Constant(v) => Dist::Constant(v),
+            Spec::Uniform { min, max } => Dist::Uniform { min, max },
+            Spec::Lognormal { p50, p95 } => Dist::lognormal(p50, p95),
+            Spec::Normal { mean, sd } => Dist::Normal { mean, sd },
+        }
+    }
+}
+
+impl From<Dist> for Spec {
+    fn from(d: Dist) -> Spec {
+        match d {
+            Dist::Constant(v) => Spec::Constant(v),
+            Dist::Uniform { min, max } => Spec::Uniform { min, max },
+            Dist::Lognormal { p50, p95, .. } => Spec::Lognormal { p50, p95 },
+            Dist::Normal { mean, sd } => Spec::Normal { mean, sd },
+        }
+    }
+}
+
 impl Dist {
+    /// The log-normal distribution with median `p50` and 95th percentile `p95`.
+    pub fn lognormal(p50: f64, p95: f64) -> Dist {
+        Dist::Lognormal {
+            p50,
+            p95,
+            sigma: (p95 / p50).ln() / Z95,
+        }
+    }
+
     /// One draw.
     #[inline]
     pub fn sample(&self, rng: &mut SimRng) -> f64 {
@@ -54,9 +99,9 @@ impl Dist {
                     min
                 }
             }
-            Dist::Lognormal { p50, p95 } => {
+            Dist::Lognormal { p50, sigma, .. } => {
                 let z: f64 = StandardNormal.sample(rng);
-                p50 * ((p95 / p50).ln() / Z95 * z).exp()
+                p50 * (sigma * z).exp()
             }
             Dist::Normal { mean, sd } => {
                 let z: f64 = StandardNormal.sample(rng);
@@ -96,12 +141,12 @@ impl Dist {
             Dist::Uniform { min, max } => Err(format!(
                 "uniform {{min: {min}, max: {max}}} needs 0 ≤ min ≤ max"
             )),
-            Dist::Lognormal { p50, p95 }
+            Dist::Lognormal { p50, p95, .. }
                 if finite(p50) && finite(p95) && 0.0 < p50 && p50 <= p95 =>
             {
                 Ok(())
             }
-            Dist::Lognormal { p50, p95 } => Err(format!(
+            Dist::Lognormal { p50, p95, .. } => Err(format!(
                 "lognormal {{p50: {p50}, p95: {p95}}} needs 0 < p50 ≤ p95"
             )),
             Dist::Normal { mean, sd } if finite(mean) && finite(sd) && sd >= 0.0 => Ok(()),
@@ -127,13 +172,7 @@ mod tests {
 
     #[test]
     fn lognormal_hits_its_median_and_p95() {
-        let v = draws(
-            Dist::Lognormal {
-                p50: 60.0,
-                p95: 110.0,
-            },
-            200_000,
-        );
+        let v = draws(Dist::lognormal(60.0, 110.0), 200_000);
         assert!((quantile_sorted(&v, 0.5) / 60.0 - 1.0).abs() < 0.01);
         assert!((quantile_sorted(&v, 0.95) / 110.0 - 1.0).abs() < 0.015);
     }
@@ -161,13 +200,10 @@ mod tests {
     #[test]
     fn invalid_parameters_are_explained() {
         assert!(
-            Dist::Lognormal {
-                p50: 10.0,
-                p95: 5.0
-            }
-            .check()
-            .unwrap_err()
-            .contains("p50 ≤ p95")
+            Dist::lognormal(10.0, 5.0)
+                .check()
+                .unwrap_err()
+                .contains("p50 ≤ p95")
         );
         assert!(Dist::Uniform { min: 3.0, max: 1.0 }.check().is_err());
         assert!(Dist::Constant(-1.0).check().is_err());

@@ -112,7 +112,7 @@ fn a_capsim_fleet_rendered_as_kubectl_output_gives_back_its_boot_times() {
         .iter()
         .find(|f| f.role == Role::Worker && f.phase == Phase::Boot)
         .unwrap();
-    let models::dist::Dist::Lognormal { p50, p95 } = truth else {
+    let models::dist::Dist::Lognormal { p50, p95, .. } = truth else {
         panic!("the preset's worker-join is a lognormal")
     };
     eprintln!(

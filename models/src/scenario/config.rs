@@ -358,18 +358,9 @@ impl EtcdSettings {
     pub fn fsync_dist(&self) -> Dist {
         match (self.disk, self.fsync) {
             (DiskClass::Custom, Some(d)) | (_, Some(d)) => d,
-            (DiskClass::Ssd, None) | (DiskClass::Custom, None) => Dist::Lognormal {
-                p50: 0.002,
-                p95: 0.008,
-            },
-            (DiskClass::Nvme, None) => Dist::Lognormal {
-                p50: 0.0004,
-                p95: 0.0015,
-            },
-            (DiskClass::NvmeRaid1, None) => Dist::Lognormal {
-                p50: 0.0006,
-                p95: 0.002,
-            },
+            (DiskClass::Ssd, None) | (DiskClass::Custom, None) => Dist::lognormal(0.002, 0.008),
+            (DiskClass::Nvme, None) => Dist::lognormal(0.0004, 0.0015),
+            (DiskClass::NvmeRaid1, None) => Dist::lognormal(0.0006, 0.002),
         }
     }
 }
