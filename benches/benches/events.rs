@@ -30,7 +30,7 @@ fn main() {
         let by_kind = done.world.events_by_kind;
         let total: u64 = by_kind.iter().sum();
         println!(
-            "{clusters} clusters: {total} events, {:.0} per machine, {:.1} s simulated to \
+            "{clusters} clusters: {total} events, {:.0} per machine, {:.1} h simulated to \
              {}, {wall:.2} s wall ({:.1} µs per machine)",
             total as f64 / machines,
             done.now.as_secs_f64() / 3600.0,
