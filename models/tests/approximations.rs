@@ -71,11 +71,11 @@ fn moments(values: &[f64]) -> (f64, f64, f64) {
 }
 
 /// The figures (and the bottleneck) on which `a` and `b` disagree, at a family-wise
-/// level of 5 % over every figure of every size.
+/// level of 5 % over every figure of every size; and how many figures were compared.
 fn disagreements(
     a: &BTreeMap<u32, Vec<ReplicaRecord>>,
     b: &BTreeMap<u32, Vec<ReplicaRecord>>,
-) -> Vec<String> {
+) -> (Vec<String>, usize) {
     let mut pairs = Vec::new();
     let mut out = Vec::new();
     for (size, ra) in a {
@@ -114,7 +114,8 @@ fn disagreements(
             out.push(format!("{size} clusters: bottleneck {ta:?} against {tb:?}"));
         }
     }
-    let alpha = 0.05 / pairs.len() as f64;
+    let compared = pairs.len();
+    let alpha = 0.05 / compared as f64;
     for (size, name, (ma, va, na), (mb, vb, nb)) in pairs {
         let (sa, sb) = (va / na, vb / nb);
         let se = (sa + sb).sqrt();
@@ -140,7 +141,7 @@ fn disagreements(
             ));
         }
     }
-    out
+    (out, compared)
 }
 
 fn knobs(sets: &[(&str, &str)]) -> Knobs {
@@ -156,12 +157,16 @@ fn direct_threads_give_the_exact_paths_figures() {
         knobs(&[("nodes.cpu-direct-threads", "false")]),
     ];
     let runs = replicas(&[50, 200, 600], &variants);
-    let off = disagreements(&runs[0], &runs[1]);
+    let (off, compared) = disagreements(&runs[0], &runs[1]);
     assert!(
         off.is_empty(),
         "direct threads move figures:\n{}",
         off.join("\n")
     );
+    // Every size's times, phases, checklist, API, etcd, Prism Central, controller and
+    // node figures were compared, not a handful.
+    eprintln!("{compared} figures compared");
+    assert!(compared > 150, "{compared} figures compared");
     // And they take fewer events: the nodes' "next thread finishes" events go.
     let events = |r: &BTreeMap<u32, Vec<ReplicaRecord>>| -> f64 {
         r.values().flatten().map(|x| x.figures["sim_events"]).sum()
@@ -183,7 +188,7 @@ fn the_comparison_catches_a_ten_percent_slower_worker_join() {
         ]),
     ];
     let runs = replicas(&[50], &variants);
-    let off = disagreements(&runs[0], &runs[1]);
+    let (off, _) = disagreements(&runs[0], &runs[1]);
     assert!(
         off.iter().any(|d| d.contains("phase_machine_boot_p50_s")),
         "{off:?}"

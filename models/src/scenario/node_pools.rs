@@ -26,7 +26,7 @@ pub struct NodesConfig {
     pub cpu_sharing: bool,
     /// Whether a thread with a core of its own (its node not full, its pod below its
     /// limit) is scheduled to its end when it starts, instead of through the
-    /// processor-sharing server's events. The same model, about a quarter faster: only
+    /// processor-sharing server's events. The same model, about a tenth faster: only
     /// the rounding of the instants differs. Off: every thread through the server.
     pub cpu_direct_threads: bool,
     /// Whether a node out of memory acts: a control-plane node's kernel OOM-kills its API

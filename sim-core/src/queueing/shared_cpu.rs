@@ -101,6 +101,9 @@ impl<J> Ord for JobSlot<J> {
     }
 }
 
+/// A direct thread: its end, start order, class and job.
+type DirectThread<J> = (SimTime, u64, usize, JobSlot<J>);
+
 /// A job that changed between direct and shared ([`SharedCpu::with_direct`]): its owner
 /// reschedules its end.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -119,7 +122,7 @@ pub struct SharedCpu<J> {
     /// Whether threads run direct while each has a core of its own.
     direct_allowed: bool,
     /// The direct threads by end, with their start order and class.
-    direct: BinaryHeap<Reverse<(SimTime, u64, usize, JobSlot<J>)>>,
+    direct: BinaryHeap<Reverse<DirectThread<J>>>,
     /// Jobs moved between direct and shared since the owner last took them.
     moved: Vec<Moved<J>>,
     last: SimTime,
@@ -251,7 +254,7 @@ impl<J: Copy> SharedCpu<J> {
     pub fn add_background(&mut self, now: SimTime, class: usize, work: SimDuration) {
         self.advance(now);
         if self.classes[class].background.is_none() && !self.fits_one_more(class) {
-            self.to_shared(now); // one more thread, and not a core for each
+            self.share_direct_threads(now); // one more thread, and not a core for each
         }
         let c = &mut self.classes[class];
         let start = c.background.unwrap_or(c.clock).max(c.clock);
@@ -293,7 +296,7 @@ impl<J: Copy> SharedCpu<J> {
                 self.allocate();
                 return Some(end);
             }
-            self.to_shared(now);
+            self.share_direct_threads(now);
         }
         let c = &mut self.classes[class];
         let finish = Finish(c.clock + work.as_secs_f64());
@@ -319,7 +322,7 @@ impl<J: Copy> SharedCpu<J> {
 
     /// The direct threads become shared jobs with the work they have left, at `now`
     /// (the clocks moved there).
-    fn to_shared(&mut self, now: SimTime) {
+    fn share_direct_threads(&mut self, now: SimTime) {
         let mut direct = std::mem::take(&mut self.direct);
         while let Some(Reverse((end, seq, k, JobSlot(job)))) = direct.pop() {
             let c = &mut self.classes[k];
@@ -786,69 +789,7 @@ mod over_time {
 }
 
 #[cfg(test)]
-mod validation {
-    use rand::RngExt;
-    use rand_distr::{Distribution, Exp};
-
-    use super::*;
-    use crate::rng::{RngStreams, StreamId};
-    use crate::stats::Summary;
-
-    /// Mean time in system of the short and of the long jobs among `customers` Poisson
-    /// arrivals (rate `lambda`) on one core shared equally, after a warm-up. Each job's
-    /// work is `short` or `long`, with even odds.
-    fn mg1_ps(lambda: f64, short: f64, long: f64, customers: usize, replica: u64) -> [f64; 2] {
-        let streams = RngStreams::new(7, replica);
-        let mut rng = streams.stream(StreamId::named("ps"));
-        let gap = Exp::new(lambda).unwrap();
-        let mut cpu = SharedCpu::new(1.0);
-        let k = cpu.add_class(1.0, f64::INFINITY);
-        let mut next_arrival = SimTime::ZERO + SimDuration::from_secs_f64(gap.sample(&mut rng));
-        let mut arrived: Vec<(SimTime, usize)> = Vec::new();
-        let (mut total, mut count) = ([0.0; 2], [0usize; 2]);
-        let warmup = customers / 10;
-        while count[0] + count[1] < customers {
-            match cpu.next_finish() {
-                Some(f) if f <= next_arrival => {
-                    for j in cpu.finish(f) {
-                        let (at, size): (SimTime, usize) = arrived[j];
-                        if j >= warmup {
-                            total[size] += (f - at).as_secs_f64();
-                            count[size] += 1;
-                        }
-                    }
-                }
-                _ => {
-                    let now = next_arrival;
-                    let size = usize::from(rng.random_bool(0.5));
-                    arrived.push((now, size));
-                    let w = SimDuration::from_secs_f64([short, long][size]);
-                    cpu.start(now, k, w, arrived.len() - 1);
-                    next_arrival = now + SimDuration::from_secs_f64(gap.sample(&mut rng));
-                }
-            }
-        }
-        [total[0] / count[0] as f64, total[1] / count[1] as f64]
-    }
-
-    #[test]
-    fn processor_sharing_matches_the_m_g_1_ps_time_in_system_of_each_job_size() {
-        // ρ = 0.7 with jobs of 2 ms and 18 ms (mean 10 ms): under processor sharing a job
-        // of work x spends x / (1 − ρ) in the system, whatever the distribution: 6.7 ms
-        // and 60 ms. First come, first served would give both 21.7 ms plus their work.
-        let (lambda, short, long) = (70.0, 0.002, 0.018);
-        let runs: Vec<[f64; 2]> = (0..12)
-            .map(|r| mg1_ps(lambda, short, long, 40_000, r))
-            .collect();
-        let rho = lambda * (short + long) / 2.0;
-        for (i, x) in [short, long].into_iter().enumerate() {
-            let means: Vec<f64> = runs.iter().map(|r| r[i]).collect();
-            let s = Summary::of(&means, 0.99).unwrap();
-            let theory = x / (1.0 - rho);
-            assert!(s.ci_contains(theory), "work {x}: {s:?} vs {theory}");
-        }
-    }
-}
+mod validation;
 
 #[cfg(test)]
 mod direct;
