@@ -68,7 +68,8 @@ pub(super) struct Request {
     pub(super) epoch: u32,
     /// Processing left after its CPU work on its node (when nodes share their CPU).
     pub(super) after_cpu: SimDuration,
-    /// Its answer, scheduled while its CPU thread runs direct on its node.
+    /// Its answer, scheduled while its CPU thread runs direct on its node (read only then,
+    /// to cancel it if the thread comes to share its node; stale once the thread ended).
     pub(super) direct_end: Option<EventId>,
 }
 

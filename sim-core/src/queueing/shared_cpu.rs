@@ -312,12 +312,13 @@ impl<J: Copy> SharedCpu<J> {
         let mut total = 0.0;
         for (i, c) in self.classes.iter().enumerate() {
             let threads = (c.threads() + usize::from(i == k)) as f64;
-            if threads > c.limit {
+            if threads > c.limit + 1e-9 {
                 return false;
             }
             total += threads;
         }
-        total <= self.cores
+        // The tolerance `settle` allows: a node it would make direct takes direct threads.
+        total <= self.cores + 1e-9
     }
 
     /// The direct threads become shared jobs with the work they have left, at `now`
@@ -409,10 +410,14 @@ impl<J: Copy> SharedCpu<J> {
         if self.direct_allowed
             && now > self.last
             && (self.threads() as f64) < self.cores - 1e-9
-            && self.classes.iter().all(|c| c.jobs.is_empty())
+            && self
+                .classes
+                .iter()
+                .all(|c| c.jobs.is_empty() && c.threads() as f64 <= c.limit + 1e-9)
         {
-            // Direct threads only, and a core free: no thread starts before `now`, so
-            // every one keeps a core to itself until then.
+            // Direct threads only, no pod above its limit (a background thread alone may
+            // be, under a limit below one core), and a core free: no thread starts before
+            // `now`, so every one keeps a core to itself until then.
             self.advance_direct(now);
             return;
         }

@@ -89,7 +89,8 @@ impl Owner {
     }
 }
 
-/// Runs `jobs` random arrivals (two pods with limits, background work on a third) on a
+/// Runs `jobs` random arrivals (two pods with limits, background work on a third, and a
+/// tenth of them, threads and background work, in a fourth pod held to half a core) on a
 /// node of `cores`, with and without direct threads; returns both owners at the end.
 fn run(cores: f64, rate: f64, jobs: u32, replica: u64) -> (Owner, Owner) {
     let streams = RngStreams::new(11, replica);
@@ -101,6 +102,7 @@ fn run(cores: f64, rate: f64, jobs: u32, replica: u64) -> (Owner, Owner) {
         cpu.add_class(1.0, 2.0);
         cpu.add_class(2.0, f64::INFINITY);
         cpu.add_class(0.5, 1.0);
+        cpu.add_class(0.25, 0.5);
         cpu
     };
     let mut owners = [Owner::new(node().with_direct()), Owner::new(node())];
@@ -109,10 +111,15 @@ fn run(cores: f64, rate: f64, jobs: u32, replica: u64) -> (Owner, Owner) {
     loop {
         let next_end = owners.iter().filter_map(Owner::next).min();
         if started < jobs && next_end.is_none_or(|e| arrival < e) {
-            let (class, w) = (rng.random_range(0..3usize), work.sample(&mut rng));
-            let w = SimDuration::from_secs_f64(w);
+            let class = if rng.random_bool(0.1) {
+                3
+            } else {
+                rng.random_range(0..3usize)
+            };
+            let background = class == 2 || (class == 3 && rng.random_bool(0.5));
+            let w = SimDuration::from_secs_f64(work.sample(&mut rng));
             for o in &mut owners {
-                if class == 2 {
+                if background {
                     o.background(arrival, class, w);
                 } else {
                     o.start(arrival, class, w, started);
@@ -134,9 +141,9 @@ fn run(cores: f64, rate: f64, jobs: u32, replica: u64) -> (Owner, Owner) {
 
 #[test]
 fn direct_threads_end_when_processor_sharing_ends_them() {
-    // Loads from idle to saturated (4 cores; mean work about 33 ms, so 300 arrivals a
-    // second are 2.5 busy cores): the nodes go in and out of saturation and of the
-    // first pod's 2-core quota.
+    // Loads from idle to saturated (4 cores; mean work about 33 ms, so 100 arrivals a
+    // second bring 3.3 cores of work): the nodes go in and out of saturation, of the
+    // first pod's 2-core quota and of the fourth pod's half core.
     for (replica, rate) in [(0, 20.0), (1, 60.0), (2, 100.0), (3, 150.0)] {
         let (mut direct, mut shared) = run(4.0, rate, 4_000, replica);
         assert_eq!(direct.ended.len(), shared.ended.len());
@@ -145,9 +152,9 @@ fn direct_threads_end_when_processor_sharing_ends_them() {
         // nearly all the time when the first pod stays above its quota.
         let [started_direct, to_shared, to_direct] = direct.counts;
         match rate {
-            20.0 => assert!(started_direct > 2_000, "{:?}", direct.counts),
+            20.0 => assert!(started_direct > 1_500, "{:?}", direct.counts),
             150.0 => assert!(started_direct < 100, "{:?}", direct.counts),
-            _ => assert!(to_shared > 500 && to_direct > 500, "{:?}", direct.counts),
+            _ => assert!(to_shared > 300 && to_direct > 300, "{:?}", direct.counts),
         }
         assert_eq!(shared.counts, [0; 3]);
         for (j, at) in &shared.ended {
@@ -165,7 +172,7 @@ fn direct_threads_end_when_processor_sharing_ends_them() {
             direct.cpu.saturated_s(end),
             shared.cpu.saturated_s(end)
         ));
-        for k in 0..3 {
+        for k in 0..4 {
             let (a, b) = (
                 direct.cpu.class_cpu_seconds(end, k),
                 shared.cpu.class_cpu_seconds(end, k),
