@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use sim_core::{SimDuration, SimRng};
 
 /// z-score of the 95th percentile of the standard normal distribution.
-const Z95: f64 = 1.644_853_626_951_472_2;
+pub(crate) const Z95: f64 = 1.644_853_626_951_472_2;
 
 /// A distribution of non-negative values.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]

@@ -5,8 +5,7 @@
 
 use statrs::distribution::{ContinuousCDF, Normal};
 
-/// z of the 95th percentile of the standard normal.
-pub(crate) const Z95: f64 = 1.644_853_626_951_472_2;
+pub(crate) use crate::dist::Z95;
 
 /// The shape fitted.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -12,12 +12,13 @@
 //!   more than a second and started as a slot freed at that peak (the engine was full),
 //!   or given (`--task-slots`); with no task waiting the peak is only a lower bound, and
 //!   capsim's own count is kept unless the peak exceeds it.
-//! - s is fitted by maximum likelihood (the profile likelihood of s, the lognormals'
-//!   parameters fitted at each s, whatever shape the service times are then fitted with) with its 95 % likelihood interval. When the loads at
-//!   the tasks' starts do not vary enough to bound it (a fleet that ran at a full engine
-//!   throughout), the interval reaches the search's end (3) or is as wide as the
-//!   slowdown's plausible range in `presets/uncertainty.yaml`: s is then not fitted, and
-//!   the given or default value is used and named.
+//! - s is fitted by maximum likelihood (the profile likelihood of s, a lognormal's
+//!   parameters fitted at each s, whatever shape the service times are then fitted
+//!   with) with its 95 % likelihood interval. When the loads at the tasks' starts do not
+//!   vary enough to bound it (a fleet that ran at a full engine throughout), the
+//!   interval reaches the search's end (3) or is as wide as the slowdown's plausible
+//!   range in `presets/uncertainty.yaml`: s is then not fitted, and the given or default
+//!   value is used and named.
 
 use super::fit::{Fit, Shape, fit};
 use super::tasks::Task;
