@@ -1,5 +1,6 @@
 //! One fleet creation on one management cluster, from configuration to report.
 
+pub mod batch;
 pub mod figures;
 pub mod hub;
 pub mod memory;

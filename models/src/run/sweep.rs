@@ -14,15 +14,15 @@
 
 use std::collections::BTreeMap;
 
-use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use sim_core::SimError;
 use sim_core::stats::Summary;
 use sim_core::stats::binomial::{PassRule, Verdict};
 
+use crate::run::batch::run_batch;
 pub use crate::run::figures::figures_of;
 use crate::run::report::RunReport;
-use crate::run::{RunPlan, run};
+use crate::run::{RunOutput, RunPlan, run};
 
 /// Fleet sizes parsed from `a..b`, a list `100,250,500`, with a step or a point count.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -455,6 +455,25 @@ pub fn run_replica(
     if let Some(r) = ledger.recall(clusters, knobs, replica) {
         return Ok(r);
     }
+    let planned = replica_plan(make, clusters, replica)?;
+    let out = run(&planned.plan);
+    record_replica(&planned, clusters, knobs, out, ledger)
+}
+
+/// A replica's plan, with the estimates it drew (`--uncertainty`) applied.
+pub struct ReplicaPlan {
+    /// The plan to run.
+    pub plan: RunPlan,
+    /// The estimates drawn, by name.
+    pub draws: BTreeMap<String, f64>,
+}
+
+/// The plan of replica `replica` of `make(clusters)`.
+pub fn replica_plan(
+    make: &(impl Fn(u32) -> RunPlan + Sync),
+    clusters: u32,
+    replica: u64,
+) -> Result<ReplicaPlan, SimError> {
     let mut plan = make(clusters);
     plan.replica = replica;
     let draws = match plan.uncertainty.clone() {
@@ -467,10 +486,21 @@ pub fn run_replica(
         }
         None => BTreeMap::new(),
     };
-    let out = run(&plan)?;
-    let watched = &plan.config.thresholds.workqueue_depth_controllers;
-    let mut record = record_of(clusters, knobs, replica, &out.report, watched);
-    record.draws = draws;
+    Ok(ReplicaPlan { plan, draws })
+}
+
+/// The record of a replica's run, kept in `ledger`.
+fn record_replica(
+    planned: &ReplicaPlan,
+    clusters: u32,
+    knobs: &Knobs,
+    out: Result<RunOutput, SimError>,
+    ledger: &dyn Ledger,
+) -> Result<ReplicaRecord, SimError> {
+    let out = out?;
+    let watched = &planned.plan.config.thresholds.workqueue_depth_controllers;
+    let mut record = record_of(clusters, knobs, planned.plan.replica, &out.report, watched);
+    record.draws = planned.draws.clone();
     ledger.record(&record);
     Ok(record)
 }
@@ -510,16 +540,41 @@ pub fn sweep(
         // In point order. Largest-first was measured (issue 16, docs/model.md "Speed"):
         // no gain on the default sweep, whose cores are already 99 % busy, and 7.5 %
         // slower on five points, where two large runs at once contend for the cache.
-        let done: Vec<Result<ReplicaRecord, SimError>> = runs
-            .par_iter()
-            .map(|&(p, r)| {
-                let (v, c) = points[p];
-                let k = &variants[v];
-                let record = run_replica(&|c| make(c, k), c, k, r, ledger);
+        // Runs that share management clusters (same replica, same plan, split into
+        // parts of the same size) simulate each once ([`crate::run::batch`]).
+        let mut done: Vec<Option<Result<ReplicaRecord, SimError>>> = Vec::new();
+        let mut planned = Vec::new();
+        for &(p, r) in &runs {
+            let (v, c) = points[p];
+            let k = &variants[v];
+            if let Some(record) = ledger.recall(c, k, r) {
                 progress(Progress::Finished { point: p });
-                record
-            })
-            .collect();
+                done.push(Some(Ok(record)));
+                continue;
+            }
+            match replica_plan(&|c| make(c, k), c, r) {
+                Ok(plan) => {
+                    planned.push((done.len(), plan));
+                    done.push(None);
+                }
+                Err(e) => done.push(Some(Err(e))),
+            }
+        }
+        let plans: Vec<RunPlan> = planned.iter().map(|(_, p)| p.plan.clone()).collect();
+        let ran = run_batch(&plans, |i, out| {
+            let (at, plan) = &planned[i];
+            let (p, _) = runs[*at];
+            let (v, c) = points[p];
+            let record = record_replica(plan, c, &variants[v], out, ledger);
+            progress(Progress::Finished { point: p });
+            record
+        });
+        for ((at, _), record) in planned.iter().zip(ran) {
+            done[*at] = Some(record);
+        }
+        let done = done
+            .into_iter()
+            .map(|d| d.expect("every run recalled or run"));
         for (&(p, _), record) in runs.iter().zip(done) {
             records[p].push(record?);
         }

@@ -25,19 +25,21 @@ pub fn split(clusters: u32, parts: u32) -> Vec<u32> {
 }
 
 /// One management cluster's report and its clusters' and machines' times to ready [s].
-struct Part {
+#[derive(Clone)]
+pub struct Part {
     report: RunReport,
     cluster_times: Vec<f64>,
     machine_times: Vec<f64>,
     members: Vec<crate::federation::MemberSpan>,
 }
 
-/// Runs `plan` split among its management clusters and combines their reports.
-pub fn run_split(plan: &RunPlan) -> Result<RunOutput, SimError> {
+/// The plans of the management clusters `plan` is split among, in order: management
+/// cluster `i` runs its plan on stream `i` of the plan's seed and replica ([`run_part`]).
+pub fn part_plans(plan: &RunPlan) -> Vec<RunPlan> {
     let shares = split(plan.fleet.clusters, plan.management_clusters);
-    let whole = RngStreams::new(plan.seed, plan.replica);
-    let results: Vec<Result<Part, SimError>> = shares
-        .par_iter()
+    let parts = shares.len() as u32;
+    shares
+        .iter()
         .enumerate()
         .map(|(i, &n)| {
             let mut part = plan.clone();
@@ -45,7 +47,6 @@ pub fn run_split(plan: &RunPlan) -> Result<RunOutput, SimError> {
             part.management_clusters = 1;
             // Clusters added later are spread over the same management clusters, each
             // create's remainder where the last one's left off, so the parts stay even.
-            let parts = shares.len() as u32;
             let even = |n: u32| n / parts + u32::from((i as u32) < n % parts);
             let mut before = plan.fleet.clusters;
             for op in &mut part.after {
@@ -55,35 +56,94 @@ pub fn run_split(plan: &RunPlan) -> Result<RunOutput, SimError> {
                     before = after;
                 }
             }
-            let finished = simulate_part(&part, whole.part(i as u64))?;
-            let (cluster_times, machine_times) = report::fleet_times(&finished.world);
-            let members = crate::run::hub::member_spans(&finished.world);
-            let (cfg, tier) = (&part.config, &part.tier);
-            let (now, steps) = (finished.now, finished.steps);
-            let fleet = FleetSpec {
-                clusters: part.total_clusters(),
-                ..part.fleet
-            };
-            let report = report::build(&finished.world, cfg, tier, part.seed, fleet, now, steps);
-            Ok(Part {
-                report,
-                cluster_times,
-                machine_times,
-                members,
-            })
+            part
         })
-        .collect();
-    let mut parts = Vec::new();
+        .collect()
+}
+
+/// Whether management cluster `a` of one split run and `b` of another are the same
+/// simulation: the same plan and the same streams. Every field is named, so that a field
+/// added to [`RunPlan`] has to be placed here: compared, or shown not to matter.
+pub fn same_part(a: &RunPlan, b: &RunPlan) -> bool {
+    let RunPlan {
+        config,
+        tier,
+        fleet,
+        seed,
+        replica,
+        timeline,
+        max_simulated,
+        faults,
+        management_clusters,
+        after,
+        // How a run is stopped or watched changes no figure of a run that finishes.
+        stop: _,
+        progress: _,
+        // Applied to `config` before the plan is split (`sweep::replica_plan`).
+        uncertainty: _,
+    } = a;
+    *config == b.config
+        && *tier == b.tier
+        && *fleet == b.fleet
+        && *seed == b.seed
+        && *replica == b.replica
+        && *timeline == b.timeline
+        && *max_simulated == b.max_simulated
+        && *faults == b.faults
+        && *management_clusters == b.management_clusters
+        && *after == b.after
+}
+
+/// Runs management cluster `index` of a split run, planned by [`part_plans`].
+pub fn run_part(part: &RunPlan, index: usize) -> Result<Part, SimError> {
+    let whole = RngStreams::new(part.seed, part.replica);
+    let finished = simulate_part(part, whole.part(index as u64))?;
+    let (cluster_times, machine_times) = report::fleet_times(&finished.world);
+    let members = crate::run::hub::member_spans(&finished.world);
+    let (now, steps) = (finished.now, finished.steps);
+    let fleet = FleetSpec {
+        clusters: part.total_clusters(),
+        ..part.fleet
+    };
+    let report = report::build(
+        &finished.world,
+        &part.config,
+        &part.tier,
+        part.seed,
+        fleet,
+        now,
+        steps,
+    );
+    Ok(Part {
+        report,
+        cluster_times,
+        machine_times,
+        members,
+    })
+}
+
+/// Runs `plan` split among its management clusters and combines their reports.
+pub fn run_split(plan: &RunPlan) -> Result<RunOutput, SimError> {
+    let parts = part_plans(plan)
+        .par_iter()
+        .enumerate()
+        .map(|(i, part)| run_part(part, i))
+        .collect::<Result<Vec<Part>, SimError>>()?;
+    assemble(plan, parts)
+}
+
+/// The run of `plan` from its management clusters' parts, in order.
+pub fn assemble(plan: &RunPlan, parts: Vec<Part>) -> Result<RunOutput, SimError> {
+    let mut reports = Vec::new();
     let (mut cluster_times, mut machine_times) = (Vec::new(), Vec::new());
     let mut members = Vec::new();
-    for r in results {
-        let p = r?;
+    for p in parts {
         cluster_times.extend(p.cluster_times);
         machine_times.extend(p.machine_times);
         members.extend(p.members);
-        parts.push(p.report);
+        reports.push(p.report);
     }
-    let mut report = combine(plan, parts, cluster_times, machine_times);
+    let mut report = combine(plan, reports, cluster_times, machine_times);
     crate::run::hub::attach(plan, &mut report, members)?;
     Ok(RunOutput {
         report,
