@@ -25,12 +25,26 @@ pub(super) struct Waiting<R> {
     pub(super) seats: u32,
     /// The level's virtual time when it arrived.
     pub(super) arrival_r: SeatSeconds,
+    /// Its work as fair queuing charges it, worked out once: dispatch reads every
+    /// waiting queue's head each time.
+    total: SeatSeconds,
 }
 
 impl<R> Waiting<R> {
+    /// `req`, of `work` and counting `seats` while it waits, arrived at `arrival_r`.
+    pub(super) fn new(req: R, work: WorkEstimate, seats: u32, arrival_r: SeatSeconds) -> Self {
+        Waiting {
+            req,
+            work,
+            seats,
+            arrival_r,
+            total: work.total_work(ESTIMATED_SERVICE_DURATION),
+        }
+    }
+
     /// Its work as fair queuing charges it.
     pub(super) fn total_work(&self) -> SeatSeconds {
-        self.work.total_work(ESTIMATED_SERVICE_DURATION)
+        self.total
     }
 }
 
@@ -226,12 +240,7 @@ mod tests {
             let work = WorkEstimate::seats(1);
             qs.enqueue(
                 q,
-                Waiting {
-                    req: 0,
-                    work,
-                    seats: 1,
-                    arrival_r: SeatSeconds(0),
-                },
+                Waiting::new(0, work, 1, SeatSeconds(0)),
                 SeatSeconds(0),
             );
         }

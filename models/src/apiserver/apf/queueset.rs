@@ -229,12 +229,7 @@ impl<R: Copy + PartialEq> PriorityLevel<R> {
             self.rejected += 1;
             return Admission::Rejected;
         }
-        let w = Waiting {
-            req,
-            work,
-            seats,
-            arrival_r: self.r,
-        };
+        let w = Waiting::new(req, work, seats, self.r);
         self.queues.enqueue(q as usize, w, self.r);
         if !self.fair {
             self.note(now);
