@@ -2,7 +2,11 @@
 //! --replicas 1` runs it (100, 575, 1050, 1525 and 2000 clusters, on the guide's tier and
 //! split for each), on one worker thread and on two: the parallel speed-up.
 //!
-//! `cargo bench -p capsim-benches --bench sweep` (about 8 minutes).
+//! Then the points 1,000, 1,500 and 2,000 (XL: two, three and four management clusters
+//! of 500), once as the sweep runs them, sharing the management clusters they have in
+//! common (`models::run::batch`), and once each run alone, as sweeps did before.
+//!
+//! `cargo bench -p capsim-benches --bench sweep` (about 13 minutes).
 
 use std::hint::black_box;
 use std::time::Duration;
@@ -10,6 +14,14 @@ use std::time::Duration;
 use capsim_benches::sweep_plan;
 use criterion::{Criterion, criterion_group, criterion_main};
 use models::run::sweep::{Axis, Knobs, NoLedger, Sampling, sweep};
+use rayon::prelude::*;
+
+const ONE_REPLICA: Sampling = Sampling {
+    replicas: 1,
+    max_replicas: 1,
+    pass_rate: 0.95,
+    confidence: 0.95,
+};
 
 fn small_sweep(c: &mut Criterion) {
     let axis = Axis(vec![100, 575, 1050, 1525, 2000]);
@@ -27,15 +39,16 @@ fn small_sweep(c: &mut Criterion) {
             b.iter(|| {
                 pool.install(|| {
                     let plan = |c: u32, _: &Knobs| sweep_plan(c);
-                    let sampling = Sampling {
-                        replicas: 1,
-                        max_replicas: 1,
-                        pass_rate: 0.95,
-                        confidence: 0.95,
-                    };
                     black_box(
-                        sweep(&axis, &[Knobs::new()], &sampling, plan, &NoLedger, |_| {})
-                            .expect("sweep"),
+                        sweep(
+                            &axis,
+                            &[Knobs::new()],
+                            &ONE_REPLICA,
+                            plan,
+                            &NoLedger,
+                            |_| {},
+                        )
+                        .expect("sweep"),
                     )
                 })
             })
@@ -44,5 +57,41 @@ fn small_sweep(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, small_sweep);
+fn shared_management_clusters(c: &mut Criterion) {
+    let sizes = vec![1000, 1500, 2000];
+    let mut group = c.benchmark_group("sweep_1000_1500_2000_x1_two_threads");
+    group
+        .sample_size(10)
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(120));
+    let axis = Axis(sizes.clone());
+    group.bench_function("sharing_management_clusters", |b| {
+        b.iter(|| {
+            let plan = |c: u32, _: &Knobs| sweep_plan(c);
+            black_box(
+                sweep(
+                    &axis,
+                    &[Knobs::new()],
+                    &ONE_REPLICA,
+                    plan,
+                    &NoLedger,
+                    |_| {},
+                )
+                .expect("sweep"),
+            )
+        })
+    });
+    group.bench_function("each_run_alone", |b| {
+        b.iter(|| {
+            let reports: Vec<_> = sizes
+                .par_iter()
+                .map(|&c| models::run::run(&sweep_plan(c)).expect("run").report)
+                .collect();
+            black_box(reports)
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(benches, small_sweep, shared_management_clusters);
 criterion_main!(benches);

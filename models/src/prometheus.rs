@@ -203,10 +203,16 @@ mod tests {
     #[test]
     fn observe_picks_the_bucket_a_binary_search_of_le_picks() {
         let mut probes = vec![f64::NAN, f64::NEG_INFINITY, f64::INFINITY, -1.0, 0.0, 1e9];
-        for &b in RECONCILE_TIME_BUCKETS.iter().chain(&APISERVER_REQUEST_DURATION_BUCKETS) {
+        for &b in RECONCILE_TIME_BUCKETS
+            .iter()
+            .chain(&APISERVER_REQUEST_DURATION_BUCKETS)
+        {
             probes.extend([b, b.next_down(), b.next_up(), b * 0.999, b * 1.001]);
         }
-        for bounds in [&RECONCILE_TIME_BUCKETS[..], &APISERVER_REQUEST_DURATION_BUCKETS[..]] {
+        for bounds in [
+            &RECONCILE_TIME_BUCKETS[..],
+            &APISERVER_REQUEST_DURATION_BUCKETS[..],
+        ] {
             for &v in &probes {
                 let mut h = Histogram::new(bounds);
                 h.observe(v);

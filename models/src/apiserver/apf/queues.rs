@@ -238,11 +238,7 @@ mod tests {
         let mut qs = Queues::<u32>::new(130);
         for q in [3, 64, 70, 129] {
             let work = WorkEstimate::seats(1);
-            qs.enqueue(
-                q,
-                Waiting::new(0, work, 1, SeatSeconds(0)),
-                SeatSeconds(0),
-            );
+            qs.enqueue(q, Waiting::new(0, work, 1, SeatSeconds(0)), SeatSeconds(0));
         }
         let from = |qs: &Queues<u32>, s| qs.waiting_from(s).collect::<Vec<_>>();
         assert_eq!(from(&qs, 0), [3, 64, 70, 129]);
