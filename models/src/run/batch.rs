@@ -12,8 +12,8 @@
 //! distinct management clusters of split runs. A split run is put together by the thread
 //! that finishes its last management cluster, so that a run is reported as it finishes.
 
-use std::sync::OnceLock;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Mutex, OnceLock, PoisonError};
 
 use rayon::prelude::*;
 use sim_core::SimError;
@@ -76,29 +76,44 @@ pub fn run_batch<T: Send + Sync>(
     finish: impl Fn(usize, Result<RunOutput, SimError>) -> T + Sync,
 ) -> Vec<T> {
     let (units, parts_of) = units_of(plans);
-    let done: Vec<OnceLock<Result<Part, SimError>>> =
-        units.iter().map(|_| OnceLock::new()).collect();
+    // A part is kept until the last run that has it is put together, then dropped.
+    let done: Vec<Mutex<Option<Result<Part, SimError>>>> =
+        units.iter().map(|_| Mutex::new(None)).collect();
+    let users: Vec<AtomicUsize> = units
+        .iter()
+        .map(|u| match u {
+            Unit::Whole(_) => AtomicUsize::new(0),
+            Unit::Part { runs, .. } => AtomicUsize::new(runs.len()),
+        })
+        .collect();
     let left: Vec<AtomicUsize> = parts_of.iter().map(|p| AtomicUsize::new(p.len())).collect();
     let results: Vec<OnceLock<T>> = plans.iter().map(|_| OnceLock::new()).collect();
     let put = |i: usize, out| {
         let _ = results[i].set(finish(i, out));
     };
+    let lock = |u: usize| done[u].lock().unwrap_or_else(PoisonError::into_inner);
     units
         .par_iter()
         .enumerate()
         .for_each(|(u, unit)| match unit {
             Unit::Whole(i) => put(*i, run(&plans[*i])),
             Unit::Part { plan, index, runs } => {
-                let _ = done[u].set(run_part(plan, *index));
+                *lock(u) = Some(run_part(plan, *index));
                 for &i in runs {
                     // The last of run i's management clusters to finish puts it together.
-                    if left[i].fetch_sub(1, Ordering::AcqRel) == 1 {
-                        let parts = parts_of[i]
-                            .iter()
-                            .map(|&p| done[p].get().expect("every part finished").clone())
-                            .collect::<Result<Vec<Part>, SimError>>();
-                        put(i, parts.and_then(|parts| assemble(&plans[i], parts)));
+                    if left[i].fetch_sub(1, Ordering::AcqRel) != 1 {
+                        continue;
                     }
+                    let parts = parts_of[i]
+                        .iter()
+                        .map(|&p| {
+                            let mut slot = lock(p);
+                            let last = users[p].fetch_sub(1, Ordering::AcqRel) == 1;
+                            let part = if last { slot.take() } else { slot.clone() };
+                            part.expect("every part finished")
+                        })
+                        .collect::<Result<Vec<Part>, SimError>>();
+                    put(i, parts.and_then(|parts| assemble(&plans[i], parts)));
                 }
             }
         });
