@@ -65,29 +65,37 @@ fn shared_management_clusters(c: &mut Criterion) {
         .warm_up_time(Duration::from_secs(1))
         .measurement_time(Duration::from_secs(120));
     let axis = Axis(sizes.clone());
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(2)
+        .build()
+        .expect("thread pool");
     group.bench_function("sharing_management_clusters", |b| {
         b.iter(|| {
-            let plan = |c: u32, _: &Knobs| sweep_plan(c);
-            black_box(
-                sweep(
-                    &axis,
-                    &[Knobs::new()],
-                    &ONE_REPLICA,
-                    plan,
-                    &NoLedger,
-                    |_| {},
+            pool.install(|| {
+                let plan = |c: u32, _: &Knobs| sweep_plan(c);
+                black_box(
+                    sweep(
+                        &axis,
+                        &[Knobs::new()],
+                        &ONE_REPLICA,
+                        plan,
+                        &NoLedger,
+                        |_| {},
+                    )
+                    .expect("sweep"),
                 )
-                .expect("sweep"),
-            )
+            })
         })
     });
     group.bench_function("each_run_alone", |b| {
         b.iter(|| {
-            let reports: Vec<_> = sizes
-                .par_iter()
-                .map(|&c| models::run::run(&sweep_plan(c)).expect("run").report)
-                .collect();
-            black_box(reports)
+            pool.install(|| {
+                let reports: Vec<_> = sizes
+                    .par_iter()
+                    .map(|&c| models::run::run(&sweep_plan(c)).expect("run").report)
+                    .collect();
+                black_box(reports)
+            })
         })
     });
     group.finish();

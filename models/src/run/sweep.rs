@@ -557,7 +557,10 @@ pub fn sweep(
                     planned.push((done.len(), plan));
                     done.push(None);
                 }
-                Err(e) => done.push(Some(Err(e))),
+                Err(e) => {
+                    progress(Progress::Finished { point: p });
+                    done.push(Some(Err(e)));
+                }
             }
         }
         let plans: Vec<RunPlan> = planned.iter().map(|(_, p)| p.plan.clone()).collect();

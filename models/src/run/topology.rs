@@ -82,16 +82,17 @@ pub fn same_part(a: &RunPlan, b: &RunPlan) -> bool {
         // Applied to `config` before the plan is split (`sweep::replica_plan`).
         uncertainty: _,
     } = a;
-    *config == b.config
-        && *tier == b.tier
-        && *fleet == b.fleet
+    // The cheap fields first.
+    *replica == b.replica
         && *seed == b.seed
-        && *replica == b.replica
+        && *fleet == b.fleet
+        && *management_clusters == b.management_clusters
         && *timeline == b.timeline
         && *max_simulated == b.max_simulated
-        && *faults == b.faults
-        && *management_clusters == b.management_clusters
         && *after == b.after
+        && *faults == b.faults
+        && *tier == b.tier
+        && *config == b.config
 }
 
 /// Runs management cluster `index` of a split run, planned by [`part_plans`].
@@ -124,12 +125,13 @@ pub fn run_part(part: &RunPlan, index: usize) -> Result<Part, SimError> {
 
 /// Runs `plan` split among its management clusters and combines their reports.
 pub fn run_split(plan: &RunPlan) -> Result<RunOutput, SimError> {
-    let parts = part_plans(plan)
+    // Every part runs to its end; the first error in part order is the run's.
+    let parts: Vec<Result<Part, SimError>> = part_plans(plan)
         .par_iter()
         .enumerate()
         .map(|(i, part)| run_part(part, i))
-        .collect::<Result<Vec<Part>, SimError>>()?;
-    assemble(plan, parts)
+        .collect();
+    assemble(plan, parts.into_iter().collect::<Result<_, _>>()?)
 }
 
 /// The run of `plan` from its management clusters' parts, in order.
