@@ -537,11 +537,12 @@ pub fn sweep(
         if look > 0 {
             progress(Progress::Planned(runs.len() as u64));
         }
-        // In point order. Largest-first was measured (issue 16, docs/model.md "Speed"):
-        // no gain on the default sweep, whose cores are already 99 % busy, and 7.5 %
-        // slower on five points, where two large runs at once contend for the cache.
-        // Runs that share management clusters (same replica, same plan, split into
-        // parts of the same size) simulate each once ([`crate::run::batch`]).
+        // Replica by replica, each in point order ([`crate::run::batch`], which also
+        // simulates once each management cluster that runs share: same replica, same
+        // plan, split into parts of the same size). Largest-first was measured (issue
+        // 16, docs/model.md "Speed"): no gain on the default sweep, whose cores are
+        // already 99 % busy, and 7.5 % slower on five points, where two large runs at
+        // once contend for the cache.
         let mut done: Vec<Option<Result<ReplicaRecord, SimError>>> = Vec::new();
         let mut planned = Vec::new();
         for &(p, r) in &runs {
