@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use capsim_benches::sweep_plan;
 use criterion::{Criterion, criterion_group, criterion_main};
-use models::run::sweep::{Axis, Knobs, NoLedger, Sampling, sweep};
+use models::run::sweep::{Axis, Knobs, NoLedger, Sampling, SweepResult, sweep};
 use rayon::prelude::*;
 
 const ONE_REPLICA: Sampling = Sampling {
@@ -22,6 +22,14 @@ const ONE_REPLICA: Sampling = Sampling {
     pass_rate: 0.95,
     confidence: 0.95,
 };
+
+/// A sweep of `axis` at one replica, on `pool`'s threads.
+fn sweep_on(pool: &rayon::ThreadPool, axis: &Axis) -> SweepResult {
+    pool.install(|| {
+        let plan = |c: u32, _: &Knobs| sweep_plan(c);
+        sweep(axis, &[Knobs::new()], &ONE_REPLICA, plan, &NoLedger, |_| {}).expect("sweep")
+    })
+}
 
 fn small_sweep(c: &mut Criterion) {
     let axis = Axis(vec![100, 575, 1050, 1525, 2000]);
@@ -36,22 +44,7 @@ fn small_sweep(c: &mut Criterion) {
             .build()
             .expect("thread pool");
         group.bench_function(format!("{threads}_threads"), |b| {
-            b.iter(|| {
-                pool.install(|| {
-                    let plan = |c: u32, _: &Knobs| sweep_plan(c);
-                    black_box(
-                        sweep(
-                            &axis,
-                            &[Knobs::new()],
-                            &ONE_REPLICA,
-                            plan,
-                            &NoLedger,
-                            |_| {},
-                        )
-                        .expect("sweep"),
-                    )
-                })
-            })
+            b.iter(|| black_box(sweep_on(&pool, &axis)))
         });
     }
     group.finish();
@@ -70,22 +63,7 @@ fn shared_management_clusters(c: &mut Criterion) {
         .build()
         .expect("thread pool");
     group.bench_function("sharing_management_clusters", |b| {
-        b.iter(|| {
-            pool.install(|| {
-                let plan = |c: u32, _: &Knobs| sweep_plan(c);
-                black_box(
-                    sweep(
-                        &axis,
-                        &[Knobs::new()],
-                        &ONE_REPLICA,
-                        plan,
-                        &NoLedger,
-                        |_| {},
-                    )
-                    .expect("sweep"),
-                )
-            })
-        })
+        b.iter(|| black_box(sweep_on(&pool, &axis)))
     });
     group.bench_function("each_run_alone", |b| {
         b.iter(|| {
