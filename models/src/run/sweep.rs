@@ -505,6 +505,52 @@ fn record_replica(
     Ok(record)
 }
 
+/// Replica `r` of `make(clusters, knobs)` for each `(clusters, knobs, r)` of `runs`,
+/// recalled from `ledger` or run and recorded, in parallel; `finished(i)` is called as
+/// run i is recalled or finishes. The runs go replica by replica ([`crate::run::batch`]),
+/// and those that have a management cluster in common simulate it once: same replica,
+/// same plan, split into parts of the same size.
+pub fn run_replicas(
+    runs: &[(u32, &Knobs, u64)],
+    make: &(impl Fn(u32, &Knobs) -> RunPlan + Sync),
+    ledger: &dyn Ledger,
+    finished: impl Fn(usize) + Sync,
+) -> Vec<Result<ReplicaRecord, SimError>> {
+    let mut done: Vec<Option<Result<ReplicaRecord, SimError>>> = Vec::new();
+    let mut planned = Vec::new();
+    for (i, &(c, k, r)) in runs.iter().enumerate() {
+        if let Some(record) = ledger.recall(c, k, r) {
+            finished(i);
+            done.push(Some(Ok(record)));
+            continue;
+        }
+        match replica_plan(&|c| make(c, k), c, r) {
+            Ok(plan) => {
+                planned.push((i, plan));
+                done.push(None);
+            }
+            Err(e) => {
+                finished(i);
+                done.push(Some(Err(e)));
+            }
+        }
+    }
+    let plans: Vec<RunPlan> = planned.iter().map(|(_, p)| p.plan.clone()).collect();
+    let ran = run_batch(&plans, |j, out| {
+        let (i, plan) = &planned[j];
+        let (c, k, _) = runs[*i];
+        let record = record_replica(plan, c, k, out, ledger);
+        finished(*i);
+        record
+    });
+    for ((i, _), record) in planned.iter().zip(ran) {
+        done[*i] = Some(record);
+    }
+    done.into_iter()
+        .map(|d| d.expect("every run recalled or run"))
+        .collect()
+}
+
 /// Runs the grid `variants` × `axis`: `sampling.replicas` replicas of
 /// `make(clusters, knobs)` at every point, then, at each look, more replicas at the points
 /// still undecided, up to `sampling.max_replicas`. Replica r uses the same random streams
@@ -537,48 +583,16 @@ pub fn sweep(
         if look > 0 {
             progress(Progress::Planned(runs.len() as u64));
         }
-        // Replica by replica, each in point order ([`crate::run::batch`], which also
-        // simulates once each management cluster that runs share: same replica, same
-        // plan, split into parts of the same size). Largest-first was measured (issue
-        // 16, docs/model.md "Speed"): no gain on the default sweep, whose cores are
-        // already 99 % busy, and 7.5 % slower on five points, where two large runs at
-        // once contend for the cache.
-        let mut done: Vec<Option<Result<ReplicaRecord, SimError>>> = Vec::new();
-        let mut planned = Vec::new();
-        for &(p, r) in &runs {
-            let (v, c) = points[p];
-            let k = &variants[v];
-            if let Some(record) = ledger.recall(c, k, r) {
-                progress(Progress::Finished { point: p });
-                done.push(Some(Ok(record)));
-                continue;
-            }
-            match replica_plan(&|c| make(c, k), c, r) {
-                Ok(plan) => {
-                    planned.push((done.len(), plan));
-                    done.push(None);
-                }
-                Err(e) => {
-                    progress(Progress::Finished { point: p });
-                    done.push(Some(Err(e)));
-                }
-            }
-        }
-        let plans: Vec<RunPlan> = planned.iter().map(|(_, p)| p.plan.clone()).collect();
-        let ran = run_batch(&plans, |i, out| {
-            let (at, plan) = &planned[i];
-            let (p, _) = runs[*at];
-            let (v, c) = points[p];
-            let record = record_replica(plan, c, &variants[v], out, ledger);
-            progress(Progress::Finished { point: p });
-            record
+        // Largest-first was measured (issue 16, docs/model.md "Speed"): no gain on the
+        // default sweep, whose cores are already 99 % busy, and 7.5 % slower on five
+        // points, where two large runs at once contend for the cache.
+        let of_run: Vec<(u32, &Knobs, u64)> = runs
+            .iter()
+            .map(|&(p, r)| (points[p].1, &variants[points[p].0], r))
+            .collect();
+        let done = run_replicas(&of_run, &make, ledger, |i| {
+            progress(Progress::Finished { point: runs[i].0 })
         });
-        for ((at, _), record) in planned.iter().zip(ran) {
-            done[*at] = Some(record);
-        }
-        let done = done
-            .into_iter()
-            .map(|d| d.expect("every run recalled or run"));
         for (&(p, _), record) in runs.iter().zip(done) {
             records[p].push(record?);
         }

@@ -9,8 +9,7 @@
 //! machines (clusters × machines per cluster): within 4/3 of the best split.
 
 use anyhow::bail;
-use models::run::sweep::{Knobs, run_replica};
-use rayon::prelude::*;
+use models::run::sweep::{Knobs, run_replicas};
 use serde::{Deserialize, Serialize};
 use sim_core::monte_carlo::in_pool;
 
@@ -107,14 +106,12 @@ pub(super) fn run(
         .map(|(_, r)| *r)
         .collect();
     let bar = crate::progress::Bar::new(mine.len() as u64, "runs");
+    // A shard's runs that have a management cluster in common simulate it once.
     in_pool(threads, || {
-        mine.par_iter()
-            .map(|&(c, k, r)| {
-                let out = run_replica(&|c| plan.run_plan(c, k), c, k, r, ledger);
-                bar.tick();
-                out.map(|_| ())
-            })
-            .collect::<Result<Vec<()>, _>>()
+        let make = |c: u32, k: &Knobs| plan.run_plan(c, k);
+        run_replicas(&mine, &make, ledger, |_| bar.tick())
+            .into_iter()
+            .collect::<Result<Vec<_>, _>>()
     })??;
     bar.finish();
     Ok(mine.len())
