@@ -49,11 +49,11 @@ impl Histogram {
     pub fn observe(&mut self, v: f64) {
         // A scan from the smallest bound: most observations (reconciles, requests) fall in
         // the first buckets, where it ends after a comparison or two and predicts well; a
-        // binary search's dependent loads cost a run 2 %. The same bucket either way.
+        // binary search's dependent loads were 2 % of a run's samples. The same bucket.
         let i = self
             .bounds
             .iter()
-            .position(|&b| b >= v || b.is_nan() || v.is_nan())
+            .position(|&b| b >= v || v.is_nan())
             .unwrap_or(self.bounds.len());
         self.counts[i] += 1;
     }

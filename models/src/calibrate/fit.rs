@@ -5,7 +5,7 @@
 
 use statrs::distribution::{ContinuousCDF, Normal};
 
-pub(crate) use crate::dist::Z95;
+use crate::dist::Z95;
 
 /// The shape fitted.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

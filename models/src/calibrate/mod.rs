@@ -135,7 +135,7 @@ impl FittedKnob {
     /// - uniform: the largest value's, 3·(max − min)/n (the chance that n draws all fall
     ///   that far below the true maximum is 5 %), as a fraction of the maximum.
     pub fn of_fit(path: &str, fit: &Fit, data: String) -> FittedKnob {
-        let z = fit::Z95;
+        let z = crate::dist::Z95;
         let spread = ((1.0 + z * z / 2.0) / fit.n as f64).sqrt();
         let (lo, hi) = match fit.shape {
             Shape::Lognormal => {
