@@ -1,24 +1,26 @@
-//! The future event list: a binary heap ordered by `(time, sequence)`.
+//! The future event list: a priority queue ordered by `(time, sequence)`.
 //!
 //! Events scheduled for the same instant come out in the order they were scheduled
-//! (first in, first out): every push takes the next sequence number, and the heap orders
-//! by time, then by sequence. Models rely on this for reproducible tie-breaking.
+//! (first in, first out): every push takes the next sequence number, and the queue
+//! orders by time, then by sequence. Models rely on this for reproducible tie-breaking.
 //!
-//! Optionally the queue is two-tier (a calendar over a heap): events beyond the current
-//! time slot wait in per-slot buckets and enter the heap only when their slot begins. A
-//! model with tens of thousands of far timers (requeues minutes ahead) then keeps a small
-//! heap. Order is unchanged: every event still comes out by (time, sequence).
+//! The events are kept in a radix heap (`radix`): a simulation never schedules into its
+//! past, so a bit scan places an event, and the far timers (requeues minutes ahead) sit
+//! in a few high buckets until the clock comes near them.
 //!
 //! Cancellation is lazy: a cancelled event stays in the heap and is skipped when it
 //! reaches the top. Because events leave the heap in strictly increasing `(time, seq)`
 //! order, whether an event has already fired is known from its key alone, so cancelling
 //! costs one hash-set insert and an uncancelled run pays one `is_empty` test per pop.
 
-use std::cmp::Ordering;
-use std::collections::{BTreeMap, BinaryHeap, HashSet};
+use std::collections::HashSet;
 use std::hash::{BuildHasherDefault, Hasher};
 
 use crate::time::SimTime;
+
+mod radix;
+
+use radix::RadixHeap;
 
 /// The hash of a sequence number: one multiplication (Fibonacci hashing), which spreads
 /// consecutive numbers over the table's high bits. The set is checked at every pop while
@@ -63,37 +65,9 @@ struct Entry<E> {
     event: E,
 }
 
-impl<E> PartialEq for Entry<E> {
-    fn eq(&self, other: &Self) -> bool {
-        (self.time, self.seq) == (other.time, other.seq)
-    }
-}
-
-impl<E> Eq for Entry<E> {}
-
-impl<E> PartialOrd for Entry<E> {
-    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
-        Some(self.cmp(other))
-    }
-}
-
-impl<E> Ord for Entry<E> {
-    /// Reversed, so that `BinaryHeap` (a max-heap) pops the earliest `(time, seq)` first.
-    fn cmp(&self, other: &Self) -> Ordering {
-        (other.time, other.seq).cmp(&(self.time, self.seq))
-    }
-}
-
 /// A priority queue of events of type `E`, earliest first, FIFO among equal times.
 pub struct EventQueue<E> {
-    heap: BinaryHeap<Entry<E>>,
-    /// Events at or after `near_end`, bucketed by slot (time / `slot_ns`).
-    far: BTreeMap<u64, Vec<Entry<E>>>,
-    far_len: usize,
-    /// Width of a slot [ns]; `u64::MAX` keeps every event in the heap.
-    slot_ns: u64,
-    /// Every event before this instant is in the heap [ns].
-    near_end: u64,
+    heap: RadixHeap<E>,
     next_seq: u64,
     /// Sequence numbers of events cancelled while still in the heap.
     cancelled: HashSet<u64, BuildHasherDefault<SeqHasher>>,
@@ -111,33 +85,10 @@ impl<E> EventQueue<E> {
     /// An empty queue.
     pub fn new() -> Self {
         EventQueue {
-            heap: BinaryHeap::new(),
-            far: BTreeMap::new(),
-            far_len: 0,
-            slot_ns: u64::MAX,
-            near_end: u64::MAX,
+            heap: RadixHeap::new(),
             next_seq: 0,
             cancelled: HashSet::default(),
             last_popped: None,
-        }
-    }
-
-    /// An empty queue with room for `capacity` events before it reallocates.
-    pub fn with_capacity(capacity: usize) -> Self {
-        EventQueue {
-            heap: BinaryHeap::with_capacity(capacity),
-            ..Self::new()
-        }
-    }
-
-    /// A two-tier queue: events more than the current `slot` ahead wait in buckets of that
-    /// width until their slot begins.
-    pub fn with_slot(slot: crate::time::SimDuration) -> Self {
-        let slot_ns = slot.as_nanos().max(1);
-        EventQueue {
-            slot_ns,
-            near_end: slot_ns,
-            ..Self::new()
         }
     }
 
@@ -146,49 +97,15 @@ impl<E> EventQueue<E> {
     pub fn push(&mut self, time: SimTime, event: E) -> EventId {
         let seq = self.next_seq;
         self.next_seq += 1;
-        let entry = Entry { time, seq, event };
-        if time.as_nanos() < self.near_end {
-            self.heap.push(entry);
-        } else {
-            self.far
-                .entry(time.as_nanos() / self.slot_ns)
-                .or_default()
-                .push(entry);
-            self.far_len += 1;
-        }
+        self.heap.push(Entry { time, seq, event });
         EventId { time, seq }
-    }
-
-    /// With the heap empty, moves the next non-empty slot into it if that slot starts at or
-    /// before `bound`. Returns whether the heap has events now.
-    #[inline]
-    fn refill(&mut self, bound: SimTime) -> bool {
-        let Some(mut first) = self.far.first_entry() else {
-            return false;
-        };
-        let slot = *first.key();
-        if slot.saturating_mul(self.slot_ns) > bound.as_nanos() {
-            return false;
-        }
-        let entries = std::mem::take(first.get_mut());
-        first.remove();
-        self.far_len -= entries.len();
-        self.near_end = slot.saturating_add(1).saturating_mul(self.slot_ns);
-        self.heap.extend(entries);
-        true
     }
 
     /// Removes and returns the earliest pending event if it is due at or before `bound`.
     #[inline]
     pub fn pop_until(&mut self, bound: SimTime) -> Option<(SimTime, E)> {
         loop {
-            if self.heap.is_empty() && !self.refill(bound) {
-                return None;
-            }
-            if self.heap.peek()?.time > bound {
-                return None;
-            }
-            let Entry { time, seq, event } = self.heap.pop()?;
+            let Entry { time, seq, event } = self.heap.pop_until(bound)?;
             self.last_popped = Some((time, seq));
             if !self.cancelled.is_empty() && self.cancelled.remove(&seq) {
                 continue;
@@ -207,15 +124,12 @@ impl<E> EventQueue<E> {
     pub fn peek_time(&mut self) -> Option<SimTime> {
         // Drop cancelled entries from the top so the answer is a live event's time.
         loop {
-            if self.heap.is_empty() && !self.refill(SimTime::MAX) {
-                return None;
-            }
-            let top = self.heap.peek().expect("refilled");
-            if self.cancelled.remove(&top.seq) {
-                let top = self.heap.pop().expect("peeked entry exists");
-                self.last_popped = Some((top.time, top.seq));
+            let (time, seq) = self.heap.peek_key()?;
+            if self.cancelled.remove(&seq) {
+                self.heap.pop_until(time).expect("peeked entry exists");
+                self.last_popped = Some((time, seq));
             } else {
-                return Some(top.time);
+                return Some(time);
             }
         }
     }
@@ -243,7 +157,7 @@ impl<E> EventQueue<E> {
 
     /// Events still due to fire.
     pub fn len(&self) -> usize {
-        self.heap.len() + self.far_len - self.cancelled.len()
+        self.heap.len() - self.cancelled.len()
     }
 
     /// Whether no event is due to fire.
@@ -274,46 +188,88 @@ mod tests {
         assert_eq!(order, (0..1000).collect::<Vec<_>>());
     }
 
-    #[test]
-    fn the_two_tier_queue_pops_in_the_same_order_as_the_heap() {
+    /// Pushes, bounded pops and cancels at random, many at equal times and some far
+    /// ahead, checked against a sorted map of `(time, seq)`: the order the queue promises.
+    fn matches_a_sorted_map(seed: u64) {
         use rand::{RngExt, SeedableRng};
-        let mut rng = crate::rng::SimRng::seed_from_u64(8);
-        let mut plain = EventQueue::new();
-        let mut tiered = EventQueue::with_slot(crate::time::SimDuration::from_nanos(1000));
+        use std::collections::BTreeMap;
+        let mut rng = crate::rng::SimRng::seed_from_u64(seed);
+        let mut q = EventQueue::new();
+        let mut reference: BTreeMap<(u64, u64), u64> = BTreeMap::new();
         let mut now = 0u64;
         let mut ids = Vec::new();
         for i in 0..50_000u64 {
-            // Near and far events, many at equal times, pops and cancels interleaved.
-            let t = SimTime::from_nanos(now + rng.random_range(0..20_000) / 7 * 7);
-            plain.push(t, i);
-            ids.push(tiered.push(t, i));
+            // Mostly near, on a coarse grid so that times collide; one in 50 far ahead.
+            let ahead = if rng.random_range(0..50) == 0 {
+                rng.random_range(0..1u64 << 40)
+            } else {
+                rng.random_range(0..20_000) / 7 * 7
+            };
+            let t = now + ahead;
+            let id = q.push(SimTime::from_nanos(t), i);
+            reference.insert((t, id.seq), i);
+            ids.push(id);
             if i % 3 == 0 {
-                let (a, b) = (
-                    plain.pop_until(SimTime::from_nanos(now + 500)),
-                    tiered.pop_until(SimTime::from_nanos(now + 500)),
-                );
-                assert_eq!(a, b);
-                if let Some((t, _)) = a {
-                    now = t.as_nanos();
-                }
+                let bound = now + rng.random_range(0..600);
+                let want = match reference.first_key_value() {
+                    Some((&(t, seq), _)) if t <= bound => {
+                        reference.remove(&(t, seq)).map(|e| (t, e))
+                    }
+                    _ => None,
+                };
+                let got = q.pop_until(SimTime::from_nanos(bound));
+                assert_eq!(got, want.map(|(t, e)| (SimTime::from_nanos(t), e)));
+                // The clock moves as `Simulation::run_until` moves it.
+                now = got.map_or(bound, |(t, _)| t.as_nanos());
             }
             if i % 11 == 0 {
-                let id = ids[(i / 2) as usize];
-                let plain_id = EventId {
-                    time: id.time,
-                    seq: id.seq,
-                };
-                assert_eq!(plain.cancel(plain_id), tiered.cancel(id));
+                let id = ids[rng.random_range(0..ids.len())];
+                let live = reference.remove(&(id.time.as_nanos(), id.seq)).is_some();
+                assert_eq!(q.cancel(id), live);
             }
+            assert_eq!(q.len(), reference.len());
         }
-        assert_eq!(plain.len(), tiered.len());
-        loop {
-            let (a, b) = (plain.pop(), tiered.pop());
-            assert_eq!(a, b);
-            if a.is_none() {
-                break;
-            }
+        for ((t, _), e) in reference {
+            assert_eq!(q.pop(), Some((SimTime::from_nanos(t), e)));
         }
+        assert_eq!(q.pop(), None);
+    }
+
+    #[test]
+    fn events_come_out_by_time_then_sequence() {
+        for seed in 1..=4 {
+            matches_a_sorted_map(seed);
+        }
+    }
+
+    #[test]
+    fn equal_times_pushed_before_and_after_a_pop_keep_their_push_order() {
+        // The first 1,000 ns event is pushed while the queue's last time is 0, the others
+        // after it moved to 512, which moves the first to another bucket.
+        let mut q = EventQueue::new();
+        let t = SimTime::from_nanos(1000);
+        q.push(t, 'a');
+        q.push(SimTime::from_nanos(512), 'x');
+        assert_eq!(q.pop(), Some((SimTime::from_nanos(512), 'x')));
+        q.push(t, 'b');
+        q.push(SimTime::from_nanos(999), 'y');
+        q.push(t, 'c');
+        let order: Vec<char> = std::iter::from_fn(|| q.pop().map(|(_, e)| e)).collect();
+        assert_eq!(order, vec!['y', 'a', 'b', 'c']);
+    }
+
+    #[test]
+    fn an_event_before_a_skipped_cancelled_one_still_comes_first() {
+        // `peek_time` takes the cancelled event at 100 out; the clock is still before it.
+        let mut q = EventQueue::new();
+        let a = q.push(SimTime::from_nanos(100), 'a');
+        q.push(SimTime::from_nanos(200), 'b');
+        assert!(q.cancel(a));
+        assert_eq!(q.peek_time(), Some(SimTime::from_nanos(200)));
+        q.push(SimTime::from_nanos(50), 'c');
+        q.push(SimTime::from_nanos(200), 'd');
+        let order: Vec<char> = std::iter::from_fn(|| q.pop().map(|(_, e)| e)).collect();
+        assert_eq!(order, vec!['c', 'b', 'd']);
     }
 
     #[test]

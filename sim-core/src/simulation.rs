@@ -131,17 +131,6 @@ impl<M: Model> Simulation<M> {
         }
     }
 
-    /// Keeps events more than `slot` ahead in per-slot buckets outside the heap (see
-    /// [`EventQueue::with_slot`]); call before scheduling anything. Order is unchanged.
-    pub fn with_calendar_slot(mut self, slot: SimDuration) -> Self {
-        assert!(
-            self.sched.queue.is_empty(),
-            "set the calendar slot before scheduling"
-        );
-        self.sched.queue = EventQueue::with_slot(slot);
-        self
-    }
-
     /// Stops any run with [`SimError::StepBudgetExceeded`] once this many events have been
     /// handled in total.
     pub fn with_step_budget(mut self, max_steps: u64) -> Self {

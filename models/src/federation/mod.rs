@@ -88,9 +88,7 @@ pub fn simulate(
     streams: &RngStreams,
 ) -> Result<HubReport, SimError> {
     let world = Hub::new(cfg, input, streams);
-    let mut sim = Simulation::new(world)
-        .with_step_budget(STEP_BUDGET)
-        .with_calendar_slot(SimDuration::from_secs(1));
+    let mut sim = Simulation::new(world).with_step_budget(STEP_BUDGET);
     {
         let (w, s) = sim.parts_mut();
         w.start(s, input);
