@@ -1,14 +1,13 @@
-//! A radix heap: a monotone priority queue for integer keys, the near tier of
-//! [`super::EventQueue`].
+//! A radix heap (Ahuja, Mehlhorn, Orlin and Tarjan, 1990): a monotone priority queue for
+//! integer keys, which holds [`super::EventQueue`]'s events.
 //!
 //! Every key pushed is at or after the last key taken out (a simulation never schedules
 //! into its past), so an entry can be kept in the bucket named by the highest bit in
-//! which its time differs from that last time (entries at that very time wait in a
-//! queue of their own). Pushing is then
-//! a bit scan and an append, with no comparison. When the current bucket runs dry, the
-//! first non-empty bucket is emptied into lower ones around its earliest time; an entry
-//! only ever moves down, at most 64 times and in practice a few. Entries at the current
-//! time come out by sequence number, as from a binary heap ordered by `(time, seq)`.
+//! which its time differs from that last time; entries at that very time wait in a queue
+//! of their own. Pushing is a bit scan and an append, with no comparison. When that queue
+//! runs dry, the first non-empty bucket is emptied into lower ones around its earliest
+//! time: an entry only ever moves down, at most 64 times and in practice a few. Entries
+//! at the same time come out by sequence number, as from a heap ordered by `(time, seq)`.
 
 use std::collections::VecDeque;
 
