@@ -41,6 +41,7 @@ impl<E> RadixHeap<E> {
         }
     }
 
+    /// Entries held, cancelled ones included.
     pub(super) fn len(&self) -> usize {
         self.len
     }
@@ -71,7 +72,12 @@ impl<E> RadixHeap<E> {
             return Some((e.time, e.seq));
         }
         let b = self.first_bucket()?;
-        self.buckets[b].iter().map(|e| (e.time, e.seq)).min()
+        let earliest = self.earliest(b);
+        // A bucket is in sequence order: the first entry at that time is the earliest.
+        self.buckets[b]
+            .iter()
+            .find(|e| e.time.as_nanos() == earliest)
+            .map(|e| (e.time, e.seq))
     }
 
     /// Takes out the earliest entry if it is due at or before `bound`.
@@ -79,11 +85,7 @@ impl<E> RadixHeap<E> {
     pub(super) fn pop_until(&mut self, bound: SimTime) -> Option<Entry<E>> {
         if self.current.is_empty() {
             let b = self.first_bucket()?;
-            let earliest = self.buckets[b]
-                .iter()
-                .map(|e| e.time.as_nanos())
-                .min()
-                .expect("an occupied bucket has entries");
+            let earliest = self.earliest(b);
             if earliest > bound.as_nanos() {
                 return None;
             }
@@ -110,6 +112,15 @@ impl<E> RadixHeap<E> {
         for entry in all {
             self.push(entry);
         }
+    }
+
+    /// The earliest time in occupied bucket `b` [ns].
+    fn earliest(&self, b: usize) -> u64 {
+        self.buckets[b]
+            .iter()
+            .map(|e| e.time.as_nanos())
+            .min()
+            .expect("an occupied bucket has entries")
     }
 
     fn first_bucket(&self) -> Option<usize> {
