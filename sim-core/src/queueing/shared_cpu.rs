@@ -125,6 +125,8 @@ pub struct SharedCpu<J> {
     direct: BinaryHeap<Reverse<DirectThread<J>>>,
     /// Jobs moved between direct and shared since the owner last took them.
     moved: Vec<Moved<J>>,
+    /// Shared jobs, all classes (the lengths of their `jobs`).
+    shared: usize,
     last: SimTime,
     seq: u64,
     /// CPU seconds done, all classes.
@@ -142,6 +144,7 @@ impl<J: Copy> SharedCpu<J> {
             direct_allowed: false,
             direct: BinaryHeap::new(),
             moved: Vec::new(),
+            shared: 0,
             last: SimTime::ZERO,
             seq: 0,
             done: 0.0,
@@ -228,6 +231,7 @@ impl<J: Copy> SharedCpu<J> {
         c.background = None;
         c.direct = 0;
         let jobs = std::mem::take(&mut c.jobs);
+        self.shared -= jobs.len();
         let mut out: Vec<J> = jobs
             .into_iter()
             .map(|Reverse((_, _, JobSlot(j)))| j)
@@ -253,12 +257,19 @@ impl<J: Copy> SharedCpu<J> {
     /// already has queued).
     pub fn add_background(&mut self, now: SimTime, class: usize, work: SimDuration) {
         self.advance(now);
-        if self.classes[class].background.is_none() && !self.fits_one_more(class) {
+        let c = &mut self.classes[class];
+        if let Some(f) = c.background {
+            // The thread runs on with more work: no thread starts, so the allocation
+            // stays as it is.
+            c.background = Some(f.max(c.clock) + work.as_secs_f64());
+            self.settle(now);
+            return;
+        }
+        if !self.fits_one_more(class) {
             self.share_direct_threads(now); // one more thread, and not a core for each
         }
         let c = &mut self.classes[class];
-        let start = c.background.unwrap_or(c.clock).max(c.clock);
-        c.background = Some(start + work.as_secs_f64());
+        c.background = Some(c.clock + work.as_secs_f64());
         self.allocate();
         self.settle(now);
     }
@@ -287,7 +298,7 @@ impl<J: Copy> SharedCpu<J> {
     ) -> Option<SimTime> {
         self.advance(now);
         self.seq += 1;
-        if self.direct_allowed && self.classes.iter().all(|c| c.jobs.is_empty()) {
+        if self.direct_allowed && self.shared == 0 {
             if self.fits_one_more(class) {
                 let end = now + work;
                 self.direct
@@ -301,6 +312,7 @@ impl<J: Copy> SharedCpu<J> {
         let c = &mut self.classes[class];
         let finish = Finish(c.clock + work.as_secs_f64());
         c.jobs.push(Reverse((finish, self.seq, JobSlot(job))));
+        self.shared += 1;
         self.allocate();
         self.settle(now);
         None
@@ -330,6 +342,7 @@ impl<J: Copy> SharedCpu<J> {
             c.direct -= 1;
             let finish = Finish(c.clock + end.saturating_since(now).as_secs_f64());
             c.jobs.push(Reverse((finish, seq, JobSlot(job))));
+            self.shared += 1;
             self.moved.push(Moved::Shared(job));
         }
         self.direct = direct; // empty, its buffer kept
@@ -339,7 +352,7 @@ impl<J: Copy> SharedCpu<J> {
     /// there) once each thread has a core of its own again.
     fn settle(&mut self, now: SimTime) {
         if !self.direct_allowed
-            || self.classes.iter().all(|c| c.jobs.is_empty())
+            || self.shared == 0
             || self.busy_cores() < self.threads() as f64 - 1e-9
         {
             return;
@@ -352,6 +365,7 @@ impl<J: Copy> SharedCpu<J> {
                 self.moved.push(Moved::Direct(job, end));
             }
         }
+        self.shared = 0;
     }
 
     /// Runnable threads, all classes.
@@ -364,7 +378,11 @@ impl<J: Copy> SharedCpu<J> {
     /// too, since the jobs speed up. With only background work there is none: its ends
     /// are taken as the clocks move.
     pub fn next_finish(&self) -> Option<SimTime> {
-        if self.classes.iter().all(|c| c.jobs.is_empty()) {
+        debug_assert_eq!(
+            self.shared,
+            self.classes.iter().map(|c| c.jobs.len()).sum::<usize>()
+        );
+        if self.shared == 0 {
             return None;
         }
         self.classes
@@ -397,6 +415,7 @@ impl<J: Copy> SharedCpu<J> {
                     break;
                 }
                 let Reverse((_, _, JobSlot(j))) = c.jobs.pop().expect("peeked");
+                self.shared -= 1;
                 out.push(j);
             }
         }
@@ -409,11 +428,8 @@ impl<J: Copy> SharedCpu<J> {
     fn advance(&mut self, now: SimTime) {
         if self.direct_allowed
             && now > self.last
-            && (self.threads() as f64) < self.cores - 1e-9
-            && self
-                .classes
-                .iter()
-                .all(|c| c.jobs.is_empty() && c.threads() as f64 <= c.limit + 1e-9)
+            && self.shared == 0
+            && self.direct_only_with_a_core_free()
         {
             // Direct threads only, no pod above its limit (a background thread alone may
             // be, under a limit below one core), and a core free: no thread starts before
@@ -465,6 +481,20 @@ impl<J: Copy> SharedCpu<J> {
         }
     }
 
+    /// Whether no pod is above its limit and a core is free (with no shared job, every
+    /// thread is direct or a background one).
+    fn direct_only_with_a_core_free(&self) -> bool {
+        let mut total = 0;
+        for c in &self.classes {
+            let threads = c.threads();
+            if threads as f64 > c.limit + 1e-9 {
+                return false;
+            }
+            total += threads;
+        }
+        (total as f64) < self.cores - 1e-9
+    }
+
     /// Moves to `now` a node whose threads are all direct, with fewer than its cores: each
     /// thread runs at one core until it ends, so the threads that end before `now` need
     /// no step of their own.
@@ -483,6 +513,8 @@ impl<J: Copy> SharedCpu<J> {
             self.done += cpu;
             ran |= 1 << k;
         }
+        // Whether a thread ended: only then does the allocation change.
+        let mut ended = ran != 0;
         for (k, c) in self.classes.iter_mut().enumerate() {
             let mut cpu = c.direct as f64 * dt;
             if let Some(f) = c.background {
@@ -490,6 +522,7 @@ impl<J: Copy> SharedCpu<J> {
                 cpu += left.min(dt);
                 if left <= dt + EPSILON {
                     c.background = None;
+                    ended = true;
                 }
             }
             if cpu > 0.0 || ran & (1 << k) != 0 {
@@ -500,7 +533,9 @@ impl<J: Copy> SharedCpu<J> {
             }
         }
         self.last = now;
-        self.allocate();
+        if ended {
+            self.allocate();
+        }
     }
 
     /// The class whose background thread ends first at the current allocation, and in
