@@ -34,10 +34,10 @@ fn main() {
              {}, {wall:.2} s wall ({:.1} µs per machine)",
             total as f64 / machines,
             done.now.as_secs_f64() / 3600.0,
-            if done.world.finished {
+            if done.world.clusters_ready >= clusters {
                 "ready"
             } else {
-                "the deadline"
+                "the deadline, not ready"
             },
             wall * 1e6 / machines
         );
