@@ -647,6 +647,50 @@ mod tests {
     }
 
     #[test]
+    fn background_work_added_while_its_thread_runs_lengthens_that_thread() {
+        // One core; a 3 s job and 1 s of background work at 0, 1 s more background at 1.
+        // Two threads at half a core each until the background's 2 s are done, at 4 s
+        // (the job then has 2 s done); the job's last second alone ends at 5 s.
+        for direct in [false, true] {
+            let mut cpu = SharedCpu::new(1.0);
+            if direct {
+                cpu = cpu.with_direct();
+            }
+            let k = cpu.add_class(1.0, f64::INFINITY);
+            cpu.start(t(0.0), k, SimDuration::from_secs(3), 7);
+            cpu.add_background(t(0.0), k, SimDuration::from_secs(1));
+            cpu.add_background(t(1.0), k, SimDuration::from_secs(1));
+            assert_eq!(cpu.class_jobs(k), 2, "one job and one background thread");
+            assert!((cpu.busy_cores() - 1.0).abs() < 1e-12);
+            // The background thread's end is an instant (the job speeds up), then the job's.
+            let end = cpu.next_finish().unwrap();
+            assert!(
+                (end.as_secs_f64() - 4.0).abs() < 1e-6,
+                "direct {direct}: {end:?}"
+            );
+            assert_eq!(cpu.finish(end), Vec::<i32>::new());
+            assert_eq!(cpu.class_jobs(k), 1);
+            let end = if direct {
+                // Alone on the core, the job runs direct: its owner is told its end.
+                assert_eq!(cpu.next_finish(), None);
+                let Some(&Moved::Direct(7, end)) = cpu.take_moved().last() else {
+                    panic!("the job moves to a core of its own");
+                };
+                end
+            } else {
+                let end = cpu.next_finish().unwrap();
+                assert_eq!(cpu.finish(end), vec![7]);
+                end
+            };
+            assert!(
+                (end.as_secs_f64() - 5.0).abs() < 1e-6,
+                "direct {direct}: {end:?}"
+            );
+            assert!((cpu.cpu_seconds(end) - 5.0).abs() < 1e-6);
+        }
+    }
+
+    #[test]
     fn one_class_shares_its_cores_equally_one_core_per_thread() {
         let mut cpu = SharedCpu::new(2.0);
         let k = cpu.add_class(1.0, f64::INFINITY);
