@@ -55,8 +55,15 @@ impl<E> RadixHeap<E> {
             self.rebase(t);
         }
         self.len += 1;
+        // Its sequence number is the largest yet: it goes after every entry queued.
+        self.place(entry);
+    }
+
+    /// Puts `entry` (not before `last`) after the others at its time, or in its bucket.
+    #[inline]
+    fn place(&mut self, entry: Entry<E>) {
+        let t = entry.time.as_nanos();
         if t == self.last {
-            // Its sequence number is the largest yet: it goes after every queued entry.
             self.current.push_back(entry);
         } else {
             let b = 63 - (t ^ self.last).leading_zeros() as usize;
@@ -138,14 +145,7 @@ impl<E> RadixHeap<E> {
         self.occupied &= !(1 << b);
         self.last = earliest;
         for entry in entries.drain(..) {
-            let t = entry.time.as_nanos();
-            if t == earliest {
-                self.current.push_back(entry);
-            } else {
-                let to = 63 - (t ^ earliest).leading_zeros() as usize;
-                self.buckets[to].push(entry);
-                self.occupied |= 1 << to;
-            }
+            self.place(entry);
         }
         // Keep a small allocation for the bucket's next entries; a large one held on to
         // would keep every bucket at its high-water mark.
